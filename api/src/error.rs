@@ -1,0 +1,355 @@
+//! API errors as RFC 9457 `application/problem+json` with a stable
+//! snake_case `code`. Causes of server errors are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use hemtid_core::db::StoreError;
+use hemtid_core::validate::{FieldError, ValidationErrors};
+use serde::Serialize;
+use std::fmt;
+
+/// Every error code the API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidJson,
+    ValidationFailed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidPath,
+    InvalidQuery,
+    Unauthorized,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    TooManyAttempts,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    AlreadyExists,
+    AlreadyRenewed,
+    MonthLocked,
+    VisitIncomplete,
+    MonthNotApproved,
+    ReplayRejected,
+    NotReady,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and the test that each one is used.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidJson,
+        ErrorCode::ValidationFailed,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidPath,
+        ErrorCode::InvalidQuery,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidRefreshToken,
+        ErrorCode::RefreshTokenReused,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::AlreadyExists,
+        ErrorCode::AlreadyRenewed,
+        ErrorCode::MonthLocked,
+        ErrorCode::VisitIncomplete,
+        ErrorCode::MonthNotApproved,
+        ErrorCode::ReplayRejected,
+        ErrorCode::NotReady,
+        ErrorCode::InternalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InvalidPath => "invalid_path",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidRefreshToken => "invalid_refresh_token",
+            ErrorCode::RefreshTokenReused => "refresh_token_reused",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::AlreadyRenewed => "already_renewed",
+            ErrorCode::MonthLocked => "month_locked",
+            ErrorCode::VisitIncomplete => "visit_incomplete",
+            ErrorCode::MonthNotApproved => "month_not_approved",
+            ErrorCode::ReplayRejected => "replay_rejected",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidJson | ErrorCode::InvalidPath | ErrorCode::InvalidQuery => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unauthorized
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidRefreshToken
+            | ErrorCode::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::AlreadyExists
+            | ErrorCode::AlreadyRenewed
+            | ErrorCode::MonthLocked
+            | ErrorCode::VisitIncomplete
+            | ErrorCode::MonthNotApproved
+            | ErrorCode::ReplayRejected => StatusCode::CONFLICT,
+            ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem's human-readable title.
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "The body is not valid JSON",
+            ErrorCode::ValidationFailed => "Some fields are invalid",
+            ErrorCode::UnsupportedMediaType => "Send application/json",
+            ErrorCode::PayloadTooLarge => "The body is too large",
+            ErrorCode::InvalidPath => "The URL has an invalid part",
+            ErrorCode::InvalidQuery => "The query string is invalid",
+            ErrorCode::Unauthorized => "Sign in first",
+            ErrorCode::InvalidCredentials => "Wrong username or password",
+            ErrorCode::InvalidRefreshToken => "Sign in again",
+            ErrorCode::RefreshTokenReused => "This sign-in was ended because its token was reused",
+            ErrorCode::TooManyAttempts => "Too many failed attempts: wait and try again",
+            ErrorCode::Forbidden => "Your role may not do this",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::MethodNotAllowed => "Method not allowed here",
+            ErrorCode::AlreadyExists => "It exists already",
+            ErrorCode::AlreadyRenewed => "The order has been renewed already",
+            ErrorCode::MonthLocked => "The month is locked for billing",
+            ErrorCode::VisitIncomplete => "The visit lacks a start or an end: correct it first",
+            ErrorCode::MonthNotApproved => "Approve every visit of the month before locking it",
+            ErrorCode::ReplayRejected => "The dead letter was rejected again",
+            ErrorCode::NotReady => "Not ready",
+            ErrorCode::InternalError => "Internal error",
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+}
+
+/// An error answer (RFC 9457): `code` is stable, `errors` name the invalid
+/// fields by JSON path.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// `https://hemtid.se/problems/<code>`.
+    #[serde(rename = "type")]
+    #[schema(format = "uri")]
+    kind: String,
+    title: &'static str,
+    /// The HTTP status, repeated.
+    status: u16,
+    #[schema(schema_with = code_schema)]
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+/// Every code the API answers with, as the `code` property's enum.
+pub(crate) fn code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .description(Some(
+            "Stable snake_case code; the list of codes is in `info.description`.",
+        ))
+        .build()
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> ApiError {
+        ApiError {
+            code,
+            detail: None,
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 with a Retry-After header.
+    pub fn retry_after(wait: std::time::Duration) -> ApiError {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError {
+            retry_after: Some(secs.max(1)),
+            ..ApiError::with_detail(
+                ErrorCode::TooManyAttempts,
+                format!("retry in {} s", secs.max(1)),
+            )
+        }
+    }
+
+    /// With a human-readable detail (never personal data or internals).
+    pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(ErrorCode::NotFound)
+    }
+
+    /// One invalid field.
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> ApiError {
+        ValidationErrors::single(field, code, message).into()
+    }
+
+    /// Logs the cause and answers 500 without it.
+    pub fn internal(cause: impl fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(ErrorCode::InternalError)
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code.as_str())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = Problem {
+            kind: format!("https://hemtid.se/problems/{}", self.code.as_str()),
+            title: self.code.title(),
+            status: self.code.status().as_u16(),
+            code: self.code.as_str(),
+            detail: self.detail.as_deref(),
+            errors: &self.errors,
+        };
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after {
+            resp.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        resp.content_type("application/problem+json").json(problem)
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(v: ValidationErrors) -> ApiError {
+        ApiError {
+            code: ErrorCode::ValidationFailed,
+            detail: None,
+            errors: v.0,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict(_) => ApiError::new(ErrorCode::AlreadyExists),
+            // References are checked before writing; this is a lost race.
+            StoreError::ForeignKey(_) => ApiError::with_detail(
+                ErrorCode::ValidationFailed,
+                "a referenced item does not exist",
+            ),
+            StoreError::Check(msg) => {
+                // Validation should catch everything first: log the miss.
+                tracing::warn!(constraint = %msg, "check constraint caught invalid input");
+                ApiError::with_detail(ErrorCode::ValidationFailed, "a value is out of range")
+            }
+            StoreError::MonthLocked(month) => {
+                ApiError::with_detail(ErrorCode::MonthLocked, format!("{month} is locked"))
+            }
+            StoreError::NotApprovable => ApiError::new(ErrorCode::VisitIncomplete),
+            StoreError::NotApproved(n) => ApiError::with_detail(
+                ErrorCode::MonthNotApproved,
+                format!("{n} visits are not approved or voided"),
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_is_used_outside_this_file() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut text = String::new();
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.file_name().is_some_and(|n| n != "error.rs") {
+                    text.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        // An internal error cannot be provoked from outside on purpose.
+        for code in ErrorCode::ALL
+            .iter()
+            .filter(|c| **c != ErrorCode::InternalError)
+        {
+            let name = format!("ErrorCode::{code:?}");
+            assert!(text.contains(&name), "{name} is never used");
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            let s = c.as_str();
+            assert!(
+                s.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                "{s}"
+            );
+            assert!(seen.insert(s), "duplicate {s}");
+        }
+    }
+}

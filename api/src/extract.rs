@@ -1,0 +1,310 @@
+//! Extractors: a JSON body with field paths in its errors, the signed-in
+//! principal, and error handlers for paths and queries.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use hemtid_core::auth::{self, INTEGRATION_TOKEN_PREFIX};
+use hemtid_core::db::api_token;
+use hemtid_core::model::Role;
+use hemtid_core::validate::ValidationErrors;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Largest JSON body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// A JSON body. Unlike actix's `Json`, errors name the field
+/// (`lines[0].amount`) and come as problem+json.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalFuture<Json<T>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    ApiError::with_detail(
+                        ErrorCode::PayloadTooLarge,
+                        format!("at most {MAX_BODY_BYTES} bytes"),
+                    )
+                } else {
+                    ApiError::with_detail(ErrorCode::InvalidJson, "the body could not be read")
+                }
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Parses JSON, mapping serde's errors to stable codes with field paths.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = strip_position(&inner.to_string());
+                let (code, field) = classify_data_error(&message, &path);
+                ValidationErrors::single(field, code, message).into()
+            }
+            _ => ApiError::with_detail(ErrorCode::InvalidJson, strip_position(&inner.to_string())),
+        }
+    })
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// serde reports missing fields at the parent path; name the field itself.
+fn classify_data_error(message: &str, path: &str) -> (&'static str, String) {
+    let join = |name: &str| {
+        if path == "." || path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = || message.split('`').nth(1).unwrap_or_default().to_string();
+    if message.starts_with("missing field") {
+        ("missing_field", join(&quoted()))
+    } else if message.starts_with("unknown field") {
+        ("unknown_field", path.to_string())
+    } else if message.starts_with("invalid type") {
+        ("invalid_type", path.to_string())
+    } else {
+        ("invalid_value", path.to_string())
+    }
+}
+
+/// Who is calling: a signed-in user (JWT) or the case-system integration.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// User id, or `integration:<token id>`.
+    pub subject: String,
+    pub role: Role,
+    pub municipality_id: String,
+    pub provider_id: Option<String>,
+    pub unit_id: Option<String>,
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalFuture<Principal>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
+            let token = token.ok_or_else(|| {
+                ApiError::with_detail(
+                    ErrorCode::Unauthorized,
+                    "send Authorization: Bearer <token>",
+                )
+            })?;
+            if token.starts_with(INTEGRATION_TOKEN_PREFIX) {
+                let hash = auth::hash_token(&token);
+                let found = state
+                    .db(move |c| Ok(api_token::find_active(c, &hash)?))
+                    .await?;
+                let t = found.ok_or_else(|| {
+                    ApiError::with_detail(ErrorCode::Unauthorized, "unknown or revoked token")
+                })?;
+                return Ok(Principal {
+                    subject: format!("integration:{}", t.id),
+                    role: Role::Admin,
+                    municipality_id: t.municipality_id,
+                    provider_id: None,
+                    unit_id: None,
+                });
+            }
+            let claims = state.keys.verify(&token).map_err(|_| {
+                ApiError::with_detail(ErrorCode::Unauthorized, "invalid or expired token")
+            })?;
+            let role = Role::parse(&claims.role)
+                .ok_or_else(|| ApiError::with_detail(ErrorCode::Unauthorized, "invalid token"))?;
+            Ok(Principal {
+                subject: claims.sub,
+                role,
+                municipality_id: claims.mun,
+                provider_id: claims.provider,
+                unit_id: claims.unit,
+            })
+        })
+    }
+}
+
+impl Principal {
+    /// Fails with 403 unless the principal has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                format!("needs the role {}", names.join(" or ")),
+            ))
+        }
+    }
+
+    /// The principal's reach, for access checks in storage.
+    pub fn scope(&self) -> hemtid_core::db::access::Scope<'_> {
+        hemtid_core::db::access::Scope {
+            municipality_id: &self.municipality_id,
+            role: self.role,
+            provider_id: self.provider_id.as_deref(),
+            unit_id: self.unit_id.as_deref(),
+        }
+    }
+
+    /// The provider of a staff member or provider admin.
+    pub fn provider(&self) -> Result<&str, ApiError> {
+        self.provider_id
+            .as_deref()
+            .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a provider account"))
+    }
+}
+
+/// A principal with the admin role (municipality admin or integration).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Principal);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalFuture<Admin>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let p = principal.await?;
+            if p.role == Role::Admin {
+                Ok(Admin(p))
+            } else {
+                Err(ApiError::with_detail(
+                    ErrorCode::Forbidden,
+                    "needs the admin role",
+                ))
+            }
+        })
+    }
+}
+
+/// Path segments that fail to parse (e.g. a malformed id).
+pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::with_detail(ErrorCode::InvalidPath, err.to_string()).into()
+}
+
+/// Query strings that fail to parse.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::with_detail(ErrorCode::InvalidQuery, strip_position(&err.to_string())).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        lines: Vec<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        times: u32,
+    }
+
+    fn field_of(body: &str) -> (String, String) {
+        let err = parse_json::<Outer>(body.as_bytes()).unwrap_err();
+        let resp = actix_web::ResponseError::error_response(&err);
+        assert_eq!(resp.status().as_u16(), 422);
+        let body = format!("{err:?}");
+        let field = body
+            .split("field: \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let code = body
+            .split("code: \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        (field, code)
+    }
+
+    #[test]
+    fn names_the_field_in_nested_errors() {
+        assert_eq!(
+            field_of(r#"{"name":"x","lines":[{"times":1},{"times":"two"}]}"#),
+            ("lines[1].times".into(), "invalid_type".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"x","lines":[{"times":1,"extra":true}]}"#),
+            ("lines[0].extra".into(), "unknown_field".into())
+        );
+        assert_eq!(
+            field_of(r#"{"lines":[]}"#),
+            ("name".into(), "missing_field".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"x","lines":[{}]}"#),
+            ("lines[0].times".into(), "missing_field".into())
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_invalid_json() {
+        let err = parse_json::<Outer>(b"{\"name\": ").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidJson);
+        let err = parse_json::<Outer>(b"not json").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidJson);
+    }
+}

@@ -1,0 +1,262 @@
+//! Sign-in and the signed-in user's own profile.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{Json, Principal};
+use crate::openapi::problem;
+use actix_web::{HttpRequest, HttpResponse, web};
+use hemtid_core::auth::{self, throttle};
+use hemtid_core::db::refresh_token::{self, RefreshError};
+use hemtid_core::db::user_account::{self, UserAccount};
+use hemtid_core::model::Role;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use utoipa::ToSchema;
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A successful sign-in or refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token is valid.
+    pub expires_in: i64,
+    /// Send it to `/auth/refresh` for the next pair; it works once.
+    pub refresh_token: String,
+    /// Seconds the refresh token is valid.
+    pub refresh_expires_in: i64,
+    pub user: UserAccount,
+}
+
+/// Body of `/auth/refresh` and `/auth/logout`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+fn tokens(
+    state: &AppState,
+    user: UserAccount,
+    sid: &str,
+    refresh: String,
+) -> Result<TokenResponse, ApiError> {
+    let access = state
+        .keys
+        .issue(&user, sid, chrono::Utc::now().timestamp())
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: state.keys.ttl_seconds(),
+        refresh_token: refresh,
+        refresh_expires_in: state.keys.refresh_ttl_seconds(),
+        user,
+    })
+}
+
+/// Waits imposed on an account or address after failed sign-ins.
+fn check_throttle(state: &AppState, keys: &[(String, u32)]) -> Result<(), ApiError> {
+    let throttle = state
+        .throttle
+        .lock()
+        .map_err(|_| ApiError::internal("throttle lock poisoned"))?;
+    let now = Instant::now();
+    for (key, free) in keys {
+        throttle
+            .check(key, *free, now)
+            .map_err(ApiError::retry_after)?;
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/auth/login`: an access token and a refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = TokenResponse),
+        problem::JsonBody,
+        problem::Unauthorized,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(body): Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let username = body.username.trim().to_lowercase();
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+    let keys = [
+        (format!("user:{username}"), throttle::FREE_PER_ACCOUNT),
+        (format!("addr:{address}"), throttle::FREE_PER_ADDRESS),
+    ];
+    check_throttle(&state, &keys)?;
+    let refresh_ttl = state.keys.refresh_ttl_seconds();
+    // Lookup, argon2 and the refresh token all run on the blocking pool.
+    let signed_in = state
+        .db(move |c| {
+            let user = user_account::find_by_username(c, &username)?;
+            let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+            let ok = auth::verify_password(&body.password, hash);
+            let Some(user) = user.filter(|u| ok && u.fields.active) else {
+                return Ok(None);
+            };
+            let sid = hemtid_core::db::new_id();
+            let refresh =
+                refresh_token::issue(c, &user.id, &sid, hemtid_core::db::now(), refresh_ttl)
+                    .map_err(ApiError::internal)?;
+            Ok(Some((user, sid, refresh)))
+        })
+        .await?;
+    let mut throttle = state
+        .throttle
+        .lock()
+        .map_err(|_| ApiError::internal("throttle lock poisoned"))?;
+    let Some((user, sid, refresh)) = signed_in else {
+        for (key, _) in &keys {
+            throttle.record_failure(key, Instant::now());
+        }
+        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+    };
+    throttle.record_success(&keys[0].0);
+    drop(throttle);
+    tracing::info!(user_id = %user.id, role = %user.fields.role, "signed in");
+    Ok(HttpResponse::Ok().json(tokens(&state, user, &sid, refresh)?))
+}
+
+/// `POST /api/v1/auth/refresh`: trades a refresh token for a new pair.
+///
+/// The refresh token works once; presenting a used one again ends the whole
+/// sign-in (`refresh_token_reused`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access and refresh token.", body = TokenResponse),
+        problem::JsonBody,
+        problem::Unauthorized,
+        problem::Internal,
+    ),
+)]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ttl = state.keys.refresh_ttl_seconds();
+    let rotated = state
+        .db(move |c| {
+            refresh_token::rotate(c, &body.refresh_token, hemtid_core::db::now(), ttl).map_err(
+                |e| match e {
+                    RefreshError::Reused => {
+                        tracing::warn!(
+                            "a rotated refresh token was presented again; its sign-in is revoked"
+                        );
+                        ApiError::new(ErrorCode::RefreshTokenReused)
+                    }
+                    RefreshError::Store(e) => e.into(),
+                    RefreshError::Auth(e) => ApiError::internal(e),
+                    other => {
+                        ApiError::with_detail(ErrorCode::InvalidRefreshToken, other.to_string())
+                    }
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tokens(
+        &state,
+        rotated.user,
+        &rotated.family_id,
+        rotated.token,
+    )?))
+}
+
+/// `POST /api/v1/auth/logout`: ends the sign-in the refresh token belongs
+/// to. Access tokens already issued run out within their short lifetime.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out (also for an unknown token)."),
+        problem::JsonBody,
+        problem::Internal,
+    ),
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .db(move |c| {
+            Ok(refresh_token::revoke_by_token(
+                c,
+                &body.refresh_token,
+                hemtid_core::db::now(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who `GET /api/v1/me` is: a user account, or the case-system integration.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Me {
+    User(UserAccount),
+    Integration(IntegrationMe),
+}
+
+/// The case-system integration signed in with an integration token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationMe {
+    /// `integration:<token id>`.
+    pub subject: String,
+    pub role: Role,
+    pub municipality_id: String,
+}
+
+/// `GET /api/v1/me`: the signed-in account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account.", body = Me),
+        problem::Unauthorized,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn me(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    if p.subject.starts_with("integration:") {
+        return Ok(HttpResponse::Ok().json(Me::Integration(IntegrationMe {
+            subject: p.subject,
+            role: p.role,
+            municipality_id: p.municipality_id,
+        })));
+    }
+    let user = state
+        .db(move |c| Ok(user_account::get(c, &p.municipality_id, &p.subject)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Me::User(user)))
+}

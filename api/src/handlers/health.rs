@@ -1,0 +1,64 @@
+//! Liveness and readiness.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::openapi::problem;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The process answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The process and the database answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ready`.
+    pub status: &'static str,
+    /// Always `ok`.
+    pub database: &'static str,
+}
+
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "Alive.", body = Health)),
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database answers too.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, description = "Ready.", body = Readiness), problem::NotReady),
+)]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let pool = state.pool.clone();
+    let ok = web::block(move || {
+        pool.get()
+            .ok()
+            .is_some_and(|mut c| hemtid_core::db::ping(&mut c).is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        Ok(HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            database: "ok",
+        }))
+    } else {
+        Err(ApiError::with_detail(
+            ErrorCode::NotReady,
+            "the database does not answer",
+        ))
+    }
+}

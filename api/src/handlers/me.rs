@@ -1,0 +1,202 @@
+//! The signed-in care worker's day: today's clients and own visits.
+
+use super::visit_view::{VisitView, views};
+use super::{Items, list};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::Principal;
+use crate::openapi::problem;
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
+use hemtid_core::db::care_order;
+use hemtid_core::db::{access, client_month, municipality, visit};
+use hemtid_core::domain::performed::minutes;
+use hemtid_core::domain::{YearMonth, format_hm, local_date};
+use hemtid_core::model::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// A client on today's list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayClient {
+    pub id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub street_address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: Option<String>,
+    pub order: TodayOrder,
+    pub month: TodayMonth,
+    /// Whether a care plan exists (care plans are not kept yet: always false).
+    pub care_plan_exists: bool,
+}
+
+/// What the order says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayOrder {
+    pub id: String,
+    /// `frame` or `per_service`.
+    pub decision_kind: String,
+    pub daily_visits: Option<i32>,
+    pub double_staffing_minutes: i32,
+    pub services: Vec<TodayService>,
+    pub free_text: String,
+}
+
+/// A service of the order with its standard minutes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayService {
+    pub code: String,
+    pub name: String,
+    pub standard_minutes: i32,
+}
+
+/// This month so far, at this provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayMonth {
+    pub month: YearMonth,
+    pub ordered_minutes: i64,
+    pub performed_minutes: i64,
+    /// Ordered minus performed; negative when over.
+    pub left_minutes: i64,
+    /// `left_minutes` as h:mm.
+    pub left: String,
+}
+
+/// `GET /api/v1/me/clients`: clients with an order at the staff member's
+/// provider valid today.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/clients",
+    tag = "phone",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Today's clients.", body = Items<TodayClient>),
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn my_clients(
+    state: web::Data<AppState>,
+    p: Principal,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Staff])?;
+    let now = state.clock.now();
+    let items = state
+        .db(move |c| {
+            let provider = p.provider()?.to_string();
+            let m = municipality::get(c, &p.municipality_id)?;
+            let tz = m
+                .tz()
+                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
+            let today = local_date(now, tz);
+            let month = YearMonth::of(today);
+            let standard: BTreeMap<String, i32> =
+                hemtid_core::db::service::list(c, &p.municipality_id)?
+                    .into_iter()
+                    .map(|s| (s.id, s.fields.standard_minutes))
+                    .collect();
+            let mut out = Vec::new();
+            for (client, order) in access::clients_with_active_order(c, &provider, today)? {
+                let full = care_order::get_with_lines(c, &p.municipality_id, &order.id)?;
+                let decision = hemtid_core::db::decision::get(
+                    c,
+                    &p.municipality_id,
+                    &order.fields.decision_id,
+                )?;
+                let mut services: Vec<TodayService> = Vec::new();
+                for l in &full.lines {
+                    if !services.iter().any(|s| s.code == l.service_code) {
+                        services.push(TodayService {
+                            code: l.service_code.clone(),
+                            name: l.service_name.clone(),
+                            standard_minutes: standard
+                                .get(&l.line.fields.service_id)
+                                .copied()
+                                .unwrap_or(0),
+                        });
+                    }
+                }
+                let cm = client_month::read(c, &m, &client.id, Some(&provider), month)?;
+                let performed = minutes(cm.performed.total);
+                let left = cm.ordered_minutes - performed;
+                let f = client.fields;
+                out.push(TodayClient {
+                    id: client.id,
+                    given_name: f.given_name,
+                    family_name: f.family_name,
+                    street_address: f.street_address,
+                    postal_code: f.postal_code,
+                    city: f.city,
+                    phone: f.phone,
+                    order: TodayOrder {
+                        id: order.id,
+                        decision_kind: decision.fields.kind,
+                        daily_visits: order.fields.daily_visits,
+                        double_staffing_minutes: order.fields.double_staffing_minutes,
+                        services,
+                        free_text: order.fields.free_text,
+                    },
+                    month: TodayMonth {
+                        month,
+                        ordered_minutes: cm.ordered_minutes,
+                        performed_minutes: performed,
+                        left_minutes: left,
+                        left: format_hm(left),
+                    },
+                    care_plan_exists: false,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(list(items))
+}
+
+/// Query of `GET /api/v1/me/visits`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DateQuery {
+    /// Local date; today when absent.
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+/// `GET /api/v1/me/visits?date=`: the staff member's visits of a day.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/visits",
+    tag = "phone",
+    security(("bearer" = [])),
+    params(DateQuery),
+    responses(
+        (status = 200, description = "The visits.", body = Items<VisitView>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn my_visits(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<DateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Staff])?;
+    let date = q.date;
+    let now = state.clock.now();
+    let items: Vec<VisitView> = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            let tz = m
+                .tz()
+                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
+            let day = date.unwrap_or_else(|| local_date(now, tz));
+            let visits = visit::for_staff(c, &p.subject, day, day)?;
+            views(c, visits)
+        })
+        .await?;
+    Ok(list(items))
+}

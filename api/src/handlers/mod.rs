@@ -1,0 +1,216 @@
+//! Routes and the helpers handlers share.
+
+pub(crate) mod approval;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod crud;
+pub(crate) mod decision;
+pub(crate) mod device;
+pub(crate) mod docs;
+pub(crate) mod health;
+pub(crate) mod journal;
+pub(crate) mod lock_key;
+pub(crate) mod me;
+pub(crate) mod month;
+pub(crate) mod municipality;
+pub(crate) mod order;
+pub(crate) mod provider;
+pub(crate) mod service;
+pub(crate) mod sync;
+pub(crate) mod unit;
+pub(crate) mod user;
+pub(crate) mod visit;
+pub(crate) mod visit_services;
+pub(crate) mod visit_view;
+
+use crate::error::{ApiError, ErrorCode};
+use actix_web::http::header;
+use actix_web::{HttpResponse, Resource, web};
+use hemtid_core::db::StoreError;
+use hemtid_core::db::authority_unit::AuthorityUnit;
+use hemtid_core::db::client::Client;
+use hemtid_core::db::provider::Provider;
+use hemtid_core::db::service::Service;
+use hemtid_core::db::user_account::UserAccount;
+use hemtid_core::validate::ValidationErrors;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get, post, put};
+    cfg.service(res("/healthz").route(get().to(health::healthz)))
+        .service(res("/readyz").route(get().to(health::readyz)))
+        .service(
+            web::scope("/api/v1")
+                .service(res("/openapi.json").route(get().to(docs::get_openapi)))
+                .service(res("/auth/login").route(post().to(auth::login)))
+                .service(res("/auth/refresh").route(post().to(auth::refresh)))
+                .service(res("/auth/logout").route(post().to(auth::logout)))
+                .service(res("/me").route(get().to(auth::me)))
+                .service(res("/me/clients").route(get().to(me::my_clients)))
+                .service(res("/me/visits").route(get().to(me::my_visits)))
+                .service(res("/visits/check-in").route(post().to(visit_view::post_check_in)))
+                .service(res("/visits/check-out").route(post().to(visit_view::post_check_out)))
+                .service(res("/visits/declined").route(post().to(visit_view::post_declined)))
+                .service(res("/sync").route(post().to(sync::post_sync)))
+                .service(res("/visits/entries").route(post().to(visit_view::post_entry)))
+                .service(res("/visits/{id}/approval").route(post().to(approval::approve_visit)))
+                .service(res("/visits/{id}/corrections").route(post().to(approval::correct_visit)))
+                .service(res("/visits/{id}/void").route(post().to(approval::void_visit)))
+                .service(res("/visits/{id}/history").route(get().to(approval::visit_history)))
+                .service(res("/visits/{id}/evidence").route(get().to(approval::visit_evidence)))
+                .service(res("/provider/visits").route(get().to(approval::day_visits)))
+                .service(
+                    res("/devices")
+                        .route(get().to(device::list_devices))
+                        .route(post().to(device::register_device)),
+                )
+                .service(res("/devices/{id}").route(get().to(device::get_device)))
+                .service(res("/devices/{id}/binding").route(put().to(device::bind_device)))
+                .service(res("/devices/{id}/retire").route(post().to(device::retire_device)))
+                .service(
+                    res("/staff-credentials")
+                        .route(get().to(device::list_credentials))
+                        .route(post().to(device::add_credential)),
+                )
+                .service(
+                    res("/staff-credentials/{credential}/revoke")
+                        .route(post().to(device::revoke_credential)),
+                )
+                .service(res("/dead-letters").route(get().to(device::list_dead_letters)))
+                .service(res("/provider/notices").route(get().to(device::list_notices)))
+                .service(res("/locks/{device_id}/key").route(post().to(lock_key::issue_key)))
+                .service(res("/users/{id}/keys/revoke").route(post().to(lock_key::revoke_keys)))
+                .service(
+                    res("/dead-letters/{id}/replay").route(post().to(device::replay_dead_letter)),
+                )
+                .service(
+                    res("/provider/days/{date}/approval").route(post().to(approval::approve_day)),
+                )
+                .service(res("/provider/months").route(get().to(approval::locked_months)))
+                .service(
+                    res("/provider/months/{month}/lock").route(post().to(approval::lock_month)),
+                )
+                .service(
+                    res("/municipality")
+                        .route(get().to(municipality::get_municipality))
+                        .route(put().to(municipality::update_municipality)),
+                )
+                // Fixed paths before the `{id}` patterns of the same collection.
+                .service(res("/clients/lookup").route(post().to(client::lookup_client)))
+                .configure(crud::routes::<Provider>)
+                .configure(crud::routes::<AuthorityUnit>)
+                .configure(crud::routes::<Service>)
+                .configure(crud::routes::<UserAccount>)
+                .configure(crud::routes::<Client>)
+                .service(res("/users/{id}/password").route(put().to(user::set_password)))
+                .service(
+                    res("/clients/{id}/months/{month}").route(get().to(month::get_client_month)),
+                )
+                .service(
+                    res("/clients/{id}/journal")
+                        .route(get().to(journal::get_notes))
+                        .route(post().to(journal::post_note)),
+                )
+                .service(
+                    res("/clients/{id}/decisions").route(get().to(decision::list_client_decisions)),
+                )
+                .service(res("/clients/{id}/orders").route(get().to(order::list_client_orders)))
+                .service(res("/decisions").route(post().to(decision::create_decision)))
+                .service(
+                    res("/decisions/{id}")
+                        .route(get().to(decision::get_decision))
+                        .route(put().to(decision::update_decision)),
+                )
+                .service(res("/orders").route(post().to(order::create_order)))
+                .service(
+                    res("/orders/{id}")
+                        .route(get().to(order::get_order))
+                        .route(put().to(order::update_order)),
+                )
+                .service(res("/orders/{id}/renewal").route(post().to(order::renew_order)))
+                .service(res("/orders/{id}/ordered-time").route(get().to(order::get_ordered_time))),
+        );
+}
+
+/// A resource whose wrong-method answer is problem+json.
+fn res(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::MethodNotAllowed))
+}
+
+/// `{"items": [...]}`: lists are wrapped so paging can be added later.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Items<T> {
+    pub items: Vec<T>,
+}
+
+fn list<T: Serialize>(items: Vec<T>) -> HttpResponse {
+    HttpResponse::Ok().json(Items { items })
+}
+
+/// 201 with a Location header.
+fn created<T: Serialize>(location: String, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// The id a create uses: the caller's (so a case system can keep its own
+/// UUIDs) or a new one.
+fn id_or_new(id: Option<uuid::Uuid>) -> String {
+    id.map_or_else(hemtid_core::db::new_id, |u| u.to_string())
+}
+
+/// On update, an `id` in the body must match the path.
+fn check_body_id(errors: &mut ValidationErrors, body: Option<uuid::Uuid>, path: &uuid::Uuid) {
+    if body.is_some_and(|b| b != *path) {
+        errors.add(
+            "id",
+            "id_mismatch",
+            "the id in the body differs from the URL",
+        );
+    }
+}
+
+/// Looks up a referenced row; a missing one becomes a field error.
+fn reference<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    found: Result<T, StoreError>,
+) -> Result<Option<T>, ApiError> {
+    match found {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::NotFound) => {
+            errors.add(
+                field,
+                "unknown_reference",
+                "no such item in this municipality",
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Maps a unique-constraint conflict to a 409 with a detail that names the
+/// rule, never the value.
+fn conflict_detail(e: StoreError, detail: &str) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => ApiError::with_detail(ErrorCode::AlreadyExists, detail),
+        other => other.into(),
+    }
+}
+
+/// Serde default for `active` flags.
+fn yes() -> bool {
+    true
+}
+
+/// Today in Stockholm, for validating dates of birth.
+fn today() -> chrono::NaiveDate {
+    hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM)
+}

@@ -1,0 +1,176 @@
+//! The signed-in admin's municipality and its rule settings.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Admin, Json};
+use crate::openapi::problem;
+use crate::views::MunicipalityView;
+use actix_web::{HttpResponse, web};
+use hemtid_core::db::municipality::{self, MunicipalitySettings};
+use hemtid_core::domain::{MonthConvention, parse_time_of_day};
+use hemtid_core::validate::ValidationErrors;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// `PUT /api/v1/municipality`: every setting, as in the GET answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MunicipalityInput {
+    pub name: String,
+    pub time_zone: String,
+    /// R1, in basis points: 500 = ±5 %.
+    pub tolerance_basis_points: i32,
+    /// R9, `HH:MM` local time.
+    pub frame_window_start: String,
+    pub frame_window_end: String,
+    pub care_plan_deadline_days: i32,
+    pub plan_follow_up_months: i32,
+    pub individual_follow_up_months: i32,
+    pub contact_person_days: i32,
+    pub review_from_day: i32,
+    pub month_convention: MonthConvention,
+    /// A check-in and check-out further apart than this is an exception.
+    pub max_visit_minutes: i32,
+}
+
+impl MunicipalityInput {
+    fn validate(self) -> Result<(String, MunicipalitySettings), ValidationErrors> {
+        let mut v = ValidationErrors::new();
+        let name = v.text("name", &self.name, 200);
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            v.add(
+                "time_zone",
+                "unknown_time_zone",
+                "expected an IANA time zone such as Europe/Stockholm",
+            );
+        }
+        v.range(
+            "tolerance_basis_points",
+            self.tolerance_basis_points.into(),
+            0,
+            10_000,
+        );
+        let mut minute = |field: &str, text: &str| {
+            parse_time_of_day(text).unwrap_or_else(|| {
+                v.add(
+                    field,
+                    "invalid_time",
+                    "expected HH:MM between 00:00 and 24:00",
+                );
+                0
+            })
+        };
+        let start = minute("frame_window_start", &self.frame_window_start);
+        let end = minute("frame_window_end", &self.frame_window_end);
+        if start >= end && !v.0.iter().any(|e| e.field.starts_with("frame_window")) {
+            v.add(
+                "frame_window_end",
+                "invalid_window",
+                "the window must end after it starts",
+            );
+        }
+        v.range(
+            "care_plan_deadline_days",
+            self.care_plan_deadline_days.into(),
+            1,
+            365,
+        );
+        v.range(
+            "plan_follow_up_months",
+            self.plan_follow_up_months.into(),
+            1,
+            60,
+        );
+        v.range(
+            "individual_follow_up_months",
+            self.individual_follow_up_months.into(),
+            1,
+            60,
+        );
+        v.range(
+            "contact_person_days",
+            self.contact_person_days.into(),
+            1,
+            365,
+        );
+        v.range("review_from_day", self.review_from_day.into(), 1, 28);
+        v.range(
+            "max_visit_minutes",
+            self.max_visit_minutes.into(),
+            15,
+            24 * 60,
+        );
+        let settings = MunicipalitySettings {
+            time_zone: self.time_zone.trim().to_string(),
+            tolerance_basis_points: self.tolerance_basis_points,
+            frame_window_start_minute: start,
+            frame_window_end_minute: end,
+            care_plan_deadline_days: self.care_plan_deadline_days,
+            plan_follow_up_months: self.plan_follow_up_months,
+            individual_follow_up_months: self.individual_follow_up_months,
+            contact_person_days: self.contact_person_days,
+            review_from_day: self.review_from_day,
+            month_convention: self.month_convention.as_str().to_string(),
+            max_visit_minutes: self.max_visit_minutes,
+        };
+        v.into_result((name, settings))
+    }
+}
+
+/// `GET /api/v1/municipality`: the signed-in admin's municipality and its
+/// rule settings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/municipality",
+    tag = "integration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The municipality.", body = MunicipalityView),
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn get_municipality(
+    state: web::Data<AppState>,
+    Admin(p): Admin,
+) -> Result<HttpResponse, ApiError> {
+    let m = state
+        .db(move |c| Ok(municipality::get(c, &p.municipality_id)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(MunicipalityView::from(m)))
+}
+
+/// `PUT /api/v1/municipality`: every setting at once.
+#[utoipa::path(
+    put,
+    path = "/api/v1/municipality",
+    tag = "integration",
+    security(("bearer" = [])),
+    request_body = MunicipalityInput,
+    responses(
+        (status = 200, description = "The municipality as stored.", body = MunicipalityView),
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn update_municipality(
+    state: web::Data<AppState>,
+    Admin(p): Admin,
+    Json(input): Json<MunicipalityInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, settings) = input.validate()?;
+    let m = state
+        .db(move |c| {
+            Ok(municipality::update(
+                c,
+                &p.municipality_id,
+                &name,
+                &settings,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MunicipalityView::from(m)))
+}

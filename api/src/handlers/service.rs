@@ -1,0 +1,75 @@
+//! The service catalogue (insatser with standard minutes).
+
+use super::crud::{Crud, taken};
+use crate::error::ApiError;
+use hemtid_core::db::service::{self, Service, ServiceFields};
+use hemtid_core::db::{DbConn, StoreError};
+use hemtid_core::model::ServiceGroup;
+use hemtid_core::validate::ValidationErrors;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Body of `POST /api/v1/services` and `PUT …/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceInput {
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// As the case system prints it, e.g. `O-Duschhjälp`.
+    pub code: String,
+    pub name: String,
+    /// `S` (service) or `O` (personal care).
+    pub group: ServiceGroup,
+    /// Schablontid, minutes per occurrence.
+    pub standard_minutes: i32,
+    #[serde(default = "super::yes")]
+    pub active: bool,
+}
+
+impl Crud for Service {
+    type Input = ServiceInput;
+    type Fields = ServiceFields;
+    const PATH: &'static str = "/services";
+    const TAKEN: &'static str = "a service with this code exists in the catalogue";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn body_id(input: &ServiceInput) -> Option<Uuid> {
+        input.id
+    }
+
+    fn validate(input: ServiceInput, v: &mut ValidationErrors, _creating: bool) -> ServiceFields {
+        v.range(
+            "standard_minutes",
+            input.standard_minutes.into(),
+            0,
+            24 * 60,
+        );
+        ServiceFields {
+            code: v.text("code", &input.code, 100),
+            name: v.text("name", &input.name, 200),
+            service_group: input.group.as_str().to_string(),
+            standard_minutes: input.standard_minutes,
+            active: input.active,
+        }
+    }
+
+    fn list(c: &mut DbConn, m: &str) -> Result<Vec<Service>, StoreError> {
+        service::list(c, m)
+    }
+
+    fn get(c: &mut DbConn, m: &str, id: &str) -> Result<Service, StoreError> {
+        service::get(c, m, id)
+    }
+
+    fn create(c: &mut DbConn, m: &str, id: &str, f: &ServiceFields) -> Result<Service, ApiError> {
+        service::create(c, m, id, f).map_err(taken::<Service>)
+    }
+
+    fn update(c: &mut DbConn, m: &str, id: &str, f: &ServiceFields) -> Result<Service, ApiError> {
+        service::update(c, m, id, f).map_err(taken::<Service>)
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST /api/v1/sync`: what a phone recorded offline, in one batch, in any
+//! order. Every item carries its own UUID, so a batch sent twice changes
+//! nothing; the answer says per item whether it was applied, a duplicate,
+//! or rejected and why.
+
+use super::journal::{self, NoteInput};
+use super::visit::{self, CheckInInput, CheckOutInput, Ctx, DeclinedInput, EntryInput};
+use super::{Items, list};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Json, Principal};
+use crate::openapi::problem;
+use actix_web::{HttpResponse, web};
+use hemtid_core::db::DbConn;
+use hemtid_core::db::visit::Recorded;
+use hemtid_core::validate::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Most items in one batch.
+pub const MAX_ITEMS: usize = 500;
+
+/// One offline item; `type` says which. (Its schema is written by hand in
+/// `openapi::sync_item`.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    CheckIn(CheckInInput),
+    CheckOut(CheckOutInput),
+    Declined(DeclinedInput),
+    Entry(EntryInput),
+    Note(NoteItem),
+}
+
+/// A journal note in a batch: the fields of `POST /clients/{id}/journal`
+/// and the client.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteItem {
+    pub client_id: Uuid,
+    pub event_id: Uuid,
+    pub written_at: chrono::DateTime<chrono::FixedOffset>,
+    pub body: String,
+    #[serde(default)]
+    pub corrects_note_id: Option<Uuid>,
+}
+
+impl NoteItem {
+    fn note(&self) -> NoteInput {
+        NoteInput {
+            event_id: self.event_id,
+            written_at: self.written_at,
+            body: self.body.clone(),
+            corrects_note_id: self.corrects_note_id,
+        }
+    }
+}
+
+/// The batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncInput {
+    pub items: Vec<Item>,
+}
+
+/// What happened to one item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemResult {
+    pub event_id: String,
+    /// `applied`, `duplicate` or `rejected`.
+    pub result: &'static str,
+    /// Why it was rejected: a stable code, as in problem+json.
+    #[schema(schema_with = crate::error::code_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Item {
+    fn event_id(&self) -> Uuid {
+        match self {
+            Item::CheckIn(i) => i.event_id,
+            Item::CheckOut(i) => i.event_id,
+            Item::Declined(i) => i.event_id,
+            Item::Entry(i) => i.event_id,
+            Item::Note(n) => n.event_id,
+        }
+    }
+
+    fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        let t = match self {
+            Item::CheckIn(i) => i.occurred_at,
+            Item::CheckOut(i) => i.occurred_at,
+            Item::Declined(i) => i.occurred_at,
+            Item::Entry(i) => i.started_at,
+            Item::Note(n) => n.written_at,
+        };
+        t.with_timezone(&chrono::Utc)
+    }
+
+    fn apply(&self, c: &mut DbConn, ctx: &Ctx) -> Result<&'static str, ApiError> {
+        let recorded = match self {
+            Item::CheckIn(i) => visit::check_in(c, ctx, i)?,
+            Item::CheckOut(i) => visit::check_out(c, ctx, i)?,
+            Item::Declined(i) => visit::declined(c, ctx, i)?,
+            Item::Entry(i) => visit::entry(c, ctx, i)?,
+            Item::Note(n) => return Ok(journal::add(c, ctx, &n.client_id, &n.note())?.result),
+        };
+        Ok(match recorded {
+            Recorded::Applied { .. } => "applied",
+            Recorded::Duplicate { .. } => "duplicate",
+        })
+    }
+}
+
+/// `POST /api/v1/sync`: a batch of offline items, each applied on its own.
+///
+/// The answer has one result per item, in time order: `applied`,
+/// `duplicate` (its `event_id` was seen before) or `rejected` with the
+/// problem's `code`, `detail` and field `errors`. A batch that cannot be read
+/// (not an object with `items`, an unknown `type`, more than 500 items) is a
+/// problem as a whole.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync",
+    tag = "phone",
+    security(("bearer" = [])),
+    request_body = SyncInput,
+    responses(
+        (status = 200, description = "One result per item.", body = Items<ItemResult>),
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn post_sync(
+    state: web::Data<AppState>,
+    p: Principal,
+    Json(input): Json<SyncInput>,
+) -> Result<HttpResponse, ApiError> {
+    if input.items.len() > MAX_ITEMS {
+        return Err(ApiError::field(
+            "items",
+            "too_many",
+            format!("at most {MAX_ITEMS} items a batch"),
+        ));
+    }
+    let now = state.clock.now();
+    let results = state
+        .db(move |c| {
+            let ctx = Ctx::load(c, &p, now)?;
+            // In time order, so the answer reads like the day; the result
+            // does not depend on it.
+            let mut items = input.items;
+            items.sort_by_key(|i| (i.at(), i.event_id()));
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let event_id = item.event_id().to_string();
+                out.push(match item.apply(c, &ctx) {
+                    Ok(result) => ItemResult {
+                        event_id,
+                        result,
+                        code: None,
+                        detail: None,
+                        errors: Vec::new(),
+                    },
+                    Err(e) => ItemResult {
+                        event_id,
+                        result: "rejected",
+                        code: Some(e.code().as_str()),
+                        detail: e.detail().map(str::to_string),
+                        errors: e.errors().to_vec(),
+                    },
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(list(results))
+}

@@ -1,0 +1,515 @@
+//! The care worker's phone: check-in, check-out and declined visits. The
+//! same item types arrive one by one (`visit_view`) and in batches through
+//! `/sync`; this module checks and records them.
+
+use super::visit_services::{Done, resolve_codes, services_payload};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::Principal;
+use chrono::{DateTime, FixedOffset, Utc};
+use hemtid_core::db::journal_note::NewNote;
+use hemtid_core::db::municipality::{self, Municipality};
+use hemtid_core::db::visit::{self, Recorded, Rules};
+use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
+use hemtid_core::db::{DbConn, access, new_id, now};
+use hemtid_core::domain::local_date;
+use hemtid_core::model::Role;
+use hemtid_core::validate::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How a check-in or check-out was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The client's NFC tag: `tag_uid` required.
+    Nfc,
+    /// The client's door lock: `lock_id` required.
+    Lock,
+    /// Without a tag or lock: `reason` required; the visit needs approval.
+    Manual,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Nfc => "nfc",
+            Method::Lock => "lock",
+            Method::Manual => "manual",
+        }
+    }
+}
+
+/// `POST /api/v1/visits/check-in`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInInput {
+    /// Made by the phone; sending it again is harmless.
+    pub event_id: Uuid,
+    pub client_id: Uuid,
+    /// The phone's clock, RFC 3339 with offset.
+    pub occurred_at: DateTime<FixedOffset>,
+    pub method: Method,
+    #[serde(default)]
+    pub tag_uid: Option<String>,
+    #[serde(default)]
+    pub lock_id: Option<String>,
+    /// Required for `manual` and for unplanned visits.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The second staff member of a double-staffed visit (R20).
+    #[serde(default)]
+    pub double_staffing: bool,
+    /// A visit outside the plan: needs approval.
+    #[serde(default)]
+    pub unplanned: bool,
+}
+
+/// A service performed, by catalogue code.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDone {
+    pub code: String,
+    /// For a shared visit: whose service (default: the visit's client).
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
+    /// Minutes, if the care worker wants to say; else the visit's time is
+    /// shared by standard minutes.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+}
+
+/// A co-habiting client's share of a visit, in whole percent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareInput {
+    pub client_id: Uuid,
+    pub percent: u32,
+}
+
+/// `POST /api/v1/visits/check-out`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckOutInput {
+    pub event_id: Uuid,
+    pub client_id: Uuid,
+    pub occurred_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub method: Option<Method>,
+    #[serde(default)]
+    pub tag_uid: Option<String>,
+    #[serde(default)]
+    pub lock_id: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub services: Vec<ServiceDone>,
+    /// Codes of services the client declined this time.
+    #[serde(default)]
+    pub declined_services: Vec<String>,
+    /// A journal note written with the check-out.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Co-habiting clients sharing the visit; empty: all the client's.
+    #[serde(default)]
+    pub shares: Vec<ShareInput>,
+}
+
+/// `POST /api/v1/visits/declined`: the client said no to a visit (R21).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclinedInput {
+    pub event_id: Uuid,
+    pub client_id: Uuid,
+    pub occurred_at: DateTime<FixedOffset>,
+    pub reason: String,
+    /// Codes of the services that were declined, if known.
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+/// What every phone item needs: who, where, and the municipality's rules.
+pub(crate) struct Ctx {
+    pub staff_id: String,
+    pub provider_id: String,
+    pub municipality: Municipality,
+    pub rules: Rules,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    pub(crate) fn load(c: &mut DbConn, p: &Principal, now: DateTime<Utc>) -> Result<Ctx, ApiError> {
+        p.require(&[Role::Staff])?;
+        let provider_id = p.provider()?.to_string();
+        let municipality = municipality::get(c, &p.municipality_id)?;
+        let rules = Rules {
+            tz: municipality
+                .tz()
+                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?,
+            max_seconds: i64::from(municipality.settings.max_visit_minutes) * 60,
+        };
+        Ok(Ctx {
+            staff_id: p.subject.clone(),
+            provider_id,
+            municipality,
+            rules,
+            now,
+        })
+    }
+}
+
+/// The phone's clock may be a little ahead; older than this is refused
+/// (locked months refuse earlier still).
+const MAX_SKEW_SECONDS: i64 = 10 * 60;
+const MAX_AGE_DAYS: i64 = 62;
+
+fn check_time(v: &mut ValidationErrors, ctx: &Ctx, at: &DateTime<FixedOffset>) {
+    let at = at.with_timezone(&Utc);
+    if (at - ctx.now).num_seconds() > MAX_SKEW_SECONDS {
+        v.add(
+            "occurred_at",
+            "in_future",
+            "the time is in the future: check the phone's clock",
+        );
+    } else if (ctx.now - at).num_days() > MAX_AGE_DAYS {
+        v.add(
+            "occurred_at",
+            "too_old",
+            format!("older than {MAX_AGE_DAYS} days"),
+        );
+    }
+}
+
+fn check_method(
+    v: &mut ValidationErrors,
+    method: Option<Method>,
+    tag_uid: &Option<String>,
+    lock_id: &Option<String>,
+    reason: &Option<String>,
+) -> Option<String> {
+    let present = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (tag, lock) = (present(tag_uid), present(lock_id));
+    for (field, val) in [
+        ("tag_uid", &tag),
+        ("lock_id", &lock),
+        ("reason", &present(reason)),
+    ] {
+        if val.as_ref().is_some_and(|s| s.chars().count() > 500) {
+            v.add(field, "too_long", "at most 500 characters");
+        }
+    }
+    match method {
+        Some(Method::Nfc) if tag.is_none() => {
+            v.add("tag_uid", "required", "an NFC check-in names the tag")
+        }
+        Some(Method::Lock) if lock.is_none() => {
+            v.add("lock_id", "required", "a lock check-in names the lock")
+        }
+        Some(Method::Manual) if present(reason).is_none() => {
+            v.add("reason", "required", "a manual registration needs a reason")
+        }
+        _ => {}
+    }
+    match method {
+        Some(Method::Nfc) => tag,
+        Some(Method::Lock) => lock,
+        _ => None,
+    }
+}
+
+/// The client must have an order at the staff member's provider on the
+/// day of the event; anything else is "not found".
+fn check_client(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    client_id: &Uuid,
+    at: &DateTime<FixedOffset>,
+) -> Result<(), ApiError> {
+    let day = local_date(at.with_timezone(&Utc), ctx.rules.tz);
+    let id = client_id.to_string();
+    hemtid_core::db::client::get(c, &ctx.municipality.id, &id)?;
+    access::active_order(c, &id, &ctx.provider_id, day)?
+        .map(|_| ())
+        .ok_or_else(|| {
+            ApiError::with_detail(
+                ErrorCode::NotFound,
+                "no such client with an order at your provider that day",
+            )
+        })
+}
+
+/// The fields every phone item has.
+struct Head<'a> {
+    /// `phone`, or `entry` for a visit registered afterwards.
+    source: &'static str,
+    event_id: String,
+    client_id: &'a Uuid,
+    at: &'a DateTime<FixedOffset>,
+}
+
+fn new_event(
+    ctx: &Ctx,
+    kind: &str,
+    head: Head<'_>,
+    method: Option<Method>,
+    method_ref: Option<String>,
+    reason: Option<String>,
+    payload: &Payload,
+) -> Result<NewVisitEvent, ApiError> {
+    let client_id = head.client_id;
+    let at = head.at.with_timezone(&Utc);
+    Ok(NewVisitEvent {
+        id: new_id(),
+        source: head.source.into(),
+        source_key: ctx.staff_id.clone(),
+        event_id: head.event_id,
+        kind: kind.into(),
+        staff_id: ctx.staff_id.clone(),
+        client_id: client_id.to_string(),
+        provider_id: ctx.provider_id.clone(),
+        occurred_at: at.naive_utc(),
+        received_at: now(),
+        local_date: local_date(at, ctx.rules.tz),
+        method: method.map(|m| m.as_str().to_string()),
+        method_ref,
+        reason: reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty()),
+        payload: serde_json::to_string(payload).map_err(ApiError::internal)?,
+    })
+}
+
+pub(crate) fn check_in(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    input: &CheckInInput,
+) -> Result<Recorded, ApiError> {
+    let mut v = ValidationErrors::new();
+    check_time(&mut v, ctx, &input.occurred_at);
+    let method_ref = check_method(
+        &mut v,
+        Some(input.method),
+        &input.tag_uid,
+        &input.lock_id,
+        &input.reason,
+    );
+    if input.unplanned && input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        v.add("reason", "required", "an unplanned visit needs a reason");
+    }
+    v.into_result(())?;
+    check_client(c, ctx, &input.client_id, &input.occurred_at)?;
+    let payload = Payload {
+        double_staffing: input.double_staffing,
+        unplanned: input.unplanned,
+        ..Payload::default()
+    };
+    let e = new_event(
+        ctx,
+        "check_in",
+        Head {
+            source: "phone",
+            event_id: input.event_id.to_string(),
+            client_id: &input.client_id,
+            at: &input.occurred_at,
+        },
+        Some(input.method),
+        method_ref,
+        input.reason.clone(),
+        &payload,
+    )?;
+    Ok(visit::record(c, &e, None, ctx.rules)?)
+}
+
+/// The journal note written with a check-out, under the same event id.
+fn note_with(
+    ctx: &Ctx,
+    e: &NewVisitEvent,
+    event_id: &Uuid,
+    body: Option<String>,
+) -> Option<NewNote> {
+    body.map(|body| NewNote {
+        id: new_id(),
+        source_key: ctx.staff_id.clone(),
+        event_id: event_id.to_string(),
+        client_id: e.client_id.clone(),
+        provider_id: ctx.provider_id.clone(),
+        author_id: ctx.staff_id.clone(),
+        visit_event_id: Some(e.id.clone()),
+        corrects_note_id: None,
+        written_at: e.occurred_at,
+        received_at: e.received_at,
+        body,
+    })
+}
+
+pub(crate) fn check_out(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    input: &CheckOutInput,
+) -> Result<Recorded, ApiError> {
+    let mut v = ValidationErrors::new();
+    check_time(&mut v, ctx, &input.occurred_at);
+    let method_ref = check_method(
+        &mut v,
+        input.method,
+        &input.tag_uid,
+        &input.lock_id,
+        &input.reason,
+    );
+    let note = v.optional_text("note", input.note.as_deref(), 4000);
+    let done = Done {
+        client_id: &input.client_id,
+        day: local_date(input.occurred_at.with_timezone(&Utc), ctx.rules.tz),
+        services: &input.services,
+        declined_services: &input.declined_services,
+        shares: &input.shares,
+    };
+    let payload = services_payload(c, &mut v, ctx, &done)?;
+    v.into_result(())?;
+    check_client(c, ctx, &input.client_id, &input.occurred_at)?;
+    let e = new_event(
+        ctx,
+        "check_out",
+        Head {
+            source: "phone",
+            event_id: input.event_id.to_string(),
+            client_id: &input.client_id,
+            at: &input.occurred_at,
+        },
+        input.method,
+        method_ref,
+        input.reason.clone(),
+        &payload,
+    )?;
+    let note = note_with(ctx, &e, &input.event_id, note);
+    Ok(visit::record(c, &e, note.as_ref(), ctx.rules)?)
+}
+
+/// `POST /api/v1/visits/entries`: a whole visit registered afterwards (the
+/// phone was dead, the tag missing). Who and when are recorded; the visit
+/// waits for a provider admin's approval.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryInput {
+    pub event_id: Uuid,
+    pub client_id: Uuid,
+    pub started_at: DateTime<FixedOffset>,
+    pub ended_at: DateTime<FixedOffset>,
+    /// Why it was not registered at the time.
+    pub reason: String,
+    #[serde(default)]
+    pub services: Vec<ServiceDone>,
+    #[serde(default)]
+    pub declined_services: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub double_staffing: bool,
+    #[serde(default)]
+    pub shares: Vec<ShareInput>,
+}
+
+pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Recorded, ApiError> {
+    let mut v = ValidationErrors::new();
+    check_time(&mut v, ctx, &input.started_at);
+    if v.is_empty() {
+        check_time(&mut v, ctx, &input.ended_at);
+    }
+    if input.ended_at <= input.started_at {
+        v.add(
+            "ended_at",
+            "before_start",
+            "the visit must end after it starts",
+        );
+    }
+    let reason = v.text("reason", &input.reason, 500);
+    let note = v.optional_text("note", input.note.as_deref(), 4000);
+    let done = Done {
+        client_id: &input.client_id,
+        day: local_date(input.started_at.with_timezone(&Utc), ctx.rules.tz),
+        services: &input.services,
+        declined_services: &input.declined_services,
+        shares: &input.shares,
+    };
+    let out_payload = services_payload(c, &mut v, ctx, &done)?;
+    v.into_result(())?;
+    check_client(c, ctx, &input.client_id, &input.started_at)?;
+    let in_payload = Payload {
+        double_staffing: input.double_staffing,
+        ..Payload::default()
+    };
+    let event = |kind: &str, suffix: &str, at, payload: &Payload| {
+        new_event(
+            ctx,
+            kind,
+            Head {
+                source: "entry",
+                event_id: format!("{}/{suffix}", input.event_id),
+                client_id: &input.client_id,
+                at,
+            },
+            None,
+            None,
+            Some(reason.clone()),
+            payload,
+        )
+        .map(|mut e| {
+            e.method = Some("entry".into());
+            e
+        })
+    };
+    let check_in = event("check_in", "in", &input.started_at, &in_payload)?;
+    let check_out = event("check_out", "out", &input.ended_at, &out_payload)?;
+    let note = note_with(ctx, &check_out, &input.event_id, note);
+    // Both halves or neither.
+    let rules = ctx.rules;
+    let result = hemtid_core::db::transaction(c, |c| {
+        let first = visit::record(c, &check_in, None, rules)?;
+        let second = visit::record(c, &check_out, note.as_ref(), rules)?;
+        Ok(match (first, second) {
+            (Recorded::Duplicate { .. }, Recorded::Duplicate { event }) => {
+                Recorded::Duplicate { event }
+            }
+            (_, second) => second,
+        })
+    })?;
+    Ok(result)
+}
+
+pub(crate) fn declined(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    input: &DeclinedInput,
+) -> Result<Recorded, ApiError> {
+    let mut v = ValidationErrors::new();
+    check_time(&mut v, ctx, &input.occurred_at);
+    let reason = v.text("reason", &input.reason, 500);
+    let codes: Vec<&str> = input.services.iter().map(String::as_str).collect();
+    let ids = resolve_codes(c, &mut v, &ctx.municipality.id, "services", &codes)?;
+    v.into_result(())?;
+    check_client(c, ctx, &input.client_id, &input.occurred_at)?;
+    let payload = Payload {
+        declined_services: ids,
+        ..Payload::default()
+    };
+    let e = new_event(
+        ctx,
+        "declined",
+        Head {
+            source: "phone",
+            event_id: input.event_id.to_string(),
+            client_id: &input.client_id,
+            at: &input.occurred_at,
+        },
+        None,
+        None,
+        Some(reason),
+        &payload,
+    )?;
+    Ok(visit::record(c, &e, None, ctx.rules)?)
+}

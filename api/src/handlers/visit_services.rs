@@ -1,0 +1,184 @@
+//! What a check-out (or an entry) says was done: services by catalogue
+//! code, the ones the client declined, and the shares of co-habiting
+//! clients.
+
+use super::visit::{Ctx, ServiceDone, ShareInput};
+use crate::error::ApiError;
+use chrono::NaiveDate;
+use hemtid_core::db::visit_event::{ClientShare, Payload, PerformedService};
+use hemtid_core::db::{DbConn, access, service};
+use hemtid_core::validate::ValidationErrors;
+use uuid::Uuid;
+
+/// The services' ids by code, in the caller's municipality; unknown codes
+/// become errors at `field[i]`.
+pub(super) fn resolve_codes(
+    c: &mut DbConn,
+    v: &mut ValidationErrors,
+    municipality_id: &str,
+    field: &str,
+    codes: &[&str],
+) -> Result<Vec<String>, ApiError> {
+    let mut ids = Vec::with_capacity(codes.len());
+    for (i, code) in codes.iter().enumerate() {
+        match service::find_by_code(c, municipality_id, code.trim())? {
+            Some(s) if s.fields.active => ids.push(s.id),
+            _ => {
+                v.add(
+                    format!("{field}[{i}]"),
+                    "unknown_service",
+                    "no such service in the catalogue",
+                );
+                ids.push(String::new());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Checks and resolves what a check-out says was done: performed services
+/// (by code, optional minutes) and declined ones.
+pub(super) fn services_payload(
+    c: &mut DbConn,
+    v: &mut ValidationErrors,
+    ctx: &Ctx,
+    done: &Done<'_>,
+) -> Result<Payload, ApiError> {
+    let (services, declined_services) = (done.services, done.declined_services);
+    if services.is_empty() && declined_services.is_empty() {
+        v.add(
+            "services",
+            "required",
+            "name the services performed or declined",
+        );
+    }
+    for (i, s) in services.iter().enumerate() {
+        if s.minutes.is_some_and(|m| m > 720) {
+            v.add(
+                format!("services[{i}].minutes"),
+                "out_of_range",
+                "at most 720",
+            );
+        }
+    }
+    let shares = check_shares(c, v, ctx, done)?;
+    let sharing: Vec<String> = if shares.is_empty() {
+        vec![done.client_id.to_string()]
+    } else {
+        shares.iter().map(|s| s.client_id.clone()).collect()
+    };
+    for (i, s) in services.iter().enumerate() {
+        if s.client_id
+            .is_some_and(|id| !sharing.contains(&id.to_string()))
+        {
+            v.add(
+                format!("services[{i}].client_id"),
+                "not_sharing",
+                "not a client of this visit",
+            );
+        }
+    }
+    let codes: Vec<&str> = services.iter().map(|s| s.code.as_str()).collect();
+    let ids = resolve_codes(c, v, &ctx.municipality.id, "services", &codes)?;
+    let declined_codes: Vec<&str> = declined_services.iter().map(String::as_str).collect();
+    let declined = resolve_codes(
+        c,
+        v,
+        &ctx.municipality.id,
+        "declined_services",
+        &declined_codes,
+    )?;
+    Ok(Payload {
+        services: ids
+            .into_iter()
+            .zip(services)
+            .map(|(service_id, s)| PerformedService {
+                service_id,
+                client_id: s.client_id.map(|u| u.to_string()),
+                minutes: s.minutes,
+            })
+            .collect(),
+        declined_services: declined,
+        shares,
+        ..Payload::default()
+    })
+}
+
+/// What a check-out (or an entry) says was done, and for whom.
+pub(super) struct Done<'a> {
+    pub client_id: &'a Uuid,
+    pub day: NaiveDate,
+    pub services: &'a [ServiceDone],
+    pub declined_services: &'a [String],
+    pub shares: &'a [ShareInput],
+}
+
+/// Co-habiting clients sharing a visit (sammanboende): whole percents
+/// adding up to 100, the visit's own client among them, the others living
+/// in the same household with an order at the provider that day.
+fn check_shares(
+    c: &mut DbConn,
+    v: &mut ValidationErrors,
+    ctx: &Ctx,
+    done: &Done<'_>,
+) -> Result<Vec<ClientShare>, ApiError> {
+    if done.shares.is_empty() {
+        return Ok(Vec::new());
+    }
+    let total: u32 = done.shares.iter().map(|s| s.percent).sum();
+    if total != 100 || done.shares.iter().any(|s| s.percent == 0) {
+        v.add(
+            "shares",
+            "invalid_total",
+            "whole percents above zero adding up to 100",
+        );
+    }
+    if !done.shares.iter().any(|s| s.client_id == *done.client_id) {
+        v.add(
+            "shares",
+            "missing_visit_client",
+            "the visit's own client must have a share",
+        );
+    }
+    let own = hemtid_core::db::client::get(c, &ctx.municipality.id, &done.client_id.to_string())?;
+    let mut seen = Vec::new();
+    for (i, s) in done.shares.iter().enumerate() {
+        if seen.contains(&s.client_id) {
+            v.add(
+                format!("shares[{i}].client_id"),
+                "duplicate",
+                "each client once",
+            );
+            continue;
+        }
+        seen.push(s.client_id);
+        if s.client_id == *done.client_id {
+            continue;
+        }
+        let id = s.client_id.to_string();
+        let other = hemtid_core::db::client::get(c, &ctx.municipality.id, &id);
+        let same_home = matches!(&other, Ok(o) if o.fields.household_id.is_some()
+            && o.fields.household_id == own.fields.household_id);
+        if !same_home {
+            v.add(
+                format!("shares[{i}].client_id"),
+                "not_in_household",
+                "not a client of the same household",
+            );
+        } else if access::active_order(c, &id, &ctx.provider_id, done.day)?.is_none() {
+            v.add(
+                format!("shares[{i}].client_id"),
+                "no_order",
+                "no order at your provider that day",
+            );
+        }
+    }
+    Ok(done
+        .shares
+        .iter()
+        .map(|s| ClientShare {
+            client_id: s.client_id.to_string(),
+            basis_points: s.percent * 100,
+        })
+        .collect())
+}

@@ -1,0 +1,143 @@
+//! hemtid-api: the REST API, an actix-web application over `hemtid-core`.
+
+pub mod error;
+pub mod extract;
+mod handlers;
+pub mod openapi;
+mod views;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+use error::{ApiError, ErrorCode};
+use hemtid_core::auth::TokenKeys;
+use hemtid_core::db::{DbConn, Pool};
+
+/// Where "now" comes from: the system clock, or a fixed instant so tests
+/// can travel in time. (Token expiry always uses the system clock.)
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(chrono::DateTime<chrono::Utc>),
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Clock::System => chrono::Utc::now(),
+            Clock::Fixed(t) => *t,
+        }
+    }
+}
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub keys: TokenKeys,
+    pub clock: Clock,
+    /// Failed sign-ins per account and address.
+    pub throttle: std::sync::Mutex<hemtid_core::auth::throttle::LoginThrottle>,
+    /// Signs digital lock keys; without it none are handed out.
+    pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, keys: TokenKeys) -> web::Data<AppState> {
+        AppState::with_clock(pool, keys, Clock::System)
+    }
+
+    pub fn with_clock(pool: Pool, keys: TokenKeys, clock: Clock) -> web::Data<AppState> {
+        AppState::build(pool, keys, clock, None)
+    }
+
+    pub fn build(
+        pool: Pool,
+        keys: TokenKeys,
+        clock: Clock,
+        lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+    ) -> web::Data<AppState> {
+        web::Data::new(AppState {
+            pool,
+            keys,
+            clock,
+            throttle: Default::default(),
+            lock_keys,
+        })
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool; the
+    /// async workers never wait on the database themselves.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::internal)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+/// The whole application: routes, extractor settings and fallbacks.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .wrap_fn(access_log)
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(extract::MAX_BODY_BYTES))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .configure(handlers::routes)
+        .default_service(web::to(not_found))
+}
+
+/// One line per request: method, path (ids only, never personal data:
+/// those travel in bodies), status and duration.
+fn access_log<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: actix_web::dev::Service<
+            ServiceRequest,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let start = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        let status = res.status().as_u16();
+        let micros = start.elapsed().as_micros();
+        if path == "/healthz" || path == "/readyz" {
+            tracing::debug!(%method, %path, status, micros, "request");
+        } else {
+            tracing::info!(%method, %path, status, micros, "request");
+        }
+        Ok(res)
+    }
+}
+
+/// Unknown paths get 404 as problem+json.
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! The machine-readable contract: an OpenAPI 3.1 document generated from
+//! the handlers' `#[utoipa::path]` annotations and the types they take and
+//! give. `GET /api/v1/openapi.json` serves it and
+//! `mobile-contract/openapi.json` is its committed copy; a test keeps the
+//! two equal.
+
+pub(crate) mod crud;
+pub(crate) mod problem;
+mod sync_item;
+
+use crate::error::{ErrorCode, Problem};
+use crate::handlers::{
+    approval, auth, client, decision, device, docs, health, journal, lock_key, me, month,
+    municipality, order, sync, user, visit_view,
+};
+use crud::Readers;
+use hemtid_core::db::authority_unit::AuthorityUnit;
+use hemtid_core::db::client::Client;
+use hemtid_core::db::provider::Provider;
+use hemtid_core::db::service::Service;
+use hemtid_core::db::user_account::UserAccount;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The name of the bearer security scheme.
+pub const BEARER: &str = "bearer";
+/// The media type of request and success bodies.
+pub const JSON: &str = "application/json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hemtid API",
+        description = "hemtid's REST API: sign-in, the care worker's phone, the care journal, \
+            the provider admin's approvals and the integration API for the municipality's case \
+            system. JSON in and out; lists answer `{\"items\": [...]}`. Times are RFC 3339: \
+            requests carry an offset, answers are UTC with `Z`. Errors are \
+            `application/problem+json` with a stable `code` (below); a method a path does not \
+            have answers 405 `method_not_allowed`, an unknown path 404 `not_found`."
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        docs::get_openapi,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
+        me::my_clients,
+        me::my_visits,
+        visit_view::post_check_in,
+        visit_view::post_check_out,
+        visit_view::post_declined,
+        visit_view::post_entry,
+        sync::post_sync,
+        month::get_client_month,
+        journal::get_notes,
+        journal::post_note,
+        approval::approve_visit,
+        approval::correct_visit,
+        approval::void_visit,
+        approval::visit_history,
+        approval::visit_evidence,
+        approval::day_visits,
+        approval::approve_day,
+        approval::locked_months,
+        approval::lock_month,
+        municipality::get_municipality,
+        municipality::update_municipality,
+        client::lookup_client,
+        user::set_password,
+        decision::list_client_decisions,
+        decision::create_decision,
+        decision::get_decision,
+        decision::update_decision,
+        order::list_client_orders,
+        order::create_order,
+        order::get_order,
+        order::update_order,
+        order::renew_order,
+        order::get_ordered_time,
+        device::register_device,
+        device::list_devices,
+        device::get_device,
+        device::bind_device,
+        device::retire_device,
+        device::add_credential,
+        device::list_credentials,
+        device::revoke_credential,
+        device::list_dead_letters,
+        device::list_notices,
+        lock_key::issue_key,
+        lock_key::revoke_keys,
+        device::replay_dead_letter,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Contract),
+    tags(
+        (name = "auth", description = "Sign-in, token refresh and the signed-in account."),
+        (name = "phone", description = "The care worker's phone: today's clients, visits \
+            (check-in, check-out, declined, entered afterwards), offline sync and the client's \
+            month."),
+        (name = "journal", description = "The care journal: append-only notes, read by the \
+            provider."),
+        (name = "provider", description = "The provider admin: a day's visits, approval, \
+            corrections, voids, history and month locks."),
+        (name = "integration", description = "The municipality's case system and admins: \
+            settings, organisations, users, clients, decisions and orders."),
+        (name = "devices", description = "The device registry of a provider (door locks, \
+            NFC readers and tags), staff credentials, and the admin's dead letters. Devices \
+            themselves speak MQTT: see asyncapi.yaml."),
+        (name = "health", description = "Liveness, readiness and this document; no sign-in."),
+    )
+)]
+struct ApiDoc;
+
+/// What the derive cannot say: the security scheme, the problem
+/// responses, the error-code table and the generic CRUD paths.
+struct Contract;
+
+impl Modify for Contract {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`Authorization: Bearer <token>`: an access token from \
+                         `POST /api/v1/auth/login` (a JWT, short-lived; renew it with \
+                         `/auth/refresh`) or an integration token of the case system \
+                         (`hit_…`, made with `hemtid token create`).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.responses.extend(problem::components());
+        let readers = Readers("other roles may not");
+        crud::add::<Provider>(doc, "providers (utförare)", readers);
+        crud::add::<AuthorityUnit>(doc, "authority units (ÄVO, FFS)", readers);
+        crud::add::<Service>(doc, "services (insatser) of the catalogue", readers);
+        crud::add::<UserAccount>(doc, "user accounts", readers);
+        crud::add::<Client>(
+            doc,
+            "clients (brukare)",
+            Readers(
+                "every other role reads the clients within its reach: fee administrators \
+                 the municipality's, caseworkers their unit's, provider admins their \
+                 provider's, care workers today's; others' clients are not found",
+            ),
+        );
+        let intro = doc.info.description.take().unwrap_or_default();
+        doc.info.description = Some(format!("{intro}\n\n{}", error_table()));
+    }
+}
+
+/// Every error code with its status and title, as a Markdown table.
+pub fn error_table() -> String {
+    let mut out = String::from("## Error codes\n\n| code | status | title |\n|---|---|---|\n");
+    for c in ErrorCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.as_str(),
+            c.status().as_u16(),
+            c.title()
+        ));
+    }
+    out
+}
+
+/// The document.
+pub fn document() -> Document {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with sorted keys and a final newline: the
+/// bytes of `mobile-contract/openapi.json`.
+pub fn to_json() -> Result<String, serde_json::Error> {
+    // Through `Value`, whose maps sort their keys, so the order never
+    // depends on how the document was built.
+    let value = serde_json::to_value(document())?;
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
+}

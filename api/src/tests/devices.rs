@@ -1,0 +1,476 @@
+//! The device registry, staff credentials and dead letters over HTTP.
+
+use super::*;
+
+#[actix_web::test]
+async fn a_provider_admin_registers_binds_and_retires_devices() {
+    let ctx = setup().await;
+    let chef = ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sven = ctx.find("/api/v1/clients", "given_name", "Sven").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |token: String, path: &'static str, body: Value| {
+        let ctx = &ctx;
+        async move { ctx.call(Method::POST, path, Some(&token), Some(body)).await }
+    };
+    let r = post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "lock-0042", "kind": "door_lock", "client_id": lisa, "signed": true}),
+    )
+    .await;
+    let d = r.ok(StatusCode::CREATED).clone();
+    assert!(d["mqtt_password"].as_str().unwrap().starts_with("hdk_"));
+    assert_eq!(d["hmac_key"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        (d["status"].as_str(), d["signs_payloads"].as_bool()),
+        (Some("active"), Some(true))
+    );
+    assert!(d.get("secret_hash").is_none());
+    post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "lock-0042", "kind": "door_lock"}),
+    )
+    .await
+    .problem(ErrorCode::AlreadyExists);
+    let r = post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "bad/id", "kind": "toaster", "client_id": sven}),
+    )
+    .await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![
+            ("id".into(), "invalid_device_id".into()),
+            ("kind".into(), "invalid_value".into()),
+            ("client_id".into(), "unknown_reference".into()),
+        ]
+    );
+    // Rebind to nobody, then retire.
+    let r = ctx
+        .call(
+            Method::PUT,
+            "/api/v1/devices/lock-0042/binding",
+            Some(&chef),
+            Some(json!({"client_id": null})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["client_id"], Value::Null);
+    let r = ctx
+        .call(
+            Method::POST,
+            "/api/v1/devices/lock-0042/retire",
+            Some(&chef),
+            None,
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["status"], "retired");
+    let r = ctx
+        .call(Method::GET, "/api/v1/devices", Some(&chef), None)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 1);
+    // Another provider's admin does not see it; care workers may not register.
+    let other = ctx
+        .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+        .await;
+    ctx.call(Method::GET, "/api/v1/devices/lock-0042", Some(&other), None)
+        .await
+        .problem(ErrorCode::NotFound);
+    let anna = ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    post(
+        anna,
+        "/api/v1/devices",
+        json!({"id": "x", "kind": "nfc_tag"}),
+    )
+    .await
+    .problem(ErrorCode::Forbidden);
+
+    // Staff credentials: only the provider's own care workers.
+    let anna_id = ctx.find("/api/v1/users", "username", "demo.anna").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cecilia_id = ctx.find("/api/v1/users", "username", "demo.cecilia").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        chef.clone(),
+        "/api/v1/staff-credentials",
+        json!({"credential": "fob-17", "staff_id": anna_id, "kind": "key_fob"}),
+    )
+    .await;
+    assert_eq!(r.ok(StatusCode::CREATED)["active"], true);
+    let r = post(
+        chef.clone(),
+        "/api/v1/staff-credentials",
+        json!({"credential": "fob-18", "staff_id": cecilia_id, "kind": "key_fob"}),
+    )
+    .await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("staff_id".into(), "unknown_reference".into())]
+    );
+    ctx.call(
+        Method::POST,
+        "/api/v1/staff-credentials/fob-17/revoke",
+        Some(&chef),
+        None,
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    let r = ctx
+        .call(Method::GET, "/api/v1/staff-credentials", Some(&chef), None)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["items"][0]["active"], false);
+}
+
+#[actix_web::test]
+async fn dead_letters_are_listed_and_replayed_by_the_admin() {
+    let ctx = setup().await;
+    let chef = ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anna_id = ctx.find("/api/v1/users", "username", "demo.anna").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/staff-credentials",
+        Some(&chef),
+        Some(json!({"credential": "fob-1", "staff_id": anna_id, "kind": "key_fob"})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    // A lock that speaks before it is registered.
+    let body = json!({"event_id": uuid::Uuid::new_v4(), "kind": "unlock", "occurred_at": "2026-11-22T08:00:00+01:00",
+                      "staff_credential": "fob-1"});
+    let received: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
+    let pool = ctx.state.pool.clone();
+    hemtid_core::ingest::ingest(
+        &mut pool.get().unwrap(),
+        "hemtid/v1/devices/lock-7/events",
+        body.to_string().as_bytes(),
+        received,
+    )
+    .unwrap();
+    let r = ctx.get("/api/v1/dead-letters").await;
+    let dl = r.ok(StatusCode::OK)["items"][0].clone();
+    assert_eq!(
+        (dl["reason"].as_str(), dl["device_id"].as_str()),
+        (Some("unknown_device"), Some("lock-7"))
+    );
+    assert!(dl["payload"].as_str().unwrap().contains("fob-1"));
+    let path = format!("/api/v1/dead-letters/{}/replay", dl["id"].as_str().unwrap());
+    ctx.call(Method::POST, &path, Some(&ctx.admin), None)
+        .await
+        .problem(ErrorCode::ReplayRejected);
+    ctx.call(
+        Method::POST,
+        "/api/v1/devices",
+        Some(&chef),
+        Some(json!({"id": "lock-7", "kind": "door_lock", "client_id": lisa})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let r = ctx.call(Method::POST, &path, Some(&ctx.admin), None).await;
+    assert_eq!(r.ok(StatusCode::OK)["result"], "stored");
+    // Only the admin.
+    ctx.call(Method::GET, "/api/v1/dead-letters", Some(&chef), None)
+        .await
+        .problem(ErrorCode::Forbidden);
+}
+
+#[actix_web::test]
+async fn phone_and_lock_seeing_one_visit_make_one_visit_with_both_as_evidence() {
+    let ctx = setup().await;
+    let chef = ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await;
+    let anna = ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anna_id = ctx.find("/api/v1/users", "username", "demo.anna").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/devices",
+        Some(&chef),
+        Some(json!({"id": "lock-5", "kind": "door_lock", "client_id": lisa})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    ctx.call(
+        Method::POST,
+        "/api/v1/staff-credentials",
+        Some(&chef),
+        Some(json!({"credential": "fob-a", "staff_id": anna_id, "kind": "key_fob"})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let lock = |kind: &str, at: &str| {
+        let body = json!({"event_id": uuid::Uuid::new_v4(), "kind": kind, "occurred_at": at, "staff_credential": "fob-a"});
+        let pool = ctx.state.pool.clone();
+        let received: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
+        hemtid_core::ingest::ingest(
+            &mut pool.get().unwrap(),
+            "hemtid/v1/devices/lock-5/events",
+            body.to_string().as_bytes(),
+            received,
+        )
+        .unwrap()
+    };
+    let phone =
+        |path: &'static str, body: Value| ctx.call(Method::POST, path, Some(&anna), Some(body));
+    // The door opens with Anna's fob, then her phone reads the NFC tag.
+    lock("unlock", "2026-11-19T07:59:00+01:00");
+    phone(
+        "/api/v1/visits/check-in",
+        json!({"event_id": uuid::Uuid::new_v4(), "client_id": lisa,
+          "occurred_at": "2026-11-19T08:00:00+01:00", "method": "nfc", "tag_uid": "t"}),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    phone(
+        "/api/v1/visits/check-out",
+        json!({"event_id": uuid::Uuid::new_v4(), "client_id": lisa,
+          "occurred_at": "2026-11-19T08:40:00+01:00", "services": [{"code": "O-Tillsyn"}]}),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    lock("lock", "2026-11-19T08:41:00+01:00");
+    let day = ctx
+        .call(
+            Method::GET,
+            "/api/v1/provider/visits?date=2026-11-19",
+            Some(&chef),
+            None,
+        )
+        .await;
+    let visits = day.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    let v = &visits[0];
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["seconds"].as_i64(),
+            v["method"].as_str()
+        ),
+        (Some("closed"), Some(41 * 60), Some("lock"))
+    );
+    assert_eq!(v["services"][0]["code"], "O-Tillsyn");
+    let ev = ctx
+        .call(
+            Method::GET,
+            &format!("/api/v1/visits/{}/evidence", v["id"].as_str().unwrap()),
+            Some(&chef),
+            None,
+        )
+        .await;
+    let sources: Vec<String> = ev.ok(StatusCode::OK)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["source"].as_str().unwrap(),
+                e["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        vec![
+            "device:check_in",
+            "phone:check_in",
+            "phone:check_out",
+            "device:check_out"
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn a_low_battery_raises_one_notice_until_the_battery_is_changed() {
+    let ctx = setup().await;
+    let chef = ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anna_id = ctx.find("/api/v1/users", "username", "demo.anna").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/devices",
+        Some(&chef),
+        Some(json!({"id": "lock-9", "kind": "door_lock", "client_id": lisa})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    ctx.call(
+        Method::POST,
+        "/api/v1/staff-credentials",
+        Some(&chef),
+        Some(json!({"credential": "fob-9", "staff_id": anna_id, "kind": "key_fob"})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let report = |battery: u8, minute: u32| {
+        let body = json!({"event_id": uuid::Uuid::new_v4(), "kind": "tag_read", "staff_credential": "fob-9",
+                          "occurred_at": format!("2026-11-21T10:{minute:02}:00+01:00"), "battery_pct": battery});
+        let pool = ctx.state.pool.clone();
+        let received: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
+        hemtid_core::ingest::ingest(
+            &mut pool.get().unwrap(),
+            "hemtid/v1/devices/lock-9/events",
+            body.to_string().as_bytes(),
+            received,
+        )
+        .unwrap();
+    };
+    let notices = |all: bool| {
+        let path = format!("/api/v1/provider/notices?all={all}");
+        let ctx = &ctx;
+        let chef = chef.clone();
+        async move {
+            ctx.call(Method::GET, &path, Some(&chef), None)
+                .await
+                .ok(StatusCode::OK)["items"]
+                .clone()
+        }
+    };
+    report(35, 0);
+    assert_eq!(notices(false).await, json!([]));
+    report(15, 1);
+    report(12, 2);
+    let open = notices(false).await;
+    assert_eq!(
+        open.as_array().unwrap().len(),
+        1,
+        "one notice, not one per message"
+    );
+    assert_eq!(
+        open[0]["message"],
+        "Lågt batteri (15 %) i låset lock-9. Byt batteri snart."
+    );
+    let r = ctx
+        .call(Method::GET, "/api/v1/devices/lock-9", Some(&chef), None)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["battery_low"], true);
+    report(100, 3);
+    assert_eq!(notices(false).await, json!([]));
+    assert!(notices(true).await[0]["resolved_at"].is_string());
+}
+
+#[actix_web::test]
+async fn a_care_worker_gets_a_short_lived_key_for_a_lock_and_the_admin_revokes_it() {
+    let mut ctx = setup().await;
+    let keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[3u8; 32]).unwrap();
+    ctx.state = AppState::build(
+        ctx.state.pool.clone(),
+        hemtid_core::auth::TokenKeys::new(&[42u8; 32], 900),
+        Clock::Fixed(NOW.parse().unwrap()),
+        Some(keys.clone()),
+    );
+    let chef = ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await;
+    let anna = ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anna_id = ctx.find("/api/v1/users", "username", "demo.anna").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/devices",
+        Some(&chef),
+        Some(json!({"id": "lock-k", "kind": "door_lock", "client_id": lisa})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let r = ctx
+        .call(Method::POST, "/api/v1/locks/lock-k/key", Some(&anna), None)
+        .await;
+    let k = r.ok(StatusCode::CREATED).clone();
+    assert_eq!(k["expires_at"], "2026-11-22T12:10:00Z");
+    // The lock verifies it with the public key alone (the fixed clock is in
+    // the past, so check the signature and claims, not the time).
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    let claims = jsonwebtoken::decode::<hemtid_core::auth::lock_keys::KeyClaims>(
+        k["key"].as_str().unwrap(),
+        &jsonwebtoken::DecodingKey::from_ed_components(&keys.public_key()).unwrap(),
+        &v,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(
+        (
+            claims.lock.as_str(),
+            claims.sub.as_str(),
+            claims.jti.as_str()
+        ),
+        ("lock-k", anna_id.as_str(), k["key_id"].as_str().unwrap())
+    );
+    // Not for locks elsewhere, not for the admin.
+    ctx.call(
+        Method::POST,
+        "/api/v1/locks/lock-nowhere/key",
+        Some(&anna),
+        None,
+    )
+    .await
+    .problem(ErrorCode::NotFound);
+    let cecilia = ctx.login("demo.cecilia", seed::DEMO_PASSWORD).await;
+    ctx.call(
+        Method::POST,
+        "/api/v1/locks/lock-k/key",
+        Some(&cecilia),
+        None,
+    )
+    .await
+    .problem(ErrorCode::NotFound);
+    ctx.call(Method::POST, "/api/v1/locks/lock-k/key", Some(&chef), None)
+        .await
+        .problem(ErrorCode::Forbidden);
+    // The admin revokes all of Anna's keys; the lock's configuration lists it.
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{anna_id}/keys/revoke"),
+            Some(&chef),
+            None,
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["revoked"], 1);
+    let pool = ctx.state.pool.clone();
+    let cfg = hemtid_core::db::digital_key::lock_config(
+        &mut pool.get().unwrap(),
+        "lock-k",
+        NOW.parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            .naive_utc(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(cfg.revoked, vec![k["key_id"].as_str().unwrap().to_string()]);
+    assert_eq!(cfg.public_key, keys.public_key());
+}

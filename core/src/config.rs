@@ -1,0 +1,358 @@
+//! Configuration: defaults, then an optional TOML file, then `HEMTID_*`
+//! environment variables. One table ([`FIELDS`]) drives all three and
+//! `hemtid print-config`.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The effective configuration, passed to the parts that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub http_addr: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub database_pool_size: u32,
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_seconds: i64,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub mqtt_url: Option<String>,
+    pub mqtt_listen: String,
+    pub mqtt_client_id: String,
+    pub mqtt_share_group: Option<String>,
+    pub mqtt_batch_size: usize,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_pool_size: 8,
+            jwt_secret: None,
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: crate::auth::DEFAULT_REFRESH_TTL_SECONDS,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            mqtt_url: None,
+            mqtt_listen: "127.0.0.1:1883".into(),
+            mqtt_client_id: "hemtid-gateway".into(),
+            mqtt_share_group: None,
+            mqtt_batch_size: 256,
+        }
+    }
+}
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("parsing {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
+}
+
+/// Each setting: TOML key, environment variable, description.
+pub const FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "http_addr",
+        "HEMTID_HTTP_ADDR",
+        "Address the HTTP API listens on.",
+    ),
+    (
+        "data_dir",
+        "HEMTID_DATA_DIR",
+        "Folder for the SQLite file and the generated JWT secret; created if missing.",
+    ),
+    (
+        "database_url",
+        "HEMTID_DATABASE_URL",
+        "postgres://… or sqlite://PATH; unset means sqlite://<data_dir>/hemtid.sqlite3.",
+    ),
+    (
+        "database_pool_size",
+        "HEMTID_DATABASE_POOL_SIZE",
+        "Connections in the database pool.",
+    ),
+    (
+        "jwt_secret",
+        "HEMTID_JWT_SECRET",
+        "Secret for signing access tokens (32+ chars); unset means one generated in <data_dir>/jwt-secret.",
+    ),
+    (
+        "access_token_ttl_seconds",
+        "HEMTID_ACCESS_TOKEN_TTL_SECONDS",
+        "Lifetime of an access token.",
+    ),
+    (
+        "refresh_token_ttl_seconds",
+        "HEMTID_REFRESH_TOKEN_TTL_SECONDS",
+        "Lifetime of a refresh token: a sign-in unused this long must sign in again.",
+    ),
+    (
+        "log",
+        "HEMTID_LOG",
+        "Log filter, e.g. info or info,hemtid_api=debug.",
+    ),
+    ("log_format", "HEMTID_LOG_FORMAT", "text or json."),
+    (
+        "mqtt_url",
+        "HEMTID_MQTT_URL",
+        "An external broker, mqtt://[user[:password]@]host[:port]; unset means the embedded one.",
+    ),
+    (
+        "mqtt_listen",
+        "HEMTID_MQTT_LISTEN",
+        "Where the embedded broker listens (port 0 picks a free one).",
+    ),
+    (
+        "mqtt_client_id",
+        "HEMTID_MQTT_CLIENT_ID",
+        "The gateway's MQTT client id; stable, and different for each gateway.",
+    ),
+    (
+        "mqtt_share_group",
+        "HEMTID_MQTT_SHARE_GROUP",
+        "Subscribe through $share/<group>/… so several gateways split the devices.",
+    ),
+    (
+        "mqtt_batch_size",
+        "HEMTID_MQTT_BATCH_SIZE",
+        "Device messages stored in one transaction.",
+    ),
+];
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment (`env`
+    /// looks a variable up; pass `|k| std::env::var(k).ok()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        for (key, var, _) in FIELDS {
+            if let Some(value) = env(var) {
+                config
+                    .set(key, &value)
+                    .map_err(|message| ConfigError::Env {
+                        var: (*var).to_string(),
+                        message,
+                    })?;
+            }
+        }
+        Ok(config)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        match key {
+            "http_addr" => self.http_addr = value.to_string(),
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "database_url" => self.database_url = opt(value),
+            "database_pool_size" => {
+                self.database_pool_size = value
+                    .parse()
+                    .map_err(|_| "expected a whole number".to_string())?
+            }
+            "jwt_secret" => self.jwt_secret = opt(value),
+            "access_token_ttl_seconds" => {
+                self.access_token_ttl_seconds =
+                    value.parse().map_err(|_| "expected seconds".to_string())?
+            }
+            "refresh_token_ttl_seconds" => {
+                self.refresh_token_ttl_seconds =
+                    value.parse().map_err(|_| "expected seconds".to_string())?
+            }
+            "log" => self.log = value.to_string(),
+            "mqtt_url" => self.mqtt_url = opt(value),
+            "mqtt_listen" => self.mqtt_listen = value.to_string(),
+            "mqtt_client_id" => self.mqtt_client_id = value.to_string(),
+            "mqtt_share_group" => self.mqtt_share_group = opt(value),
+            "mqtt_batch_size" => {
+                self.mqtt_batch_size = value
+                    .parse()
+                    .map_err(|_| "expected a whole number".to_string())?
+            }
+            "log_format" => {
+                self.log_format = match value {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => return Err("expected text or json".into()),
+                }
+            }
+            _ => return Err(format!("unknown setting {key}")),
+        }
+        Ok(())
+    }
+
+    /// `HEMTID_DATABASE_URL`, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("hemtid.sqlite3").display()
+            ),
+        }
+    }
+
+    fn value_toml(&self, key: &str) -> String {
+        let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+        match key {
+            "http_addr" => q(&self.http_addr),
+            "data_dir" => q(&self.data_dir.to_string_lossy()),
+            "database_url" => match &self.database_url {
+                Some(u) => q(&redact(u)),
+                None => format!("# unset: {}", q(&self.database_url())),
+            },
+            "database_pool_size" => self.database_pool_size.to_string(),
+            "jwt_secret" => match self.jwt_secret {
+                Some(_) => "# set, hidden".into(),
+                None => "# unset: generated in the data folder".into(),
+            },
+            "access_token_ttl_seconds" => self.access_token_ttl_seconds.to_string(),
+            "refresh_token_ttl_seconds" => self.refresh_token_ttl_seconds.to_string(),
+            "log" => q(&self.log),
+            "mqtt_url" => match &self.mqtt_url {
+                Some(u) => q(&redact_userinfo(u)),
+                None => "# unset: the embedded broker".into(),
+            },
+            "mqtt_listen" => q(&self.mqtt_listen),
+            "mqtt_client_id" => q(&self.mqtt_client_id),
+            "mqtt_share_group" => match &self.mqtt_share_group {
+                Some(g) => q(g),
+                None => "# unset: no shared subscription".into(),
+            },
+            "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
+            "log_format" => q(match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }),
+            _ => String::new(),
+        }
+    }
+
+    /// The effective configuration as commented TOML (secrets hidden).
+    pub fn to_commented_toml(&self) -> String {
+        let mut out =
+            String::from("# hemtid: effective configuration (defaults < file < environment)\n");
+        for (key, var, doc) in FIELDS {
+            let value = self.value_toml(key);
+            out.push_str(&format!("\n# {doc}\n# env: {var}\n"));
+            if let Some(default) = value.strip_prefix("# unset: ") {
+                out.push_str(&format!("# {key} = {default}\n"));
+            } else if let Some(note) = value.strip_prefix("# ") {
+                out.push_str(&format!("# {key}: {note}\n"));
+            } else {
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// `scheme://user:password@host` without the password.
+fn redact_userinfo(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((before, host))) => {
+            let userinfo = before.split_once("://").map_or(before, |(_, u)| u);
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn redact(url: &str) -> String {
+    crate::db::DatabaseUrl::parse(url).map_or_else(|_| url.to_string(), |u| u.redacted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn layers_defaults_file_and_environment() {
+        let dir = std::env::temp_dir().join(format!("hemtid-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hemtid.toml");
+        std::fs::write(
+            &file,
+            "http_addr = \"0.0.0.0:9000\"\ndata_dir = \"/var/lib/hemtid\"\nlog = \"debug\"\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> =
+            [("HEMTID_LOG", "warn"), ("HEMTID_DATABASE_POOL_SIZE", "3")].into();
+        let c = Config::load(Some(&file), |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.http_addr, "0.0.0.0:9000"); // file
+        assert_eq!(c.log, "warn"); // env beats file
+        assert_eq!(c.database_pool_size, 3);
+        assert_eq!(c.access_token_ttl_seconds, 900); // default
+        assert_eq!(c.database_url(), "sqlite:///var/lib/hemtid/hemtid.sqlite3");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        let dir = std::env::temp_dir().join(format!("hemtid-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "http_adr = \"x\"\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&file), |_| None),
+            Err(ConfigError::Parse { .. })
+        ));
+        let err =
+            Config::load(None, |k| (k == "HEMTID_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
+        assert!(err.to_string().contains("HEMTID_LOG_FORMAT"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn print_config_hides_secrets_and_documents_every_field() {
+        let c = Config {
+            jwt_secret: Some("super-secret-value".into()),
+            database_url: Some("postgres://app:pw@db/hemtid".into()),
+            ..Config::default()
+        };
+        let text = c.to_commented_toml();
+        assert!(!text.contains("super-secret-value"));
+        assert!(!text.contains(":pw@"));
+        for (key, var, _) in FIELDS {
+            assert!(text.contains(key) && text.contains(var), "{key}");
+        }
+        // What it prints parses back.
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.http_addr, c.http_addr);
+        assert_eq!(parsed.jwt_secret, None);
+    }
+}

@@ -1,0 +1,75 @@
+//! Integration tokens for the municipality's case system: long-lived,
+//! stored as SHA-256 hashes, revocable.
+
+use super::schema::api_token;
+use super::{DbConn, StoreError, now, one_row};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// An integration token (the secret itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = api_token)]
+pub struct ApiToken {
+    pub id: String,
+    pub municipality_id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    #[serde(with = "super::utc")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "super::utc::option")]
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    name: &str,
+    token_hash: &str,
+) -> Result<ApiToken, StoreError> {
+    diesel::insert_into(api_token::table)
+        .values((
+            api_token::id.eq(id),
+            api_token::municipality_id.eq(municipality_id),
+            api_token::name.eq(name),
+            api_token::token_hash.eq(token_hash),
+            api_token::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(api_token::table
+        .find(id)
+        .select(ApiToken::as_select())
+        .first(conn)?)
+}
+
+/// The unrevoked token with this hash.
+pub fn find_active(conn: &mut DbConn, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+    Ok(api_token::table
+        .filter(api_token::token_hash.eq(token_hash))
+        .filter(api_token::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<ApiToken>, StoreError> {
+    Ok(api_token::table
+        .filter(api_token::municipality_id.eq(municipality_id))
+        .order(api_token::created_at)
+        .select(ApiToken::as_select())
+        .load(conn)?)
+}
+
+pub fn revoke(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<(), StoreError> {
+    let n = diesel::update(
+        api_token::table
+            .find(id)
+            .filter(api_token::municipality_id.eq(municipality_id))
+            .filter(api_token::revoked_at.is_null()),
+    )
+    .set(api_token::revoked_at.eq(now()))
+    .execute(conn)?;
+    one_row(n)
+}

@@ -1,0 +1,143 @@
+//! A client's month: ordered against performed time, computed from the
+//! orders and the stored visits. (The variance figures will keep this
+//! incrementally; this is the straightforward reading.)
+
+use super::care_order::{self, CareOrder};
+use super::municipality::Municipality;
+use super::schema::care_order as care_order_t;
+use super::{DbConn, StoreError, visit, visit_event};
+use crate::domain::performed::{MonthSeconds, VisitTime, month_seconds};
+use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
+use chrono::Days;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+/// Ordered and performed time of one client in one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMonth {
+    pub month: YearMonth,
+    /// The binding ordered minutes of every order valid in the month.
+    pub ordered_minutes: i64,
+    /// Ordered minutes per service id, from the order lines.
+    pub ordered_by_service: BTreeMap<String, i64>,
+    pub performed: MonthSeconds,
+    /// Visits whose time counts.
+    pub counted_visits: usize,
+    pub open_visits: usize,
+    /// Exceptions not yet approved: their time does not count.
+    pub exception_visits: usize,
+    /// Visits (counted or not) that wait for a provider admin's approval.
+    pub awaiting_approval: usize,
+    /// Declined visits (avböjda besök, R21).
+    pub declined_visits: usize,
+}
+
+/// The client's orders overlapping `month`, of `provider_id` if given.
+fn orders_in(
+    conn: &mut DbConn,
+    client_id: &str,
+    provider_id: Option<&str>,
+    month: YearMonth,
+) -> Result<Vec<CareOrder>, StoreError> {
+    let mut q = care_order_t::table
+        .filter(care_order_t::client_id.eq(client_id))
+        .filter(care_order_t::valid_from.le(month.last_day()))
+        .filter(
+            care_order_t::valid_to
+                .is_null()
+                .or(care_order_t::valid_to.ge(month.first_day())),
+        )
+        .select(CareOrder::as_select())
+        .into_boxed();
+    if let Some(p) = provider_id {
+        q = q.filter(care_order_t::provider_id.eq(p.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Reads one client's month; `provider_id` limits it to one provider's
+/// orders and visits (what a provider sees).
+pub fn read(
+    conn: &mut DbConn,
+    municipality: &Municipality,
+    client_id: &str,
+    provider_id: Option<&str>,
+    month: YearMonth,
+) -> Result<ClientMonth, StoreError> {
+    let tz = municipality.tz().unwrap_or(crate::domain::STOCKHOLM);
+    let convention = municipality
+        .month_convention()
+        .unwrap_or(MonthConvention::Average);
+    let mut ordered_minutes = 0;
+    let mut ordered_by_service: BTreeMap<String, i64> = BTreeMap::new();
+    for o in orders_in(conn, client_id, provider_id, month)? {
+        let full = care_order::get_with_lines(conn, &municipality.id, &o.id)?;
+        let Some(spec) = full.spec() else { continue };
+        let t = monthly_ordered_time(&spec, month, convention);
+        ordered_minutes += t.total_minutes;
+        for (line, minutes) in full.lines.iter().zip(&t.line_minutes) {
+            *ordered_by_service
+                .entry(line.line.fields.service_id.clone())
+                .or_default() += minutes;
+        }
+    }
+    // Visits that started up to two days before the month can reach into it.
+    let from = month
+        .first_day()
+        .checked_sub_days(Days::new(2))
+        .unwrap_or(month.first_day());
+    let visits: Vec<visit::ClientVisit> =
+        visit::for_client(conn, client_id, from, month.last_day())?
+            .into_iter()
+            .filter(|cv| provider_id.is_none_or(|p| cv.visit.fields.provider_id == p))
+            .collect();
+    let in_month = |v: &visit::Visit| YearMonth::of(v.fields.local_date) == month;
+    let count = |f: &dyn Fn(&visit::Visit) -> bool| {
+        visits
+            .iter()
+            .filter(|cv| f(&cv.visit) && in_month(&cv.visit))
+            .count()
+    };
+    let mut out = ClientMonth {
+        month,
+        ordered_minutes,
+        ordered_by_service,
+        performed: MonthSeconds::default(),
+        counted_visits: count(&|v| v.counts()),
+        open_visits: count(&|v| v.fields.status == "open" && !v.counts() && !v.voided),
+        exception_visits: count(&|v| v.fields.status == "exception" && !v.counts() && !v.voided),
+        awaiting_approval: count(&|v| v.needs_approval()),
+        declined_visits: visit_event::declined_for_client(
+            conn,
+            client_id,
+            month.first_day(),
+            month.last_day(),
+        )?
+        .iter()
+        .filter(|e| provider_id.is_none_or(|p| e.provider_id == p))
+        .count(),
+    };
+    let times = visits
+        .iter()
+        .filter(|cv| cv.visit.counts())
+        .filter_map(|cv| {
+            Some(VisitTime {
+                started_at: cv.visit.start()?,
+                ended_at: cv.visit.end()?,
+                shares: cv
+                    .shares
+                    .iter()
+                    .map(|s| i64::from(s.basis_points))
+                    .collect(),
+                own_share: cv.own_share,
+                services: cv
+                    .services
+                    .iter()
+                    .filter(|s| !s.declined)
+                    .map(|s| (s.service_id.as_str(), i64::from(s.seconds)))
+                    .collect(),
+            })
+        });
+    out.performed = month_seconds(times, month, tz);
+    Ok(out)
+}

@@ -1,0 +1,165 @@
+//! The device registry: door locks, NFC readers and tags in clients'
+//! homes, which provider they belong to and which home they are in.
+
+use super::schema::device;
+use super::{DbConn, StoreError, now, one_row};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// Below this a device's battery is reported as low.
+pub const LOW_BATTERY_PCT: i32 = 20;
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = device)]
+pub struct Device {
+    /// The id in its topic, `hemtid/v1/devices/{id}/events`.
+    pub id: String,
+    pub municipality_id: String,
+    pub provider_id: String,
+    /// `door_lock`, `nfc_reader` or `nfc_tag`.
+    pub kind: String,
+    /// The client whose home it is in (for a household, one of them).
+    pub client_id: Option<String>,
+    #[serde(skip)]
+    pub secret_hash: String,
+    /// Never shown; whether payloads must be signed is.
+    #[serde(skip)]
+    pub hmac_key: Option<String>,
+    /// `active` or `retired`.
+    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(with = "super::utc::option")]
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub firmware: Option<String>,
+    pub battery_pct: Option<i32>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[serde(with = "super::utc")]
+    pub created_at: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[serde(with = "super::utc")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl Device {
+    pub fn battery_low(&self) -> bool {
+        self.battery_pct.is_some_and(|b| b < LOW_BATTERY_PCT)
+    }
+
+    pub fn signs_payloads(&self) -> bool {
+        self.hmac_key.is_some()
+    }
+}
+
+/// A device to register.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = device)]
+pub struct NewDevice {
+    pub id: String,
+    pub municipality_id: String,
+    pub provider_id: String,
+    pub kind: String,
+    pub client_id: Option<String>,
+    pub secret_hash: String,
+    pub hmac_key: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn create(conn: &mut DbConn, d: &NewDevice) -> Result<Device, StoreError> {
+    diesel::insert_into(device::table).values(d).execute(conn)?;
+    get_any(conn, &d.id)
+}
+
+/// Any device, for the gateway (the topic names it).
+pub fn get_any(conn: &mut DbConn, id: &str) -> Result<Device, StoreError> {
+    Ok(device::table
+        .find(id)
+        .select(Device::as_select())
+        .first(conn)?)
+}
+
+/// The device, if it belongs to `provider_id`.
+pub fn get(conn: &mut DbConn, provider_id: &str, id: &str) -> Result<Device, StoreError> {
+    Ok(device::table
+        .find(id)
+        .filter(device::provider_id.eq(provider_id))
+        .select(Device::as_select())
+        .first(conn)?)
+}
+
+pub fn list(conn: &mut DbConn, provider_id: &str) -> Result<Vec<Device>, StoreError> {
+    Ok(device::table
+        .filter(device::provider_id.eq(provider_id))
+        .order(device::id)
+        .select(Device::as_select())
+        .load(conn)?)
+}
+
+/// Binds the device to a client's home (or unbinds it with `None`).
+pub fn bind(
+    conn: &mut DbConn,
+    provider_id: &str,
+    id: &str,
+    client_id: Option<&str>,
+) -> Result<Device, StoreError> {
+    let n = diesel::update(
+        device::table
+            .find(id)
+            .filter(device::provider_id.eq(provider_id)),
+    )
+    .set((
+        device::client_id.eq(client_id),
+        device::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    one_row(n)?;
+    get(conn, provider_id, id)
+}
+
+/// Retires a device: its messages are dead-lettered from now on.
+pub fn retire(conn: &mut DbConn, provider_id: &str, id: &str) -> Result<Device, StoreError> {
+    let n = diesel::update(
+        device::table
+            .find(id)
+            .filter(device::provider_id.eq(provider_id)),
+    )
+    .set((device::status.eq("retired"), device::updated_at.eq(now())))
+    .execute(conn)?;
+    one_row(n)?;
+    get(conn, provider_id, id)
+}
+
+/// Records what a message said about the device itself.
+pub fn seen(
+    conn: &mut DbConn,
+    id: &str,
+    at: NaiveDateTime,
+    firmware: Option<&str>,
+    battery_pct: Option<i32>,
+) -> Result<(), StoreError> {
+    let current = get_any(conn, id)?;
+    diesel::update(device::table.find(id))
+        .set((
+            device::last_seen_at.eq(Some(current.last_seen_at.map_or(at, |t| t.max(at)))),
+            device::firmware.eq(firmware.map(str::to_string).or(current.firmware)),
+            device::battery_pct.eq(battery_pct.or(current.battery_pct)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether `secret` is the device's broker password (SHA-256, random secrets).
+pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, StoreError> {
+    let hash = crate::auth::hash_token(secret);
+    Ok(device::table
+        .find(id)
+        .filter(device::status.eq("active"))
+        .filter(device::secret_hash.eq(hash))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}

@@ -1,0 +1,177 @@
+//! Digital keys handed to staff phones, the public key locks verify them
+//! with, and what each lock must be told (its retained configuration).
+
+use super::device::Device;
+use super::schema::{device, digital_key, lock_signing_key};
+use super::{DbConn, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// An issued key (the signed token itself is not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = digital_key)]
+pub struct DigitalKey {
+    /// The key's id (`jti`); the lock reports it as `key_id`.
+    pub id: String,
+    /// The signing key's id.
+    pub kid: String,
+    pub device_id: String,
+    pub staff_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[serde(with = "super::utc")]
+    pub issued_at: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[serde(with = "super::utc")]
+    pub expires_at: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(with = "super::utc::option")]
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Makes the public key known to every gateway (once per key).
+pub fn register_signing_key(
+    conn: &mut DbConn,
+    kid: &str,
+    public_key: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let known: i64 = lock_signing_key::table.find(kid).count().get_result(conn)?;
+    if known == 0 {
+        diesel::insert_into(lock_signing_key::table)
+            .values((
+                lock_signing_key::kid.eq(kid),
+                lock_signing_key::public_key.eq(public_key),
+                lock_signing_key::created_at.eq(at),
+            ))
+            .execute(conn)?;
+        // Every lock must learn the new key.
+        diesel::update(device::table.filter(device::kind.eq("door_lock")))
+            .set(device::config_dirty.eq(true))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The newest signing key: (kid, public key).
+pub fn current_signing_key(conn: &mut DbConn) -> Result<Option<(String, String)>, StoreError> {
+    Ok(lock_signing_key::table
+        .order(lock_signing_key::created_at.desc())
+        .select((lock_signing_key::kid, lock_signing_key::public_key))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn issue(conn: &mut DbConn, key: &DigitalKey) -> Result<(), StoreError> {
+    diesel::insert_into(digital_key::table)
+        .values(key)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<DigitalKey>, StoreError> {
+    Ok(digital_key::table
+        .find(id)
+        .select(DigitalKey::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Revokes every key of a staff member not yet expired; the locks they
+/// open must be told. Returns how many were revoked.
+pub fn revoke_staff(
+    conn: &mut DbConn,
+    staff_id: &str,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let locks: Vec<String> = digital_key::table
+        .filter(digital_key::staff_id.eq(staff_id))
+        .filter(digital_key::revoked_at.is_null())
+        .filter(digital_key::expires_at.gt(at))
+        .select(digital_key::device_id)
+        .distinct()
+        .load(conn)?;
+    let n = diesel::update(
+        digital_key::table
+            .filter(digital_key::staff_id.eq(staff_id))
+            .filter(digital_key::revoked_at.is_null())
+            .filter(digital_key::expires_at.gt(at)),
+    )
+    .set(digital_key::revoked_at.eq(Some(at)))
+    .execute(conn)?;
+    diesel::update(device::table.filter(device::id.eq_any(&locks)))
+        .set(device::config_dirty.eq(true))
+        .execute(conn)?;
+    Ok(n)
+}
+
+/// A lock's revocation list: its revoked keys that have not expired yet.
+pub fn revoked_for(
+    conn: &mut DbConn,
+    device_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    Ok(digital_key::table
+        .filter(digital_key::device_id.eq(device_id))
+        .filter(digital_key::revoked_at.is_not_null())
+        .filter(digital_key::expires_at.gt(now))
+        .order(digital_key::id)
+        .select(digital_key::id)
+        .load(conn)?)
+}
+
+/// Active locks whose configuration must be published again.
+pub fn dirty_locks(conn: &mut DbConn) -> Result<Vec<Device>, StoreError> {
+    Ok(device::table
+        .filter(device::config_dirty.eq(true))
+        .filter(device::kind.eq("door_lock"))
+        .filter(device::status.eq("active"))
+        .select(Device::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_published(conn: &mut DbConn, device_id: &str) -> Result<(), StoreError> {
+    diesel::update(device::table.find(device_id))
+        .set(device::config_dirty.eq(false))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// After a start: the broker may have lost retained messages (the
+/// embedded one keeps them in memory), so every lock is published again.
+pub fn mark_all_locks_dirty(conn: &mut DbConn) -> Result<(), StoreError> {
+    diesel::update(device::table.filter(device::kind.eq("door_lock")))
+        .set(device::config_dirty.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A lock's retained configuration on `hemtid/v1/devices/{id}/config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockConfig {
+    pub algorithm: &'static str,
+    /// The signing key's id, as in each key's header.
+    pub kid: String,
+    /// Ed25519 public key, base64url without padding.
+    pub public_key: String,
+    /// Ids of revoked keys not yet expired: refuse them.
+    pub revoked: Vec<String>,
+}
+
+/// The configuration to publish for a lock, if a signing key exists.
+pub fn lock_config(
+    conn: &mut DbConn,
+    device_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<LockConfig>, StoreError> {
+    let Some((kid, public_key)) = current_signing_key(conn)? else {
+        return Ok(None);
+    };
+    Ok(Some(LockConfig {
+        algorithm: "EdDSA",
+        kid,
+        public_key,
+        revoked: revoked_for(conn, device_id, now)?,
+    }))
+}

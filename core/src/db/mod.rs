@@ -1,0 +1,450 @@
+//! Storage: one module per table with plain create/get/update/list
+//! functions over a [`DbConn`] that is either PostgreSQL or SQLite.
+//!
+//! The backend is chosen from the URL scheme by [`DatabaseUrl::parse`], never
+//! by diesel's multi-backend `establish` (which silently falls back to SQLite
+//! when PostgreSQL is unreachable).
+
+pub mod access;
+pub mod api_token;
+pub mod approval;
+pub mod authority_unit;
+pub mod care_order;
+pub mod client;
+pub mod client_month;
+pub mod dead_letter;
+pub mod decision;
+pub mod device;
+pub mod digital_key;
+pub mod journal_note;
+pub mod municipality;
+pub mod provider;
+pub mod provider_notice;
+pub mod refresh_token;
+pub mod schema;
+pub mod service;
+pub mod staff_credential;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+pub mod user_account;
+pub mod visit;
+pub mod visit_event;
+
+#[cfg(test)]
+mod storage_tests;
+#[cfg(test)]
+mod visit_tests;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One database connection, PostgreSQL or SQLite.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// A pool of [`DbConn`].
+pub type Pool = r2d2::Pool<Manager>;
+/// A connection checked out of the [`Pool`].
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Errors from storage functions.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint: the row exists already. Holds the database's
+    /// message, which names the constraint, never the values.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("a referenced row does not exist: {0}")]
+    ForeignKey(String),
+    #[error("a check constraint failed: {0}")]
+    Check(String),
+    #[error("database: {0}")]
+    Database(DieselError),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("connecting: {0}")]
+    Connection(#[from] ConnectionError),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    #[error("creating the database folder: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("encoding: {0}")]
+    Encode(String),
+    /// The provider's month is locked for billing.
+    #[error("the month {0} is locked")]
+    MonthLocked(String),
+    /// A visit without both a start and an end cannot be approved.
+    #[error("the visit lacks a start or an end: correct it first")]
+    NotApprovable,
+    /// A month with visits not yet approved cannot be locked.
+    #[error("{0} visits of the month are not approved")]
+    NotApproved(i64),
+}
+
+impl StoreError {
+    /// A failure of the moment (the database busy, unreachable, or a
+    /// transaction that lost a race) rather than of the data: trying the
+    /// same thing again later can succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Pool(_) | StoreError::Connection(_) => true,
+            StoreError::Database(DieselError::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
+                ) || {
+                    let m = info.message();
+                    // SQLite's SQLITE_BUSY and SQLITE_LOCKED.
+                    m.contains("database is locked") || m.contains("database table is locked")
+                }
+            }
+            StoreError::Database(DieselError::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> StoreError {
+        match e {
+            DieselError::NotFound => StoreError::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                let msg = info.message().to_string();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => StoreError::Conflict(msg),
+                    DatabaseErrorKind::ForeignKeyViolation => StoreError::ForeignKey(msg),
+                    DatabaseErrorKind::CheckViolation => StoreError::Check(msg),
+                    other => StoreError::Database(DieselError::DatabaseError(other, info)),
+                }
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// The database backend, from the URL scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A parsed `HEMTID_DATABASE_URL`: `postgres://…`, `postgresql://…` or
+/// `sqlite://PATH` (relative, or absolute as `sqlite:///abs/path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::InvalidUrl("sqlite:// needs a file path".into()));
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else {
+            Err(StoreError::InvalidUrl(
+                "expected postgres://… or sqlite://PATH".into(),
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => redact_password(u),
+        }
+    }
+
+    /// Opens one connection to the backend the URL names.
+    pub fn establish(&self) -> Result<DbConn, StoreError> {
+        match self {
+            DatabaseUrl::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let url = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&url)?;
+                // Per-connection settings: wait instead of failing on a
+                // locked database, WAL for readers during writes, and
+                // foreign keys (off by default in SQLite).
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// r2d2 manager that opens connections by [`DatabaseUrl`].
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        self.url.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        Ok(conn.batch_execute("SELECT 1")?)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds a pool; fails if the database cannot be reached.
+pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
+    // One direct attempt first: it fails fast with the driver's own message
+    // instead of r2d2 retrying until its timeout.
+    drop(url.establish()?);
+    Ok(r2d2::Pool::builder()
+        .max_size(max_size.max(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager { url: url.clone() })?)
+}
+
+/// Builds a pool without connecting: connections open on first use, so a
+/// database that is down surfaces later (readiness checks, tools).
+pub fn pool_lazy(url: &DatabaseUrl, max_size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(max_size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(2))
+        .build_unchecked(Manager { url: url.clone() })
+}
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// Runs the pending embedded migrations; returns the versions applied.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every applied migration (for tests and `hemtid migrate --revert-all`).
+pub fn revert_all_migrations(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let reverted = match conn {
+        DbConn::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(reverted.iter().map(|v| v.to_string()).collect())
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    Ok(conn.batch_execute("SELECT 1")?)
+}
+
+/// Runs `f` in a transaction (a savepoint when one is open already).
+///
+/// On SQLite the outermost one is `BEGIN IMMEDIATE`: it takes the write
+/// lock at the start, waiting up to the busy timeout. A deferred one that
+/// reads first and then writes fails at once with "database is locked"
+/// when another connection writes meanwhile (SQLite cannot wait there
+/// without risking a deadlock).
+pub fn transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    transaction_with(conn, f)
+}
+
+/// [`transaction`] for callers with their own error type.
+pub fn transaction_with<T, E: From<DieselError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(s) = conn else {
+        return conn.transaction(f);
+    };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(s)
+        .transaction_depth()?
+        .map_or(0, |d| d.get());
+    if depth > 0 {
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(s) = conn else {
+        return Err(DieselError::BrokenTransactionManager.into());
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(s)?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(s) {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+/// A new random id (UUID v4, stored as text).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Now in UTC, to the microsecond (what PostgreSQL keeps), for timestamps.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Serde helpers: timestamps are stored as UTC `NaiveDateTime` and shown
+/// as RFC 3339 with `Z`.
+pub mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    }
+
+    pub mod option {
+        use chrono::NaiveDateTime;
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<NaiveDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Maps "0 rows affected" to [`StoreError::NotFound`].
+pub(crate) fn one_row(affected: usize) -> Result<(), StoreError> {
+    if affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/hemtid.sqlite3").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("data/hemtid.sqlite3"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/hemtid/db.sqlite3").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/var/lib/hemtid/db.sqlite3"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        for bad in ["mysql://x", "sqlite://", "data/db.sqlite3", ""] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unreachable_postgres_is_an_error_not_a_sqlite_file() {
+        // Port 1 is closed: the connection must fail rather than fall back.
+        let url =
+            DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none?connect_timeout=2").unwrap();
+        assert!(matches!(url.establish(), Err(StoreError::Connection(_))));
+        assert!(!std::path::Path::new("postgres:").exists());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let u = DatabaseUrl::parse("postgres://app:s3cret@db:5432/hemtid").unwrap();
+        assert_eq!(u.redacted(), "postgres://app:***@db:5432/hemtid");
+    }
+
+    #[test]
+    fn migration_folders_have_the_same_versions() {
+        let names = |dir: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(dir);
+            let mut v: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let pg = names("migrations/postgres");
+        assert!(!pg.is_empty());
+        assert_eq!(pg, names("migrations/sqlite"), "migration folders drifted");
+        for dir in &pg {
+            for file in ["up.sql", "down.sql"] {
+                for backend in ["postgres", "sqlite"] {
+                    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../migrations")
+                        .join(backend)
+                        .join(dir)
+                        .join(file);
+                    assert!(p.is_file(), "missing {}", p.display());
+                }
+            }
+        }
+    }
+}

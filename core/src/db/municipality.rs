@@ -1,0 +1,145 @@
+//! Municipalities and their settings (defaults from DOMAIN.md).
+
+use super::schema::municipality;
+use super::{DbConn, StoreError, new_id, now, one_row};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// A municipality (kommun) and its rule settings.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = municipality)]
+pub struct Municipality {
+    pub id: String,
+    /// Kommunkod, four digits (e.g. "0123" for Järfälla).
+    pub code: String,
+    pub name: String,
+    #[serde(flatten)]
+    #[diesel(embed)]
+    pub settings: MunicipalitySettings,
+    #[serde(with = "super::utc")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "super::utc")]
+    pub updated_at: NaiveDateTime,
+}
+
+/// Rule settings a municipality may change.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = municipality)]
+pub struct MunicipalitySettings {
+    /// IANA time zone that days, months and the frame window are local to.
+    pub time_zone: String,
+    /// R1: the tolerance band in basis points (500 = ±5 %).
+    pub tolerance_basis_points: i32,
+    /// R9: start of the frame window, minutes after local midnight (07:00).
+    pub frame_window_start_minute: i32,
+    /// R9: end of the frame window (22:00).
+    pub frame_window_end_minute: i32,
+    /// R10: days after the start of the service by which a care plan is due.
+    pub care_plan_deadline_days: i32,
+    /// R11: months between care-plan follow-ups.
+    pub plan_follow_up_months: i32,
+    /// R12: months between individual follow-ups.
+    pub individual_follow_up_months: i32,
+    /// R13: days after the start by which a contact person is named.
+    pub contact_person_days: i32,
+    /// R3: first day of the month the monthly review may start.
+    pub review_from_day: i32,
+    /// How monthly ordered time counts a month: `average` or `calendar`.
+    pub month_convention: String,
+    /// A paired visit longer than this is an exception (default 12 h).
+    pub max_visit_minutes: i32,
+}
+
+impl Default for MunicipalitySettings {
+    fn default() -> Self {
+        MunicipalitySettings {
+            time_zone: "Europe/Stockholm".into(),
+            tolerance_basis_points: 500,
+            frame_window_start_minute: 7 * 60,
+            frame_window_end_minute: 22 * 60,
+            care_plan_deadline_days: 14,
+            plan_follow_up_months: 6,
+            individual_follow_up_months: 12,
+            contact_person_days: 5,
+            review_from_day: 5,
+            month_convention: crate::domain::MonthConvention::default().as_str().into(),
+            max_visit_minutes: 12 * 60,
+        }
+    }
+}
+
+impl Municipality {
+    /// The municipality's time zone; `None` only if the stored name was
+    /// tampered with (the API validates it).
+    pub fn tz(&self) -> Option<chrono_tz::Tz> {
+        self.settings.time_zone.parse().ok()
+    }
+
+    /// The month convention; `None` only if the stored text was tampered with.
+    pub fn month_convention(&self) -> Option<crate::domain::MonthConvention> {
+        crate::domain::MonthConvention::parse(&self.settings.month_convention)
+    }
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    code: &str,
+    name: &str,
+    settings: &MunicipalitySettings,
+) -> Result<Municipality, StoreError> {
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(municipality::table)
+        .values((
+            municipality::id.eq(&id),
+            municipality::code.eq(code),
+            municipality::name.eq(name),
+            settings,
+            municipality::created_at.eq(t),
+            municipality::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    get(conn, &id)
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Municipality, StoreError> {
+    Ok(municipality::table
+        .find(id)
+        .select(Municipality::as_select())
+        .first(conn)?)
+}
+
+pub fn find_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Municipality>, StoreError> {
+    Ok(municipality::table
+        .filter(municipality::code.eq(code))
+        .select(Municipality::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<Municipality>, StoreError> {
+    Ok(municipality::table
+        .order(municipality::name)
+        .select(Municipality::as_select())
+        .load(conn)?)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    id: &str,
+    name: &str,
+    settings: &MunicipalitySettings,
+) -> Result<Municipality, StoreError> {
+    let n = diesel::update(municipality::table.find(id))
+        .set((
+            municipality::name.eq(name),
+            settings,
+            municipality::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    one_row(n)?;
+    get(conn, id)
+}

@@ -1,0 +1,397 @@
+//! Diesel table definitions, written by hand to match both migration folders.
+
+diesel::table! {
+    municipality (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        time_zone -> Text,
+        tolerance_basis_points -> Integer,
+        frame_window_start_minute -> Integer,
+        frame_window_end_minute -> Integer,
+        care_plan_deadline_days -> Integer,
+        plan_follow_up_months -> Integer,
+        individual_follow_up_months -> Integer,
+        contact_person_days -> Integer,
+        review_from_day -> Integer,
+        month_convention -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        max_visit_minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    provider (id) {
+        id -> Text,
+        municipality_id -> Text,
+        name -> Text,
+        org_number -> Nullable<Text>,
+        regi -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authority_unit (id) {
+        id -> Text,
+        municipality_id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_account (id) {
+        id -> Text,
+        municipality_id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        provider_id -> Nullable<Text>,
+        authority_unit_id -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_token (id) {
+        id -> Text,
+        municipality_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client (id) {
+        id -> Text,
+        municipality_id -> Text,
+        personal_number -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        street_address -> Text,
+        postal_code -> Text,
+        city -> Text,
+        phone -> Nullable<Text>,
+        caseworker_id -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service (id) {
+        id -> Text,
+        municipality_id -> Text,
+        code -> Text,
+        name -> Text,
+        service_group -> Text,
+        standard_minutes -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decision (id) {
+        id -> Text,
+        client_id -> Text,
+        kind -> Text,
+        legal_basis -> Text,
+        decided_on -> Date,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        purpose -> Text,
+        goals -> Text,
+        caseworker_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    care_order (id) {
+        id -> Text,
+        decision_id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        ordered_on -> Date,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        daily_visits -> Nullable<Integer>,
+        double_staffing_minutes -> Integer,
+        monthly_total_minutes -> Nullable<Integer>,
+        free_text -> Text,
+        previous_order_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_line (id) {
+        id -> Text,
+        care_order_id -> Text,
+        position -> Integer,
+        service_id -> Text,
+        minutes_per_occurrence -> Integer,
+        amount_unit -> Text,
+        times -> Integer,
+        period -> Text,
+        every -> Integer,
+        weekdays -> Integer,
+        note -> Text,
+    }
+}
+
+diesel::joinable!(provider -> municipality (municipality_id));
+diesel::joinable!(authority_unit -> municipality (municipality_id));
+diesel::joinable!(client -> municipality (municipality_id));
+diesel::joinable!(service -> municipality (municipality_id));
+diesel::joinable!(decision -> client (client_id));
+diesel::joinable!(care_order -> decision (decision_id));
+diesel::joinable!(care_order -> client (client_id));
+diesel::joinable!(order_line -> care_order (care_order_id));
+diesel::joinable!(order_line -> service (service_id));
+
+diesel::table! {
+    refresh_token (id) {
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(refresh_token -> user_account (user_id));
+
+diesel::table! {
+    visit_event (id) {
+        id -> Text,
+        source -> Text,
+        source_key -> Text,
+        event_id -> Text,
+        kind -> Text,
+        staff_id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+        local_date -> Date,
+        method -> Nullable<Text>,
+        method_ref -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        payload -> Text,
+    }
+}
+
+diesel::table! {
+    visit (id) {
+        id -> Text,
+        staff_id -> Text,
+        provider_id -> Text,
+        client_id -> Text,
+        check_in_event_id -> Nullable<Text>,
+        check_out_event_id -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        seconds -> Nullable<Integer>,
+        local_date -> Date,
+        status -> Text,
+        exception -> Nullable<Text>,
+        method -> Nullable<Text>,
+        double_staffing -> Bool,
+        approval_reasons -> Text,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        corrected_started_at -> Nullable<Timestamp>,
+        corrected_ended_at -> Nullable<Timestamp>,
+        voided -> Bool,
+    }
+}
+
+diesel::table! {
+    visit_change (id) {
+        id -> Text,
+        visit_id -> Text,
+        provider_id -> Text,
+        kind -> Text,
+        reason_code -> Nullable<Text>,
+        comment -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+        recorded_at -> Timestamp,
+        before_json -> Text,
+        after_json -> Text,
+    }
+}
+
+diesel::table! {
+    month_lock (provider_id, month) {
+        provider_id -> Text,
+        month -> Text,
+        locked_at -> Timestamp,
+        locked_by -> Text,
+    }
+}
+
+diesel::table! {
+    visit_share (visit_id, client_id) {
+        visit_id -> Text,
+        client_id -> Text,
+        basis_points -> Integer,
+    }
+}
+
+diesel::table! {
+    visit_service (visit_id, client_id, service_id, declined) {
+        visit_id -> Text,
+        client_id -> Text,
+        service_id -> Text,
+        declined -> Bool,
+        entered_minutes -> Nullable<Integer>,
+        seconds -> Integer,
+    }
+}
+
+diesel::table! {
+    journal_note (id) {
+        id -> Text,
+        source_key -> Text,
+        event_id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        author_id -> Text,
+        visit_event_id -> Nullable<Text>,
+        corrects_note_id -> Nullable<Text>,
+        written_at -> Timestamp,
+        received_at -> Timestamp,
+        body -> Text,
+    }
+}
+
+diesel::joinable!(visit_service -> visit (visit_id));
+diesel::joinable!(visit_service -> service (service_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    municipality,
+    provider,
+    authority_unit,
+    user_account,
+    api_token,
+    client,
+    service,
+    decision,
+    care_order,
+    order_line,
+    refresh_token,
+    visit_event,
+    visit,
+    visit_service,
+    visit_share,
+    journal_note,
+    visit_change,
+    month_lock,
+    device,
+    staff_credential,
+    dead_letter,
+    provider_notice,
+    lock_signing_key,
+    digital_key,
+);
+
+diesel::table! {
+    device (id) {
+        id -> Text,
+        municipality_id -> Text,
+        provider_id -> Text,
+        kind -> Text,
+        client_id -> Nullable<Text>,
+        secret_hash -> Text,
+        hmac_key -> Nullable<Text>,
+        status -> Text,
+        last_seen_at -> Nullable<Timestamp>,
+        firmware -> Nullable<Text>,
+        battery_pct -> Nullable<Integer>,
+        config_dirty -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_credential (municipality_id, credential) {
+        municipality_id -> Text,
+        credential -> Text,
+        staff_id -> Text,
+        kind -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dead_letter (id) {
+        id -> Text,
+        received_at -> Timestamp,
+        topic -> Text,
+        device_id -> Nullable<Text>,
+        reason -> Text,
+        detail -> Text,
+        payload -> Binary,
+        replayed_at -> Nullable<Timestamp>,
+        replay_result -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    provider_notice (id) {
+        id -> Text,
+        provider_id -> Text,
+        device_id -> Nullable<Text>,
+        kind -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    lock_signing_key (kid) {
+        kid -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digital_key (id) {
+        id -> Text,
+        kid -> Text,
+        device_id -> Text,
+        staff_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}

@@ -1,0 +1,121 @@
+//! The service catalogue (insatskatalog): code, name, group, standard minutes.
+
+use super::schema::service;
+use super::{DbConn, StoreError, now, one_row};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// A service (insats) in a municipality's catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = service)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Service {
+    pub id: String,
+    pub municipality_id: String,
+    #[serde(flatten)]
+    #[diesel(embed)]
+    pub fields: ServiceFields,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: NaiveDateTime,
+}
+
+/// The fields a create or update sets.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = service)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceFields {
+    /// As the case system writes it, e.g. `O-Duschhjälp`.
+    pub code: String,
+    pub name: String,
+    /// `S` (service) or `O` (personal care).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ServiceGroup))]
+    pub service_group: String,
+    /// Schablontid: minutes per occurrence.
+    pub standard_minutes: i32,
+    pub active: bool,
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    fields: &ServiceFields,
+) -> Result<Service, StoreError> {
+    let t = now();
+    diesel::insert_into(service::table)
+        .values((
+            service::id.eq(id),
+            service::municipality_id.eq(municipality_id),
+            fields,
+            service::created_at.eq(t),
+            service::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    get(conn, municipality_id, id)
+}
+
+pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<Service, StoreError> {
+    Ok(service::table
+        .find(id)
+        .filter(service::municipality_id.eq(municipality_id))
+        .select(Service::as_select())
+        .first(conn)?)
+}
+
+pub fn find_by_code(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    code: &str,
+) -> Result<Option<Service>, StoreError> {
+    Ok(service::table
+        .filter(service::municipality_id.eq(municipality_id))
+        .filter(service::code.eq(code))
+        .select(Service::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Codes of the given service ids.
+pub fn codes(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    Ok(service::table
+        .filter(service::id.eq_any(ids))
+        .select((service::id, service::code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<Service>, StoreError> {
+    Ok(service::table
+        .filter(service::municipality_id.eq(municipality_id))
+        .order((service::service_group, service::code))
+        .select(Service::as_select())
+        .load(conn)?)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    fields: &ServiceFields,
+) -> Result<Service, StoreError> {
+    let n = diesel::update(
+        service::table
+            .find(id)
+            .filter(service::municipality_id.eq(municipality_id)),
+    )
+    .set((fields, service::updated_at.eq(now())))
+    .execute(conn)?;
+    one_row(n)?;
+    get(conn, municipality_id, id)
+}

@@ -1,0 +1,259 @@
+//! Storage tests on a real database: SQLite by default, PostgreSQL when
+//! `HEMTID_TEST_DATABASE_URL` is set.
+
+use super::care_order::{self, CareOrderFields, OrderLineFields};
+use super::client::{self, ClientFields};
+use super::decision::{self, DecisionFields};
+use super::provider::{self, ProviderFields};
+use super::testing::TestDb;
+use super::*;
+use crate::domain::{MonthConvention, monthly_ordered_time};
+use crate::seed;
+use chrono::NaiveDate;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+#[test]
+fn migrations_run_up_down_and_up_again() {
+    let db = TestDb::empty();
+    let mut conn = db.connect();
+    let up = run_migrations(&mut conn).unwrap();
+    assert!(!up.is_empty());
+    // The schema works: a demo loads.
+    seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    let down = revert_all_migrations(&mut conn).unwrap();
+    assert_eq!(down.len(), up.len());
+    let again = run_migrations(&mut conn).unwrap();
+    assert_eq!(again, up);
+    assert!(
+        run_migrations(&mut conn).unwrap().is_empty(),
+        "nothing pending"
+    );
+    assert!(
+        municipality::list(&mut conn).unwrap().is_empty(),
+        "down dropped the data"
+    );
+}
+
+#[test]
+fn demo_seed_is_idempotent_and_complete() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let first = seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    assert!(first.created);
+    let again = seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    assert!(!again.created);
+    assert_eq!(again.municipality.id, first.municipality.id);
+    let m = &first.municipality.id;
+    assert_eq!(provider::list(&mut conn, m).unwrap().len(), 2);
+    assert_eq!(authority_unit::list(&mut conn, m).unwrap().len(), 2);
+    assert_eq!(client::list(&mut conn, m).unwrap().len(), 6);
+    assert_eq!(
+        service::list(&mut conn, m).unwrap().len(),
+        seed::JARFALLA_SERVICES.len()
+    );
+    assert_eq!(
+        user_account::list(&mut conn, m).unwrap().len(),
+        first.logins.len()
+    );
+    // Lisa's order is Järfälla's Bilaga 4: 51:36 h/month.
+    let lisa = client::list(&mut conn, m)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.fields.given_name == "Lisa")
+        .unwrap();
+    let order = &care_order::list_for_client(&mut conn, &lisa.id).unwrap()[0];
+    let full = care_order::get_with_lines(&mut conn, m, &order.id).unwrap();
+    assert_eq!(full.lines.len(), 6);
+    assert_eq!(full.lines[0].service_code, "O-Promenad");
+    let t = monthly_ordered_time(
+        &full.spec().unwrap(),
+        "2026-10".parse().unwrap(),
+        MonthConvention::Average,
+    );
+    assert_eq!(t.total_minutes, 3096);
+    assert_eq!(t.computed_minutes, 2072);
+}
+
+#[test]
+fn constraint_violations_map_to_their_errors() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let m = municipality::create(&mut conn, "0123", "Järfälla", &Default::default()).unwrap();
+    assert!(matches!(
+        municipality::create(&mut conn, "0123", "Again", &Default::default()),
+        Err(StoreError::Conflict(_))
+    ));
+    let fields = ProviderFields {
+        name: "Hemtjänst XX".into(),
+        org_number: None,
+        regi: "municipal".into(),
+        active: true,
+    };
+    provider::create(&mut conn, &m.id, &new_id(), &fields).unwrap();
+    assert!(matches!(
+        provider::create(&mut conn, &m.id, &new_id(), &fields),
+        Err(StoreError::Conflict(_))
+    ));
+    // Unknown municipality: foreign key.
+    let other = ProviderFields {
+        name: "Y".into(),
+        ..fields.clone()
+    };
+    assert!(matches!(
+        provider::create(&mut conn, "nope", &new_id(), &other),
+        Err(StoreError::ForeignKey(_))
+    ));
+    // CHECK constraint on regi.
+    let bad = ProviderFields {
+        name: "Z".into(),
+        regi: "lov".into(),
+        ..fields
+    };
+    assert!(matches!(
+        provider::create(&mut conn, &m.id, &new_id(), &bad),
+        Err(StoreError::Check(_))
+    ));
+    // Updating a missing row.
+    assert!(matches!(
+        provider::update(&mut conn, &m.id, "missing", &bad),
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[test]
+fn rows_are_scoped_to_their_municipality() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let a = municipality::create(&mut conn, "0001", "A", &Default::default()).unwrap();
+    let b = municipality::create(&mut conn, "0002", "B", &Default::default()).unwrap();
+    let p = provider::create(
+        &mut conn,
+        &a.id,
+        &new_id(),
+        &ProviderFields {
+            name: "P".into(),
+            org_number: None,
+            regi: "private".into(),
+            active: true,
+        },
+    )
+    .unwrap();
+    assert!(provider::get(&mut conn, &a.id, &p.id).is_ok());
+    assert!(matches!(
+        provider::get(&mut conn, &b.id, &p.id),
+        Err(StoreError::NotFound)
+    ));
+    assert!(provider::list(&mut conn, &b.id).unwrap().is_empty());
+}
+
+#[test]
+fn orders_keep_lines_in_order_and_renewals_link_back() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let summary = seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    let m = summary.municipality.id;
+    let maj = client::list(&mut conn, &m)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.fields.given_name == "Maj")
+        .unwrap();
+    let first = care_order::list_for_client(&mut conn, &maj.id)
+        .unwrap()
+        .remove(0);
+    let old = care_order::get_with_lines(&mut conn, &m, &first.id).unwrap();
+    let line_fields: Vec<OrderLineFields> =
+        old.lines.iter().map(|l| l.line.fields.clone()).collect();
+    let new_fields = CareOrderFields {
+        valid_from: d(2026, 12, 1),
+        ordered_on: d(2026, 11, 20),
+        ..old.order.fields.clone()
+    };
+    let new_id_ = new_id();
+    care_order::renew(
+        &mut conn,
+        &old.order,
+        &new_id_,
+        &new_fields,
+        &line_fields[1..],
+    )
+    .unwrap();
+    let renewed = care_order::get_with_lines(&mut conn, &m, &new_id_).unwrap();
+    assert_eq!(
+        renewed.order.previous_order_id.as_deref(),
+        Some(old.order.id.as_str())
+    );
+    assert_eq!(renewed.lines.len(), line_fields.len() - 1);
+    assert_eq!(renewed.lines[0].line.position, 0);
+    let ended = care_order::get(&mut conn, &m, &old.order.id).unwrap();
+    assert_eq!(ended.fields.valid_to, Some(d(2026, 11, 30)));
+    assert_eq!(
+        care_order::successor(&mut conn, &old.order.id)
+            .unwrap()
+            .unwrap()
+            .id,
+        new_id_
+    );
+    // A second renewal of the same order is refused by the unique link.
+    let again = care_order::renew(&mut conn, &old.order, &new_id(), &new_fields, &[]);
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    // Replacing lines keeps positions dense.
+    care_order::update(&mut conn, &m, &new_id_, &renewed.order.fields, &line_fields).unwrap();
+    let updated = care_order::get_with_lines(&mut conn, &m, &new_id_).unwrap();
+    let positions: Vec<i32> = updated.lines.iter().map(|l| l.line.position).collect();
+    assert_eq!(positions, (0..line_fields.len() as i32).collect::<Vec<_>>());
+}
+
+#[test]
+fn personal_numbers_are_unique_per_municipality_and_found_by_value() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let m = municipality::create(&mut conn, "0123", "J", &Default::default()).unwrap();
+    let fields = ClientFields {
+        personal_number: "19121212-1212".into(),
+        given_name: "Tolvan".into(),
+        family_name: "Tolvansson".into(),
+        street_address: "Gatan 1".into(),
+        postal_code: "175 61".into(),
+        city: "Järfälla".into(),
+        phone: None,
+        caseworker_id: None,
+        provider_id: None,
+        household_id: None,
+    };
+    let c = client::create(&mut conn, &m.id, &new_id(), &fields).unwrap();
+    assert!(matches!(
+        client::create(&mut conn, &m.id, &new_id(), &fields),
+        Err(StoreError::Conflict(_))
+    ));
+    let found = client::find_by_personal_number(&mut conn, &m.id, "19121212-1212")
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, c.id);
+    assert!(!format!("{found:?}").contains("1212-1212"));
+    // Decisions reject a period that ends before it starts (CHECK).
+    let bad = DecisionFields {
+        client_id: c.id.clone(),
+        kind: "frame".into(),
+        legal_basis: "SoL 4 kap. 1 §".into(),
+        decided_on: d(2026, 1, 1),
+        valid_from: d(2026, 2, 1),
+        valid_to: Some(d(2026, 1, 31)),
+        purpose: String::new(),
+        goals: String::new(),
+        caseworker_id: None,
+    };
+    assert!(matches!(
+        decision::create(&mut conn, &new_id(), &bad),
+        Err(StoreError::Check(_))
+    ));
+}
+
+#[test]
+fn pool_answers_ping_on_both_backends() {
+    let db = TestDb::new();
+    let pool = db.pool();
+    ping(&mut pool.get().unwrap()).unwrap();
+}

@@ -1,0 +1,140 @@
+//! User accounts: staff and provider admins belong to a provider,
+//! caseworkers to an authority unit; fee admins and admins to the
+//! municipality (optionally a unit).
+
+use super::schema::user_account;
+use super::{DbConn, StoreError, now, one_row};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// A user account. The password hash is never serialised.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = user_account)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserAccount {
+    pub id: String,
+    pub municipality_id: String,
+    #[serde(flatten)]
+    #[diesel(embed)]
+    pub fields: UserFields,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: NaiveDateTime,
+}
+
+/// The fields a create or update sets (the password is set separately).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = user_account, treat_none_as_null = true)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserFields {
+    /// Sign-in name, lower case.
+    pub username: String,
+    pub display_name: String,
+    /// See [`crate::model::Role`].
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::Role))]
+    pub role: String,
+    pub provider_id: Option<String>,
+    pub authority_unit_id: Option<String>,
+    pub active: bool,
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    fields: &UserFields,
+    password_hash: Option<&str>,
+) -> Result<UserAccount, StoreError> {
+    let t = now();
+    diesel::insert_into(user_account::table)
+        .values((
+            user_account::id.eq(id),
+            user_account::municipality_id.eq(municipality_id),
+            fields,
+            user_account::password_hash.eq(password_hash),
+            user_account::created_at.eq(t),
+            user_account::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    get(conn, municipality_id, id)
+}
+
+pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<UserAccount, StoreError> {
+    Ok(user_account::table
+        .find(id)
+        .filter(user_account::municipality_id.eq(municipality_id))
+        .select(UserAccount::as_select())
+        .first(conn)?)
+}
+
+/// Any municipality's user (for token refresh, where the id is trusted).
+pub fn get_any(conn: &mut DbConn, id: &str) -> Result<UserAccount, StoreError> {
+    Ok(user_account::table
+        .find(id)
+        .select(UserAccount::as_select())
+        .first(conn)?)
+}
+
+/// For sign-in: usernames are unique across municipalities.
+pub fn find_by_username(
+    conn: &mut DbConn,
+    username: &str,
+) -> Result<Option<UserAccount>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::username.eq(username))
+        .select(UserAccount::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<UserAccount>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::municipality_id.eq(municipality_id))
+        .order(user_account::username)
+        .select(UserAccount::as_select())
+        .load(conn)?)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    fields: &UserFields,
+) -> Result<UserAccount, StoreError> {
+    let n = diesel::update(
+        user_account::table
+            .find(id)
+            .filter(user_account::municipality_id.eq(municipality_id)),
+    )
+    .set((fields, user_account::updated_at.eq(now())))
+    .execute(conn)?;
+    one_row(n)?;
+    get(conn, municipality_id, id)
+}
+
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
+    let n = diesel::update(
+        user_account::table
+            .find(id)
+            .filter(user_account::municipality_id.eq(municipality_id)),
+    )
+    .set((
+        user_account::password_hash.eq(hash),
+        user_account::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    one_row(n)
+}

@@ -1,0 +1,714 @@
+//! Visits: derived from the events by the pairing rule, stored so that
+//! reads never re-pair. [`record`] stores an event and updates the visits
+//! it changes, in one transaction.
+
+use super::journal_note::{self, NewNote};
+use super::schema::{service, visit, visit_service, visit_share};
+use super::visit_event::{self, NewVisitEvent, Payload, PerformedService, VisitEvent};
+use super::{DbConn, StoreError, now};
+use crate::domain::pairing::{self, Derived};
+use crate::domain::split::{ServiceShare, proportional, split_services};
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A stored visit: one staff member's time at one client.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = visit)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Visit {
+    pub id: String,
+    #[serde(flatten)]
+    #[diesel(embed)]
+    pub fields: VisitFields,
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub approved_at: Option<NaiveDateTime>,
+    pub approved_by: Option<String>,
+    #[serde(skip)]
+    pub created_at: NaiveDateTime,
+    #[serde(skip)]
+    pub updated_at: NaiveDateTime,
+    /// A provider admin's correction of the start; wins over the check-in.
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub corrected_started_at: Option<NaiveDateTime>,
+    /// A provider admin's correction of the end; wins over the check-out.
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub corrected_ended_at: Option<NaiveDateTime>,
+    /// Registered by mistake: kept, but its time never counts.
+    pub voided: bool,
+}
+
+/// What the pairing derives for a visit.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = visit, treat_none_as_null = true)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitFields {
+    pub staff_id: String,
+    pub provider_id: String,
+    pub client_id: String,
+    pub check_in_event_id: Option<String>,
+    pub check_out_event_id: Option<String>,
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub started_at: Option<NaiveDateTime>,
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub ended_at: Option<NaiveDateTime>,
+    /// Real elapsed seconds, when both ends are known.
+    pub seconds: Option<i32>,
+    /// The local day it started (or ended, without a check-in).
+    pub local_date: NaiveDate,
+    /// `open`, `closed` or `exception`.
+    pub status: String,
+    /// `missing_check_in`, `missing_check_out` or `too_long`.
+    pub exception: Option<String>,
+    /// How the check-in was made: `nfc`, `lock`, `manual` or `entry`.
+    pub method: Option<String>,
+    /// The second person of a double-staffed visit (R20).
+    pub double_staffing: bool,
+    /// Why it needs a provider admin's approval, comma-separated:
+    /// `manual_method`, `unplanned`, `entered_after`, `exception`.
+    pub approval_reasons: String,
+}
+
+impl Visit {
+    /// The start, corrected or as checked in.
+    pub fn start(&self) -> Option<NaiveDateTime> {
+        self.corrected_started_at.or(self.fields.started_at)
+    }
+
+    /// The end, corrected or as checked out.
+    pub fn end(&self) -> Option<NaiveDateTime> {
+        self.corrected_ended_at.or(self.fields.ended_at)
+    }
+
+    /// Real elapsed seconds between [`Visit::start`] and [`Visit::end`].
+    pub fn elapsed_seconds(&self) -> Option<i64> {
+        let s = (self.end()? - self.start()?).num_seconds();
+        (s >= 0).then_some(s)
+    }
+
+    /// Flagged (manual, unplanned, entered after, exception) or corrected,
+    /// and not yet approved or voided.
+    pub fn needs_approval(&self) -> bool {
+        (!self.fields.approval_reasons.is_empty() || self.corrected())
+            && self.approved_at.is_none()
+            && !self.voided
+    }
+
+    pub fn corrected(&self) -> bool {
+        self.corrected_started_at.is_some() || self.corrected_ended_at.is_some()
+    }
+
+    /// Whether its time counts as performed: not voided, both ends known,
+    /// and closed by its events, corrected, or approved as it is (an
+    /// over-long visit). Visits that wait for approval for other reasons
+    /// (manual, unplanned, entered after) count while they wait.
+    pub fn counts(&self) -> bool {
+        !self.voided
+            && self.elapsed_seconds().is_some()
+            && (self.fields.status == "closed" || self.corrected() || self.approved_at.is_some())
+    }
+}
+
+/// A service of a visit.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = visit_service)]
+pub struct VisitService {
+    #[serde(skip)]
+    pub visit_id: String,
+    /// Whose service: the visit's client, or a co-habiting one.
+    pub client_id: String,
+    pub service_id: String,
+    pub declined: bool,
+    pub entered_minutes: Option<i32>,
+    /// This service's share of the visit's real time.
+    pub seconds: i32,
+}
+
+/// A client's share of a visit (all of it, unless co-habiting clients
+/// shared the visit).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = visit_share)]
+pub struct VisitShare {
+    #[serde(skip)]
+    pub visit_id: String,
+    pub client_id: String,
+    /// 10,000 = all of the visit.
+    pub basis_points: i32,
+}
+
+/// Whose time and which services a visit was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    pub shares: Vec<VisitShare>,
+    pub services: Vec<VisitService>,
+}
+
+/// What [`record`] needs of the municipality.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub tz: Tz,
+    /// A longer pair is `too_long`.
+    pub max_seconds: i64,
+}
+
+/// The result of recording one event.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// Stored; the visits it created or changed.
+    Applied {
+        event: VisitEvent,
+        visits: Vec<Visit>,
+    },
+    /// Seen before (same sender and event id): nothing changed.
+    Duplicate { event: VisitEvent },
+}
+
+/// Stores an event (and the journal note that came with it) and re-derives
+/// the visits around it. Idempotent on the sender's event id.
+pub fn record(
+    conn: &mut DbConn,
+    event: &NewVisitEvent,
+    note: Option<&NewNote>,
+    rules: Rules,
+) -> Result<Recorded, StoreError> {
+    super::transaction(conn, |c| {
+        // PostgreSQL: one staff member's events are paired one at a time.
+        // SQLite: the insert below is the transaction's first statement, so
+        // it takes the write lock before anything is read.
+        if let DbConn::Pg(pg) = c {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(format!("staff:{}", event.staff_id))
+                .execute(pg)?;
+            if let Some(existing) =
+                visit_event::find(c, &event.source, &event.source_key, &event.event_id)?
+            {
+                return Ok(Recorded::Duplicate { event: existing });
+            }
+        }
+        if !visit_event::insert(c, event)? {
+            let existing = visit_event::find(c, &event.source, &event.source_key, &event.event_id)?
+                .ok_or(StoreError::NotFound)?;
+            return Ok(Recorded::Duplicate { event: existing });
+        }
+        let stored = visit_event::get(c, &event.id)?;
+        let month = crate::domain::YearMonth::of(stored.local_date);
+        if super::approval::is_locked(c, &stored.provider_id, month)? {
+            return Err(StoreError::MonthLocked(month.to_string()));
+        }
+        if let Some(n) = note {
+            journal_note::insert(c, n)?;
+        }
+        let visits = if stored.pairing().is_some() {
+            repair(c, &stored, rules)?
+        } else {
+            Vec::new()
+        };
+        Ok(Recorded::Applied {
+            event: stored,
+            visits,
+        })
+    })
+}
+
+/// Events loaded either side of a new one to begin with; more when runs of
+/// confirmations are long (events arriving out of order make them so).
+const WINDOW: i64 = 8;
+
+/// Re-derives the visits the new event `e` changes and stores them.
+fn repair(c: &mut DbConn, e: &VisitEvent, rules: Rules) -> Result<Vec<Visit>, StoreError> {
+    // The pairing looks at most two events that stand for themselves
+    // either side (see `pairing::touched`): widen the window until it holds
+    // them, or the staff member's first or last event.
+    let (mut before, mut after) = (WINDOW, WINDOW);
+    let (window, seq, i) = loop {
+        let w = visit_event::window(c, e, before, after)?;
+        let seq: Vec<pairing::Event> = w.events.iter().filter_map(VisitEvent::pairing).collect();
+        let Some(i) = seq.iter().position(|x| x.id == e.id) else {
+            return Ok(Vec::new());
+        };
+        // The first event of the window has no predecessor in it, so it
+        // only counts when nothing comes before it at all.
+        let roots_before = (1..i).filter(|k| !pairing::confirms(&seq, *k)).count();
+        let roots_after = (i + 2..seq.len())
+            .filter(|k| !pairing::confirms(&seq, *k))
+            .count();
+        let more_before = roots_before < 2 && !w.from_start;
+        let more_after = roots_after < 2 && !w.to_end;
+        if !more_before && !more_after {
+            break (w.events, seq, i);
+        }
+        if more_before {
+            before *= 4;
+        }
+        if more_after {
+            after *= 4;
+        }
+    };
+    let position: HashMap<&str, usize> = seq
+        .iter()
+        .enumerate()
+        .map(|(j, x)| (x.id.as_str(), j))
+        .collect();
+    // The visits of the touched events, and of every event whose stored
+    // visit loses one of its events to them, until nothing more is pulled in.
+    let mut indices: Vec<usize> = pairing::touched(&seq, i);
+    let (derived, obsolete) = loop {
+        let derived = pairing::visits_of(&seq, &indices, rules.max_seconds);
+        let mut ids: Vec<&str> = indices.iter().map(|j| seq[*j].id.as_str()).collect();
+        for d in &derived {
+            ids.extend(d.check_in.as_deref());
+            ids.extend(d.check_out.as_deref());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let holders: Vec<(String, Option<String>, Option<String>)> = visit::table
+            .filter(
+                visit::check_in_event_id
+                    .eq_any(&ids)
+                    .or(visit::check_out_event_id.eq_any(&ids)),
+            )
+            .select((
+                visit::id,
+                visit::check_in_event_id,
+                visit::check_out_event_id,
+            ))
+            .load(c)?;
+        let obsolete: Vec<(String, Option<String>, Option<String>)> = holders
+            .into_iter()
+            .filter(|(id, _, _)| !derived.iter().any(|d| &d.anchor == id))
+            .collect();
+        let before = indices.len();
+        for (_, ci, co) in &obsolete {
+            for ev in [ci, co].into_iter().flatten() {
+                if let Some(j) = position.get(ev.as_str()) {
+                    indices.push(*j);
+                }
+            }
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        if indices.len() == before {
+            break (derived, obsolete);
+        }
+    };
+    let obsolete: Vec<&str> = obsolete.iter().map(|(id, _, _)| id.as_str()).collect();
+    diesel::delete(visit::table.filter(visit::id.eq_any(&obsolete))).execute(c)?;
+    // A check-out moving from one visit to another would briefly be held by
+    // both (it is unique): free it first, keeping the rows as they were for
+    // the comparison in `store`.
+    let mut existing: HashMap<String, Visit> = HashMap::new();
+    for d in &derived {
+        if let Some(v) = get(c, &d.anchor).map(Some).or_else(|e| match e {
+            StoreError::NotFound => Ok(None),
+            other => Err(other),
+        })? {
+            existing.insert(d.anchor.clone(), v);
+        }
+    }
+    let moving: Vec<&str> = derived
+        .iter()
+        .filter(|d| {
+            existing
+                .get(&d.anchor)
+                .is_some_and(|v| v.fields.check_out_event_id != d.check_out)
+        })
+        .map(|d| d.anchor.as_str())
+        .collect();
+    if !moving.is_empty() {
+        diesel::update(visit::table.filter(visit::id.eq_any(&moving)))
+            .set(visit::check_out_event_id.eq(None::<String>))
+            .execute(c)?;
+    }
+    let events: HashMap<&str, &VisitEvent> = window.iter().map(|w| (w.id.as_str(), w)).collect();
+    let mut out = Vec::with_capacity(derived.len());
+    for d in &derived {
+        let old = existing.remove(&d.anchor);
+        out.push(store(c, d, &events, rules, old)?);
+    }
+    Ok(out)
+}
+
+/// Writes one derived visit. An unchanged visit keeps its approval; a
+/// changed one must be approved again.
+fn store(
+    c: &mut DbConn,
+    d: &Derived,
+    events: &HashMap<&str, &VisitEvent>,
+    rules: Rules,
+    existing: Option<Visit>,
+) -> Result<Visit, StoreError> {
+    let check_in = d.check_in.as_deref().and_then(|id| events.get(id)).copied();
+    let check_out = d
+        .check_out
+        .as_deref()
+        .and_then(|id| events.get(id))
+        .copied();
+    let first = check_in.or(check_out).ok_or(StoreError::NotFound)?;
+    let in_payload = check_in.map(VisitEvent::payload).unwrap_or_default();
+    let out_payload = check_out.map(VisitEvent::payload).unwrap_or_default();
+    let seconds = d.seconds();
+    let status = match (d.exception, d.is_open()) {
+        (Some(_), _) => "exception",
+        (None, true) => "open",
+        (None, false) => "closed",
+    };
+    let method = first.method.clone();
+    let mut reasons = Vec::new();
+    if method.as_deref() == Some("manual") {
+        reasons.push("manual_method");
+    }
+    if in_payload.unplanned {
+        reasons.push("unplanned");
+    }
+    if check_in.or(check_out).is_some_and(|e| e.source == "entry") {
+        reasons.push("entered_after");
+    }
+    if d.exception.is_some() {
+        reasons.push("exception");
+    }
+    let anchor_at = d.started_at.or(d.ended_at).unwrap_or(first.occurred_at);
+    let fields = VisitFields {
+        staff_id: first.staff_id.clone(),
+        provider_id: first.provider_id.clone(),
+        client_id: d.client_id.clone(),
+        check_in_event_id: d.check_in.clone(),
+        check_out_event_id: d.check_out.clone(),
+        started_at: d.started_at,
+        ended_at: d.ended_at,
+        seconds: seconds.and_then(|s| i32::try_from(s).ok()),
+        local_date: crate::domain::local_date(anchor_at.and_utc(), rules.tz),
+        status: status.to_string(),
+        exception: d.exception.map(|x| x.as_str().to_string()),
+        method,
+        double_staffing: in_payload.double_staffing,
+        approval_reasons: reasons.join(","),
+    };
+    // Services share the visit's time as corrected, if it was; a visit
+    // with an end or start missing has no time to share yet.
+    let start = existing
+        .as_ref()
+        .and_then(|v| v.corrected_started_at)
+        .or(d.started_at);
+    let end = existing
+        .as_ref()
+        .and_then(|v| v.corrected_ended_at)
+        .or(d.ended_at);
+    let shared = match (start, end) {
+        (Some(s), Some(e)) if e > s => (e - s).num_seconds(),
+        _ => 0,
+    };
+    let attr = attribute(c, &d.anchor, &d.client_id, &out_payload, shared)?;
+    let old_attr = match &existing {
+        Some(old) => attribution(c, &old.id)?,
+        None => Attribution::default(),
+    };
+    let unchanged = existing
+        .as_ref()
+        .is_some_and(|old| old.fields == fields && old_attr == attr);
+    // What approval and billing rest on: the client, the effective times
+    // (a correction wins) and the services. The derived status under a
+    // correction may change without touching them.
+    let same_effect = existing.as_ref().is_some_and(|old| {
+        old.fields.client_id == fields.client_id
+            && old.start() == old.corrected_started_at.or(fields.started_at)
+            && old.end() == old.corrected_ended_at.or(fields.ended_at)
+            && old_attr == attr
+    });
+    // A late event must not change a visit of a month locked for billing.
+    let month = crate::domain::YearMonth::of(fields.local_date);
+    if !same_effect && super::approval::is_locked(c, &fields.provider_id, month)? {
+        return Err(StoreError::MonthLocked(month.to_string()));
+    }
+    let t = now();
+    match existing {
+        None => {
+            diesel::insert_into(visit::table)
+                .values((
+                    visit::id.eq(&d.anchor),
+                    &fields,
+                    visit::created_at.eq(t),
+                    visit::updated_at.eq(t),
+                ))
+                .execute(c)?;
+        }
+        Some(old) if unchanged => return Ok(old),
+        Some(_) if same_effect => {
+            diesel::update(visit::table.find(&d.anchor))
+                .set((&fields, visit::updated_at.eq(t)))
+                .execute(c)?;
+            return get(c, &d.anchor);
+        }
+        Some(_) => {
+            // Changed: the old approval no longer covers it.
+            diesel::update(visit::table.find(&d.anchor))
+                .set((
+                    &fields,
+                    visit::approved_at.eq(None::<NaiveDateTime>),
+                    visit::approved_by.eq(None::<String>),
+                    visit::updated_at.eq(t),
+                ))
+                .execute(c)?;
+        }
+    }
+    write_attribution(c, &d.anchor, &attr)?;
+    get(c, &d.anchor)
+}
+
+/// Recomputes a visit's services after its times were corrected.
+pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
+    let payload = match &v.fields.check_out_event_id {
+        Some(id) => visit_event::get(c, id)?.payload(),
+        None => Payload::default(),
+    };
+    let attr = attribute(
+        c,
+        &v.id,
+        &v.fields.client_id,
+        &payload,
+        v.elapsed_seconds().unwrap_or(0),
+    )?;
+    write_attribution(c, &v.id, &attr)
+}
+
+/// Whose time a visit is and which services it had, from its check-out:
+/// the clients' shares (all to the visit's client unless co-habiting
+/// clients shared it), and within each client's part its performed
+/// services sharing the time (entered minutes first, the rest by standard
+/// minutes). Declined services get none.
+fn attribute(
+    c: &mut DbConn,
+    visit_id: &str,
+    client_id: &str,
+    p: &Payload,
+    seconds: i64,
+) -> Result<Attribution, StoreError> {
+    let mut shares: Vec<VisitShare> = p
+        .shares
+        .iter()
+        .map(|s| VisitShare {
+            visit_id: visit_id.to_string(),
+            client_id: s.client_id.clone(),
+            basis_points: i32::try_from(s.basis_points).unwrap_or(0),
+        })
+        .collect();
+    if shares.is_empty() {
+        shares.push(VisitShare {
+            visit_id: visit_id.to_string(),
+            client_id: client_id.to_string(),
+            basis_points: 10_000,
+        });
+    }
+    shares.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    let ids: Vec<&str> = p.services.iter().map(|s| s.service_id.as_str()).collect();
+    let standard: HashMap<String, i32> = service::table
+        .filter(service::id.eq_any(&ids))
+        .select((service::id, service::standard_minutes))
+        .load::<(String, i32)>(c)?
+        .into_iter()
+        .collect();
+    let weights: Vec<i64> = shares.iter().map(|s| i64::from(s.basis_points)).collect();
+    let mut services = Vec::new();
+    for (share, part) in shares.iter().zip(proportional(seconds, &weights)) {
+        let own: Vec<&PerformedService> = p
+            .services
+            .iter()
+            .filter(|s| s.client_id.as_deref().unwrap_or(client_id) == share.client_id)
+            .collect();
+        let split = split_services(
+            part,
+            &own.iter()
+                .map(|s| ServiceShare {
+                    standard_minutes: standard
+                        .get(&s.service_id)
+                        .map_or(0, |m| u32::try_from(*m).unwrap_or(0)),
+                    entered_minutes: s.minutes,
+                })
+                .collect::<Vec<_>>(),
+        );
+        for (s, secs) in own.iter().zip(split) {
+            services.push(VisitService {
+                visit_id: visit_id.to_string(),
+                client_id: share.client_id.clone(),
+                service_id: s.service_id.clone(),
+                declined: false,
+                entered_minutes: s.minutes.and_then(|m| i32::try_from(m).ok()),
+                seconds: i32::try_from(secs).unwrap_or(i32::MAX),
+            });
+        }
+    }
+    services.extend(p.declined_services.iter().map(|id| VisitService {
+        visit_id: visit_id.to_string(),
+        client_id: client_id.to_string(),
+        service_id: id.clone(),
+        declined: true,
+        entered_minutes: None,
+        seconds: 0,
+    }));
+    services.sort_by(|a, b| {
+        (a.declined, &a.client_id, &a.service_id).cmp(&(b.declined, &b.client_id, &b.service_id))
+    });
+    services.dedup_by(|a, b| {
+        a.declined == b.declined && a.client_id == b.client_id && a.service_id == b.service_id
+    });
+    Ok(Attribution { shares, services })
+}
+
+/// The stored attribution of a visit.
+pub fn attribution(c: &mut DbConn, visit_id: &str) -> Result<Attribution, StoreError> {
+    Ok(Attribution {
+        shares: visit_share::table
+            .filter(visit_share::visit_id.eq(visit_id))
+            .order(visit_share::client_id)
+            .select(VisitShare::as_select())
+            .load(c)?,
+        services: services_for(c, visit_id)?,
+    })
+}
+
+fn write_attribution(c: &mut DbConn, visit_id: &str, a: &Attribution) -> Result<(), StoreError> {
+    diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id))).execute(c)?;
+    diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id))).execute(c)?;
+    for s in &a.shares {
+        diesel::insert_into(visit_share::table)
+            .values(s)
+            .execute(c)?;
+    }
+    for s in &a.services {
+        diesel::insert_into(visit_service::table)
+            .values(s)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Visit, StoreError> {
+    Ok(visit::table
+        .find(id)
+        .select(Visit::as_select())
+        .first(conn)?)
+}
+
+/// The services of a visit, performed first.
+pub fn services_for(conn: &mut DbConn, visit_id: &str) -> Result<Vec<VisitService>, StoreError> {
+    Ok(visit_service::table
+        .filter(visit_service::visit_id.eq(visit_id))
+        .order((
+            visit_service::declined,
+            visit_service::client_id,
+            visit_service::service_id,
+        ))
+        .select(VisitService::as_select())
+        .load(conn)?)
+}
+
+/// The staff member's open visit, if any (at most one by construction).
+pub fn open_for_staff(conn: &mut DbConn, staff_id: &str) -> Result<Option<Visit>, StoreError> {
+    Ok(visit::table
+        .filter(visit::staff_id.eq(staff_id))
+        .filter(visit::status.eq("open"))
+        .select(Visit::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A staff member's visits on local dates `from..=to`.
+pub fn for_staff(
+    conn: &mut DbConn,
+    staff_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Visit>, StoreError> {
+    Ok(visit::table
+        .filter(visit::staff_id.eq(staff_id))
+        .filter(visit::local_date.between(from, to))
+        .order((visit::local_date, visit::started_at, visit::id))
+        .select(Visit::as_select())
+        .load(conn)?)
+}
+
+/// A visit as one client's: the client's services and every share.
+#[derive(Debug, Clone)]
+pub struct ClientVisit {
+    pub visit: Visit,
+    /// All clients' shares; the client's own is [`ClientVisit::own_share`].
+    pub shares: Vec<VisitShare>,
+    pub own_share: usize,
+    /// The client's services in the visit.
+    pub services: Vec<VisitService>,
+}
+
+/// Visits the client has a share of, whose local date is within
+/// `from..=to` (a visit across midnight is listed under the day it
+/// started), with the client's services.
+pub fn for_client(
+    conn: &mut DbConn,
+    client_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ClientVisit>, StoreError> {
+    let shared = visit_share::table
+        .filter(visit_share::client_id.eq(client_id))
+        .select(visit_share::visit_id);
+    let visits: Vec<Visit> = visit::table
+        .filter(visit::id.eq_any(shared))
+        .filter(visit::local_date.between(from, to))
+        .order((visit::local_date, visit::started_at, visit::id))
+        .select(Visit::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    let mut services: HashMap<String, Vec<VisitService>> = HashMap::new();
+    for s in visit_service::table
+        .filter(visit_service::visit_id.eq_any(&ids))
+        .filter(visit_service::client_id.eq(client_id))
+        .order((visit_service::declined, visit_service::service_id))
+        .select(VisitService::as_select())
+        .load::<VisitService>(conn)?
+    {
+        services.entry(s.visit_id.clone()).or_default().push(s);
+    }
+    let mut shares: HashMap<String, Vec<VisitShare>> = HashMap::new();
+    for s in visit_share::table
+        .filter(visit_share::visit_id.eq_any(&ids))
+        .order((visit_share::visit_id, visit_share::client_id))
+        .select(VisitShare::as_select())
+        .load::<VisitShare>(conn)?
+    {
+        shares.entry(s.visit_id.clone()).or_default().push(s);
+    }
+    Ok(visits
+        .into_iter()
+        .map(|visit| {
+            let shares = shares.remove(&visit.id).unwrap_or_default();
+            let own_share = shares
+                .iter()
+                .position(|s| s.client_id == client_id)
+                .unwrap_or(0);
+            ClientVisit {
+                services: services.remove(&visit.id).unwrap_or_default(),
+                visit,
+                shares,
+                own_share,
+            }
+        })
+        .collect())
+}
+
+/// Re-derives every visit of a staff member from the events (repair tool
+/// and the tests' reference).
+pub fn rederive_staff(
+    conn: &mut DbConn,
+    staff_id: &str,
+    rules: Rules,
+) -> Result<Vec<Derived>, StoreError> {
+    let seq = visit_event::all_for_staff(conn, staff_id)?;
+    Ok(pairing::derive_all(&seq, rules.max_seconds))
+}

@@ -1,0 +1,288 @@
+//! The raw events of visits: check-ins, check-outs and declined visits from
+//! phones, devices and entries after the fact. Never changed or deleted:
+//! they are the evidence a billing dispute relies on.
+
+use super::schema::visit_event;
+use super::{DbConn, StoreError};
+use crate::domain::pairing::{self, Kind};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = visit_event)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitEvent {
+    pub id: String,
+    /// `phone`, `device` or `entry`.
+    pub source: String,
+    pub source_key: String,
+    /// The sender's UUID.
+    pub event_id: String,
+    /// `check_in`, `check_out` or `declined`.
+    pub kind: String,
+    pub staff_id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub occurred_at: NaiveDateTime,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: NaiveDateTime,
+    pub local_date: NaiveDate,
+    /// `nfc`, `lock`, `manual` or `entry`.
+    pub method: Option<String>,
+    /// The NFC tag uid or lock id.
+    pub method_ref: Option<String>,
+    /// Why: a manual check-in, an unplanned visit, a declined visit.
+    pub reason: Option<String>,
+    /// JSON of [`Payload`].
+    #[serde(skip)]
+    pub payload: String,
+}
+
+/// What an event carries besides its columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// Check-out: services performed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<PerformedService>,
+    /// Check-out and declined visits: services the client declined (ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declined_services: Vec<String>,
+    /// Check-in: the second staff member of a double-staffed visit (R20).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub double_staffing: bool,
+    /// Check-in: a visit the plan did not have.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unplanned: bool,
+    /// Check-out: co-habiting clients sharing the visit (sammanboende).
+    /// Empty: all of it is the visit's client's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<ClientShare>,
+}
+
+/// A co-habiting client's share of a visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientShare {
+    pub client_id: String,
+    /// 10,000 = all of the visit.
+    pub basis_points: u32,
+}
+
+/// A service performed, with minutes if the care worker entered them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerformedService {
+    pub service_id: String,
+    /// For a shared visit: whose service (default: the visit's client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
+}
+
+impl VisitEvent {
+    /// The payload; an unreadable one (impossible through the API) is empty.
+    pub fn payload(&self) -> Payload {
+        serde_json::from_str(&self.payload).unwrap_or_default()
+    }
+
+    /// The event as the pairing sees it; `None` for declined visits.
+    pub fn pairing(&self) -> Option<pairing::Event> {
+        let kind = match self.kind.as_str() {
+            "check_in" => Kind::CheckIn,
+            "check_out" => Kind::CheckOut,
+            _ => return None,
+        };
+        Some(pairing::Event {
+            id: self.id.clone(),
+            kind,
+            client_id: self.client_id.clone(),
+            at: self.occurred_at,
+        })
+    }
+}
+
+/// An event to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = visit_event)]
+pub struct NewVisitEvent {
+    pub id: String,
+    pub source: String,
+    pub source_key: String,
+    pub event_id: String,
+    pub kind: String,
+    pub staff_id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub local_date: NaiveDate,
+    pub method: Option<String>,
+    pub method_ref: Option<String>,
+    pub reason: Option<String>,
+    pub payload: String,
+}
+
+/// Inserts the event; `Ok(false)` if the sender's event id was seen before.
+pub(crate) fn insert(conn: &mut DbConn, e: &NewVisitEvent) -> Result<bool, StoreError> {
+    match diesel::insert_into(visit_event::table)
+        .values(e)
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(err) => match StoreError::from(err) {
+            StoreError::Conflict(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
+/// The stored event with this sender identity.
+pub fn find(
+    conn: &mut DbConn,
+    source: &str,
+    source_key: &str,
+    event_id: &str,
+) -> Result<Option<VisitEvent>, StoreError> {
+    Ok(visit_event::table
+        .filter(visit_event::source.eq(source))
+        .filter(visit_event::source_key.eq(source_key))
+        .filter(visit_event::event_id.eq(event_id))
+        .select(VisitEvent::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<VisitEvent, StoreError> {
+    Ok(visit_event::table
+        .find(id)
+        .select(VisitEvent::as_select())
+        .first(conn)?)
+}
+
+/// A staff member's check-ins and check-outs around one event.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    /// Sorted by the pairing order.
+    pub events: Vec<VisitEvent>,
+    /// No earlier event exists: the first one has no predecessor.
+    pub from_start: bool,
+    /// No later event exists.
+    pub to_end: bool,
+}
+
+/// The staff member's check-ins and check-outs around `e`: every event at
+/// the same instant, at least `before` events before it and `after` after
+/// it (more when several share the boundary's instant, so the window is a
+/// contiguous part of the staff member's whole sequence), sorted by the
+/// pairing order.
+pub(crate) fn window(
+    conn: &mut DbConn,
+    e: &VisitEvent,
+    before: i64,
+    after: i64,
+) -> Result<Window, StoreError> {
+    let pairing_kinds = ["check_in", "check_out"];
+    let base = || {
+        visit_event::table
+            .filter(visit_event::staff_id.eq(&e.staff_id))
+            .filter(visit_event::kind.eq_any(pairing_kinds))
+            .select(VisitEvent::as_select())
+    };
+    let mut rows: Vec<VisitEvent> = base()
+        .filter(visit_event::occurred_at.lt(e.occurred_at))
+        .order(visit_event::occurred_at.desc())
+        .limit(before)
+        .load(conn)?;
+    let from_start = (rows.len() as i64) < before;
+    // The limit may cut through events of one instant: take all of them.
+    if let Some(first) = rows.last().map(|r| r.occurred_at) {
+        rows.retain(|r| r.occurred_at != first);
+        rows.extend(
+            base()
+                .filter(visit_event::occurred_at.eq(first))
+                .load(conn)?,
+        );
+    }
+    rows.extend(
+        base()
+            .filter(visit_event::occurred_at.eq(e.occurred_at))
+            .load(conn)?,
+    );
+    let mut later: Vec<VisitEvent> = base()
+        .filter(visit_event::occurred_at.gt(e.occurred_at))
+        .order(visit_event::occurred_at.asc())
+        .limit(after)
+        .load(conn)?;
+    let to_end = (later.len() as i64) < after;
+    if let Some(last) = later.last().map(|r| r.occurred_at) {
+        later.retain(|r| r.occurred_at != last);
+        later.extend(
+            base()
+                .filter(visit_event::occurred_at.eq(last))
+                .load(conn)?,
+        );
+    }
+    rows.extend(later);
+    rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
+        (Some(x), Some(y)) => pairing::order(&x, &y),
+        _ => a.id.cmp(&b.id),
+    });
+    Ok(Window {
+        events: rows,
+        from_start,
+        to_end,
+    })
+}
+
+/// Every check-in and check-out of a staff member, sorted (for rebuilds and tests).
+pub fn all_for_staff(conn: &mut DbConn, staff_id: &str) -> Result<Vec<pairing::Event>, StoreError> {
+    let rows: Vec<VisitEvent> = visit_event::table
+        .filter(visit_event::staff_id.eq(staff_id))
+        .filter(visit_event::kind.eq_any(["check_in", "check_out"]))
+        .select(VisitEvent::as_select())
+        .load(conn)?;
+    let mut events: Vec<pairing::Event> = rows.iter().filter_map(VisitEvent::pairing).collect();
+    events.sort_by(pairing::order);
+    Ok(events)
+}
+
+/// How a visit was verified: the staff member's events at the client from
+/// a little before its start to a little after its end (the check-in and
+/// check-out, their confirmations from other devices, tag reads inside).
+pub fn evidence(
+    conn: &mut DbConn,
+    staff_id: &str,
+    client_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<VisitEvent>, StoreError> {
+    let margin = chrono::Duration::seconds(crate::domain::pairing::MERGE_SECONDS);
+    Ok(visit_event::table
+        .filter(visit_event::staff_id.eq(staff_id))
+        .filter(visit_event::client_id.eq(client_id))
+        .filter(visit_event::kind.eq_any(["check_in", "check_out", "presence"]))
+        .filter(visit_event::occurred_at.between(from - margin, to + margin))
+        .order((visit_event::occurred_at, visit_event::id))
+        .select(VisitEvent::as_select())
+        .load(conn)?)
+}
+
+/// Declined visits of a client between two local dates (inclusive).
+pub fn declined_for_client(
+    conn: &mut DbConn,
+    client_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<VisitEvent>, StoreError> {
+    Ok(visit_event::table
+        .filter(visit_event::client_id.eq(client_id))
+        .filter(visit_event::kind.eq("declined"))
+        .filter(visit_event::local_date.between(from, to))
+        .order(visit_event::occurred_at)
+        .select(VisitEvent::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,514 @@
+//! The visit store on a real database: pairing as events arrive, in any
+//! order, with duplicates; services sharing the time; real elapsed time.
+
+use super::testing::TestDb;
+use super::visit::{self, Recorded, Rules, Visit};
+use super::visit_event::{NewVisitEvent, Payload, PerformedService};
+use super::*;
+use crate::domain::pairing::Exception;
+use crate::seed;
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Europe::Stockholm;
+
+const RULES: Rules = Rules {
+    tz: Stockholm,
+    max_seconds: 12 * 3600,
+};
+
+struct Fixture {
+    _db: TestDb,
+    conn: DbConn,
+    staff: String,
+    provider: String,
+    lisa: String,
+    maj: String,
+    shower: String,
+    walk: String,
+}
+
+fn fixture() -> Fixture {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let demo = seed::demo(&mut conn, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).unwrap();
+    let m = demo.municipality.id;
+    let anna = user_account::find_by_username(&mut conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let clients = client::list(&mut conn, &m).unwrap();
+    let id_of = |name: &str| {
+        clients
+            .iter()
+            .find(|c| c.fields.given_name == name)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let svc =
+        |conn: &mut DbConn, code: &str| service::find_by_code(conn, &m, code).unwrap().unwrap().id;
+    Fixture {
+        staff: anna.id.clone(),
+        provider: anna.fields.provider_id.clone().unwrap(),
+        lisa: id_of("Lisa"),
+        maj: id_of("Maj"),
+        shower: svc(&mut conn, "O-Duschhjälp"),
+        walk: svc(&mut conn, "O-Promenad"),
+        conn,
+        _db: db,
+    }
+}
+
+fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+    Stockholm
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .naive_utc()
+}
+
+impl Fixture {
+    fn event(
+        &self,
+        event_id: &str,
+        kind: &str,
+        client: &str,
+        at: NaiveDateTime,
+        payload: Payload,
+    ) -> NewVisitEvent {
+        NewVisitEvent {
+            id: new_id(),
+            source: "phone".into(),
+            source_key: self.staff.clone(),
+            event_id: event_id.into(),
+            kind: kind.into(),
+            staff_id: self.staff.clone(),
+            client_id: client.into(),
+            provider_id: self.provider.clone(),
+            occurred_at: at,
+            received_at: now(),
+            local_date: crate::domain::local_date(at.and_utc(), Stockholm),
+            method: Some("nfc".into()),
+            method_ref: Some("tag-1".into()),
+            reason: None,
+            payload: serde_json::to_string(&payload).unwrap(),
+        }
+    }
+
+    fn record(&mut self, e: &NewVisitEvent) -> Recorded {
+        visit::record(&mut self.conn, e, None, RULES).unwrap()
+    }
+
+    fn visits(&mut self) -> Vec<Visit> {
+        let mut v = visit::for_staff(
+            &mut self.conn,
+            &self.staff,
+            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        )
+        .unwrap();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+}
+
+fn services(list: &[(&str, Option<u32>)]) -> Payload {
+    Payload {
+        services: list
+            .iter()
+            .map(|(id, minutes)| PerformedService {
+                service_id: (*id).to_string(),
+                client_id: None,
+                minutes: *minutes,
+            })
+            .collect(),
+        ..Payload::default()
+    }
+}
+
+#[test]
+fn check_in_and_out_make_a_closed_visit_with_services_sharing_the_time() {
+    let mut f = fixture();
+    let (lisa, shower, walk) = (f.lisa.clone(), f.shower.clone(), f.walk.clone());
+    let ci = f.event(
+        "e1",
+        "check_in",
+        &lisa,
+        local(2026, 11, 2, 8, 0),
+        Payload::default(),
+    );
+    let Recorded::Applied { visits, .. } = f.record(&ci) else {
+        panic!("applied")
+    };
+    assert_eq!(visits[0].fields.status, "open");
+    assert_eq!(
+        visit::open_for_staff(&mut f.conn, &f.staff)
+            .unwrap()
+            .unwrap()
+            .id,
+        ci.id
+    );
+    // 45 minutes: shower and walk have 30 standard minutes each.
+    let co = f.event(
+        "e2",
+        "check_out",
+        &lisa,
+        local(2026, 11, 2, 8, 45),
+        services(&[(&shower, None), (&walk, None)]),
+    );
+    let Recorded::Applied { visits, .. } = f.record(&co) else {
+        panic!("applied")
+    };
+    let v = &visits[0];
+    assert_eq!(
+        (v.id.as_str(), v.fields.status.as_str()),
+        (ci.id.as_str(), "closed")
+    );
+    assert_eq!(v.fields.seconds, Some(2700));
+    assert!(v.counts());
+    let s = visit::services_for(&mut f.conn, &v.id).unwrap();
+    assert_eq!(s.iter().map(|s| s.seconds).sum::<i32>(), 2700);
+    assert!(s.iter().all(|s| s.seconds == 1350));
+    assert!(
+        visit::open_for_staff(&mut f.conn, &f.staff)
+            .unwrap()
+            .is_none()
+    );
+    // The same check-out again changes nothing.
+    let again = NewVisitEvent {
+        id: new_id(),
+        ..co.clone()
+    };
+    assert!(matches!(f.record(&again), Recorded::Duplicate { event } if event.id == co.id));
+}
+
+/// status, check-in event id, check-out event id, exception, seconds
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+);
+
+#[test]
+fn any_arrival_order_with_duplicates_gives_the_same_visits() {
+    let mut reference: Option<Vec<Row>> = None;
+    let mut seed = 7u64;
+    for round in 0..4 {
+        let mut f = fixture();
+        let (lisa, maj, shower) = (f.lisa.clone(), f.maj.clone(), f.shower.clone());
+        let mut events = vec![
+            f.event(
+                "a",
+                "check_in",
+                &lisa,
+                local(2026, 11, 3, 7, 0),
+                Payload::default(),
+            ),
+            f.event(
+                "b",
+                "check_out",
+                &lisa,
+                local(2026, 11, 3, 7, 40),
+                services(&[(&shower, None)]),
+            ),
+            f.event(
+                "c",
+                "check_in",
+                &maj,
+                local(2026, 11, 3, 8, 0),
+                Payload::default(),
+            ),
+            f.event(
+                "d",
+                "check_in",
+                &lisa,
+                local(2026, 11, 3, 9, 0),
+                Payload::default(),
+            ),
+            f.event(
+                "e",
+                "check_out",
+                &lisa,
+                local(2026, 11, 3, 9, 30),
+                services(&[(&shower, Some(20))]),
+            ),
+            f.event(
+                "f",
+                "check_out",
+                &maj,
+                local(2026, 11, 3, 11, 0),
+                Payload::default(),
+            ),
+            f.event(
+                "g",
+                "check_in",
+                &lisa,
+                local(2026, 11, 3, 23, 30),
+                Payload::default(),
+            ),
+            f.event(
+                "h",
+                "check_out",
+                &lisa,
+                local(2026, 11, 4, 0, 15),
+                services(&[(&shower, None)]),
+            ),
+        ];
+        // Shuffle, and send a third of them twice.
+        for k in (1..events.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            events.swap(k, (seed >> 33) as usize % (k + 1));
+        }
+        let dups: Vec<NewVisitEvent> = events
+            .iter()
+            .step_by(3)
+            .map(|e| NewVisitEvent {
+                id: new_id(),
+                ..e.clone()
+            })
+            .collect();
+        events.extend(dups);
+        for e in &events {
+            f.record(e);
+        }
+        let got: Vec<_> = f
+            .visits()
+            .into_iter()
+            .map(|v| {
+                let mut ev = |id: &Option<String>| {
+                    id.as_ref()
+                        .map(|id| visit_event::get(&mut f.conn, id).unwrap().event_id)
+                };
+                let ci = ev(&v.fields.check_in_event_id);
+                let co = ev(&v.fields.check_out_event_id);
+                (
+                    v.fields.status.clone(),
+                    ci,
+                    co,
+                    v.fields.exception.clone(),
+                    v.fields.seconds,
+                )
+            })
+            .collect();
+        // The full derivation from the stored events agrees with the store.
+        let full = visit::rederive_staff(&mut f.conn, &f.staff, RULES).unwrap();
+        assert_eq!(full.len(), got.len(), "round {round}");
+        let mut got_sorted = got.clone();
+        got_sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)));
+        match &reference {
+            None => {
+                let expect = vec![
+                    (
+                        "closed".to_string(),
+                        Some("a".to_string()),
+                        Some("b".to_string()),
+                        None,
+                        Some(2400),
+                    ),
+                    (
+                        "exception".into(),
+                        Some("c".into()),
+                        None,
+                        Some("missing_check_out".into()),
+                        None,
+                    ),
+                    (
+                        "closed".into(),
+                        Some("d".into()),
+                        Some("e".into()),
+                        None,
+                        Some(1800),
+                    ),
+                    (
+                        "closed".into(),
+                        Some("g".into()),
+                        Some("h".into()),
+                        None,
+                        Some(2700),
+                    ),
+                    (
+                        "exception".into(),
+                        None,
+                        Some("f".into()),
+                        Some("missing_check_in".into()),
+                        None,
+                    ),
+                ];
+                let mut expect_sorted = expect;
+                expect_sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)));
+                assert_eq!(got_sorted, expect_sorted);
+                reference = Some(got_sorted);
+            }
+            Some(r) => assert_eq!(&got_sorted, r, "round {round}"),
+        }
+    }
+}
+
+#[test]
+fn a_visit_across_the_october_dst_change_lasts_three_hours() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    // Last Sunday of October 2026: 01:30 CEST to 03:30 CET.
+    let start = Stockholm
+        .with_ymd_and_hms(2026, 10, 25, 1, 30, 0)
+        .unwrap()
+        .naive_utc();
+    let end = Stockholm
+        .with_ymd_and_hms(2026, 10, 25, 3, 30, 0)
+        .unwrap()
+        .naive_utc();
+    f.record(&f.event("in", "check_in", &lisa, start, Payload::default()));
+    let Recorded::Applied { visits, .. } =
+        f.record(&f.event("out", "check_out", &lisa, end, Payload::default()))
+    else {
+        panic!("applied")
+    };
+    assert_eq!(visits[0].fields.seconds, Some(3 * 3600));
+    assert_eq!(
+        visits[0].fields.local_date,
+        NaiveDate::from_ymd_opt(2026, 10, 25).unwrap()
+    );
+}
+
+#[test]
+fn a_late_event_reopens_an_approved_visit_for_approval() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let ci = f.event(
+        "in",
+        "check_in",
+        &lisa,
+        local(2026, 11, 5, 8, 0),
+        Payload::default(),
+    );
+    f.record(&ci);
+    let co = f.event(
+        "out",
+        "check_out",
+        &lisa,
+        local(2026, 11, 5, 9, 0),
+        Payload::default(),
+    );
+    f.record(&co);
+    diesel::update(schema::visit::table.find(&ci.id))
+        .set(schema::visit::approved_at.eq(Some(now())))
+        .execute(&mut f.conn)
+        .unwrap();
+    // An unrelated later visit leaves the approval alone.
+    f.record(&f.event(
+        "in2",
+        "check_in",
+        &lisa,
+        local(2026, 11, 5, 12, 0),
+        Payload::default(),
+    ));
+    assert!(
+        visit::get(&mut f.conn, &ci.id)
+            .unwrap()
+            .approved_at
+            .is_some()
+    );
+    // A check-in that arrives late between them splits the pair.
+    f.record(&f.event(
+        "late",
+        "check_in",
+        &lisa,
+        local(2026, 11, 5, 8, 30),
+        Payload::default(),
+    ));
+    let v = visit::get(&mut f.conn, &ci.id).unwrap();
+    assert_eq!(
+        v.fields.exception.as_deref(),
+        Some(Exception::MissingCheckOut.as_str())
+    );
+    assert!(
+        v.approved_at.is_none(),
+        "a changed visit must be approved again"
+    );
+}
+
+/// The stored visits as (check-in, check-out, exception) by event id.
+fn stored_pairs(f: &mut Fixture) -> Vec<(Option<String>, Option<String>, Option<String>)> {
+    let mut out: Vec<_> = f
+        .visits()
+        .into_iter()
+        .map(|v| {
+            (
+                v.fields.check_in_event_id.clone(),
+                v.fields.check_out_event_id.clone(),
+                v.fields.exception.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Long runs of one kind appear while events arrive out of order (all the
+/// check-ins of an hour before its check-outs, say): the store must still
+/// end up with exactly the visits the full derivation gives, whatever the
+/// order, and never trip over its own unique keys on the way.
+#[test]
+fn long_shuffled_streams_end_as_the_full_derivation() {
+    let mut seed = 11u64;
+    for round in 0..10 {
+        let mut f = fixture();
+        let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+        let start = local(2026, 11, 3, 7, 0);
+        let mut events: Vec<NewVisitEvent> = Vec::new();
+        for i in 0..60i64 {
+            let kind = if i % 2 == 0 { "check_in" } else { "check_out" };
+            let client = if (i / 10) % 3 == 2 { &maj } else { &lisa };
+            let at = start + chrono::Duration::minutes(3 * i);
+            events.push(f.event(&format!("e{i:03}"), kind, client, at, Payload::default()));
+            // Every seventh event is seen by a second device a minute later.
+            if i % 7 == 0 {
+                let again = at + chrono::Duration::seconds(50);
+                events.push(f.event(&format!("w{i:03}"), kind, client, again, Payload::default()));
+            }
+        }
+        // Round 0 in order, round 1 reversed, the rest shuffled; some
+        // rounds send all check-ins first (long runs of one kind).
+        match round {
+            0 => {}
+            1 => events.reverse(),
+            _ => {
+                for k in (1..events.len()).rev() {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    events.swap(k, (seed >> 33) as usize % (k + 1));
+                }
+                if round % 2 == 1 {
+                    events.sort_by_key(|e| e.kind != "check_in");
+                }
+            }
+        }
+        for e in &events {
+            match visit::record(&mut f.conn, e, None, RULES) {
+                Ok(_) => {}
+                Err(err) => panic!("round {round}: event {} failed: {err}", e.event_id),
+            }
+        }
+        let full: Vec<_> = {
+            let mut v: Vec<_> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
+                .unwrap()
+                .into_iter()
+                .map(|d| {
+                    (
+                        d.check_in,
+                        d.check_out,
+                        d.exception.map(|x| x.as_str().to_string()),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(stored_pairs(&mut f), full, "round {round}");
+        // 60 alternating events at most make 30 visits (Maj's blocks
+        // break pairs where the client changes).
+        assert!(full.len() >= 30, "round {round}: {}", full.len());
+    }
+}

@@ -1,0 +1,50 @@
+//! Domain rules: pure functions, no I/O, no clock. Every function that
+//! depends on "now" takes it as a parameter so tests can travel in time.
+
+pub mod duration;
+pub mod month;
+pub mod ordered_time;
+pub mod pairing;
+pub mod performed;
+pub mod personnummer;
+mod ratio;
+pub mod split;
+
+pub use duration::{format_hm, parse_decimal_minutes, parse_hm, parse_time_of_day};
+pub use month::YearMonth;
+pub use ordered_time::{
+    MonthConvention, MonthlyOrderedTime, OrderLineSpec, OrderSpec, Period, Weekdays,
+    monthly_ordered_time,
+};
+pub use personnummer::{PersonalNumber, PersonalNumberError, PersonalNumberKind};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The default time zone of Swedish municipalities.
+pub const STOCKHOLM: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+
+/// The local calendar date of an instant in `tz`.
+pub fn local_date(at: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_date_applies_the_time_zone() {
+        // 23:30 UTC on 31 October 2026 is already 1 November in Stockholm (CET).
+        let at = DateTime::parse_from_rfc3339("2026-10-31T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            local_date(at, STOCKHOLM),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+        );
+        assert_eq!(
+            local_date(at, chrono_tz::UTC),
+            NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()
+        );
+    }
+}

@@ -1,0 +1,520 @@
+//! Device messages: from a topic and a payload to a visit event, or to a
+//! dead letter with a stable reason. The gateway calls [`ingest`] for
+//! every message; nothing here knows about MQTT.
+//!
+//! Rules (written down for devices in `mobile-contract/asyncapi.yaml`):
+//! - `check_in` and `unlock` (a staff key opened the door) are check-ins;
+//!   `check_out` and `lock` (a staff key locked it) are check-outs. They go
+//!   through the same pairing as the phones' events, per staff member, so a
+//!   lock event while a phone visit is open closes that visit.
+//! - `tag_read` (a staff tag read inside the home) is presence: evidence
+//!   that the staff member was there at that instant, not a check-in.
+//! - The staff member is the one the digital key (`key_id`) was issued to,
+//!   else the one the `staff_credential` belongs to; the
+//!   client is the one the device is bound to; both must belong to the
+//!   device's provider, and the client must have an order there that day.
+
+use crate::db::visit::{self, Recorded, Rules};
+use crate::db::visit_event::{NewVisitEvent, Payload};
+use crate::db::{
+    DbConn, StoreError, access, dead_letter, device, digital_key, municipality, new_id, now,
+    provider_notice, staff_credential, user_account,
+};
+use crate::domain::local_date;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+/// Largest payload accepted.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
+/// Device clocks may be a little ahead.
+const MAX_SKEW_SECONDS: i64 = 10 * 60;
+/// Older events are refused (locked months refuse earlier still).
+const MAX_AGE_DAYS: i64 = 62;
+
+/// What a device reports.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    CheckIn,
+    CheckOut,
+    Unlock,
+    Lock,
+    TagRead,
+}
+
+/// The payload of `hemtid/v1/devices/{device_id}/events`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceMessage {
+    /// The device's UUID for the event; a re-send carries the same one.
+    pub event_id: uuid::Uuid,
+    pub kind: DeviceKind,
+    /// RFC 3339 with offset.
+    pub occurred_at: DateTime<FixedOffset>,
+    /// The key fob, staff tag or phone key the device saw; not needed when
+    /// a digital key (`key_id`) opened the lock.
+    #[serde(default)]
+    pub staff_credential: Option<String>,
+    #[serde(default)]
+    pub battery_pct: Option<u8>,
+    #[serde(default)]
+    pub firmware: Option<String>,
+    /// The digital key that opened the lock, if one did: it names the
+    /// staff member.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// If present, must equal the id in the topic.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// HMAC-SHA256 (hex) of [`DeviceMessage::signed_text`], for devices
+    /// registered with a key.
+    #[serde(default)]
+    pub sig: Option<String>,
+}
+
+impl DeviceMessage {
+    /// What the signature covers: `event_id`, `kind`, `occurred_at` (as
+    /// sent) and `staff_credential`, one per line.
+    pub fn signed_text(raw: &serde_json::Value) -> String {
+        let field = |k: &str| {
+            raw.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        [
+            field("event_id"),
+            field("kind"),
+            field("occurred_at"),
+            field("staff_credential"),
+        ]
+        .join("\n")
+    }
+}
+
+/// Signs `text` with a hex key (for devices, simulators and tests).
+pub fn sign(key_hex: &str, text: &str) -> Option<String> {
+    let key = from_hex(key_hex)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(text.as_bytes());
+    Some(
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+fn verify(key_hex: &str, text: &str, sig_hex: &str) -> bool {
+    let (Some(key), Some(sig)) = (from_hex(key_hex), from_hex(sig_hex)) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return false;
+    };
+    mac.update(text.as_bytes());
+    mac.verify_slice(&sig).is_ok()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Every reason a message can be dead-lettered for (the AsyncAPI document
+/// lists them; a test keeps the two in step).
+pub const REASONS: &[&str] = &[
+    "invalid_topic",
+    "payload_too_large",
+    "malformed_json",
+    "invalid_payload",
+    "unknown_device",
+    "device_retired",
+    "device_mismatch",
+    "unsigned",
+    "bad_signature",
+    "timestamp_in_future",
+    "timestamp_too_old",
+    "device_unbound",
+    "missing_credential",
+    "unknown_credential",
+    "unknown_key",
+    "key_for_another_lock",
+    "key_revoked",
+    "key_expired",
+    "wrong_provider",
+    "no_active_order",
+    "month_locked",
+    "storage_error",
+];
+
+/// Why a message was dead-lettered: a stable code and a detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+fn reject(reason: &'static str, detail: impl Into<String>) -> Rejection {
+    Rejection {
+        reason,
+        detail: detail.into(),
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Stored as a new event.
+    Stored {
+        device_id: String,
+        event_id: String,
+        visits: Vec<visit::Visit>,
+    },
+    /// The device sent it before: nothing changed.
+    Duplicate { device_id: String, event_id: String },
+    /// Kept as a dead letter.
+    Dead {
+        device_id: Option<String>,
+        event_id: Option<String>,
+        rejection: Rejection,
+        dead_letter_id: String,
+    },
+}
+
+/// Turns a message into an event, or a dead letter. `received` is when the
+/// gateway got it. Only database failures are errors (the caller must not
+/// acknowledge the message then); every input problem is a dead letter.
+pub fn ingest(
+    conn: &mut DbConn,
+    topic: &str,
+    payload: &[u8],
+    received: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let device_id = device_id_of(topic);
+    match interpret(conn, topic, payload, received)? {
+        Ok(o) => Ok(o),
+        Err(rejection) => {
+            let event_id = event_id_of(payload);
+            let dl = dead_letter::add(
+                conn,
+                received.naive_utc(),
+                topic,
+                device_id.as_deref(),
+                rejection.reason,
+                &rejection.detail,
+                payload,
+            )?;
+            tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
+            Ok(Outcome::Dead {
+                device_id,
+                event_id,
+                rejection,
+                dead_letter_id: dl.id,
+            })
+        }
+    }
+}
+
+/// Tries a dead letter again (after the device was registered, say).
+/// The dead letter records the outcome; a new rejection adds no new row.
+pub fn replay(
+    conn: &mut DbConn,
+    dead_letter_id: &str,
+    at: NaiveDateTime,
+) -> Result<Result<Outcome, Rejection>, StoreError> {
+    let dl = dead_letter::get(conn, dead_letter_id)?;
+    let result = interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
+    let note = match &result {
+        Ok(Outcome::Stored { .. }) => "stored".to_string(),
+        Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
+        Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
+            format!("rejected: {}", rejection.reason)
+        }
+    };
+    dead_letter::mark_replayed(conn, dead_letter_id, at, &note)?;
+    Ok(result)
+}
+
+/// A battery going below the limit raises a notice to the provider; one
+/// back above it (changed) resolves it.
+fn battery_notice(
+    conn: &mut DbConn,
+    dev: &device::Device,
+    battery: Option<i32>,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let Some(pct) = battery else { return Ok(()) };
+    if pct < device::LOW_BATTERY_PCT {
+        let kind = match dev.kind.as_str() {
+            "door_lock" => "låset",
+            "nfc_reader" => "NFC-läsaren",
+            _ => "NFC-taggen",
+        };
+        let message = format!(
+            "Lågt batteri ({pct} %) i {kind} {}. Byt batteri snart.",
+            dev.id
+        );
+        provider_notice::raise(conn, &dev.provider_id, &dev.id, "low_battery", &message, at)?;
+    } else {
+        provider_notice::resolve(conn, &dev.id, "low_battery", at)?;
+    }
+    Ok(())
+}
+
+/// Who the device saw: the staff member a digital key was issued to (for
+/// this lock, not revoked before the event, not expired), or the owner of
+/// the staff credential.
+fn staff_of(
+    conn: &mut DbConn,
+    dev: &device::Device,
+    msg: &DeviceMessage,
+    at: NaiveDateTime,
+) -> Result<Result<String, Rejection>, StoreError> {
+    if let Some(key_id) = &msg.key_id {
+        let Some(key) = digital_key::get(conn, key_id)? else {
+            return Ok(Err(reject(
+                "unknown_key",
+                "no digital key with this id was issued",
+            )));
+        };
+        if key.device_id != dev.id {
+            return Ok(Err(reject(
+                "key_for_another_lock",
+                "the key was issued for another lock",
+            )));
+        }
+        if key.revoked_at.is_some_and(|r| r <= at) {
+            return Ok(Err(reject(
+                "key_revoked",
+                "the key was revoked before the event",
+            )));
+        }
+        if at > key.expires_at + chrono::Duration::seconds(MAX_SKEW_SECONDS) {
+            return Ok(Err(reject(
+                "key_expired",
+                "the key had expired at the event",
+            )));
+        }
+        return Ok(Ok(key.staff_id));
+    }
+    let Some(credential) = msg.staff_credential.as_deref() else {
+        return Ok(Err(reject(
+            "missing_credential",
+            "give staff_credential or key_id",
+        )));
+    };
+    Ok(
+        match staff_credential::staff_of(conn, &dev.municipality_id, credential)? {
+            Some(s) => Ok(s),
+            None => Err(reject(
+                "unknown_credential",
+                "no active staff credential with this id",
+            )),
+        },
+    )
+}
+
+/// The device id in `hemtid/v1/devices/{id}/events`, if the topic has one.
+pub fn device_id_of(topic: &str) -> Option<String> {
+    let id = topic
+        .strip_prefix("hemtid/v1/devices/")?
+        .strip_suffix("/events")?;
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    valid.then(|| id.to_string())
+}
+
+/// The `event_id` of a payload, if it has one (for receipts of dead letters).
+pub fn event_id_of(payload: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    Some(v.get("event_id")?.as_str()?.to_string())
+}
+
+fn interpret(
+    conn: &mut DbConn,
+    topic: &str,
+    payload: &[u8],
+    received: DateTime<Utc>,
+) -> Result<Result<Outcome, Rejection>, StoreError> {
+    let Some(device_id) = device_id_of(topic) else {
+        return Ok(Err(reject(
+            "invalid_topic",
+            "expected hemtid/v1/devices/{device_id}/events",
+        )));
+    };
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Ok(Err(reject(
+            "payload_too_large",
+            format!("{} bytes; at most {MAX_PAYLOAD_BYTES}", payload.len()),
+        )));
+    }
+    let raw: serde_json::Value = match serde_json::from_slice(payload) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(reject("malformed_json", e.to_string()))),
+    };
+    let de = serde_json::Value::clone(&raw);
+    let msg: DeviceMessage = match serde_path_to_error::deserialize(de) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(Err(reject(
+                "invalid_payload",
+                format!("{}: {}", e.path(), e.inner()),
+            )));
+        }
+    };
+    let dev = match device::get_any(conn, &device_id) {
+        Ok(d) => d,
+        Err(StoreError::NotFound) => {
+            return Ok(Err(reject(
+                "unknown_device",
+                "no device with this id is registered",
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if dev.status != "active" {
+        return Ok(Err(reject("device_retired", "the device is retired")));
+    }
+    if msg.device_id.as_deref().is_some_and(|d| d != device_id) {
+        return Ok(Err(reject(
+            "device_mismatch",
+            "the payload's device_id differs from the topic's",
+        )));
+    }
+    if let Some(key) = &dev.hmac_key {
+        match &msg.sig {
+            None => {
+                return Ok(Err(reject(
+                    "unsigned",
+                    "this device must sign its messages",
+                )));
+            }
+            Some(sig) if !verify(key, &DeviceMessage::signed_text(&raw), sig) => {
+                return Ok(Err(reject("bad_signature", "the signature does not match")));
+            }
+            Some(_) => {}
+        }
+    }
+    let at = msg.occurred_at.with_timezone(&Utc);
+    if (at - received).num_seconds() > MAX_SKEW_SECONDS {
+        return Ok(Err(reject(
+            "timestamp_in_future",
+            "occurred_at is ahead of the server's clock",
+        )));
+    }
+    if (received - at).num_days() > MAX_AGE_DAYS {
+        return Ok(Err(reject(
+            "timestamp_too_old",
+            format!("occurred_at is older than {MAX_AGE_DAYS} days"),
+        )));
+    }
+    if msg.firmware.as_ref().is_some_and(|f| f.len() > 100)
+        || msg.battery_pct.is_some_and(|b| b > 100)
+    {
+        return Ok(Err(reject(
+            "invalid_payload",
+            "firmware at most 100 characters, battery_pct 0–100",
+        )));
+    }
+    battery_notice(
+        conn,
+        &dev,
+        msg.battery_pct.map(i32::from),
+        received.naive_utc(),
+    )?;
+    device::seen(
+        conn,
+        &device_id,
+        received.naive_utc(),
+        msg.firmware.as_deref(),
+        msg.battery_pct.map(i32::from),
+    )?;
+    let Some(client_id) = dev.client_id.clone() else {
+        return Ok(Err(reject(
+            "device_unbound",
+            "the device is not bound to a client's home",
+        )));
+    };
+    let staff_id = match staff_of(conn, &dev, &msg, at.naive_utc())? {
+        Ok(s) => s,
+        Err(r) => return Ok(Err(r)),
+    };
+    let staff = user_account::get(conn, &dev.municipality_id, &staff_id)?;
+    if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str()) || !staff.fields.active
+    {
+        return Ok(Err(reject(
+            "wrong_provider",
+            "the staff member does not work for the device's provider",
+        )));
+    }
+    let m = municipality::get(conn, &dev.municipality_id)?;
+    let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
+    let day = local_date(at, tz);
+    if access::active_order(conn, &client_id, &dev.provider_id, day)?.is_none() {
+        return Ok(Err(reject(
+            "no_active_order",
+            "the client has no order at the device's provider that day",
+        )));
+    }
+    let kind = match msg.kind {
+        DeviceKind::CheckIn | DeviceKind::Unlock => "check_in",
+        DeviceKind::CheckOut | DeviceKind::Lock => "check_out",
+        DeviceKind::TagRead => "presence",
+    };
+    let method = if dev.kind == "door_lock" {
+        "lock"
+    } else {
+        "nfc"
+    };
+    let event = NewVisitEvent {
+        id: new_id(),
+        source: "device".into(),
+        source_key: device_id.clone(),
+        event_id: msg.event_id.to_string(),
+        kind: kind.into(),
+        staff_id,
+        client_id,
+        provider_id: dev.provider_id.clone(),
+        occurred_at: at.naive_utc(),
+        received_at: now(),
+        local_date: day,
+        method: Some(method.into()),
+        method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
+        reason: None,
+        payload: serde_json::to_string(&Payload::default())
+            .map_err(|e| StoreError::Encode(e.to_string()))?,
+    };
+    let rules = Rules {
+        tz,
+        max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
+    };
+    let event_id = msg.event_id.to_string();
+    match visit::record(conn, &event, None, rules) {
+        Ok(Recorded::Applied { visits, .. }) => Ok(Ok(Outcome::Stored {
+            device_id,
+            event_id,
+            visits,
+        })),
+        Ok(Recorded::Duplicate { .. }) => Ok(Ok(Outcome::Duplicate {
+            device_id,
+            event_id,
+        })),
+        Err(StoreError::MonthLocked(month)) => Ok(Err(reject(
+            "month_locked",
+            format!("{month} is locked for billing"),
+        ))),
+        Err(e) => Err(e),
+    }
+}

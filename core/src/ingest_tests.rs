@@ -1,0 +1,465 @@
+//! Device messages on a real database: rules, duplicates, every dead
+//! letter reason, replay.
+
+use super::ingest::{self, Outcome};
+use crate::db::testing::TestDb;
+use crate::db::*;
+use crate::seed;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+struct Fx {
+    _db: TestDb,
+    conn: DbConn,
+    now: DateTime<Utc>,
+}
+
+fn fx() -> Fx {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let demo = seed::demo(&mut conn, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).unwrap();
+    let m = demo.municipality.id;
+    let anna = user_account::find_by_username(&mut conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let provider = anna.fields.provider_id.clone().unwrap();
+    let lisa = client::list(&mut conn, &m)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.fields.given_name == "Lisa")
+        .unwrap();
+    let t = now();
+    for (id, kind, key) in [
+        ("lock-1", "door_lock", None),
+        (
+            "nfc-1",
+            "nfc_reader",
+            Some("00112233445566778899aabbccddeeff"),
+        ),
+    ] {
+        device::create(
+            &mut conn,
+            &device::NewDevice {
+                id: id.into(),
+                municipality_id: m.clone(),
+                provider_id: provider.clone(),
+                kind: kind.into(),
+                client_id: Some(lisa.id.clone()),
+                secret_hash: crate::auth::hash_token("hdk_secret"),
+                hmac_key: key.map(str::to_string),
+                status: "active".into(),
+                created_at: t,
+                updated_at: t,
+            },
+        )
+        .unwrap();
+    }
+    staff_credential::create(
+        &mut conn,
+        &staff_credential::StaffCredential {
+            municipality_id: m,
+            credential: "fob-anna".into(),
+            staff_id: anna.id,
+            kind: "key_fob".into(),
+            active: true,
+            created_at: t,
+            revoked_at: None,
+        },
+    )
+    .unwrap();
+    Fx {
+        _db: db,
+        conn,
+        now: "2026-11-22T12:00:00Z".parse().unwrap(),
+    }
+}
+
+fn msg(kind: &str, at: &str) -> Value {
+    json!({"event_id": uuid::Uuid::new_v4(), "kind": kind, "occurred_at": at, "staff_credential": "fob-anna",
+           "battery_pct": 77, "firmware": "2.1.0"})
+}
+
+impl Fx {
+    fn send(&mut self, device: &str, body: &Value) -> Outcome {
+        let topic = format!("hemtid/v1/devices/{device}/events");
+        ingest::ingest(
+            &mut self.conn,
+            &topic,
+            body.to_string().as_bytes(),
+            self.now,
+        )
+        .unwrap()
+    }
+
+    fn dead(&mut self, device: &str, payload: &[u8]) -> &'static str {
+        let topic = format!("hemtid/v1/devices/{device}/events");
+        match ingest::ingest(&mut self.conn, &topic, payload, self.now).unwrap() {
+            Outcome::Dead { rejection, .. } => rejection.reason,
+            other => panic!("expected a dead letter, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn unlock_and_lock_make_a_visit_once() {
+    let mut f = fx();
+    let unlock = msg("unlock", "2026-11-20T08:00:00+01:00");
+    assert!(matches!(f.send("lock-1", &unlock), Outcome::Stored { .. }));
+    // The same message five times: stored once.
+    for _ in 0..5 {
+        assert!(matches!(
+            f.send("lock-1", &unlock),
+            Outcome::Duplicate { .. }
+        ));
+    }
+    let Outcome::Stored { visits, .. } =
+        f.send("lock-1", &msg("lock", "2026-11-20T08:40:00+01:00"))
+    else {
+        panic!("stored")
+    };
+    let v = &visits[0];
+    assert_eq!(
+        (v.fields.status.as_str(), v.fields.seconds),
+        ("closed", Some(2400))
+    );
+    assert_eq!(v.fields.method.as_deref(), Some("lock"));
+    // A tag read inside the home is evidence, not a check-in.
+    assert!(
+        matches!(f.send("nfc-1", &signed(msg("tag_read", "2026-11-20T08:10:00+01:00"))), Outcome::Stored { visits, .. } if visits.is_empty())
+    );
+    let d = device::get_any(&mut f.conn, "lock-1").unwrap();
+    assert_eq!(
+        (d.battery_pct, d.firmware.as_deref()),
+        (Some(77), Some("2.1.0"))
+    );
+    assert!(d.last_seen_at.is_some());
+}
+
+fn signed(mut body: Value) -> Value {
+    let sig = ingest::sign(
+        "00112233445566778899aabbccddeeff",
+        &ingest::DeviceMessage::signed_text(&body),
+    )
+    .unwrap();
+    body["sig"] = json!(sig);
+    body
+}
+
+#[test]
+fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
+    let mut f = fx();
+    let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let lisa_id = device::get_any(&mut f.conn, "lock-1")
+        .unwrap()
+        .client_id
+        .unwrap();
+    // A phone check-in…
+    let at: DateTime<Utc> = "2026-11-20T07:00:00Z".parse().unwrap();
+    let e = visit_event::NewVisitEvent {
+        id: new_id(),
+        source: "phone".into(),
+        source_key: anna.id.clone(),
+        event_id: "phone-1".into(),
+        kind: "check_in".into(),
+        staff_id: anna.id.clone(),
+        client_id: lisa_id,
+        provider_id: anna.fields.provider_id.clone().unwrap(),
+        occurred_at: at.naive_utc(),
+        received_at: now(),
+        local_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        method: Some("nfc".into()),
+        method_ref: Some("tag".into()),
+        reason: None,
+        payload: "{}".into(),
+    };
+    let rules = visit::Rules {
+        tz: crate::domain::STOCKHOLM,
+        max_seconds: 12 * 3600,
+    };
+    visit::record(&mut f.conn, &e, None, rules).unwrap();
+    // … closed by locking the door on the way out.
+    let Outcome::Stored { visits, .. } =
+        f.send("lock-1", &msg("lock", "2026-11-20T08:30:00+01:00"))
+    else {
+        panic!("stored")
+    };
+    let v = visits.iter().find(|v| v.id == e.id).unwrap();
+    assert_eq!(
+        (v.fields.status.as_str(), v.fields.seconds),
+        ("closed", Some(1800))
+    );
+}
+
+#[test]
+fn every_bad_input_is_dead_lettered_and_the_next_good_one_lands() {
+    let mut f = fx();
+    let good = || msg("check_in", "2026-11-21T09:00:00+01:00");
+    assert_eq!(f.dead("lock-1", b"{not json"), "malformed_json");
+    assert_eq!(f.dead("lock-1", b"{\"event_id\": 1}"), "invalid_payload");
+    assert_eq!(f.dead("lock-1", &vec![b' '; 20_000]), "payload_too_large");
+    assert_eq!(
+        f.dead("lock-9", good().to_string().as_bytes()),
+        "unknown_device"
+    );
+    let mut other = good();
+    other["device_id"] = json!("lock-2");
+    assert_eq!(
+        f.dead("lock-1", other.to_string().as_bytes()),
+        "device_mismatch"
+    );
+    assert_eq!(
+        f.dead(
+            "lock-1",
+            msg("check_in", "2026-11-25T09:00:00+01:00")
+                .to_string()
+                .as_bytes()
+        ),
+        "timestamp_in_future"
+    );
+    assert_eq!(
+        f.dead(
+            "lock-1",
+            msg("check_in", "2026-08-01T09:00:00+02:00")
+                .to_string()
+                .as_bytes()
+        ),
+        "timestamp_too_old"
+    );
+    let mut stranger = good();
+    stranger["staff_credential"] = json!("fob-unknown");
+    assert_eq!(
+        f.dead("lock-1", stranger.to_string().as_bytes()),
+        "unknown_credential"
+    );
+    assert_eq!(f.dead("nfc-1", good().to_string().as_bytes()), "unsigned");
+    let mut forged = signed(good());
+    forged["staff_credential"] = json!("fob-anna ");
+    assert_eq!(
+        f.dead("nfc-1", forged.to_string().as_bytes()),
+        "bad_signature"
+    );
+    let bad_topic =
+        ingest::ingest(&mut f.conn, "hemtid/v1/devices/a/b/events", b"{}", f.now).unwrap();
+    assert!(
+        matches!(bad_topic, Outcome::Dead { rejection, .. } if rejection.reason == "invalid_topic")
+    );
+    // The next good message still lands.
+    assert!(matches!(f.send("lock-1", &good()), Outcome::Stored { .. }));
+    assert!(matches!(
+        f.send("nfc-1", &signed(good())),
+        Outcome::Stored { .. }
+    ));
+    let counts = dead_letter::counts(&mut f.conn).unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 11);
+}
+
+#[test]
+fn a_dead_letter_replays_once_the_device_is_registered() {
+    let mut f = fx();
+    let body = msg("check_in", "2026-11-21T10:00:00+01:00");
+    let Outcome::Dead { dead_letter_id, .. } = ingest::ingest(
+        &mut f.conn,
+        "hemtid/v1/devices/lock-new/events",
+        body.to_string().as_bytes(),
+        f.now,
+    )
+    .unwrap() else {
+        panic!("dead")
+    };
+    let again = ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap();
+    assert_eq!(again.err().map(|r| r.reason), Some("unknown_device"));
+    let lock = device::get_any(&mut f.conn, "lock-1").unwrap();
+    device::create(
+        &mut f.conn,
+        &device::NewDevice {
+            id: "lock-new".into(),
+            municipality_id: lock.municipality_id,
+            provider_id: lock.provider_id,
+            kind: "door_lock".into(),
+            client_id: lock.client_id,
+            secret_hash: "x".into(),
+            hmac_key: None,
+            status: "active".into(),
+            created_at: now(),
+            updated_at: now(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap(),
+        Ok(Outcome::Stored { .. })
+    ));
+    let dl = dead_letter::get(&mut f.conn, &dead_letter_id).unwrap();
+    assert_eq!(dl.replay_result.as_deref(), Some("stored"));
+    // Replaying again is a harmless duplicate.
+    assert!(matches!(
+        ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap(),
+        Ok(Outcome::Duplicate { .. })
+    ));
+}
+
+/// Registers a signing key (once) and a digital key for Anna.
+fn issue_key(f: &mut Fx, id: &str, lock: &str, revoked_at: Option<chrono::NaiveDateTime>) {
+    let keys = crate::auth::lock_keys::LockKeys::from_seed(&[5u8; 32]).unwrap();
+    digital_key::register_signing_key(&mut f.conn, keys.kid(), &keys.public_key(), now()).unwrap();
+    let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let issued = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    digital_key::issue(
+        &mut f.conn,
+        &digital_key::DigitalKey {
+            id: id.into(),
+            kid: keys.kid().into(),
+            device_id: lock.into(),
+            staff_id: anna.id,
+            issued_at: issued,
+            expires_at: issued + chrono::Duration::days(30),
+            revoked_at,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_digital_key_names_the_staff_member_until_it_is_revoked() {
+    let mut f = fx();
+    let revoked = chrono::NaiveDate::from_ymd_opt(2026, 11, 21)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    issue_key(&mut f, "key-a", "lock-1", Some(revoked));
+    issue_key(&mut f, "key-b", "nfc-1", None);
+    let keyed = |key: &str, at: &str| json!({"event_id": uuid::Uuid::new_v4(), "kind": "unlock", "occurred_at": at, "key_id": key});
+    // Before the revocation it opens the door, and the visit is Anna's.
+    assert!(matches!(
+        f.send("lock-1", &keyed("key-a", "2026-11-20T09:00:00+01:00")),
+        Outcome::Stored { .. }
+    ));
+    assert_eq!(
+        f.dead(
+            "lock-1",
+            keyed("key-a", "2026-11-21T09:00:00+01:00")
+                .to_string()
+                .as_bytes()
+        ),
+        "key_revoked"
+    );
+    assert_eq!(
+        f.dead(
+            "lock-1",
+            keyed("key-b", "2026-11-20T10:00:00+01:00")
+                .to_string()
+                .as_bytes()
+        ),
+        "key_for_another_lock"
+    );
+    assert_eq!(
+        f.dead(
+            "lock-1",
+            keyed("key-zzz", "2026-11-20T10:00:00+01:00")
+                .to_string()
+                .as_bytes()
+        ),
+        "unknown_key"
+    );
+    let mut anonymous = msg("unlock", "2026-11-20T10:00:00+01:00");
+    anonymous
+        .as_object_mut()
+        .unwrap()
+        .remove("staff_credential");
+    assert_eq!(
+        f.dead("lock-1", anonymous.to_string().as_bytes()),
+        "missing_credential"
+    );
+    // The lock's configuration lists the revoked key until it expires.
+    let cfg = digital_key::lock_config(&mut f.conn, "lock-1", now())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (cfg.algorithm, cfg.revoked.clone()),
+        ("EdDSA", vec!["key-a".to_string()])
+    );
+    let example: Value = serde_json::from_str(&contract("examples/device-config.json")).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&serde_json::to_value(&cfg).unwrap()), keys(&example));
+}
+
+fn contract(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mobile-contract")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_asyncapi_document_lists_every_rejection_reason_and_kind() {
+    let doc = contract("asyncapi.yaml");
+    for reason in ingest::REASONS {
+        assert!(
+            doc.contains(&format!("`{reason}`")),
+            "asyncapi.yaml does not list {reason}"
+        );
+    }
+    // Every reason the code can give is in the list.
+    let code = include_str!("ingest.rs");
+    for part in code.split("reject(\"").skip(1) {
+        let reason = part.split('"').next().unwrap();
+        assert!(
+            ingest::REASONS.contains(&reason),
+            "{reason} is missing from REASONS"
+        );
+    }
+    for kind in ["check_in", "check_out", "unlock", "lock", "tag_read"] {
+        assert!(doc.contains(kind), "{kind}");
+    }
+}
+
+#[test]
+fn the_contract_examples_are_accepted() {
+    let mut f = fx();
+    // The digital key of the keyed example, issued to Anna for lock-1.
+    let key: Value =
+        serde_json::from_str(&contract("examples/device-unlock-with-key.json")).unwrap();
+    issue_key(&mut f, key["key_id"].as_str().unwrap(), "lock-1", None);
+    for file in [
+        "device-unlock.json",
+        "device-tag-read.json",
+        "device-lock.json",
+        "device-check-in-signed.json",
+        "device-unlock-with-key.json",
+    ] {
+        let mut body: Value = serde_json::from_str(&contract(&format!("examples/{file}"))).unwrap();
+        let device = if body["sig"].is_string() {
+            body = signed(body);
+            "nfc-1"
+        } else {
+            "lock-1"
+        };
+        let at: DateTime<Utc> = body["occurred_at"].as_str().unwrap().parse().unwrap();
+        let topic = format!("hemtid/v1/devices/{device}/events");
+        let received = at + chrono::Duration::minutes(1);
+        let outcome =
+            ingest::ingest(&mut f.conn, &topic, body.to_string().as_bytes(), received).unwrap();
+        assert!(
+            matches!(outcome, Outcome::Stored { .. }),
+            "{file}: {outcome:?}"
+        );
+    }
+    // The unlock and lock examples make one visit of 42 minutes 53 seconds.
+    let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let visits = visit::for_staff(&mut f.conn, &anna.id, day, day).unwrap();
+    assert_eq!(visits[0].fields.seconds, Some(42 * 60 + 53));
+}

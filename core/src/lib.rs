@@ -1,0 +1,13 @@
+//! hemtid-core: configuration, domain rules (pure), storage and auth.
+//! Everything both the API and the gateway need lives here.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod ingest;
+#[cfg(test)]
+mod ingest_tests;
+pub mod model;
+pub mod seed;
+pub mod validate;

@@ -1,0 +1,128 @@
+//! How the gateway reaches its broker.
+
+use std::time::Duration;
+
+/// Connection and batching settings of one gateway.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GatewayOptions {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Stable across restarts: the broker keeps the session (clean session
+    /// off) and redelivers what was not acknowledged.
+    pub client_id: String,
+    /// Subscribe through `$share/<group>/…` so several gateways split devices.
+    pub share_group: Option<String>,
+    /// Messages committed together; the broker's inflight limit must allow it.
+    pub batch_size: usize,
+    pub keep_alive: Duration,
+}
+
+impl std::fmt::Debug for GatewayOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("client_id", &self.client_id)
+            .field("share_group", &self.share_group)
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The broker URL could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("expected mqtt://[user[:password]@]host[:port], got {0}")]
+pub struct InvalidMqttUrl(pub String);
+
+impl GatewayOptions {
+    /// Parses `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
+    pub fn from_url(url: &str, client_id: &str) -> Result<GatewayOptions, InvalidMqttUrl> {
+        let bad = || InvalidMqttUrl(redact(url));
+        let rest = url
+            .strip_prefix("mqtt://")
+            .or_else(|| url.strip_prefix("tcp://"))
+            .ok_or_else(bad)?;
+        let rest = rest.trim_end_matches('/');
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (username, password) = match userinfo {
+            Some(u) => match u.split_once(':') {
+                Some((user, pass)) => (Some(user.to_string()), Some(pass.to_string())),
+                None => (Some(u.to_string()), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().map_err(|_| bad())?),
+            None => (hostport, 1883),
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(GatewayOptions {
+            host: host.to_string(),
+            port,
+            username,
+            password,
+            client_id: client_id.to_string(),
+            share_group: None,
+            batch_size: 256,
+            keep_alive: Duration::from_secs(30),
+        })
+    }
+
+    /// The subscription filter, shared when a group is set.
+    pub fn filter(&self) -> String {
+        match &self.share_group {
+            Some(g) => format!("$share/{g}/{}", crate::EVENTS_TOPIC_FILTER),
+            None => crate::EVENTS_TOPIC_FILTER.to_string(),
+        }
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (userinfo, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_broker_urls() {
+        let o = GatewayOptions::from_url("mqtt://gw:s3cret@broker.example:8883", "gw-1").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("broker.example", 8883));
+        assert_eq!(
+            (o.username.as_deref(), o.password.as_deref()),
+            (Some("gw"), Some("s3cret"))
+        );
+        let o = GatewayOptions::from_url("mqtt://127.0.0.1", "gw").unwrap();
+        assert_eq!(o.port, 1883);
+        assert!(o.username.is_none());
+        assert!(GatewayOptions::from_url("http://x", "gw").is_err());
+        assert!(GatewayOptions::from_url("mqtt://:1883", "gw").is_err());
+        assert!(!format!("{o:?}").contains("s3cret"));
+        assert_eq!(redact("mqtt://gw:s3cret@b:1"), "mqtt://gw:***@b:1");
+    }
+
+    #[test]
+    fn shared_subscriptions_use_the_group() {
+        let mut o = GatewayOptions::from_url("mqtt://b", "gw").unwrap();
+        assert_eq!(o.filter(), "hemtid/v1/devices/+/events");
+        o.share_group = Some("hemtid".into());
+        assert_eq!(o.filter(), "$share/hemtid/hemtid/v1/devices/+/events");
+    }
+}

@@ -1,0 +1,204 @@
+//! The database side of the gateway: a batch of messages in one
+//! transaction, and the receipts to publish after it commits.
+
+use chrono::{DateTime, Utc};
+use hemtid_core::db::{self, DbConn, Pool, StoreError};
+use hemtid_core::ingest::{self, Outcome};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One received message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub received: DateTime<Utc>,
+}
+
+/// What a device learns about one of its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub event_id: String,
+    /// `stored`, `duplicate` or `rejected` (kept as a dead letter).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// The payload of `hemtid/v1/devices/{device_id}/receipts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipts {
+    pub receipts: Vec<Receipt>,
+}
+
+/// Stores a batch; all or nothing. If the batch fails for a reason of its
+/// data, each message is tried on its own and one that still fails is
+/// dead-lettered, so one poison message cannot block the rest. `Err` when
+/// the database is unusable or busy ([`StoreError::is_transient`]):
+/// acknowledge nothing then, and try again.
+pub fn process(pool: &Pool, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
+    let mut conn = pool.get()?;
+    match db::transaction(&mut conn, |c| ingest_all(c, batch)) {
+        Ok(outcomes) => Ok(outcomes),
+        // Busy or unreachable: the whole batch waits and is tried again.
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, size = batch.len(), "batch failed; storing its messages one by one");
+            batch.iter().map(|m| one_by_one(&mut conn, m)).collect()
+        }
+    }
+}
+
+fn ingest_all(c: &mut DbConn, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
+    batch
+        .iter()
+        .map(|m| ingest::ingest(c, &m.topic, &m.payload, m.received))
+        .collect()
+}
+
+fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
+    match db::transaction(conn, |c| {
+        ingest::ingest(c, &m.topic, &m.payload, m.received)
+    }) {
+        Ok(o) => Ok(o),
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => {
+            let device_id = ingest::device_id_of(&m.topic);
+            let dl = db::dead_letter::add(
+                conn,
+                m.received.naive_utc(),
+                &m.topic,
+                device_id.as_deref(),
+                "storage_error",
+                &e.to_string(),
+                &m.payload,
+            )?;
+            tracing::error!(error = %e, dead_letter = %dl.id, "a message could not be stored");
+            // Receipted as rejected: the device stops re-sending a message
+            // that fails the same way each time; it is kept for a replay.
+            Ok(Outcome::Dead {
+                device_id,
+                event_id: ingest::event_id_of(&m.payload),
+                rejection: ingest::Rejection {
+                    reason: "storage_error",
+                    detail: e.to_string(),
+                },
+                dead_letter_id: dl.id,
+            })
+        }
+    }
+}
+
+/// Receipts by device, for the outcomes that name a device and an event.
+pub fn receipts(outcomes: &[Outcome]) -> BTreeMap<String, Receipts> {
+    let mut out: BTreeMap<String, Receipts> = BTreeMap::new();
+    for o in outcomes {
+        let (device, receipt) = match o {
+            Outcome::Stored {
+                device_id,
+                event_id,
+                ..
+            } => (
+                device_id.clone(),
+                Receipt {
+                    event_id: event_id.clone(),
+                    status: "stored",
+                    reason: None,
+                },
+            ),
+            Outcome::Duplicate {
+                device_id,
+                event_id,
+            } => (
+                device_id.clone(),
+                Receipt {
+                    event_id: event_id.clone(),
+                    status: "duplicate",
+                    reason: None,
+                },
+            ),
+            Outcome::Dead {
+                device_id: Some(device_id),
+                event_id: Some(event_id),
+                rejection,
+                ..
+            } => (
+                device_id.clone(),
+                Receipt {
+                    event_id: event_id.clone(),
+                    status: "rejected",
+                    reason: Some(rejection.reason),
+                },
+            ),
+            Outcome::Dead { .. } => continue,
+        };
+        out.entry(device)
+            .or_insert_with(|| Receipts {
+                receipts: Vec::new(),
+            })
+            .receipts
+            .push(receipt);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hemtid_core::ingest::Rejection;
+
+    #[test]
+    fn receipts_follow_the_contract_example() {
+        let outcomes = vec![
+            Outcome::Stored {
+                device_id: "lock-1".into(),
+                event_id: "a".into(),
+                visits: vec![],
+            },
+            Outcome::Duplicate {
+                device_id: "lock-1".into(),
+                event_id: "b".into(),
+            },
+            Outcome::Dead {
+                device_id: Some("lock-1".into()),
+                event_id: Some("c".into()),
+                rejection: Rejection {
+                    reason: "unknown_credential",
+                    detail: String::new(),
+                },
+                dead_letter_id: "x".into(),
+            },
+            // Without an event id there is nothing to receipt.
+            Outcome::Dead {
+                device_id: Some("lock-1".into()),
+                event_id: None,
+                rejection: Rejection {
+                    reason: "malformed_json",
+                    detail: String::new(),
+                },
+                dead_letter_id: "y".into(),
+            },
+        ];
+        let ours = serde_json::to_value(&receipts(&outcomes)["lock-1"]).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../mobile-contract/examples/device-receipts.json"
+        );
+        let example: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        // Same shape: the same keys on each receipt, the same statuses.
+        let shape = |v: &serde_json::Value| -> Vec<(Vec<String>, String)> {
+            v["receipts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let mut keys: Vec<String> = r.as_object().unwrap().keys().cloned().collect();
+                    keys.sort();
+                    (keys, r["status"].as_str().unwrap().to_string())
+                })
+                .collect()
+        };
+        assert_eq!(shape(&ours), shape(&example));
+    }
+}

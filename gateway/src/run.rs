@@ -1,0 +1,278 @@
+//! The gateway loop: subscribe with a persistent session and manual acks,
+//! store messages in batches, acknowledge each only after its batch
+//! committed, then publish receipts. The loop never exits on its own: it
+//! reconnects with backoff and resubscribes on every ConnAck.
+
+use crate::options::GatewayOptions;
+use crate::process::{self, Message};
+use chrono::Utc;
+use hemtid_core::db::{Pool, digital_key};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Largest message the gateway reads (bigger ones are dead-lettered by
+/// `ingest`, so the limit here only has to exceed its own).
+const MAX_PACKET_BYTES: usize = 256 * 1024;
+
+/// A received message and the connection it came on.
+struct Received {
+    connection: u64,
+    publish: Publish,
+    at: chrono::DateTime<Utc>,
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(pool: Pool, opts: GatewayOptions, shutdown: watch::Receiver<bool>) {
+    let (ready, _) = watch::channel(false);
+    run_with_ready(pool, opts, shutdown, ready).await;
+}
+
+/// Like [`run`]; `ready` turns true each time the subscription is in place
+/// and false when the connection is lost.
+pub async fn run_with_ready(
+    pool: Pool,
+    opts: GatewayOptions,
+    mut shutdown: watch::Receiver<bool>,
+    ready: watch::Sender<bool>,
+) {
+    let mut mqtt = MqttOptions::new(&opts.client_id, &opts.host, opts.port);
+    mqtt.set_keep_alive(opts.keep_alive)
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_inflight(u16::try_from(opts.batch_size.max(100)).unwrap_or(u16::MAX))
+        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
+        .set_request_channel_capacity(opts.batch_size.max(100) * 4);
+    if let Some(user) = &opts.username {
+        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+    }
+    let (client, mut eventloop) = AsyncClient::new(mqtt, opts.batch_size.max(100) * 4);
+    // The messages go to the batcher through an unbounded channel: the
+    // event loop must never wait on the database (it also carries our acks).
+    // The broker's inflight limit bounds how many can be waiting.
+    let (tx, rx) = mpsc::unbounded_channel::<Received>();
+    let connection = Arc::new(AtomicU64::new(0));
+    // Retained messages may be gone (the embedded broker keeps them in
+    // memory): every lock's configuration is published again after a start.
+    {
+        let pool = pool.clone();
+        let marked = tokio::task::spawn_blocking(move || {
+            pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                digital_key::mark_all_locks_dirty(&mut c).map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        if let Err(e) = marked.map_err(|e| e.to_string()).and_then(|r| r) {
+            tracing::error!(error = %e, "could not schedule the locks' configurations");
+        }
+    }
+    let configs = tokio::spawn(publish_configs(
+        client.clone(),
+        pool.clone(),
+        ready.subscribe(),
+    ));
+    let batcher = tokio::spawn(batcher(
+        client.clone(),
+        rx,
+        pool,
+        connection.clone(),
+        opts.batch_size.max(1),
+    ));
+    let filter = opts.filter();
+    let mut backoff = Duration::from_millis(200);
+    // The embedded broker may still be starting: the first failures are quiet.
+    let mut ever_connected = false;
+    tracing::info!(broker = %format!("{}:{}", opts.host, opts.port), client_id = %opts.client_id, "gateway starting");
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.changed() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
+                ever_connected = true;
+                backoff = Duration::from_millis(200);
+                if let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
+                    tracing::error!(error = %e, "could not subscribe");
+                }
+                tracing::info!(connection = n, filter = %filter, "connected to the broker");
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                ready.send_replace(true);
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let at = Utc::now();
+                let item = Received {
+                    connection: connection.load(Ordering::SeqCst),
+                    publish,
+                    at,
+                };
+                if tx.send(item).is_err() {
+                    tracing::error!("the batcher stopped");
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                ready.send_replace(false);
+                if !ever_connected && backoff < Duration::from_secs(2) {
+                    tracing::debug!(error = %e, "broker not reachable yet");
+                } else {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection lost");
+                }
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    batcher.abort();
+    configs.abort();
+    if let Err(e) = client.try_disconnect() {
+        tracing::debug!(error = %e, "disconnect on shutdown");
+    }
+    tracing::info!("gateway stopped");
+}
+
+/// Publishes each lock's configuration (public key, revoked keys) as a
+/// retained message when it changed, while connected.
+async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if !*ready.borrow() {
+            continue;
+        }
+        let p = pool.clone();
+        let now = Utc::now().naive_utc();
+        let due = tokio::task::spawn_blocking(move || -> Result<Vec<(String, Vec<u8>)>, String> {
+            let mut c = p.get().map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            for lock in digital_key::dirty_locks(&mut c).map_err(|e| e.to_string())? {
+                if let Some(cfg) =
+                    digital_key::lock_config(&mut c, &lock.id, now).map_err(|e| e.to_string())?
+                {
+                    out.push((
+                        lock.id,
+                        serde_json::to_vec(&cfg).map_err(|e| e.to_string())?,
+                    ));
+                }
+            }
+            Ok(out)
+        })
+        .await;
+        let due = match due.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the locks' configurations");
+                continue;
+            }
+        };
+        for (lock, body) in due {
+            if client
+                .try_publish(crate::config_topic(&lock), QoS::AtLeastOnce, true, body)
+                .is_ok()
+            {
+                let p = pool.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    p.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                        digital_key::mark_published(&mut c, &lock).map_err(|e| e.to_string())
+                    })
+                })
+                .await;
+                if let Err(e) = done.map_err(|e| e.to_string()).and_then(|r| r) {
+                    tracing::warn!(error = %e, "could not note a published configuration");
+                }
+            }
+        }
+    }
+}
+
+/// Takes what has arrived (up to `batch_size`), stores it in one
+/// transaction, acknowledges in receive order, publishes receipts.
+async fn batcher(
+    client: AsyncClient,
+    mut rx: mpsc::UnboundedReceiver<Received>,
+    pool: Pool,
+    connection: Arc<AtomicU64>,
+    batch_size: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < batch_size {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let messages: Vec<Message> = batch
+            .iter()
+            .map(|r| Message {
+                topic: r.publish.topic.clone(),
+                payload: r.publish.payload.to_vec(),
+                received: r.at,
+            })
+            .collect();
+        let Some(outcomes) = store(&pool, messages, &batch, &connection).await else {
+            continue;
+        };
+        // Acks of an earlier connection are not sent: the broker redelivers
+        // those messages and they come back as duplicates.
+        let current = connection.load(Ordering::SeqCst);
+        for r in batch.iter().filter(|r| r.connection == current) {
+            if let Err(e) = client.ack(&r.publish).await {
+                tracing::warn!(error = %e, "could not acknowledge");
+            }
+        }
+        for (device, receipts) in process::receipts(&outcomes) {
+            match serde_json::to_vec(&receipts) {
+                Ok(body) => {
+                    if let Err(e) = client
+                        .publish(
+                            crate::receipts_topic(&device),
+                            QoS::AtLeastOnce,
+                            false,
+                            body,
+                        )
+                        .await
+                    {
+                        tracing::warn!(error = %e, device = %device, "could not publish receipts");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "could not encode receipts"),
+            }
+        }
+        tracing::debug!(size = batch.len(), "batch stored");
+    }
+}
+
+/// Stores a batch, retrying while the database is unusable. `None` when
+/// the connection the messages came on is gone meanwhile (the broker will
+/// redeliver them).
+async fn store(
+    pool: &Pool,
+    messages: Vec<Message>,
+    batch: &[Received],
+    connection: &AtomicU64,
+) -> Option<Vec<hemtid_core::ingest::Outcome>> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let (p, m) = (pool.clone(), messages.clone());
+        match tokio::task::spawn_blocking(move || process::process(&p, &m)).await {
+            Ok(Ok(outcomes)) => return Some(outcomes),
+            Ok(Err(e)) => tracing::error!(error = %e, "could not store a batch; retrying"),
+            Err(e) => tracing::error!(error = %e, "the storage task failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+        let current = connection.load(Ordering::SeqCst);
+        if batch.iter().all(|r| r.connection != current) {
+            return None;
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! The gateway against a real broker: the embedded one, and the external
+//! one named by `HEMTID_TEST_MQTT_URL` (Mosquitto in CI). A real MQTT
+//! client plays the door lock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{Duration as Minutes, Utc};
+use hemtid_core::db::testing::TestDb;
+use hemtid_core::db::{self, Pool, client, device, staff_credential, user_account};
+use hemtid_core::seed;
+use hemtid_gateway::GatewayOptions;
+use hemtid_gateway::broker::{self, GATEWAY_USER};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::watch;
+
+const SECRET: &str = "hdk_test-secret";
+
+/// Every gateway subscribes to every device's events, so two tests on one
+/// external broker would see (and dead-letter) each other's devices: the
+/// external-broker tests take turns. (The embedded ones each have a broker.)
+static EXTERNAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The external broker's URL, or `None` (the test is skipped then).
+fn external_url() -> Option<String> {
+    match std::env::var("HEMTID_TEST_MQTT_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("HEMTID_TEST_MQTT_URL is not set: the external-broker test is skipped");
+            None
+        }
+    }
+}
+
+struct Env {
+    _db: TestDb,
+    pool: Pool,
+    host: String,
+    port: u16,
+    device_user: Option<(String, String)>,
+    /// Each gateway: its client id, stop switch and task.
+    gateways: Vec<(String, watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+}
+
+/// A fresh database with the demo, a lock at Lisa's bound to Jakobsberg,
+/// Anna's key fob, and a gateway on `broker` (embedded when `None`).
+async fn env(external: Option<String>, device_id: &str) -> Env {
+    env_with(external, device_id, 1, None).await
+}
+
+/// Like [`env`], with `gateways` gateways sharing `share_group`.
+async fn env_with(
+    external: Option<String>,
+    device_id: &str,
+    gateways: usize,
+    share_group: Option<&str>,
+) -> Env {
+    let db = TestDb::new();
+    let pool = db.pool();
+    let mut c = pool.get().unwrap();
+    let today = hemtid_core::domain::local_date(Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let demo = seed::demo(&mut c, today).unwrap();
+    let m = demo.municipality.id;
+    let anna = user_account::find_by_username(&mut c, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let lisa = client::list(&mut c, &m)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.fields.given_name == "Lisa")
+        .unwrap();
+    let t = db::now();
+    device::create(
+        &mut c,
+        &device::NewDevice {
+            id: device_id.into(),
+            municipality_id: m.clone(),
+            provider_id: anna.fields.provider_id.clone().unwrap(),
+            kind: "door_lock".into(),
+            client_id: Some(lisa.id),
+            secret_hash: hemtid_core::auth::hash_token(SECRET),
+            hmac_key: None,
+            status: "active".into(),
+            created_at: t,
+            updated_at: t,
+        },
+    )
+    .unwrap();
+    staff_credential::create(
+        &mut c,
+        &staff_credential::StaffCredential {
+            municipality_id: m,
+            credential: "fob-anna".into(),
+            staff_id: anna.id,
+            kind: "key_fob".into(),
+            active: true,
+            created_at: t,
+            revoked_at: None,
+        },
+    )
+    .unwrap();
+    drop(c);
+    let gateway_id = format!("hemtid-test-{}", uuid::Uuid::new_v4().simple());
+    let (mut opts, device_user) = match external {
+        Some(url) => (GatewayOptions::from_url(&url, &gateway_id).unwrap(), None),
+        None => {
+            let b =
+                broker::start_embedded("127.0.0.1:0".parse().unwrap(), pool.clone(), 256).unwrap();
+            let mut o =
+                GatewayOptions::from_url(&format!("mqtt://{}", b.addr), &gateway_id).unwrap();
+            o.username = Some(GATEWAY_USER.into());
+            o.password = Some(b.gateway_password);
+            (o, Some((device_id.to_string(), SECRET.to_string())))
+        }
+    };
+    opts.batch_size = 64;
+    opts.share_group = share_group.map(str::to_string);
+    let (host, port) = (opts.host.clone(), opts.port);
+    let mut running = Vec::new();
+    for i in 0..gateways {
+        let mut o = opts.clone();
+        o.client_id = format!("{gateway_id}-{i}");
+        let (stop, rx) = watch::channel(false);
+        let (ready_tx, mut ready) = watch::channel(false);
+        let gateway = tokio::spawn(hemtid_gateway::run::run_with_ready(
+            pool.clone(),
+            o.clone(),
+            rx,
+            ready_tx,
+        ));
+        // Messages published before the gateway subscribed would reach nobody
+        // (real devices re-send until receipted; the tests start in order).
+        tokio::time::timeout(Duration::from_secs(20), ready.wait_for(|r| *r))
+            .await
+            .expect("the gateway subscribed in time")
+            .unwrap();
+        running.push((o.client_id, stop, gateway));
+    }
+    Env {
+        _db: db,
+        pool,
+        host,
+        port,
+        device_user,
+        gateways: running,
+    }
+}
+
+/// Connects with a clean session under `client_id`, which removes the
+/// persistent session a test gateway left on a shared broker.
+async fn forget_session(client_id: &str, host: &str, port: u16) {
+    let mut o = MqttOptions::new(client_id, host, port);
+    o.set_clean_session(true);
+    let (c, mut e) = AsyncClient::new(o, 10);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(ev) = e.poll().await {
+            if let Event::Incoming(Packet::ConnAck(_)) = ev {
+                let _ = c.disconnect().await;
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// A device: publishes events, reads receipts.
+struct Lock {
+    id: String,
+    client: AsyncClient,
+    events: EventLoop,
+}
+
+impl Env {
+    async fn lock(&self, id: &str) -> Lock {
+        let mut o = MqttOptions::new(
+            format!("{id}-{}", uuid::Uuid::new_v4().simple()),
+            &self.host,
+            self.port,
+        );
+        o.set_keep_alive(Duration::from_secs(10))
+            .set_max_packet_size(64 * 1024, 64 * 1024);
+        if let Some((u, p)) = &self.device_user {
+            o.set_credentials(u.clone(), p.clone());
+        }
+        let (client, mut events) = AsyncClient::new(o, 2000);
+        client
+            .subscribe(hemtid_gateway::receipts_topic(id), QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        // Wait for the subscription to be in place (the broker may still
+        // be starting: connection errors are retried until the deadline).
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => break,
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        })
+        .await
+        .expect("subscribed");
+        Lock {
+            id: id.into(),
+            client,
+            events,
+        }
+    }
+
+    async fn stop(self) {
+        for (id, stop, gateway) in self.gateways {
+            stop.send(true).unwrap();
+            tokio::time::timeout(Duration::from_secs(10), gateway)
+                .await
+                .unwrap()
+                .unwrap();
+            if self.device_user.is_none() {
+                forget_session(&id, &self.host, self.port).await;
+            }
+        }
+    }
+
+    /// Reason, detail and payload of every dead letter (for failure messages).
+    fn dead_letters(&self) -> Vec<(String, String, String)> {
+        use diesel::prelude::*;
+        use hemtid_core::db::schema::dead_letter::dsl as d;
+        let mut c = self.pool.get().unwrap();
+        d::dead_letter
+            .select((d::reason, d::detail, d::payload))
+            .load::<(String, String, Vec<u8>)>(&mut *c)
+            .unwrap()
+            .into_iter()
+            .map(|(r, det, p)| (r, det, String::from_utf8_lossy(&p).into_owned()))
+            .collect()
+    }
+
+    fn count(&self, sql_table: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut c = self.pool.get().unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql_table}"))
+            .get_result::<N>(&mut *c)
+            .unwrap()
+            .n
+    }
+}
+
+impl Lock {
+    async fn publish(&self, body: &[u8]) {
+        self.client
+            .publish(
+                hemtid_gateway::events_topic(&self.id),
+                QoS::AtLeastOnce,
+                false,
+                body.to_vec(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Receipts until `n` have arrived (or the deadline passes).
+    async fn receipts(&mut self, n: usize) -> Vec<Value> {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), async {
+            while got.len() < n {
+                if let Event::Incoming(Packet::Publish(p)) = self.events.poll().await.unwrap() {
+                    let v: Value = serde_json::from_slice(&p.payload).unwrap();
+                    got.extend(v["receipts"].as_array().unwrap().iter().cloned());
+                }
+            }
+        })
+        .await;
+        got
+    }
+}
+
+fn event(kind: &str, minutes_ago: i64, credential: &str) -> Value {
+    json!({"event_id": uuid::Uuid::new_v4(), "kind": kind,
+           "occurred_at": (Utc::now() - Minutes::minutes(minutes_ago)).to_rfc3339(),
+           "staff_credential": credential, "battery_pct": 64, "firmware": "1.4.2"})
+}
+
+async fn events_become_visits_once_and_bad_input_is_dead_lettered(external: Option<String>) {
+    let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = env(external, &id).await;
+    let mut lock = env.lock(&id).await;
+    let unlock = event("unlock", 40, "fob-anna");
+    lock.publish(unlock.to_string().as_bytes()).await;
+    lock.publish(event("lock", 10, "fob-anna").to_string().as_bytes())
+        .await;
+    let r = lock.receipts(2).await;
+    assert_eq!(
+        r.iter().filter(|r| r["status"] == "stored").count(),
+        2,
+        "{r:?}"
+    );
+    // The same event five more times: stored once, receipted as a duplicate.
+    for _ in 0..5 {
+        lock.publish(unlock.to_string().as_bytes()).await;
+    }
+    let r = lock.receipts(5).await;
+    assert!(
+        r.iter()
+            .all(|r| r["status"] == "duplicate" && r["event_id"] == unlock["event_id"]),
+        "{r:?}"
+    );
+    assert_eq!(env.count("visit_event"), 2);
+    assert_eq!(env.count("visit"), 1);
+    // Bad input is kept as a dead letter; the next good event still lands.
+    lock.publish(b"{not json").await;
+    lock.publish(event("unlock", 5, "fob-stranger").to_string().as_bytes())
+        .await;
+    let r = lock.receipts(1).await;
+    assert_eq!(
+        (r[0]["status"].as_str(), r[0]["reason"].as_str()),
+        (Some("rejected"), Some("unknown_credential"))
+    );
+    lock.publish(event("unlock", 4, "fob-anna").to_string().as_bytes())
+        .await;
+    let r = lock.receipts(1).await;
+    assert_eq!(r[0]["status"], "stored");
+    assert_eq!(env.count("dead_letter"), 2);
+    let d = device::get_any(&mut env.pool.get().unwrap(), &id).unwrap();
+    assert_eq!(d.battery_pct, Some(64));
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_broker() {
+    events_become_visits_once_and_bad_input_is_dead_lettered(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_broker() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        events_become_visits_once_and_bad_input_is_dead_lettered(Some(url)).await;
+    }
+}
+
+async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: Option<String>) {
+    const N: usize = 300;
+    let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let group = format!("g{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = env_with(external, &id, 2, Some(&group)).await;
+    // A lock that re-sends what is not receipted, as real ones must.
+    let device = hemtid_gateway::sim::SimDevice {
+        id: id.clone(),
+        host: env.host.clone(),
+        port: env.port,
+        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
+    };
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            event(
+                if i % 2 == 0 { "unlock" } else { "lock" },
+                2000 - 3 * i as i64,
+                "fob-anna",
+            )
+        })
+        .collect();
+    let report = hemtid_gateway::sim::run_device(
+        &device,
+        events,
+        2000,
+        Duration::from_secs(2),
+        std::time::Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(report.unreceipted, 0, "{report:?}");
+    assert_eq!(
+        (report.unreceipted, env.count("visit_event")),
+        (0, N as i64),
+        "{report:?} {:?}",
+        env.dead_letters()
+    );
+    // answer to a re-send, never to a second delivery of one message.
+    let duplicates = report.receipts.get("duplicate").copied().unwrap_or(0);
+    assert!(duplicates <= report.resent, "{report:?}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_subscription_embedded() {
+    two_gateways_on_a_shared_subscription_store_each_event_once(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_subscription_external() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        two_gateways_on_a_shared_subscription_store_each_event_once(Some(url)).await;
+    }
+}
+
+/// A burst with no re-sends at all: the broker's buffers and inflight
+/// limit must hold every message for the gateway.
+async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
+    const N: usize = 3000;
+    let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = env(external, &id).await;
+    let device = hemtid_gateway::sim::SimDevice {
+        id: id.clone(),
+        host: env.host.clone(),
+        port: env.port,
+        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
+    };
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            event(
+                if i % 2 == 0 { "unlock" } else { "lock" },
+                20_000 - 3 * i as i64,
+                "fob-anna",
+            )
+        })
+        .collect();
+    let report = hemtid_gateway::sim::run_device(
+        &device,
+        events,
+        50_000,
+        Duration::from_secs(3600),
+        std::time::Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        (report.resent, report.unreceipted),
+        (0, 0),
+        "{report:?}, {} stored, dead letters: {:?}",
+        env.count("visit_event"),
+        env.dead_letters()
+    );
+    assert_eq!(env.count("visit_event"), N as i64, "{report:?}");
+    // Arriving in bursts out of order, the events still make exactly the
+    // visits a derivation from all of them at once makes.
+    let full = {
+        let mut c = env.pool.get().unwrap();
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        let rules = hemtid_core::db::visit::Rules {
+            tz: hemtid_core::domain::STOCKHOLM,
+            max_seconds: 12 * 3600,
+        };
+        hemtid_core::db::visit::rederive_staff(&mut c, &anna.id, rules)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(env.count("visit"), full as i64);
+    env.stop().await;
+}
+
+/// The next configuration a lock receives.
+async fn next_config(events: &mut EventLoop) -> Value {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    return serde_json::from_slice::<Value>(&p.payload).unwrap();
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await
+    .expect("a configuration")
+}
+
+async fn locks_get_their_key_configuration_retained(external: Option<String>) {
+    let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = env(external, &id).await;
+    let keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[4u8; 32]).unwrap();
+    let anna = {
+        let mut c = env.pool.get().unwrap();
+        hemtid_core::db::digital_key::register_signing_key(
+            &mut c,
+            keys.kid(),
+            &keys.public_key(),
+            db::now(),
+        )
+        .unwrap();
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        hemtid_core::db::digital_key::issue(
+            &mut c,
+            &hemtid_core::db::digital_key::DigitalKey {
+                id: "key-1".into(),
+                kid: keys.kid().into(),
+                device_id: id.clone(),
+                staff_id: anna.id.clone(),
+                issued_at: db::now(),
+                expires_at: db::now() + chrono::Duration::minutes(10),
+                revoked_at: None,
+            },
+        )
+        .unwrap();
+        anna.id
+    };
+    // The lock connects later and still finds its configuration (retained).
+    let mut o = MqttOptions::new(format!("{id}-cfg"), &env.host, env.port);
+    if let Some((u, p)) = &env.device_user {
+        o.set_credentials(u.clone(), p.clone());
+    }
+    let (client, mut events) = AsyncClient::new(o, 100);
+    client
+        .subscribe(hemtid_gateway::config_topic(&id), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let first = next_config(&mut events).await;
+    assert_eq!(
+        (first["kid"].as_str(), first["public_key"].as_str()),
+        (Some(keys.kid()), Some(keys.public_key().as_str()))
+    );
+    assert_eq!(first["revoked"], json!([]));
+    // Revoking Anna's keys reaches the lock at once.
+    hemtid_core::db::digital_key::revoke_staff(&mut env.pool.get().unwrap(), &anna, db::now())
+        .unwrap();
+    let second = next_config(&mut events).await;
+    assert_eq!(second["revoked"], json!(["key-1"]));
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_configuration_embedded() {
+    locks_get_their_key_configuration_retained(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_configuration_external() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        locks_get_their_key_configuration_retained(Some(url)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_external() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        a_burst_without_re_sends_loses_nothing(Some(url)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_embedded() {
+    a_burst_without_re_sends_loses_nothing(None).await;
+}

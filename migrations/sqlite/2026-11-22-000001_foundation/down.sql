@@ -1,0 +1,10 @@
+DROP TABLE order_line;
+DROP TABLE care_order;
+DROP TABLE decision;
+DROP TABLE service;
+DROP TABLE client;
+DROP TABLE api_token;
+DROP TABLE user_account;
+DROP TABLE authority_unit;
+DROP TABLE provider;
+DROP TABLE municipality;

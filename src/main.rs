@@ -1,0 +1,343 @@
+//! `hemtid`: the command line. `serve` runs everything in one process.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use hemtid_core::auth::{self, TokenKeys};
+use hemtid_core::config::{Config, LogFormat};
+use hemtid_core::db::{self, DatabaseUrl, DbConn, Pool, api_token, municipality, user_account};
+use hemtid_core::seed;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "hemtid",
+    version,
+    about = "Performed versus ordered time for Swedish municipal home care"
+)]
+struct Cli {
+    /// A TOML configuration file (see `hemtid print-config`).
+    #[arg(long, global = true, env = "HEMTID_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start hemtid: migrations, the MQTT broker (embedded unless
+    /// HEMTID_MQTT_URL names one), the gateway and the HTTP API.
+    Serve {
+        /// Load the demo municipality first and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the MQTT gateway alone against HEMTID_MQTT_URL (several may run
+    /// side by side with HEMTID_MQTT_SHARE_GROUP).
+    Gateway,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Load data into the database.
+    Seed {
+        /// The demo municipality (idempotent).
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+    /// Print the effective configuration as commented TOML.
+    PrintConfig,
+    /// Print the API's OpenAPI document (the bytes of
+    /// `mobile-contract/openapi.json`).
+    Openapi,
+    /// Create a municipality with the service catalogue and its first admin.
+    Bootstrap {
+        /// Kommunkod, four digits.
+        #[arg(long)]
+        municipality_code: String,
+        #[arg(long)]
+        municipality_name: String,
+        #[arg(long, default_value = "admin")]
+        admin_username: String,
+    },
+    /// Integration tokens for the municipality's case system.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once.
+    Create {
+        #[arg(long)]
+        municipality_code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List a municipality's tokens.
+    List {
+        #[arg(long)]
+        municipality_code: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long)]
+        municipality_code: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Needs no configuration: the document is fixed by the code.
+        print!("{}", hemtid_api::openapi::to_json()?);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    if let Command::PrintConfig = cli.command {
+        print!("{}", config.to_commented_toml());
+        return Ok(());
+    }
+    init_tracing(&config)?;
+    match cli.command {
+        Command::Serve { demo } => actix_web::rt::System::new().block_on(serve(config, demo)),
+        Command::Gateway => gateway_alone(&config),
+        Command::Migrate => {
+            let (_, mut conn) = open(&config)?;
+            let applied = db::run_migrations(&mut conn)?;
+            if applied.is_empty() {
+                println!("no pending migrations");
+            }
+            for v in applied {
+                println!("applied {v}");
+            }
+            Ok(())
+        }
+        Command::Seed { .. } => {
+            let (_, mut conn) = migrated(&config)?;
+            print_demo(&seed::demo(&mut conn, today())?);
+            Ok(())
+        }
+        Command::Bootstrap {
+            municipality_code,
+            municipality_name,
+            admin_username,
+        } => {
+            let (_, mut conn) = migrated(&config)?;
+            bootstrap(
+                &mut conn,
+                &municipality_code,
+                &municipality_name,
+                &admin_username,
+            )
+        }
+        Command::Token { command } => {
+            let (_, mut conn) = migrated(&config)?;
+            token(&mut conn, command)
+        }
+        Command::PrintConfig | Command::Openapi => Ok(()),
+    }
+}
+
+fn init_tracing(config: &Config) -> Result<()> {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter: Targets = config
+        .log
+        .parse()
+        .with_context(|| format!("HEMTID_LOG: cannot parse {:?}", config.log))?;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
+    match config.log_format {
+        LogFormat::Json => registry.with(fmt.json()).init(),
+        LogFormat::Text => registry.with(fmt).init(),
+    }
+    Ok(())
+}
+
+fn today() -> chrono::NaiveDate {
+    hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM)
+}
+
+/// Opens the pool and one connection from it.
+fn open(config: &Config) -> Result<(Pool, db::PooledConn)> {
+    let url = DatabaseUrl::parse(&config.database_url())?;
+    tracing::info!(database = %url.redacted(), "opening database");
+    let pool = db::pool(&url, config.database_pool_size)
+        .with_context(|| format!("cannot reach the database at {}", url.redacted()))?;
+    let conn = pool.get()?;
+    Ok((pool, conn))
+}
+
+/// Opens the database and runs pending migrations.
+fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
+    let (pool, mut conn) = open(config)?;
+    for v in db::run_migrations(&mut conn)? {
+        tracing::info!(version = %v, "applied migration");
+    }
+    Ok((pool, conn))
+}
+
+async fn serve(config: Config, demo: bool) -> Result<()> {
+    let (pool, mut conn) = migrated(&config)?;
+    if demo {
+        print_demo(&seed::demo(&mut conn, today())?);
+    }
+    drop(conn);
+    let secret = match &config.jwt_secret {
+        Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
+        Some(_) => bail!("HEMTID_JWT_SECRET must be at least 32 characters"),
+        None => auth::load_or_create_secret(&config.data_dir)?,
+    };
+    // The key that signs digital lock keys; gateways publish its public half.
+    let lock_keys = auth::lock_keys::LockKeys::load_or_create(&config.data_dir)?;
+    db::digital_key::register_signing_key(
+        &mut *pool.get()?,
+        lock_keys.kid(),
+        &lock_keys.public_key(),
+        db::now(),
+    )?;
+    let state = hemtid_api::AppState::build(
+        pool,
+        TokenKeys::new(&secret, config.access_token_ttl_seconds)
+            .with_refresh_ttl(config.refresh_token_ttl_seconds),
+        hemtid_api::Clock::System,
+        Some(lock_keys),
+    );
+    let gateway = mqtt::start(&config, state.pool.clone())?;
+    let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
+        .shutdown_timeout(10)
+        .bind(&config.http_addr)
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    for addr in server.addrs() {
+        println!("hemtid listening on http://{addr}");
+    }
+    tracing::info!("started; SIGINT or SIGTERM stops gracefully");
+    let result = server.run().await;
+    gateway.stop();
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `hemtid gateway`: the gateway alone, until SIGINT or SIGTERM.
+fn gateway_alone(config: &Config) -> Result<()> {
+    if config.mqtt_url.is_none() {
+        bail!(
+            "hemtid gateway needs HEMTID_MQTT_URL (the embedded broker runs inside hemtid serve)"
+        );
+    }
+    let (pool, conn) = migrated(config)?;
+    drop(conn);
+    let gateway = mqtt::start(config, pool)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(mqtt::until_signal())?;
+    gateway.stop();
+    Ok(())
+}
+
+mod mqtt;
+
+fn print_demo(summary: &seed::DemoSummary) {
+    let m = &summary.municipality;
+    let verb = if summary.created {
+        "loaded"
+    } else {
+        "already loaded"
+    };
+    println!("demo municipality {} (kommunkod {}) {verb}", m.name, m.code);
+    println!(
+        "demo logins, all with the password {}:",
+        seed::DEMO_PASSWORD
+    );
+    for l in &summary.logins {
+        println!(
+            "  {:<24} {:<15} {}",
+            l.username,
+            l.role.as_str(),
+            l.organisation
+        );
+    }
+}
+
+fn find_municipality(conn: &mut DbConn, code: &str) -> Result<municipality::Municipality> {
+    municipality::find_by_code(conn, code)?
+        .with_context(|| format!("no municipality with kommunkod {code}"))
+}
+
+fn bootstrap(conn: &mut DbConn, code: &str, name: &str, username: &str) -> Result<()> {
+    if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("kommunkod must be four digits");
+    }
+    let m = match municipality::find_by_code(conn, code)? {
+        Some(m) => m,
+        None => municipality::create(conn, code, name.trim(), &Default::default())?,
+    };
+    let added = seed::ensure_catalogue(conn, &m.id)?;
+    if user_account::find_by_username(conn, username)?.is_some() {
+        bail!("the username {username} is taken");
+    }
+    let password = auth::generate_password()?;
+    let fields = user_account::UserFields {
+        username: username.to_string(),
+        display_name: "Administratör".into(),
+        role: "admin".into(),
+        provider_id: None,
+        authority_unit_id: None,
+        active: true,
+    };
+    user_account::create(
+        conn,
+        &m.id,
+        &db::new_id(),
+        &fields,
+        Some(&auth::hash_password(&password)?),
+    )?;
+    println!(
+        "municipality {} (kommunkod {}), {added} services added to its catalogue",
+        m.name, m.code
+    );
+    println!(
+        "admin login: {username} / {password}  (shown once; change it with PUT /api/v1/users/{{id}}/password)"
+    );
+    Ok(())
+}
+
+fn token(conn: &mut DbConn, command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create {
+            municipality_code,
+            name,
+        } => {
+            let m = find_municipality(conn, &municipality_code)?;
+            let (token, hash) = auth::new_integration_token()?;
+            let t = api_token::create(conn, &m.id, &db::new_id(), name.trim(), &hash)?;
+            println!("token {} for {}:", t.id, m.name);
+            println!("{token}");
+            println!("(shown once; send it as Authorization: Bearer <token>)");
+        }
+        TokenCommand::List { municipality_code } => {
+            let m = find_municipality(conn, &municipality_code)?;
+            for t in api_token::list(conn, &m.id)? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}  {:<8} {}", t.id, state, t.name);
+            }
+        }
+        TokenCommand::Revoke {
+            municipality_code,
+            id,
+        } => {
+            let m = find_municipality(conn, &municipality_code)?;
+            api_token::revoke(conn, &m.id, &id).context("no such active token")?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! End-to-end tests of the `hemtid` binary: a real process, real HTTP and a
+//! real database (SQLite, or PostgreSQL with `HEMTID_TEST_DATABASE_URL`).
+#![allow(clippy::unwrap_used, clippy::panic, clippy::zombie_processes)] // test code; children are reaped in Drop
+
+mod common;
+
+use common::*;
+use hemtid_core::db::testing::TestDb;
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn serve_demo_answers_health_and_demo_logins_work() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo"]);
+    let (status, _, body) = request("GET", &s.url("/healthz"), None, None);
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, _, _) = request("GET", &s.url("/readyz"), None, None);
+    assert_eq!(status, 200);
+    for user in ["demo.admin", "demo.handlaggare", "demo.anna"] {
+        let token = login(&s, user, "hemtid-demo");
+        let (status, _, me) = request("GET", &s.url("/api/v1/me"), Some(&token), None);
+        assert_eq!((status, me["username"].as_str()), (200, Some(user)));
+    }
+    let admin = login(&s, "demo.admin", "hemtid-demo");
+    let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&admin), None);
+    let clients = clients["items"].as_array().unwrap();
+    assert_eq!(clients.len(), 6);
+    // Lisa's order is Järfälla's Bilaga 4: 51:36 h/month.
+    let lisa = clients.iter().find(|c| c["given_name"] == "Lisa").unwrap();
+    let (_, _, orders) = request(
+        "GET",
+        &s.url(&format!(
+            "/api/v1/clients/{}/orders",
+            lisa["id"].as_str().unwrap()
+        )),
+        Some(&admin),
+        None,
+    );
+    let order_id = orders["items"][0]["id"].as_str().unwrap();
+    let (status, _, t) = request(
+        "GET",
+        &s.url(&format!(
+            "/api/v1/orders/{order_id}/ordered-time?month=2026-10"
+        )),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(
+        (t["total_minutes"].as_i64(), t["total"].as_str()),
+        (Some(3096), Some("51:36"))
+    );
+    // Bad input: problem+json naming the field.
+    let (status, ct, problem) = request(
+        "POST",
+        &s.url("/api/v1/clients"),
+        Some(&admin),
+        Some(
+            json!({"personal_number": "19121212-1213", "given_name": "T", "family_name": "T",
+                    "street_address": "G 1", "postal_code": "175 61", "city": "Järfälla"}),
+        ),
+    );
+    assert_eq!((status, ct.as_str()), (422, "application/problem+json"));
+    assert_eq!(problem["code"], "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "personal_number");
+    assert_eq!(problem["errors"][0]["code"], "invalid_check_digit");
+    // SIGTERM stops it cleanly.
+    assert!(s.terminate().success());
+}
+
+#[test]
+fn secret_survives_restart_and_demo_seed_is_idempotent() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo"]);
+    let token = login(&s, "demo.admin", "hemtid-demo");
+    assert!(s.terminate().success());
+    let secret = data.0.join("jwt-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let s = Server::start(&db, &data.0, &["--demo"]);
+    let (status, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&token), None);
+    assert_eq!(
+        status, 200,
+        "a token from before the restart still verifies"
+    );
+    assert_eq!(
+        clients["items"].as_array().unwrap().len(),
+        6,
+        "the demo was not loaded twice"
+    );
+}
+
+#[test]
+fn migrate_bootstrap_and_integration_tokens() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let out = hemtid(&db, &data.0).arg("migrate").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
+    let out = hemtid(&db, &data.0).arg("migrate").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "no pending migrations"
+    );
+
+    let out = hemtid(&db, &data.0)
+        .args([
+            "bootstrap",
+            "--municipality-code",
+            "0123",
+            "--municipality-name",
+            "Järfälla kommun",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let password = text
+        .split("admin login: admin / ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let out = hemtid(&db, &data.0)
+        .args([
+            "bootstrap",
+            "--municipality-code",
+            "0123",
+            "--municipality-name",
+            "Järfälla kommun",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second admin with the same name is refused"
+    );
+
+    let out = hemtid(&db, &data.0)
+        .args([
+            "token",
+            "create",
+            "--municipality-code",
+            "0123",
+            "--name",
+            "Lifecare",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let token = stdout
+        .lines()
+        .find(|l| l.starts_with("hit_"))
+        .unwrap()
+        .to_string();
+    let token_id = stdout.split_whitespace().nth(1).unwrap().to_string();
+
+    let s = Server::start(&db, &data.0, &[]);
+    login(&s, "admin", &password);
+    let (status, _, services) = request("GET", &s.url("/api/v1/services"), Some(&token), None);
+    assert_eq!(status, 200);
+    assert_eq!(services["items"].as_array().unwrap().len(), 34);
+    let out = hemtid(&db, &data.0)
+        .args([
+            "token",
+            "revoke",
+            "--municipality-code",
+            "0123",
+            "--id",
+            &token_id,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (status, _, _) = request("GET", &s.url("/api/v1/services"), Some(&token), None);
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn print_config_shows_the_layers_and_hides_secrets() {
+    let data = DataDir::new();
+    let file = data.0.join("hemtid.toml");
+    std::fs::write(&file, "http_addr = \"0.0.0.0:9000\"\nlog = \"debug\"\n").unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HEMTID_LOG", "warn")
+        .env(
+            "HEMTID_JWT_SECRET",
+            "a-very-secret-secret-of-at-least-32-chars",
+        )
+        .args(["print-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("http_addr = \"0.0.0.0:9000\""), "{text}");
+    assert!(text.contains("log = \"warn\""), "{text}");
+    assert!(
+        text.contains("# database_url = \"sqlite://./data/hemtid.sqlite3\""),
+        "{text}"
+    );
+    assert!(!text.contains("a-very-secret"), "{text}");
+    // A bad value is an error that names the variable.
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HEMTID_LOG_FORMAT", "xml")
+        .arg("print-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HEMTID_LOG_FORMAT"));
+}
+
+#[test]
+fn openapi_prints_the_committed_contract() {
+    // No configuration or database needed: the document is fixed by the code.
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HEMTID_LOG_FORMAT", "xml")
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("mobile-contract/openapi.json");
+    assert!(
+        out.stdout == std::fs::read(committed).unwrap(),
+        "`hemtid openapi` differs from mobile-contract/openapi.json: \
+         HEMTID_UPDATE_CONTRACT=1 cargo test -p hemtid-api the_committed_contract"
+    );
+}
+
+#[test]
+fn unreachable_postgres_fails_instead_of_opening_sqlite() {
+    let data = DataDir::new();
+    let out = Command::new(BIN)
+        .env_clear()
+        .current_dir(&data.0)
+        .env("HEMTID_DATA_DIR", &data.0)
+        .env(
+            "HEMTID_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        )
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the database"));
+    let files: Vec<_> = std::fs::read_dir(&data.0).unwrap().collect();
+    assert!(files.is_empty(), "no SQLite file appeared: {files:?}");
+}
+
+/// The Done line of the phone API: sign in as staff, list today's clients,
+/// check in with NFC, check out with two services, see the minutes in the
+/// client's month; the same through `/sync` with a shuffled, duplicated
+/// batch gives the same result. Real clock: the visit ended five minutes ago.
+#[test]
+fn a_care_worker_checks_in_and_out_and_sync_gives_the_same_month() {
+    use chrono::{Duration, Utc};
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo"]);
+    let anna = login(&s, "demo.anna", "hemtid-demo");
+    let (status, _, today) = request("GET", &s.url("/api/v1/me/clients"), Some(&anna), None);
+    assert_eq!(status, 200, "{today}");
+    let clients = today["items"].as_array().unwrap();
+    let id = |name: &str| {
+        clients.iter().find(|c| c["given_name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (lisa, maj) = (id("Lisa"), id("Maj"));
+    let now = Utc::now();
+    let at = |minutes_ago: i64| (now - Duration::minutes(minutes_ago)).to_rfc3339();
+    let services = json!([{"code": "O-Duschhjälp"}, {"code": "O-Promenad"}]);
+    // Lisa from 100 to 55 minutes ago, Maj from 50 to 5 minutes ago.
+    let check_in = |client: &str, ago: i64| {
+        json!({"event_id": uuid::Uuid::new_v4(), "client_id": client, "occurred_at": at(ago),
+               "method": "nfc", "tag_uid": "04:A2:19:7C"})
+    };
+    let check_out = |client: &str, ago: i64| {
+        json!({"event_id": uuid::Uuid::new_v4(), "client_id": client, "occurred_at": at(ago),
+               "method": "nfc", "tag_uid": "04:A2:19:7C", "services": services})
+    };
+
+    // One by one for Lisa.
+    let (status, _, r) = request(
+        "POST",
+        &s.url("/api/v1/visits/check-in"),
+        Some(&anna),
+        Some(check_in(&lisa, 100)),
+    );
+    assert_eq!(status, 201, "{r}");
+    let (status, _, r) = request(
+        "POST",
+        &s.url("/api/v1/visits/check-out"),
+        Some(&anna),
+        Some(check_out(&lisa, 55)),
+    );
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["visits"][0]["seconds"], 45 * 60);
+
+    // A batch for Maj: check-out first, everything twice.
+    let mut ci = check_in(&maj, 50);
+    ci["type"] = json!("check_in");
+    let mut co = check_out(&maj, 5);
+    co["type"] = json!("check_out");
+    let batch = json!({"items": [co, ci, co, ci]});
+    let (status, _, r) = request("POST", &s.url("/api/v1/sync"), Some(&anna), Some(batch));
+    assert_eq!(status, 200, "{r}");
+    let results: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| **r == "applied").count(),
+        2,
+        "{r}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| **r == "duplicate").count(),
+        2,
+        "{r}"
+    );
+
+    // The months of the visits' days (both days when it crossed midnight).
+    let local = |minutes_ago: i64| {
+        (now - Duration::minutes(minutes_ago))
+            .with_timezone(&chrono_tz::Europe::Stockholm)
+            .format("%Y-%m")
+            .to_string()
+    };
+    let mut months = vec![local(100), local(5)];
+    months.dedup();
+    let performed = |client: &str, code: &str| -> (i64, i64) {
+        let mut total = (0, 0);
+        for m in &months {
+            let (status, _, month) = request(
+                "GET",
+                &s.url(&format!("/api/v1/clients/{client}/months/{m}")),
+                Some(&anna),
+                None,
+            );
+            assert_eq!(status, 200, "{month}");
+            total.0 += month["performed_minutes"].as_i64().unwrap();
+            total.1 += month["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["code"] == code)
+                .map_or(0, |s| s["performed_minutes"].as_i64().unwrap());
+        }
+        total
+    };
+    for code in ["O-Duschhjälp", "O-Promenad"] {
+        let (lisa_total, lisa_service) = performed(&lisa, code);
+        assert_eq!(lisa_total, 45);
+        assert_eq!(performed(&maj, code), (lisa_total, lisa_service), "{code}");
+    }
+}

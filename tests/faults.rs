@@ -1,0 +1,298 @@
+//! Fault drills with real processes: hemtid killed with SIGKILL half-way
+//! through a stream of device events, then restarted. Every event must be
+//! stored exactly once.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::zombie_processes)] // test code; children are reaped in Drop
+
+mod common;
+
+use chrono::{Duration as Minutes, Utc};
+use common::*;
+use hemtid_core::db::testing::TestDb;
+use hemtid_core::db::{self, client, device, staff_credential, user_account};
+use serde_json::{Value, json};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// `n` events of one key fob at one lock, alternately unlock and lock, two
+/// minutes apart, ending an hour ago.
+fn events(n: usize) -> Vec<Value> {
+    let start = Utc::now() - Minutes::minutes(60 + 2 * n as i64);
+    (0..n)
+        .map(|i| {
+            json!({"event_id": uuid::Uuid::new_v4(), "kind": if i % 2 == 0 { "unlock" } else { "lock" },
+                   "occurred_at": (start + Minutes::minutes(2 * i as i64)).to_rfc3339(),
+                   "staff_credential": "fob-anna"})
+        })
+        .collect()
+}
+
+fn count_events(db: &TestDb) -> (i64, i64) {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        distinct_ids: i64,
+    }
+    let mut c = db.connect();
+    let r: Row = diesel::sql_query(
+        "SELECT COUNT(*) AS total, COUNT(DISTINCT event_id) AS distinct_ids FROM visit_event WHERE source = 'device'",
+    )
+    .get_result(&mut c)
+    .unwrap();
+    (r.total, r.distinct_ids)
+}
+
+/// Polls until `f` holds or the deadline passes.
+fn wait_for(what: &str, seconds: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The whole `hemtid serve`, embedded broker included, killed with SIGKILL
+/// a third of the way through a simulated lock's stream and restarted: the
+/// lock re-sends whatever was not receipted, and every event is stored once.
+#[test]
+fn serve_killed_mid_stream_loses_nothing_thanks_to_receipts() {
+    const N: usize = 3000;
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let env = [("HEMTID_MQTT_LISTEN", listen.as_str())];
+    let s = Server::start_with(&db, &data.0, &["--demo"], &env);
+    let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
+    let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
+    let lisa = clients["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["given_name"] == "Lisa")
+        .unwrap()["id"]
+        .clone();
+    let (status, _, dev) = request(
+        "POST",
+        &s.url("/api/v1/devices"),
+        Some(&chef),
+        Some(json!({"id": "lock-drill", "kind": "door_lock", "client_id": lisa})),
+    );
+    assert_eq!(status, 201, "{dev}");
+    let password = dev["mqtt_password"].as_str().unwrap().to_string();
+    let admin = login(&s, "demo.admin", "hemtid-demo");
+    let (_, _, users) = request("GET", &s.url("/api/v1/users"), Some(&admin), None);
+    let anna = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "demo.anna")
+        .unwrap()["id"]
+        .clone();
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/api/v1/staff-credentials"),
+        Some(&chef),
+        Some(json!({"credential": "fob-anna", "staff_id": anna, "kind": "key_fob"})),
+    );
+    assert_eq!(status, 201);
+
+    let sim = hemtid_gateway::sim::SimDevice {
+        id: "lock-drill".into(),
+        host: "127.0.0.1".into(),
+        port: port.parse().unwrap(),
+        password: Some(password),
+    };
+    let stream = events(N);
+    let runner = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(hemtid_gateway::sim::run_device(
+            &sim,
+            stream,
+            1000,
+            Duration::from_secs(3),
+            Instant::now() + Duration::from_secs(180),
+        ))
+    });
+    wait_for("a third of the events", 60, || {
+        count_events(&db).0 >= (N / 3) as i64
+    });
+    drop(s); // SIGKILL: no graceful shutdown
+    let stored_at_kill = count_events(&db).0;
+    let s = Server::start_with(&db, &data.0, &[], &env);
+    let report = runner.join().unwrap();
+    let (total, distinct) = count_events(&db);
+    assert_eq!(report.unreceipted, 0, "{report:?}");
+    assert_eq!(
+        (total, distinct),
+        (N as i64, N as i64),
+        "{report:?}, {stored_at_kill} stored when killed"
+    );
+    assert!(
+        stored_at_kill < N as i64,
+        "the kill came too late to test anything"
+    );
+    assert!(report.reconnects >= 1, "{report:?}");
+    drop(s);
+}
+
+/// `hemtid gateway` against the external broker, killed with SIGKILL half
+/// way through 10,000 events and restarted: the broker redelivers what was
+/// not acknowledged (persistent session), the unique event id drops the
+/// redelivered duplicates. Needs a broker that queues enough for a
+/// disconnected session (CI's Mosquitto, .ci/mosquitto.conf).
+#[test]
+fn gateway_killed_half_way_through_10000_events_stores_each_once() {
+    const N: usize = 10_000;
+    let Ok(url) = std::env::var("HEMTID_TEST_MQTT_URL") else {
+        eprintln!("HEMTID_TEST_MQTT_URL is not set: skipped");
+        return;
+    };
+    let db = TestDb::new();
+    let data = DataDir::new();
+    let device_id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    {
+        let mut c = db.connect();
+        let today = hemtid_core::domain::local_date(Utc::now(), hemtid_core::domain::STOCKHOLM);
+        let m = hemtid_core::seed::demo(&mut c, today)
+            .unwrap()
+            .municipality
+            .id;
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        let lisa = client::list(&mut c, &m)
+            .unwrap()
+            .into_iter()
+            .find(|x| x.fields.given_name == "Lisa")
+            .unwrap();
+        let t = db::now();
+        device::create(
+            &mut c,
+            &device::NewDevice {
+                id: device_id.clone(),
+                municipality_id: m.clone(),
+                provider_id: anna.fields.provider_id.clone().unwrap(),
+                kind: "door_lock".into(),
+                client_id: Some(lisa.id),
+                secret_hash: "-".into(),
+                hmac_key: None,
+                status: "active".into(),
+                created_at: t,
+                updated_at: t,
+            },
+        )
+        .unwrap();
+        staff_credential::create(
+            &mut c,
+            &staff_credential::StaffCredential {
+                municipality_id: m,
+                credential: "fob-anna".into(),
+                staff_id: anna.id,
+                kind: "key_fob".into(),
+                active: true,
+                created_at: t,
+                revoked_at: None,
+            },
+        )
+        .unwrap();
+    }
+    let client_id = format!("hemtid-drill-{}", uuid::Uuid::new_v4().simple());
+    let gateway = |db: &TestDb| -> Child {
+        hemtid(db, &data.0)
+            .arg("gateway")
+            .env("HEMTID_MQTT_URL", &url)
+            .env("HEMTID_MQTT_CLIENT_ID", &client_id)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut g = gateway(&db);
+    // The gateway's session must exist before the stream starts, or the
+    // broker has nobody to keep the messages for.
+    wait_for("the gateway's session", 30, || {
+        std::thread::sleep(Duration::from_millis(500));
+        true
+    });
+    let stream = events(N);
+    let opts = hemtid_gateway::GatewayOptions::from_url(&url, "unused").unwrap();
+    let (host, port, topic) = (
+        opts.host.clone(),
+        opts.port,
+        hemtid_gateway::events_topic(&device_id),
+    );
+    let publisher = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut o = rumqttc::MqttOptions::new(
+                format!("pub-{}", uuid::Uuid::new_v4().simple()),
+                host,
+                port,
+            );
+            o.set_inflight(100);
+            let (c, mut e) = rumqttc::AsyncClient::new(o, 200);
+            let acked = tokio::spawn(async move {
+                let mut n = 0;
+                while n < N {
+                    if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = e.poll().await
+                    {
+                        n += 1;
+                    }
+                }
+            });
+            for ev in &stream {
+                c.publish(
+                    topic.clone(),
+                    rumqttc::QoS::AtLeastOnce,
+                    false,
+                    ev.to_string(),
+                )
+                .await
+                .unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(120), acked)
+                .await
+                .unwrap()
+                .unwrap();
+        });
+    });
+    wait_for("half of the events", 120, || {
+        count_events(&db).0 >= (N / 2) as i64
+    });
+    g.kill().unwrap();
+    g.wait().unwrap();
+    let stored_at_kill = count_events(&db).0;
+    publisher.join().unwrap();
+    let mut g = gateway(&db);
+    wait_for("every event", 180, || count_events(&db).0 >= N as i64);
+    // A moment more: anything redelivered twice would show now.
+    std::thread::sleep(Duration::from_millis(500));
+    g.kill().unwrap();
+    g.wait().unwrap();
+    assert_eq!(
+        count_events(&db),
+        (N as i64, N as i64),
+        "{stored_at_kill} stored when killed"
+    );
+    assert!(
+        stored_at_kill < N as i64,
+        "the kill came too late to test anything"
+    );
+}
