@@ -499,6 +499,7 @@ fn interpret(
     let rules = Rules {
         tz,
         max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
+        window: m.frame_window(),
     };
     let event_id = msg.event_id.to_string();
     match visit::record(conn, &event, None, rules) {

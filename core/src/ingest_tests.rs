@@ -177,6 +177,10 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
     let rules = visit::Rules {
         tz: crate::domain::STOCKHOLM,
         max_seconds: 12 * 3600,
+        window: crate::domain::figures::FrameWindow {
+            start_minute: 420,
+            end_minute: 1320,
+        },
     };
     visit::record(&mut f.conn, &e, None, rules).unwrap();
     // … closed by locking the door on the way out.

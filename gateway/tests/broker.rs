@@ -445,6 +445,10 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
         let rules = hemtid_core::db::visit::Rules {
             tz: hemtid_core::domain::STOCKHOLM,
             max_seconds: 12 * 3600,
+            window: hemtid_core::domain::figures::FrameWindow {
+                start_minute: 420,
+                end_minute: 1320,
+            },
         };
         hemtid_core::db::visit::rederive_staff(&mut c, &anna.id, rules)
             .unwrap()

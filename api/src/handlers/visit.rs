@@ -142,12 +142,8 @@ impl Ctx {
         p.require(&[Role::Staff])?;
         let provider_id = p.provider()?.to_string();
         let municipality = municipality::get(c, &p.municipality_id)?;
-        let rules = Rules {
-            tz: municipality
-                .tz()
-                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?,
-            max_seconds: i64::from(municipality.settings.max_visit_minutes) * 60,
-        };
+        let rules = Rules::of(&municipality)
+            .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
         Ok(Ctx {
             staff_id: p.subject.clone(),
             provider_id,

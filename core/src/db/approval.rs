@@ -102,21 +102,24 @@ fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
 /// Approves one visit as it is (an over-long visit, a manual check-in).
 /// A visit without both ends cannot be approved: correct it first.
 pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
+    let rules = super::figure::rules_for_visit(c, visit_id)?;
     super::transaction(c, |c| {
-        let before = visits::get(c, visit_id)?;
-        ensure_open(c, &before)?;
-        if before.voided || before.elapsed_seconds().is_none() {
-            return Err(StoreError::NotApprovable);
-        }
-        diesel::update(visit::table.find(visit_id))
-            .set((
-                visit::approved_at.eq(Some(ch.at)),
-                visit::approved_by.eq(Some(ch.by)),
-            ))
-            .execute(c)?;
-        let after = visits::get(c, visit_id)?;
-        log(c, "approve", &before, &after, ch)?;
-        Ok(after)
+        super::figure::track(c, &[visit_id], rules, |c| {
+            let before = visits::get(c, visit_id)?;
+            ensure_open(c, &before)?;
+            if before.voided || before.elapsed_seconds().is_none() {
+                return Err(StoreError::NotApprovable);
+            }
+            diesel::update(visit::table.find(visit_id))
+                .set((
+                    visit::approved_at.eq(Some(ch.at)),
+                    visit::approved_by.eq(Some(ch.by)),
+                ))
+                .execute(c)?;
+            let after = visits::get(c, visit_id)?;
+            log(c, "approve", &before, &after, ch)?;
+            Ok(after)
+        })
     })
 }
 
@@ -129,40 +132,46 @@ pub fn correct(
     ended_at: Option<NaiveDateTime>,
     ch: Change<'_>,
 ) -> Result<Visit, StoreError> {
+    let rules = super::figure::rules_for_visit(c, visit_id)?;
     super::transaction(c, |c| {
-        let before = visits::get(c, visit_id)?;
-        ensure_open(c, &before)?;
-        diesel::update(visit::table.find(visit_id))
-            .set((
-                visit::corrected_started_at.eq(started_at.or(before.corrected_started_at)),
-                visit::corrected_ended_at.eq(ended_at.or(before.corrected_ended_at)),
-                visit::voided.eq(false),
-                visit::approved_at.eq(None::<NaiveDateTime>),
-                visit::approved_by.eq(None::<String>),
-            ))
-            .execute(c)?;
-        let after = visits::get(c, visit_id)?;
-        visits::reshare(c, &after)?;
-        log(c, "correct", &before, &after, ch)?;
-        Ok(after)
+        super::figure::track(c, &[visit_id], rules, |c| {
+            let before = visits::get(c, visit_id)?;
+            ensure_open(c, &before)?;
+            diesel::update(visit::table.find(visit_id))
+                .set((
+                    visit::corrected_started_at.eq(started_at.or(before.corrected_started_at)),
+                    visit::corrected_ended_at.eq(ended_at.or(before.corrected_ended_at)),
+                    visit::voided.eq(false),
+                    visit::approved_at.eq(None::<NaiveDateTime>),
+                    visit::approved_by.eq(None::<String>),
+                ))
+                .execute(c)?;
+            let after = visits::get(c, visit_id)?;
+            visits::reshare(c, &after)?;
+            log(c, "correct", &before, &after, ch)?;
+            Ok(after)
+        })
     })
 }
 
 /// Voids a visit registered by mistake: kept, never counted.
 pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
+    let rules = super::figure::rules_for_visit(c, visit_id)?;
     super::transaction(c, |c| {
-        let before = visits::get(c, visit_id)?;
-        ensure_open(c, &before)?;
-        diesel::update(visit::table.find(visit_id))
-            .set((
-                visit::voided.eq(true),
-                visit::approved_at.eq(Some(ch.at)),
-                visit::approved_by.eq(Some(ch.by)),
-            ))
-            .execute(c)?;
-        let after = visits::get(c, visit_id)?;
-        log(c, "void", &before, &after, ch)?;
-        Ok(after)
+        super::figure::track(c, &[visit_id], rules, |c| {
+            let before = visits::get(c, visit_id)?;
+            ensure_open(c, &before)?;
+            diesel::update(visit::table.find(visit_id))
+                .set((
+                    visit::voided.eq(true),
+                    visit::approved_at.eq(Some(ch.at)),
+                    visit::approved_by.eq(Some(ch.by)),
+                ))
+                .execute(c)?;
+            let after = visits::get(c, visit_id)?;
+            log(c, "void", &before, &after, ch)?;
+            Ok(after)
+        })
     })
 }
 

@@ -16,6 +16,7 @@ pub mod dead_letter;
 pub mod decision;
 pub mod device;
 pub mod digital_key;
+pub mod figure;
 pub mod journal_note;
 pub mod municipality;
 pub mod provider;
@@ -30,6 +31,8 @@ pub mod user_account;
 pub mod visit;
 pub mod visit_event;
 
+#[cfg(test)]
+mod figure_tests;
 #[cfg(test)]
 mod storage_tests;
 #[cfg(test)]

@@ -78,6 +78,15 @@ impl Municipality {
         self.settings.time_zone.parse().ok()
     }
 
+    /// The frame window (R9).
+    pub fn frame_window(&self) -> crate::domain::figures::FrameWindow {
+        let minute = |m: i32| u32::try_from(m.clamp(0, 1440)).unwrap_or(0);
+        crate::domain::figures::FrameWindow {
+            start_minute: minute(self.settings.frame_window_start_minute),
+            end_minute: minute(self.settings.frame_window_end_minute),
+        }
+    }
+
     /// The month convention; `None` only if the stored text was tampered with.
     pub fn month_convention(&self) -> Option<crate::domain::MonthConvention> {
         crate::domain::MonthConvention::parse(&self.settings.month_convention)

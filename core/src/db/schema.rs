@@ -395,3 +395,145 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    figure_day (client_id, provider_id, local_date, service_id) {
+        client_id -> Text,
+        provider_id -> Text,
+        local_date -> Date,
+        service_id -> Text,
+        seconds -> BigInt,
+        frame_seconds -> BigInt,
+        visits -> BigInt,
+        declined -> BigInt,
+    }
+}
+
+diesel::table! {
+    figure_month (client_id, provider_id, month, service_id) {
+        client_id -> Text,
+        provider_id -> Text,
+        month -> Text,
+        service_id -> Text,
+        seconds -> BigInt,
+        frame_seconds -> BigInt,
+        visits -> BigInt,
+        declined -> BigInt,
+    }
+}
+
+diesel::table! {
+    figure_dirty (client_id, month) {
+        client_id -> Text,
+        month -> Text,
+        marked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    absence (id) {
+        id -> Text,
+        client_id -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        cause -> Text,
+        note -> Text,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    alert (id) {
+        id -> Text,
+        municipality_id -> Text,
+        client_id -> Text,
+        month -> Text,
+        kind -> Text,
+        rules -> Text,
+        audience -> Text,
+        caseworker_id -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        state -> Text,
+        message -> Text,
+        figures -> Text,
+        raised_at -> Timestamp,
+        updated_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    alert_history (id) {
+        id -> Text,
+        alert_id -> Text,
+        at -> Timestamp,
+        action -> Text,
+        state -> Text,
+        by_user_id -> Nullable<Text>,
+        note -> Text,
+        message -> Text,
+        figures -> Text,
+    }
+}
+
+diesel::table! {
+    explanation (id) {
+        id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        month -> Text,
+        cause -> Text,
+        text -> Text,
+        state -> Text,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_note -> Text,
+    }
+}
+
+diesel::table! {
+    explanation_history (id) {
+        id -> Text,
+        explanation_id -> Text,
+        at -> Timestamp,
+        by_user_id -> Text,
+        action -> Text,
+        cause -> Text,
+        text -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    alert_event (seq) {
+        seq -> BigInt,
+        alert_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_cursor (name) {
+        name -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    client,
+    figure_day,
+    figure_month,
+    figure_dirty,
+    absence,
+    alert,
+    alert_history,
+    explanation,
+    explanation_history,
+    alert_event,
+    outbox_cursor,
+);

@@ -6,6 +6,7 @@ use super::journal_note::{self, NewNote};
 use super::schema::{service, visit, visit_service, visit_share};
 use super::visit_event::{self, NewVisitEvent, Payload, PerformedService, VisitEvent};
 use super::{DbConn, StoreError, now};
+use crate::domain::figures::FrameWindow;
 use crate::domain::pairing::{self, Derived};
 use crate::domain::split::{ServiceShare, proportional, split_services};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -158,6 +159,19 @@ pub struct Rules {
     pub tz: Tz,
     /// A longer pair is `too_long`.
     pub max_seconds: i64,
+    /// The frame window (R9), for the figures.
+    pub window: FrameWindow,
+}
+
+impl Rules {
+    /// The municipality's rules; `None` if its stored time zone is invalid.
+    pub fn of(m: &super::municipality::Municipality) -> Option<Rules> {
+        Some(Rules {
+            tz: m.tz()?,
+            max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
+            window: m.frame_window(),
+        })
+    }
 }
 
 /// The result of recording one event.
@@ -210,6 +224,17 @@ pub fn record(
         let visits = if stored.pairing().is_some() {
             repair(c, &stored, rules)?
         } else {
+            if stored.kind == "declined" {
+                let mut cells = crate::domain::figures::Cells::new();
+                crate::domain::figures::add_declined(
+                    &mut cells,
+                    &stored.client_id,
+                    &stored.provider_id,
+                    stored.local_date,
+                    1,
+                );
+                super::figure::apply(c, &cells)?;
+            }
             Vec::new()
         };
         Ok(Recorded::Applied {
@@ -301,6 +326,10 @@ fn repair(c: &mut DbConn, e: &VisitEvent, rules: Rules) -> Result<Vec<Visit>, St
         }
     };
     let obsolete: Vec<&str> = obsolete.iter().map(|(id, _, _)| id.as_str()).collect();
+    // The figures follow: what the visits added before goes, what they add now comes.
+    let mut changed: Vec<&str> = obsolete.clone();
+    changed.extend(derived.iter().map(|d| d.anchor.as_str()));
+    let figures_before = super::figure::inputs(c, &changed)?;
     diesel::delete(visit::table.filter(visit::id.eq_any(&obsolete))).execute(c)?;
     // A check-out moving from one visit to another would briefly be held by
     // both (it is unique): free it first, keeping the rows as they were for
@@ -334,6 +363,12 @@ fn repair(c: &mut DbConn, e: &VisitEvent, rules: Rules) -> Result<Vec<Visit>, St
         let old = existing.remove(&d.anchor);
         out.push(store(c, d, &events, rules, old)?);
     }
+    let anchors: Vec<&str> = derived.iter().map(|d| d.anchor.as_str()).collect();
+    let figures_after = super::figure::inputs(c, &anchors)?;
+    super::figure::apply(
+        c,
+        &super::figure::delta(&figures_before, &figures_after, rules.tz, rules.window),
+    )?;
     Ok(out)
 }
 

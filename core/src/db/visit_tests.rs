@@ -13,6 +13,10 @@ use chrono_tz::Europe::Stockholm;
 const RULES: Rules = Rules {
     tz: Stockholm,
     max_seconds: 12 * 3600,
+    window: crate::domain::figures::FrameWindow {
+        start_minute: 420,
+        end_minute: 1320,
+    },
 };
 
 struct Fixture {

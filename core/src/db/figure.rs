@@ -1,0 +1,582 @@
+//! Performed-time figures per client, provider, local day and service, and
+//! per month: kept incrementally as visits change (in the same transaction
+//! as the change), so reading a month never rescans visits or events.
+//! [`rebuild_month`] recomputes a month from the visits; a test checks the
+//! two agree.
+
+use super::municipality::Municipality;
+use super::schema::{
+    client, figure_day, figure_month, visit, visit_event, visit_service, visit_share,
+};
+use super::visit::{Rules, Visit};
+use super::{DbConn, StoreError, now};
+use crate::domain::YearMonth;
+use crate::domain::figures::{self, Amounts, CellKey, Cells, FrameWindow, VisitFigureInput, WHOLE};
+use chrono::{Days, NaiveDate};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the figures need of visits `ids` (those that exist).
+pub fn inputs(c: &mut DbConn, ids: &[&str]) -> Result<Vec<VisitFigureInput>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let visits: Vec<Visit> = visit::table
+        .filter(visit::id.eq_any(ids))
+        .select(Visit::as_select())
+        .load(c)?;
+    inputs_of(c, visits)
+}
+
+fn inputs_of(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitFigureInput>, StoreError> {
+    let visits: Vec<Visit> = visits.into_iter().filter(Visit::counts).collect();
+    let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    let mut shares: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    let mut services: BTreeMap<String, Vec<(String, String, i64)>> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        for (v, client, bp) in visit_share::table
+            .filter(visit_share::visit_id.eq_any(chunk))
+            .select((
+                visit_share::visit_id,
+                visit_share::client_id,
+                visit_share::basis_points,
+            ))
+            .load::<(String, String, i32)>(c)?
+        {
+            shares.entry(v).or_default().push((client, i64::from(bp)));
+        }
+        for (v, client, service, seconds) in visit_service::table
+            .filter(visit_service::visit_id.eq_any(chunk))
+            .filter(visit_service::declined.eq(false))
+            .select((
+                visit_service::visit_id,
+                visit_service::client_id,
+                visit_service::service_id,
+                visit_service::seconds,
+            ))
+            .load::<(String, String, String, i32)>(c)?
+        {
+            services
+                .entry(v)
+                .or_default()
+                .push((client, service, i64::from(seconds)));
+        }
+    }
+    Ok(visits
+        .into_iter()
+        .filter_map(|v| {
+            let (start, end) = (v.start()?, v.end()?);
+            let mut own_services = services.remove(&v.id).unwrap_or_default();
+            own_services.sort();
+            Some(VisitFigureInput {
+                provider_id: v.fields.provider_id.clone(),
+                local_date: v.fields.local_date,
+                counts: true,
+                double_staffing: v.fields.double_staffing,
+                start,
+                end,
+                shares: shares
+                    .remove(&v.id)
+                    .unwrap_or_else(|| vec![(v.fields.client_id.clone(), 10_000)]),
+                services: own_services,
+            })
+        })
+        .collect())
+}
+
+/// The change between the visits as they were and as they are.
+pub fn delta(
+    before: &[VisitFigureInput],
+    after: &[VisitFigureInput],
+    tz: Tz,
+    window: FrameWindow,
+) -> Cells {
+    let mut cells = Cells::new();
+    for v in before {
+        figures::add_visit(&mut cells, v, tz, window, -1);
+    }
+    for v in after {
+        figures::add_visit(&mut cells, v, tz, window, 1);
+    }
+    figures::prune(&mut cells);
+    cells
+}
+
+/// Runs `f`, which changes visits `ids`, and brings the figures along.
+pub fn track<T>(
+    c: &mut DbConn,
+    ids: &[&str],
+    rules: Rules,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let before = inputs(c, ids)?;
+    let out = f(c)?;
+    let after = inputs(c, ids)?;
+    apply(c, &delta(&before, &after, rules.tz, rules.window))?;
+    Ok(out)
+}
+
+/// The rules of the municipality a visit's client belongs to.
+pub fn rules_for_visit(c: &mut DbConn, visit_id: &str) -> Result<Rules, StoreError> {
+    let municipality_id: String = visit::table
+        .inner_join(client::table.on(client::id.eq(visit::client_id)))
+        .filter(visit::id.eq(visit_id))
+        .select(client::municipality_id)
+        .first(c)?;
+    let m = super::municipality::get(c, &municipality_id)?;
+    Rules::of(&m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))
+}
+
+/// Adds `cells` to the day and month figures and marks their client-months
+/// for the alert rules.
+pub fn apply(c: &mut DbConn, cells: &Cells) -> Result<(), StoreError> {
+    if cells.is_empty() {
+        return Ok(());
+    }
+    let mut months: BTreeMap<(String, String, String, String), Amounts> = BTreeMap::new();
+    for (k, a) in cells {
+        let m = months
+            .entry((
+                k.client_id.clone(),
+                k.provider_id.clone(),
+                YearMonth::of(k.local_date).to_string(),
+                k.service_id.clone(),
+            ))
+            .or_default();
+        m.seconds += a.seconds;
+        m.frame_seconds += a.frame_seconds;
+        m.visits += a.visits;
+        m.declined += a.declined;
+    }
+    let days: Vec<(&CellKey, &Amounts)> = cells.iter().collect();
+    for chunk in days.chunks(500) {
+        upsert(
+            c,
+            "figure_day",
+            "local_date",
+            chunk.iter().map(|(k, a)| {
+                (
+                    k.client_id.as_str(),
+                    k.provider_id.as_str(),
+                    Key::Date(k.local_date),
+                    k.service_id.as_str(),
+                    **a,
+                )
+            }),
+        )?;
+    }
+    let rows: Vec<_> = months.iter().collect();
+    for chunk in rows.chunks(500) {
+        upsert(
+            c,
+            "figure_month",
+            "month",
+            chunk.iter().map(|((cl, p, m, s), a)| {
+                (
+                    cl.as_str(),
+                    p.as_str(),
+                    Key::Month(m.as_str()),
+                    s.as_str(),
+                    **a,
+                )
+            }),
+        )?;
+    }
+    let dirty: BTreeSet<(&str, String)> = months
+        .keys()
+        .map(|(cl, _, m, _)| (cl.as_str(), m.clone()))
+        .collect();
+    mark_dirty(c, dirty.iter().map(|(cl, m)| (*cl, m.as_str())))
+}
+
+/// The date column of a figure table: a day or a month.
+enum Key<'a> {
+    Date(NaiveDate),
+    Month(&'a str),
+}
+
+/// `INSERT … ON CONFLICT DO UPDATE` adding the amounts (raw SQL: diesel's
+/// multi-backend connection has no upsert), on the connection's own backend.
+fn upsert<'a>(
+    c: &mut DbConn,
+    table: &str,
+    date_column: &str,
+    rows: impl Iterator<Item = (&'a str, &'a str, Key<'a>, &'a str, Amounts)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = rows.collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let pg = matches!(c, DbConn::Pg(_));
+    let mut n = 0;
+    let mut ph = || {
+        n += 1;
+        if pg { format!("${n}") } else { "?".to_string() }
+    };
+    let values: Vec<String> = rows
+        .iter()
+        .map(|_| {
+            let p: Vec<String> = (0..8).map(|_| ph()).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
+         VALUES {} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
+         seconds = {table}.seconds + excluded.seconds, \
+         frame_seconds = {table}.frame_seconds + excluded.frame_seconds, \
+         visits = {table}.visits + excluded.visits, \
+         declined = {table}.declined + excluded.declined",
+        values.join(", ")
+    );
+    macro_rules! run {
+        ($conn:expr, $backend:ty) => {{
+            let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
+            for (client_id, provider_id, key, service_id, a) in rows {
+                q = q.bind::<Text, _>(client_id).bind::<Text, _>(provider_id);
+                q = match key {
+                    Key::Date(d) => q.bind::<Date, _>(d),
+                    Key::Month(m) => q.bind::<Text, _>(m),
+                };
+                q = q
+                    .bind::<Text, _>(service_id)
+                    .bind::<BigInt, _>(a.seconds)
+                    .bind::<BigInt, _>(a.frame_seconds)
+                    .bind::<BigInt, _>(a.visits)
+                    .bind::<BigInt, _>(a.declined);
+            }
+            q.execute($conn)?;
+        }};
+    }
+    match c {
+        DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
+        DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
+    }
+    Ok(())
+}
+
+/// Marks client-months for re-evaluation of their alerts.
+pub fn mark_dirty<'a>(
+    c: &mut DbConn,
+    client_months: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<(&str, &str)> = client_months.collect();
+    let at = now();
+    for chunk in rows.chunks(500) {
+        let pg = matches!(c, DbConn::Pg(_));
+        let mut n = 0;
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|_| {
+                let mut p = || {
+                    n += 1;
+                    if pg { format!("${n}") } else { "?".to_string() }
+                };
+                format!("({}, {}, {})", p(), p(), p())
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {} \
+             ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at",
+            values.join(", ")
+        );
+        macro_rules! run {
+            ($conn:expr, $backend:ty) => {{
+                let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
+                for (client_id, month) in chunk {
+                    q = q
+                        .bind::<Text, _>(*client_id)
+                        .bind::<Text, _>(*month)
+                        .bind::<Timestamp, _>(at);
+                }
+                q.execute($conn)?;
+            }};
+        }
+        match c {
+            DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
+            DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
+        }
+    }
+    Ok(())
+}
+
+/// A client's month: all providers together, per service and in total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthFigures {
+    /// The whole visits: all time, visit count, declined visits.
+    pub total: Amounts,
+    /// Per service id (time of visits without services is only in `total`).
+    pub by_service: BTreeMap<String, Amounts>,
+}
+
+impl MonthFigures {
+    /// Time of visits checked out without any service.
+    pub fn unassigned_seconds(&self) -> i64 {
+        self.total.seconds - self.by_service.values().map(|a| a.seconds).sum::<i64>()
+    }
+}
+
+type Row = (String, i64, i64, i64, i64);
+
+fn amounts(r: &Row) -> Amounts {
+    Amounts {
+        seconds: r.1,
+        frame_seconds: r.2,
+        visits: r.3,
+        declined: r.4,
+    }
+}
+
+/// A client's figures for a month, of one provider if given.
+pub fn client_month(
+    c: &mut DbConn,
+    client_id: &str,
+    provider_id: Option<&str>,
+    month: YearMonth,
+) -> Result<MonthFigures, StoreError> {
+    let mut q = figure_month::table
+        .filter(figure_month::client_id.eq(client_id))
+        .filter(figure_month::month.eq(month.to_string()))
+        .select((
+            figure_month::service_id,
+            figure_month::seconds,
+            figure_month::frame_seconds,
+            figure_month::visits,
+            figure_month::declined,
+        ))
+        .into_boxed();
+    if let Some(p) = provider_id {
+        q = q.filter(figure_month::provider_id.eq(p.to_string()));
+    }
+    let mut out = MonthFigures::default();
+    for r in q.load::<Row>(c)? {
+        let a = amounts(&r);
+        let slot = if r.0 == WHOLE {
+            &mut out.total
+        } else {
+            out.by_service.entry(r.0.clone()).or_default()
+        };
+        slot.seconds += a.seconds;
+        slot.frame_seconds += a.frame_seconds;
+        slot.visits += a.visits;
+        slot.declined += a.declined;
+    }
+    out.by_service.retain(|_, a| !a.is_zero());
+    Ok(out)
+}
+
+/// A client's visits and declined visits per local day of a month (R8).
+pub fn client_days(
+    c: &mut DbConn,
+    client_id: &str,
+    month: YearMonth,
+) -> Result<BTreeMap<NaiveDate, Amounts>, StoreError> {
+    let rows: Vec<(NaiveDate, i64, i64, i64, i64)> = figure_day::table
+        .filter(figure_day::client_id.eq(client_id))
+        .filter(figure_day::service_id.eq(WHOLE))
+        .filter(figure_day::local_date.between(month.first_day(), month.last_day()))
+        .select((
+            figure_day::local_date,
+            figure_day::seconds,
+            figure_day::frame_seconds,
+            figure_day::visits,
+            figure_day::declined,
+        ))
+        .load(c)?;
+    let mut out: BTreeMap<NaiveDate, Amounts> = BTreeMap::new();
+    for (d, s, f, v, dec) in rows {
+        let a = out.entry(d).or_default();
+        a.seconds += s;
+        a.frame_seconds += f;
+        a.visits += v;
+        a.declined += dec;
+    }
+    Ok(out)
+}
+
+/// Every figure of a municipality's month: (client, provider, service, amounts).
+pub fn municipality_month(
+    c: &mut DbConn,
+    municipality_id: &str,
+    month: YearMonth,
+) -> Result<Vec<(String, String, String, Amounts)>, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(municipality_id))
+        .select(client::id);
+    Ok(figure_month::table
+        .filter(figure_month::month.eq(month.to_string()))
+        .filter(figure_month::client_id.eq_any(clients))
+        .select((
+            figure_month::client_id,
+            figure_month::provider_id,
+            figure_month::service_id,
+            figure_month::seconds,
+            figure_month::frame_seconds,
+            figure_month::visits,
+            figure_month::declined,
+        ))
+        .load::<(String, String, String, i64, i64, i64, i64)>(c)?
+        .into_iter()
+        .map(|(cl, p, s, sec, f, v, d)| {
+            (
+                cl,
+                p,
+                s,
+                Amounts {
+                    seconds: sec,
+                    frame_seconds: f,
+                    visits: v,
+                    declined: d,
+                },
+            )
+        })
+        .collect())
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub visits: usize,
+    pub declined: usize,
+    pub day_cells: usize,
+}
+
+/// Recomputes a municipality's figures for `month` from its visits and
+/// declined visits, replacing what was kept incrementally.
+pub fn rebuild_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+) -> Result<Rebuilt, StoreError> {
+    let rules =
+        Rules::of(m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
+    super::transaction(c, |c| {
+        let cells = compute_month(c, m, month, rules)?;
+        let clients = client::table
+            .filter(client::municipality_id.eq(&m.id))
+            .select(client::id);
+        diesel::delete(
+            figure_day::table
+                .filter(figure_day::local_date.between(month.first_day(), month.last_day()))
+                .filter(figure_day::client_id.eq_any(clients)),
+        )
+        .execute(c)?;
+        let clients = client::table
+            .filter(client::municipality_id.eq(&m.id))
+            .select(client::id);
+        diesel::delete(
+            figure_month::table
+                .filter(figure_month::month.eq(month.to_string()))
+                .filter(figure_month::client_id.eq_any(clients)),
+        )
+        .execute(c)?;
+        let out = Rebuilt {
+            visits: cells.1,
+            declined: cells.2,
+            day_cells: cells.0.len(),
+        };
+        apply(c, &cells.0)?;
+        Ok(out)
+    })
+}
+
+/// The figures of a municipality's month computed from scratch: the cells,
+/// how many visits counted and how many declined visits there were.
+pub fn compute_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    rules: Rules,
+) -> Result<(Cells, usize, usize), StoreError> {
+    // A visit is listed under the day it started: take those that started
+    // shortly before the month too, as they can reach into it.
+    let margin = Days::new(u64::try_from(rules.max_seconds / 86_400).unwrap_or(0) + 2);
+    let from = month
+        .first_day()
+        .checked_sub_days(margin)
+        .unwrap_or(month.first_day());
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let visits: Vec<Visit> = visit::table
+        .filter(visit::local_date.between(from, month.last_day()))
+        .filter(visit::client_id.eq_any(clients))
+        .select(Visit::as_select())
+        .load(c)?;
+    let inputs = inputs_of(c, visits)?;
+    let mut cells = Cells::new();
+    for v in &inputs {
+        figures::add_visit(&mut cells, v, rules.tz, rules.window, 1);
+    }
+    cells.retain(|k, _| YearMonth::of(k.local_date) == month);
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let declined: Vec<(String, String, NaiveDate)> = visit_event::table
+        .filter(visit_event::kind.eq("declined"))
+        .filter(visit_event::local_date.between(month.first_day(), month.last_day()))
+        .filter(visit_event::client_id.eq_any(clients))
+        .select((
+            visit_event::client_id,
+            visit_event::provider_id,
+            visit_event::local_date,
+        ))
+        .load(c)?;
+    for (client_id, provider_id, day) in &declined {
+        figures::add_declined(&mut cells, client_id, provider_id, *day, 1);
+    }
+    figures::prune(&mut cells);
+    let counted = inputs
+        .iter()
+        .filter(|v| YearMonth::of(v.local_date) == month)
+        .count();
+    Ok((cells, counted, declined.len()))
+}
+
+/// The stored day figures of a municipality's month (non-zero cells), to
+/// compare with [`compute_month`].
+pub fn stored_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+) -> Result<Cells, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    type DayRow = (String, String, NaiveDate, String, i64, i64, i64, i64);
+    let rows: Vec<DayRow> = figure_day::table
+        .filter(figure_day::local_date.between(month.first_day(), month.last_day()))
+        .filter(figure_day::client_id.eq_any(clients))
+        .select((
+            figure_day::client_id,
+            figure_day::provider_id,
+            figure_day::local_date,
+            figure_day::service_id,
+            figure_day::seconds,
+            figure_day::frame_seconds,
+            figure_day::visits,
+            figure_day::declined,
+        ))
+        .load(c)?;
+    let mut cells = Cells::new();
+    for (client_id, provider_id, local_date, service_id, s, f, v, d) in rows {
+        cells.insert(
+            CellKey {
+                client_id,
+                provider_id,
+                local_date,
+                service_id,
+            },
+            Amounts {
+                seconds: s,
+                frame_seconds: f,
+                visits: v,
+                declined: d,
+            },
+        );
+    }
+    figures::prune(&mut cells);
+    Ok(cells)
+}

@@ -1,0 +1,319 @@
+//! What one visit adds to the monthly figures: performed seconds per
+//! client, local day and service, the part inside the frame window (R9),
+//! and the visit itself counted on its day (R8).
+//!
+//! The figures are kept incrementally: when a visit changes, its old
+//! contribution is subtracted and its new one added. Rebuilding a month
+//! from the visits adds up the same contributions, so both ways give the
+//! same numbers to the second.
+
+use super::split::{frame_window_seconds, local_midnight, proportional};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+
+/// The service id of a visit's whole row: its total time (services or
+/// not) and the visit count.
+pub const WHOLE: &str = "";
+
+/// What the figures need of a visit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitFigureInput {
+    pub provider_id: String,
+    /// The local day the visit is counted on.
+    pub local_date: NaiveDate,
+    /// Whether its time counts as performed (see `Visit::counts`).
+    pub counts: bool,
+    /// The second person of a double-staffed visit: the time counts
+    /// (person-minutes, R20) but it is not another visit of the day.
+    pub double_staffing: bool,
+    /// Effective start and end (a correction wins), UTC.
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    /// (client id, basis points): whose time it is.
+    pub shares: Vec<(String, i64)>,
+    /// (client id, service id, seconds) of the performed services.
+    pub services: Vec<(String, String, i64)>,
+}
+
+/// One cell of the figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellKey {
+    pub client_id: String,
+    pub provider_id: String,
+    pub local_date: NaiveDate,
+    /// A service id, or [`WHOLE`].
+    pub service_id: String,
+}
+
+/// Amounts of a cell; negative in a delta.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amounts {
+    pub seconds: i64,
+    /// Of which inside the frame window (R9).
+    pub frame_seconds: i64,
+    pub visits: i64,
+    /// Declined visits (R21), on the whole row.
+    pub declined: i64,
+}
+
+impl Amounts {
+    pub fn is_zero(&self) -> bool {
+        *self == Amounts::default()
+    }
+
+    fn add(&mut self, o: Amounts, sign: i64) {
+        self.seconds += sign * o.seconds;
+        self.frame_seconds += sign * o.frame_seconds;
+        self.visits += sign * o.visits;
+        self.declined += sign * o.declined;
+    }
+}
+
+/// A set of cells with amounts.
+pub type Cells = BTreeMap<CellKey, Amounts>;
+
+/// The frame window (R9), minutes after local midnight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameWindow {
+    pub start_minute: u32,
+    pub end_minute: u32,
+}
+
+/// Adds what the visit contributes to `out` (with `sign` -1 to take it away).
+pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWindow, sign: i64) {
+    if !v.counts || v.end <= v.start {
+        return;
+    }
+    let mut shares = v.shares.clone();
+    shares.sort();
+    let weights: Vec<i64> = shares.iter().map(|(_, bp)| *bp).collect();
+    for (day, from, until) in local_days(v.start, v.end, tz) {
+        let seconds = (until - v.start).num_seconds() - (from - v.start).num_seconds();
+        let (frame, _) =
+            frame_window_seconds(from, until, tz, window.start_minute, window.end_minute);
+        let frame = frame.min(seconds);
+        let parts = proportional(seconds, &weights);
+        let frame_parts = proportional(frame, &weights);
+        for (((client, _), part), frame_part) in shares.iter().zip(parts).zip(frame_parts) {
+            let key = |service: &str| CellKey {
+                client_id: client.clone(),
+                provider_id: v.provider_id.clone(),
+                local_date: day,
+                service_id: service.to_string(),
+            };
+            let whole = Amounts {
+                seconds: part,
+                frame_seconds: frame_part,
+                ..Amounts::default()
+            };
+            out.entry(key(WHOLE)).or_default().add(whole, sign);
+            let own: Vec<&(String, String, i64)> =
+                v.services.iter().filter(|(c, _, _)| c == client).collect();
+            if own.is_empty() {
+                continue;
+            }
+            let w: Vec<i64> = own.iter().map(|(_, _, s)| *s).collect();
+            let by_service = proportional(part, &w);
+            let frame_by_service = proportional(frame_part, &w);
+            for (((_, service, _), s), f) in own.iter().zip(by_service).zip(frame_by_service) {
+                let a = Amounts {
+                    seconds: s,
+                    frame_seconds: f,
+                    ..Amounts::default()
+                };
+                out.entry(key(service)).or_default().add(a, sign);
+            }
+        }
+    }
+    if !v.double_staffing {
+        for (client, _) in &shares {
+            let key = CellKey {
+                client_id: client.clone(),
+                provider_id: v.provider_id.clone(),
+                local_date: v.local_date,
+                service_id: WHOLE.to_string(),
+            };
+            let one = Amounts {
+                visits: 1,
+                ..Amounts::default()
+            };
+            out.entry(key).or_default().add(one, sign);
+        }
+    }
+}
+
+/// Adds a declined visit (R21) of a client on a day.
+pub fn add_declined(
+    out: &mut Cells,
+    client_id: &str,
+    provider_id: &str,
+    day: NaiveDate,
+    sign: i64,
+) {
+    let key = CellKey {
+        client_id: client_id.to_string(),
+        provider_id: provider_id.to_string(),
+        local_date: day,
+        service_id: WHOLE.to_string(),
+    };
+    let one = Amounts {
+        declined: 1,
+        ..Amounts::default()
+    };
+    out.entry(key).or_default().add(one, sign);
+}
+
+/// Drops the cells whose amounts cancelled out.
+pub fn prune(cells: &mut Cells) {
+    cells.retain(|_, a| !a.is_zero());
+}
+
+/// `[start, end)` cut at local midnights: (local day, from, until), UTC.
+fn local_days(
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    tz: Tz,
+) -> Vec<(NaiveDate, NaiveDateTime, NaiveDateTime)> {
+    let mut out = Vec::new();
+    let mut day = tz.from_utc_datetime(&start).date_naive();
+    let mut from = start;
+    while from < end {
+        let Some(next) = day.succ_opt() else { break };
+        let until = local_midnight(next, tz).min(end);
+        if until > from {
+            out.push((day, from, until));
+        }
+        from = until.max(from);
+        day = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Stockholm;
+
+    const WINDOW: FrameWindow = FrameWindow {
+        start_minute: 7 * 60,
+        end_minute: 22 * 60,
+    };
+
+    fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        Stockholm
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    fn visit(start: NaiveDateTime, end: NaiveDateTime) -> VisitFigureInput {
+        VisitFigureInput {
+            provider_id: "p".into(),
+            local_date: Stockholm.from_utc_datetime(&start).date_naive(),
+            counts: true,
+            double_staffing: false,
+            start,
+            end,
+            shares: vec![("lisa".into(), 10_000)],
+            services: vec![
+                ("lisa".into(), "shower".into(), 2),
+                ("lisa".into(), "walk".into(), 1),
+            ],
+        }
+    }
+
+    fn get(c: &Cells, client: &str, day: (i32, u32, u32), service: &str) -> Amounts {
+        let key = CellKey {
+            client_id: client.into(),
+            provider_id: "p".into(),
+            local_date: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
+            service_id: service.into(),
+        };
+        c.get(&key).copied().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_visit_across_midnight_lands_on_both_days_and_outside_the_frame() {
+        // 21:30–00:30: 30 minutes inside the window (until 22:00), the
+        // rest outside; 2:1 between shower and walk.
+        let mut c = Cells::new();
+        add_visit(
+            &mut c,
+            &visit(local(2026, 10, 31, 21, 30), local(2026, 11, 1, 0, 30)),
+            Stockholm,
+            WINDOW,
+            1,
+        );
+        let oct = get(&c, "lisa", (2026, 10, 31), WHOLE);
+        let nov = get(&c, "lisa", (2026, 11, 1), WHOLE);
+        assert_eq!(
+            (oct.seconds, oct.frame_seconds, oct.visits),
+            (9000, 1800, 1)
+        );
+        assert_eq!((nov.seconds, nov.frame_seconds, nov.visits), (1800, 0, 0));
+        assert_eq!(get(&c, "lisa", (2026, 10, 31), "shower").seconds, 6000);
+        assert_eq!(get(&c, "lisa", (2026, 11, 1), "walk").seconds, 600);
+    }
+
+    #[test]
+    fn across_the_october_dst_change_real_time_counts() {
+        // 01:30–03:30 local on 25 October 2026 is three real hours.
+        let mut c = Cells::new();
+        add_visit(
+            &mut c,
+            &visit(local(2026, 10, 25, 1, 30), local(2026, 10, 25, 3, 30)),
+            Stockholm,
+            WINDOW,
+            1,
+        );
+        assert_eq!(get(&c, "lisa", (2026, 10, 25), WHOLE).seconds, 3 * 3600);
+    }
+
+    #[test]
+    fn adding_and_taking_away_cancels_out() {
+        let v = visit(local(2026, 11, 2, 8, 0), local(2026, 11, 2, 8, 47));
+        let mut c = Cells::new();
+        add_visit(&mut c, &v, Stockholm, WINDOW, 1);
+        assert_eq!(get(&c, "lisa", (2026, 11, 2), WHOLE).seconds, 47 * 60);
+        add_visit(&mut c, &v, Stockholm, WINDOW, -1);
+        prune(&mut c);
+        assert!(c.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn shared_and_double_staffed_visits() {
+        // Co-habiting clients 60/40; the second person of a double-staffed
+        // visit adds time but not a visit.
+        let mut v = visit(local(2026, 11, 2, 8, 0), local(2026, 11, 2, 9, 0));
+        v.shares = vec![("lisa".into(), 6000), ("maj".into(), 4000)];
+        v.services = vec![("maj".into(), "cleaning".into(), 1)];
+        let mut c = Cells::new();
+        add_visit(&mut c, &v, Stockholm, WINDOW, 1);
+        assert_eq!(get(&c, "lisa", (2026, 11, 2), WHOLE).seconds, 2160);
+        assert_eq!(get(&c, "maj", (2026, 11, 2), "cleaning").seconds, 1440);
+        assert_eq!(get(&c, "maj", (2026, 11, 2), WHOLE).visits, 1);
+        let mut second = visit(local(2026, 11, 2, 8, 0), local(2026, 11, 2, 9, 0));
+        second.double_staffing = true;
+        add_visit(&mut c, &second, Stockholm, WINDOW, 1);
+        let lisa = get(&c, "lisa", (2026, 11, 2), WHOLE);
+        assert_eq!((lisa.seconds, lisa.visits), (2160 + 3600, 1));
+    }
+
+    #[test]
+    fn a_visit_that_does_not_count_adds_nothing() {
+        let mut v = visit(local(2026, 11, 2, 8, 0), local(2026, 11, 2, 9, 0));
+        v.counts = false;
+        let mut c = Cells::new();
+        add_visit(&mut c, &v, Stockholm, WINDOW, 1);
+        add_declined(
+            &mut c,
+            "lisa",
+            "p",
+            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+            1,
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(get(&c, "lisa", (2026, 11, 3), WHOLE).declined, 1);
+    }
+}

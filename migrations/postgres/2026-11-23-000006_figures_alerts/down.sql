@@ -1,0 +1,10 @@
+DROP TABLE outbox_cursor;
+DROP TABLE alert_event;
+DROP TABLE explanation_history;
+DROP TABLE explanation;
+DROP TABLE alert_history;
+DROP TABLE alert;
+DROP TABLE absence;
+DROP TABLE figure_dirty;
+DROP TABLE figure_month;
+DROP TABLE figure_day;
