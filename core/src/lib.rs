@@ -5,6 +5,9 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod evaluate;
+#[cfg(test)]
+mod evaluate_tests;
 pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;

@@ -85,6 +85,14 @@ pub fn create(
     get(conn, municipality_id, id)
 }
 
+/// A client by id, whatever the municipality (internal jobs only).
+pub fn get_any(conn: &mut DbConn, id: &str) -> Result<Client, StoreError> {
+    Ok(client::table
+        .find(id)
+        .select(Client::as_select())
+        .first(conn)?)
+}
+
 pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<Client, StoreError> {
     Ok(client::table
         .find(id)

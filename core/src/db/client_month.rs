@@ -5,10 +5,11 @@
 use super::care_order::{self, CareOrder};
 use super::municipality::Municipality;
 use super::schema::care_order as care_order_t;
+use super::schema::decision as decision_t;
 use super::{DbConn, StoreError, visit, visit_event};
 use crate::domain::performed::{MonthSeconds, VisitTime, month_seconds};
 use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
@@ -55,6 +56,77 @@ fn orders_in(
     Ok(q.load(conn)?)
 }
 
+/// What the orders valid in a month grant a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderedMonth {
+    /// The binding ordered minutes of every order valid in the month.
+    pub minutes: i64,
+    /// Ordered minutes per service id, from the order lines.
+    pub by_service: BTreeMap<String, i64>,
+    /// Some order is under a frame decision: the total binds, time may
+    /// move between services (R8). Otherwise each service is judged too.
+    pub frame: bool,
+    /// The provider of the latest of the orders.
+    pub provider_id: Option<String>,
+    /// Each order's valid days (inclusive) and daily visits (R8).
+    pub periods: Vec<(NaiveDate, Option<NaiveDate>, Option<i32>)>,
+}
+
+impl OrderedMonth {
+    /// Visits the orders valid on `day` ask for; `None` when none sets any.
+    pub fn daily_visits(&self, day: NaiveDate) -> Option<i64> {
+        self.periods
+            .iter()
+            .filter(|(from, to, _)| *from <= day && to.is_none_or(|t| day <= t))
+            .filter_map(|(_, _, n)| n.map(i64::from))
+            .reduce(|a, b| a + b)
+    }
+
+    /// Whether some order is valid in the month.
+    pub fn any(&self) -> bool {
+        !self.periods.is_empty()
+    }
+}
+
+/// The ordered time of a client's month, of one provider's orders if given.
+pub fn ordered(
+    conn: &mut DbConn,
+    municipality: &Municipality,
+    client_id: &str,
+    provider_id: Option<&str>,
+    month: YearMonth,
+) -> Result<OrderedMonth, StoreError> {
+    let convention = municipality
+        .month_convention()
+        .unwrap_or(MonthConvention::Average);
+    let mut out = OrderedMonth::default();
+    let mut orders = orders_in(conn, client_id, provider_id, month)?;
+    orders.sort_by_key(|o| o.fields.valid_from);
+    for o in orders {
+        let full = care_order::get_with_lines(conn, &municipality.id, &o.id)?;
+        let Some(spec) = full.spec() else { continue };
+        let t = monthly_ordered_time(&spec, month, convention);
+        out.minutes += t.total_minutes;
+        for (line, minutes) in full.lines.iter().zip(&t.line_minutes) {
+            *out.by_service
+                .entry(line.line.fields.service_id.clone())
+                .or_default() += minutes;
+        }
+        let kind: String = decision_t::table
+            .find(&o.fields.decision_id)
+            .select(decision_t::kind)
+            .first(conn)?;
+        out.frame |= kind == "frame";
+        out.provider_id = Some(o.fields.provider_id.clone());
+        out.periods.push((
+            o.fields.valid_from,
+            o.fields.valid_to,
+            o.fields.daily_visits,
+        ));
+    }
+    Ok(out)
+}
+
 /// Reads one client's month; `provider_id` limits it to one provider's
 /// orders and visits (what a provider sees).
 pub fn read(
@@ -65,22 +137,9 @@ pub fn read(
     month: YearMonth,
 ) -> Result<ClientMonth, StoreError> {
     let tz = municipality.tz().unwrap_or(crate::domain::STOCKHOLM);
-    let convention = municipality
-        .month_convention()
-        .unwrap_or(MonthConvention::Average);
-    let mut ordered_minutes = 0;
-    let mut ordered_by_service: BTreeMap<String, i64> = BTreeMap::new();
-    for o in orders_in(conn, client_id, provider_id, month)? {
-        let full = care_order::get_with_lines(conn, &municipality.id, &o.id)?;
-        let Some(spec) = full.spec() else { continue };
-        let t = monthly_ordered_time(&spec, month, convention);
-        ordered_minutes += t.total_minutes;
-        for (line, minutes) in full.lines.iter().zip(&t.line_minutes) {
-            *ordered_by_service
-                .entry(line.line.fields.service_id.clone())
-                .or_default() += minutes;
-        }
-    }
+    let ordered = ordered(conn, municipality, client_id, provider_id, month)?;
+    let ordered_minutes = ordered.minutes;
+    let ordered_by_service = ordered.by_service;
     // Visits that started up to two days before the month can reach into it.
     let from = month
         .first_day()

@@ -5,7 +5,9 @@
 //! by diesel's multi-backend `establish` (which silently falls back to SQLite
 //! when PostgreSQL is unreachable).
 
+pub mod absence;
 pub mod access;
+pub mod alert;
 pub mod api_token;
 pub mod approval;
 pub mod authority_unit;
@@ -16,6 +18,7 @@ pub mod dead_letter;
 pub mod decision;
 pub mod device;
 pub mod digital_key;
+pub mod explanation;
 pub mod figure;
 pub mod journal_note;
 pub mod municipality;
@@ -346,6 +349,11 @@ pub fn new_id() -> String {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A stored UTC timestamp as RFC 3339 text with `Z`.
+pub fn utc_text(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Serde helpers: timestamps are stored as UTC `NaiveDateTime` and shown

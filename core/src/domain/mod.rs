@@ -10,6 +10,7 @@ pub mod performed;
 pub mod personnummer;
 mod ratio;
 pub mod split;
+pub mod variance;
 
 pub use duration::{format_hm, parse_decimal_minutes, parse_hm, parse_time_of_day};
 pub use month::YearMonth;

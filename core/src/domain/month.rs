@@ -56,6 +56,44 @@ impl YearMonth {
         }
     }
 
+    /// The month before.
+    pub fn prev(self) -> YearMonth {
+        if self.month == 1 {
+            YearMonth {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            YearMonth {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The month in Swedish, as a caseworker reads it: "november 2026".
+    pub fn swedish(self) -> String {
+        const NAMES: [&str; 12] = [
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ];
+        let name = NAMES
+            .get(usize::try_from(self.month).unwrap_or(1).saturating_sub(1))
+            .copied()
+            .unwrap_or("");
+        format!("{name} {}", self.year)
+    }
+
     /// The last day of the month.
     pub fn last_day(self) -> NaiveDate {
         self.next().first_day().pred_opt().unwrap_or(NaiveDate::MAX)

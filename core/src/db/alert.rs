@@ -1,0 +1,455 @@
+//! Variance alerts: one per client, month and kind. Re-evaluation updates
+//! the alert (or resolves it when its condition is gone) and never makes a
+//! second one; every change is kept in its history and written to the
+//! outbox (`alert_event`) that the MQTT and Server-Sent-Events publishers read.
+
+use super::schema::{alert, alert_event, alert_history, outbox_cursor};
+use super::{DbConn, StoreError, new_id};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Serialize, Serializer};
+
+/// The kinds, with the rules they apply and who is told first.
+pub const KINDS: &[(&str, &str, &str)] = &[
+    ("outside_band", "R1,R2", "caseworker"),
+    ("follow_up_recommended", "R4", "caseworker"),
+    ("exceeds_granted", "R5", "fee_admin"),
+    ("pace_warning", "R6,R7", "provider"),
+    ("missing_visits", "R8", "provider"),
+    ("visit_open_too_long", "R6", "provider"),
+];
+
+/// The states an alert moves through.
+pub const STATES: &[&str] = &["open", "acknowledged", "resolved"];
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = alert)]
+pub struct Alert {
+    pub id: String,
+    #[serde(skip)]
+    pub municipality_id: String,
+    pub client_id: String,
+    /// `YYYY-MM`, local.
+    pub month: String,
+    /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
+    /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
+    pub kind: String,
+    /// The rule ids applied, e.g. `R1,R2` (see the glossary).
+    pub rules: String,
+    /// Who is told: `caseworker`, `provider` or `fee_admin`.
+    pub audience: String,
+    pub caseworker_id: Option<String>,
+    pub provider_id: Option<String>,
+    /// `open`, `acknowledged` or `resolved`.
+    pub state: String,
+    /// In Swedish, for the caseworker or provider.
+    pub message: String,
+    /// The figures behind the alert (minutes, percentages, days).
+    #[serde(serialize_with = "as_json")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub figures: String,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub raised_at: NaiveDateTime,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: NaiveDateTime,
+    #[serde(with = "super::utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+fn as_json<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+    v.serialize(s)
+}
+
+/// One change of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = alert_history)]
+pub struct AlertChange {
+    #[serde(skip)]
+    pub id: String,
+    #[serde(skip)]
+    pub alert_id: String,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    /// `raised`, `updated`, `acknowledged`, `resolved` or `reopened`.
+    pub action: String,
+    /// The state after the change.
+    pub state: String,
+    /// Who did it; unset when the rules did.
+    pub by_user_id: Option<String>,
+    pub note: String,
+    pub message: String,
+    #[serde(serialize_with = "as_json")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub figures: String,
+}
+
+/// What the rules found for a client, month and kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub municipality_id: String,
+    pub client_id: String,
+    pub month: String,
+    pub kind: &'static str,
+    pub caseworker_id: Option<String>,
+    pub provider_id: Option<String>,
+    pub message: String,
+    pub figures: serde_json::Value,
+}
+
+/// What [`raise`] or [`clear`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Raised,
+    Updated,
+    Reopened,
+    Resolved,
+    Unchanged,
+}
+
+fn rules_and_audience(kind: &str) -> (&'static str, &'static str) {
+    KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map_or(("", "caseworker"), |(_, r, a)| (*r, *a))
+}
+
+fn find(
+    c: &mut DbConn,
+    client_id: &str,
+    month: &str,
+    kind: &str,
+) -> Result<Option<Alert>, StoreError> {
+    Ok(alert::table
+        .filter(alert::client_id.eq(client_id))
+        .filter(alert::month.eq(month))
+        .filter(alert::kind.eq(kind))
+        .select(Alert::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// The condition holds: raise the alert, update it when its figures or
+/// message changed, or reopen it if it had been resolved.
+pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
+    let figures = f.figures.to_string();
+    let (rules, audience) = rules_and_audience(f.kind);
+    match find(c, &f.client_id, &f.month, f.kind)? {
+        None => {
+            let id = new_id();
+            diesel::insert_into(alert::table)
+                .values((
+                    alert::id.eq(&id),
+                    alert::municipality_id.eq(&f.municipality_id),
+                    alert::client_id.eq(&f.client_id),
+                    alert::month.eq(&f.month),
+                    alert::kind.eq(f.kind),
+                    alert::rules.eq(rules),
+                    alert::audience.eq(audience),
+                    alert::caseworker_id.eq(&f.caseworker_id),
+                    alert::provider_id.eq(&f.provider_id),
+                    alert::state.eq("open"),
+                    alert::message.eq(&f.message),
+                    alert::figures.eq(&figures),
+                    alert::raised_at.eq(at),
+                    alert::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            record(c, &id, at, "raised", "open", None, "", &f.message, &figures)?;
+            Ok(Outcome::Raised)
+        }
+        Some(a) if a.state == "resolved" => {
+            diesel::update(alert::table.find(&a.id))
+                .set((
+                    alert::state.eq("open"),
+                    alert::message.eq(&f.message),
+                    alert::figures.eq(&figures),
+                    alert::caseworker_id.eq(&f.caseworker_id),
+                    alert::provider_id.eq(&f.provider_id),
+                    alert::updated_at.eq(at),
+                    alert::resolved_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+            record(
+                c, &a.id, at, "reopened", "open", None, "", &f.message, &figures,
+            )?;
+            Ok(Outcome::Reopened)
+        }
+        Some(a) if a.message == f.message && same_json(&a.figures, &f.figures) => {
+            Ok(Outcome::Unchanged)
+        }
+        Some(a) => {
+            diesel::update(alert::table.find(&a.id))
+                .set((
+                    alert::message.eq(&f.message),
+                    alert::figures.eq(&figures),
+                    alert::caseworker_id.eq(&f.caseworker_id),
+                    alert::provider_id.eq(&f.provider_id),
+                    alert::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            record(
+                c, &a.id, at, "updated", &a.state, None, "", &f.message, &figures,
+            )?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+fn same_json(stored: &str, v: &serde_json::Value) -> bool {
+    serde_json::from_str::<serde_json::Value>(stored).is_ok_and(|s| &s == v)
+}
+
+/// The condition no longer holds: resolve the alert if there is one.
+pub fn clear(
+    c: &mut DbConn,
+    client_id: &str,
+    month: &str,
+    kind: &str,
+    at: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
+    match find(c, client_id, month, kind)? {
+        Some(a) if a.state != "resolved" => {
+            set_state(c, &a, "resolved", None, "Villkoret gäller inte längre.", at)?;
+            Ok(Outcome::Resolved)
+        }
+        _ => Ok(Outcome::Unchanged),
+    }
+}
+
+/// A person acknowledges or resolves an alert.
+pub fn act(
+    c: &mut DbConn,
+    id: &str,
+    state: &str,
+    by: &str,
+    note: &str,
+    at: NaiveDateTime,
+) -> Result<Alert, StoreError> {
+    super::transaction(c, |c| {
+        let a = get(c, id)?;
+        if a.state != state {
+            set_state(c, &a, state, Some(by), note, at)?;
+        }
+        get(c, id)
+    })
+}
+
+fn set_state(
+    c: &mut DbConn,
+    a: &Alert,
+    state: &str,
+    by: Option<&str>,
+    note: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let resolved_at = (state == "resolved").then_some(at);
+    diesel::update(alert::table.find(&a.id))
+        .set((
+            alert::state.eq(state),
+            alert::updated_at.eq(at),
+            alert::resolved_at.eq(resolved_at),
+        ))
+        .execute(c)?;
+    let action = match state {
+        "resolved" => "resolved",
+        "acknowledged" => "acknowledged",
+        _ => "reopened",
+    };
+    record(
+        c, &a.id, at, action, state, by, note, &a.message, &a.figures,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    c: &mut DbConn,
+    alert_id: &str,
+    at: NaiveDateTime,
+    action: &str,
+    state: &str,
+    by: Option<&str>,
+    note: &str,
+    message: &str,
+    figures: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(alert_history::table)
+        .values((
+            alert_history::id.eq(new_id()),
+            alert_history::alert_id.eq(alert_id),
+            alert_history::at.eq(at),
+            alert_history::action.eq(action),
+            alert_history::state.eq(state),
+            alert_history::by_user_id.eq(by),
+            alert_history::note.eq(note),
+            alert_history::message.eq(message),
+            alert_history::figures.eq(figures),
+        ))
+        .execute(c)?;
+    diesel::insert_into(alert_event::table)
+        .values((alert_event::alert_id.eq(alert_id), alert_event::at.eq(at)))
+        .execute(c)?;
+    Ok(())
+}
+
+pub fn get(c: &mut DbConn, id: &str) -> Result<Alert, StoreError> {
+    Ok(alert::table.find(id).select(Alert::as_select()).first(c)?)
+}
+
+/// An alert's changes, oldest first.
+pub fn history(c: &mut DbConn, id: &str) -> Result<Vec<AlertChange>, StoreError> {
+    Ok(alert_history::table
+        .filter(alert_history::alert_id.eq(id))
+        .order((alert_history::at, alert_history::id))
+        .select(AlertChange::as_select())
+        .load(c)?)
+}
+
+/// Who is asking, for [`list`].
+#[derive(Debug, Clone)]
+pub enum Viewer<'a> {
+    /// Alerts for this caseworker (not those for the provider first).
+    Caseworker(&'a str),
+    /// Alerts about this provider's clients (not the fee administrators').
+    Provider(&'a str),
+    /// Alerts for fee administrators.
+    FeeAdmin,
+    /// Everything of the municipality.
+    Admin,
+}
+
+/// A filter for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct Filter<'a> {
+    pub kind: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub month: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+}
+
+/// Whether `viewer` may see `a`.
+pub fn visible(a: &Alert, viewer: &Viewer<'_>) -> bool {
+    match viewer {
+        Viewer::Caseworker(id) => {
+            a.caseworker_id.as_deref() == Some(id) && a.audience == "caseworker"
+        }
+        Viewer::Provider(id) => a.provider_id.as_deref() == Some(id) && a.audience != "fee_admin",
+        Viewer::FeeAdmin => a.audience == "fee_admin",
+        Viewer::Admin => true,
+    }
+}
+
+/// A municipality's alerts that `viewer` may see, newest first.
+pub fn list(
+    c: &mut DbConn,
+    municipality_id: &str,
+    viewer: &Viewer<'_>,
+    f: &Filter<'_>,
+    limit: i64,
+) -> Result<Vec<Alert>, StoreError> {
+    let mut q = alert::table
+        .filter(alert::municipality_id.eq(municipality_id))
+        .select(Alert::as_select())
+        .order((alert::updated_at.desc(), alert::id))
+        .limit(limit)
+        .into_boxed();
+    q = match viewer {
+        Viewer::Caseworker(id) => q
+            .filter(alert::caseworker_id.eq(id.to_string()))
+            .filter(alert::audience.eq("caseworker")),
+        Viewer::Provider(id) => q
+            .filter(alert::provider_id.eq(id.to_string()))
+            .filter(alert::audience.ne("fee_admin")),
+        Viewer::FeeAdmin => q.filter(alert::audience.eq("fee_admin")),
+        Viewer::Admin => q,
+    };
+    if let Some(k) = f.kind {
+        q = q.filter(alert::kind.eq(k.to_string()));
+    }
+    if let Some(s) = f.state {
+        q = q.filter(alert::state.eq(s.to_string()));
+    }
+    if let Some(m) = f.month {
+        q = q.filter(alert::month.eq(m.to_string()));
+    }
+    if let Some(cl) = f.client_id {
+        q = q.filter(alert::client_id.eq(cl.to_string()));
+    }
+    Ok(q.load(c)?)
+}
+
+/// Alert changes after `seq` in order, with the alert as it is now.
+pub fn events_after(c: &mut DbConn, seq: i64, limit: i64) -> Result<Vec<(i64, Alert)>, StoreError> {
+    let events: Vec<(i64, String)> = alert_event::table
+        .filter(alert_event::seq.gt(seq))
+        .order(alert_event::seq)
+        .limit(limit)
+        .select((alert_event::seq, alert_event::alert_id))
+        .load(c)?;
+    let ids: Vec<&str> = events.iter().map(|(_, id)| id.as_str()).collect();
+    let alerts: std::collections::HashMap<String, Alert> = alert::table
+        .filter(alert::id.eq_any(&ids))
+        .select(Alert::as_select())
+        .load::<Alert>(c)?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    Ok(events
+        .into_iter()
+        .filter_map(|(s, id)| alerts.get(&id).map(|a| (s, a.clone())))
+        .collect())
+}
+
+/// The last alert change so far (0 when there is none).
+pub fn last_seq(c: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(alert_event::table
+        .select(diesel::dsl::max(alert_event::seq))
+        .first::<Option<i64>>(c)?
+        .unwrap_or(0))
+}
+
+/// How far the publisher `name` has read (0 before its first run).
+pub fn cursor(c: &mut DbConn, name: &str) -> Result<i64, StoreError> {
+    Ok(outbox_cursor::table
+        .find(name)
+        .select(outbox_cursor::seq)
+        .first(c)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Moves the publisher's cursor from `from` to `to`; false when another
+/// publisher moved it meanwhile.
+pub fn advance_cursor(c: &mut DbConn, name: &str, from: i64, to: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        outbox_cursor::table
+            .filter(outbox_cursor::name.eq(name))
+            .filter(outbox_cursor::seq.eq(from)),
+    )
+    .set(outbox_cursor::seq.eq(to))
+    .execute(c)?;
+    if updated == 1 {
+        return Ok(true);
+    }
+    if from == 0 && cursor(c, name)? == 0 {
+        let inserted = diesel::insert_into(outbox_cursor::table)
+            .values((outbox_cursor::name.eq(name), outbox_cursor::seq.eq(to)))
+            .execute(c);
+        return match inserted {
+            Ok(_) => Ok(true),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(false),
+            Err(e) => Err(e.into()),
+        };
+    }
+    Ok(false)
+}

@@ -1,0 +1,537 @@
+//! The alert rules applied to the stored figures, at a given instant (the
+//! clock is a parameter, so tests and `hemtid evaluate --at` can travel in
+//! time). Each client-month is evaluated in its own transaction: its
+//! alerts are raised, updated or resolved, and the changes land in the
+//! outbox the publishers read.
+
+use crate::db::client::{self, Client};
+use crate::db::client_month::{self, OrderedMonth};
+use crate::db::figure::{self, MonthFigures};
+use crate::db::municipality::{self, Municipality};
+use crate::db::schema::{figure_dirty, service, visit};
+use crate::db::{DbConn, StoreError, absence, alert, explanation};
+use crate::domain::performed::minutes;
+use crate::domain::split::local_midnight;
+use crate::domain::variance::{self, Judgement, MonthOutcome, Status};
+use crate::domain::{YearMonth, format_hm, local_date};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What an evaluation changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    pub client_months: usize,
+    pub raised: usize,
+    pub updated: usize,
+    pub reopened: usize,
+    pub resolved: usize,
+}
+
+impl Evaluation {
+    fn count(&mut self, o: alert::Outcome) {
+        match o {
+            alert::Outcome::Raised => self.raised += 1,
+            alert::Outcome::Updated => self.updated += 1,
+            alert::Outcome::Reopened => self.reopened += 1,
+            alert::Outcome::Resolved => self.resolved += 1,
+            alert::Outcome::Unchanged => {}
+        }
+    }
+
+    fn add(&mut self, o: Evaluation) {
+        self.client_months += o.client_months;
+        self.raised += o.raised;
+        self.updated += o.updated;
+        self.reopened += o.reopened;
+        self.resolved += o.resolved;
+    }
+
+    /// Whether any alert changed.
+    pub fn changed(&self) -> bool {
+        self.raised + self.updated + self.reopened + self.resolved > 0
+    }
+}
+
+/// A client's month judged: the figures behind every alert.
+#[derive(Debug, Clone)]
+pub struct MonthJudgement {
+    pub month: YearMonth,
+    pub ordered: OrderedMonth,
+    pub figures: MonthFigures,
+    pub absent_days: BTreeSet<NaiveDate>,
+    pub explained_minutes: i64,
+    /// The whole month (R1; under a frame decision this is what binds, R8).
+    pub total: Judgement,
+    /// Per ordered service (judged too under a per-service decision).
+    pub services: BTreeMap<String, Judgement>,
+}
+
+impl MonthJudgement {
+    /// R1 under a frame decision; R1 for the total and every service under
+    /// a per-service decision.
+    pub fn status(&self) -> Status {
+        if self.total.status.is_outside() || self.ordered.frame {
+            return self.total.status;
+        }
+        self.services
+            .values()
+            .map(|j| j.status)
+            .find(|s| s.is_outside())
+            .unwrap_or(Status::WithinBand)
+    }
+}
+
+/// Judges a client's month from the stored figures. `until` is the last
+/// local day an ongoing absence counts to.
+pub fn judge_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    client_id: &str,
+    month: YearMonth,
+    until: NaiveDate,
+) -> Result<MonthJudgement, StoreError> {
+    let ordered = client_month::ordered(c, m, client_id, None, month)?;
+    let figures = figure::client_month(c, client_id, None, month)?;
+    let absent_days = absence::days(c, client_id, month, until)?;
+    let tolerance = i64::from(m.settings.tolerance_basis_points);
+    let days = month.days();
+    let absent = u32::try_from(absent_days.len()).unwrap_or(days);
+    let explained = variance::explained_minutes(ordered.minutes, absent, days);
+    let total = variance::judge(
+        ordered.minutes - explained,
+        minutes(figures.total.seconds),
+        tolerance,
+    );
+    let services = ordered
+        .by_service
+        .iter()
+        .map(|(id, ordered_minutes)| {
+            let explained = variance::explained_minutes(*ordered_minutes, absent, days);
+            let performed = figures.by_service.get(id).map_or(0, |a| a.seconds);
+            (
+                id.clone(),
+                variance::judge(ordered_minutes - explained, minutes(performed), tolerance),
+            )
+        })
+        .collect();
+    Ok(MonthJudgement {
+        month,
+        ordered,
+        figures,
+        absent_days,
+        explained_minutes: explained,
+        total,
+        services,
+    })
+}
+
+/// The UTC instants a local month begins and ends.
+fn month_bounds(month: YearMonth, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
+    (
+        local_midnight(month.first_day(), tz),
+        local_midnight(month.next().first_day(), tz),
+    )
+}
+
+struct Ctx<'a> {
+    m: &'a Municipality,
+    tz: Tz,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    names: BTreeMap<String, String>,
+}
+
+/// Evaluates every alert kind for one client's month at `at`.
+pub fn client_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    cl: &Client,
+    month: YearMonth,
+    at: DateTime<Utc>,
+) -> Result<Evaluation, StoreError> {
+    let tz = m
+        .tz()
+        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
+    let today = local_date(at, tz);
+    if month > YearMonth::of(today) {
+        return Ok(Evaluation::default());
+    }
+    crate::db::transaction(c, |c| {
+        let names: BTreeMap<String, String> = service::table
+            .filter(service::municipality_id.eq(&m.id))
+            .select((service::id, service::name))
+            .load(c)?
+            .into_iter()
+            .collect();
+        let ctx = Ctx {
+            m,
+            tz,
+            at,
+            today,
+            names,
+        };
+        evaluate(c, &ctx, cl, month)
+    })
+}
+
+fn evaluate(
+    c: &mut DbConn,
+    x: &Ctx<'_>,
+    cl: &Client,
+    month: YearMonth,
+) -> Result<Evaluation, StoreError> {
+    let mut out = Evaluation {
+        client_months: 1,
+        ..Evaluation::default()
+    };
+    let closed = month < YearMonth::of(x.today);
+    let now = x.at.naive_utc();
+    let j = judge_month(c, x.m, &cl.id, month, x.today)?;
+    let base = |kind: &'static str, message: String, figures: serde_json::Value| alert::Finding {
+        municipality_id: x.m.id.clone(),
+        client_id: cl.id.clone(),
+        month: month.to_string(),
+        kind,
+        caseworker_id: cl.fields.caseworker_id.clone(),
+        provider_id: j
+            .ordered
+            .provider_id
+            .clone()
+            .or_else(|| cl.fields.provider_id.clone()),
+        message,
+        figures,
+    };
+    let mut decide =
+        |c: &mut DbConn, kind: &'static str, f: Option<alert::Finding>| -> Result<(), StoreError> {
+            let o = match f {
+                Some(f) => alert::raise(c, &f, now)?,
+                None => alert::clear(c, &cl.id, &month.to_string(), kind, now)?,
+            };
+            out.count(o);
+            Ok(())
+        };
+    // R1, R2: a closed month outside the band.
+    let outside = (closed && j.ordered.any() && j.status().is_outside())
+        .then(|| base("outside_band", outside_message(x, &j), month_figures(x, &j)));
+    decide(c, "outside_band", outside)?;
+    // R5: performed above granted, for the fee administrators.
+    let performed = j.total.performed_minutes;
+    let exceeds = (closed && j.ordered.any() && performed > j.ordered.minutes).then(|| {
+        let msg = format!(
+            "Utförd tid i {} ({}) överstiger beviljad tid ({}) med {} timmar (R5).",
+            month.swedish(),
+            format_hm(performed),
+            format_hm(j.ordered.minutes),
+            format_hm(performed - j.ordered.minutes)
+        );
+        base("exceeds_granted", msg, month_figures(x, &j))
+    });
+    decide(c, "exceeds_granted", exceeds)?;
+    // R4: three closed months in a row outside the band, none explained.
+    let follow_up = if closed && j.ordered.any() && j.status().is_outside() {
+        let mut months = Vec::new();
+        let mut outcomes = Vec::new();
+        for mm in [month.prev().prev(), month.prev(), month] {
+            let jj = if mm == month {
+                j.clone()
+            } else {
+                judge_month(c, x.m, &cl.id, mm, x.today)?
+            };
+            let outside = jj.ordered.any() && jj.status().is_outside();
+            outcomes.push(MonthOutcome {
+                status: if outside {
+                    jj.status()
+                } else {
+                    Status::WithinBand
+                },
+                explanation_approved: explanation::approved(c, &cl.id, mm)?,
+            });
+            months.push((mm, jj.total));
+        }
+        variance::follow_up_recommended(&outcomes).then(|| {
+            let names: Vec<String> = months.iter().map(|(mm, _)| mm.swedish()).collect();
+            let msg = format!(
+                "Utförd tid har legat utanför toleransen tre månader i rad ({}) utan godkänd förklaring. \
+                 Gör en individuell uppföljning och överväg en ny beställning (R4).",
+                names.join(", ")
+            );
+            let figures = json!({
+                "months": months.iter().map(|(mm, t)| json!({
+                    "month": mm.to_string(),
+                    "expected_minutes": t.expected_minutes,
+                    "performed_minutes": t.performed_minutes,
+                    "variance_basis_points": t.variance_basis_points,
+                    "status": t.status.as_str(),
+                })).collect::<Vec<_>>(),
+            });
+            base("follow_up_recommended", msg, figures)
+        })
+    } else {
+        None
+    };
+    decide(c, "follow_up_recommended", follow_up)?;
+    // R6, R7: inside the month, the pace says it will end outside the band.
+    let pace = if closed || !j.ordered.any() {
+        None
+    } else {
+        let (start, end) = month_bounds(month, x.tz);
+        variance::projected_minutes(j.figures.total.seconds, start, end, now).and_then(
+            |projected| {
+                let tolerance = i64::from(x.m.settings.tolerance_basis_points);
+                let pj = variance::judge(j.total.expected_minutes, projected, tolerance);
+                pj.status.is_outside().then(|| {
+                    let msg = format!(
+                        "Med nuvarande takt blir utförd tid i {} cirka {} av beställda {} timmar \
+                     ({} % {}). Hittills utfört: {} timmar (R6, R7).",
+                        month.swedish(),
+                        format_hm(projected),
+                        format_hm(j.total.expected_minutes),
+                        variance::percent_sv(pj.variance_basis_points.unwrap_or(0)),
+                        pj.status.swedish(),
+                        format_hm(j.total.performed_minutes),
+                    );
+                    let figures = json!({
+                        "expected_minutes": j.total.expected_minutes,
+                        "performed_so_far_minutes": j.total.performed_minutes,
+                        "projected_minutes": projected,
+                        "projected_variance_basis_points": pj.variance_basis_points,
+                        "status": pj.status.as_str(),
+                    });
+                    base("pace_warning", msg, figures)
+                })
+            },
+        )
+    };
+    decide(c, "pace_warning", pace)?;
+    // R8: days that are over with fewer visits than ordered.
+    let missing = if j.ordered.any() {
+        let per_day = figure::client_days(c, &cl.id, month)?;
+        let mut days = Vec::new();
+        let mut d = month.first_day();
+        while d <= month.last_day() && d < x.today {
+            let a = per_day.get(&d).copied().unwrap_or_default();
+            days.push((d, j.ordered.daily_visits(d), a.visits, a.declined));
+            let Some(n) = d.succ_opt() else { break };
+            d = n;
+        }
+        let short = variance::short_days(&days, &j.absent_days);
+        (!short.is_empty()).then(|| {
+            let list: Vec<String> = short
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} ({} av {})",
+                        s.date.format("%-d/%-m"),
+                        s.visits + s.declined,
+                        s.ordered
+                    )
+                })
+                .collect();
+            let msg = format!(
+                "Färre besök än beställt på {} {} i {}: {} (R8).",
+                short.len(),
+                if short.len() == 1 { "dag" } else { "dagar" },
+                month.swedish(),
+                list.join(", ")
+            );
+            base("missing_visits", msg, json!({ "days": short }))
+        })
+    } else {
+        None
+    };
+    decide(c, "missing_visits", missing)?;
+    // A visit still open after the municipality's limit.
+    let limit = Duration::minutes(i64::from(x.m.settings.max_visit_minutes));
+    let open: Vec<(String, Option<NaiveDateTime>)> = visit::table
+        .filter(visit::client_id.eq(&cl.id))
+        .filter(visit::status.eq("open"))
+        .filter(visit::voided.eq(false))
+        .filter(visit::local_date.between(month.first_day(), month.last_day()))
+        .select((visit::id, visit::started_at))
+        .load(c)?;
+    let stale: Vec<(String, NaiveDateTime)> = open
+        .into_iter()
+        .filter_map(|(id, s)| Some((id, s?)))
+        .filter(|(_, s)| *s + limit < now)
+        .collect();
+    let too_long = stale.iter().min_by_key(|(_, s)| *s).map(|(_, since)| {
+        let local = x.tz.from_utc_datetime(since);
+        let msg = format!(
+            "{} öppet sedan {} (mer än {} timmar). Kontrollera utcheckningen.",
+            if stale.len() == 1 {
+                "Ett besök har varit".to_string()
+            } else {
+                format!("{} besök har varit", stale.len())
+            },
+            local.format("%Y-%m-%d %H:%M"),
+            x.m.settings.max_visit_minutes / 60
+        );
+        let figures = json!({
+            "visit_ids": stale.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            "limit_minutes": x.m.settings.max_visit_minutes,
+        });
+        base("visit_open_too_long", msg, figures)
+    });
+    decide(c, "visit_open_too_long", too_long)?;
+    Ok(out)
+}
+
+fn outside_message(x: &Ctx<'_>, j: &MonthJudgement) -> String {
+    let t = &j.total;
+    let tolerance = variance::percent_sv(i64::from(x.m.settings.tolerance_basis_points));
+    let mut msg = if t.status.is_outside() {
+        format!(
+            "Utförd tid i {} är {} % {} beställd tid ({} av {} timmar; toleransen är ±{} %).",
+            j.month.swedish(),
+            variance::percent_sv(t.variance_basis_points.unwrap_or(0)),
+            t.status.swedish(),
+            format_hm(t.performed_minutes),
+            format_hm(t.expected_minutes),
+            tolerance,
+        )
+    } else {
+        format!(
+            "Utförd tid i {} är inom toleransen totalt ({} av {} timmar), men inte per insats.",
+            j.month.swedish(),
+            format_hm(t.performed_minutes),
+            format_hm(t.expected_minutes),
+        )
+    };
+    if !j.ordered.frame {
+        let off: Vec<String> = j
+            .services
+            .iter()
+            .filter(|(_, s)| s.status.is_outside())
+            .map(|(id, s)| {
+                format!(
+                    "{} ({}{} %)",
+                    x.names.get(id).map_or(id.as_str(), String::as_str),
+                    if s.variance_minutes < 0 { "−" } else { "+" },
+                    variance::percent_sv(s.variance_basis_points.unwrap_or(10_000)),
+                )
+            })
+            .collect();
+        if !off.is_empty() {
+            msg.push_str(&format!(
+                " Insatser utanför toleransen: {}.",
+                off.join(", ")
+            ));
+        }
+    }
+    if !j.absent_days.is_empty() {
+        msg.push_str(&format!(
+            " Frånvaro {} dagar är avräknad ({} timmar).",
+            j.absent_days.len(),
+            format_hm(j.explained_minutes)
+        ));
+    }
+    if j.figures.total.declined > 0 && t.status == Status::Under {
+        msg.push_str(&format!(
+            " {} avböjda besök: stäm av mot genomförandejournalen (R21).",
+            j.figures.total.declined
+        ));
+    }
+    // R2: who contacts the caseworker depends on the decision.
+    msg.push_str(if j.ordered.frame {
+        " Ramtid: utföraren uppmanar brukaren att kontakta handläggaren och kontaktar själv handläggaren om brukaren inte gör det (R2)."
+    } else {
+        " Insatsbeslut: utföraren kontaktar handläggaren (R2)."
+    });
+    msg
+}
+
+fn month_figures(x: &Ctx<'_>, j: &MonthJudgement) -> serde_json::Value {
+    json!({
+        "decision": if j.ordered.frame { "frame" } else { "per_service" },
+        "ordered_minutes": j.ordered.minutes,
+        "absent_days": j.absent_days.len(),
+        "explained_minutes": j.explained_minutes,
+        "expected_minutes": j.total.expected_minutes,
+        "performed_minutes": j.total.performed_minutes,
+        "variance_minutes": j.total.variance_minutes,
+        "variance_basis_points": j.total.variance_basis_points,
+        "tolerance_basis_points": x.m.settings.tolerance_basis_points,
+        "status": j.status().as_str(),
+        "frame_window_minutes": minutes(j.figures.total.frame_seconds),
+        "visits": j.figures.total.visits,
+        "declined_visits": j.figures.total.declined,
+        "services": j.services.iter().map(|(id, s)| json!({
+            "service_id": id,
+            "name": x.names.get(id),
+            "expected_minutes": s.expected_minutes,
+            "performed_minutes": s.performed_minutes,
+            "variance_basis_points": s.variance_basis_points,
+            "status": s.status.as_str(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Evaluates the current and the previous month of every client of the
+/// municipality (the scheduled run, and `hemtid evaluate --at`).
+pub fn municipality(
+    c: &mut DbConn,
+    m: &Municipality,
+    at: DateTime<Utc>,
+) -> Result<Evaluation, StoreError> {
+    let tz = m
+        .tz()
+        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
+    let current = YearMonth::of(local_date(at, tz));
+    let mut out = Evaluation::default();
+    for cl in client::list(c, &m.id)? {
+        for month in [current.prev(), current] {
+            out.add(client_month(c, m, &cl, month, at)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`municipality`] for every municipality.
+pub fn all(c: &mut DbConn, at: DateTime<Utc>) -> Result<Evaluation, StoreError> {
+    let mut out = Evaluation::default();
+    for m in municipality::list(c)? {
+        out.add(municipality(c, &m, at)?);
+    }
+    Ok(out)
+}
+
+/// Evaluates up to `limit` client-months whose figures, absences or
+/// explanations changed, oldest first, and forgets them (unless marked
+/// again meanwhile).
+pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation, StoreError> {
+    let marks: Vec<(String, String, NaiveDateTime)> = figure_dirty::table
+        .order(figure_dirty::marked_at)
+        .limit(limit)
+        .select((
+            figure_dirty::client_id,
+            figure_dirty::month,
+            figure_dirty::marked_at,
+        ))
+        .load(c)?;
+    let mut out = Evaluation::default();
+    let mut municipalities: BTreeMap<String, Municipality> = BTreeMap::new();
+    for (client_id, month, marked_at) in marks {
+        let cl = client::get_any(c, &client_id)?;
+        if !municipalities.contains_key(&cl.municipality_id) {
+            let m = municipality::get(c, &cl.municipality_id)?;
+            municipalities.insert(m.id.clone(), m);
+        }
+        if let (Some(m), Ok(mm)) = (
+            municipalities.get(&cl.municipality_id),
+            month.parse::<YearMonth>(),
+        ) {
+            out.add(client_month(c, m, &cl, mm, at)?);
+        }
+        diesel::delete(
+            figure_dirty::table
+                .filter(figure_dirty::client_id.eq(&client_id))
+                .filter(figure_dirty::month.eq(&month))
+                .filter(figure_dirty::marked_at.eq(marked_at)),
+        )
+        .execute(c)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,406 @@
+//! The alert rules with time travel: visits in past months, evaluation at
+//! chosen instants.
+
+use crate::db::absence::{self, NewAbsence};
+use crate::db::alert::{self, Alert, Viewer};
+use crate::db::testing::TestDb;
+use crate::db::visit::{self, Rules};
+use crate::db::visit_event::{NewVisitEvent, Payload};
+use crate::db::{
+    DbConn, client, explanation, municipality::Municipality, new_id, now, user_account,
+};
+use crate::domain::YearMonth;
+use crate::domain::figures::FrameWindow;
+use crate::evaluate;
+use crate::seed;
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+
+const RULES: Rules = Rules {
+    tz: Stockholm,
+    max_seconds: 12 * 3600,
+    window: FrameWindow {
+        start_minute: 420,
+        end_minute: 1320,
+    },
+};
+
+struct Fx {
+    _db: TestDb,
+    c: DbConn,
+    m: Municipality,
+    anna: String,
+    jakobsberg: String,
+    lisa: String,
+    caseworker: String,
+    chef: String,
+}
+
+/// The demo as of 22 November 2026: orders from 1 August.
+fn fx() -> Fx {
+    let db = TestDb::new();
+    let mut c = db.connect();
+    let m = seed::demo(&mut c, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
+        .unwrap()
+        .municipality;
+    let user =
+        |c: &mut DbConn, name: &str| user_account::find_by_username(c, name).unwrap().unwrap();
+    let anna = user(&mut c, "demo.anna");
+    let lisa = client::list(&mut c, &m.id)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.fields.given_name == "Lisa")
+        .unwrap();
+    Fx {
+        anna: anna.id,
+        jakobsberg: anna.fields.provider_id.unwrap(),
+        caseworker: lisa.fields.caseworker_id.clone().unwrap(),
+        lisa: lisa.id,
+        chef: user(&mut c, "demo.chef.jakobsberg").id,
+        c,
+        m,
+        _db: db,
+    }
+}
+
+fn local(d: NaiveDate, h: u32, min: u32) -> NaiveDateTime {
+    Stockholm
+        .from_local_datetime(&d.and_hms_opt(h, min, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .naive_utc()
+}
+
+fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
+    local(NaiveDate::from_ymd_opt(y, mo, d).unwrap(), h, 0).and_utc()
+}
+
+impl Fx {
+    fn event(&self, kind: &str, t: NaiveDateTime) -> NewVisitEvent {
+        NewVisitEvent {
+            id: new_id(),
+            source: "phone".into(),
+            source_key: self.anna.clone(),
+            event_id: new_id(),
+            kind: kind.into(),
+            staff_id: self.anna.clone(),
+            client_id: self.lisa.clone(),
+            provider_id: self.jakobsberg.clone(),
+            occurred_at: t,
+            received_at: now(),
+            local_date: crate::domain::local_date(t.and_utc(), Stockholm),
+            method: Some("nfc".into()),
+            method_ref: Some("tag".into()),
+            reason: None,
+            payload: serde_json::to_string(&Payload::default()).unwrap(),
+        }
+    }
+
+    /// Visits to Lisa adding up to `minutes` in `month`: two hours each
+    /// morning from the 1st (at most `last_day`), the rest on the next day.
+    fn perform(&mut self, month: &str, minutes: i64, last_day: u32) {
+        let month: YearMonth = month.parse().unwrap();
+        let mut left = minutes;
+        let mut day = month.first_day();
+        while left > 0 {
+            assert!(
+                chrono::Datelike::day(&day) <= last_day,
+                "too much for the days"
+            );
+            let length = left.min(120);
+            let start = local(day, 9, 0);
+            for e in [
+                self.event("check_in", start),
+                self.event("check_out", start + Duration::minutes(length)),
+            ] {
+                visit::record(&mut self.c, &e, None, RULES).unwrap();
+            }
+            left -= length;
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    fn evaluate(&mut self, when: DateTime<Utc>) -> evaluate::Evaluation {
+        evaluate::municipality(&mut self.c, &self.m, when).unwrap()
+    }
+
+    /// Lisa's alerts of a kind that are not resolved, by month.
+    fn open(&mut self, kind: &str) -> Vec<String> {
+        let mut months: Vec<String> = alert::list(
+            &mut self.c,
+            &self.m.id,
+            &Viewer::Admin,
+            &alert::Filter {
+                kind: Some(kind),
+                client_id: Some(&self.lisa),
+                ..Default::default()
+            },
+            100,
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.state != "resolved")
+        .map(|a| a.month)
+        .collect();
+        months.sort();
+        months
+    }
+
+    /// Lisa's alerts that `viewer` may see.
+    fn visible(&mut self, viewer: Viewer<'_>) -> Vec<Alert> {
+        let lisa = self.lisa.clone();
+        let filter = alert::Filter {
+            client_id: Some(&lisa),
+            ..Default::default()
+        };
+        alert::list(&mut self.c, &self.m.id, &viewer, &filter, 100).unwrap()
+    }
+}
+
+/// 8 % under Järfälla's 51:36 (3,096 minutes) is 2,848 minutes.
+const EIGHT_PERCENT_UNDER: i64 = 2848;
+
+#[test]
+fn three_months_eight_percent_under_bring_three_alerts_and_then_a_follow_up() {
+    let mut f = fx();
+    for month in ["2026-08", "2026-09", "2026-10"] {
+        f.perform(month, EIGHT_PERCENT_UNDER, 28);
+    }
+    f.evaluate(at(2026, 9, 6, 8));
+    assert_eq!(f.open("outside_band"), ["2026-08"]);
+    assert!(f.open("follow_up_recommended").is_empty());
+    f.evaluate(at(2026, 10, 6, 8));
+    assert_eq!(f.open("outside_band"), ["2026-08", "2026-09"]);
+    assert!(f.open("follow_up_recommended").is_empty());
+    f.evaluate(at(2026, 11, 6, 8));
+    assert_eq!(f.open("outside_band"), ["2026-08", "2026-09", "2026-10"]);
+    assert_eq!(f.open("follow_up_recommended"), ["2026-10"]);
+    // The caseworker sees them, in Swedish, with the figures and the rules.
+    let mine = f.visible(Viewer::Caseworker(&f.caseworker.clone()));
+    let oct = mine
+        .iter()
+        .find(|a| a.kind == "outside_band" && a.month == "2026-10")
+        .unwrap();
+    assert_eq!(oct.rules, "R1,R2");
+    assert!(
+        oct.message.starts_with(
+            "Utförd tid i oktober 2026 är 8,0 % under beställd tid (47:28 av 51:36 timmar"
+        ),
+        "{}",
+        oct.message
+    );
+    assert!(oct.message.contains("Ramtid"), "{}", oct.message);
+    let figures: serde_json::Value = serde_json::from_str(&oct.figures).unwrap();
+    assert_eq!(
+        (
+            figures["expected_minutes"].as_i64(),
+            figures["performed_minutes"].as_i64()
+        ),
+        (Some(3096), Some(2848))
+    );
+    assert!(
+        mine.iter()
+            .any(|a| a.kind == "follow_up_recommended" && a.rules == "R4")
+    );
+    // Evaluating again changes nothing and duplicates nothing.
+    let again = f.evaluate(at(2026, 11, 6, 9));
+    assert!(!again.changed(), "{again:?}");
+    assert_eq!(f.open("outside_band").len(), 3);
+}
+
+#[test]
+fn an_approved_explanation_in_month_two_stops_the_follow_up() {
+    let mut f = fx();
+    for month in ["2026-08", "2026-09", "2026-10"] {
+        f.perform(month, EIGHT_PERCENT_UNDER, 28);
+    }
+    let sep: YearMonth = "2026-09".parse().unwrap();
+    let e = explanation::submit(
+        &mut f.c,
+        &f.lisa,
+        &f.jakobsberg,
+        sep,
+        "declined_visits",
+        "Lisa avböjde flera besök.",
+        &f.chef,
+        now(),
+    )
+    .unwrap();
+    // Not before the 5th of the next month (R3).
+    let caseworker = f.caseworker.clone();
+    let review = |day| explanation::Review {
+        approve: true,
+        note: "Rimlig förklaring.",
+        by: &caseworker,
+        at: now(),
+        local_today: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
+        review_from_day: 5,
+    };
+    let early = explanation::review(&mut f.c, &e.id, review(4));
+    assert!(matches!(early, Err(explanation::ReviewError::TooEarly(_))));
+    explanation::review(&mut f.c, &e.id, review(6)).unwrap();
+    for day in [at(2026, 9, 6, 8), at(2026, 10, 6, 8), at(2026, 11, 6, 8)] {
+        f.evaluate(day);
+    }
+    assert_eq!(f.open("outside_band"), ["2026-08", "2026-09", "2026-10"]);
+    assert!(f.open("follow_up_recommended").is_empty());
+}
+
+#[test]
+fn four_percent_over_alerts_nobody_but_the_fee_administrators() {
+    let mut f = fx();
+    f.perform("2026-10", 3220, 28);
+    f.evaluate(at(2026, 11, 6, 8));
+    assert!(f.open("outside_band").is_empty());
+    let caseworker = f.caseworker.clone();
+    let jakobsberg = f.jakobsberg.clone();
+    assert!(f.visible(Viewer::Caseworker(&caseworker)).is_empty());
+    assert!(
+        f.visible(Viewer::Provider(&jakobsberg))
+            .iter()
+            .all(|a| a.kind == "missing_visits")
+    );
+    // R5: performed above granted is the fee administrators' concern.
+    let fee = f.visible(Viewer::FeeAdmin);
+    assert_eq!(fee.len(), 1);
+    assert_eq!(
+        (fee[0].kind.as_str(), fee[0].rules.as_str()),
+        ("exceeds_granted", "R5")
+    );
+    assert!(
+        fee[0]
+            .message
+            .contains("(53:40) överstiger beviljad tid (51:36)"),
+        "{}",
+        fee[0].message
+    );
+}
+
+#[test]
+fn ten_days_in_hospital_are_within_the_band_once_registered() {
+    let mut f = fx();
+    // October has 31 days; Lisa was home for 21 of them and got their time.
+    let home = 3096 * 21 / 31;
+    f.perform("2026-10", home, 31);
+    f.evaluate(at(2026, 11, 6, 8));
+    assert_eq!(f.open("outside_band"), ["2026-10"]);
+    let d = |day| NaiveDate::from_ymd_opt(2026, 10, day).unwrap();
+    let (lisa, chef) = (f.lisa.clone(), f.chef.clone());
+    absence::create(
+        &mut f.c,
+        &NewAbsence {
+            client_id: &lisa,
+            starts_on: d(10),
+            ends_on: Some(d(19)),
+            cause: "hospital",
+            note: "",
+            registered_by: &chef,
+        },
+        None,
+        now(),
+    )
+    .unwrap();
+    let e = f.evaluate(at(2026, 11, 6, 9));
+    let resolved: Vec<(String, String, String)> = alert::list(
+        &mut f.c,
+        &f.m.id,
+        &Viewer::Admin,
+        &alert::Filter {
+            state: Some("resolved"),
+            ..Default::default()
+        },
+        100,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|a| (a.client_id, a.month, a.kind))
+    .collect();
+    // (Nothing was performed in August and September: the three-month
+    // rule had fired too, and goes with October's alert.)
+    assert_eq!(e.resolved, 2, "{e:?}");
+    let lisa = f.lisa.clone();
+    for kind in ["outside_band", "follow_up_recommended"] {
+        assert!(
+            resolved.contains(&(lisa.clone(), "2026-10".to_string(), kind.to_string())),
+            "{resolved:?}"
+        );
+    }
+    assert!(f.open("outside_band").is_empty());
+    // The dirty mark the absence left is evaluated too, with the same result.
+    let d = evaluate::dirty(&mut f.c, at(2026, 11, 6, 9), 100).unwrap();
+    assert!(!d.changed(), "{d:?}");
+}
+
+#[test]
+fn the_early_warning_fires_on_the_twentieth_at_forty_percent() {
+    let mut f = fx();
+    // 40 % of 3,096 minutes by the 19th of November.
+    f.perform("2026-11", 1238, 19);
+    f.evaluate(at(2026, 11, 20, 8));
+    assert_eq!(f.open("pace_warning"), ["2026-11"]);
+    let jakobsberg = f.jakobsberg.clone();
+    let warning = f
+        .visible(Viewer::Provider(&jakobsberg))
+        .into_iter()
+        .find(|a| a.kind == "pace_warning")
+        .unwrap();
+    assert_eq!(
+        (warning.audience.as_str(), warning.rules.as_str()),
+        ("provider", "R6,R7")
+    );
+    assert!(
+        warning
+            .message
+            .starts_with("Med nuvarande takt blir utförd tid i november 2026 cirka"),
+        "{}",
+        warning.message
+    );
+    // Catching up (to about two thirds of the month's time) resolves it.
+    f.perform_extra("2026-11", 19, 760);
+    f.evaluate(at(2026, 11, 20, 9));
+    assert!(f.open("pace_warning").is_empty());
+}
+
+#[test]
+fn a_client_on_pace_gets_no_early_warning() {
+    let mut f = fx();
+    // Two thirds of the month, two thirds of the time.
+    f.perform("2026-11", 2000, 19);
+    f.evaluate(at(2026, 11, 20, 8));
+    assert!(f.open("pace_warning").is_empty());
+}
+
+impl Fx {
+    /// One long visit on `day`, approved as it is (it is over the 12-hour
+    /// limit), as a provider admin would.
+    fn perform_extra(&mut self, month: &str, day: u32, minutes: i64) {
+        let month: YearMonth = month.parse().unwrap();
+        let d = month.first_day().with_day_checked(day);
+        let start = local(d, 6, 0);
+        let check_in = self.event("check_in", start);
+        for e in [
+            check_in.clone(),
+            self.event("check_out", start + Duration::minutes(minutes)),
+        ] {
+            visit::record(&mut self.c, &e, None, RULES).unwrap();
+        }
+        let chef = self.chef.clone();
+        let change = crate::db::approval::Change {
+            by: &chef,
+            at: now(),
+            reason_code: None,
+            comment: "",
+        };
+        crate::db::approval::approve(&mut self.c, &check_in.id, change).unwrap();
+    }
+}
+
+trait WithDay {
+    fn with_day_checked(self, day: u32) -> NaiveDate;
+}
+
+impl WithDay for NaiveDate {
+    fn with_day_checked(self, day: u32) -> NaiveDate {
+        chrono::Datelike::with_day(&self, day).unwrap()
+    }
+}
