@@ -57,6 +57,24 @@ enum Command {
         #[arg(long, default_value = "admin")]
         admin_username: String,
     },
+    /// Run the alert rules once for every municipality, as at `--at`
+    /// (default now): the current and the previous local month of every
+    /// client, then the client-months changed since the last run.
+    Evaluate {
+        /// An RFC 3339 instant, e.g. 2026-11-20T08:00:00+01:00.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Recompute a month's performed-time figures from the stored visits
+    /// (they are kept up to date as visits change; this is the repair tool).
+    RebuildFigures {
+        /// The local month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Only this municipality (kommunkod); all when left out.
+        #[arg(long)]
+        municipality_code: Option<String>,
+    },
     /// Integration tokens for the municipality's case system.
     Token {
         #[command(subcommand)]
@@ -136,6 +154,57 @@ fn main() -> Result<()> {
             let (_, mut conn) = migrated(&config)?;
             token(&mut conn, command)
         }
+        Command::Evaluate { at } => {
+            let at = match at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .with_context(|| format!("--at: not an RFC 3339 instant: {t}"))?
+                    .to_utc(),
+                None => chrono::Utc::now(),
+            };
+            let (_, mut conn) = migrated(&config)?;
+            let mut e = hemtid_core::evaluate::all(&mut conn, at)?;
+            loop {
+                let d = hemtid_core::evaluate::dirty(&mut conn, at, 1000)?;
+                if d.client_months == 0 {
+                    break;
+                }
+                e.raised += d.raised;
+                e.updated += d.updated;
+                e.reopened += d.reopened;
+                e.resolved += d.resolved;
+            }
+            println!(
+                "evaluated {} client-months as at {}: {} alerts raised, {} updated, {} reopened, {} resolved",
+                e.client_months,
+                at.to_rfc3339(),
+                e.raised,
+                e.updated,
+                e.reopened,
+                e.resolved
+            );
+            Ok(())
+        }
+        Command::RebuildFigures {
+            month,
+            municipality_code,
+        } => {
+            let month: hemtid_core::domain::YearMonth = month
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--month: expected YYYY-MM, got {month}"))?;
+            let (_, mut conn) = migrated(&config)?;
+            let all = match municipality_code {
+                Some(code) => vec![find_municipality(&mut conn, &code)?],
+                None => municipality::list(&mut conn)?,
+            };
+            for m in all {
+                let r = db::figure::rebuild_month(&mut conn, &m, month)?;
+                println!(
+                    "{} {month}: {} visits and {} declined visits counted, {} day figures",
+                    m.name, r.visits, r.declined, r.day_cells
+                );
+            }
+            Ok(())
+        }
         Command::PrintConfig | Command::Openapi => Ok(()),
     }
 }
@@ -205,6 +274,10 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
         hemtid_api::Clock::System,
         Some(lock_keys),
     );
+    let evaluator = evaluator::Evaluator::start(
+        state.pool.clone(),
+        std::time::Duration::from_secs(config.evaluate_interval_seconds),
+    )?;
     let gateway = mqtt::start(&config, state.pool.clone())?;
     let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
         .shutdown_timeout(10)
@@ -216,6 +289,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     tracing::info!("started; SIGINT or SIGTERM stops gracefully");
     let result = server.run().await;
     gateway.stop();
+    evaluator.stop();
     result?;
     tracing::info!("stopped");
     Ok(())
@@ -239,6 +313,7 @@ fn gateway_alone(config: &Config) -> Result<()> {
     Ok(())
 }
 
+mod evaluator;
 mod mqtt;
 
 fn print_demo(summary: &seed::DemoSummary) {

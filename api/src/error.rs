@@ -31,6 +31,8 @@ pub enum ErrorCode {
     VisitIncomplete,
     MonthNotApproved,
     ReplayRejected,
+    ReviewTooEarly,
+    NotReviewable,
     NotReady,
     InternalError,
 }
@@ -58,6 +60,8 @@ impl ErrorCode {
         ErrorCode::VisitIncomplete,
         ErrorCode::MonthNotApproved,
         ErrorCode::ReplayRejected,
+        ErrorCode::ReviewTooEarly,
+        ErrorCode::NotReviewable,
         ErrorCode::NotReady,
         ErrorCode::InternalError,
     ];
@@ -84,6 +88,8 @@ impl ErrorCode {
             ErrorCode::VisitIncomplete => "visit_incomplete",
             ErrorCode::MonthNotApproved => "month_not_approved",
             ErrorCode::ReplayRejected => "replay_rejected",
+            ErrorCode::ReviewTooEarly => "review_too_early",
+            ErrorCode::NotReviewable => "not_reviewable",
             ErrorCode::NotReady => "not_ready",
             ErrorCode::InternalError => "internal_error",
         }
@@ -110,7 +116,9 @@ impl ErrorCode {
             | ErrorCode::MonthLocked
             | ErrorCode::VisitIncomplete
             | ErrorCode::MonthNotApproved
-            | ErrorCode::ReplayRejected => StatusCode::CONFLICT,
+            | ErrorCode::ReplayRejected
+            | ErrorCode::ReviewTooEarly
+            | ErrorCode::NotReviewable => StatusCode::CONFLICT,
             ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -139,6 +147,8 @@ impl ErrorCode {
             ErrorCode::VisitIncomplete => "The visit lacks a start or an end: correct it first",
             ErrorCode::MonthNotApproved => "Approve every visit of the month before locking it",
             ErrorCode::ReplayRejected => "The dead letter was rejected again",
+            ErrorCode::ReviewTooEarly => "The month cannot be reviewed yet",
+            ErrorCode::NotReviewable => "The explanation is not waiting for review",
             ErrorCode::NotReady => "Not ready",
             ErrorCode::InternalError => "Internal error",
         }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub throttle: std::sync::Mutex<hemtid_core::auth::throttle::LoginThrottle>,
     /// Signs digital lock keys; without it none are handed out.
     pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+    /// Fans the alert outbox out to the open alert streams.
+    pub alerts: handlers::alert::AlertHub,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             clock,
             throttle: Default::default(),
             lock_keys,
+            alerts: Default::default(),
         })
     }
 

@@ -23,6 +23,9 @@ pub struct Config {
     pub mqtt_client_id: String,
     pub mqtt_share_group: Option<String>,
     pub mqtt_batch_size: usize,
+    /// Seconds between full runs of the alert rules (changes are evaluated
+    /// as they happen; the full run catches what time alone changes).
+    pub evaluate_interval_seconds: u64,
 }
 
 /// How logs are written.
@@ -50,6 +53,7 @@ impl Default for Config {
             mqtt_client_id: "hemtid-gateway".into(),
             mqtt_share_group: None,
             mqtt_batch_size: 256,
+            evaluate_interval_seconds: 3600,
         }
     }
 }
@@ -136,6 +140,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "HEMTID_MQTT_BATCH_SIZE",
         "Device messages stored in one transaction.",
     ),
+    (
+        "evaluate_interval_seconds",
+        "HEMTID_EVALUATE_INTERVAL_SECONDS",
+        "Seconds between full runs of the alert rules (changes are evaluated at once).",
+    ),
 ];
 
 impl Config {
@@ -201,6 +210,13 @@ impl Config {
                     .parse()
                     .map_err(|_| "expected a whole number".to_string())?
             }
+            "evaluate_interval_seconds" => {
+                self.evaluate_interval_seconds = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| "expected seconds, at least 1".to_string())?
+            }
             "log_format" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -252,6 +268,7 @@ impl Config {
                 None => "# unset: no shared subscription".into(),
             },
             "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
+            "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",

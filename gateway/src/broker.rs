@@ -1,20 +1,28 @@
 //! The embedded MQTT broker (rumqttd) `hemtid serve` starts when no
 //! external broker is configured, so a new user needs nothing else.
 //! Devices sign in with their id and the secret hemtid generated for them;
-//! the gateway with a password made at start.
+//! the gateway with a password made at start; the case system as
+//! `integration` with an integration token. rumqttd has no topic ACLs:
+//! whoever signs in can subscribe to any topic, which is why alert payloads
+//! carry no names or personal numbers (a broker with ACLs is the answer
+//! where that matters: see the README).
 //!
 //! rumqttd keeps everything in memory and drops messages for a subscriber
 //! that falls behind its buffers (shared/CRATES.md), so the buffers are
 //! sized generously here; receipts close what remains (a crash loses what
 //! it had not delivered, and devices re-send what was not receipted).
 
-use hemtid_core::db::{Pool, device};
+use hemtid_core::db::{Pool, api_token, device};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// The username the gateway signs in with.
 pub const GATEWAY_USER: &str = "hemtid-gateway";
+
+/// The username of the municipality's case system, whose password is an
+/// integration token (`hemtid token create`): it reads the alert topics.
+pub const INTEGRATION_USER: &str = "integration";
 
 /// A running embedded broker.
 #[derive(Debug, Clone)]
@@ -85,6 +93,14 @@ pub fn start_embedded(
             }
             tokio::task::spawn_blocking(move || {
                 pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                    if user == INTEGRATION_USER {
+                        // The case system subscribes to alerts with its
+                        // integration token.
+                        let hash = hemtid_core::auth::hash_token(&pass);
+                        return api_token::find_active(&mut c, &hash)
+                            .map(|t| t.is_some())
+                            .map_err(|e| e.to_string());
+                    }
                     device::check_secret(&mut c, &user, &pass).map_err(|e| e.to_string())
                 })
             })

@@ -57,6 +57,25 @@ pub fn config_topic(device_id: &str) -> String {
     format!("hemtid/v1/devices/{device_id}/config")
 }
 
+/// The topics an alert change goes to: the caseworker's, the provider's
+/// (all but the fee administrators' alerts) and the fee administrators'.
+pub fn alert_topics(a: &hemtid_core::db::alert::Alert) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(id) = a
+        .caseworker_id
+        .as_ref()
+        .filter(|_| a.audience == "caseworker")
+    {
+        out.push(format!("hemtid/v1/caseworkers/{id}/alerts"));
+    }
+    if a.audience == "fee_admin" {
+        out.push(format!("hemtid/v1/fee-admins/{}/alerts", a.municipality_id));
+    } else if let Some(id) = &a.provider_id {
+        out.push(format!("hemtid/v1/providers/{id}/alerts"));
+    }
+    out
+}
+
 /// The topic a device reads its receipts on.
 pub fn receipts_topic(device_id: &str) -> String {
     format!("hemtid/v1/devices/{device_id}/receipts")

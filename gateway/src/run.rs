@@ -6,7 +6,7 @@
 use crate::options::GatewayOptions;
 use crate::process::{self, Message};
 use chrono::Utc;
-use hemtid_core::db::{Pool, digital_key};
+use hemtid_core::db::{Pool, alert, digital_key};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,6 +73,11 @@ pub async fn run_with_ready(
         pool.clone(),
         ready.subscribe(),
     ));
+    let alerts = tokio::spawn(publish_alerts(
+        client.clone(),
+        pool.clone(),
+        ready.subscribe(),
+    ));
     let batcher = tokio::spawn(batcher(
         client.clone(),
         rx,
@@ -133,10 +138,78 @@ pub async fn run_with_ready(
     }
     batcher.abort();
     configs.abort();
+    alerts.abort();
     if let Err(e) = client.try_disconnect() {
         tracing::debug!(error = %e, "disconnect on shutdown");
     }
     tracing::info!("gateway stopped");
+}
+
+/// The outbox cursor of the MQTT alert publisher (shared by gateways:
+/// whoever moves it first publishes that stretch).
+const ALERT_CURSOR: &str = "mqtt-alerts";
+
+/// Publishes new and changed alerts from the outbox (QoS 1), in order,
+/// while connected. The cursor is kept in the database, so a restart goes
+/// on where the last run stopped (a crash between publishing and noting it
+/// publishes those alerts again: consumers key on `id` and `seq`).
+async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(150));
+    loop {
+        tick.tick().await;
+        if !*ready.borrow() {
+            continue;
+        }
+        let p = pool.clone();
+        let read = tokio::task::spawn_blocking(move || -> Result<_, String> {
+            let mut c = p.get().map_err(|e| e.to_string())?;
+            let from = alert::cursor(&mut c, ALERT_CURSOR).map_err(|e| e.to_string())?;
+            let events = alert::events_after(&mut c, from, 200).map_err(|e| e.to_string())?;
+            Ok((from, events))
+        })
+        .await;
+        let (from, events) = match read.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the alert outbox");
+                continue;
+            }
+        };
+        let Some(to) = events.last().map(|(s, _)| *s) else {
+            continue;
+        };
+        for (seq, a) in &events {
+            let mut body = match serde_json::to_value(a) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not encode an alert");
+                    continue;
+                }
+            };
+            body["seq"] = serde_json::json!(seq);
+            let bytes = body.to_string().into_bytes();
+            for topic in crate::alert_topics(a) {
+                if let Err(e) = client
+                    .publish(topic, QoS::AtLeastOnce, false, bytes.clone())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not publish an alert");
+                }
+            }
+        }
+        let p = pool.clone();
+        let moved = tokio::task::spawn_blocking(move || {
+            p.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                alert::advance_cursor(&mut c, ALERT_CURSOR, from, to).map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        match moved.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!("another gateway published these alerts too"),
+            Err(e) => tracing::warn!(error = %e, "could not note the published alerts"),
+        }
+    }
 }
 
 /// Publishes each lock's configuration (public key, revoked keys) as a

@@ -43,6 +43,8 @@ pub fn hemtid(db: &TestDb, data: &Path) -> Command {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// What it printed before its address (the broker's address, demo logins).
+    pub printed: Vec<String>,
     /// Kept so the reader thread keeps draining the child's stdout.
     _stdout: mpsc::Receiver<String>,
 }
@@ -87,6 +89,7 @@ impl Server {
                 return Server {
                     child,
                     base: base.to_string(),
+                    printed,
                     _stdout: rx,
                 };
             }
@@ -96,6 +99,15 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The embedded broker's `(host, port)`, from what `serve` printed.
+    pub fn broker(&self) -> Option<(String, u16)> {
+        self.printed.iter().find_map(|l| {
+            let addr = l.strip_prefix("hemtid MQTT broker on mqtt://")?;
+            let (host, port) = addr.rsplit_once(':')?;
+            Some((host.to_string(), port.parse().ok()?))
+        })
     }
 
     /// Sends SIGTERM and waits for a clean exit.

@@ -1,5 +1,7 @@
 //! Routes and the helpers handlers share.
 
+pub(crate) mod absence;
+pub(crate) mod alert;
 pub(crate) mod approval;
 pub(crate) mod auth;
 pub(crate) mod client;
@@ -7,6 +9,7 @@ pub(crate) mod crud;
 pub(crate) mod decision;
 pub(crate) mod device;
 pub(crate) mod docs;
+pub(crate) mod explanation;
 pub(crate) mod health;
 pub(crate) mod journal;
 pub(crate) mod lock_key;
@@ -129,7 +132,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(put().to(order::update_order)),
                 )
                 .service(res("/orders/{id}/renewal").route(post().to(order::renew_order)))
-                .service(res("/orders/{id}/ordered-time").route(get().to(order::get_ordered_time))),
+                .service(res("/orders/{id}/ordered-time").route(get().to(order::get_ordered_time)))
+                .service(res("/alerts").route(get().to(alert::list_alerts)))
+                .service(res("/alerts/stream").route(get().to(alert::alert_stream)))
+                .service(res("/alerts/{id}").route(get().to(alert::get_alert)))
+                .service(res("/alerts/{id}/acknowledge").route(post().to(alert::acknowledge_alert)))
+                .service(res("/alerts/{id}/resolve").route(post().to(alert::resolve_alert)))
+                .service(
+                    res("/clients/{id}/absences")
+                        .route(get().to(absence::list_absences))
+                        .route(post().to(absence::create_absence)),
+                )
+                .service(res("/absences/{id}/end").route(post().to(absence::end_absence)))
+                .service(res("/absences/{id}/cancel").route(post().to(absence::cancel_absence)))
+                .service(
+                    res("/clients/{id}/months/{month}/explanation")
+                        .route(put().to(explanation::put_explanation)),
+                )
+                .service(
+                    res("/clients/{id}/months/{month}/explanations")
+                        .route(get().to(explanation::list_explanations)),
+                )
+                .service(
+                    res("/explanations/{id}/review")
+                        .route(post().to(explanation::review_explanation)),
+                ),
         );
 }
 

@@ -10,8 +10,8 @@ mod sync_item;
 
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
-    approval, auth, client, decision, device, docs, health, journal, lock_key, me, month,
-    municipality, order, sync, user, visit_view,
+    absence, alert, approval, auth, client, decision, device, docs, explanation, health, journal,
+    lock_key, me, month, municipality, order, sync, user, visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -93,6 +93,18 @@ pub const JSON: &str = "application/json";
         lock_key::issue_key,
         lock_key::revoke_keys,
         device::replay_dead_letter,
+        alert::list_alerts,
+        alert::get_alert,
+        alert::acknowledge_alert,
+        alert::resolve_alert,
+        alert::alert_stream,
+        absence::create_absence,
+        absence::list_absences,
+        absence::end_absence,
+        absence::cancel_absence,
+        explanation::put_explanation,
+        explanation::list_explanations,
+        explanation::review_explanation,
     ),
     components(schemas(Problem)),
     modifiers(&Contract),
@@ -110,6 +122,14 @@ pub const JSON: &str = "application/json";
         (name = "devices", description = "The device registry of a provider (door locks, \
             NFC readers and tags), staff credentials, and the admin's dead letters. Devices \
             themselves speak MQTT: see asyncapi.yaml."),
+        (name = "alerts", description = "Variance alerts for caseworkers, provider admins \
+            and fee administrators: one per client, month and kind (rule ids R1–R8 in the \
+            glossary), with a Swedish message and the figures behind it; acknowledge, resolve, \
+            and a live Server-Sent-Events stream. The same changes go out over MQTT: see \
+            asyncapi.yaml."),
+        (name = "variance", description = "What explains a month: client absences and the \
+            provider's explanations, reviewed by the caseworker from the municipality's review \
+            day (R3)."),
         (name = "health", description = "Liveness, readiness and this document; no sign-in."),
     )
 )]

@@ -9,6 +9,7 @@ mod devices;
 mod examples;
 mod phone;
 mod schema_check;
+mod variance;
 
 use super::*;
 use crate::error::ErrorCode;

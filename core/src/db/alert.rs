@@ -72,7 +72,7 @@ fn as_json<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
 #[diesel(table_name = alert_history)]
 pub struct AlertChange {
     #[serde(skip)]
-    pub id: String,
+    pub seq: i64,
     #[serde(skip)]
     pub alert_id: String,
     #[serde(with = "super::utc")]
@@ -235,7 +235,9 @@ pub fn act(
 ) -> Result<Alert, StoreError> {
     super::transaction(c, |c| {
         let a = get(c, id)?;
-        if a.state != state {
+        // Acknowledging what is resolved already changes nothing.
+        let moot = a.state == "resolved" && state == "acknowledged";
+        if a.state != state && !moot {
             set_state(c, &a, state, Some(by), note, at)?;
         }
         get(c, id)
@@ -282,7 +284,6 @@ fn record(
 ) -> Result<(), StoreError> {
     diesel::insert_into(alert_history::table)
         .values((
-            alert_history::id.eq(new_id()),
             alert_history::alert_id.eq(alert_id),
             alert_history::at.eq(at),
             alert_history::action.eq(action),
@@ -307,7 +308,7 @@ pub fn get(c: &mut DbConn, id: &str) -> Result<Alert, StoreError> {
 pub fn history(c: &mut DbConn, id: &str) -> Result<Vec<AlertChange>, StoreError> {
     Ok(alert_history::table
         .filter(alert_history::alert_id.eq(id))
-        .order((alert_history::at, alert_history::id))
+        .order(alert_history::seq)
         .select(AlertChange::as_select())
         .load(c)?)
 }

@@ -52,7 +52,7 @@ pub struct Explanation {
 #[diesel(table_name = explanation_history)]
 pub struct ExplanationChange {
     #[serde(skip)]
-    pub id: String,
+    pub seq: i64,
     #[serde(skip)]
     pub explanation_id: String,
     #[serde(with = "super::utc")]
@@ -217,7 +217,6 @@ fn log(
 ) -> Result<(), StoreError> {
     diesel::insert_into(explanation_history::table)
         .values((
-            explanation_history::id.eq(new_id()),
             explanation_history::explanation_id.eq(id),
             explanation_history::at.eq(at),
             explanation_history::by_user_id.eq(by),
@@ -262,7 +261,7 @@ pub fn approved(c: &mut DbConn, client_id: &str, month: YearMonth) -> Result<boo
 pub fn history(c: &mut DbConn, id: &str) -> Result<Vec<ExplanationChange>, StoreError> {
     Ok(explanation_history::table
         .filter(explanation_history::explanation_id.eq(id))
-        .order((explanation_history::at, explanation_history::id))
+        .order(explanation_history::seq)
         .select(ExplanationChange::as_select())
         .load(c)?)
 }

@@ -466,8 +466,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    alert_history (id) {
-        id -> Text,
+    alert_history (seq) {
+        seq -> BigInt,
         alert_id -> Text,
         at -> Timestamp,
         action -> Text,
@@ -497,8 +497,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    explanation_history (id) {
-        id -> Text,
+    explanation_history (seq) {
+        seq -> BigInt,
         explanation_id -> Text,
         at -> Timestamp,
         by_user_id -> Text,

@@ -82,8 +82,9 @@ CREATE INDEX alert_caseworker_idx ON alert (caseworker_id, state);
 CREATE INDEX alert_provider_idx ON alert (provider_id, state);
 CREATE INDEX alert_municipality_month_idx ON alert (municipality_id, month);
 
+-- seq keeps the order of changes made in the same instant.
 CREATE TABLE alert_history (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id TEXT NOT NULL REFERENCES alert (id),
     at TIMESTAMP NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('raised', 'updated', 'acknowledged', 'resolved', 'reopened')),
@@ -93,7 +94,7 @@ CREATE TABLE alert_history (
     message TEXT NOT NULL,
     figures TEXT NOT NULL
 );
-CREATE INDEX alert_history_alert_idx ON alert_history (alert_id, at);
+CREATE INDEX alert_history_alert_idx ON alert_history (alert_id, seq);
 
 -- The provider's explanation of a client's month, reviewed by the caseworker (R3).
 CREATE TABLE explanation (
@@ -114,7 +115,7 @@ CREATE TABLE explanation (
 );
 
 CREATE TABLE explanation_history (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     explanation_id TEXT NOT NULL REFERENCES explanation (id),
     at TIMESTAMP NOT NULL,
     by_user_id TEXT NOT NULL REFERENCES user_account (id),
@@ -123,7 +124,7 @@ CREATE TABLE explanation_history (
     text TEXT NOT NULL,
     note TEXT NOT NULL
 );
-CREATE INDEX explanation_history_idx ON explanation_history (explanation_id, at);
+CREATE INDEX explanation_history_idx ON explanation_history (explanation_id, seq);
 
 -- Publishers (MQTT, Server-Sent Events) read changed alerts in order.
 CREATE TABLE alert_event (

@@ -1,0 +1,509 @@
+//! Variance alerts for caseworkers, providers and fee administrators: the
+//! list, one alert with its history, acknowledge and resolve, and a live
+//! Server-Sent-Events stream of new and changed alerts.
+
+use super::list;
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{Json, Principal};
+use crate::openapi::problem;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use hemtid_core::db::alert::{self, Alert, AlertChange, Filter, Viewer};
+use hemtid_core::db::{DbConn, client};
+use hemtid_core::model::Role;
+use serde::{Deserialize, Serialize};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// An alert as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertView {
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// The client's name, for the reader (never in MQTT payloads).
+    pub client_name: String,
+}
+
+/// One alert with its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertDetail {
+    #[serde(flatten)]
+    pub alert: AlertView,
+    pub history: Vec<AlertChange>,
+}
+
+/// Query of `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
+    /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
+    pub kind: Option<String>,
+    /// `open`, `acknowledged` or `resolved`.
+    pub state: Option<String>,
+    /// `YYYY-MM`.
+    pub month: Option<hemtid_core::domain::YearMonth>,
+    pub client_id: Option<Uuid>,
+    /// At most this many, newest first (default 200, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// Body of `POST /api/v1/alerts/{id}/acknowledge` and `…/resolve`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertAction {
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Who may see which alerts (owned, for tasks that outlive the request).
+#[derive(Debug, Clone)]
+enum Reader {
+    Caseworker(String),
+    Provider(String),
+    FeeAdmin,
+    Admin,
+}
+
+impl Reader {
+    fn of(p: &Principal) -> Result<Reader, ApiError> {
+        match p.role {
+            Role::Caseworker => Ok(Reader::Caseworker(p.subject.clone())),
+            Role::ProviderAdmin => Ok(Reader::Provider(p.provider()?.to_string())),
+            Role::FeeAdmin => Ok(Reader::FeeAdmin),
+            Role::Admin => Ok(Reader::Admin),
+            Role::Staff => Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "alerts are for caseworkers, provider admins, fee administrators and admins",
+            )),
+        }
+    }
+
+    fn viewer(&self) -> Viewer<'_> {
+        match self {
+            Reader::Caseworker(id) => Viewer::Caseworker(id),
+            Reader::Provider(id) => Viewer::Provider(id),
+            Reader::FeeAdmin => Viewer::FeeAdmin,
+            Reader::Admin => Viewer::Admin,
+        }
+    }
+
+    fn sees(&self, a: &Alert, municipality_id: &str) -> bool {
+        a.municipality_id == municipality_id && alert::visible(a, &self.viewer())
+    }
+}
+
+fn with_names(c: &mut DbConn, alerts: Vec<Alert>) -> Result<Vec<AlertView>, ApiError> {
+    let mut out = Vec::with_capacity(alerts.len());
+    let mut names = std::collections::HashMap::new();
+    for a in alerts {
+        if !names.contains_key(&a.client_id) {
+            let cl = client::get_any(c, &a.client_id)?;
+            names.insert(
+                a.client_id.clone(),
+                format!("{} {}", cl.fields.given_name, cl.fields.family_name),
+            );
+        }
+        let client_name = names.get(&a.client_id).cloned().unwrap_or_default();
+        out.push(AlertView {
+            alert: a,
+            client_name,
+        });
+    }
+    Ok(out)
+}
+
+/// The alert, if the principal may see it.
+fn visible_alert(
+    c: &mut DbConn,
+    reader: &Reader,
+    municipality_id: &str,
+    id: &Uuid,
+) -> Result<Alert, ApiError> {
+    let a = alert::get(c, &id.to_string())?;
+    if reader.sees(&a, municipality_id) {
+        Ok(a)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+fn check(q: &AlertQuery) -> Result<(), ApiError> {
+    let known = |v: &Option<String>, all: &[&str]| v.as_deref().is_none_or(|k| all.contains(&k));
+    let kinds: Vec<&str> = alert::KINDS.iter().map(|(k, _, _)| *k).collect();
+    if !known(&q.kind, &kinds) || !known(&q.state, alert::STATES) {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidQuery,
+            "unknown kind or state",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/alerts`: the alerts the principal may see, newest first.
+///
+/// Caseworkers see the alerts for them about their clients; provider
+/// admins those about their provider's clients; fee administrators those
+/// for them (R5); admins all of the municipality's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(AlertQuery),
+    responses(
+        (status = 200, description = "The alerts.", body = super::Items<AlertView>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn list_alerts(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<AlertQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let reader = Reader::of(&p)?;
+    let q = q.into_inner();
+    check(&q)?;
+    let items = state
+        .db(move |c| {
+            let month = q.month.map(|m| m.to_string());
+            let client_id = q.client_id.map(|u| u.to_string());
+            let f = Filter {
+                kind: q.kind.as_deref(),
+                state: q.state.as_deref(),
+                month: month.as_deref(),
+                client_id: client_id.as_deref(),
+            };
+            let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+            let alerts = alert::list(c, &p.municipality_id, &reader.viewer(), &f, limit)?;
+            with_names(c, alerts)
+        })
+        .await?;
+    Ok(list(items))
+}
+
+/// `GET /api/v1/alerts/{id}`: one alert and its history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "The alert.", body = AlertDetail),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn get_alert(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let reader = Reader::of(&p)?;
+    let detail = state
+        .db(move |c| {
+            let a = visible_alert(c, &reader, &p.municipality_id, &id)?;
+            let history = alert::history(c, &a.id)?;
+            let alert = with_names(c, vec![a])?
+                .pop()
+                .ok_or_else(|| ApiError::internal("alert lost"))?;
+            Ok(AlertDetail { alert, history })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+async fn act(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: Uuid,
+    input: AlertAction,
+    to: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let reader = Reader::of(&p)?;
+    if p.subject.starts_with("integration:") {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "a person acknowledges and resolves alerts, not an integration",
+        ));
+    }
+    let at = state.clock.now().naive_utc();
+    let view = state
+        .db(move |c| {
+            visible_alert(c, &reader, &p.municipality_id, &id)?;
+            let a = alert::act(c, &id.to_string(), to, &p.subject, input.note.trim(), at)?;
+            with_names(c, vec![a])?
+                .pop()
+                .ok_or_else(|| ApiError::internal("alert lost"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `POST /api/v1/alerts/{id}/acknowledge`: seen, being handled.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/acknowledge",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The alert.")),
+    request_body = AlertAction,
+    responses(
+        (status = 200, description = "The alert, acknowledged.", body = AlertView),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn acknowledge_alert(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<AlertAction>,
+) -> Result<HttpResponse, ApiError> {
+    act(state, p, id.into_inner(), input, "acknowledged").await
+}
+
+/// `POST /api/v1/alerts/{id}/resolve`: handled. The rules reopen it if its
+/// condition still holds when they next change it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/resolve",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The alert.")),
+    request_body = AlertAction,
+    responses(
+        (status = 200, description = "The alert, resolved.", body = AlertView),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn resolve_alert(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<AlertAction>,
+) -> Result<HttpResponse, ApiError> {
+    act(state, p, id.into_inner(), input, "resolved").await
+}
+
+/// One outbox entry: the change's sequence number and the alert after it.
+type Change = (i64, Arc<Alert>);
+
+/// Reads the alert outbox once for every open stream and fans it out.
+pub struct AlertHub {
+    tx: broadcast::Sender<Change>,
+    started: AtomicBool,
+}
+
+impl Default for AlertHub {
+    fn default() -> Self {
+        AlertHub {
+            tx: broadcast::channel(1024).0,
+            started: AtomicBool::new(false),
+        }
+    }
+}
+
+/// How often the hub reads the outbox.
+const POLL: Duration = Duration::from_millis(150);
+/// A comment line now and then keeps proxies from closing a quiet stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+impl AlertHub {
+    /// Starts the reader on first use (it needs the server's runtime).
+    fn ensure_started(&self, state: web::Data<AppState>) {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let tx = self.tx.clone();
+        actix_web::rt::spawn(async move {
+            let mut seq = match state.db(|c| Ok(alert::last_seq(c)?)).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "alert stream: could not read the outbox");
+                    0
+                }
+            };
+            loop {
+                actix_web::rt::time::sleep(POLL).await;
+                let from = seq;
+                match state
+                    .db(move |c| Ok(alert::events_after(c, from, 500)?))
+                    .await
+                {
+                    Ok(events) => {
+                        for (s, a) in events {
+                            seq = s;
+                            // No receiver is fine: nobody is listening.
+                            let _ = tx.send((s, Arc::new(a)));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = ?e, "alert stream: could not read the outbox"),
+                }
+            }
+        });
+    }
+}
+
+/// A body fed by a channel: the stream ends when the sender is dropped.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl MessageBody for ChannelBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.get_mut().0.poll_recv(cx).map(|b| b.map(Ok))
+    }
+}
+
+fn sse_event(seq: i64, view: &AlertView) -> Option<Bytes> {
+    let data = serde_json::to_string(view).ok()?;
+    Some(Bytes::from(format!(
+        "id: {seq}\nevent: alert\ndata: {data}\n\n"
+    )))
+}
+
+/// `GET /api/v1/alerts/stream`: new and changed alerts as Server-Sent
+/// Events (`event: alert`, `id:` the change's sequence number, `data:` the
+/// alert as JSON). Send `Last-Event-ID` to resume after a reconnect.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/stream",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this change.")),
+    responses(
+        (status = 200, description = "A `text/event-stream` of alerts, until the client disconnects.",
+            content_type = "text/event-stream", body = String),
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn alert_stream(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let reader = Reader::of(&p)?;
+    let resume = req
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    state.alerts.ensure_started(state.clone());
+    // Subscribe before reading where to start, so nothing falls between.
+    let mut live = state.alerts.tx.subscribe();
+    let mut sent = match resume {
+        Some(s) => s,
+        None => state.db(|c| Ok(alert::last_seq(c)?)).await?,
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let municipality = p.municipality_id.clone();
+    actix_web::rt::spawn(async move {
+        // Tell the client it is connected (and which change it is at).
+        if tx
+            .send(Bytes::from(format!(": connected at {sent}\n\n")))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut catch_up = resume.is_some();
+        loop {
+            if catch_up {
+                let from = sent;
+                let Ok(events) = state
+                    .db(move |c| Ok(alert::events_after(c, from, 500)?))
+                    .await
+                else {
+                    return;
+                };
+                let done = events.len() < 500;
+                for (s, a) in events {
+                    sent = s;
+                    if !forward(&state, &tx, &reader, &municipality, s, a).await {
+                        return;
+                    }
+                }
+                catch_up = !done;
+                continue;
+            }
+            let next = actix_web::rt::time::timeout(KEEP_ALIVE, live.recv()).await;
+            match next {
+                Err(_) => {
+                    if tx
+                        .send(Bytes::from_static(b": keep-alive\n\n"))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Ok((s, a))) if s > sent => {
+                    sent = s;
+                    if !forward(&state, &tx, &reader, &municipality, s, (*a).clone()).await {
+                        return;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                // Fell behind the hub: read what was missed from the outbox.
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => catch_up = true,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .body(ChannelBody(rx)))
+}
+
+/// Sends the alert if the reader may see it; false when the client is gone.
+async fn forward(
+    state: &web::Data<AppState>,
+    tx: &mpsc::Sender<Bytes>,
+    reader: &Reader,
+    municipality: &str,
+    seq: i64,
+    a: Alert,
+) -> bool {
+    if !reader.sees(&a, municipality) {
+        return true;
+    }
+    let Ok(mut views) = state.db(move |c| with_names(c, vec![a])).await else {
+        return true;
+    };
+    match views.pop().and_then(|v| sse_event(seq, &v)) {
+        Some(bytes) => tx.send(bytes).await.is_ok(),
+        None => true,
+    }
+}

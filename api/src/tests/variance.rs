@@ -1,0 +1,295 @@
+//! Alerts, absences and explanations through the API: roles, reach,
+//! validation, the review day (R3).
+
+use super::*;
+
+struct People {
+    chef: String,
+    other_chef: String,
+    caseworker: String,
+    staff: String,
+    fee: String,
+    lisa: String,
+}
+
+async fn people(ctx: &Ctx) -> People {
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    People {
+        chef: ctx.login("demo.chef.jakobsberg", seed::DEMO_PASSWORD).await,
+        other_chef: ctx
+            .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+            .await,
+        caseworker: ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await,
+        staff: ctx.login("demo.anna", seed::DEMO_PASSWORD).await,
+        fee: ctx.login("demo.avgift", seed::DEMO_PASSWORD).await,
+        lisa,
+    }
+}
+
+#[actix_web::test]
+async fn explanations_are_written_by_the_provider_and_reviewed_from_the_fifth() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    let put = |month: &str, body: Value, token: &str| {
+        let path = format!("/api/v1/clients/{}/months/{month}/explanation", p.lisa);
+        let token = token.to_string();
+        let ctx = &ctx;
+        async move { ctx.call(Method::PUT, &path, Some(&token), Some(body)).await }
+    };
+    let r = put(
+        "2026-10",
+        json!({"cause": "sick_cat", "text": " "}),
+        &p.chef,
+    )
+    .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(
+        r.fields(),
+        [
+            ("cause".into(), "invalid_value".into()),
+            ("text".into(), "required".into())
+        ]
+    );
+    put(
+        "2026-10",
+        json!({"cause": "other", "text": "x"}),
+        &p.caseworker,
+    )
+    .await
+    .problem(ErrorCode::Forbidden);
+    put(
+        "2026-10",
+        json!({"cause": "other", "text": "x"}),
+        &p.other_chef,
+    )
+    .await
+    .problem(ErrorCode::NotFound);
+    put("2026-12", json!({"cause": "other", "text": "x"}), &p.chef)
+        .await
+        .problem(ErrorCode::ValidationFailed);
+    let r = put(
+        "2026-10",
+        json!({"cause": "declined_visits", "text": "Lisa avböjde besök under tre veckor."}),
+        &p.chef,
+    )
+    .await;
+    let oct = r.ok(StatusCode::OK).clone();
+    assert_eq!(
+        (oct["state"].as_str(), oct["month"].as_str()),
+        (Some("submitted"), Some("2026-10"))
+    );
+    let review = |id: &str, body: Value, token: &str| {
+        let path = format!("/api/v1/explanations/{id}/review");
+        let token = token.to_string();
+        let ctx = &ctx;
+        async move {
+            ctx.call(Method::POST, &path, Some(&token), Some(body))
+                .await
+        }
+    };
+    let id = oct["id"].as_str().unwrap();
+    review(id, json!({"decision": "reject"}), &p.caseworker)
+        .await
+        .problem(ErrorCode::ValidationFailed);
+    review(id, json!({"decision": "approve"}), &p.chef)
+        .await
+        .problem(ErrorCode::Forbidden);
+    // 22 November: October can be reviewed (from the 5th), November not.
+    let r = review(
+        id,
+        json!({"decision": "approve", "note": "Rimligt."}),
+        &p.caseworker,
+    )
+    .await;
+    let body = r.ok(StatusCode::OK);
+    assert_eq!(body["state"], "approved");
+    let actions: Vec<&str> = body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["submitted", "approved"]);
+    review(id, json!({"decision": "approve"}), &p.caseworker)
+        .await
+        .problem(ErrorCode::NotReviewable);
+    let nov = put(
+        "2026-11",
+        json!({"cause": "absence", "text": "Sjukhus."}),
+        &p.chef,
+    )
+    .await;
+    let nov_id = nov.ok(StatusCode::OK)["id"].as_str().unwrap().to_string();
+    let r = review(&nov_id, json!({"decision": "approve"}), &p.caseworker).await;
+    r.problem(ErrorCode::ReviewTooEarly);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("2026-12-05"),
+        "{}",
+        r.body
+    );
+    // Both sides read it.
+    let path = format!("/api/v1/clients/{}/months/2026-10/explanations", p.lisa);
+    for token in [&p.chef, &p.caseworker] {
+        let r = ctx.call(Method::GET, &path, Some(token), None).await;
+        assert_eq!(r.ok(StatusCode::OK)["items"][0]["state"], "approved");
+    }
+}
+
+#[actix_web::test]
+async fn absences_are_validated_and_kept_within_reach() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    let path = format!("/api/v1/clients/{}/absences", p.lisa);
+    let r = ctx
+        .call(
+            Method::POST,
+            &path,
+            Some(&p.chef),
+            Some(json!({"starts_on": "2026-10-19", "ends_on": "2026-10-10", "cause": "spa"})),
+        )
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(
+        r.fields(),
+        [
+            ("cause".into(), "invalid_value".into()),
+            ("ends_on".into(), "before_start".into())
+        ]
+    );
+    let good = json!({"starts_on": "2026-10-10", "ends_on": "2026-10-19", "cause": "hospital"});
+    ctx.call(Method::POST, &path, Some(&p.staff), Some(good.clone()))
+        .await
+        .problem(ErrorCode::Forbidden);
+    ctx.call(Method::POST, &path, Some(&p.other_chef), Some(good.clone()))
+        .await
+        .problem(ErrorCode::NotFound);
+    let r = ctx
+        .call(Method::POST, &path, Some(&p.chef), Some(good))
+        .await;
+    let id = r.ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("/api/v1/absences/{id}/end"),
+            Some(&p.caseworker),
+            Some(json!({"ends_on": "2026-10-21"})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["ends_on"], "2026-10-21");
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("/api/v1/absences/{id}/cancel"),
+            Some(&p.chef),
+            None,
+        )
+        .await;
+    assert!(r.ok(StatusCode::OK)["cancelled_at"].is_string());
+    let r = ctx.call(Method::GET, &path, Some(&p.fee), None).await;
+    assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn alerts_are_listed_acknowledged_and_resolved_by_whoever_may_see_them() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    // The rules as at 6 November: October is closed and nothing was done.
+    let at: chrono::DateTime<chrono::Utc> = "2026-11-06T07:00:00Z".parse().unwrap();
+    hemtid_core::evaluate::all(&mut ctx.state.pool.get().unwrap(), at).unwrap();
+    let path = format!(
+        "/api/v1/alerts?client_id={}&kind=outside_band&month=2026-10",
+        p.lisa
+    );
+    let r = ctx
+        .call(Method::GET, &path, Some(&p.caseworker), None)
+        .await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    let a = &items[0];
+    assert_eq!(
+        (
+            a["rules"].as_str(),
+            a["state"].as_str(),
+            a["client_name"].as_str()
+        ),
+        (Some("R1,R2"), Some("open"), Some("Lisa Lindqvist"))
+    );
+    assert_eq!(a["figures"]["expected_minutes"], 3096);
+    let id = a["id"].as_str().unwrap();
+    // The provider sees it; the other provider and the staff do not.
+    let one = format!("/api/v1/alerts/{id}");
+    ctx.call(Method::GET, &one, Some(&p.chef), None)
+        .await
+        .ok(StatusCode::OK);
+    ctx.call(Method::GET, &one, Some(&p.other_chef), None)
+        .await
+        .problem(ErrorCode::NotFound);
+    ctx.call(Method::GET, &one, Some(&p.staff), None)
+        .await
+        .problem(ErrorCode::Forbidden);
+    // Fee administrators see only theirs (nothing was over: none).
+    let r = ctx
+        .call(Method::GET, "/api/v1/alerts", Some(&p.fee), None)
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    ctx.call(
+        Method::GET,
+        "/api/v1/alerts?kind=gossip",
+        Some(&p.caseworker),
+        None,
+    )
+    .await
+    .problem(ErrorCode::InvalidQuery);
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("{one}/acknowledge"),
+            Some(&p.caseworker),
+            Some(json!({"note": "Kontaktar utföraren."})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["state"], "acknowledged");
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("{one}/resolve"),
+            Some(&p.caseworker),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["state"], "resolved");
+    // Acknowledging what is resolved changes nothing.
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("{one}/acknowledge"),
+            Some(&ctx.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["state"], "resolved");
+    let r = ctx.call(Method::GET, &one, Some(&p.caseworker), None).await;
+    let history: Vec<(String, Option<String>)> = r.ok(StatusCode::OK)["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap().to_string(),
+                h["note"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(history[0].0, "raised");
+    assert_eq!(
+        history[1],
+        ("acknowledged".into(), Some("Kontaktar utföraren.".into()))
+    );
+    assert_eq!(history[2].0, "resolved");
+}

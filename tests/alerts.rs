@@ -1,0 +1,328 @@
+//! Alerts pushed as they happen: a visit registered on the phone changes a
+//! client's month, and an MQTT subscriber (the case system, signed in with
+//! its integration token) and a caseworker's Server-Sent-Events stream both
+//! get the changed alert within a second. Then `hemtid evaluate` and
+//! `hemtid rebuild-figures` from the command line.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)] // test code; children are reaped in Drop
+
+mod common;
+
+use chrono::{Datelike, TimeZone, Utc};
+use common::*;
+use hemtid_core::db::testing::TestDb;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// An alert and when it arrived.
+type Arrival = (Instant, Value);
+
+/// Reads a Server-Sent-Events stream into `tx`, one alert per event.
+fn sse(url: String, token: String, tx: mpsc::Sender<Arrival>, connected: mpsc::Sender<()>) {
+    std::thread::spawn(move || {
+        let resp = ureq::get(&url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .timeout(Duration::from_secs(300))
+            .call()
+            .unwrap();
+        assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+        let mut event = String::new();
+        for line in BufReader::new(resp.into_reader()).lines() {
+            let Ok(line) = line else { return };
+            if line.starts_with(": connected") {
+                let _ = connected.send(());
+            }
+            if let Some(data) = line.strip_prefix("data: ") {
+                event = data.to_string();
+            }
+            if line.is_empty() && !event.is_empty() {
+                let v: Value = serde_json::from_str(&event).unwrap();
+                if tx.send((Instant::now(), v)).is_err() {
+                    return;
+                }
+                event.clear();
+            }
+        }
+    });
+}
+
+/// Subscribes to `topic` and forwards every message to `tx`.
+fn mqtt(
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+    topic: String,
+    tx: mpsc::Sender<Arrival>,
+    subscribed: mpsc::Sender<()>,
+) {
+    std::thread::spawn(move || {
+        let mut o = rumqttc::MqttOptions::new(
+            format!("case-system-{}", uuid::Uuid::new_v4().simple()),
+            host,
+            port,
+        );
+        o.set_keep_alive(Duration::from_secs(10));
+        if let Some((u, p)) = credentials {
+            o.set_credentials(u, p);
+        }
+        let (client, mut conn) = rumqttc::Client::new(o, 100);
+        client.subscribe(&topic, rumqttc::QoS::AtLeastOnce).unwrap();
+        for ev in conn.iter() {
+            match ev {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                    let _ = subscribed.send(());
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                    let v: Value = serde_json::from_slice(&p.payload).unwrap();
+                    if tx.send((Instant::now(), v)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    });
+}
+
+/// The first arrival that `pick` accepts, within `seconds`.
+fn first(
+    rx: &mpsc::Receiver<Arrival>,
+    seconds: u64,
+    pick: impl Fn(&Value) -> bool,
+) -> Option<Arrival> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match rx.recv_timeout(left) {
+            Ok((at, v)) if pick(&v) => return Some((at, v)),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    run_ok(hemtid(&db, &data.0).args(["seed", "--demo"]));
+    let out = run_ok(hemtid(&db, &data.0).args([
+        "token",
+        "create",
+        "--municipality-code",
+        "9999",
+        "--name",
+        "Ärendesystemet",
+    ]));
+    let integration = out.lines().nth(1).unwrap().trim().to_string();
+    // The external broker when the test run names one (Mosquitto in CI),
+    // else the embedded one.
+    let external = std::env::var("HEMTID_TEST_MQTT_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let client_id = format!("hemtid-alerts-{}", uuid::Uuid::new_v4().simple());
+    let mut env = vec![("HEMTID_MQTT_CLIENT_ID", client_id.as_str())];
+    if let Some(url) = &external {
+        env.push(("HEMTID_MQTT_URL", url.as_str()));
+    }
+    let s = Server::start_with(&db, &data.0, &["--demo"], &env);
+    let (host, port, credentials) = match &external {
+        Some(url) => {
+            let o = hemtid_gateway::GatewayOptions::from_url(url, "x").unwrap();
+            let cred = o
+                .username
+                .clone()
+                .map(|u| (u, o.password.clone().unwrap_or_default()));
+            (o.host, o.port, cred)
+        }
+        None => {
+            let (h, p) = s.broker().expect("the embedded broker's address");
+            (h, p, Some(("integration".to_string(), integration.clone())))
+        }
+    };
+    let caseworker = login(&s, "demo.handlaggare", "hemtid-demo");
+    let anna = login(&s, "demo.anna", "hemtid-demo");
+    let (_, _, me) = request("GET", &s.url("/api/v1/me"), Some(&caseworker), None);
+    let caseworker_id = me["id"].as_str().unwrap().to_string();
+    let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&caseworker), None);
+    let lisa = clients["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["given_name"] == "Lisa")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Last month, as Stockholm counts months.
+    let today = hemtid_core::domain::local_date(Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let this_month = hemtid_core::domain::YearMonth::of(today);
+    let last_month = this_month.prev();
+    // The first run of the rules finds last month empty: outside the band.
+    let alerts_url = s.url(&format!(
+        "/api/v1/alerts?client_id={lisa}&kind=outside_band&month={last_month}"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = request("GET", &alerts_url, Some(&caseworker), None);
+        assert_eq!(status, 200, "{body}");
+        if body["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            let a = &body["items"][0];
+            assert_eq!(a["state"], "open");
+            assert_eq!(a["client_name"], "Lisa Lindqvist");
+            assert!(
+                a["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("under beställd tid"),
+                "{a}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert for last month");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (tx_sse, rx_sse) = mpsc::channel();
+    let (tx_up, rx_up) = mpsc::channel();
+    sse(
+        s.url("/api/v1/alerts/stream"),
+        caseworker.clone(),
+        tx_sse,
+        tx_up.clone(),
+    );
+    let (tx_mqtt, rx_mqtt) = mpsc::channel();
+    mqtt(
+        host,
+        port,
+        credentials,
+        format!("hemtid/v1/caseworkers/{caseworker_id}/alerts"),
+        tx_mqtt,
+        tx_up,
+    );
+    for _ in 0..2 {
+        rx_up
+            .recv_timeout(Duration::from_secs(20))
+            .expect("SSE connected and MQTT subscribed");
+    }
+    // A visit to Lisa on the 2nd of last month, 09:00–12:00, entered afterwards.
+    let day = last_month.first_day().with_day(2).unwrap();
+    let local = |h| {
+        chrono_tz::Europe::Stockholm
+            .from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .to_rfc3339()
+    };
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/api/v1/visits/entries"),
+        Some(&anna),
+        Some(json!({
+            "event_id": uuid::Uuid::new_v4(),
+            "client_id": lisa,
+            "started_at": local(9),
+            "ended_at": local(12),
+            "reason": "Telefonen var urladdad.",
+            "services": [{"code": "O-Duschhjälp"}],
+        })),
+    );
+    let sent = Instant::now();
+    assert_eq!(status, 201, "{body}");
+    let is_it = |v: &Value| {
+        v["client_id"] == lisa.as_str()
+            && v["kind"] == "outside_band"
+            && v["month"] == last_month.to_string().as_str()
+            && v["figures"]["performed_minutes"] == 180
+    };
+    let (at_sse, via_sse) = first(&rx_sse, 10, is_it).expect("the alert on the SSE stream");
+    let got = first(&rx_mqtt, 10, is_it);
+    if got.is_none() {
+        let mut c = db.connect();
+        let last = hemtid_core::db::alert::last_seq(&mut c).unwrap();
+        let cur = hemtid_core::db::alert::cursor(&mut c, "mqtt-alerts").unwrap();
+        let ev = hemtid_core::db::alert::events_after(&mut c, cur, 100).unwrap();
+        panic!(
+            "last {last} cursor {cur} events after {:?}",
+            ev.iter()
+                .map(|(s, a)| (s, &a.kind, &a.month))
+                .collect::<Vec<_>>()
+        );
+    }
+    let (at_mqtt, via_mqtt) = got.unwrap();
+    let sse_ms = at_sse.saturating_duration_since(sent).as_millis();
+    let mqtt_ms = at_mqtt.saturating_duration_since(sent).as_millis();
+    eprintln!("alert after the visit: SSE {sse_ms} ms, MQTT {mqtt_ms} ms");
+    assert!(sse_ms < 1000, "SSE took {sse_ms} ms");
+    assert!(mqtt_ms < 1000, "MQTT took {mqtt_ms} ms");
+    // The same alert both ways; MQTT carries no names.
+    assert_eq!(via_sse["id"], via_mqtt["id"]);
+    assert_eq!(via_sse["client_name"], "Lisa Lindqvist");
+    assert!(via_mqtt.get("client_name").is_none());
+    assert_eq!(via_mqtt["rules"], "R1,R2");
+    // The caseworker acknowledges it; the history says who and when.
+    let id = via_sse["id"].as_str().unwrap();
+    let (status, _, body) = request(
+        "POST",
+        &s.url(&format!("/api/v1/alerts/{id}/acknowledge")),
+        Some(&caseworker),
+        Some(json!({"note": "Ringer brukaren."})),
+    );
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("acknowledged")),
+        "{body}"
+    );
+    let (_, _, detail) = request(
+        "GET",
+        &s.url(&format!("/api/v1/alerts/{id}")),
+        Some(&caseworker),
+        None,
+    );
+    let actions: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.first(), Some(&"raised"));
+    assert!(actions.contains(&"updated"));
+    assert_eq!(actions.last(), Some(&"acknowledged"));
+    // Care workers do not read alerts.
+    let (status, _, body) = request("GET", &s.url("/api/v1/alerts"), Some(&anna), None);
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    drop(s);
+
+    // From the command line: the figures rebuild to what was kept, and the
+    // rules run as at a chosen instant.
+    let out =
+        run_ok(hemtid(&db, &data.0).args(["rebuild-figures", "--month", &last_month.to_string()]));
+    assert!(out.contains("1 visits"), "{out}");
+    let at = format!(
+        "{}T08:00:00+01:00",
+        this_month.first_day().with_day(6).unwrap()
+    );
+    let out = run_ok(hemtid(&db, &data.0).args(["evaluate", "--at", &at]));
+    assert!(out.starts_with("evaluated "), "{out}");
+    let out = hemtid(&db, &data.0)
+        .args(["evaluate", "--at", "tomorrow"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
