@@ -202,6 +202,19 @@ fn three_months_eight_percent_under_bring_three_alerts_and_then_a_follow_up() {
         mine.iter()
             .any(|a| a.kind == "follow_up_recommended" && a.rules == "R4")
     );
+    // The contract's example shows the same figures.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mobile-contract/examples/mqtt-alert.json"
+    );
+    let example: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&figures), keys(&example["figures"]));
     // Evaluating again changes nothing and duplicates nothing.
     let again = f.evaluate(at(2026, 11, 6, 9));
     assert!(!again.changed(), "{again:?}");

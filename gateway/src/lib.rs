@@ -76,6 +76,16 @@ pub fn alert_topics(a: &hemtid_core::db::alert::Alert) -> Vec<String> {
     out
 }
 
+/// The MQTT payload of an alert change: the alert (no names) and `seq`.
+pub fn alert_payload(
+    seq: i64,
+    a: &hemtid_core::db::alert::Alert,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = serde_json::to_value(a)?;
+    body["seq"] = serde_json::json!(seq);
+    serde_json::to_vec(&body)
+}
+
 /// The topic a device reads its receipts on.
 pub fn receipts_topic(device_id: &str) -> String {
     format!("hemtid/v1/devices/{device_id}/receipts")
@@ -111,6 +121,71 @@ mod tests {
         assert_eq!(
             receipts_topic("lock-1"),
             "hemtid/v1/devices/lock-1/receipts"
+        );
+    }
+
+    fn example_alert() -> serde_json::Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../mobile-contract/examples/mqtt-alert.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn alert(audience: &str) -> hemtid_core::db::alert::Alert {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 12)
+            .unwrap();
+        hemtid_core::db::alert::Alert {
+            id: "a".into(),
+            municipality_id: "m".into(),
+            client_id: "c".into(),
+            month: "2026-10".into(),
+            kind: "outside_band".into(),
+            rules: "R1,R2".into(),
+            audience: audience.into(),
+            caseworker_id: Some("cw".into()),
+            provider_id: Some("p".into()),
+            state: "open".into(),
+            message: "Utförd tid …".into(),
+            figures: r#"{"performed_minutes": 2848}"#.into(),
+            raised_at: t,
+            updated_at: t,
+            resolved_at: None,
+        }
+    }
+
+    #[test]
+    fn alert_payloads_follow_the_contract_example() {
+        let ours: serde_json::Value =
+            serde_json::from_slice(&alert_payload(42, &alert("caseworker")).unwrap()).unwrap();
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&ours), keys(&example_alert()));
+        assert_eq!(ours["figures"]["performed_minutes"], 2848);
+        assert!(ours.get("municipality_id").is_none());
+    }
+
+    #[test]
+    fn alerts_go_to_those_they_are_for() {
+        assert_eq!(
+            alert_topics(&alert("caseworker")),
+            [
+                "hemtid/v1/caseworkers/cw/alerts",
+                "hemtid/v1/providers/p/alerts"
+            ]
+        );
+        assert_eq!(
+            alert_topics(&alert("provider")),
+            ["hemtid/v1/providers/p/alerts"]
+        );
+        assert_eq!(
+            alert_topics(&alert("fee_admin")),
+            ["hemtid/v1/fee-admins/m/alerts"]
         );
     }
 }

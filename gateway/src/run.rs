@@ -179,15 +179,13 @@ async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch::Receiver<
             continue;
         };
         for (seq, a) in &events {
-            let mut body = match serde_json::to_value(a) {
-                Ok(v) => v,
+            let bytes = match crate::alert_payload(*seq, a) {
+                Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "could not encode an alert");
                     continue;
                 }
             };
-            body["seq"] = serde_json::json!(seq);
-            let bytes = body.to_string().into_bytes();
             for topic in crate::alert_topics(a) {
                 if let Err(e) = client
                     .publish(topic, QoS::AtLeastOnce, false, bytes.clone())
