@@ -9,8 +9,8 @@ use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
     DbConn, client, explanation, municipality::Municipality, new_id, now, user_account,
 };
-use crate::domain::YearMonth;
 use crate::domain::figures::FrameWindow;
+use crate::domain::{YearMonth, variance};
 use crate::evaluate;
 use crate::seed;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -416,4 +416,99 @@ impl WithDay for NaiveDate {
     fn with_day_checked(self, day: u32) -> NaiveDate {
         chrono::Datelike::with_day(&self, day).unwrap()
     }
+}
+
+#[test]
+fn reports_show_the_month_the_fees_and_the_payment_basis() {
+    use crate::report;
+    let mut f = fx();
+    f.perform("2026-10", EIGHT_PERCENT_UNDER, 28);
+    f.evaluate(at(2026, 11, 6, 8));
+    let oct: YearMonth = "2026-10".parse().unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 6).unwrap();
+    // The bulk ordered time agrees with the one-client reading.
+    let all = crate::db::client_month::ordered_for_municipality(&mut f.c, &f.m, oct).unwrap();
+    for cl in client::list(&mut f.c, &f.m.id).unwrap() {
+        let one = crate::db::client_month::ordered(&mut f.c, &f.m, &cl.id, None, oct).unwrap();
+        assert_eq!(
+            all.get(&cl.id).cloned().unwrap_or_default(),
+            one,
+            "{}",
+            cl.fields.given_name
+        );
+    }
+    let rows = report::monthly(&mut f.c, &f.m, oct, today, &report::Filter::default()).unwrap();
+    let lisa = rows.iter().find(|r| r.client_id == f.lisa).unwrap();
+    assert_eq!(
+        (
+            lisa.ordered.as_str(),
+            lisa.performed.as_str(),
+            lisa.variance.as_str()
+        ),
+        ("51:36", "47:28", "-4:08")
+    );
+    assert_eq!(
+        (lisa.variance_basis_points, lisa.status),
+        (Some(-801), variance::Status::Under)
+    );
+    assert_eq!(lisa.decision, "frame");
+    assert!(
+        lisa.alerts.contains(&"outside_band:open".to_string()),
+        "{:?}",
+        lisa.alerts
+    );
+    assert_eq!(
+        lisa.provider_name.as_deref(),
+        Some("Hemtjänsten Jakobsberg")
+    );
+    // Filters: the other provider's report has no Lisa.
+    let other = report::Filter {
+        provider_id: Some("no-such-provider".into()),
+        ..Default::default()
+    };
+    assert!(
+        report::monthly(&mut f.c, &f.m, oct, today, &other)
+            .unwrap()
+            .is_empty()
+    );
+    let mine = report::Filter {
+        caseworker_id: Some(f.caseworker.clone()),
+        ..Default::default()
+    };
+    let for_caseworker = report::monthly(&mut f.c, &f.m, oct, today, &mine).unwrap();
+    assert!(for_caseworker.iter().any(|r| r.client_id == f.lisa));
+    assert!(
+        for_caseworker
+            .iter()
+            .all(|r| r.caseworker_id.as_deref() == Some(f.caseworker.as_str()))
+    );
+    let csv = report::monthly_csv(&rows);
+    assert!(
+        csv.starts_with("\u{feff}Brukare;Utförare;Handläggare;Beslut;Beställd tid"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Lisa Lindqvist;Hemtjänsten Jakobsberg;"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(";51:36;0;0:00;51:36;47:28;-4:08;-8,0;Under;"),
+        "{csv}"
+    );
+    // Nothing above granted in October: no fee rows. November 4 % over is one.
+    assert!(report::fees(&mut f.c, &f.m, oct, today).unwrap().is_empty());
+    f.perform("2026-11", 3220, 28);
+    let nov: YearMonth = "2026-11".parse().unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let fees = report::fees(&mut f.c, &f.m, nov, day).unwrap();
+    assert_eq!(fees.len(), 1);
+    assert_eq!((fees[0].over_minutes, fees[0].over.as_str()), (124, "2:04"));
+    // The visits had no services: all of it is paid as time without one.
+    let basis = report::payment_basis(&mut f.c, &f.m, oct, None).unwrap();
+    assert_eq!(basis.len(), 1);
+    assert_eq!(
+        (basis[0].service_group.as_str(), basis[0].performed_minutes),
+        ("-", 2848)
+    );
+    assert!(report::payment_csv(&basis).contains("Hemtjänsten Jakobsberg;Utan insats;47:28;47:28"));
 }

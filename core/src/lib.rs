@@ -12,5 +12,6 @@ pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;
 pub mod model;
+pub mod report;
 pub mod seed;
 pub mod validate;

@@ -18,6 +18,7 @@ pub(crate) mod month;
 pub(crate) mod municipality;
 pub(crate) mod order;
 pub(crate) mod provider;
+pub(crate) mod report;
 pub(crate) mod service;
 pub(crate) mod sync;
 pub(crate) mod unit;
@@ -133,6 +134,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(res("/orders/{id}/renewal").route(post().to(order::renew_order)))
                 .service(res("/orders/{id}/ordered-time").route(get().to(order::get_ordered_time)))
+                .service(res("/reports/monthly").route(get().to(report::monthly_report)))
+                .service(res("/reports/fees").route(get().to(report::fee_report)))
+                .service(res("/reports/payment-basis").route(get().to(report::payment_report)))
                 .service(res("/alerts").route(get().to(alert::list_alerts)))
                 .service(res("/alerts/stream").route(get().to(alert::alert_stream)))
                 .service(res("/alerts/{id}").route(get().to(alert::get_alert)))

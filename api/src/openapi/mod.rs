@@ -11,7 +11,7 @@ mod sync_item;
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
     absence, alert, approval, auth, client, decision, device, docs, explanation, health, journal,
-    lock_key, me, month, municipality, order, sync, user, visit_view,
+    lock_key, me, month, municipality, order, report, sync, user, visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -105,6 +105,9 @@ pub const JSON: &str = "application/json";
         explanation::put_explanation,
         explanation::list_explanations,
         explanation::review_explanation,
+        report::monthly_report,
+        report::fee_report,
+        report::payment_report,
     ),
     components(schemas(Problem)),
     modifiers(&Contract),
@@ -130,6 +133,10 @@ pub const JSON: &str = "application/json";
         (name = "variance", description = "What explains a month: client absences and the \
             provider's explanations, reviewed by the caseworker from the municipality's review \
             day (R3)."),
+        (name = "reports", description = "Monthly reports from the kept figures: performed \
+            against ordered per client, months above granted time for the fee administrators \
+            (R5), the providers' payment basis. JSON, or CSV with Swedish headings (`Accept: \
+            text/csv` or `?format=csv`)."),
         (name = "health", description = "Liveness, readiness and this document; no sign-in."),
     )
 )]

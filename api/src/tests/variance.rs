@@ -293,3 +293,107 @@ async fn alerts_are_listed_acknowledged_and_resolved_by_whoever_may_see_them() {
     );
     assert_eq!(history[2].0, "resolved");
 }
+
+#[actix_web::test]
+async fn reports_answer_json_or_csv_within_each_role_s_reach() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/reports/monthly?month=2026-10",
+            Some(&p.fee),
+            None,
+        )
+        .await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    let lisa = items
+        .iter()
+        .find(|i| i["client_id"] == p.lisa.as_str())
+        .unwrap();
+    assert_eq!(
+        (
+            lisa["ordered"].as_str(),
+            lisa["status"].as_str(),
+            lisa["decision"].as_str()
+        ),
+        (Some("51:36"), Some("under"), Some("frame"))
+    );
+    // The other provider's admin sees only its own clients.
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/reports/monthly?month=2026-10",
+            Some(&p.other_chef),
+            None,
+        )
+        .await;
+    let theirs = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert!(!theirs.is_empty() && theirs.len() < items.len());
+    assert!(
+        theirs
+            .iter()
+            .all(|i| i["provider_name"] == "Omsorgshuset Hemtjänst AB")
+    );
+    // CSV, by Accept or by format=csv, Swedish headings.
+    let req = TestRequest::get()
+        .uri("/api/v1/reports/monthly?month=2026-10")
+        .insert_header(("Authorization", format!("Bearer {}", p.caseworker)))
+        .insert_header(("Accept", "text/csv"));
+    let app = test::init_service(app(ctx.state.clone())).await;
+    let resp = test::call_service(&app, req.to_request()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        text.starts_with("\u{feff}Brukare;Utförare;Handläggare"),
+        "{text}"
+    );
+    assert!(text.contains("Lisa Lindqvist;"), "{text}");
+    let req = TestRequest::get()
+        .uri("/api/v1/reports/fees?month=2026-10&format=csv")
+        .insert_header(("Authorization", format!("Bearer {}", p.fee)));
+    let resp = test::call_service(&app, req.to_request()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "\u{feff}Brukare;Utförare;Beviljad tid;Utförd tid;Överskjutande tid\r\n"
+    );
+    for (path, token) in [
+        ("/api/v1/reports/monthly?month=2026-10", &p.staff),
+        ("/api/v1/reports/fees?month=2026-10", &p.chef),
+    ] {
+        ctx.call(Method::GET, path, Some(token), None)
+            .await
+            .problem(ErrorCode::Forbidden);
+    }
+    ctx.call(
+        Method::GET,
+        "/api/v1/reports/monthly?month=2026-13",
+        Some(&p.fee),
+        None,
+    )
+    .await
+    .problem(ErrorCode::InvalidQuery);
+    ctx.call(
+        Method::GET,
+        "/api/v1/reports/payment-basis?month=2026-10&format=pdf",
+        Some(&p.chef),
+        None,
+    )
+    .await
+    .problem(ErrorCode::InvalidQuery);
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/reports/payment-basis?month=2026-10",
+            Some(&p.chef),
+            None,
+        )
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+}

@@ -127,6 +127,96 @@ pub fn ordered(
     Ok(out)
 }
 
+/// [`ordered`] for every client of a municipality in one go (a few
+/// queries, whatever the number of clients): for reports.
+pub fn ordered_for_municipality(
+    conn: &mut DbConn,
+    municipality: &Municipality,
+    month: YearMonth,
+) -> Result<BTreeMap<String, OrderedMonth>, StoreError> {
+    use super::care_order::OrderLine;
+    use super::schema::{client as client_t, order_line as line_t};
+    use crate::domain::OrderSpec;
+    let convention = municipality
+        .month_convention()
+        .unwrap_or(MonthConvention::Average);
+    let clients = client_t::table
+        .filter(client_t::municipality_id.eq(&municipality.id))
+        .select(client_t::id);
+    let mut orders: Vec<CareOrder> = care_order_t::table
+        .filter(care_order_t::client_id.eq_any(clients))
+        .filter(care_order_t::valid_from.le(month.last_day()))
+        .filter(
+            care_order_t::valid_to
+                .is_null()
+                .or(care_order_t::valid_to.ge(month.first_day())),
+        )
+        .select(CareOrder::as_select())
+        .load(conn)?;
+    orders.sort_by_key(|o| o.fields.valid_from);
+    let mut lines: BTreeMap<String, Vec<OrderLine>> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, String> = BTreeMap::new();
+    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    let decisions: Vec<&str> = orders
+        .iter()
+        .map(|o| o.fields.decision_id.as_str())
+        .collect();
+    for chunk in ids.chunks(500) {
+        for l in line_t::table
+            .filter(line_t::care_order_id.eq_any(chunk))
+            .order((line_t::care_order_id, line_t::position))
+            .select(OrderLine::as_select())
+            .load::<OrderLine>(conn)?
+        {
+            lines.entry(l.care_order_id.clone()).or_default().push(l);
+        }
+    }
+    for chunk in decisions.chunks(500) {
+        kinds.extend(
+            decision_t::table
+                .filter(decision_t::id.eq_any(chunk))
+                .select((decision_t::id, decision_t::kind))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    let mut out: BTreeMap<String, OrderedMonth> = BTreeMap::new();
+    for o in orders {
+        let f = &o.fields;
+        let own = lines.remove(&o.id).unwrap_or_default();
+        let spec = (|| {
+            Some(OrderSpec {
+                valid_from: f.valid_from,
+                valid_to: f.valid_to,
+                lines: own
+                    .iter()
+                    .map(|l| l.fields.spec())
+                    .collect::<Option<Vec<_>>>()?,
+                double_staffing_minutes: u32::try_from(f.double_staffing_minutes).ok()?,
+                monthly_total_minutes: match f.monthly_total_minutes {
+                    Some(t) => Some(u32::try_from(t).ok()?),
+                    None => None,
+                },
+            })
+        })();
+        let Some(spec) = spec else { continue };
+        let t = monthly_ordered_time(&spec, month, convention);
+        let entry = out.entry(f.client_id.clone()).or_default();
+        entry.minutes += t.total_minutes;
+        for (line, minutes) in own.iter().zip(&t.line_minutes) {
+            *entry
+                .by_service
+                .entry(line.fields.service_id.clone())
+                .or_default() += minutes;
+        }
+        entry.frame |= kinds.get(&f.decision_id).is_some_and(|k| k == "frame");
+        entry.provider_id = Some(f.provider_id.clone());
+        entry
+            .periods
+            .push((f.valid_from, f.valid_to, f.daily_visits));
+    }
+    Ok(out)
+}
+
 /// Reads one client's month; `provider_id` limits it to one provider's
 /// orders and visits (what a provider sees).
 pub fn read(

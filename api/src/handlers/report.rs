@@ -1,0 +1,233 @@
+//! Monthly reports: performed against ordered per client (R1, R3), the
+//! fee administrators' months above granted time (R5) and the providers'
+//! payment basis. JSON, or CSV (Swedish headings, `;`, h:mm) with
+//! `Accept: text/csv` or `?format=csv`.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::Principal;
+use crate::openapi::problem;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use hemtid_core::db::municipality;
+use hemtid_core::domain::{YearMonth, local_date};
+use hemtid_core::model::Role;
+use hemtid_core::report::{self, FeeRow, MonthlyRow, PaymentRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Query of `GET /api/v1/reports/monthly`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MonthlyQuery {
+    /// The local month, `YYYY-MM`.
+    pub month: YearMonth,
+    pub provider_id: Option<Uuid>,
+    /// Clients whose caseworker is in this authority unit.
+    pub unit_id: Option<Uuid>,
+    pub caseworker_id: Option<Uuid>,
+    /// `csv` for a CSV file (as `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// Query of the fee report and the payment basis.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MonthQuery {
+    /// The local month, `YYYY-MM`.
+    pub month: YearMonth,
+    /// `csv` for a CSV file (as `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// A report's rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Report<T> {
+    pub month: YearMonth,
+    pub items: Vec<T>,
+}
+
+fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        Some("csv") => return Ok(true),
+        Some("json") => return Ok(false),
+        Some(_) => {
+            return Err(ApiError::with_detail(
+                ErrorCode::InvalidQuery,
+                "format: csv or json",
+            ));
+        }
+        None => {}
+    }
+    Ok(req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv")))
+}
+
+fn csv_response(name: &str, month: YearMonth, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"hemtid-{name}-{month}.csv\""),
+        ))
+        .body(body)
+}
+
+/// `GET /api/v1/reports/monthly?month=`: every client's month.
+///
+/// Admins and fee administrators see all clients (and may filter);
+/// caseworkers their unit's, provider admins their provider's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/monthly",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MonthlyQuery),
+    responses(
+        (status = 200, description = "The month per client (JSON, or CSV with Accept: text/csv).",
+            content((Report<MonthlyRow> = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn monthly_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MonthlyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let mut filter = report::Filter {
+        provider_id: q.provider_id.map(|u| u.to_string()),
+        unit_id: q.unit_id.map(|u| u.to_string()),
+        caseworker_id: q.caseworker_id.map(|u| u.to_string()),
+    };
+    match p.role {
+        Role::Admin | Role::FeeAdmin => {}
+        Role::Caseworker => {
+            filter.unit_id = Some(
+                p.unit_id
+                    .clone()
+                    .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
+            );
+        }
+        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
+        Role::Staff => {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "reports are for the municipality and the provider's admins",
+            ));
+        }
+    }
+    let now = state.clock.now();
+    let month = q.month;
+    let rows = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            let tz = m
+                .tz()
+                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
+            Ok(report::monthly(c, &m, month, local_date(now, tz), &filter)?)
+        })
+        .await?;
+    if csv {
+        return Ok(csv_response("manad", month, report::monthly_csv(&rows)));
+    }
+    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+}
+
+/// `GET /api/v1/reports/fees?month=`: every client whose performed time
+/// exceeds the granted time (R5), for the fee administrators.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/fees",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MonthQuery),
+    responses(
+        (status = 200, description = "Months above granted time (JSON, or CSV).",
+            content((Report<FeeRow> = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn fee_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MonthQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::FeeAdmin, Role::Admin])?;
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let now = state.clock.now();
+    let month = q.month;
+    let rows = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            let tz = m
+                .tz()
+                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
+            Ok(report::fees(c, &m, month, local_date(now, tz))?)
+        })
+        .await?;
+    if csv {
+        return Ok(csv_response("avgifter", month, report::fees_csv(&rows)));
+    }
+    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+}
+
+/// `GET /api/v1/reports/payment-basis?month=`: performed minutes per
+/// provider and service group. Provider admins see their own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/payment-basis",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MonthQuery),
+    responses(
+        (status = 200, description = "Performed time per provider and group (JSON, or CSV).",
+            content((Report<PaymentRow> = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn payment_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MonthQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::FeeAdmin, Role::Admin, Role::ProviderAdmin])?;
+    let own = match p.role {
+        Role::ProviderAdmin => Some(p.provider()?.to_string()),
+        _ => None,
+    };
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let month = q.month;
+    let rows = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            Ok(report::payment_basis(c, &m, month, own.as_deref())?)
+        })
+        .await?;
+    if csv {
+        return Ok(csv_response(
+            "utford-tid",
+            month,
+            report::payment_csv(&rows),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+}

@@ -1,0 +1,563 @@
+//! Monthly reports from the stored figures: performed against ordered per
+//! client (R1, R3), the fee administrators' list of months above granted
+//! time (R5), and the providers' payment basis per service group. A few
+//! queries per report, whatever the number of clients.
+
+use crate::db::client_month::{self, OrderedMonth};
+use crate::db::municipality::Municipality;
+use crate::db::schema::{absence, alert, client, explanation, provider, service, user_account};
+use crate::db::{DbConn, StoreError, figure};
+use crate::domain::figures::{Amounts, WHOLE};
+use crate::domain::performed::minutes;
+use crate::domain::variance::{self, Status};
+use crate::domain::{YearMonth, format_hm};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which clients a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Clients whose order in the month is this provider's.
+    pub provider_id: Option<String>,
+    /// Clients whose caseworker belongs to this authority unit.
+    pub unit_id: Option<String>,
+    pub caseworker_id: Option<String>,
+}
+
+/// One client's month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonthlyRow {
+    pub client_id: String,
+    pub client_name: String,
+    pub provider_id: Option<String>,
+    pub provider_name: Option<String>,
+    pub caseworker_id: Option<String>,
+    pub caseworker_name: Option<String>,
+    /// `frame` or `per_service`.
+    pub decision: String,
+    pub ordered_minutes: i64,
+    /// Ordered time of the days the client was away (a hospital stay).
+    pub explained_minutes: i64,
+    pub absent_days: usize,
+    pub expected_minutes: i64,
+    pub performed_minutes: i64,
+    pub variance_minutes: i64,
+    /// Of the expected time, in basis points (−801 = −8,01 %).
+    pub variance_basis_points: Option<i64>,
+    /// `within_band`, `over` or `under` (R1; per service too under a
+    /// per-service decision).
+    pub status: Status,
+    /// Performed minutes inside the frame window (R9).
+    pub frame_window_minutes: i64,
+    pub visits: i64,
+    pub declined_visits: i64,
+    /// The same figures as h:mm, as the orders write them.
+    pub ordered: String,
+    pub performed: String,
+    pub variance: String,
+    /// The provider's explanation: `submitted`, `approved` or `rejected`.
+    pub explanation_state: Option<String>,
+    pub explanation_cause: Option<String>,
+    /// Alerts of the month not yet resolved, as `kind:state`.
+    pub alerts: Vec<String>,
+}
+
+struct Names {
+    clients: BTreeMap<String, (String, Option<String>, Option<String>)>,
+    providers: BTreeMap<String, String>,
+    users: BTreeMap<String, (String, Option<String>)>,
+}
+
+fn names(c: &mut DbConn, m: &Municipality) -> Result<Names, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select((
+            client::id,
+            client::given_name,
+            client::family_name,
+            client::caseworker_id,
+            client::provider_id,
+        ))
+        .load::<(String, String, String, Option<String>, Option<String>)>(c)?
+        .into_iter()
+        .map(|(id, g, f, cw, p)| (id, (format!("{g} {f}"), cw, p)))
+        .collect();
+    let providers = provider::table
+        .filter(provider::municipality_id.eq(&m.id))
+        .select((provider::id, provider::name))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
+    let users = user_account::table
+        .filter(user_account::municipality_id.eq(&m.id))
+        .select((
+            user_account::id,
+            user_account::display_name,
+            user_account::authority_unit_id,
+        ))
+        .load::<(String, String, Option<String>)>(c)?
+        .into_iter()
+        .map(|(id, n, u)| (id, (n, u)))
+        .collect();
+    Ok(Names {
+        clients,
+        providers,
+        users,
+    })
+}
+
+/// Every client's performed against ordered time for `month`; absences
+/// count up to `today` while they last.
+pub fn monthly(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    today: NaiveDate,
+    f: &Filter,
+) -> Result<Vec<MonthlyRow>, StoreError> {
+    let names = names(c, m)?;
+    let ordered = client_month::ordered_for_municipality(c, m, month)?;
+    let mut totals: BTreeMap<String, Amounts> = BTreeMap::new();
+    let mut by_service: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (client_id, _, service_id, a) in figure::municipality_month(c, &m.id, month)? {
+        if service_id == WHOLE {
+            let t = totals.entry(client_id).or_default();
+            t.seconds += a.seconds;
+            t.frame_seconds += a.frame_seconds;
+            t.visits += a.visits;
+            t.declined += a.declined;
+        } else {
+            *by_service
+                .entry(client_id)
+                .or_default()
+                .entry(service_id)
+                .or_default() += a.seconds;
+        }
+    }
+    let absences = absent_days(c, m, month, today)?;
+    let clients_of_m = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let explanations: BTreeMap<String, (String, String)> = explanation::table
+        .filter(explanation::month.eq(month.to_string()))
+        .filter(explanation::client_id.eq_any(clients_of_m))
+        .select((
+            explanation::client_id,
+            explanation::state,
+            explanation::cause,
+        ))
+        .load::<(String, String, String)>(c)?
+        .into_iter()
+        // One provider's approval is enough for R4; show the best state.
+        .fold(BTreeMap::new(), |mut acc, (cl, state, cause)| {
+            let keep = acc
+                .get(&cl)
+                .is_none_or(|(s, _): &(String, String)| s != "approved");
+            if keep {
+                acc.insert(cl, (state, cause));
+            }
+            acc
+        });
+    let mut alerts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (cl, kind, state) in alert::table
+        .filter(alert::municipality_id.eq(&m.id))
+        .filter(alert::month.eq(month.to_string()))
+        .filter(alert::state.ne("resolved"))
+        .order((alert::client_id, alert::kind))
+        .select((alert::client_id, alert::kind, alert::state))
+        .load::<(String, String, String)>(c)?
+    {
+        alerts
+            .entry(cl)
+            .or_default()
+            .push(format!("{kind}:{state}"));
+    }
+    let tolerance = i64::from(m.settings.tolerance_basis_points);
+    let days = month.days();
+    let client_ids: BTreeSet<&String> = ordered.keys().chain(totals.keys()).collect();
+    let mut rows = Vec::new();
+    for id in client_ids {
+        let empty = OrderedMonth::default();
+        let o = ordered.get(id).unwrap_or(&empty);
+        let Some((name, caseworker, client_provider)) = names.clients.get(id) else {
+            continue;
+        };
+        let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
+        if f.provider_id
+            .as_ref()
+            .is_some_and(|p| Some(p) != provider_id.as_ref())
+        {
+            continue;
+        }
+        if f.caseworker_id
+            .as_ref()
+            .is_some_and(|cw| Some(cw) != caseworker.as_ref())
+        {
+            continue;
+        }
+        if let Some(unit) = &f.unit_id {
+            let unit_of = caseworker
+                .as_ref()
+                .and_then(|cw| names.users.get(cw))
+                .and_then(|(_, u)| u.as_ref());
+            if unit_of != Some(unit) {
+                continue;
+            }
+        }
+        let total = totals.get(id).copied().unwrap_or_default();
+        let absent = absences.get(id).map_or(0, BTreeSet::len);
+        let absent_u32 = u32::try_from(absent).unwrap_or(days);
+        let explained = variance::explained_minutes(o.minutes, absent_u32, days);
+        let j = variance::judge(o.minutes - explained, minutes(total.seconds), tolerance);
+        let mut status = j.status;
+        if !o.frame && !status.is_outside() {
+            let performed = by_service.get(id);
+            let off = o.by_service.iter().any(|(sid, ordered_minutes)| {
+                let e = variance::explained_minutes(*ordered_minutes, absent_u32, days);
+                let p = performed.and_then(|s| s.get(sid)).copied().unwrap_or(0);
+                variance::judge(ordered_minutes - e, minutes(p), tolerance)
+                    .status
+                    .is_outside()
+            });
+            if off {
+                status = if j.variance_minutes >= 0 {
+                    Status::Over
+                } else {
+                    Status::Under
+                };
+            }
+        }
+        let exp = explanations.get(id);
+        rows.push(MonthlyRow {
+            client_id: id.clone(),
+            client_name: name.clone(),
+            provider_name: provider_id
+                .as_ref()
+                .and_then(|p| names.providers.get(p).cloned()),
+            provider_id,
+            caseworker_name: caseworker
+                .as_ref()
+                .and_then(|cw| names.users.get(cw))
+                .map(|(n, _)| n.clone()),
+            caseworker_id: caseworker.clone(),
+            decision: if o.frame { "frame" } else { "per_service" }.into(),
+            ordered_minutes: o.minutes,
+            explained_minutes: explained,
+            absent_days: absent,
+            expected_minutes: j.expected_minutes,
+            performed_minutes: j.performed_minutes,
+            variance_minutes: j.variance_minutes,
+            variance_basis_points: j.variance_basis_points,
+            status,
+            frame_window_minutes: minutes(total.frame_seconds),
+            visits: total.visits,
+            declined_visits: total.declined,
+            ordered: format_hm(o.minutes),
+            performed: format_hm(j.performed_minutes),
+            variance: format_hm(j.variance_minutes),
+            explanation_state: exp.map(|(s, _)| s.clone()),
+            explanation_cause: exp.map(|(_, c)| c.clone()),
+            alerts: alerts.remove(id).unwrap_or_default(),
+        });
+    }
+    rows.sort_by(|a, b| {
+        a.client_name
+            .cmp(&b.client_name)
+            .then(a.client_id.cmp(&b.client_id))
+    });
+    Ok(rows)
+}
+
+fn absent_days(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    today: NaiveDate,
+) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let rows: Vec<(String, NaiveDate, Option<NaiveDate>)> = absence::table
+        .filter(absence::client_id.eq_any(clients))
+        .filter(absence::cancelled_at.is_null())
+        .filter(absence::starts_on.le(month.last_day()))
+        .filter(
+            absence::ends_on
+                .is_null()
+                .or(absence::ends_on.ge(month.first_day())),
+        )
+        .select((absence::client_id, absence::starts_on, absence::ends_on))
+        .load(c)?;
+    let mut out: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+    for (cl, from, to) in rows {
+        let (from, to) = (
+            from.max(month.first_day()),
+            to.unwrap_or(today).min(month.last_day()),
+        );
+        let mut d = from;
+        while d <= to {
+            out.entry(cl.clone()).or_default().insert(d);
+            let Some(n) = d.succ_opt() else { break };
+            d = n;
+        }
+    }
+    Ok(out)
+}
+
+/// R5: a client-month where performed time exceeds granted time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeeRow {
+    pub client_id: String,
+    pub client_name: String,
+    pub provider_id: Option<String>,
+    pub provider_name: Option<String>,
+    pub granted_minutes: i64,
+    pub performed_minutes: i64,
+    pub over_minutes: i64,
+    pub granted: String,
+    pub performed: String,
+    pub over: String,
+}
+
+/// R5: every client whose performed time exceeds the granted (ordered)
+/// time in `month`, absences aside (the fee follows what was performed).
+pub fn fees(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    today: NaiveDate,
+) -> Result<Vec<FeeRow>, StoreError> {
+    Ok(monthly(c, m, month, today, &Filter::default())?
+        .into_iter()
+        .filter(|r| r.ordered_minutes > 0 && r.performed_minutes > r.ordered_minutes)
+        .map(|r| FeeRow {
+            over_minutes: r.performed_minutes - r.ordered_minutes,
+            over: format_hm(r.performed_minutes - r.ordered_minutes),
+            granted: r.ordered.clone(),
+            performed: r.performed.clone(),
+            granted_minutes: r.ordered_minutes,
+            performed_minutes: r.performed_minutes,
+            client_id: r.client_id,
+            client_name: r.client_name,
+            provider_id: r.provider_id,
+            provider_name: r.provider_name,
+        })
+        .collect())
+}
+
+/// Performed minutes of a provider in one service group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentRow {
+    pub provider_id: String,
+    pub provider_name: String,
+    /// `S` (service), `O` (personal care) or `-` for visits without a service.
+    pub service_group: String,
+    pub performed_minutes: i64,
+    pub performed: String,
+    /// Of which inside the frame window (R9).
+    pub frame_window_minutes: i64,
+}
+
+/// The providers' payment basis: performed minutes per provider and
+/// service group (S, O; `-` for visits checked out without a service).
+pub fn payment_basis(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    provider_id: Option<&str>,
+) -> Result<Vec<PaymentRow>, StoreError> {
+    let groups: BTreeMap<String, String> = service::table
+        .filter(service::municipality_id.eq(&m.id))
+        .select((service::id, service::service_group))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
+    let names: BTreeMap<String, String> = provider::table
+        .filter(provider::municipality_id.eq(&m.id))
+        .select((provider::id, provider::name))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
+    // (provider, group) → (seconds, frame seconds); the whole rows give the
+    // time without services.
+    let mut sums: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    let mut whole: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (_, p, sid, a) in figure::municipality_month(c, &m.id, month)? {
+        if provider_id.is_some_and(|only| only != p) {
+            continue;
+        }
+        if sid == WHOLE {
+            let w = whole.entry(p).or_default();
+            w.0 += a.seconds;
+            w.1 += a.frame_seconds;
+        } else {
+            let g = groups.get(&sid).cloned().unwrap_or_else(|| "-".into());
+            let s = sums.entry((p, g)).or_default();
+            s.0 += a.seconds;
+            s.1 += a.frame_seconds;
+        }
+    }
+    for (p, (secs, frame)) in whole {
+        let assigned: (i64, i64) = sums
+            .iter()
+            .filter(|((pp, _), _)| *pp == p)
+            .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
+        let rest = (secs - assigned.0, frame - assigned.1);
+        if rest.0 != 0 {
+            sums.insert((p, "-".into()), rest);
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((p, g), (secs, frame))| PaymentRow {
+            provider_name: names.get(&p).cloned().unwrap_or_default(),
+            provider_id: p,
+            service_group: g,
+            performed_minutes: minutes(secs),
+            performed: format_hm(minutes(secs)),
+            frame_window_minutes: minutes(frame),
+        })
+        .collect())
+}
+
+/// Quotes a CSV field for a semicolon-separated file.
+fn csv_field(s: &str) -> String {
+    if s.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv(headings: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    // A BOM and semicolons: what Excel with Swedish settings opens as is.
+    let mut out = String::from("\u{feff}");
+    out.push_str(&headings.join(";"));
+    out.push_str("\r\n");
+    for r in rows {
+        let fields: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(";"));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn status_sv(s: Status) -> &'static str {
+    match s {
+        Status::WithinBand => "Inom toleransen",
+        Status::Over => "Över",
+        Status::Under => "Under",
+    }
+}
+
+fn percent(bp: Option<i64>) -> String {
+    bp.map(|b| {
+        let sign = if b < 0 { "-" } else { "" };
+        format!("{sign}{}", variance::percent_sv(b))
+    })
+    .unwrap_or_default()
+}
+
+/// The monthly report as CSV, headings in Swedish, hours as h:mm.
+pub fn monthly_csv(rows: &[MonthlyRow]) -> String {
+    csv(
+        &[
+            "Brukare",
+            "Utförare",
+            "Handläggare",
+            "Beslut",
+            "Beställd tid",
+            "Frånvarodagar",
+            "Frånvaro avräknad",
+            "Förväntad tid",
+            "Utförd tid",
+            "Avvikelse",
+            "Avvikelse %",
+            "Status",
+            "Inom ramtid",
+            "Besök",
+            "Avböjda besök",
+            "Förklaring",
+            "Larm",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.client_name.clone(),
+                r.provider_name.clone().unwrap_or_default(),
+                r.caseworker_name.clone().unwrap_or_default(),
+                if r.decision == "frame" {
+                    "Ramtid"
+                } else {
+                    "Insatsbeslut"
+                }
+                .into(),
+                r.ordered.clone(),
+                r.absent_days.to_string(),
+                format_hm(r.explained_minutes),
+                format_hm(r.expected_minutes),
+                r.performed.clone(),
+                r.variance.clone(),
+                percent(r.variance_basis_points),
+                status_sv(r.status).into(),
+                format_hm(r.frame_window_minutes),
+                r.visits.to_string(),
+                r.declined_visits.to_string(),
+                match r.explanation_state.as_deref() {
+                    Some("approved") => "Godkänd",
+                    Some("rejected") => "Avslagen",
+                    Some(_) => "Inskickad",
+                    None => "",
+                }
+                .into(),
+                r.alerts.join(", "),
+            ]
+        }),
+    )
+}
+
+/// The fee report as CSV.
+pub fn fees_csv(rows: &[FeeRow]) -> String {
+    csv(
+        &[
+            "Brukare",
+            "Utförare",
+            "Beviljad tid",
+            "Utförd tid",
+            "Överskjutande tid",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.client_name.clone(),
+                r.provider_name.clone().unwrap_or_default(),
+                r.granted.clone(),
+                r.performed.clone(),
+                r.over.clone(),
+            ]
+        }),
+    )
+}
+
+/// The payment basis as CSV.
+pub fn payment_csv(rows: &[PaymentRow]) -> String {
+    csv(
+        &["Utförare", "Insatsgrupp", "Utförd tid", "Inom ramtid"],
+        rows.iter().map(|r| {
+            vec![
+                r.provider_name.clone(),
+                match r.service_group.as_str() {
+                    "S" => "Service (S)",
+                    "O" => "Omvårdnad (O)",
+                    _ => "Utan insats",
+                }
+                .into(),
+                r.performed.clone(),
+                format_hm(r.frame_window_minutes),
+            ]
+        }),
+    )
+}
