@@ -15,6 +15,7 @@ pub(crate) mod journal;
 pub(crate) mod lock_key;
 pub(crate) mod me;
 pub(crate) mod month;
+pub(crate) mod month_lock;
 pub(crate) mod municipality;
 pub(crate) mod order;
 pub(crate) mod provider;
@@ -134,6 +135,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(res("/orders/{id}/renewal").route(post().to(order::renew_order)))
                 .service(res("/orders/{id}/ordered-time").route(get().to(order::get_ordered_time)))
+                .service(
+                    res("/providers/{id}/months/{month}/unlock")
+                        .route(post().to(month_lock::unlock_month)),
+                )
+                .service(
+                    res("/providers/{id}/months/{month}/lock-log")
+                        .route(get().to(month_lock::lock_log)),
+                )
                 .service(res("/reports/monthly").route(get().to(report::monthly_report)))
                 .service(res("/reports/fees").route(get().to(report::fee_report)))
                 .service(res("/reports/payment-basis").route(get().to(report::payment_report)))

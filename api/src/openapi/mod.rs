@@ -11,7 +11,7 @@ mod sync_item;
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
     absence, alert, approval, auth, client, decision, device, docs, explanation, health, journal,
-    lock_key, me, month, municipality, order, report, sync, user, visit_view,
+    lock_key, me, month, month_lock, municipality, order, report, sync, user, visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -108,6 +108,8 @@ pub const JSON: &str = "application/json";
         report::monthly_report,
         report::fee_report,
         report::payment_report,
+        month_lock::unlock_month,
+        month_lock::lock_log,
     ),
     components(schemas(Problem)),
     modifiers(&Contract),

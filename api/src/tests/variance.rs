@@ -397,3 +397,91 @@ async fn reports_answer_json_or_csv_within_each_role_s_reach() {
         .await;
     assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
 }
+
+#[actix_web::test]
+async fn an_admin_unlocks_a_locked_month_with_a_reason_and_it_is_logged() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    let jakobsberg = ctx
+        .find("/api/v1/providers", "name", "Hemtjänsten Jakobsberg")
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/provider/months/2026-10/lock",
+        Some(&p.chef),
+        None,
+    )
+    .await
+    .ok(StatusCode::OK);
+    let entry = |event: &str| {
+        json!({
+            "event_id": event, "client_id": p.lisa,
+            "started_at": "2026-10-15T09:00:00+02:00", "ended_at": "2026-10-15T10:00:00+02:00",
+            "reason": "Glömde registrera.", "services": [{"code": "O-Duschhjälp"}],
+        })
+    };
+    let first = uuid::Uuid::new_v4().to_string();
+    ctx.call(
+        Method::POST,
+        "/api/v1/visits/entries",
+        Some(&p.staff),
+        Some(entry(&first)),
+    )
+    .await
+    .problem(ErrorCode::MonthLocked);
+    let unlock = format!("/api/v1/providers/{jakobsberg}/months/2026-10/unlock");
+    ctx.call(
+        Method::POST,
+        &unlock,
+        Some(&p.chef),
+        Some(json!({"reason": "x"})),
+    )
+    .await
+    .problem(ErrorCode::Forbidden);
+    let r = ctx
+        .call(
+            Method::POST,
+            &unlock,
+            Some(&ctx.admin),
+            Some(json!({"reason": " "})),
+        )
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    let r = ctx
+        .call(
+            Method::POST,
+            &unlock,
+            Some(&ctx.admin),
+            Some(json!({"reason": "Sen registrering före räkningskörningen."})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["unlocked"], true);
+    ctx.call(
+        Method::POST,
+        "/api/v1/visits/entries",
+        Some(&p.staff),
+        Some(entry(&first)),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let log = format!("/api/v1/providers/{jakobsberg}/months/2026-10/lock-log");
+    let r = ctx.call(Method::GET, &log, Some(&p.chef), None).await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    let actions: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| (i["action"].as_str().unwrap(), i["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("locked", ""),
+            ("unlocked", "Sen registrering före räkningskörningen.")
+        ]
+    );
+    ctx.call(Method::GET, &log, Some(&p.other_chef), None)
+        .await
+        .problem(ErrorCode::NotFound);
+}

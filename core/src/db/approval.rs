@@ -3,7 +3,7 @@
 //! for billing. Nothing is deleted: every change is a `visit_change` row
 //! with who, when, why, and the visit before and after.
 
-use super::schema::{month_lock, visit, visit_change};
+use super::schema::{month_lock, month_lock_log, visit, visit_change};
 use super::visit::{self as visits, Visit};
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
@@ -254,8 +254,83 @@ pub fn lock_month(
                 month_lock::locked_by.eq(by),
             ))
             .execute(c)?;
-        Ok(())
+        log_lock(c, provider_id, month, "locked", by, at, "")
     })
+}
+
+/// An admin opens a locked month again (a late correction before the
+/// billing run is redone), with a reason; logged. False if it was not locked.
+pub fn unlock_month(
+    c: &mut DbConn,
+    provider_id: &str,
+    month: YearMonth,
+    by: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    super::transaction(c, |c| {
+        let removed =
+            diesel::delete(month_lock::table.find((provider_id, month.to_string()))).execute(c)?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        log_lock(c, provider_id, month, "unlocked", by, at, reason)?;
+        Ok(true)
+    })
+}
+
+fn log_lock(
+    c: &mut DbConn,
+    provider_id: &str,
+    month: YearMonth,
+    action: &str,
+    by: &str,
+    at: NaiveDateTime,
+    reason: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(month_lock_log::table)
+        .values((
+            month_lock_log::provider_id.eq(provider_id),
+            month_lock_log::month.eq(month.to_string()),
+            month_lock_log::action.eq(action),
+            month_lock_log::by_user_id.eq(by),
+            month_lock_log::at.eq(at),
+            month_lock_log::reason.eq(reason),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// One lock or unlock of a month.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = month_lock_log)]
+pub struct LockEvent {
+    #[serde(skip)]
+    pub seq: i64,
+    pub provider_id: String,
+    pub month: String,
+    /// `locked` or `unlocked`.
+    pub action: String,
+    pub by_user_id: String,
+    #[serde(with = "super::utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    pub reason: String,
+}
+
+/// The locks and unlocks of a provider's month, oldest first.
+pub fn lock_log(
+    c: &mut DbConn,
+    provider_id: &str,
+    month: YearMonth,
+) -> Result<Vec<LockEvent>, StoreError> {
+    Ok(month_lock_log::table
+        .filter(month_lock_log::provider_id.eq(provider_id))
+        .filter(month_lock_log::month.eq(month.to_string()))
+        .order(month_lock_log::seq)
+        .select(LockEvent::as_select())
+        .load(c)?)
 }
 
 /// The locked months of a provider, newest first.

@@ -537,3 +537,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_event,
     outbox_cursor,
 );
+
+diesel::table! {
+    month_lock_log (seq) {
+        seq -> BigInt,
+        provider_id -> Text,
+        month -> Text,
+        action -> Text,
+        by_user_id -> Text,
+        at -> Timestamp,
+        reason -> Text,
+    }
+}
