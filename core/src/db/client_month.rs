@@ -7,7 +7,7 @@ use super::municipality::Municipality;
 use super::schema::care_order as care_order_t;
 use super::schema::decision as decision_t;
 use super::{DbConn, StoreError, visit, visit_event};
-use crate::domain::performed::{MonthSeconds, VisitTime, month_seconds};
+use crate::domain::performed::MonthSeconds;
 use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
@@ -226,7 +226,6 @@ pub fn read(
     provider_id: Option<&str>,
     month: YearMonth,
 ) -> Result<ClientMonth, StoreError> {
-    let tz = municipality.tz().unwrap_or(crate::domain::STOCKHOLM);
     let ordered = ordered(conn, municipality, client_id, provider_id, month)?;
     let ordered_minutes = ordered.minutes;
     let ordered_by_service = ordered.by_service;
@@ -266,27 +265,17 @@ pub fn read(
         .filter(|e| provider_id.is_none_or(|p| e.provider_id == p))
         .count(),
     };
-    let times = visits
-        .iter()
-        .filter(|cv| cv.visit.counts())
-        .filter_map(|cv| {
-            Some(VisitTime {
-                started_at: cv.visit.start()?,
-                ended_at: cv.visit.end()?,
-                shares: cv
-                    .shares
-                    .iter()
-                    .map(|s| i64::from(s.basis_points))
-                    .collect(),
-                own_share: cv.own_share,
-                services: cv
-                    .services
-                    .iter()
-                    .filter(|s| !s.declined)
-                    .map(|s| (s.service_id.as_str(), i64::from(s.seconds)))
-                    .collect(),
-            })
-        });
-    out.performed = month_seconds(times, month, tz);
+    // Performed time from the kept figures (the same numbers the alerts
+    // and reports use), not by adding up the visits again.
+    let f = super::figure::client_month(conn, client_id, provider_id, month)?;
+    out.performed = MonthSeconds {
+        total: f.total.seconds,
+        unassigned: f.unassigned_seconds(),
+        by_service: f
+            .by_service
+            .iter()
+            .map(|(id, a)| (id.clone(), a.seconds))
+            .collect(),
+    };
     Ok(out)
 }
