@@ -12,7 +12,7 @@ use crate::db::schema::{figure_dirty, service, visit};
 use crate::db::{DbConn, StoreError, absence, alert, explanation};
 use crate::domain::performed::minutes;
 use crate::domain::split::local_midnight;
-use crate::domain::variance::{self, Judgement, MonthOutcome, Status};
+use crate::domain::variance::{self, MonthOutcome, MonthTime, MonthVerdict, Status};
 use crate::domain::{YearMonth, format_hm, local_date};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -62,25 +62,12 @@ pub struct MonthJudgement {
     pub ordered: OrderedMonth,
     pub figures: MonthFigures,
     pub absent_days: BTreeSet<NaiveDate>,
-    pub explained_minutes: i64,
-    /// The whole month (R1; under a frame decision this is what binds, R8).
-    pub total: Judgement,
-    /// Per ordered service (judged too under a per-service decision).
-    pub services: BTreeMap<String, Judgement>,
+    pub verdict: MonthVerdict,
 }
 
 impl MonthJudgement {
-    /// R1 under a frame decision; R1 for the total and every service under
-    /// a per-service decision.
     pub fn status(&self) -> Status {
-        if self.total.status.is_outside() || self.ordered.frame {
-            return self.total.status;
-        }
-        self.services
-            .values()
-            .map(|j| j.status)
-            .find(|s| s.is_outside())
-            .unwrap_or(Status::WithinBand)
+        self.verdict.status
     }
 }
 
@@ -96,35 +83,26 @@ pub fn judge_month(
     let ordered = client_month::ordered(c, m, client_id, None, month)?;
     let figures = figure::client_month(c, client_id, None, month)?;
     let absent_days = absence::days(c, client_id, month, until)?;
-    let tolerance = i64::from(m.settings.tolerance_basis_points);
-    let days = month.days();
-    let absent = u32::try_from(absent_days.len()).unwrap_or(days);
-    let explained = variance::explained_minutes(ordered.minutes, absent, days);
-    let total = variance::judge(
-        ordered.minutes - explained,
-        minutes(figures.total.seconds),
-        tolerance,
-    );
-    let services = ordered
-        .by_service
-        .iter()
-        .map(|(id, ordered_minutes)| {
-            let explained = variance::explained_minutes(*ordered_minutes, absent, days);
-            let performed = figures.by_service.get(id).map_or(0, |a| a.seconds);
-            (
-                id.clone(),
-                variance::judge(ordered_minutes - explained, minutes(performed), tolerance),
-            )
-        })
-        .collect();
+    let verdict = variance::judge_month(&MonthTime {
+        ordered_minutes: ordered.minutes,
+        ordered_by_service: Some(&ordered.by_service),
+        performed_seconds: figures.total.seconds,
+        performed_by_service: figures
+            .by_service
+            .iter()
+            .map(|(id, a)| (id.as_str(), a.seconds))
+            .collect(),
+        frame: ordered.frame,
+        absent_days: u32::try_from(absent_days.len()).unwrap_or(month.days()),
+        days_in_month: month.days(),
+        tolerance_bp: i64::from(m.settings.tolerance_basis_points),
+    });
     Ok(MonthJudgement {
         month,
         ordered,
         figures,
         absent_days,
-        explained_minutes: explained,
-        total,
-        services,
+        verdict,
     })
 }
 
@@ -136,45 +114,49 @@ fn month_bounds(month: YearMonth, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
     )
 }
 
-struct Ctx<'a> {
+/// What every client-month of a municipality's run shares, loaded once.
+pub struct Ctx<'a> {
     m: &'a Municipality,
     tz: Tz,
     at: DateTime<Utc>,
     today: NaiveDate,
+    /// Service names, for messages.
     names: BTreeMap<String, String>,
 }
 
-/// Evaluates every alert kind for one client's month at `at`.
-pub fn client_month(
-    c: &mut DbConn,
-    m: &Municipality,
-    cl: &Client,
-    month: YearMonth,
-    at: DateTime<Utc>,
-) -> Result<Evaluation, StoreError> {
-    let tz = m
-        .tz()
-        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
-    let today = local_date(at, tz);
-    if month > YearMonth::of(today) {
-        return Ok(Evaluation::default());
-    }
-    crate::db::transaction(c, |c| {
-        let names: BTreeMap<String, String> = service::table
+impl<'a> Ctx<'a> {
+    /// The municipality's run as at `at`.
+    pub fn new(c: &mut DbConn, m: &'a Municipality, at: DateTime<Utc>) -> Result<Self, StoreError> {
+        let tz = m
+            .tz()
+            .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
+        let names = service::table
             .filter(service::municipality_id.eq(&m.id))
             .select((service::id, service::name))
-            .load(c)?
+            .load::<(String, String)>(c)?
             .into_iter()
             .collect();
-        let ctx = Ctx {
+        Ok(Ctx {
             m,
             tz,
             at,
-            today,
+            today: local_date(at, tz),
             names,
-        };
-        evaluate(c, &ctx, cl, month)
-    })
+        })
+    }
+}
+
+/// Evaluates every alert kind for one client's month, in one transaction.
+pub fn client_month(
+    c: &mut DbConn,
+    x: &Ctx<'_>,
+    cl: &Client,
+    month: YearMonth,
+) -> Result<Evaluation, StoreError> {
+    if month > YearMonth::of(x.today) {
+        return Ok(Evaluation::default());
+    }
+    crate::db::transaction(c, |c| evaluate(c, x, cl, month))
 }
 
 fn evaluate(
@@ -218,7 +200,7 @@ fn evaluate(
         .then(|| base("outside_band", outside_message(x, &j), month_figures(x, &j)));
     decide(c, "outside_band", outside)?;
     // R5: performed above granted, for the fee administrators.
-    let performed = j.total.performed_minutes;
+    let performed = j.verdict.total.performed_minutes;
     let exceeds = (closed && j.ordered.any() && performed > j.ordered.minutes).then(|| {
         let msg = format!(
             "Utförd tid i {} ({}) överstiger beviljad tid ({}) med {} timmar (R5).",
@@ -249,7 +231,7 @@ fn evaluate(
                 },
                 explanation_approved: explanation::approved(c, &cl.id, mm)?,
             });
-            months.push((mm, jj.total));
+            months.push((mm, jj.verdict.total));
         }
         variance::follow_up_recommended(&outcomes).then(|| {
             let names: Vec<String> = months.iter().map(|(mm, _)| mm.swedish()).collect();
@@ -281,21 +263,21 @@ fn evaluate(
         variance::projected_minutes(j.figures.total.seconds, start, end, now).and_then(
             |projected| {
                 let tolerance = i64::from(x.m.settings.tolerance_basis_points);
-                let pj = variance::judge(j.total.expected_minutes, projected, tolerance);
+                let pj = variance::judge(j.verdict.total.expected_minutes, projected, tolerance);
                 pj.status.is_outside().then(|| {
                     let msg = format!(
                         "Med nuvarande takt blir utförd tid i {} cirka {} av beställda {} timmar \
                      ({} % {}). Hittills utfört: {} timmar (R6, R7).",
                         month.swedish(),
                         format_hm(projected),
-                        format_hm(j.total.expected_minutes),
+                        format_hm(j.verdict.total.expected_minutes),
                         variance::percent_sv(pj.variance_basis_points.unwrap_or(0)),
                         pj.status.swedish(),
-                        format_hm(j.total.performed_minutes),
+                        format_hm(j.verdict.total.performed_minutes),
                     );
                     let figures = json!({
-                        "expected_minutes": j.total.expected_minutes,
-                        "performed_so_far_minutes": j.total.performed_minutes,
+                        "expected_minutes": j.verdict.total.expected_minutes,
+                        "performed_so_far_minutes": j.verdict.total.performed_minutes,
                         "projected_minutes": projected,
                         "projected_variance_basis_points": pj.variance_basis_points,
                         "status": pj.status.as_str(),
@@ -380,7 +362,7 @@ fn evaluate(
 }
 
 fn outside_message(x: &Ctx<'_>, j: &MonthJudgement) -> String {
-    let t = &j.total;
+    let t = &j.verdict.total;
     let tolerance = variance::percent_sv(i64::from(x.m.settings.tolerance_basis_points));
     let mut msg = if t.status.is_outside() {
         format!(
@@ -402,6 +384,7 @@ fn outside_message(x: &Ctx<'_>, j: &MonthJudgement) -> String {
     };
     if !j.ordered.frame {
         let off: Vec<String> = j
+            .verdict
             .services
             .iter()
             .filter(|(_, s)| s.status.is_outside())
@@ -425,7 +408,7 @@ fn outside_message(x: &Ctx<'_>, j: &MonthJudgement) -> String {
         msg.push_str(&format!(
             " Frånvaro {} dagar är avräknad ({} timmar).",
             j.absent_days.len(),
-            format_hm(j.explained_minutes)
+            format_hm(j.verdict.explained_minutes)
         ));
     }
     if j.figures.total.declined > 0 && t.status == Status::Under {
@@ -448,17 +431,17 @@ fn month_figures(x: &Ctx<'_>, j: &MonthJudgement) -> serde_json::Value {
         "decision": if j.ordered.frame { "frame" } else { "per_service" },
         "ordered_minutes": j.ordered.minutes,
         "absent_days": j.absent_days.len(),
-        "explained_minutes": j.explained_minutes,
-        "expected_minutes": j.total.expected_minutes,
-        "performed_minutes": j.total.performed_minutes,
-        "variance_minutes": j.total.variance_minutes,
-        "variance_basis_points": j.total.variance_basis_points,
+        "explained_minutes": j.verdict.explained_minutes,
+        "expected_minutes": j.verdict.total.expected_minutes,
+        "performed_minutes": j.verdict.total.performed_minutes,
+        "variance_minutes": j.verdict.total.variance_minutes,
+        "variance_basis_points": j.verdict.total.variance_basis_points,
         "tolerance_basis_points": x.m.settings.tolerance_basis_points,
         "status": j.status().as_str(),
         "frame_window_minutes": minutes(j.figures.total.frame_seconds),
         "visits": j.figures.total.visits,
         "declined_visits": j.figures.total.declined,
-        "services": j.services.iter().map(|(id, s)| json!({
+        "services": j.verdict.services.iter().map(|(id, s)| json!({
             "service_id": id,
             "name": x.names.get(id),
             "expected_minutes": s.expected_minutes,
@@ -476,14 +459,12 @@ pub fn municipality(
     m: &Municipality,
     at: DateTime<Utc>,
 ) -> Result<Evaluation, StoreError> {
-    let tz = m
-        .tz()
-        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
-    let current = YearMonth::of(local_date(at, tz));
+    let x = Ctx::new(c, m, at)?;
+    let current = YearMonth::of(x.today);
     let mut out = Evaluation::default();
     for cl in client::list(c, &m.id)? {
         for month in [current.prev(), current] {
-            out.add(client_month(c, m, &cl, month, at)?);
+            out.add(client_month(c, &x, &cl, month)?);
         }
     }
     Ok(out)
@@ -512,18 +493,23 @@ pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation
         ))
         .load(c)?;
     let mut out = Evaluation::default();
-    let mut municipalities: BTreeMap<String, Municipality> = BTreeMap::new();
+    let municipalities: BTreeMap<String, Municipality> = municipality::list(c)?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
+    let mut runs: BTreeMap<&str, Ctx<'_>> = BTreeMap::new();
     for (client_id, month, marked_at) in marks {
         let cl = client::get_any(c, &client_id)?;
-        if !municipalities.contains_key(&cl.municipality_id) {
-            let m = municipality::get(c, &cl.municipality_id)?;
-            municipalities.insert(m.id.clone(), m);
+        let Some(m) = municipalities.get(&cl.municipality_id) else {
+            continue;
+        };
+        if !runs.contains_key(m.id.as_str()) {
+            runs.insert(m.id.as_str(), Ctx::new(c, m, at)?);
         }
-        if let (Some(m), Ok(mm)) = (
-            municipalities.get(&cl.municipality_id),
-            month.parse::<YearMonth>(),
-        ) {
-            out.add(client_month(c, m, &cl, mm, at)?);
+        match (runs.get(m.id.as_str()), month.parse::<YearMonth>()) {
+            (Some(x), Ok(mm)) => out.add(client_month(c, x, &cl, mm)?),
+            (_, Err(_)) => tracing::warn!(%month, "figure_dirty holds a malformed month"),
+            (None, _) => {}
         }
         diesel::delete(
             figure_dirty::table

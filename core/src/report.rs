@@ -9,7 +9,7 @@ use crate::db::schema::{absence, alert, client, explanation, provider, service, 
 use crate::db::{DbConn, StoreError, figure};
 use crate::domain::figures::{Amounts, WHOLE};
 use crate::domain::performed::minutes;
-use crate::domain::variance::{self, Status};
+use crate::domain::variance::{self, MonthTime, Status};
 use crate::domain::{YearMonth, format_hm};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -209,27 +209,20 @@ pub fn monthly(
         }
         let total = totals.get(id).copied().unwrap_or_default();
         let absent = absences.get(id).map_or(0, BTreeSet::len);
-        let absent_u32 = u32::try_from(absent).unwrap_or(days);
-        let explained = variance::explained_minutes(o.minutes, absent_u32, days);
-        let j = variance::judge(o.minutes - explained, minutes(total.seconds), tolerance);
-        let mut status = j.status;
-        if !o.frame && !status.is_outside() {
-            let performed = by_service.get(id);
-            let off = o.by_service.iter().any(|(sid, ordered_minutes)| {
-                let e = variance::explained_minutes(*ordered_minutes, absent_u32, days);
-                let p = performed.and_then(|s| s.get(sid)).copied().unwrap_or(0);
-                variance::judge(ordered_minutes - e, minutes(p), tolerance)
-                    .status
-                    .is_outside()
-            });
-            if off {
-                status = if j.variance_minutes >= 0 {
-                    Status::Over
-                } else {
-                    Status::Under
-                };
-            }
-        }
+        let v = variance::judge_month(&MonthTime {
+            ordered_minutes: o.minutes,
+            ordered_by_service: Some(&o.by_service),
+            performed_seconds: total.seconds,
+            performed_by_service: by_service
+                .get(id)
+                .map(|s| s.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+                .unwrap_or_default(),
+            frame: o.frame,
+            absent_days: u32::try_from(absent).unwrap_or(days),
+            days_in_month: days,
+            tolerance_bp: tolerance,
+        });
+        let j = v.total;
         let exp = explanations.get(id);
         rows.push(MonthlyRow {
             client_id: id.clone(),
@@ -245,13 +238,13 @@ pub fn monthly(
             caseworker_id: caseworker.clone(),
             decision: if o.frame { "frame" } else { "per_service" }.into(),
             ordered_minutes: o.minutes,
-            explained_minutes: explained,
+            explained_minutes: v.explained_minutes,
             absent_days: absent,
             expected_minutes: j.expected_minutes,
             performed_minutes: j.performed_minutes,
             variance_minutes: j.variance_minutes,
             variance_basis_points: j.variance_basis_points,
-            status,
+            status: v.status,
             frame_window_minutes: minutes(total.frame_seconds),
             visits: total.visits,
             declined_visits: total.declined,
@@ -293,16 +286,9 @@ fn absent_days(
         .load(c)?;
     let mut out: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
     for (cl, from, to) in rows {
-        let (from, to) = (
-            from.max(month.first_day()),
-            to.unwrap_or(today).min(month.last_day()),
-        );
-        let mut d = from;
-        while d <= to {
-            out.entry(cl.clone()).or_default().insert(d);
-            let Some(n) = d.succ_opt() else { break };
-            d = n;
-        }
+        out.entry(cl)
+            .or_default()
+            .extend(crate::db::absence::days_within(from, to, month, today));
     }
     Ok(out)
 }

@@ -160,16 +160,21 @@ pub fn days(
         )
         .select(Absence::as_select())
         .load(c)?;
-    let mut out = BTreeSet::new();
-    for a in rows {
-        let from = a.starts_on.max(month.first_day());
-        let to = a.ends_on.unwrap_or(until).min(month.last_day());
-        let mut d = from;
-        while d <= to {
-            out.insert(d);
-            let Some(n) = d.succ_opt() else { break };
-            d = n;
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .flat_map(|a| days_within(a.starts_on, a.ends_on, month, until))
+        .collect())
+}
+
+/// The days of `[from, to]` within `month`; an absence without an end
+/// lasts until `until`.
+pub fn days_within(
+    from: NaiveDate,
+    to: Option<NaiveDate>,
+    month: YearMonth,
+    until: NaiveDate,
+) -> BTreeSet<NaiveDate> {
+    let from = from.max(month.first_day());
+    let to = to.unwrap_or(until).min(month.last_day());
+    from.iter_days().take_while(|d| *d <= to).collect()
 }

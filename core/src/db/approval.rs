@@ -103,6 +103,15 @@ fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
 /// A visit without both ends cannot be approved: correct it first.
 pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
     let rules = super::figure::rules_for_visit(c, visit_id)?;
+    approve_with(c, visit_id, ch, rules)
+}
+
+fn approve_with(
+    c: &mut DbConn,
+    visit_id: &str,
+    ch: Change<'_>,
+    rules: super::visit::Rules,
+) -> Result<Visit, StoreError> {
     super::transaction(c, |c| {
         super::figure::track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
@@ -209,13 +218,19 @@ pub fn approve_day(
             q = q.filter(visit::staff_id.eq(s.to_string()));
         }
         let mut out = DayApproval::default();
+        let mut rules = None;
         for v in q.load::<Visit>(c)? {
             if v.approved_at.is_some() || v.voided {
                 out.unchanged += 1;
             } else if v.elapsed_seconds().is_none() {
                 out.needs_correction.push(v.id);
             } else {
-                approve(c, &v.id, ch)?;
+                // One provider, one municipality: its rules once for the day.
+                let r = match rules {
+                    Some(r) => r,
+                    None => *rules.insert(super::figure::rules_for_visit(c, &v.id)?),
+                };
+                approve_with(c, &v.id, ch, r)?;
                 out.approved += 1;
             }
         }

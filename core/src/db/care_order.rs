@@ -114,22 +114,32 @@ pub struct LineWithService {
 impl OrderWithLines {
     /// The order as the domain computation sees it.
     pub fn spec(&self) -> Option<OrderSpec> {
-        let f = &self.order.fields;
-        Some(OrderSpec {
-            valid_from: f.valid_from,
-            valid_to: f.valid_to,
-            lines: self
-                .lines
-                .iter()
-                .map(|l| l.line.fields.spec())
-                .collect::<Option<Vec<_>>>()?,
-            double_staffing_minutes: u32::try_from(f.double_staffing_minutes).ok()?,
-            monthly_total_minutes: match f.monthly_total_minutes {
-                Some(t) => Some(u32::try_from(t).ok()?),
-                None => None,
-            },
-        })
+        spec_of(
+            &self.order.fields,
+            self.lines.iter().map(|l| &l.line.fields),
+        )
     }
+}
+
+/// An order's fields and lines as the domain computation sees them;
+/// `None` if a stored value is out of range.
+pub fn spec_of<'a>(
+    f: &CareOrderFields,
+    lines: impl IntoIterator<Item = &'a OrderLineFields>,
+) -> Option<OrderSpec> {
+    Some(OrderSpec {
+        valid_from: f.valid_from,
+        valid_to: f.valid_to,
+        lines: lines
+            .into_iter()
+            .map(OrderLineFields::spec)
+            .collect::<Option<Vec<_>>>()?,
+        double_staffing_minutes: u32::try_from(f.double_staffing_minutes).ok()?,
+        monthly_total_minutes: match f.monthly_total_minutes {
+            Some(t) => Some(u32::try_from(t).ok()?),
+            None => None,
+        },
+    })
 }
 
 /// Creates an order and its lines in one transaction.

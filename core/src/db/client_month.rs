@@ -136,7 +136,6 @@ pub fn ordered_for_municipality(
 ) -> Result<BTreeMap<String, OrderedMonth>, StoreError> {
     use super::care_order::OrderLine;
     use super::schema::{client as client_t, order_line as line_t};
-    use crate::domain::OrderSpec;
     let convention = municipality
         .month_convention()
         .unwrap_or(MonthConvention::Average);
@@ -183,21 +182,7 @@ pub fn ordered_for_municipality(
     for o in orders {
         let f = &o.fields;
         let own = lines.remove(&o.id).unwrap_or_default();
-        let spec = (|| {
-            Some(OrderSpec {
-                valid_from: f.valid_from,
-                valid_to: f.valid_to,
-                lines: own
-                    .iter()
-                    .map(|l| l.fields.spec())
-                    .collect::<Option<Vec<_>>>()?,
-                double_staffing_minutes: u32::try_from(f.double_staffing_minutes).ok()?,
-                monthly_total_minutes: match f.monthly_total_minutes {
-                    Some(t) => Some(u32::try_from(t).ok()?),
-                    None => None,
-                },
-            })
-        })();
+        let spec = care_order::spec_of(f, own.iter().map(|l| &l.fields));
         let Some(spec) = spec else { continue };
         let t = monthly_ordered_time(&spec, month, convention);
         let entry = out.entry(f.client_id.clone()).or_default();

@@ -6,7 +6,7 @@
 use super::schema::{explanation, explanation_history};
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -201,8 +201,6 @@ pub fn review(c: &mut DbConn, id: &str, r: Review<'_>) -> Result<Explanation, Re
         Ok(get(c, id)?)
     })
 }
-
-use chrono::Datelike;
 
 #[allow(clippy::too_many_arguments)]
 fn log(

@@ -209,27 +209,14 @@ fn upsert<'a>(
     if rows.is_empty() {
         return Ok(());
     }
-    let pg = matches!(c, DbConn::Pg(_));
-    let mut n = 0;
-    let mut ph = || {
-        n += 1;
-        if pg { format!("${n}") } else { "?".to_string() }
-    };
-    let values: Vec<String> = rows
-        .iter()
-        .map(|_| {
-            let p: Vec<String> = (0..8).map(|_| ph()).collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
+    let values = placeholders(c, rows.len(), 8);
     let sql = format!(
         "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
-         VALUES {} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
+         VALUES {values} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
          seconds = {table}.seconds + excluded.seconds, \
          frame_seconds = {table}.frame_seconds + excluded.frame_seconds, \
          visits = {table}.visits + excluded.visits, \
-         declined = {table}.declined + excluded.declined",
-        values.join(", ")
+         declined = {table}.declined + excluded.declined"
     );
     macro_rules! run {
         ($conn:expr, $backend:ty) => {{
@@ -257,6 +244,27 @@ fn upsert<'a>(
     Ok(())
 }
 
+/// `(…), (…)` bind markers for a multi-row insert on the connection's
+/// backend: `$1, $2, …` on PostgreSQL, `?` on SQLite.
+fn placeholders(c: &DbConn, rows: usize, columns: usize) -> String {
+    let pg = matches!(c, DbConn::Pg(_));
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|k| {
+                    if pg {
+                        format!("${}", r * columns + k)
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Marks client-months for re-evaluation of their alerts.
 pub fn mark_dirty<'a>(
     c: &mut DbConn,
@@ -265,22 +273,10 @@ pub fn mark_dirty<'a>(
     let rows: Vec<(&str, &str)> = client_months.collect();
     let at = now();
     for chunk in rows.chunks(500) {
-        let pg = matches!(c, DbConn::Pg(_));
-        let mut n = 0;
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|_| {
-                let mut p = || {
-                    n += 1;
-                    if pg { format!("${n}") } else { "?".to_string() }
-                };
-                format!("({}, {}, {})", p(), p(), p())
-            })
-            .collect();
+        let values = placeholders(c, chunk.len(), 3);
         let sql = format!(
-            "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {} \
-             ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at",
-            values.join(", ")
+            "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {values} \
+             ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at"
         );
         macro_rules! run {
             ($conn:expr, $backend:ty) => {{

@@ -351,11 +351,6 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
-/// A stored UTC timestamp as RFC 3339 text with `Z`.
-pub fn utc_text(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
 /// Serde helpers: timestamps are stored as UTC `NaiveDateTime` and shown
 /// as RFC 3339 with `Z`.
 pub mod utc {

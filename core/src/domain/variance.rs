@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a client-month is against the band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -95,6 +95,79 @@ pub fn explained_minutes(ordered_minutes: i64, absent_days: u32, days_in_month: 
     }
     let days = i64::from(absent_days.min(days_in_month));
     round_div(ordered_minutes * days, i64::from(days_in_month))
+}
+
+/// A client-month's time as [`judge_month`] reads it.
+#[derive(Clone, Debug, Default)]
+pub struct MonthTime<'a> {
+    pub ordered_minutes: i64,
+    pub ordered_by_service: Option<&'a BTreeMap<String, i64>>,
+    pub performed_seconds: i64,
+    /// Performed seconds per service id.
+    pub performed_by_service: BTreeMap<&'a str, i64>,
+    /// Under a frame decision only the total binds (R8).
+    pub frame: bool,
+    pub absent_days: u32,
+    pub days_in_month: u32,
+    pub tolerance_bp: i64,
+}
+
+/// A client-month judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthVerdict {
+    /// Ordered minutes of the absent days.
+    pub explained_minutes: i64,
+    /// The whole month (R1).
+    pub total: Judgement,
+    /// Each ordered service (R1 per service).
+    pub services: BTreeMap<String, Judgement>,
+    /// R1 for the total; under a per-service decision also the first
+    /// service outside the band when the total is within it.
+    pub status: Status,
+}
+
+/// R1 (and R8: the frame's total binds) for a client-month, with the
+/// ordered time of absent days explained.
+pub fn judge_month(t: &MonthTime<'_>) -> MonthVerdict {
+    let minutes = |s: i64| (s + 30).div_euclid(60);
+    let explained = explained_minutes(t.ordered_minutes, t.absent_days, t.days_in_month);
+    let total = judge(
+        t.ordered_minutes - explained,
+        minutes(t.performed_seconds),
+        t.tolerance_bp,
+    );
+    let services: BTreeMap<String, Judgement> = t
+        .ordered_by_service
+        .into_iter()
+        .flatten()
+        .map(|(id, ordered)| {
+            let e = explained_minutes(*ordered, t.absent_days, t.days_in_month);
+            let performed = t
+                .performed_by_service
+                .get(id.as_str())
+                .copied()
+                .unwrap_or(0);
+            (
+                id.clone(),
+                judge(ordered - e, minutes(performed), t.tolerance_bp),
+            )
+        })
+        .collect();
+    let status = if total.status.is_outside() || t.frame {
+        total.status
+    } else {
+        services
+            .values()
+            .map(|j| j.status)
+            .find(|s| s.is_outside())
+            .unwrap_or(Status::WithinBand)
+    };
+    MonthVerdict {
+        explained_minutes: explained,
+        total,
+        services,
+        status,
+    }
 }
 
 /// Days of the month elapsed before a projection is made: earlier the
@@ -221,6 +294,46 @@ mod tests {
         assert_eq!(explained_minutes(3096, 40, 30), 3096);
         // 2,064 performed against 3,096 - 1,032 expected: within.
         assert_eq!(judge(3096 - 1032, 2064, 500).status, Status::WithinBand);
+    }
+
+    #[test]
+    fn a_per_service_decision_judges_each_service_too() {
+        // R1, R8: the total is within the band, one service is not.
+        let ordered = BTreeMap::from([("shower".to_string(), 240), ("walk".to_string(), 240)]);
+        let t = MonthTime {
+            ordered_minutes: 480,
+            ordered_by_service: Some(&ordered),
+            performed_seconds: 480 * 60,
+            performed_by_service: BTreeMap::from([("shower", 180 * 60), ("walk", 300 * 60)]),
+            frame: false,
+            absent_days: 0,
+            days_in_month: 30,
+            tolerance_bp: 500,
+        };
+        let v = judge_month(&t);
+        assert_eq!(v.total.status, Status::WithinBand);
+        assert_eq!(v.services["shower"].status, Status::Under);
+        assert_eq!(v.status, Status::Under);
+        // Under a frame decision time may move between services.
+        assert_eq!(
+            judge_month(&MonthTime {
+                frame: true,
+                ..t.clone()
+            })
+            .status,
+            Status::WithinBand
+        );
+        // Ten absent days of thirty explain a third of the ordered time.
+        let v = judge_month(&MonthTime {
+            absent_days: 10,
+            performed_seconds: 320 * 60,
+            frame: true,
+            ..t
+        });
+        assert_eq!(
+            (v.explained_minutes, v.total.status),
+            (160, Status::WithinBand)
+        );
     }
 
     #[test]
