@@ -194,6 +194,18 @@ impl Principal {
         }
     }
 
+    /// The signed-in person's user id; an integration token is refused:
+    /// `what` says what only a person does.
+    pub fn person(&self, what: &str) -> Result<&str, ApiError> {
+        if self.subject.starts_with("integration:") {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                format!("{what}: sign in as a person"),
+            ));
+        }
+        Ok(&self.subject)
+    }
+
     /// The provider of a staff member or provider admin.
     pub fn provider(&self) -> Result<&str, ApiError> {
         self.provider_id

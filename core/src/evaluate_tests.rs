@@ -147,7 +147,7 @@ impl Fx {
     }
 
     /// Lisa's alerts that `viewer` may see.
-    fn visible(&mut self, viewer: Viewer<'_>) -> Vec<Alert> {
+    fn visible(&mut self, viewer: Viewer) -> Vec<Alert> {
         let lisa = self.lisa.clone();
         let filter = alert::Filter {
             client_id: Some(&lisa),
@@ -176,7 +176,7 @@ fn three_months_eight_percent_under_bring_three_alerts_and_then_a_follow_up() {
     assert_eq!(f.open("outside_band"), ["2026-08", "2026-09", "2026-10"]);
     assert_eq!(f.open("follow_up_recommended"), ["2026-10"]);
     // The caseworker sees them, in Swedish, with the figures and the rules.
-    let mine = f.visible(Viewer::Caseworker(&f.caseworker.clone()));
+    let mine = f.visible(Viewer::Caseworker(f.caseworker.clone()));
     let oct = mine
         .iter()
         .find(|a| a.kind == "outside_band" && a.month == "2026-10")
@@ -267,9 +267,9 @@ fn four_percent_over_alerts_nobody_but_the_fee_administrators() {
     assert!(f.open("outside_band").is_empty());
     let caseworker = f.caseworker.clone();
     let jakobsberg = f.jakobsberg.clone();
-    assert!(f.visible(Viewer::Caseworker(&caseworker)).is_empty());
+    assert!(f.visible(Viewer::Caseworker(caseworker.clone())).is_empty());
     assert!(
-        f.visible(Viewer::Provider(&jakobsberg))
+        f.visible(Viewer::Provider(jakobsberg.clone()))
             .iter()
             .all(|a| a.kind == "missing_visits")
     );
@@ -353,7 +353,7 @@ fn the_early_warning_fires_on_the_twentieth_at_forty_percent() {
     assert_eq!(f.open("pace_warning"), ["2026-11"]);
     let jakobsberg = f.jakobsberg.clone();
     let warning = f
-        .visible(Viewer::Provider(&jakobsberg))
+        .visible(Viewer::Provider(jakobsberg.clone()))
         .into_iter()
         .find(|a| a.kind == "pace_warning")
         .unwrap();

@@ -1,16 +1,15 @@
 //! Client absences (frånvaro): a hospital stay explains under-time. The
 //! provider admin or the client's caseworker registers them.
 
-use super::{created, list};
+use super::{client_in_reach, created, list};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
+use hemtid_core::db::DbConn;
 use hemtid_core::db::absence::{self, Absence, CAUSES, NewAbsence};
-use hemtid_core::db::{DbConn, access, municipality};
-use hemtid_core::domain::local_date;
 use hemtid_core::model::Role;
 use hemtid_core::validate::ValidationErrors;
 use serde::Deserialize;
@@ -45,26 +44,7 @@ pub struct AbsenceEnd {
 
 const WRITERS: &[Role] = &[Role::ProviderAdmin, Role::Caseworker, Role::Admin];
 
-/// The user who registers (integration tokens register as no person).
-fn person(p: &Principal) -> Result<&str, ApiError> {
-    if p.subject.starts_with("integration:") {
-        return Err(ApiError::with_detail(
-            crate::error::ErrorCode::Forbidden,
-            "absences are registered by a person: sign in",
-        ));
-    }
-    Ok(&p.subject)
-}
-
-/// The client, if within the principal's reach.
-fn reachable(c: &mut DbConn, p: &Principal, client_id: &str) -> Result<(), ApiError> {
-    let m = municipality::get(c, &p.municipality_id)?;
-    let tz = m
-        .tz()
-        .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-    access::visible_client(c, &p.scope(), client_id, local_date(chrono::Utc::now(), tz))?;
-    Ok(())
-}
+const PERSON: &str = "absences are registered by a person";
 
 /// `POST /api/v1/clients/{id}/absences`: registers an absence.
 #[utoipa::path(
@@ -91,7 +71,7 @@ pub async fn create_absence(
     Json(input): Json<AbsenceInput>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(WRITERS)?;
-    person(&p)?;
+    p.person(PERSON)?;
     let mut v = ValidationErrors::new();
     if !CAUSES.contains(&input.cause.as_str()) {
         v.add(
@@ -112,11 +92,12 @@ pub async fn create_absence(
         v.add("note", "too_long", "at most 2000 characters");
     }
     v.into_result(())?;
-    let at = state.clock.now().naive_utc();
+    let now = state.clock.now();
+    let at = now.naive_utc();
     let row = state
         .db(move |c| {
             let id = client_id.to_string();
-            reachable(c, &p, &id)?;
+            client_in_reach(c, &p, &id, now)?;
             let a = NewAbsence {
                 client_id: &id,
                 starts_on: input.starts_on,
@@ -158,19 +139,25 @@ pub async fn list_absences(
         Role::Admin,
         Role::FeeAdmin,
     ])?;
+    let now = state.clock.now();
     let items = state
         .db(move |c| {
             let id = client_id.to_string();
-            reachable(c, &p, &id)?;
+            client_in_reach(c, &p, &id, now)?;
             Ok(absence::list_for_client(c, &id)?)
         })
         .await?;
     Ok(list(items))
 }
 
-fn own_absence(c: &mut DbConn, p: &Principal, id: &Uuid) -> Result<Absence, ApiError> {
+fn own_absence(
+    c: &mut DbConn,
+    p: &Principal,
+    id: &Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Absence, ApiError> {
     let a = absence::get(c, &id.to_string())?;
-    reachable(c, p, &a.client_id)?;
+    client_in_reach(c, p, &a.client_id, now)?;
     Ok(a)
 }
 
@@ -198,11 +185,12 @@ pub async fn end_absence(
     Json(input): Json<AbsenceEnd>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(WRITERS)?;
-    person(&p)?;
-    let at = state.clock.now().naive_utc();
+    p.person(PERSON)?;
+    let now = state.clock.now();
+    let at = now.naive_utc();
     let row = state
         .db(move |c| {
-            let a = own_absence(c, &p, &id)?;
+            let a = own_absence(c, &p, &id, now)?;
             if input.ends_on.is_some_and(|e| e < a.starts_on) {
                 return Err(ValidationErrors::single(
                     "ends_on",
@@ -238,11 +226,12 @@ pub async fn cancel_absence(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(WRITERS)?;
-    person(&p)?;
-    let at = state.clock.now().naive_utc();
+    p.person(PERSON)?;
+    let now = state.clock.now();
+    let at = now.naive_utc();
     let row = state
         .db(move |c| {
-            let a = own_absence(c, &p, &id)?;
+            let a = own_absence(c, &p, &id, now)?;
             Ok(absence::cancel(c, &a.id, at)?)
         })
         .await?;

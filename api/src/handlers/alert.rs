@@ -65,41 +65,22 @@ pub struct AlertAction {
     pub note: String,
 }
 
-/// Who may see which alerts (owned, for tasks that outlive the request).
-#[derive(Debug, Clone)]
-enum Reader {
-    Caseworker(String),
-    Provider(String),
-    FeeAdmin,
-    Admin,
+/// Which alerts the principal may see (staff see none).
+fn viewer_of(p: &Principal) -> Result<Viewer, ApiError> {
+    match p.role {
+        Role::Caseworker => Ok(Viewer::Caseworker(p.subject.clone())),
+        Role::ProviderAdmin => Ok(Viewer::Provider(p.provider()?.to_string())),
+        Role::FeeAdmin => Ok(Viewer::FeeAdmin),
+        Role::Admin => Ok(Viewer::Admin),
+        Role::Staff => Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "alerts are for caseworkers, provider admins, fee administrators and admins",
+        )),
+    }
 }
 
-impl Reader {
-    fn of(p: &Principal) -> Result<Reader, ApiError> {
-        match p.role {
-            Role::Caseworker => Ok(Reader::Caseworker(p.subject.clone())),
-            Role::ProviderAdmin => Ok(Reader::Provider(p.provider()?.to_string())),
-            Role::FeeAdmin => Ok(Reader::FeeAdmin),
-            Role::Admin => Ok(Reader::Admin),
-            Role::Staff => Err(ApiError::with_detail(
-                ErrorCode::Forbidden,
-                "alerts are for caseworkers, provider admins, fee administrators and admins",
-            )),
-        }
-    }
-
-    fn viewer(&self) -> Viewer<'_> {
-        match self {
-            Reader::Caseworker(id) => Viewer::Caseworker(id),
-            Reader::Provider(id) => Viewer::Provider(id),
-            Reader::FeeAdmin => Viewer::FeeAdmin,
-            Reader::Admin => Viewer::Admin,
-        }
-    }
-
-    fn sees(&self, a: &Alert, municipality_id: &str) -> bool {
-        a.municipality_id == municipality_id && alert::visible(a, &self.viewer())
-    }
+fn sees(viewer: &Viewer, a: &Alert, municipality_id: &str) -> bool {
+    a.municipality_id == municipality_id && alert::visible(a, viewer)
 }
 
 fn with_names(c: &mut DbConn, alerts: Vec<Alert>) -> Result<Vec<AlertView>, ApiError> {
@@ -125,12 +106,12 @@ fn with_names(c: &mut DbConn, alerts: Vec<Alert>) -> Result<Vec<AlertView>, ApiE
 /// The alert, if the principal may see it.
 fn visible_alert(
     c: &mut DbConn,
-    reader: &Reader,
+    viewer: &Viewer,
     municipality_id: &str,
     id: &Uuid,
 ) -> Result<Alert, ApiError> {
     let a = alert::get(c, &id.to_string())?;
-    if reader.sees(&a, municipality_id) {
+    if sees(viewer, &a, municipality_id) {
         Ok(a)
     } else {
         Err(ApiError::not_found())
@@ -172,7 +153,7 @@ pub async fn list_alerts(
     p: Principal,
     q: web::Query<AlertQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let reader = Reader::of(&p)?;
+    let viewer = viewer_of(&p)?;
     let q = q.into_inner();
     check(&q)?;
     let items = state
@@ -186,7 +167,7 @@ pub async fn list_alerts(
                 client_id: client_id.as_deref(),
             };
             let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-            let alerts = alert::list(c, &p.municipality_id, &reader.viewer(), &f, limit)?;
+            let alerts = alert::list(c, &p.municipality_id, &viewer, &f, limit)?;
             with_names(c, alerts)
         })
         .await?;
@@ -213,10 +194,10 @@ pub async fn get_alert(
     p: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let reader = Reader::of(&p)?;
+    let viewer = viewer_of(&p)?;
     let detail = state
         .db(move |c| {
-            let a = visible_alert(c, &reader, &p.municipality_id, &id)?;
+            let a = visible_alert(c, &viewer, &p.municipality_id, &id)?;
             let history = alert::history(c, &a.id)?;
             let alert = with_names(c, vec![a])?
                 .pop()
@@ -234,17 +215,12 @@ async fn act(
     input: AlertAction,
     to: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let reader = Reader::of(&p)?;
-    if p.subject.starts_with("integration:") {
-        return Err(ApiError::with_detail(
-            ErrorCode::Forbidden,
-            "a person acknowledges and resolves alerts, not an integration",
-        ));
-    }
+    let viewer = viewer_of(&p)?;
+    p.person("a person acknowledges and resolves alerts")?;
     let at = state.clock.now().naive_utc();
     let view = state
         .db(move |c| {
-            visible_alert(c, &reader, &p.municipality_id, &id)?;
+            visible_alert(c, &viewer, &p.municipality_id, &id)?;
             let a = alert::act(c, &id.to_string(), to, &p.subject, input.note.trim(), at)?;
             with_names(c, vec![a])?
                 .pop()
@@ -412,7 +388,7 @@ pub async fn alert_stream(
     p: Principal,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let reader = Reader::of(&p)?;
+    let viewer = viewer_of(&p)?;
     let resume = req
         .headers()
         .get("Last-Event-ID")
@@ -440,16 +416,22 @@ pub async fn alert_stream(
         loop {
             if catch_up {
                 let from = sent;
-                let Ok(events) = state
+                let events = match state
                     .db(move |c| Ok(alert::events_after(c, from, 500)?))
                     .await
-                else {
-                    return;
+                {
+                    Ok(e) => e,
+                    Err(e) => {
+                        // Ending the stream makes the client reconnect
+                        // with Last-Event-ID: nothing is skipped.
+                        tracing::warn!(error = ?e, "alert stream: could not read the outbox");
+                        return;
+                    }
                 };
                 let done = events.len() < 500;
                 for (s, a) in events {
                     sent = s;
-                    if !forward(&state, &tx, &reader, &municipality, s, a).await {
+                    if !forward(&state, &tx, &viewer, &municipality, s, a).await {
                         return;
                     }
                 }
@@ -469,7 +451,7 @@ pub async fn alert_stream(
                 }
                 Ok(Ok((s, a))) if s > sent => {
                     sent = s;
-                    if !forward(&state, &tx, &reader, &municipality, s, (*a).clone()).await {
+                    if !forward(&state, &tx, &viewer, &municipality, s, (*a).clone()).await {
                         return;
                     }
                 }
@@ -491,16 +473,22 @@ pub async fn alert_stream(
 async fn forward(
     state: &web::Data<AppState>,
     tx: &mpsc::Sender<Bytes>,
-    reader: &Reader,
+    viewer: &Viewer,
     municipality: &str,
     seq: i64,
     a: Alert,
 ) -> bool {
-    if !reader.sees(&a, municipality) {
+    if !sees(viewer, &a, municipality) {
         return true;
     }
-    let Ok(mut views) = state.db(move |c| with_names(c, vec![a])).await else {
-        return true;
+    let mut views = match state.db(move |c| with_names(c, vec![a])).await {
+        Ok(v) => v,
+        Err(e) => {
+            // End the stream rather than skip the alert: the client
+            // reconnects with Last-Event-ID and gets it then.
+            tracing::warn!(error = ?e, "alert stream: could not read an alert's client");
+            return false;
+        }
     };
     match views.pop().and_then(|v| sse_event(seq, &v)) {
         Some(bytes) => tx.send(bytes).await.is_ok(),

@@ -3,14 +3,14 @@
 //! the client's caseworker approves or rejects it. An approved explanation
 //! stops the three-month count (R4).
 
-use super::list;
+use super::{client_in_reach, list, tz_of};
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::explanation::{self, CAUSES, Explanation, ExplanationChange, ReviewError};
-use hemtid_core::db::{DbConn, access, client, municipality};
+use hemtid_core::db::{DbConn, municipality};
 use hemtid_core::domain::{YearMonth, local_date};
 use hemtid_core::model::Role;
 use hemtid_core::validate::ValidationErrors;
@@ -47,28 +47,7 @@ pub struct ExplanationDetail {
     pub history: Vec<ExplanationChange>,
 }
 
-fn signed_in_person(p: &Principal) -> Result<(), ApiError> {
-    if p.subject.starts_with("integration:") {
-        return Err(ApiError::with_detail(
-            ErrorCode::Forbidden,
-            "explanations are written and reviewed by people: sign in",
-        ));
-    }
-    Ok(())
-}
-
-fn reachable(c: &mut DbConn, p: &Principal, client_id: &str) -> Result<client::Client, ApiError> {
-    let m = municipality::get(c, &p.municipality_id)?;
-    let tz = m
-        .tz()
-        .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-    Ok(access::visible_client(
-        c,
-        &p.scope(),
-        client_id,
-        local_date(chrono::Utc::now(), tz),
-    )?)
-}
+const PERSON: &str = "explanations are written and reviewed by people";
 
 fn detail(c: &mut DbConn, e: Explanation) -> Result<ExplanationDetail, ApiError> {
     let history = explanation::history(c, &e.id)?;
@@ -107,7 +86,7 @@ pub async fn put_explanation(
     Json(input): Json<ExplanationInput>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::ProviderAdmin])?;
-    signed_in_person(&p)?;
+    p.person(PERSON)?;
     let provider = p.provider()?.to_string();
     let (client_id, month) = path.into_inner();
     let mut v = ValidationErrors::new();
@@ -124,12 +103,9 @@ pub async fn put_explanation(
     let out = state
         .db(move |c| {
             let id = client_id.to_string();
-            reachable(c, &p, &id)?;
+            client_in_reach(c, &p, &id, now)?;
             let m = municipality::get(c, &p.municipality_id)?;
-            let tz = m
-                .tz()
-                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-            if month > YearMonth::of(local_date(now, tz)) {
+            if month > YearMonth::of(local_date(now, tz_of(&m)?)) {
                 return Err(ValidationErrors::single(
                     "month",
                     "in_future",
@@ -184,10 +160,11 @@ pub async fn list_explanations(
         Role::FeeAdmin,
     ])?;
     let (client_id, month) = path.into_inner();
+    let now = state.clock.now();
     let items = state
         .db(move |c| {
             let id = client_id.to_string();
-            reachable(c, &p, &id)?;
+            client_in_reach(c, &p, &id, now)?;
             let provider = match p.role {
                 Role::ProviderAdmin => Some(p.provider()?.to_string()),
                 _ => None,
@@ -228,7 +205,7 @@ pub async fn review_explanation(
     Json(input): Json<ReviewInput>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::Caseworker])?;
-    signed_in_person(&p)?;
+    p.person(PERSON)?;
     let approve = match input.decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -245,7 +222,7 @@ pub async fn review_explanation(
     let out = state
         .db(move |c| {
             let e = explanation::get(c, &id.to_string())?;
-            let cl = reachable(c, &p, &e.client_id)?;
+            let cl = client_in_reach(c, &p, &e.client_id, now)?;
             if cl.fields.caseworker_id.as_deref() != Some(p.subject.as_str()) {
                 return Err(ApiError::with_detail(
                     ErrorCode::Forbidden,
@@ -253,9 +230,7 @@ pub async fn review_explanation(
                 ));
             }
             let m = municipality::get(c, &p.municipality_id)?;
-            let tz = m
-                .tz()
-                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
+            let tz = tz_of(&m)?;
             let review = explanation::Review {
                 approve,
                 note: input.note.trim(),

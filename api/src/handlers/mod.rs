@@ -250,6 +250,30 @@ fn yes() -> bool {
     true
 }
 
+/// The municipality's time zone.
+fn tz_of(m: &hemtid_core::db::municipality::Municipality) -> Result<chrono_tz::Tz, ApiError> {
+    m.tz()
+        .ok_or_else(|| ApiError::internal("invalid stored time zone"))
+}
+
+/// The client, if within the principal's reach on the municipality's
+/// local date at `now` (others' clients are not found).
+fn client_in_reach(
+    c: &mut hemtid_core::db::DbConn,
+    p: &crate::extract::Principal,
+    client_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Client, ApiError> {
+    let m = hemtid_core::db::municipality::get(c, &p.municipality_id)?;
+    let today = hemtid_core::domain::local_date(now, tz_of(&m)?);
+    Ok(hemtid_core::db::access::visible_client(
+        c,
+        &p.scope(),
+        client_id,
+        today,
+    )?)
+}
+
 /// Today in Stockholm, for validating dates of birth.
 fn today() -> chrono::NaiveDate {
     hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM)

@@ -5,7 +5,7 @@
 
 use super::list;
 use crate::AppState;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
@@ -62,12 +62,7 @@ pub async fn unlock_month(
     Json(input): Json<UnlockInput>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::Admin])?;
-    if p.subject.starts_with("integration:") {
-        return Err(ApiError::with_detail(
-            ErrorCode::Forbidden,
-            "a person unlocks a month: sign in",
-        ));
-    }
+    p.person("a person unlocks a month")?;
     let mut v = ValidationErrors::new();
     let reason = v.text("reason", &input.reason, 2000);
     v.into_result(())?;

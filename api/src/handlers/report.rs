@@ -9,7 +9,9 @@ use crate::extract::Principal;
 use crate::openapi::problem;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use hemtid_core::db::municipality;
+use chrono::NaiveDate;
+use hemtid_core::db::municipality::{self, Municipality};
+use hemtid_core::db::{DbConn, StoreError};
 use hemtid_core::domain::{YearMonth, local_date};
 use hemtid_core::model::Role;
 use hemtid_core::report::{self, FeeRow, MonthlyRow, PaymentRow};
@@ -69,14 +71,48 @@ fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> 
         .is_some_and(|a| a.contains("text/csv")))
 }
 
-fn csv_response(name: &str, month: YearMonth, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"hemtid-{name}-{month}.csv\""),
-        ))
-        .body(body)
+/// What a report answer needs besides its rows.
+struct Parts<T> {
+    /// For the CSV file's name.
+    name: &'static str,
+    month: YearMonth,
+    csv: bool,
+    to_csv: fn(&[T]) -> String,
+}
+
+/// Builds a report's rows for the principal's municipality (with its
+/// local date) and answers them as JSON or as a CSV file.
+async fn answer<T, F>(
+    state: &web::Data<AppState>,
+    p: Principal,
+    parts: Parts<T>,
+    rows: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConn, &Municipality, YearMonth, NaiveDate) -> Result<Vec<T>, StoreError>
+        + Send
+        + 'static,
+{
+    let now = state.clock.now();
+    let month = parts.month;
+    let items = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            let today = local_date(now, super::tz_of(&m)?);
+            Ok(rows(c, &m, month, today)?)
+        })
+        .await?;
+    if parts.csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"hemtid-{}-{month}.csv\"", parts.name),
+            ))
+            .body((parts.to_csv)(&items)));
+    }
+    Ok(HttpResponse::Ok().json(Report { month, items }))
 }
 
 /// `GET /api/v1/reports/monthly?month=`: every client's month.
@@ -127,21 +163,16 @@ pub async fn monthly_report(
             ));
         }
     }
-    let now = state.clock.now();
-    let month = q.month;
-    let rows = state
-        .db(move |c| {
-            let m = municipality::get(c, &p.municipality_id)?;
-            let tz = m
-                .tz()
-                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-            Ok(report::monthly(c, &m, month, local_date(now, tz), &filter)?)
-        })
-        .await?;
-    if csv {
-        return Ok(csv_response("manad", month, report::monthly_csv(&rows)));
-    }
-    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+    let parts = Parts {
+        name: "manad",
+        month: q.month,
+        csv,
+        to_csv: report::monthly_csv,
+    };
+    answer(&state, p, parts, move |c, m, month, today| {
+        report::monthly(c, m, month, today, &filter)
+    })
+    .await
 }
 
 /// `GET /api/v1/reports/fees?month=`: every client whose performed time
@@ -168,22 +199,16 @@ pub async fn fee_report(
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::FeeAdmin, Role::Admin])?;
     let q = q.into_inner();
-    let csv = wants_csv(&req, q.format.as_deref())?;
-    let now = state.clock.now();
-    let month = q.month;
-    let rows = state
-        .db(move |c| {
-            let m = municipality::get(c, &p.municipality_id)?;
-            let tz = m
-                .tz()
-                .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-            Ok(report::fees(c, &m, month, local_date(now, tz))?)
-        })
-        .await?;
-    if csv {
-        return Ok(csv_response("avgifter", month, report::fees_csv(&rows)));
-    }
-    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+    let parts = Parts {
+        name: "avgifter",
+        month: q.month,
+        csv: wants_csv(&req, q.format.as_deref())?,
+        to_csv: report::fees_csv,
+    };
+    answer(&state, p, parts, |c, m, month, today| {
+        report::fees(c, m, month, today)
+    })
+    .await
 }
 
 /// `GET /api/v1/reports/payment-basis?month=`: performed minutes per
@@ -214,20 +239,14 @@ pub async fn payment_report(
         _ => None,
     };
     let q = q.into_inner();
-    let csv = wants_csv(&req, q.format.as_deref())?;
-    let month = q.month;
-    let rows = state
-        .db(move |c| {
-            let m = municipality::get(c, &p.municipality_id)?;
-            Ok(report::payment_basis(c, &m, month, own.as_deref())?)
-        })
-        .await?;
-    if csv {
-        return Ok(csv_response(
-            "utford-tid",
-            month,
-            report::payment_csv(&rows),
-        ));
-    }
-    Ok(HttpResponse::Ok().json(Report { month, items: rows }))
+    let parts = Parts {
+        name: "utford-tid",
+        month: q.month,
+        csv: wants_csv(&req, q.format.as_deref())?,
+        to_csv: report::payment_csv,
+    };
+    answer(&state, p, parts, move |c, m, month, _| {
+        report::payment_basis(c, m, month, own.as_deref())
+    })
+    .await
 }

@@ -315,11 +315,11 @@ pub fn history(c: &mut DbConn, id: &str) -> Result<Vec<AlertChange>, StoreError>
 
 /// Who is asking, for [`list`].
 #[derive(Debug, Clone)]
-pub enum Viewer<'a> {
+pub enum Viewer {
     /// Alerts for this caseworker (not those for the provider first).
-    Caseworker(&'a str),
+    Caseworker(String),
     /// Alerts about this provider's clients (not the fee administrators').
-    Provider(&'a str),
+    Provider(String),
     /// Alerts for fee administrators.
     FeeAdmin,
     /// Everything of the municipality.
@@ -336,12 +336,12 @@ pub struct Filter<'a> {
 }
 
 /// Whether `viewer` may see `a`.
-pub fn visible(a: &Alert, viewer: &Viewer<'_>) -> bool {
+pub fn visible(a: &Alert, viewer: &Viewer) -> bool {
     match viewer {
         Viewer::Caseworker(id) => {
-            a.caseworker_id.as_deref() == Some(id) && a.audience == "caseworker"
+            a.caseworker_id.as_ref() == Some(id) && a.audience == "caseworker"
         }
-        Viewer::Provider(id) => a.provider_id.as_deref() == Some(id) && a.audience != "fee_admin",
+        Viewer::Provider(id) => a.provider_id.as_ref() == Some(id) && a.audience != "fee_admin",
         Viewer::FeeAdmin => a.audience == "fee_admin",
         Viewer::Admin => true,
     }
@@ -351,7 +351,7 @@ pub fn visible(a: &Alert, viewer: &Viewer<'_>) -> bool {
 pub fn list(
     c: &mut DbConn,
     municipality_id: &str,
-    viewer: &Viewer<'_>,
+    viewer: &Viewer,
     f: &Filter<'_>,
     limit: i64,
 ) -> Result<Vec<Alert>, StoreError> {
@@ -363,10 +363,10 @@ pub fn list(
         .into_boxed();
     q = match viewer {
         Viewer::Caseworker(id) => q
-            .filter(alert::caseworker_id.eq(id.to_string()))
+            .filter(alert::caseworker_id.eq(id.clone()))
             .filter(alert::audience.eq("caseworker")),
         Viewer::Provider(id) => q
-            .filter(alert::provider_id.eq(id.to_string()))
+            .filter(alert::provider_id.eq(id.clone()))
             .filter(alert::audience.ne("fee_admin")),
         Viewer::FeeAdmin => q.filter(alert::audience.eq("fee_admin")),
         Viewer::Admin => q,
