@@ -512,3 +512,114 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
     );
     assert!(report::payment_csv(&basis).contains("Hemtjänsten Jakobsberg;Utan insats;47:28;47:28"));
 }
+
+/// Lisa's alert of a kind and month, if not resolved.
+fn open_alert(f: &mut Fx, kind: &str, month: &str) -> Option<Alert> {
+    let lisa = f.lisa.clone();
+    let filter = alert::Filter {
+        kind: Some(kind),
+        month: Some(month),
+        client_id: Some(&lisa),
+        ..Default::default()
+    };
+    alert::list(&mut f.c, &f.m.id, &Viewer::Admin, &filter, 10)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.state != "resolved")
+}
+
+#[test]
+fn r2_the_message_says_who_contacts_the_caseworker_by_decision_kind() {
+    let mut f = fx();
+    f.evaluate(at(2026, 11, 6, 8));
+    // Lisa has a frame decision, Maj a per-service one; neither got any time.
+    let lisa = open_alert(&mut f, "outside_band", "2026-10").unwrap();
+    assert!(
+        lisa.message.contains("Ramtid: utföraren uppmanar brukaren"),
+        "{}",
+        lisa.message
+    );
+    let maj = client::list(&mut f.c, &f.m.id)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.fields.given_name == "Maj")
+        .unwrap();
+    let filter = alert::Filter {
+        kind: Some("outside_band"),
+        month: Some("2026-10"),
+        client_id: Some(&maj.id),
+        ..Default::default()
+    };
+    let a = alert::list(&mut f.c, &f.m.id, &Viewer::Admin, &filter, 10).unwrap();
+    assert!(
+        a[0].message
+            .contains("Insatsbeslut: utföraren kontaktar handläggaren (R2)"),
+        "{}",
+        a[0].message
+    );
+    assert!(
+        a[0].message.contains("Insatser utanför toleransen:"),
+        "{}",
+        a[0].message
+    );
+}
+
+#[test]
+fn r8_short_days_and_r21_declined_visits() {
+    let mut f = fx();
+    // Oct 1–4: one visit a day where six are ordered; on the 2nd the
+    // client also declined a visit (R21), which counts towards the day.
+    f.perform("2026-10", 4 * 120, 4);
+    let declined = f.event(
+        "declined",
+        local(NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(), 18, 0),
+    );
+    visit::record(&mut f.c, &declined, None, RULES).unwrap();
+    f.evaluate(at(2026, 10, 5, 8));
+    let a = open_alert(&mut f, "missing_visits", "2026-10").unwrap();
+    assert_eq!((a.audience.as_str(), a.rules.as_str()), ("provider", "R8"));
+    assert!(
+        a.message.starts_with(
+            "Färre besök än beställt på 4 dagar i oktober 2026: 1/10 (1 av 6), 2/10 (2 av 6)"
+        ),
+        "{}",
+        a.message
+    );
+    // A closed month 8 % under with a declined visit points at the journal.
+    f.perform("2026-09", EIGHT_PERCENT_UNDER, 28);
+    let sep = f.event(
+        "declined",
+        local(NaiveDate::from_ymd_opt(2026, 9, 29).unwrap(), 18, 0),
+    );
+    visit::record(&mut f.c, &sep, None, RULES).unwrap();
+    f.evaluate(at(2026, 10, 5, 9));
+    let band = open_alert(&mut f, "outside_band", "2026-09").unwrap();
+    assert!(
+        band.message
+            .contains("1 avböjda besök: stäm av mot genomförandejournalen (R21)"),
+        "{}",
+        band.message
+    );
+}
+
+#[test]
+fn a_visit_left_open_past_the_limit_alerts_the_provider_until_closed() {
+    let mut f = fx();
+    let start = local(NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(), 7, 0);
+    let check_in = f.event("check_in", start);
+    visit::record(&mut f.c, &check_in, None, RULES).unwrap();
+    f.evaluate(at(2026, 11, 10, 18));
+    assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
+    f.evaluate(at(2026, 11, 10, 20));
+    let a = open_alert(&mut f, "visit_open_too_long", "2026-11").unwrap();
+    assert!(
+        a.message
+            .contains("öppet sedan 2026-11-10 07:00 (mer än 12 timmar)"),
+        "{}",
+        a.message
+    );
+    let out = f.event("check_out", start + Duration::minutes(45));
+    visit::record(&mut f.c, &out, None, RULES).unwrap();
+    f.evaluate(at(2026, 11, 10, 21));
+    assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
+}
