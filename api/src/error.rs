@@ -33,6 +33,8 @@ pub enum ErrorCode {
     ReplayRejected,
     ReviewTooEarly,
     NotReviewable,
+    WrongState,
+    ConsentRequired,
     NotReady,
     InternalError,
 }
@@ -62,6 +64,8 @@ impl ErrorCode {
         ErrorCode::ReplayRejected,
         ErrorCode::ReviewTooEarly,
         ErrorCode::NotReviewable,
+        ErrorCode::WrongState,
+        ErrorCode::ConsentRequired,
         ErrorCode::NotReady,
         ErrorCode::InternalError,
     ];
@@ -90,6 +94,8 @@ impl ErrorCode {
             ErrorCode::ReplayRejected => "replay_rejected",
             ErrorCode::ReviewTooEarly => "review_too_early",
             ErrorCode::NotReviewable => "not_reviewable",
+            ErrorCode::WrongState => "wrong_state",
+            ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::NotReady => "not_ready",
             ErrorCode::InternalError => "internal_error",
         }
@@ -118,7 +124,9 @@ impl ErrorCode {
             | ErrorCode::MonthNotApproved
             | ErrorCode::ReplayRejected
             | ErrorCode::ReviewTooEarly
-            | ErrorCode::NotReviewable => StatusCode::CONFLICT,
+            | ErrorCode::NotReviewable
+            | ErrorCode::WrongState => StatusCode::CONFLICT,
+            ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
             ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -149,6 +157,8 @@ impl ErrorCode {
             ErrorCode::ReplayRejected => "The dead letter was rejected again",
             ErrorCode::ReviewTooEarly => "The month cannot be reviewed yet",
             ErrorCode::NotReviewable => "The explanation is not waiting for review",
+            ErrorCode::WrongState => "Not possible in the item's present state",
+            ErrorCode::ConsentRequired => "The client's consent is needed to read this",
             ErrorCode::NotReady => "Not ready",
             ErrorCode::InternalError => "Internal error",
         }
@@ -316,6 +326,7 @@ impl From<StoreError> for ApiError {
                 ErrorCode::MonthNotApproved,
                 format!("{n} visits are not approved or voided"),
             ),
+            StoreError::WrongState(why) => ApiError::with_detail(ErrorCode::WrongState, why),
             other => ApiError::internal(other),
         }
     }

@@ -26,6 +26,8 @@ pub struct MunicipalityView {
     #[schema(value_type = MonthConvention)]
     pub month_convention: String,
     pub max_visit_minutes: i32,
+    pub care_plan_escalation_days: i32,
+    pub plan_list_day: i32,
 }
 
 impl From<Municipality> for MunicipalityView {
@@ -46,6 +48,8 @@ impl From<Municipality> for MunicipalityView {
             review_from_day: s.review_from_day,
             month_convention: s.month_convention,
             max_visit_minutes: s.max_visit_minutes,
+            care_plan_escalation_days: s.care_plan_escalation_days,
+            plan_list_day: s.plan_list_day,
         }
     }
 }

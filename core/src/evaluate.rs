@@ -31,7 +31,7 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    fn count(&mut self, o: alert::Outcome) {
+    pub(crate) fn count(&mut self, o: alert::Outcome) {
         match o {
             alert::Outcome::Raised => self.raised += 1,
             alert::Outcome::Updated => self.updated += 1,
@@ -116,10 +116,10 @@ fn month_bounds(month: YearMonth, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
 
 /// What every client-month of a municipality's run shares, loaded once.
 pub struct Ctx<'a> {
-    m: &'a Municipality,
-    tz: Tz,
-    at: DateTime<Utc>,
-    today: NaiveDate,
+    pub(crate) m: &'a Municipality,
+    pub(crate) tz: Tz,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) today: NaiveDate,
     /// Service names, for messages.
     names: BTreeMap<String, String>,
 }
@@ -453,7 +453,9 @@ fn month_figures(x: &Ctx<'_>, j: &MonthJudgement) -> serde_json::Value {
 }
 
 /// Evaluates the current and the previous month of every client of the
-/// municipality (the scheduled run, and `hemtid evaluate --at`).
+/// municipality, and the deadlines (R10–R13), and makes the monthly list
+/// of clients without a plan when its day has come (the scheduled run, and
+/// `hemtid evaluate --at`).
 pub fn municipality(
     c: &mut DbConn,
     m: &Municipality,
@@ -466,7 +468,9 @@ pub fn municipality(
         for month in [current.prev(), current] {
             out.add(client_month(c, &x, &cl, month)?);
         }
+        out.add(crate::deadlines::client(c, &x, &cl)?);
     }
+    crate::deadlines::plan_lists(c, &x)?;
     Ok(out)
 }
 

@@ -31,6 +31,10 @@ pub struct MunicipalityInput {
     pub month_convention: MonthConvention,
     /// A check-in and check-out further apart than this is an exception.
     pub max_visit_minutes: i32,
+    /// R10: days after the care-plan deadline before the caseworker is told too.
+    pub care_plan_escalation_days: i32,
+    /// R10: the day of each month the list of clients without a plan is sent.
+    pub plan_list_day: i32,
 }
 
 impl MunicipalityInput {
@@ -100,6 +104,13 @@ impl MunicipalityInput {
             15,
             24 * 60,
         );
+        v.range(
+            "care_plan_escalation_days",
+            self.care_plan_escalation_days.into(),
+            0,
+            365,
+        );
+        v.range("plan_list_day", self.plan_list_day.into(), 1, 28);
         let settings = MunicipalitySettings {
             time_zone: self.time_zone.trim().to_string(),
             tolerance_basis_points: self.tolerance_basis_points,
@@ -112,6 +123,8 @@ impl MunicipalityInput {
             review_from_day: self.review_from_day,
             month_convention: self.month_convention.as_str().to_string(),
             max_visit_minutes: self.max_visit_minutes,
+            care_plan_escalation_days: self.care_plan_escalation_days,
+            plan_list_day: self.plan_list_day,
         };
         v.into_result((name, settings))
     }

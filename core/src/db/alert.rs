@@ -17,6 +17,11 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     ("pace_warning", "R6,R7", "provider"),
     ("missing_visits", "R8", "provider"),
     ("visit_open_too_long", "R6", "provider"),
+    ("care_plan_missing", "R10", "provider"),
+    ("care_plan_missing_escalated", "R10", "caseworker"),
+    ("care_plan_follow_up_due", "R11", "provider"),
+    ("individual_follow_up_due", "R12", "caseworker"),
+    ("contact_person_missing", "R13", "provider"),
 ];
 
 /// The states an alert moves through.
@@ -222,6 +227,30 @@ pub fn clear(
         }
         _ => Ok(Outcome::Unchanged),
     }
+}
+
+/// Deadline alerts carry the month their deadline fell in: when the
+/// condition is gone, or the deadline moved to another month, the alerts of
+/// `kind` for other months than `keep` are resolved.
+pub fn clear_except(
+    c: &mut DbConn,
+    client_id: &str,
+    kind: &str,
+    keep: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let open: Vec<Alert> = alert::table
+        .filter(alert::client_id.eq(client_id))
+        .filter(alert::kind.eq(kind))
+        .filter(alert::state.ne("resolved"))
+        .select(Alert::as_select())
+        .load(c)?;
+    let mut n = 0;
+    for a in open.iter().filter(|a| Some(a.month.as_str()) != keep) {
+        set_state(c, a, "resolved", None, "Villkoret gäller inte längre.", at)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// A person acknowledges or resolves an alert.

@@ -41,6 +41,33 @@ pub struct VisitChange {
     pub before_json: String,
     /// The visit after, as JSON.
     pub after_json: String,
+    /// Position in the hash chain of visit changes (R14).
+    #[serde(skip)]
+    pub chain_seq: Option<i64>,
+    #[serde(skip)]
+    pub prev_hash: String,
+    #[serde(skip)]
+    pub hash: String,
+}
+
+impl VisitChange {
+    /// The fields the chain hashes, at position `seq`.
+    pub fn fields(&self, seq: i64) -> Vec<String> {
+        super::chain::change_fields(
+            seq,
+            &self.id,
+            &self.visit_id,
+            &self.provider_id,
+            &self.kind,
+            self.reason_code.as_deref(),
+            &self.comment,
+            &self.changed_by,
+            self.changed_at,
+            self.recorded_at,
+            &self.before_json,
+            &self.after_json,
+        )
+    }
 }
 
 /// Who changes what, when and why.
@@ -63,7 +90,7 @@ fn log(
     after: &Visit,
     ch: Change<'_>,
 ) -> Result<(), StoreError> {
-    let row = VisitChange {
+    let mut row = VisitChange {
         id: new_id(),
         visit_id: after.id.clone(),
         provider_id: after.fields.provider_id.clone(),
@@ -71,15 +98,26 @@ fn log(
         reason_code: ch.reason_code.map(str::to_string),
         comment: ch.comment.to_string(),
         changed_by: ch.by.to_string(),
-        changed_at: ch.at,
+        changed_at: chrono::SubsecRound::trunc_subsecs(ch.at, 6),
         recorded_at: super::now(),
         before_json: snapshot(before)?,
         after_json: snapshot(after)?,
+        chain_seq: None,
+        prev_hash: String::new(),
+        hash: String::new(),
     };
-    diesel::insert_into(visit_change::table)
-        .values(&row)
-        .execute(c)?;
-    Ok(())
+    super::transaction(c, |c| {
+        let (seq, prev) = super::chain::next(c, "visit_change")?;
+        let f = row.fields(seq);
+        let f: Vec<&str> = f.iter().map(String::as_str).collect();
+        row.hash = super::chain::link(&prev, &f);
+        row.prev_hash = prev;
+        row.chain_seq = Some(seq);
+        diesel::insert_into(visit_change::table)
+            .values(&row)
+            .execute(c)?;
+        super::chain::advance(c, "visit_change", &row.hash)
+    })
 }
 
 /// Whether the provider's month is locked.

@@ -7,13 +7,17 @@
 
 pub mod absence;
 pub mod access;
+pub mod access_log;
 pub mod alert;
 pub mod api_token;
 pub mod approval;
 pub mod authority_unit;
 pub mod care_order;
+pub mod care_plan;
+pub mod chain;
 pub mod client;
 pub mod client_month;
+pub mod consent;
 pub mod dead_letter;
 pub mod decision;
 pub mod device;
@@ -21,6 +25,7 @@ pub mod digital_key;
 pub mod explanation;
 pub mod figure;
 pub mod journal_note;
+pub mod material_request;
 pub mod municipality;
 pub mod provider;
 pub mod provider_notice;
@@ -97,6 +102,9 @@ pub enum StoreError {
     /// A month with visits not yet approved cannot be locked.
     #[error("{0} visits of the month are not approved")]
     NotApproved(i64),
+    /// The item is not in a state that allows the change (says why).
+    #[error("{0}")]
+    WrongState(String),
 }
 
 impl StoreError {

@@ -51,6 +51,10 @@ pub struct MunicipalitySettings {
     pub month_convention: String,
     /// A paired visit longer than this is an exception (default 12 h).
     pub max_visit_minutes: i32,
+    /// R10: days after the plan deadline before the caseworker is told too.
+    pub care_plan_escalation_days: i32,
+    /// R10: the day of each month the list of clients without a plan is sent.
+    pub plan_list_day: i32,
 }
 
 impl Default for MunicipalitySettings {
@@ -67,6 +71,8 @@ impl Default for MunicipalitySettings {
             review_from_day: 5,
             month_convention: crate::domain::MonthConvention::default().as_str().into(),
             max_visit_minutes: 12 * 60,
+            care_plan_escalation_days: 7,
+            plan_list_day: 16,
         }
     }
 }

@@ -18,6 +18,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         max_visit_minutes -> Integer,
+        care_plan_escalation_days -> Integer,
+        plan_list_day -> Integer,
     }
 }
 
@@ -242,6 +244,9 @@ diesel::table! {
         recorded_at -> Timestamp,
         before_json -> Text,
         after_json -> Text,
+        chain_seq -> Nullable<BigInt>,
+        prev_hash -> Text,
+        hash -> Text,
     }
 }
 
@@ -549,3 +554,150 @@ diesel::table! {
         reason -> Text,
     }
 }
+
+diesel::table! {
+    care_plan_version (id) {
+        id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        version -> Integer,
+        state -> Text,
+        content -> Text,
+        participation -> Text,
+        participation_note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        review -> Text,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_note -> Text,
+    }
+}
+
+diesel::table! {
+    care_plan_follow_up (id) {
+        id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        followed_up_on -> Date,
+        note -> Text,
+        by_user_id -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    individual_follow_up (id) {
+        id -> Text,
+        client_id -> Text,
+        done_on -> Date,
+        next_due -> Date,
+        note -> Text,
+        by_user_id -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_person (client_id, provider_id) {
+        client_id -> Text,
+        provider_id -> Text,
+        user_id -> Text,
+        deputy_user_id -> Nullable<Text>,
+        named_by -> Text,
+        named_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shared_board (authority_unit_id, provider_id) {
+        authority_unit_id -> Text,
+        provider_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    material_request (id) {
+        id -> Text,
+        client_id -> Text,
+        provider_id -> Text,
+        caseworker_id -> Text,
+        asks_plan -> Bool,
+        asks_journal -> Bool,
+        journal_from -> Nullable<Date>,
+        journal_to -> Nullable<Date>,
+        asks_comment -> Bool,
+        asks_unperformed -> Bool,
+        message -> Text,
+        due_on -> Date,
+        state -> Text,
+        created_at -> Timestamp,
+        answer_plan_version_id -> Nullable<Text>,
+        answer_plan_note -> Text,
+        answer_journal -> Nullable<Text>,
+        answer_comment -> Text,
+        answer_unperformed -> Text,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    care_plan_list (id) {
+        id -> Text,
+        municipality_id -> Text,
+        provider_id -> Text,
+        list_date -> Date,
+        generated_at -> Timestamp,
+        clients -> Text,
+    }
+}
+
+diesel::table! {
+    log_head (chain) {
+        chain -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    consent (seq) {
+        seq -> BigInt,
+        id -> Text,
+        client_id -> Text,
+        state -> Text,
+        note -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        user_id -> Text,
+        role -> Text,
+        client_id -> Text,
+        what -> Text,
+        subjects -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_subject (user_id, access_seq) {
+        access_seq -> BigInt,
+        user_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(access_log, access_subject);

@@ -1,0 +1,275 @@
+//! Hash chains over the append-only logs (the access log and the change
+//! history of visits, R14). Each record carries the hash of the one before
+//! it; `log_head` holds the last link of each chain and its row lock makes
+//! appends one at a time. Triggers refuse UPDATE and DELETE on the logs; a
+//! row altered anyway (by someone who dropped the trigger) no longer
+//! matches its hash, and [`verify`] names the first broken link.
+
+use super::schema::{access_log, log_head, visit_change};
+use super::{DbConn, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The chains, by the table they protect.
+pub const CHAINS: &[&str] = &["access_log", "visit_change"];
+
+/// A timestamp as it is hashed: microseconds, which both backends keep.
+pub fn stamp(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// The hash of a record: the previous hash and every field, each
+/// length-prefixed so that no two field lists hash alike.
+pub fn link(prev: &str, fields: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in std::iter::once(prev).chain(fields.iter().copied()) {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes the next position in `chain`: its sequence number and the hash
+/// of the record before. Call inside a transaction and [`advance`] in it.
+pub fn next(c: &mut DbConn, chain: &str) -> Result<(i64, String), StoreError> {
+    // The UPDATE takes the row lock first, so concurrent appends queue.
+    let n = diesel::update(log_head::table.find(chain))
+        .set(log_head::seq.eq(log_head::seq + 1))
+        .execute(c)?;
+    if n != 1 {
+        return Err(StoreError::Encode(format!("no head for chain {chain}")));
+    }
+    let (seq, hash) = log_head::table
+        .find(chain)
+        .select((log_head::seq, log_head::hash))
+        .first::<(i64, String)>(c)?;
+    Ok((seq, hash))
+}
+
+/// Records the hash of the record just appended at `seq`.
+pub fn advance(c: &mut DbConn, chain: &str, hash: &str) -> Result<(), StoreError> {
+    diesel::update(log_head::table.find(chain))
+        .set(log_head::hash.eq(hash))
+        .execute(c)?;
+    Ok(())
+}
+
+/// What [`verify`] found for one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    pub chain: String,
+    /// Records checked.
+    pub records: i64,
+    /// Records written before the chain existed (not linked).
+    pub unlinked: i64,
+    /// The first broken link, if any.
+    pub broken: Option<BrokenLink>,
+}
+
+/// Where and why a chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    /// `altered`, `missing`, `relinked` or `head_mismatch`.
+    pub reason: String,
+}
+
+const PAGE: i64 = 5_000;
+
+struct Walk {
+    expect_seq: i64,
+    prev: String,
+    records: i64,
+    broken: Option<BrokenLink>,
+}
+
+impl Walk {
+    fn new() -> Self {
+        Walk {
+            expect_seq: 1,
+            prev: String::new(),
+            records: 0,
+            broken: None,
+        }
+    }
+
+    /// Checks one record; false once the chain is broken.
+    fn step(&mut self, seq: i64, prev_hash: &str, hash: &str, fields: &[&str]) -> bool {
+        let reason = if seq != self.expect_seq {
+            Some("missing")
+        } else if prev_hash != self.prev {
+            Some("relinked")
+        } else if link(prev_hash, fields) != hash {
+            Some("altered")
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            self.broken = Some(BrokenLink {
+                seq: if r == "missing" { self.expect_seq } else { seq },
+                reason: r.into(),
+            });
+            return false;
+        }
+        self.records += 1;
+        self.expect_seq = seq + 1;
+        self.prev = hash.to_string();
+        true
+    }
+
+    fn finish(mut self, c: &mut DbConn, chain: &str, unlinked: i64) -> Result<ChainReport, StoreError> {
+        if self.broken.is_none() {
+            let (seq, hash) = log_head::table
+                .find(chain)
+                .select((log_head::seq, log_head::hash))
+                .first::<(i64, String)>(c)?;
+            if seq != self.expect_seq - 1 || hash != self.prev {
+                self.broken = Some(BrokenLink {
+                    seq: self.expect_seq,
+                    reason: "head_mismatch".into(),
+                });
+            }
+        }
+        Ok(ChainReport {
+            chain: chain.into(),
+            records: self.records,
+            unlinked,
+            broken: self.broken,
+        })
+    }
+}
+
+/// Access-log fields in hash order.
+pub fn access_fields(
+    seq: i64,
+    at: NaiveDateTime,
+    user_id: &str,
+    role: &str,
+    client_id: &str,
+    what: &str,
+    subjects: &str,
+) -> [String; 7] {
+    [
+        seq.to_string(),
+        stamp(at),
+        user_id.into(),
+        role.into(),
+        client_id.into(),
+        what.into(),
+        subjects.into(),
+    ]
+}
+
+type AccessRow = (
+    i64,
+    NaiveDateTime,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn verify_access_log(c: &mut DbConn) -> Result<ChainReport, StoreError> {
+    let mut w = Walk::new();
+    let mut after = 0i64;
+    'pages: loop {
+        let rows: Vec<AccessRow> = access_log::table
+            .filter(access_log::seq.gt(after))
+            .order(access_log::seq)
+            .limit(PAGE)
+            .select((
+                access_log::seq,
+                access_log::at,
+                access_log::user_id,
+                access_log::role,
+                access_log::client_id,
+                access_log::what,
+                access_log::subjects,
+                access_log::prev_hash,
+                access_log::hash,
+            ))
+            .load(c)?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for (seq, at, user, role, client, what, subjects, prev, hash) in &rows {
+            let f = access_fields(*seq, *at, user, role, client, what, subjects);
+            let f: Vec<&str> = f.iter().map(String::as_str).collect();
+            if !w.step(*seq, prev, hash, &f) {
+                break 'pages;
+            }
+        }
+    }
+    w.finish(c, "access_log", 0)
+}
+
+/// Visit-change fields in hash order.
+#[allow(clippy::too_many_arguments)]
+pub fn change_fields(
+    seq: i64,
+    id: &str,
+    visit_id: &str,
+    provider_id: &str,
+    kind: &str,
+    reason_code: Option<&str>,
+    comment: &str,
+    changed_by: &str,
+    changed_at: NaiveDateTime,
+    recorded_at: NaiveDateTime,
+    before_json: &str,
+    after_json: &str,
+) -> Vec<String> {
+    vec![
+        seq.to_string(),
+        id.into(),
+        visit_id.into(),
+        provider_id.into(),
+        kind.into(),
+        reason_code.unwrap_or("\u{0}").into(),
+        comment.into(),
+        changed_by.into(),
+        stamp(changed_at),
+        stamp(recorded_at),
+        before_json.into(),
+        after_json.into(),
+    ]
+}
+
+fn verify_visit_change(c: &mut DbConn) -> Result<ChainReport, StoreError> {
+    use super::approval::VisitChange;
+    let unlinked = visit_change::table
+        .filter(visit_change::chain_seq.is_null())
+        .count()
+        .get_result::<i64>(c)?;
+    let mut w = Walk::new();
+    let mut after = 0i64;
+    'pages: loop {
+        let rows: Vec<VisitChange> = visit_change::table
+            .filter(visit_change::chain_seq.gt(after))
+            .order(visit_change::chain_seq)
+            .limit(PAGE)
+            .select(VisitChange::as_select())
+            .load(c)?;
+        let Some(last) = rows.last() else { break };
+        after = last.chain_seq.unwrap_or(after);
+        for r in &rows {
+            let seq = r.chain_seq.unwrap_or(0);
+            let f = r.fields(seq);
+            let f: Vec<&str> = f.iter().map(String::as_str).collect();
+            if !w.step(seq, &r.prev_hash, &r.hash, &f) {
+                break 'pages;
+            }
+        }
+    }
+    w.finish(c, "visit_change", unlinked)
+}
+
+/// Checks every chain from its first record to its head.
+pub fn verify(c: &mut DbConn) -> Result<Vec<ChainReport>, StoreError> {
+    Ok(vec![verify_access_log(c)?, verify_visit_change(c)?])
+}
