@@ -75,6 +75,10 @@ enum Command {
         #[arg(long)]
         municipality_code: Option<String>,
     },
+    /// Check the hash chains of the access log and the visit change
+    /// history from the first record to the last; report the first broken
+    /// link (exit code 2 if there is one).
+    VerifyLogs,
     /// Integration tokens for the municipality's case system.
     Token {
         #[command(subcommand)]
@@ -202,6 +206,36 @@ fn main() -> Result<()> {
                     "{} {month}: {} visits and {} declined visits counted, {} day figures",
                     m.name, r.visits, r.declined, r.day_cells
                 );
+            }
+            Ok(())
+        }
+        Command::VerifyLogs => {
+            let (_, mut conn) = migrated(&config)?;
+            let reports = db::chain::verify(&mut conn)?;
+            let mut broken = false;
+            for r in &reports {
+                match &r.broken {
+                    None => println!(
+                        "{}: {} records, chain intact{}",
+                        r.chain,
+                        r.records,
+                        if r.unlinked > 0 {
+                            format!(" ({} earlier records not linked)", r.unlinked)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Some(b) => {
+                        broken = true;
+                        println!(
+                            "{}: BROKEN at record {} ({}); {} records before it are intact",
+                            r.chain, b.seq, b.reason, r.records
+                        );
+                    }
+                }
+            }
+            if broken {
+                std::process::exit(2);
             }
             Ok(())
         }

@@ -92,7 +92,10 @@ impl Fx {
     }
 
     fn kinds(&mut self, when: DateTime<Utc>) -> Vec<String> {
-        self.deadlines(when).into_iter().map(|(k, _, _)| k).collect()
+        self.deadlines(when)
+            .into_iter()
+            .map(|(k, _, _)| k)
+            .collect()
     }
 
     fn approve_plan(&mut self, client: &str, provider: &str, when: DateTime<Utc>) {
@@ -106,8 +109,15 @@ impl Fx {
             participation: "took_part",
             participation_note: "Planen skrevs hemma hos brukaren.",
         };
-        let v = care_plan::start(&mut self.c, client, provider, &d, &self.chef, when.naive_utc())
-            .unwrap();
+        let v = care_plan::start(
+            &mut self.c,
+            client,
+            provider,
+            &d,
+            &self.chef,
+            when.naive_utc(),
+        )
+        .unwrap();
         care_plan::approve(&mut self.c, &v.id, &self.chef, when.naive_utc()).unwrap();
     }
 }
@@ -116,14 +126,20 @@ impl Fx {
 fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_resolves_both() {
     let mut f = fx();
     // Due 14 days after 1 August: nothing on the 15th.
-    assert!(!f.kinds(at(2026, 8, 15)).contains(&"care_plan_missing".into()));
+    assert!(
+        !f.kinds(at(2026, 8, 15))
+            .contains(&"care_plan_missing".into())
+    );
     let on16 = f.deadlines(at(2026, 8, 16));
     assert!(on16.contains(&(
         "care_plan_missing".into(),
         "2026-08".into(),
         "provider".into()
     )));
-    assert!(!f.kinds(at(2026, 8, 22)).contains(&"care_plan_missing_escalated".into()));
+    assert!(
+        !f.kinds(at(2026, 8, 22))
+            .contains(&"care_plan_missing_escalated".into())
+    );
     let later = f.deadlines(at(2026, 8, 23));
     assert!(later.contains(&(
         "care_plan_missing_escalated".into(),
@@ -173,10 +189,20 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
         participation_note: "Brukaren ville inte delta.",
     };
     let (lisa, jakobsberg, chef) = (f.lisa.clone(), f.jakobsberg.clone(), f.chef.clone());
-    let v = care_plan::start(&mut f.c, &lisa, &jakobsberg, &draft, &chef, at(2026, 8, 24).naive_utc())
-        .unwrap();
+    let v = care_plan::start(
+        &mut f.c,
+        &lisa,
+        &jakobsberg,
+        &draft,
+        &chef,
+        at(2026, 8, 24).naive_utc(),
+    )
+    .unwrap();
     assert_eq!(v.state, "draft");
-    assert!(f.kinds(at(2026, 8, 24)).contains(&"care_plan_missing".into()));
+    assert!(
+        f.kinds(at(2026, 8, 24))
+            .contains(&"care_plan_missing".into())
+    );
     care_plan::approve(&mut f.c, &v.id, &chef, at(2026, 8, 25).naive_utc()).unwrap();
     let kinds = f.kinds(at(2026, 8, 25));
     assert!(!kinds.contains(&"care_plan_missing".into()), "{kinds:?}");
@@ -186,10 +212,20 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
 #[test]
 fn a_contact_person_is_due_five_days_after_the_start() {
     let mut f = fx();
-    assert!(!f.kinds(at(2026, 8, 6)).contains(&"contact_person_missing".into()));
-    assert!(f.kinds(at(2026, 8, 7)).contains(&"contact_person_missing".into()));
-    let (lisa, jakobsberg, anna, chef) =
-        (f.lisa.clone(), f.jakobsberg.clone(), f.anna.clone(), f.chef.clone());
+    assert!(
+        !f.kinds(at(2026, 8, 6))
+            .contains(&"contact_person_missing".into())
+    );
+    assert!(
+        f.kinds(at(2026, 8, 7))
+            .contains(&"contact_person_missing".into())
+    );
+    let (lisa, jakobsberg, anna, chef) = (
+        f.lisa.clone(),
+        f.jakobsberg.clone(),
+        f.anna.clone(),
+        f.chef.clone(),
+    );
     care_plan::name_contact(
         &mut f.c,
         &lisa,
@@ -200,7 +236,10 @@ fn a_contact_person_is_due_five_days_after_the_start() {
         at(2026, 8, 8).naive_utc(),
     )
     .unwrap();
-    assert!(!f.kinds(at(2026, 8, 8)).contains(&"contact_person_missing".into()));
+    assert!(
+        !f.kinds(at(2026, 8, 8))
+            .contains(&"contact_person_missing".into())
+    );
 }
 
 #[test]
@@ -208,7 +247,10 @@ fn a_plan_not_followed_up_for_six_months_alerts_until_it_is() {
     let mut f = fx();
     let (lisa, jakobsberg, chef) = (f.lisa.clone(), f.jakobsberg.clone(), f.chef.clone());
     f.approve_plan(&lisa, &jakobsberg, at(2026, 8, 10));
-    assert!(!f.kinds(at(2027, 2, 10)).contains(&"care_plan_follow_up_due".into()));
+    assert!(
+        !f.kinds(at(2027, 2, 10))
+            .contains(&"care_plan_follow_up_due".into())
+    );
     let due = f.deadlines(at(2027, 2, 11));
     assert!(due.contains(&(
         "care_plan_follow_up_due".into(),
@@ -225,16 +267,28 @@ fn a_plan_not_followed_up_for_six_months_alerts_until_it_is() {
         at(2027, 2, 12).naive_utc(),
     )
     .unwrap();
-    assert!(!f.kinds(at(2027, 2, 12)).contains(&"care_plan_follow_up_due".into()));
+    assert!(
+        !f.kinds(at(2027, 2, 12))
+            .contains(&"care_plan_follow_up_due".into())
+    );
     // The next one is due six months after the follow-up.
-    assert!(!f.kinds(at(2027, 8, 12)).contains(&"care_plan_follow_up_due".into()));
-    assert!(f.kinds(at(2027, 8, 13)).contains(&"care_plan_follow_up_due".into()));
+    assert!(
+        !f.kinds(at(2027, 8, 12))
+            .contains(&"care_plan_follow_up_due".into())
+    );
+    assert!(
+        f.kinds(at(2027, 8, 13))
+            .contains(&"care_plan_follow_up_due".into())
+    );
 }
 
 #[test]
 fn the_individual_follow_up_sets_the_next_watch_date() {
     let mut f = fx();
-    assert!(!f.kinds(at(2027, 7, 31)).contains(&"individual_follow_up_due".into()));
+    assert!(
+        !f.kinds(at(2027, 7, 31))
+            .contains(&"individual_follow_up_due".into())
+    );
     let due = f.deadlines(at(2027, 8, 1));
     assert!(due.contains(&(
         "individual_follow_up_due".into(),
@@ -252,8 +306,14 @@ fn the_individual_follow_up_sets_the_next_watch_date() {
         at(2027, 8, 3).naive_utc(),
     )
     .unwrap();
-    assert!(!f.kinds(at(2027, 8, 3)).contains(&"individual_follow_up_due".into()));
-    assert!(!f.kinds(at(2028, 1, 31)).contains(&"individual_follow_up_due".into()));
+    assert!(
+        !f.kinds(at(2027, 8, 3))
+            .contains(&"individual_follow_up_due".into())
+    );
+    assert!(
+        !f.kinds(at(2028, 1, 31))
+            .contains(&"individual_follow_up_due".into())
+    );
     let again = f.deadlines(at(2028, 2, 1));
     assert!(again.contains(&(
         "individual_follow_up_due".into(),
@@ -289,11 +349,17 @@ fn a_renewed_order_keeps_the_plan_and_a_new_provider_needs_its_own() {
         care_plan::status(&mut f.c, &lisa).unwrap(),
         PlanStatus::Approved
     );
-    assert!(!f.kinds(at(2026, 12, 20)).contains(&"care_plan_missing".into()));
+    assert!(
+        !f.kinds(at(2026, 12, 20))
+            .contains(&"care_plan_missing".into())
+    );
     // The client chooses another provider from 1 January (LOV): the new
     // provider's plan is due 14 days later.
     renew(&mut f, day(2027, 1, 1), &omsorgshuset);
-    assert!(!f.kinds(at(2027, 1, 15)).contains(&"care_plan_missing".into()));
+    assert!(
+        !f.kinds(at(2027, 1, 15))
+            .contains(&"care_plan_missing".into())
+    );
     let due = f.deadlines(at(2027, 1, 16));
     assert!(due.contains(&(
         "care_plan_missing".into(),
@@ -380,7 +446,10 @@ fn the_hash_chains_verify_and_name_the_first_altered_record() {
         c.batch_execute("UPDATE access_log SET what = 'visits' WHERE seq = 3")
             .is_err()
     );
-    assert!(c.batch_execute("DELETE FROM access_log WHERE seq = 5").is_err());
+    assert!(
+        c.batch_execute("DELETE FROM access_log WHERE seq = 5")
+            .is_err()
+    );
     // Someone with the rights to drop the guard alters the third record.
     let drop_guard = match &c {
         DbConn::Pg(_) => "ALTER TABLE access_log DISABLE TRIGGER access_log_append_only",
@@ -418,7 +487,8 @@ fn a_deleted_record_breaks_the_chain_where_it_was() {
         DbConn::Sqlite(_) => "DROP TRIGGER access_log_append_only_d",
     };
     c.batch_execute(drop_guard).unwrap();
-    c.batch_execute("DELETE FROM access_log WHERE seq = 2").unwrap();
+    c.batch_execute("DELETE FROM access_log WHERE seq = 2")
+        .unwrap();
     let broken = chain::verify(&mut c).unwrap()[0].broken.clone().unwrap();
     assert_eq!((broken.seq, broken.reason.as_str()), (2, "missing"));
 }

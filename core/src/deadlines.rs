@@ -79,8 +79,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
     let today = x.today;
     let s = &x.m.settings;
     let orders = care_order::list_for_client(c, &cl.id)?;
-    let mut found: BTreeMap<&'static str, (NaiveDate, String, serde_json::Value)> =
-        BTreeMap::new();
+    let mut found: BTreeMap<&'static str, (NaiveDate, String, serde_json::Value)> = BTreeMap::new();
     if let Some((order, start)) = service_run(&orders, today) {
         let provider = order.fields.provider_id.clone();
         let versions = by_provider(care_plan::versions(c, &cl.id)?, &provider);
@@ -114,8 +113,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                     figures.clone(),
                 ),
             );
-            let escalate =
-                due + Days::new(u64::try_from(s.care_plan_escalation_days).unwrap_or(7));
+            let escalate = due + Days::new(u64::try_from(s.care_plan_escalation_days).unwrap_or(7));
             if today > escalate {
                 found.insert(
                     "care_plan_missing_escalated",
@@ -353,7 +351,10 @@ pub fn lists(
 ) -> Result<Vec<PlanList>, StoreError> {
     let mut q = care_plan_list::table
         .filter(care_plan_list::municipality_id.eq(municipality_id))
-        .order((care_plan_list::list_date.desc(), care_plan_list::provider_id))
+        .order((
+            care_plan_list::list_date.desc(),
+            care_plan_list::provider_id,
+        ))
         .select(PlanList::as_select())
         .into_boxed();
     if let Some(p) = provider_id {

@@ -4,13 +4,13 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+#[cfg(test)]
+mod deadline_tests;
 pub mod deadlines;
 pub mod domain;
 pub mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;
-#[cfg(test)]
-mod deadline_tests;
 pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;

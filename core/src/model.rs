@@ -59,6 +59,8 @@ text_enum!(
         FeeAdmin = "fee_admin",
         /// Municipality administrator and the case-system integration.
         Admin = "admin",
+        /// Reads the access log (R14), nothing else.
+        Auditor = "auditor",
     }
 );
 

@@ -72,7 +72,7 @@ fn viewer_of(p: &Principal) -> Result<Viewer, ApiError> {
         Role::ProviderAdmin => Ok(Viewer::Provider(p.provider()?.to_string())),
         Role::FeeAdmin => Ok(Viewer::FeeAdmin),
         Role::Admin => Ok(Viewer::Admin),
-        Role::Staff => Err(ApiError::with_detail(
+        Role::Staff | Role::Auditor => Err(ApiError::with_detail(
             ErrorCode::Forbidden,
             "alerts are for caseworkers, provider admins, fee administrators and admins",
         )),

@@ -157,8 +157,16 @@ impl Crud for Client {
     /// Every role reads the clients within its reach: admins and fee
     /// administrators the municipality's, caseworkers their unit's,
     /// provider admins their provider's, care workers today's.
+    /// Each client listed is a read of a personal identity number (R14).
     fn read_list(c: &mut DbConn, p: &Principal, today: NaiveDate) -> Result<Vec<Client>, ApiError> {
-        Ok(access::visible_clients(c, &p.scope(), today)?)
+        let all = access::visible_clients(c, &p.scope(), today)?;
+        hemtid_core::db::transaction(c, |c| {
+            for cl in &all {
+                super::log_read(c, p, &cl.id, "client", Vec::new())?;
+            }
+            Ok(())
+        })?;
+        Ok(all)
     }
 
     /// Someone else's client is not found.
@@ -168,7 +176,12 @@ impl Crud for Client {
         id: &str,
         today: NaiveDate,
     ) -> Result<Client, ApiError> {
-        Ok(access::visible_client(c, &p.scope(), id, today)?)
+        if p.role == Role::Auditor {
+            return Err(ApiError::new(crate::error::ErrorCode::Forbidden));
+        }
+        let cl = access::visible_client(c, &p.scope(), id, today)?;
+        super::log_read(c, p, &cl.id, "client", Vec::new())?;
+        Ok(cl)
     }
 
     fn update(c: &mut DbConn, m: &str, id: &str, f: &ClientFields) -> Result<Client, ApiError> {
@@ -200,6 +213,7 @@ pub async fn lookup_client(
     let mut v = ValidationErrors::new();
     let number = personal_number(&mut v, &input.personal_number);
     v.into_result(())?;
+    let p2 = p.clone();
     let found = state
         .db(move |c| {
             Ok(client::find_by_personal_number(
@@ -209,6 +223,16 @@ pub async fn lookup_client(
             )?)
         })
         .await?;
+    let found = match found {
+        Some(cl) => {
+            let id = cl.id.clone();
+            state
+                .db(move |c| Ok(super::log_read(c, &p2, &id, "client", Vec::new())?))
+                .await?;
+            Some(cl)
+        }
+        None => None,
+    };
     found.map_or_else(
         || Err(ApiError::not_found()),
         |c| Ok(HttpResponse::Ok().json(c)),

@@ -4,6 +4,7 @@ pub(crate) mod absence;
 pub(crate) mod alert;
 pub(crate) mod approval;
 pub(crate) mod auth;
+pub(crate) mod care_plan;
 pub(crate) mod client;
 pub(crate) mod crud;
 pub(crate) mod decision;
@@ -13,6 +14,7 @@ pub(crate) mod explanation;
 pub(crate) mod health;
 pub(crate) mod journal;
 pub(crate) mod lock_key;
+pub(crate) mod material;
 pub(crate) mod me;
 pub(crate) mod month;
 pub(crate) mod month_lock;
@@ -169,7 +171,59 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     res("/explanations/{id}/review")
                         .route(post().to(explanation::review_explanation)),
-                ),
+                )
+                .service(res("/clients/{id}/care-plan").route(get().to(care_plan::get_plan)))
+                .service(
+                    res("/clients/{id}/care-plan/versions")
+                        .route(post().to(care_plan::start_version)),
+                )
+                .service(
+                    res("/clients/{id}/care-plan/follow-ups")
+                        .route(post().to(care_plan::follow_up_plan)),
+                )
+                .service(res("/care-plan-versions/{id}").route(put().to(care_plan::edit_version)))
+                .service(
+                    res("/care-plan-versions/{id}/approval")
+                        .route(post().to(care_plan::approve_version)),
+                )
+                .service(
+                    res("/care-plan-versions/{id}/review")
+                        .route(post().to(care_plan::review_version)),
+                )
+                .service(
+                    res("/clients/{id}/contact-person")
+                        .route(get().to(care_plan::get_contact))
+                        .route(put().to(care_plan::put_contact)),
+                )
+                .service(
+                    res("/clients/{id}/individual-follow-ups")
+                        .route(get().to(care_plan::list_individual))
+                        .route(post().to(care_plan::post_individual)),
+                )
+                .service(
+                    res("/clients/{id}/consents")
+                        .route(get().to(care_plan::list_consents))
+                        .route(post().to(care_plan::post_consent)),
+                )
+                .service(
+                    res("/authority-units/{id}/shared-boards/{provider_id}")
+                        .route(put().to(care_plan::put_shared_board)),
+                )
+                .service(res("/access-log").route(get().to(care_plan::access_log)))
+                .service(res("/me/access-log").route(get().to(care_plan::my_access_log)))
+                .service(
+                    res("/clients/{id}/material-requests").route(post().to(material::send_request)),
+                )
+                .service(res("/material-requests").route(get().to(material::list_requests)))
+                .service(res("/material-requests/{id}").route(get().to(material::get_request)))
+                .service(
+                    res("/material-requests/{id}/answer")
+                        .route(post().to(material::answer_request)),
+                )
+                .service(
+                    res("/material-requests/{id}/close").route(post().to(material::close_request)),
+                )
+                .service(res("/care-plan-lists").route(get().to(material::plan_lists))),
         );
 }
 
@@ -272,6 +326,29 @@ fn client_in_reach(
         client_id,
         today,
     )?)
+}
+
+/// Writes a read of a client's personal data to the access log (R14).
+/// `subjects` are the users whose registrations were read.
+pub(crate) fn log_read(
+    c: &mut hemtid_core::db::DbConn,
+    p: &crate::extract::Principal,
+    client_id: &str,
+    what: &str,
+    subjects: Vec<String>,
+) -> Result<(), StoreError> {
+    hemtid_core::db::access_log::record(
+        c,
+        &hemtid_core::db::access_log::Read {
+            user_id: &p.subject,
+            role: p.role.as_str(),
+            client_id,
+            what,
+            subjects,
+        },
+        hemtid_core::db::now(),
+    )?;
+    Ok(())
 }
 
 /// Today in Stockholm, for validating dates of birth.

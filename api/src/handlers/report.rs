@@ -156,7 +156,7 @@ pub async fn monthly_report(
             );
         }
         Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
-        Role::Staff => {
+        Role::Staff | Role::Auditor => {
             return Err(ApiError::with_detail(
                 ErrorCode::Forbidden,
                 "reports are for the municipality and the provider's admins",

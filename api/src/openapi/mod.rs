@@ -10,8 +10,9 @@ mod sync_item;
 
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
-    absence, alert, approval, auth, client, decision, device, docs, explanation, health, journal,
-    lock_key, me, month, month_lock, municipality, order, report, sync, user, visit_view,
+    absence, alert, approval, auth, care_plan, client, decision, device, docs, explanation, health,
+    journal, lock_key, material, me, month, month_lock, municipality, order, report, sync, user,
+    visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -110,6 +111,27 @@ pub const JSON: &str = "application/json";
         report::payment_report,
         month_lock::unlock_month,
         month_lock::lock_log,
+        care_plan::get_plan,
+        care_plan::start_version,
+        care_plan::edit_version,
+        care_plan::approve_version,
+        care_plan::review_version,
+        care_plan::follow_up_plan,
+        care_plan::get_contact,
+        care_plan::put_contact,
+        care_plan::post_individual,
+        care_plan::list_individual,
+        care_plan::post_consent,
+        care_plan::list_consents,
+        care_plan::put_shared_board,
+        care_plan::access_log,
+        care_plan::my_access_log,
+        material::send_request,
+        material::list_requests,
+        material::get_request,
+        material::answer_request,
+        material::close_request,
+        material::plan_lists,
     ),
     components(schemas(Problem)),
     modifiers(&Contract),
@@ -139,6 +161,10 @@ pub const JSON: &str = "application/json";
             against ordered per client, months above granted time for the fee administrators \
             (R5), the providers' payment basis. JSON, or CSV with Swedish headings (`Accept: \
             text/csv` or `?format=csv`)."),
+        (name = "care", description = "Care plans (genomförandeplan) with versions and \
+            follow-ups (R10, R11, R17), contact persons (R13), the caseworker's individual \
+            follow-ups (R12), consent and one-board units (R14), requests for material (R15), \
+            the monthly lists of clients without a plan (R10), and the access log."),
         (name = "health", description = "Liveness, readiness and this document; no sign-in."),
     )
 )]

@@ -4,6 +4,7 @@
 
 mod admin;
 mod approval;
+mod care;
 mod contract;
 mod devices;
 mod examples;

@@ -636,12 +636,12 @@ async fn the_journal_is_append_only_and_stays_with_the_provider() {
         .clone();
     assert_eq!(notes.len(), 2);
     assert_eq!(notes[0]["body"], "Lisa hade ont i foten.");
-    // Others need consent, which is not recorded yet.
+    // The caseworker needs the client's consent (R14), none is recorded.
     let cw = p.ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await;
     p.ctx
         .call(Method::GET, &path, Some(&cw), None)
         .await
-        .problem(ErrorCode::Forbidden);
+        .problem(ErrorCode::ConsentRequired);
     let other = p
         .ctx
         .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)

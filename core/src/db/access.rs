@@ -130,7 +130,8 @@ pub fn visible_client(
 ) -> Result<Client, StoreError> {
     let c = client::get(conn, scope.municipality_id, client_id)?;
     let visible = match scope.role {
-        Role::Admin | Role::FeeAdmin => true,
+        // The auditor reaches every client, but only through the access log.
+        Role::Admin | Role::FeeAdmin | Role::Auditor => true,
         Role::Staff => match scope.provider_id {
             Some(p) => active_order(conn, client_id, p, today)?.is_some(),
             None => false,

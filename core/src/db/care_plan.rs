@@ -7,9 +7,7 @@
 //! `in_revision`), and approving it supersedes the approved one. A plan in
 //! revision still counts as present.
 
-use super::schema::{
-    care_plan_follow_up, care_plan_version, contact_person, individual_follow_up,
-};
+use super::schema::{care_plan_follow_up, care_plan_version, contact_person, individual_follow_up};
 use super::{DbConn, StoreError, new_id};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -415,13 +413,13 @@ pub fn individual(
 }
 
 /// The individual follow-ups, oldest first.
-pub fn individuals(
-    c: &mut DbConn,
-    client_id: &str,
-) -> Result<Vec<IndividualFollowUp>, StoreError> {
+pub fn individuals(c: &mut DbConn, client_id: &str) -> Result<Vec<IndividualFollowUp>, StoreError> {
     Ok(individual_follow_up::table
         .filter(individual_follow_up::client_id.eq(client_id))
-        .order((individual_follow_up::done_on, individual_follow_up::recorded_at))
+        .order((
+            individual_follow_up::done_on,
+            individual_follow_up::recorded_at,
+        ))
         .select(IndividualFollowUp::as_select())
         .load(c)?)
 }

@@ -120,7 +120,12 @@ impl Walk {
         true
     }
 
-    fn finish(mut self, c: &mut DbConn, chain: &str, unlinked: i64) -> Result<ChainReport, StoreError> {
+    fn finish(
+        mut self,
+        c: &mut DbConn,
+        chain: &str,
+        unlinked: i64,
+    ) -> Result<ChainReport, StoreError> {
         if self.broken.is_none() {
             let (seq, hash) = log_head::table
                 .find(chain)

@@ -160,10 +160,12 @@ pub fn read_right(
     if one_board {
         return Ok(ReadRight::OneBoard);
     }
-    Ok(match current(c, client_id)?.as_ref().map(|x| x.state.as_str()) {
-        Some("given") => ReadRight::Consent,
-        Some("refused") => ReadRight::Refused,
-        Some("withdrawn") => ReadRight::Withdrawn,
-        _ => ReadRight::NoConsent,
-    })
+    Ok(
+        match current(c, client_id)?.as_ref().map(|x| x.state.as_str()) {
+            Some("given") => ReadRight::Consent,
+            Some("refused") => ReadRight::Refused,
+            Some("withdrawn") => ReadRight::Withdrawn,
+            _ => ReadRight::NoConsent,
+        },
+    )
 }

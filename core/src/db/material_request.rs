@@ -208,7 +208,9 @@ pub fn answer(
 pub fn close(c: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<MaterialRequest, StoreError> {
     super::transaction(c, |c| {
         if get(c, id)?.state == "closed" {
-            return Err(StoreError::WrongState("the request is closed already".into()));
+            return Err(StoreError::WrongState(
+                "the request is closed already".into(),
+            ));
         }
         diesel::update(material_request::table.find(id))
             .set((

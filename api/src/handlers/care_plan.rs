@@ -1,0 +1,978 @@
+//! Care plans (R10, R11, R17), contact persons (R13), the caseworker's
+//! individual follow-ups (R12), consent and one-board units (R14), and the
+//! access log. Reads of a plan are logged; a caseworker reads one only
+//! with the client's consent or as one board with the provider.
+
+use super::{Items, client_in_reach, created, list, log_read, tz_of};
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{Admin, Json, Principal};
+use crate::openapi::problem;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use hemtid_core::db::access_log::{self, AccessRecord};
+use hemtid_core::db::care_plan::{
+    self, ContactPerson, Draft, IndividualFollowUp, PlanContent, PlanFollowUp, PlanStatus,
+    PlanVersion,
+};
+use hemtid_core::db::client::Client;
+use hemtid_core::db::consent::{self, Consent, ReadRight};
+use hemtid_core::db::{DbConn, municipality, provider, user_account};
+use hemtid_core::domain::local_date;
+use hemtid_core::evaluate::Ctx as EvalCtx;
+use hemtid_core::model::Role;
+use hemtid_core::validate::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// An optional text, trimmed, at most `max` characters.
+pub(crate) fn optional(v: &mut ValidationErrors, field: &str, text: &str, max: usize) -> String {
+    v.optional_text(field, Some(text), max).unwrap_or_default()
+}
+
+/// Which provider's material a reader may see.
+pub(crate) enum Readable {
+    /// Every provider's (own material, or the client consented).
+    All,
+    /// Only this provider's.
+    Provider(String),
+}
+
+impl Readable {
+    pub(crate) fn allows(&self, provider_id: &str) -> bool {
+        match self {
+            Readable::All => true,
+            Readable::Provider(p) => p == provider_id,
+        }
+    }
+}
+
+/// Who may read a client's plan and journal (R14): the provider's own
+/// staff and admins their provider's; a caseworker of the client's unit
+/// with the client's consent, or without it when the unit and the client's
+/// provider are one board. Others get 403; without consent the answer is
+/// `consent_required` and says whether the client refused.
+pub(crate) fn read_gate(c: &mut DbConn, p: &Principal, cl: &Client) -> Result<Readable, ApiError> {
+    match p.role {
+        Role::Staff | Role::ProviderAdmin => Ok(Readable::Provider(p.provider()?.to_string())),
+        Role::Caseworker => {
+            let unit = p
+                .unit_id
+                .as_deref()
+                .ok_or_else(|| ApiError::new(ErrorCode::Forbidden))?;
+            let provider = cl.fields.provider_id.clone().unwrap_or_default();
+            match consent::read_right(c, unit, &provider, &cl.id)? {
+                ReadRight::Consent => Ok(Readable::All),
+                ReadRight::OneBoard => Ok(Readable::Provider(provider)),
+                refused => Err(ApiError::with_detail(
+                    ErrorCode::ConsentRequired,
+                    format!(
+                        "{}: {}",
+                        serde_json::to_value(refused)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        refused.swedish()
+                    ),
+                )),
+            }
+        }
+        _ => Err(ApiError::new(ErrorCode::Forbidden)),
+    }
+}
+
+/// A client's plan: where it stands, its versions and follow-ups.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    /// `missing`, `draft`, `in_revision` or `approved`; `in_revision`
+    /// counts as present (R17).
+    pub status: PlanStatus,
+    /// Oldest first.
+    pub versions: Vec<PlanVersion>,
+    pub follow_ups: Vec<PlanFollowUp>,
+}
+
+/// Re-evaluates the client's deadline alerts at once after a change.
+fn reevaluate(c: &mut DbConn, cl: &Client, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let m = municipality::get(c, &cl.municipality_id)?;
+    let x = EvalCtx::new(c, &m, now)?;
+    hemtid_core::deadlines::client(c, &x, cl)?;
+    Ok(())
+}
+
+/// `GET /api/v1/clients/{id}/care-plan`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/care-plan",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    responses(
+        (status = 200, description = "The plan; a caseworker needs consent (R14).", body = PlanView),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn get_plan(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let view = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            let readable = read_gate(c, &p, &cl)?;
+            let versions: Vec<PlanVersion> = care_plan::versions(c, &cl.id)?
+                .into_iter()
+                .filter(|v| readable.allows(&v.provider_id))
+                .collect();
+            let follow_ups = care_plan::follow_ups(c, &cl.id)?
+                .into_iter()
+                .filter(|f| readable.allows(&f.provider_id))
+                .collect();
+            let subjects = versions.iter().map(|v| v.created_by.clone()).collect();
+            log_read(c, &p, &cl.id, "care_plan", subjects)?;
+            Ok(PlanView {
+                status: PlanStatus::of(&versions),
+                versions,
+                follow_ups,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of a new plan version or a change to the one being written.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    pub content: PlanContent,
+    /// `took_part` or `declined`.
+    pub participation: String,
+    /// How the client took part, or why they declined (required then).
+    #[serde(default)]
+    pub participation_note: String,
+}
+
+impl PlanInput {
+    fn validate(&self, c: &mut DbConn, municipality_id: &str) -> Result<(), ApiError> {
+        let mut v = ValidationErrors::new();
+        if !["took_part", "declined"].contains(&self.participation.as_str()) {
+            v.add(
+                "participation",
+                "invalid_value",
+                "one of took_part, declined",
+            );
+        }
+        if self.participation == "declined" && self.participation_note.trim().is_empty() {
+            v.add(
+                "participation_note",
+                "required",
+                "say why the client declined to take part",
+            );
+        }
+        let texts = [
+            ("content.manage_myself", &self.content.manage_myself),
+            ("content.need_help_with", &self.content.need_help_with),
+            ("content.how_and_when", &self.content.how_and_when),
+            ("content.by_whom", &self.content.by_whom),
+            ("content.my_goal", &self.content.my_goal),
+            ("participation_note", &self.participation_note),
+        ];
+        for (field, text) in texts {
+            if text.chars().count() > 8000 {
+                v.add(field, "too_long", "at most 8000 characters");
+            }
+        }
+        for (i, s) in self.content.services.iter().enumerate() {
+            let known = hemtid_core::db::service::get(c, municipality_id, &s.service_id).is_ok();
+            if !known {
+                v.add(
+                    format!("content.services[{i}].service_id"),
+                    "unknown_reference",
+                    "no such service in this municipality",
+                );
+            }
+        }
+        Ok(v.into_result(())?)
+    }
+
+    fn draft(&self) -> Draft<'_> {
+        Draft {
+            content: &self.content,
+            participation: &self.participation,
+            participation_note: self.participation_note.trim(),
+        }
+    }
+}
+
+const WRITERS: &[Role] = &[Role::Staff, Role::ProviderAdmin];
+
+/// The client, when the provider account may write its plan.
+fn writable(
+    c: &mut DbConn,
+    p: &Principal,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(Client, String), ApiError> {
+    p.require(WRITERS)?;
+    let provider = p.provider()?.to_string();
+    let cl = client_in_reach(c, p, client_id, now)?;
+    Ok((cl, provider))
+}
+
+/// `POST /api/v1/clients/{id}/care-plan/versions`: starts a version
+/// (`draft`, or `in_revision` once a plan was approved).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/care-plan/versions",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    request_body = PlanInput,
+    responses(
+        (status = 201, description = "The new version.", body = PlanVersion),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+)]
+pub async fn start_version(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<PlanInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let v = state
+        .db(move |c| {
+            let (cl, provider) = writable(c, &p, &id.to_string(), now)?;
+            input.validate(c, &p.municipality_id)?;
+            let v = care_plan::start(
+                c,
+                &cl.id,
+                &provider,
+                &input.draft(),
+                &p.subject,
+                now.naive_utc(),
+            )?;
+            reevaluate(c, &cl, now)?;
+            Ok(v)
+        })
+        .await?;
+    Ok(created(format!("/api/v1/care-plan-versions/{}", v.id), &v))
+}
+
+/// A version the signed-in provider account wrote.
+fn own_version(
+    c: &mut DbConn,
+    p: &Principal,
+    id: &Uuid,
+    now: DateTime<Utc>,
+) -> Result<(PlanVersion, Client), ApiError> {
+    let v = care_plan::get(c, &id.to_string())?;
+    let (cl, provider) = writable(c, p, &v.client_id, now)?;
+    if v.provider_id != provider {
+        return Err(ApiError::not_found());
+    }
+    Ok((v, cl))
+}
+
+/// `PUT /api/v1/care-plan-versions/{id}`: changes the version being written.
+#[utoipa::path(
+    put,
+    path = "/api/v1/care-plan-versions/{id}",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The version.")),
+    request_body = PlanInput,
+    responses(
+        (status = 200, description = "The version.", body = PlanVersion),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+)]
+pub async fn edit_version(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<PlanInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let v = state
+        .db(move |c| {
+            let (v, _) = own_version(c, &p, &id, now)?;
+            input.validate(c, &p.municipality_id)?;
+            Ok(care_plan::edit(c, &v.id, &input.draft(), now.naive_utc())?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `POST /api/v1/care-plan-versions/{id}/approval`: the provider admin
+/// approves the version written with the client; the last approved one is
+/// superseded. An approval counts as a follow-up (R11).
+#[utoipa::path(
+    post,
+    path = "/api/v1/care-plan-versions/{id}/approval",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The version.")),
+    responses(
+        (status = 200, description = "The approved version.", body = PlanVersion),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+)]
+pub async fn approve_version(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::ProviderAdmin])?;
+    let now = state.clock.now();
+    let v = state
+        .db(move |c| {
+            let (v, cl) = own_version(c, &p, &id, now)?;
+            let v = care_plan::approve(c, &v.id, &p.subject, now.naive_utc())?;
+            reevaluate(c, &cl, now)?;
+            Ok(v)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Body of `POST /api/v1/care-plan-versions/{id}/review`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// `checked` (agrees with the order) or `remarks` (sent back).
+    pub outcome: String,
+    /// Required with remarks.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /api/v1/care-plan-versions/{id}/review`: the caseworker checks a
+/// version against the order or sends remarks back to the provider.
+#[utoipa::path(
+    post,
+    path = "/api/v1/care-plan-versions/{id}/review",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The version.")),
+    request_body = ReviewInput,
+    responses(
+        (status = 200, description = "The version.", body = PlanVersion),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+)]
+pub async fn review_version(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<ReviewInput>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Caseworker])?;
+    let mut v = ValidationErrors::new();
+    if !["checked", "remarks"].contains(&input.outcome.as_str()) {
+        v.add("outcome", "invalid_value", "one of checked, remarks");
+    }
+    let note = optional(&mut v, "note", &input.note, 4000);
+    if input.outcome == "remarks" && note.is_empty() {
+        v.add("note", "required", "write the remarks");
+    }
+    v.into_result(())?;
+    let now = state.clock.now();
+    let row = state
+        .db(move |c| {
+            let version = care_plan::get(c, &id.to_string())?;
+            let cl = client_in_reach(c, &p, &version.client_id, now)?;
+            let readable = read_gate(c, &p, &cl)?;
+            if !readable.allows(&version.provider_id) {
+                return Err(ApiError::not_found());
+            }
+            Ok(care_plan::review(
+                c,
+                &version.id,
+                &input.outcome,
+                &note,
+                &p.subject,
+                now.naive_utc(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+/// Body of `POST /api/v1/clients/{id}/care-plan/follow-ups`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpInput {
+    /// The local day the plan was followed up with the client.
+    pub followed_up_on: NaiveDate,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /api/v1/clients/{id}/care-plan/follow-ups`: the plan was followed
+/// up and needed no change (R11).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/care-plan/follow-ups",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    request_body = FollowUpInput,
+    responses(
+        (status = 201, description = "Recorded.", body = PlanFollowUp),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+)]
+pub async fn follow_up_plan(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<FollowUpInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let mut v = ValidationErrors::new();
+    let note = optional(&mut v, "note", &input.note, 4000);
+    v.into_result(())?;
+    let row = state
+        .db(move |c| {
+            let (cl, provider) = writable(c, &p, &id.to_string(), now)?;
+            let m = municipality::get(c, &p.municipality_id)?;
+            if input.followed_up_on > local_date(now, tz_of(&m)?) {
+                return Err(ValidationErrors::single(
+                    "followed_up_on",
+                    "in_future",
+                    "the follow-up has not happened yet",
+                )
+                .into());
+            }
+            let f = care_plan::follow_up(
+                c,
+                &cl.id,
+                &provider,
+                input.followed_up_on,
+                &note,
+                &p.subject,
+                now.naive_utc(),
+            )?;
+            reevaluate(c, &cl, now)?;
+            Ok(f)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// Body of `PUT /api/v1/clients/{id}/contact-person`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// A care worker of the provider.
+    pub user_id: Uuid,
+    #[serde(default)]
+    pub deputy_user_id: Option<Uuid>,
+}
+
+/// `PUT /api/v1/clients/{id}/contact-person`: the provider admin names the
+/// client's contact person and deputy (R13).
+#[utoipa::path(
+    put,
+    path = "/api/v1/clients/{id}/contact-person",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    request_body = ContactInput,
+    responses(
+        (status = 200, description = "Named.", body = ContactPerson),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn put_contact(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<ContactInput>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::ProviderAdmin])?;
+    let now = state.clock.now();
+    let row = state
+        .db(move |c| {
+            let (cl, provider) = writable(c, &p, &id.to_string(), now)?;
+            let mut v = ValidationErrors::new();
+            let mut staff = |field: &str, u: &Uuid| {
+                let ok = user_account::get(c, &p.municipality_id, &u.to_string()).is_ok_and(|a| {
+                    a.fields.provider_id.as_deref() == Some(provider.as_str())
+                        && a.fields.role == Role::Staff.as_str()
+                });
+                if !ok {
+                    v.add(
+                        field,
+                        "unknown_reference",
+                        "no such care worker at your provider",
+                    );
+                }
+            };
+            staff("user_id", &input.user_id);
+            if let Some(d) = &input.deputy_user_id {
+                staff("deputy_user_id", d);
+            }
+            v.into_result(())?;
+            let deputy = input.deputy_user_id.map(|u| u.to_string());
+            let row = care_plan::name_contact(
+                c,
+                &cl.id,
+                &provider,
+                &input.user_id.to_string(),
+                deputy.as_deref(),
+                &p.subject,
+                now.naive_utc(),
+            )?;
+            reevaluate(c, &cl, now)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+/// `GET /api/v1/clients/{id}/contact-person`: the contact person at the
+/// client's provider, for the provider and the caseworker.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/contact-person",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    responses(
+        (status = 200, description = "The contact person.", body = ContactPerson),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn get_contact(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Staff, Role::ProviderAdmin, Role::Caseworker])?;
+    let now = state.clock.now();
+    let row = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            let provider = match &p.provider_id {
+                Some(own) => own.clone(),
+                None => cl.fields.provider_id.clone().unwrap_or_default(),
+            };
+            care_plan::contact(c, &cl.id, &provider)?.ok_or_else(ApiError::not_found)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+/// Body of `POST /api/v1/clients/{id}/individual-follow-ups`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndividualInput {
+    pub done_on: NaiveDate,
+    /// The next watch date; by default the municipality's interval later
+    /// (12 months, R12). Sooner when needs are changing.
+    #[serde(default)]
+    pub next_due: Option<NaiveDate>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /api/v1/clients/{id}/individual-follow-ups`: the caseworker
+/// records an individual follow-up and sets the next watch date (R12).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/individual-follow-ups",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    request_body = IndividualInput,
+    responses(
+        (status = 201, description = "Recorded.", body = IndividualFollowUp),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn post_individual(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<IndividualInput>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Caseworker])?;
+    let now = state.clock.now();
+    let mut v = ValidationErrors::new();
+    let note = optional(&mut v, "note", &input.note, 4000);
+    v.into_result(())?;
+    let row = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            let m = municipality::get(c, &p.municipality_id)?;
+            let mut v = ValidationErrors::new();
+            if input.done_on > local_date(now, tz_of(&m)?) {
+                v.add("done_on", "in_future", "the follow-up has not happened yet");
+            }
+            let months = u32::try_from(m.settings.individual_follow_up_months).unwrap_or(12);
+            let next = input
+                .next_due
+                .or_else(|| input.done_on.checked_add_months(Months::new(months)));
+            match next {
+                Some(n) if n > input.done_on => {}
+                _ => v.add(
+                    "next_due",
+                    "before_start",
+                    "the watch date must come after the follow-up",
+                ),
+            }
+            v.into_result(())?;
+            let next = next.unwrap_or(input.done_on);
+            let row = care_plan::individual(
+                c,
+                &cl.id,
+                input.done_on,
+                next,
+                &note,
+                &p.subject,
+                now.naive_utc(),
+            )?;
+            reevaluate(c, &cl, now)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// `GET /api/v1/clients/{id}/individual-follow-ups`: oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/individual-follow-ups",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    responses(
+        (status = 200, description = "The follow-ups.", body = Items<IndividualFollowUp>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn list_individual(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Caseworker, Role::Admin])?;
+    let now = state.clock.now();
+    let items = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            Ok(care_plan::individuals(c, &cl.id)?)
+        })
+        .await?;
+    Ok(list(items))
+}
+
+/// Body of `POST /api/v1/clients/{id}/consents`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// `given`, `refused` or `withdrawn`.
+    pub state: String,
+    /// How it was given (in writing, orally at the visit of …).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /api/v1/clients/{id}/consents`: records the client's decision on
+/// letting the caseworker read the provider's plan and journal (R14). The
+/// latest decision counts.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/consents",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    request_body = ConsentInput,
+    responses(
+        (status = 201, description = "Recorded.", body = Consent),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn post_consent(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+    Json(input): Json<ConsentInput>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Caseworker, Role::ProviderAdmin])?;
+    p.person("consent is recorded by a person")?;
+    let mut v = ValidationErrors::new();
+    if !consent::STATES.contains(&input.state.as_str()) {
+        v.add(
+            "state",
+            "invalid_value",
+            format!("one of {}", consent::STATES.join(", ")),
+        );
+    }
+    let note = optional(&mut v, "note", &input.note, 2000);
+    v.into_result(())?;
+    let now = state.clock.now();
+    let row = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            Ok(consent::record(
+                c,
+                &cl.id,
+                &input.state,
+                &note,
+                &p.subject,
+                now.naive_utc(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// `GET /api/v1/clients/{id}/consents`: every decision, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/consents",
+    tag = "care",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The client.")),
+    responses(
+        (status = 200, description = "The decisions.", body = Items<Consent>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn list_consents(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Caseworker, Role::ProviderAdmin, Role::Admin])?;
+    let now = state.clock.now();
+    let items = state
+        .db(move |c| {
+            let cl = client_in_reach(c, &p, &id.to_string(), now)?;
+            Ok(consent::history(c, &cl.id)?)
+        })
+        .await?;
+    Ok(list(items))
+}
+
+/// Body of `PUT /api/v1/authority-units/{id}/shared-boards/{provider_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedBoardInput {
+    /// True: the unit and the provider are one board (no consent needed).
+    pub shared: bool,
+}
+
+/// The providers a unit is one board with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharedBoards {
+    pub authority_unit_id: String,
+    pub provider_ids: Vec<String>,
+}
+
+/// `PUT /api/v1/authority-units/{id}/shared-boards/{provider_id}`: the
+/// admin marks a unit and a provider as one board, or unmarks them (R14).
+#[utoipa::path(
+    put,
+    path = "/api/v1/authority-units/{id}/shared-boards/{provider_id}",
+    tag = "care",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The authority unit."),
+        ("provider_id" = Uuid, Path, description = "The provider."),
+    ),
+    request_body = SharedBoardInput,
+    responses(
+        (status = 200, description = "The unit's one-board providers.", body = SharedBoards),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn put_shared_board(
+    state: web::Data<AppState>,
+    Admin(p): Admin,
+    path: web::Path<(Uuid, Uuid)>,
+    Json(input): Json<SharedBoardInput>,
+) -> Result<HttpResponse, ApiError> {
+    p.person("the board is set by a person")?;
+    let (unit, prov) = path.into_inner();
+    let now = state.clock.now();
+    let out = state
+        .db(move |c| {
+            let unit = unit.to_string();
+            hemtid_core::db::authority_unit::get(c, &p.municipality_id, &unit)?;
+            provider::get(c, &p.municipality_id, &prov.to_string())?;
+            consent::set_shared_board(
+                c,
+                &unit,
+                &prov.to_string(),
+                input.shared,
+                &p.subject,
+                now.naive_utc(),
+            )?;
+            Ok(SharedBoards {
+                provider_ids: consent::shared_boards(c, &unit)?,
+                authority_unit_id: unit,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Query of `GET /api/v1/access-log`: one of the two.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccessQuery {
+    /// Reads of this client.
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
+    /// Reads by this user.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    /// At most this many, newest first (default 200, at most 1000).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/access-log`: who read a client's personal data, or what a
+/// user read (R14). Auditors see the municipality's; provider admins the
+/// reads of their clients and by their staff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/access-log",
+    tag = "care",
+    security(("bearer" = [])),
+    params(AccessQuery),
+    responses(
+        (status = 200, description = "Newest first.", body = Items<AccessRecord>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn access_log(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<AccessQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Auditor, Role::ProviderAdmin])?;
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let now = state.clock.now();
+    let items = state
+        .db(move |c| match (q.client_id, q.user_id) {
+            (Some(client), None) => {
+                let cl = client_in_reach(c, &p, &client.to_string(), now)?;
+                Ok(access_log::list(
+                    c,
+                    access_log::Filter::Client(&cl.id),
+                    limit,
+                )?)
+            }
+            (None, Some(user)) => {
+                let u = user_account::get(c, &p.municipality_id, &user.to_string())?;
+                if p.role == Role::ProviderAdmin && u.fields.provider_id != p.provider_id {
+                    return Err(ApiError::not_found());
+                }
+                Ok(access_log::list(
+                    c,
+                    access_log::Filter::Reader(&u.id),
+                    limit,
+                )?)
+            }
+            _ => Err(ApiError::with_detail(
+                ErrorCode::InvalidQuery,
+                "give client_id or user_id",
+            )),
+        })
+        .await?;
+    Ok(list(items))
+}
+
+/// `GET /api/v1/me/access-log`: who read what the signed-in care worker
+/// registered (their visits and journal notes).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/access-log",
+    tag = "care",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first.", body = Items<AccessRecord>),
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn my_access_log(
+    state: web::Data<AppState>,
+    p: Principal,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Staff])?;
+    let items = state
+        .db(move |c| {
+            Ok(access_log::list(
+                c,
+                access_log::Filter::Subject(&p.subject),
+                200,
+            )?)
+        })
+        .await?;
+    Ok(list(items))
+}
