@@ -2,6 +2,7 @@
 
 use crate::auth;
 use crate::db::care_order::{self, CareOrderFields, OrderLineFields};
+use crate::db::care_plan;
 use crate::db::client::{self, ClientFields};
 use crate::db::decision::{self, DecisionFields};
 use crate::db::municipality::{self, Municipality, MunicipalitySettings};
@@ -207,6 +208,8 @@ struct Ids {
     omsorgshuset: String,
     caseworker_avo: String,
     caseworker_ffs: String,
+    /// Per provider: its admin and its first care worker.
+    people: std::collections::HashMap<String, (String, String)>,
 }
 
 fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municipality, SeedError> {
@@ -253,6 +256,8 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
         _ => (None, None),
     };
     let mut caseworkers = Vec::new();
+    let mut admins: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut staff: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (username, name, role, org) in DEMO_USERS {
         let (provider_id, authority_unit_id) = org_id(org);
         let user = user_account::create(
@@ -263,14 +268,21 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
                 username: (*username).into(),
                 display_name: (*name).into(),
                 role: role.as_str().into(),
-                provider_id,
+                provider_id: provider_id.clone(),
                 authority_unit_id,
                 active: true,
             },
             Some(hash),
         )?;
-        if *role == Role::Caseworker {
-            caseworkers.push(user.id);
+        match (role, provider_id) {
+            (Role::Caseworker, _) => caseworkers.push(user.id),
+            (Role::ProviderAdmin, Some(p)) => {
+                admins.insert(p, user.id);
+            }
+            (Role::Staff, Some(p)) => {
+                staff.entry(p).or_insert(user.id);
+            }
+            _ => {}
         }
     }
     let ids = Ids {
@@ -279,6 +291,13 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
         omsorgshuset,
         caseworker_avo: caseworkers.first().cloned().unwrap_or_default(),
         caseworker_ffs: caseworkers.get(1).cloned().unwrap_or_default(),
+        people: admins
+            .into_iter()
+            .filter_map(|(p, admin)| {
+                let first = staff.get(&p)?.clone();
+                Some((p, (admin, first)))
+            })
+            .collect(),
     };
     demo_clients(conn, today, &ids)?;
     Ok(m)
@@ -510,7 +529,7 @@ fn demo_clients(conn: &mut DbConn, today: NaiveDate, ids: &Ids) -> Result<(), Se
             &new_id(),
             &CareOrderFields {
                 decision_id: d.id,
-                client_id: client.id,
+                client_id: client.id.clone(),
                 provider_id: provider_id.clone(),
                 ordered_on: decided_on,
                 valid_from: start,
@@ -523,7 +542,48 @@ fn demo_clients(conn: &mut DbConn, today: NaiveDate, ids: &Ids) -> Result<(), Se
             None,
             &lines,
         )?;
+        // Every client but Lisa has an approved care plan and a contact
+        // person; Lisa's are late, so the demo shows R10 and R13 alerts.
+        if c.given_name != "Lisa"
+            && let Some((admin, first)) = ids.people.get(provider_id)
+        {
+            demo_plan(conn, &client.id, provider_id, admin, first, start)?;
+        }
     }
+    Ok(())
+}
+
+/// An approved plan ten days after the start and a contact person named
+/// on the third day.
+fn demo_plan(
+    conn: &mut DbConn,
+    client_id: &str,
+    provider_id: &str,
+    admin: &str,
+    staff: &str,
+    start: NaiveDate,
+) -> Result<(), SeedError> {
+    let at = |days: u64| {
+        (start + chrono::Days::new(days))
+            .and_hms_opt(10, 0, 0)
+            .unwrap_or_default()
+    };
+    care_plan::name_contact(conn, client_id, provider_id, staff, None, admin, at(3))?;
+    let content = care_plan::PlanContent {
+        manage_myself: "Äta, klä på mig på överkroppen, läsa tidningen.".into(),
+        need_help_with: "Dusch, städning och inköp.".into(),
+        how_and_when: "Dusch tisdagar förmiddag, städning varannan vecka.".into(),
+        by_whom: "Hemtjänsten, helst samma personal.".into(),
+        my_goal: "Bo kvar hemma och känna mig trygg.".into(),
+        services: Vec::new(),
+    };
+    let draft = care_plan::Draft {
+        content: &content,
+        participation: "took_part",
+        participation_note: "Planen skrevs hemma hos brukaren tillsammans med kontaktpersonen.",
+    };
+    let v = care_plan::start(conn, client_id, provider_id, &draft, staff, at(8))?;
+    care_plan::approve(conn, &v.id, admin, at(10))?;
     Ok(())
 }
 
