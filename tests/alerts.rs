@@ -208,6 +208,7 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
         tx_up.clone(),
     );
     let (tx_mqtt, rx_mqtt) = mpsc::channel();
+    let broker = (host.clone(), port, credentials.clone());
     mqtt(
         host,
         port,
@@ -307,6 +308,36 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
     // Care workers do not read alerts.
     let (status, _, body) = request("GET", &s.url("/api/v1/alerts"), Some(&anna), None);
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    // The monthly list of clients without a care plan (R10) goes to the
+    // authority and the provider: the rules run as at last month's 16th.
+    let (tx_list, rx_list) = mpsc::channel();
+    let (tx_up, rx_up) = mpsc::channel();
+    mqtt(
+        broker.0,
+        broker.1,
+        broker.2,
+        "hemtid/v1/authorities/+/care-plan-lists".to_string(),
+        tx_list,
+        tx_up,
+    );
+    rx_up
+        .recv_timeout(Duration::from_secs(20))
+        .expect("subscribed to the plan lists");
+    let sixteenth = format!(
+        "{}T08:00:00+01:00",
+        last_month.first_day().with_day(16).unwrap()
+    );
+    run_ok(hemtid(&db, &data.0).args(["evaluate", "--at", &sixteenth]));
+    let listed = |v: &Value| {
+        v["list_date"] == last_month.first_day().with_day(16).unwrap().to_string()
+            && v["clients"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["client_id"] == lisa.as_str()))
+    };
+    let (_, list) = first(&rx_list, 15, listed).expect("the plan list over MQTT");
+    assert_eq!(list["clients"].as_array().unwrap().len(), 1, "{list}");
+    assert!(list["clients"][0].get("name").is_none(), "no names: {list}");
+    assert_eq!(list["clients"][0]["plan_status"], "missing");
     drop(s);
 
     // From the command line: the figures rebuild to what was kept, and the

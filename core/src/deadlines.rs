@@ -261,6 +261,9 @@ pub struct ListedClient {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = care_plan_list)]
 pub struct PlanList {
+    /// Order of making: the publishers' cursor.
+    #[serde(skip)]
+    pub seq: i64,
     pub id: String,
     #[serde(skip)]
     pub municipality_id: String,
@@ -361,4 +364,33 @@ pub fn lists(
         q = q.filter(care_plan_list::provider_id.eq(p.to_string()));
     }
     Ok(q.load(c)?)
+}
+
+/// Lists made after `seq`, oldest first (for the MQTT publisher).
+pub fn lists_after(c: &mut DbConn, seq: i64, limit: i64) -> Result<Vec<PlanList>, StoreError> {
+    Ok(care_plan_list::table
+        .filter(care_plan_list::seq.gt(seq))
+        .order(care_plan_list::seq)
+        .limit(limit)
+        .select(PlanList::as_select())
+        .load(c)?)
+}
+
+impl PlanList {
+    /// What goes out over MQTT: the list without names (ids, dates, status).
+    pub fn payload(&self) -> serde_json::Value {
+        let mut clients: Vec<serde_json::Value> =
+            serde_json::from_str(&self.clients).unwrap_or_default();
+        for c in &mut clients {
+            if let Some(o) = c.as_object_mut() {
+                o.remove("name");
+            }
+        }
+        json!({
+            "id": self.id,
+            "provider_id": self.provider_id,
+            "list_date": self.list_date,
+            "clients": clients,
+        })
+    }
 }

@@ -76,6 +76,18 @@ pub fn alert_topics(a: &hemtid_core::db::alert::Alert) -> Vec<String> {
     out
 }
 
+/// The topics a monthly list of clients without a care plan goes to: the
+/// provider's and the authority's (R10).
+pub fn plan_list_topics(l: &hemtid_core::deadlines::PlanList) -> Vec<String> {
+    vec![
+        format!("hemtid/v1/providers/{}/care-plan-lists", l.provider_id),
+        format!(
+            "hemtid/v1/authorities/{}/care-plan-lists",
+            l.municipality_id
+        ),
+    ]
+}
+
 /// The MQTT payload of an alert change: the alert (no names) and `seq`.
 pub fn alert_payload(
     seq: i64,

@@ -175,6 +175,7 @@ async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch::Receiver<
                 continue;
             }
         };
+        publish_plan_lists(&client, &pool).await;
         let Some(to) = events.last().map(|(s, _)| *s) else {
             continue;
         };
@@ -207,6 +208,56 @@ async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch::Receiver<
             Ok(false) => tracing::debug!("another gateway published these alerts too"),
             Err(e) => tracing::warn!(error = %e, "could not note the published alerts"),
         }
+    }
+}
+
+/// The outbox cursor of the monthly plan lists.
+const PLAN_LIST_CURSOR: &str = "mqtt-plan-lists";
+
+/// Publishes the monthly lists of clients without a care plan (R10) made
+/// since the last time, to the provider and the authority.
+async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
+    let p = pool.clone();
+    let read = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let mut c = p.get().map_err(|e| e.to_string())?;
+        let from = alert::cursor(&mut c, PLAN_LIST_CURSOR).map_err(|e| e.to_string())?;
+        let lists =
+            hemtid_core::deadlines::lists_after(&mut c, from, 100).map_err(|e| e.to_string())?;
+        Ok((from, lists))
+    })
+    .await;
+    let (from, lists) = match read.map_err(|e| e.to_string()).and_then(|r| r) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the plan lists");
+            return;
+        }
+    };
+    let Some(to) = lists.last().map(|l| l.seq) else {
+        return;
+    };
+    for l in &lists {
+        let Ok(bytes) = serde_json::to_vec(&l.payload()) else {
+            continue;
+        };
+        for topic in crate::plan_list_topics(l) {
+            if let Err(e) = client
+                .publish(topic, QoS::AtLeastOnce, false, bytes.clone())
+                .await
+            {
+                tracing::warn!(error = %e, "could not publish a plan list");
+            }
+        }
+    }
+    let p = pool.clone();
+    let moved = tokio::task::spawn_blocking(move || {
+        p.get().map_err(|e| e.to_string()).and_then(|mut c| {
+            alert::advance_cursor(&mut c, PLAN_LIST_CURSOR, from, to).map_err(|e| e.to_string())
+        })
+    })
+    .await;
+    if let Err(e) = moved.map_err(|e| e.to_string()).and_then(|r| r) {
+        tracing::warn!(error = %e, "could not note the published plan lists");
     }
 }
 

@@ -649,7 +649,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    care_plan_list (id) {
+    care_plan_list (seq) {
+        seq -> BigInt,
         id -> Text,
         municipality_id -> Text,
         provider_id -> Text,

@@ -106,7 +106,8 @@ CREATE INDEX material_request_provider_idx ON material_request (provider_id, sta
 
 -- R10: the list sent on the municipality's day of each month.
 CREATE TABLE care_plan_list (
-    id TEXT PRIMARY KEY,
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     municipality_id TEXT NOT NULL REFERENCES municipality (id),
     provider_id TEXT NOT NULL REFERENCES provider (id),
     list_date DATE NOT NULL,
