@@ -27,9 +27,13 @@ enum Command {
     /// Start hemtid: migrations, the MQTT broker (embedded unless
     /// HEMTID_MQTT_URL names one), the gateway and the HTTP API.
     Serve {
-        /// Load the demo municipality first and print its logins.
+        /// Load the demo municipality first, with a month of visits, and
+        /// print its logins.
         #[arg(long)]
         demo: bool,
+        /// With --demo: the demo without its visits (tests start from it).
+        #[arg(long, requires = "demo")]
+        bare: bool,
     },
     /// Run the MQTT gateway alone against HEMTID_MQTT_URL (several may run
     /// side by side with HEMTID_MQTT_SHARE_GROUP).
@@ -38,9 +42,12 @@ enum Command {
     Migrate,
     /// Load data into the database.
     Seed {
-        /// The demo municipality (idempotent).
+        /// The demo municipality with a month of visits (idempotent).
         #[arg(long, required = true)]
         demo: bool,
+        /// The demo without its visits.
+        #[arg(long)]
+        bare: bool,
     },
     /// Print the effective configuration as commented TOML.
     PrintConfig,
@@ -123,7 +130,9 @@ fn main() -> Result<()> {
     }
     init_tracing(&config)?;
     match cli.command {
-        Command::Serve { demo } => actix_web::rt::System::new().block_on(serve(config, demo)),
+        Command::Serve { demo, bare } => {
+            actix_web::rt::System::new().block_on(serve(config, demo, bare))
+        }
         Command::Gateway => gateway_alone(&config),
         Command::Migrate => {
             let (_, mut conn) = open(&config)?;
@@ -136,10 +145,9 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Seed { .. } => {
+        Command::Seed { bare, .. } => {
             let (_, mut conn) = migrated(&config)?;
-            print_demo(&seed::demo(&mut conn, today())?);
-            Ok(())
+            load_demo(&mut conn, bare)
         }
         Command::Bootstrap {
             municipality_code,
@@ -282,10 +290,27 @@ fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
     Ok((pool, conn))
 }
 
-async fn serve(config: Config, demo: bool) -> Result<()> {
+/// Loads the demo unless it is there, with its visits unless `bare`.
+fn load_demo(conn: &mut DbConn, bare: bool) -> Result<()> {
+    let summary = seed::demo(conn, today())?;
+    print_demo(&summary);
+    if summary.created && !bare {
+        let v = seed::demo_visits(conn, today())?;
+        let at = chrono::Utc::now();
+        hemtid_core::evaluate::all(conn, at)?;
+        while hemtid_core::evaluate::dirty(conn, at, 1000)?.client_months > 0 {}
+        println!(
+            "demo visits since the orders started: {} visits, {} declined",
+            v.visits, v.declined
+        );
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let (pool, mut conn) = migrated(&config)?;
     if demo {
-        print_demo(&seed::demo(&mut conn, today())?);
+        load_demo(&mut conn, bare)?;
     }
     drop(conn);
     let secret = match &config.jwt_secret {

@@ -122,7 +122,7 @@ fn run_ok(cmd: &mut std::process::Command) -> String {
 fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
     let db = TestDb::empty();
     let data = DataDir::new();
-    run_ok(hemtid(&db, &data.0).args(["seed", "--demo"]));
+    run_ok(hemtid(&db, &data.0).args(["seed", "--demo", "--bare"]));
     let out = run_ok(hemtid(&db, &data.0).args([
         "token",
         "create",
@@ -142,7 +142,7 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
     if let Some(url) = &external {
         env.push(("HEMTID_MQTT_URL", url.as_str()));
     }
-    let s = Server::start_with(&db, &data.0, &["--demo"], &env);
+    let s = Server::start_with(&db, &data.0, &["--demo", "--bare"], &env);
     let (host, port, credentials) = match &external {
         Some(url) => {
             let o = hemtid_gateway::GatewayOptions::from_url(url, "x").unwrap();

@@ -14,7 +14,7 @@ use std::process::Command;
 fn serve_demo_answers_health_and_demo_logins_work() {
     let db = TestDb::empty();
     let data = DataDir::new();
-    let s = Server::start(&db, &data.0, &["--demo"]);
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
     let (status, _, body) = request("GET", &s.url("/healthz"), None, None);
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, _, _) = request("GET", &s.url("/readyz"), None, None);
@@ -75,7 +75,7 @@ fn serve_demo_answers_health_and_demo_logins_work() {
 fn secret_survives_restart_and_demo_seed_is_idempotent() {
     let db = TestDb::empty();
     let data = DataDir::new();
-    let s = Server::start(&db, &data.0, &["--demo"]);
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
     let token = login(&s, "demo.admin", "hemtid-demo");
     assert!(s.terminate().success());
     let secret = data.0.join("jwt-secret");
@@ -87,7 +87,7 @@ fn secret_survives_restart_and_demo_seed_is_idempotent() {
             0o600
         );
     }
-    let s = Server::start(&db, &data.0, &["--demo"]);
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
     let (status, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&token), None);
     assert_eq!(
         status, 200,
@@ -278,7 +278,7 @@ fn a_care_worker_checks_in_and_out_and_sync_gives_the_same_month() {
     use chrono::{Duration, Utc};
     let db = TestDb::empty();
     let data = DataDir::new();
-    let s = Server::start(&db, &data.0, &["--demo"]);
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
     let anna = login(&s, "demo.anna", "hemtid-demo");
     let (status, _, today) = request("GET", &s.url("/api/v1/me/clients"), Some(&anna), None);
     assert_eq!(status, 200, "{today}");

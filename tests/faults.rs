@@ -73,7 +73,7 @@ fn serve_killed_mid_stream_loses_nothing_thanks_to_receipts() {
     let port = free_port().to_string();
     let listen = format!("127.0.0.1:{port}");
     let env = [("HEMTID_MQTT_LISTEN", listen.as_str())];
-    let s = Server::start_with(&db, &data.0, &["--demo"], &env);
+    let s = Server::start_with(&db, &data.0, &["--demo", "--bare"], &env);
     let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
     let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
     let lisa = clients["items"]

@@ -195,9 +195,13 @@ fn evaluate(
             out.count(o);
             Ok(())
         };
-    // R1, R2: a closed month outside the band.
-    let outside = (closed && j.ordered.any() && j.status().is_outside())
-        .then(|| base("outside_band", outside_message(x, &j), month_figures(x, &j)));
+    // R1, R2: a closed month outside the band, until the caseworker has
+    // approved the provider's explanation of it (R3).
+    let outside = (closed
+        && j.ordered.any()
+        && j.status().is_outside()
+        && !explanation::approved(c, &cl.id, month)?)
+    .then(|| base("outside_band", outside_message(x, &j), month_figures(x, &j)));
     decide(c, "outside_band", outside)?;
     // R5: performed above granted, for the fee administrators.
     let performed = j.verdict.total.performed_minutes;

@@ -260,7 +260,8 @@ fn an_approved_explanation_in_month_two_stops_the_follow_up() {
     for day in [at(2026, 9, 6, 8), at(2026, 10, 6, 8), at(2026, 11, 6, 8)] {
         f.evaluate(day);
     }
-    assert_eq!(f.open("outside_band"), ["2026-08", "2026-09", "2026-10"]);
+    // The explained month's alert is resolved (R3); the others stay.
+    assert_eq!(f.open("outside_band"), ["2026-08", "2026-10"]);
     assert!(f.open("follow_up_recommended").is_empty());
 }
 

@@ -359,7 +359,7 @@ pub async fn approve_version(
 /// Body of `POST /api/v1/care-plan-versions/{id}/review`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReviewInput {
+pub struct PlanReviewInput {
     /// `checked` (agrees with the order) or `remarks` (sent back).
     pub outcome: String,
     /// Required with remarks.
@@ -375,7 +375,7 @@ pub struct ReviewInput {
     tag = "care",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The version.")),
-    request_body = ReviewInput,
+    request_body = PlanReviewInput,
     responses(
         (status = 200, description = "The version.", body = PlanVersion),
         problem::BadRequest,
@@ -390,7 +390,7 @@ pub async fn review_version(
     state: web::Data<AppState>,
     p: Principal,
     id: web::Path<Uuid>,
-    Json(input): Json<ReviewInput>,
+    Json(input): Json<PlanReviewInput>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::Caseworker])?;
     let mut v = ValidationErrors::new();

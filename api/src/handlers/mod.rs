@@ -17,9 +17,11 @@ pub(crate) mod lock_key;
 pub(crate) mod material;
 pub(crate) mod me;
 pub(crate) mod month;
+pub(crate) mod month_figures;
 pub(crate) mod month_lock;
 pub(crate) mod municipality;
 pub(crate) mod order;
+pub(crate) mod pages;
 pub(crate) mod provider;
 pub(crate) mod report;
 pub(crate) mod service;
@@ -45,7 +47,8 @@ use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{get, post, put};
-    cfg.service(res("/healthz").route(get().to(health::healthz)))
+    cfg.configure(pages::routes)
+        .service(res("/healthz").route(get().to(health::healthz)))
         .service(res("/readyz").route(get().to(health::readyz)))
         .service(
             web::scope("/api/v1")
@@ -113,6 +116,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/users/{id}/password").route(put().to(user::set_password)))
                 .service(
                     res("/clients/{id}/months/{month}").route(get().to(month::get_client_month)),
+                )
+                .service(
+                    res("/clients/{id}/months/{month}/figures")
+                        .route(get().to(month_figures::month_figures)),
                 )
                 .service(
                     res("/clients/{id}/journal")

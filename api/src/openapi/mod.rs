@@ -11,8 +11,8 @@ mod sync_item;
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
     absence, alert, approval, auth, care_plan, client, decision, device, docs, explanation, health,
-    journal, lock_key, material, me, month, month_lock, municipality, order, report, sync, user,
-    visit_view,
+    journal, lock_key, material, me, month, month_figures, month_lock, municipality, order, report,
+    sync, user, visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -132,6 +132,7 @@ pub const JSON: &str = "application/json";
         material::answer_request,
         material::close_request,
         material::plan_lists,
+        month_figures::month_figures,
     ),
     components(schemas(Problem)),
     modifiers(&Contract),

@@ -485,3 +485,71 @@ async fn an_admin_unlocks_a_locked_month_with_a_reason_and_it_is_logged() {
         .await
         .problem(ErrorCode::NotFound);
 }
+
+#[actix_web::test]
+async fn a_clients_month_figures_have_days_services_and_a_year() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    // A visit on 2 October, 09:00-10:30, entered afterwards.
+    let r = ctx
+        .call(
+            Method::POST,
+            "/api/v1/visits/entries",
+            Some(&p.staff),
+            Some(
+                json!({"event_id": uuid::Uuid::new_v4(), "client_id": p.lisa,
+                        "started_at": "2026-10-02T09:00:00+02:00",
+                        "ended_at": "2026-10-02T10:30:00+02:00",
+                        "reason": "Telefonen var urladdad.",
+                        "services": [{"code": "O-Duschhjälp"}]}),
+            ),
+        )
+        .await;
+    r.ok(StatusCode::CREATED);
+    let path = format!("/api/v1/clients/{}/months/2026-10/figures", p.lisa);
+    let r = ctx
+        .call(Method::GET, &path, Some(&p.caseworker), None)
+        .await;
+    let f = r.ok(StatusCode::OK).clone();
+    assert_eq!(f["client_name"], "Lisa Lindqvist");
+    assert_eq!(f["decision"], "frame");
+    assert_eq!(
+        (
+            f["ordered_minutes"].as_i64(),
+            f["performed_minutes"].as_i64()
+        ),
+        (Some(3096), Some(90))
+    );
+    assert_eq!(f["status"], "under");
+    let days = f["days"].as_array().unwrap();
+    assert_eq!(days.len(), 31);
+    assert_eq!(days[1]["date"], "2026-10-02");
+    assert_eq!(
+        (
+            days[1]["visits"].as_i64(),
+            days[1]["performed_minutes"].as_i64()
+        ),
+        (Some(1), Some(90))
+    );
+    assert_eq!(days[1]["ordered_visits"], 6, "Järfälla's six visits a day");
+    assert_eq!(f["services"].as_array().unwrap().len(), 6);
+    // The year: the months with an order (the demo's start from August).
+    let months: Vec<&str> = f["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(months, ["2026-08", "2026-09", "2026-10"]);
+    // Another provider's admin does not find her; a care worker may not look.
+    ctx.call(Method::GET, &path, Some(&p.other_chef), None)
+        .await
+        .problem(ErrorCode::NotFound);
+    ctx.call(Method::GET, &path, Some(&p.staff), None)
+        .await
+        .problem(ErrorCode::Forbidden);
+    let bad = format!("/api/v1/clients/{}/months/2026-13/figures", p.lisa);
+    ctx.call(Method::GET, &bad, Some(&p.chef), None)
+        .await
+        .problem(ErrorCode::InvalidPath);
+}

@@ -1,0 +1,328 @@
+//! The caseworker's and provider admin's pages in a real browser: headless
+//! Chromium driven over WebDriver (chromedriver), against `hemtid serve
+//! --demo`. Needs Debian's `chromium` and `chromium-driver`, so it is
+//! ignored by default; `.ci/run` installs them and runs
+//! `cargo test --test browser -- --ignored`. Screenshots of every page go
+//! to `target/screenshots/` (artefacts, not committed).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)] // test code; children are reaped in Drop
+
+mod common;
+
+use base64::Engine;
+use chrono::Datelike;
+use common::*;
+use hemtid_core::db::testing::TestDb;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// chromedriver and one browser session; both end on drop.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let driver_bin =
+            std::env::var("HEMTID_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{driver_bin}: {e} (apt-get install chromium-driver)"));
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let chromium =
+            std::env::var("HEMTID_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu",
+                         "--disable-background-networking", "--window-size=1280,1100",
+                         "--lang=sv-SE"]
+            }
+        }}});
+        let r: Value = ureq::post(&format!("{base}/session"))
+            .send_json(caps)
+            .unwrap()
+            .into_json()
+            .unwrap();
+        let session = r["value"]["sessionId"].as_str().unwrap().to_string();
+        Browser {
+            driver,
+            base,
+            session,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let req = ureq::request(method, &url);
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match resp {
+            Ok(r) => r.into_json::<Value>().unwrap()["value"].clone(),
+            Err(ureq::Error::Status(code, r)) => {
+                let body: Value = r.into_json().unwrap_or(Value::Null);
+                panic!("webdriver {method} {path}: {code} {body}")
+            }
+            Err(e) => panic!("webdriver {method} {path}: {e}"),
+        }
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    /// The first element matching `css`, waiting up to `seconds`.
+    fn wait(&self, css: &str, seconds: u64) -> String {
+        self.wait_for(css, seconds, |_| true)
+    }
+
+    /// The first element matching `css` whose text passes `pick`.
+    fn wait_for(&self, css: &str, seconds: u64, pick: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let found = self.cmd(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            for e in found.as_array().cloned().unwrap_or_default() {
+                let Some(id) = e[ELEMENT].as_str().map(str::to_string) else {
+                    panic!("not an element: {e}");
+                };
+                if pick(&self.text(&id)) {
+                    return id;
+                }
+            }
+            if Instant::now() > deadline {
+                self.screenshot("failure");
+                panic!("no {css} as wanted within {seconds} s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn text(&self, id: &str) -> String {
+        self.cmd("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn click(&self, id: &str) {
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn type_in(&self, id: &str, text: &str) {
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = self.cmd("GET", "/screenshot", None);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .unwrap_or_default();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    fn sign_in(&self, server: &str, user: &str) {
+        self.go(&format!("{server}/"));
+        let u = self.wait("#username", 10);
+        self.type_in(&u, user);
+        let p = self.wait("#password", 5);
+        self.type_in(&p, "hemtid-demo");
+        let b = self.wait("#login", 5);
+        self.click(&b);
+        self.wait("#logout", 10);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_resolved() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo"]);
+    let server = s.url("");
+    let server = server.trim_end_matches('/');
+    let anna = login(&s, "demo.anna", "hemtid-demo");
+    let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
+    let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
+    let id_of = |name: &str| {
+        clients["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["given_name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let maj = id_of("Maj");
+    let today = hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let last_month = hemtid_core::domain::YearMonth::of(today).prev();
+    let lm = last_month.to_string();
+    // The demo's month: Maj was within the band last month.
+    let (_, _, f) = request(
+        "GET",
+        &s.url(&format!("/api/v1/clients/{maj}/months/{lm}/figures")),
+        Some(&chef),
+        None,
+    );
+    assert_eq!(f["status"], "within_band", "{f}");
+
+    let b = Browser::start();
+    b.sign_in(server, "demo.handlaggare");
+    b.wait("#live-dot.on", 15);
+    b.screenshot("inbox");
+    // A five-hour visit to Maj in the night to the 3rd of last month (no
+    // demo visit of Anna's overlaps it), entered afterwards, takes her
+    // month over the band.
+    let day = last_month.first_day().with_day(3).unwrap();
+    let local = |h| {
+        use chrono::TimeZone;
+        chrono_tz::Europe::Stockholm
+            .from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .to_rfc3339()
+    };
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/api/v1/visits/entries"),
+        Some(&anna),
+        Some(json!({
+            "event_id": uuid::Uuid::new_v4(),
+            "client_id": maj,
+            "started_at": local(1),
+            "ended_at": local(6),
+            "reason": "Telefonen var urladdad.",
+            "services": [{"code": "S-Städning 2 r o k"}],
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let sent = Instant::now();
+    // It arrives in the open inbox without a reload.
+    let item = b.wait_for("li.alert.new[data-kind='outside_band']", 10, |t| {
+        t.contains("Maj")
+    });
+    eprintln!(
+        "the alert reached the browser after {} ms",
+        sent.elapsed().as_millis()
+    );
+    b.screenshot("inbox-live-alert");
+    assert!(
+        b.text(&item).contains("över beställd tid"),
+        "{}",
+        b.text(&item)
+    );
+    // The provider explains the month.
+    let (status, _, body) = request(
+        "PUT",
+        &s.url(&format!("/api/v1/clients/{maj}/months/{lm}/explanation")),
+        Some(&chef),
+        Some(json!({"cause": "temporarily_changed_needs",
+                    "text": "Storstädning inför dotterns besök, beställd av Maj."})),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The caseworker opens the client's month from the alert and approves.
+    let link = b.wait_for("li.alert[data-kind='outside_band'] h3 a", 5, |t| {
+        t.contains("Maj")
+    });
+    b.click(&link);
+    b.wait("#chart-services", 10);
+    b.wait("#chart-history", 5);
+    b.wait("#chart-days", 5);
+    b.wait_for(".explanation", 10, |t| t.contains("Storstädning"));
+    b.screenshot("client-month");
+    let approve = b.wait("#approve", 5);
+    b.click(&approve);
+    b.wait(".explanation[data-state='approved']", 10);
+    // The alert is resolved.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, a) = request(
+            "GET",
+            &s.url(&format!(
+                "/api/v1/alerts?client_id={maj}&month={lm}&kind=outside_band"
+            )),
+            Some(&login(&s, "demo.handlaggare", "hemtid-demo")),
+            None,
+        );
+        if a["items"][0]["state"] == "resolved" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not resolved: {a}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.go(&format!("{server}/#/inbox?state=resolved"));
+    b.wait_for("li.alert.state-resolved", 10, |t| t.contains("Maj"));
+    b.screenshot("inbox-resolved");
+    // The month overview: sortable, with the same figures as the report.
+    b.go(&format!("{server}/#/overview/{lm}"));
+    b.wait("#overview tbody tr", 10);
+    let sort = b.wait("button.sort[data-key='variance_basis_points']", 5);
+    b.click(&sort);
+    let first = b.script("return document.querySelector('#overview tbody tr td a').textContent");
+    assert!(first.as_str().is_some_and(|n| !n.is_empty()), "{first}");
+    b.screenshot("month-overview");
+    // Keyboard: the sign-out button is reachable and labelled.
+    let focusable = b.script(
+        "return [...document.querySelectorAll('a[href], button')].filter(e => e.offsetParent !== null).length",
+    );
+    assert!(focusable.as_i64().unwrap_or(0) > 5);
+
+    // The provider admin's day.
+    let b2 = Browser::start();
+    b2.sign_in(server, "demo.chef.jakobsberg");
+    b2.wait("#awaiting", 10);
+    b2.wait_for("#plans", 10, |t| t.contains("Lisa"));
+    b2.screenshot("provider-day");
+}
