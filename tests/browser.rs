@@ -191,7 +191,6 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     let s = Server::start(&db, &data.0, &["--demo"]);
     let server = s.url("");
     let server = server.trim_end_matches('/');
-    let anna = login(&s, "demo.anna", "hemtid-demo");
     let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
     let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
     let id_of = |name: &str| {
@@ -222,9 +221,40 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     b.sign_in(server, "demo.handlaggare");
     b.wait("#live-dot.on", 15);
     b.screenshot("inbox");
-    // A five-hour visit to Maj in the night to the 3rd of last month (no
-    // demo visit of Anna's overlaps it), entered afterwards, takes her
-    // month over the band.
+    // Maj's door lock reports Anna's key fob: unlocked at 01:00 and locked
+    // at 06:00 in the night to the 3rd of last month (no demo visit of
+    // Anna's overlaps it). The device check-out takes her month over the
+    // band.
+    let (status, _, dev) = request(
+        "POST",
+        &s.url("/api/v1/devices"),
+        Some(&chef),
+        Some(json!({"id": "lock-maj", "kind": "door_lock", "client_id": maj})),
+    );
+    assert_eq!(status, 201, "{dev}");
+    let admin = login(&s, "demo.admin", "hemtid-demo");
+    let (_, _, users) = request("GET", &s.url("/api/v1/users"), Some(&admin), None);
+    let anna_id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "demo.anna")
+        .unwrap()["id"]
+        .clone();
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/api/v1/staff-credentials"),
+        Some(&chef),
+        Some(json!({"credential": "fob-anna", "staff_id": anna_id, "kind": "key_fob"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (host, port) = s.broker().expect("the embedded broker");
+    let device = hemtid_gateway::sim::SimDevice {
+        id: "lock-maj".into(),
+        host,
+        port,
+        password: dev["mqtt_password"].as_str().map(str::to_string),
+    };
     let day = last_month.first_day().with_day(3).unwrap();
     let local = |h| {
         use chrono::TimeZone;
@@ -234,27 +264,31 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
             .unwrap()
             .to_rfc3339()
     };
-    let (status, _, body) = request(
-        "POST",
-        &s.url("/api/v1/visits/entries"),
-        Some(&anna),
-        Some(json!({
-            "event_id": uuid::Uuid::new_v4(),
-            "client_id": maj,
-            "started_at": local(1),
-            "ended_at": local(6),
-            "reason": "Telefonen var urladdad.",
-            "services": [{"code": "S-Städning 2 r o k"}],
-        })),
-    );
-    assert_eq!(status, 201, "{body}");
+    let events = vec![
+        json!({"event_id": uuid::Uuid::new_v4(), "kind": "unlock", "occurred_at": local(1),
+               "staff_credential": "fob-anna"}),
+        json!({"event_id": uuid::Uuid::new_v4(), "kind": "lock", "occurred_at": local(6),
+               "staff_credential": "fob-anna"}),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let sent = Instant::now();
+    let report = rt.block_on(hemtid_gateway::sim::run_device(
+        &device,
+        events,
+        10,
+        Duration::from_secs(3),
+        Instant::now() + Duration::from_secs(30),
+    ));
+    assert_eq!(report.unreceipted, 0, "{report:?}");
     // It arrives in the open inbox without a reload.
     let item = b.wait_for("li.alert.new[data-kind='outside_band']", 10, |t| {
         t.contains("Maj")
     });
-    eprintln!(
-        "the alert reached the browser after {} ms",
+    println!(
+        "the alert reached the browser {} ms after the lock published",
         sent.elapsed().as_millis()
     );
     b.screenshot("inbox-live-alert");
@@ -318,6 +352,20 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
         "return [...document.querySelectorAll('a[href], button')].filter(e => e.offsetParent !== null).length",
     );
     assert!(focusable.as_i64().unwrap_or(0) > 5);
+    // 200 % zoom is a viewport half as wide: the client month reflows
+    // without scrolling sideways.
+    b.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 640, "height": 1000})),
+    );
+    b.go(&format!("{server}/#/client/{maj}/{lm}"));
+    b.wait("#chart-days", 10);
+    let overflow = b.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
+    assert!(overflow.as_i64().unwrap_or(99) <= 0, "{overflow}");
+    b.screenshot("client-month-narrow");
 
     // The provider admin's day.
     let b2 = Browser::start();
