@@ -108,7 +108,8 @@ pub fn app(
 }
 
 /// One line per request: method, path (ids only, never personal data:
-/// those travel in bodies), status and duration.
+/// those travel in bodies), status and duration; and the request in the
+/// latency metrics by route.
 fn access_log<S, B>(
     req: ServiceRequest,
     srv: &S,
@@ -123,11 +124,22 @@ where
     let start = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();
+    // The route's pattern (`/api/v1/clients/{id}`), never the ids, for the
+    // latency metrics.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let fut = srv.call(req);
     async move {
         let res = fut.await?;
         let status = res.status().as_u16();
         let micros = start.elapsed().as_micros();
+        hemtid_core::metrics::global().http(
+            method.as_str(),
+            &route,
+            status,
+            start.elapsed().as_secs_f64(),
+        );
         if path == "/healthz" || path == "/readyz" {
             tracing::debug!(%method, %path, status, micros, "request");
         } else {

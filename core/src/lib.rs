@@ -14,6 +14,7 @@ mod evaluate_tests;
 pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod seed;

@@ -37,16 +37,35 @@ pub struct Receipts {
 /// the database is unusable or busy ([`StoreError::is_transient`]):
 /// acknowledge nothing then, and try again.
 pub fn process(pool: &Pool, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
+    let started = std::time::Instant::now();
     let mut conn = pool.get()?;
-    match db::transaction(&mut conn, |c| ingest_all(c, batch)) {
-        Ok(outcomes) => Ok(outcomes),
+    let outcomes = match db::transaction(&mut conn, |c| ingest_all(c, batch)) {
+        Ok(outcomes) => outcomes,
         // Busy or unreachable: the whole batch waits and is tried again.
-        Err(e) if e.is_transient() => Err(e),
+        Err(e) if e.is_transient() => return Err(e),
         Err(e) => {
             tracing::warn!(error = %e, size = batch.len(), "batch failed; storing its messages one by one");
-            batch.iter().map(|m| one_by_one(&mut conn, m)).collect()
+            batch
+                .iter()
+                .map(|m| one_by_one(&mut conn, m))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    count(&outcomes, started.elapsed().as_secs_f64());
+    Ok(outcomes)
+}
+
+/// Adds a committed batch to the process metrics.
+fn count(outcomes: &[Outcome], seconds: f64) {
+    let (mut stored, mut duplicates, mut dead) = (0, 0, Vec::new());
+    for o in outcomes {
+        match o {
+            Outcome::Stored { .. } => stored += 1,
+            Outcome::Duplicate { .. } => duplicates += 1,
+            Outcome::Dead { rejection, .. } => dead.push(rejection.reason),
         }
     }
+    hemtid_core::metrics::global().batch(outcomes.len(), seconds, stored, duplicates, &dead);
 }
 
 fn ingest_all(c: &mut DbConn, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {

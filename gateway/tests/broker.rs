@@ -327,6 +327,27 @@ async fn events_become_visits_once_and_bad_input_is_dead_lettered(external: Opti
     assert_eq!(env.count("dead_letter"), 2);
     let d = device::get_any(&mut env.pool.get().unwrap(), &id).unwrap();
     assert_eq!(d.battery_pct, Some(64));
+    // The process metrics counted the commits (other tests in this binary
+    // add to the same counters, so at least these).
+    let m = hemtid_core::metrics::global().render_counters();
+    let value = |prefix: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        value("hemtid_device_events_total{outcome=\"stored\"}") >= 3,
+        "{m}"
+    );
+    assert!(
+        value("hemtid_device_events_total{outcome=\"duplicate\"}") >= 5,
+        "{m}"
+    );
+    assert!(
+        value("hemtid_dead_letters_total{reason=\"unknown_credential\"}") >= 1,
+        "{m}"
+    );
+    assert!(value("hemtid_gateway_batch_size_count") >= 1, "{m}");
     env.stop().await;
 }
 

@@ -62,3 +62,19 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         ))
     }
 }
+
+/// `GET /metrics`: the process metrics in the Prometheus text format
+/// (counts and latencies, no personal data; no sign-in, like `/healthz`).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = hemtid_core::metrics::global().render_counters();
+    match state
+        .db(|c| Ok(hemtid_core::metrics::render_gauges(c)?))
+        .await
+    {
+        Ok(g) => text.push_str(&g),
+        Err(_) => text.push_str("# the database gauges are unavailable\n"),
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}

@@ -36,5 +36,6 @@ pub async fn app_css() -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/web/app.js", web::get().to(app_js))
-        .route("/web/app.css", web::get().to(app_css));
+        .route("/web/app.css", web::get().to(app_css))
+        .route("/metrics", web::get().to(super::health::metrics));
 }

@@ -553,3 +553,39 @@ async fn a_clients_month_figures_have_days_services_and_a_year() {
         .await
         .problem(ErrorCode::InvalidPath);
 }
+
+#[actix_web::test]
+async fn metrics_show_latency_per_route_and_the_database_gauges() {
+    let ctx = setup().await;
+    let p = people(&ctx).await;
+    ctx.call(Method::GET, "/api/v1/alerts", Some(&p.caseworker), None)
+        .await
+        .ok(StatusCode::OK);
+    let app = actix_web::test::init_service(app(ctx.state.clone())).await;
+    let resp =
+        actix_web::test::call_service(&app, TestRequest::default().uri("/metrics").to_request())
+            .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = String::from_utf8(actix_web::test::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            "hemtid_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/alerts\",status=\"2xx\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("hemtid_open_visits 0"), "{text}");
+    assert!(text.contains("# TYPE hemtid_alerts gauge"), "{text}");
+    assert!(text.contains("hemtid_device_events_total{outcome=\"stored\"}"));
+    // Route patterns, never ids.
+    assert!(!text.contains(&p.lisa));
+}

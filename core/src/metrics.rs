@@ -1,0 +1,221 @@
+//! Process metrics in the Prometheus text format (`GET /metrics`): device
+//! events in by outcome, dead letters by reason, the gateway's commit
+//! batches (size and latency), HTTP latency per route; and, read from the
+//! database when scraped, open visits and alerts by kind and state.
+//! Counters live in this process: each `hemtid serve` or `hemtid gateway`
+//! reports its own, as Prometheus expects.
+
+use crate::db::schema::{alert, dead_letter, visit};
+use crate::db::{DbConn, StoreError};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Latency buckets, seconds.
+const SECONDS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// Batch size buckets, messages.
+const SIZES: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 256.0, 512.0, 1024.0];
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, bounds: &[f64], v: f64) {
+        if self.buckets.len() != bounds.len() {
+            self.buckets = vec![0; bounds.len()];
+        }
+        for (i, b) in bounds.iter().enumerate() {
+            if v <= *b {
+                self.buckets[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[f64]) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, b) in bounds.iter().enumerate() {
+            let n = self.buckets.get(i).copied().unwrap_or(0);
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+/// The process's counters.
+#[derive(Default)]
+pub struct Metrics {
+    stored: AtomicU64,
+    duplicates: AtomicU64,
+    dead: Mutex<BTreeMap<String, u64>>,
+    batch_size: Mutex<Histogram>,
+    batch_seconds: Mutex<Histogram>,
+    http: Mutex<BTreeMap<(String, String, String), Histogram>>,
+}
+
+static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics::default);
+
+/// The process-wide metrics.
+pub fn global() -> &'static Metrics {
+    &METRICS
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Metrics {
+    /// One committed gateway batch: its size, how long the commit took and
+    /// what became of its messages (dead letters by reason).
+    pub fn batch(&self, size: usize, seconds: f64, stored: u64, duplicates: u64, dead: &[&str]) {
+        self.stored.fetch_add(stored, Ordering::Relaxed);
+        self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        if !dead.is_empty() {
+            let mut d = lock(&self.dead);
+            for reason in dead {
+                *d.entry((*reason).to_string()).or_default() += 1;
+            }
+        }
+        lock(&self.batch_size).observe(SIZES, size as f64);
+        lock(&self.batch_seconds).observe(SECONDS, seconds);
+    }
+
+    /// One HTTP request: method, route pattern, status class, duration.
+    pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let class = format!("{}xx", status / 100);
+        lock(&self.http)
+            .entry((method.to_string(), route.to_string(), class))
+            .or_default()
+            .observe(SECONDS, seconds);
+    }
+
+    /// The counters, in the Prometheus text format.
+    pub fn render_counters(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP hemtid_device_events_total Device messages the gateway committed, by outcome.\n");
+        out.push_str("# TYPE hemtid_device_events_total counter\n");
+        let dead: u64 = lock(&self.dead).values().sum();
+        let _ = writeln!(
+            out,
+            "hemtid_device_events_total{{outcome=\"stored\"}} {}",
+            self.stored.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "hemtid_device_events_total{{outcome=\"duplicate\"}} {}",
+            self.duplicates.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "hemtid_device_events_total{{outcome=\"dead_letter\"}} {dead}"
+        );
+        out.push_str("# HELP hemtid_dead_letters_total Device messages dead-lettered by this process, by reason.\n");
+        out.push_str("# TYPE hemtid_dead_letters_total counter\n");
+        for (reason, n) in lock(&self.dead).iter() {
+            let _ = writeln!(out, "hemtid_dead_letters_total{{reason=\"{reason}\"}} {n}");
+        }
+        out.push_str("# HELP hemtid_gateway_batch_size Messages per committed gateway batch.\n");
+        out.push_str("# TYPE hemtid_gateway_batch_size histogram\n");
+        lock(&self.batch_size).render(&mut out, "hemtid_gateway_batch_size", "", SIZES);
+        out.push_str(
+            "# HELP hemtid_gateway_commit_seconds Time to store and commit a gateway batch.\n",
+        );
+        out.push_str("# TYPE hemtid_gateway_commit_seconds histogram\n");
+        lock(&self.batch_seconds).render(&mut out, "hemtid_gateway_commit_seconds", "", SECONDS);
+        out.push_str("# HELP hemtid_http_request_duration_seconds HTTP requests by method, route and status class.\n");
+        out.push_str("# TYPE hemtid_http_request_duration_seconds histogram\n");
+        for ((method, route, class), h) in lock(&self.http).iter() {
+            let labels = format!(
+                "method=\"{method}\",route=\"{}\",status=\"{class}\"",
+                route.replace('\\', "\\\\").replace('"', "\\\"")
+            );
+            h.render(
+                &mut out,
+                "hemtid_http_request_duration_seconds",
+                &labels,
+                SECONDS,
+            );
+        }
+        out
+    }
+}
+
+/// Gauges read from the database at scrape time: open visits, alerts by
+/// kind and state, dead letters kept.
+pub fn render_gauges(c: &mut DbConn) -> Result<String, StoreError> {
+    let mut out = String::new();
+    let open: i64 = visit::table
+        .filter(visit::status.eq("open"))
+        .filter(visit::voided.eq(false))
+        .count()
+        .get_result(c)?;
+    out.push_str("# HELP hemtid_open_visits Visits checked in and not yet out.\n");
+    out.push_str("# TYPE hemtid_open_visits gauge\n");
+    let _ = writeln!(out, "hemtid_open_visits {open}");
+    let rows: Vec<(String, String, i64)> = alert::table
+        .group_by((alert::kind, alert::state))
+        .select((alert::kind, alert::state, diesel::dsl::count_star()))
+        .order((alert::kind, alert::state))
+        .load(c)?;
+    out.push_str("# HELP hemtid_alerts Alerts by kind and state.\n");
+    out.push_str("# TYPE hemtid_alerts gauge\n");
+    for (kind, state, n) in rows {
+        let _ = writeln!(
+            out,
+            "hemtid_alerts{{kind=\"{kind}\",state=\"{state}\"}} {n}"
+        );
+    }
+    let kept: i64 = dead_letter::table.count().get_result(c)?;
+    out.push_str("# HELP hemtid_dead_letters_kept Dead letters in the database.\n");
+    out.push_str("# TYPE hemtid_dead_letters_kept gauge\n");
+    let _ = writeln!(out, "hemtid_dead_letters_kept {kept}");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_counters_add_up() {
+        let m = Metrics::default();
+        m.batch(3, 0.004, 2, 1, &[]);
+        m.batch(200, 0.3, 150, 0, &["unknown_device", "invalid_json"]);
+        m.http("GET", "/api/v1/alerts", 200, 0.02);
+        m.http("GET", "/api/v1/alerts", 404, 0.001);
+        let text = m.render_counters();
+        assert!(text.contains("hemtid_device_events_total{outcome=\"stored\"} 152"));
+        assert!(text.contains("hemtid_device_events_total{outcome=\"dead_letter\"} 2"));
+        assert!(text.contains("hemtid_dead_letters_total{reason=\"unknown_device\"} 1"));
+        assert!(text.contains("hemtid_gateway_batch_size_bucket{le=\"5\"} 1"));
+        assert!(text.contains("hemtid_gateway_batch_size_bucket{le=\"256\"} 2"));
+        assert!(text.contains("hemtid_gateway_batch_size_count 2"));
+        assert!(text.contains("hemtid_gateway_commit_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains(
+            "hemtid_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/alerts\",status=\"2xx\"} 1"
+        ));
+        assert!(text.contains(
+            "hemtid_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/alerts\",status=\"4xx\",le=\"0.001\"} 1"
+        ));
+    }
+}
