@@ -467,3 +467,146 @@ fn the_contract_examples_are_accepted() {
     let visits = visit::for_staff(&mut f.conn, &anna.id, day, day).unwrap();
     assert_eq!(visits[0].fields.seconds, Some(42 * 60 + 53));
 }
+
+/// Property tests (the fuzz targets of the device parser): whatever a
+/// device sends on whatever topic, the gateway stores it or keeps it as a
+/// dead letter with one of the documented reasons; nothing panics and no
+/// storage error escapes.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+
+    fn field() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            ".{0,40}".prop_map(Value::String),
+        ]
+    }
+
+    /// Messages near the valid shape: each field valid, broken or missing.
+    fn message() -> impl Strategy<Value = Vec<u8>> {
+        let event_id = prop_oneof![
+            Just(json!(uuid::Uuid::new_v4().to_string())),
+            any::<u128>().prop_map(|n| json!(uuid::Uuid::from_u128(n).to_string())),
+            field(),
+        ];
+        let kind = prop_oneof![
+            Just(json!("unlock")),
+            Just(json!("lock")),
+            Just(json!("check_in")),
+            Just(json!("check_out")),
+            Just(json!("tag_read")),
+            field(),
+        ];
+        let at = prop_oneof![
+            (0i64..10_000).prop_map(|m| json!(format!(
+                "{}",
+                (chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00+01:00").unwrap()
+                    - chrono::Duration::minutes(m))
+                .to_rfc3339()
+            ))),
+            field(),
+        ];
+        let credential = prop_oneof![Just(json!("fob-anna")), field()];
+        (
+            prop::option::of(event_id),
+            prop::option::of(kind),
+            prop::option::of(at),
+            prop::option::of(credential),
+            prop::option::of(field()),
+            prop::option::of((".{1,12}", field())),
+        )
+            .prop_map(|(e, k, a, c, b, extra)| {
+                let mut o = serde_json::Map::new();
+                for (name, v) in [
+                    ("event_id", e),
+                    ("kind", k),
+                    ("occurred_at", a),
+                    ("staff_credential", c),
+                    ("battery_pct", b),
+                ] {
+                    if let Some(v) = v {
+                        o.insert(name.into(), v);
+                    }
+                }
+                if let Some((name, v)) = extra {
+                    o.insert(name, v);
+                }
+                serde_json::to_vec(&Value::Object(o)).unwrap()
+            })
+    }
+
+    #[test]
+    fn any_device_message_is_stored_or_dead_lettered_with_a_reason() {
+        let f = RefCell::new(fx());
+        let payloads = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..300),
+            message(),
+            message(),
+        ];
+        let topics = prop_oneof![
+            Just("hemtid/v1/devices/lock-1/events".to_string()),
+            Just("hemtid/v1/devices/nfc-1/events".to_string()),
+            Just("hemtid/v1/devices/nobody/events".to_string()),
+            ".{0,60}",
+        ];
+        let mut runner = TestRunner::new(Config {
+            cases: 400,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&(topics, payloads), |(topic, payload)| {
+                let mut f = f.borrow_mut();
+                let now = f.now;
+                match ingest::ingest(&mut f.conn, &topic, &payload, now) {
+                    Ok(Outcome::Dead { rejection, .. }) => {
+                        prop_assert!(
+                            ingest::REASONS.contains(&rejection.reason),
+                            "undocumented reason {}",
+                            rejection.reason
+                        );
+                        prop_assert!(!rejection.detail.is_empty());
+                    }
+                    Ok(Outcome::Stored { .. } | Outcome::Duplicate { .. }) => {}
+                    Err(e) => prop_assert!(false, "a storage error escaped: {e}"),
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn any_text_is_a_personal_number_or_refused_with_a_code() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let texts = prop_oneof![
+            ".{0,20}",
+            "[0-9+ -]{8,15}",
+            (1900u32..2030, 1u32..13, 1u32..92, 0u32..10_000)
+                .prop_map(|(y, m, d, n)| format!("{y}{m:02}{d:02}-{n:04}")),
+        ];
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&texts, |t| {
+                match crate::domain::PersonalNumber::parse(&t, today) {
+                    Ok(p) => {
+                        // Accepted numbers are normalised and parse again.
+                        let again = crate::domain::PersonalNumber::parse(p.as_str(), today);
+                        prop_assert!(again.is_ok(), "{} does not parse again", p.as_str());
+                    }
+                    Err(e) => prop_assert!(!e.code().is_empty()),
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}

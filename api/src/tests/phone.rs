@@ -712,3 +712,99 @@ async fn a_visit_to_a_couple_is_split_by_share() {
     assert_eq!(service(&nils_month, "O-Duschhjälp"), Some(24));
     assert_eq!(service(&maj, "O-Duschhjälp"), Some(0));
 }
+
+/// The fuzz target of the offline sync: batches of items that are valid,
+/// broken in one field, or of another client, in any order. Every batch
+/// gets either one result per item (applied, duplicate, or rejected with a
+/// stable code) or, when the envelope itself is broken, a problem+json;
+/// never a server error.
+#[actix_web::test]
+async fn any_sync_batch_is_answered_item_by_item_or_refused_with_a_code() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let p = phone().await;
+    let clients = [p.lisa.clone(), p.maj.clone(), p.sven.clone(), "x".into()];
+    let field = prop_oneof![
+        Just(json!(null)),
+        any::<i64>().prop_map(|n| json!(n)),
+        ".{0,20}".prop_map(|s| json!(s)),
+    ];
+    let item = (
+        prop::sample::select(vec![
+            "check_in",
+            "check_out",
+            "declined",
+            "note",
+            "entry",
+            "bogus",
+        ]),
+        prop::sample::select(clients.to_vec()),
+        0i64..600,
+        prop::option::of(("[a-z_]{1,14}", field)),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, client, minutes, broken, nfc)| {
+            let at = (chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00+01:00").unwrap()
+                - chrono::Duration::minutes(minutes))
+            .to_rfc3339();
+            let mut v =
+                json!({"type": kind, "event_id": uuid::Uuid::new_v4(), "client_id": client});
+            match kind {
+                "note" => {
+                    v["written_at"] = json!(at);
+                    v["body"] = json!("Anteckning.");
+                }
+                "declined" => {
+                    v["occurred_at"] = json!(at);
+                    v["reason"] = json!("Sov.");
+                }
+                "entry" => {
+                    v["started_at"] = json!(at);
+                    v["ended_at"] = json!(at);
+                    v["reason"] = json!("Glömde.");
+                }
+                _ => {
+                    v["occurred_at"] = json!(at);
+                    if nfc {
+                        v["method"] = json!("nfc");
+                        v["tag_uid"] = json!("04:a2:b3");
+                    } else {
+                        v["method"] = json!("manual");
+                        v["reason"] = json!("Taggen saknades.");
+                    }
+                }
+            }
+            if let Some((name, value)) = broken {
+                v[name] = value;
+            }
+            v
+        });
+    let batch = prop::collection::vec(item, 0..12);
+    let mut runner = TestRunner::deterministic();
+    for _ in 0..60 {
+        let items = batch.new_tree(&mut runner).unwrap().current();
+        let n = items.len();
+        let r = p
+            .send(&p.anna, "/api/v1/sync", json!({"items": items}))
+            .await;
+        assert!(r.status.as_u16() < 500, "{}", r.body);
+        if r.status == StatusCode::OK {
+            let results = r.body["items"].as_array().unwrap();
+            assert_eq!(results.len(), n, "{}", r.body);
+            for x in results {
+                let result = x["result"].as_str().unwrap();
+                assert!(
+                    ["applied", "duplicate", "rejected"].contains(&result),
+                    "{x}"
+                );
+                if result == "rejected" {
+                    assert!(x["code"].as_str().is_some_and(|c| !c.is_empty()), "{x}");
+                }
+            }
+        } else {
+            assert_eq!(r.content_type, "application/problem+json", "{}", r.body);
+            assert!(r.body["code"].as_str().is_some(), "{}", r.body);
+        }
+    }
+}
