@@ -61,8 +61,32 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Whether JSON text carries U+0000 (only possible as the escape `\u0000`;
+/// an escaped backslash before `u0000` is not one).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(&b"0000"[..]) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Parses JSON, mapping serde's errors to stable codes with field paths.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_nul_escape(bytes) {
+        // PostgreSQL text cannot hold U+0000; no text here needs it.
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidJson,
+            "a text contains the NUL character (\\u0000)",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     result.map_err(|e| {
@@ -252,6 +276,15 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) ->
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn the_nul_character_is_refused_but_an_escaped_backslash_is_not_one() {
+        assert!(has_nul_escape(br#"{"body":"a\u0000b"}"#));
+        assert!(!has_nul_escape(br#"{"body":"a\\u0000b"}"#));
+        assert!(!has_nul_escape(br#"{"body":"a\u0001b"}"#));
+        let e = parse_json::<serde_json::Value>(br#"{"body":"\u0000"}"#).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidJson);
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -323,6 +323,16 @@ fn staff_of(
     )
 }
 
+/// Whether a key or string anywhere in `v` contains U+0000.
+fn has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// The device id in `hemtid/v1/devices/{id}/events`, if the topic has one.
 pub fn device_id_of(topic: &str) -> Option<String> {
     let id = topic
@@ -364,6 +374,14 @@ fn interpret(
         Ok(v) => v,
         Err(e) => return Ok(Err(reject("malformed_json", e.to_string()))),
     };
+    // PostgreSQL text cannot hold U+0000: such a message is refused here,
+    // before any of its text reaches a query.
+    if has_nul(&raw) {
+        return Ok(Err(reject(
+            "invalid_payload",
+            "a text contains the NUL character (U+0000)",
+        )));
+    }
     let de = serde_json::Value::clone(&raw);
     let msg: DeviceMessage = match serde_path_to_error::deserialize(de) {
         Ok(m) => m,

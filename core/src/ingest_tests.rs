@@ -610,3 +610,25 @@ mod fuzz {
             .unwrap();
     }
 }
+
+/// Found by the property test on PostgreSQL, whose text cannot hold
+/// U+0000: such a message is a dead letter with its reason, not a
+/// storage error, and its bytes are kept.
+#[test]
+fn a_nul_character_is_refused_as_an_invalid_payload() {
+    let mut f = fx();
+    let now = f.now;
+    for payload in [
+        &br#"{"\u0000":null}"#[..],
+        &br#"{"event_id":"e","kind":"unlock","occurred_at":"2026-11-22T11:00:00+01:00","staff_credential":"fob\u0000anna"}"#[..],
+    ] {
+        match ingest::ingest(&mut f.conn, "hemtid/v1/devices/lock-1/events", payload, now) {
+            Ok(Outcome::Dead { rejection, dead_letter_id, .. }) => {
+                assert_eq!(rejection.reason, "invalid_payload");
+                let dl = dead_letter::get(&mut f.conn, &dead_letter_id).unwrap();
+                assert_eq!(dl.payload, payload);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

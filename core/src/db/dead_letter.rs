@@ -40,13 +40,16 @@ pub fn add(
     detail: &str,
     payload: &[u8],
 ) -> Result<DeadLetter, StoreError> {
+    // Whatever arrived is kept: U+0000, which PostgreSQL text cannot
+    // hold, is shown as ␀ in the texts (the payload is kept as bytes).
+    let clean = |t: &str| t.replace('\0', "\u{2400}");
     let row = DeadLetter {
         id: new_id(),
         received_at: at,
-        topic: topic.to_string(),
-        device_id: device_id.map(str::to_string),
+        topic: clean(topic),
+        device_id: device_id.map(clean),
         reason: reason.to_string(),
-        detail: detail.to_string(),
+        detail: clean(detail),
         payload: payload.to_vec(),
         replayed_at: None,
         replay_result: None,
