@@ -276,13 +276,23 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
             let mut c = p.get().map_err(|e| e.to_string())?;
             let mut out = Vec::new();
             for lock in digital_key::dirty_locks(&mut c).map_err(|e| e.to_string())? {
-                if let Some(cfg) =
-                    digital_key::lock_config(&mut c, &lock.id, now).map_err(|e| e.to_string())?
-                {
-                    out.push((
-                        lock.id,
-                        serde_json::to_vec(&cfg).map_err(|e| e.to_string())?,
-                    ));
+                if !digital_key::claim(&mut c, &lock.id).map_err(|e| e.to_string())? {
+                    continue;
+                }
+                let cfg = digital_key::lock_config(&mut c, &lock.id, now)
+                    .map_err(|e| e.to_string())
+                    .and_then(|cfg| {
+                        cfg.map(|cfg| serde_json::to_vec(&cfg).map_err(|e| e.to_string()))
+                            .transpose()
+                    });
+                match cfg {
+                    Ok(Some(body)) => out.push((lock.id, body)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        // Claimed but not read: leave it for the next round.
+                        let _ = digital_key::mark_unpublished(&mut c, &lock.id);
+                        return Err(e);
+                    }
                 }
             }
             Ok(out)
@@ -298,17 +308,17 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
         for (lock, body) in due {
             if client
                 .try_publish(crate::config_topic(&lock), QoS::AtLeastOnce, true, body)
-                .is_ok()
+                .is_err()
             {
                 let p = pool.clone();
                 let done = tokio::task::spawn_blocking(move || {
                     p.get().map_err(|e| e.to_string()).and_then(|mut c| {
-                        digital_key::mark_published(&mut c, &lock).map_err(|e| e.to_string())
+                        digital_key::mark_unpublished(&mut c, &lock).map_err(|e| e.to_string())
                     })
                 })
                 .await;
                 if let Err(e) = done.map_err(|e| e.to_string()).and_then(|r| r) {
-                    tracing::warn!(error = %e, "could not note a published configuration");
+                    tracing::warn!(error = %e, "could not mark a configuration for another try");
                 }
             }
         }

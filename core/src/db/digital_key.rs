@@ -131,9 +131,25 @@ pub fn dirty_locks(conn: &mut DbConn) -> Result<Vec<Device>, StoreError> {
         .load(conn)?)
 }
 
-pub fn mark_published(conn: &mut DbConn, device_id: &str) -> Result<(), StoreError> {
+/// Takes a lock's changed configuration for publishing: clears the mark
+/// first, so a change made while it is being published marks it again
+/// and goes out on the next round (clearing it after publishing lost such
+/// a change). False when another publisher took it.
+pub fn claim(conn: &mut DbConn, device_id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        device::table
+            .find(device_id)
+            .filter(device::config_dirty.eq(true)),
+    )
+    .set(device::config_dirty.eq(false))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The configuration could not be published: try again next round.
+pub fn mark_unpublished(conn: &mut DbConn, device_id: &str) -> Result<(), StoreError> {
     diesel::update(device::table.find(device_id))
-        .set(device::config_dirty.eq(false))
+        .set(device::config_dirty.eq(true))
         .execute(conn)?;
     Ok(())
 }
