@@ -296,6 +296,17 @@ pub fn plan_lists(c: &mut DbConn, x: &Ctx<'_>) -> Result<usize, StoreError> {
     let Some(list_date) = today.with_day(day) else {
         return Ok(0);
     };
+    // One run makes every provider's list: when this month's exist, the
+    // hourly runs after the list day need not look at a single client.
+    let made_already = care_plan_list::table
+        .filter(care_plan_list::municipality_id.eq(&x.m.id))
+        .filter(care_plan_list::list_date.eq(list_date))
+        .count()
+        .get_result::<i64>(c)?
+        > 0;
+    if made_already {
+        return Ok(0);
+    }
     let mut per_provider: BTreeMap<String, Vec<ListedClient>> = BTreeMap::new();
     for cl in client::list(c, &x.m.id)? {
         let orders = care_order::list_for_client(c, &cl.id)?;
@@ -320,18 +331,9 @@ pub fn plan_lists(c: &mut DbConn, x: &Ctx<'_>) -> Result<usize, StoreError> {
     }
     let mut made = 0;
     for (provider, clients) in per_provider {
-        let exists = care_plan_list::table
-            .filter(care_plan_list::provider_id.eq(&provider))
-            .filter(care_plan_list::list_date.eq(list_date))
-            .count()
-            .get_result::<i64>(c)?
-            > 0;
-        if exists {
-            continue;
-        }
         let text =
             serde_json::to_string(&clients).map_err(|e| StoreError::Encode(e.to_string()))?;
-        diesel::insert_into(care_plan_list::table)
+        let inserted = diesel::insert_into(care_plan_list::table)
             .values((
                 care_plan_list::id.eq(new_id()),
                 care_plan_list::municipality_id.eq(&x.m.id),
@@ -340,8 +342,14 @@ pub fn plan_lists(c: &mut DbConn, x: &Ctx<'_>) -> Result<usize, StoreError> {
                 care_plan_list::generated_at.eq(x.at.naive_utc()),
                 care_plan_list::clients.eq(text),
             ))
-            .execute(c)?;
-        made += 1;
+            .execute(c)
+            .map_err(StoreError::from);
+        match inserted {
+            Ok(_) => made += 1,
+            // Another run (`hemtid evaluate` beside `serve`) made it first.
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(made)
 }

@@ -680,10 +680,18 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
         let pace = demo_pace(&cl.fields.given_name);
         let mut day = first;
         let now = chrono::Utc::now().naive_utc();
+        let mut months = std::collections::HashMap::new();
         while day <= today {
             let month = YearMonth::of(day);
-            let ordered = crate::db::client_month::ordered(conn, &m, &cl.id, None, month)?;
-            let absent = crate::db::absence::days(conn, &cl.id, month, today)?;
+            // The order and the absences once per month, not per day.
+            let (ordered, absent) = match months.entry(month) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let ordered = crate::db::client_month::ordered(conn, &m, &cl.id, None, month)?;
+                    let absent = crate::db::absence::days(conn, &cl.id, month, today)?;
+                    e.insert((ordered, absent))
+                }
+            };
             let Some(provider) = ordered.provider_id.clone() else {
                 day = day.succ_opt().unwrap_or(today);
                 continue;

@@ -290,7 +290,9 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
                     Ok(None) => {}
                     Err(e) => {
                         // Claimed but not read: leave it for the next round.
-                        let _ = digital_key::mark_unpublished(&mut c, &lock.id);
+                        if let Err(again) = digital_key::mark_unpublished(&mut c, &lock.id) {
+                            tracing::warn!(error = %again, lock = %lock.id, "could not mark a configuration for another try");
+                        }
                         return Err(e);
                     }
                 }

@@ -67,14 +67,7 @@ pub(crate) fn read_gate(c: &mut DbConn, p: &Principal, cl: &Client) -> Result<Re
                 ReadRight::OneBoard => Ok(Readable::Provider(provider)),
                 refused => Err(ApiError::with_detail(
                     ErrorCode::ConsentRequired,
-                    format!(
-                        "{}: {}",
-                        serde_json::to_value(refused)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(),
-                        refused.swedish()
-                    ),
+                    format!("{}: {}", refused.as_str(), refused.swedish()),
                 )),
             }
         }
@@ -920,7 +913,11 @@ pub async fn access_log(
     let items = state
         .db(move |c| match (q.client_id, q.user_id) {
             (Some(client), None) => {
-                let cl = client_in_reach(c, &p, &client.to_string(), now)?;
+                let cl = if p.role == Role::Auditor {
+                    hemtid_core::db::client::get(c, &p.municipality_id, &client.to_string())?
+                } else {
+                    client_in_reach(c, &p, &client.to_string(), now)?
+                };
                 Ok(access_log::list(
                     c,
                     access_log::Filter::Client(&cl.id),

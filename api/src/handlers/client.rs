@@ -176,9 +176,14 @@ impl Crud for Client {
         id: &str,
         today: NaiveDate,
     ) -> Result<Client, ApiError> {
-        if p.role == Role::Auditor {
-            return Err(ApiError::new(crate::error::ErrorCode::Forbidden));
-        }
+        // Every role but the auditor, who reads the access log only.
+        p.require(&[
+            Role::Staff,
+            Role::ProviderAdmin,
+            Role::Caseworker,
+            Role::FeeAdmin,
+            Role::Admin,
+        ])?;
         let cl = access::visible_client(c, &p.scope(), id, today)?;
         super::log_read(c, p, &cl.id, "client", Vec::new())?;
         Ok(cl)

@@ -72,7 +72,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .await
     {
         Ok(g) => text.push_str(&g),
-        Err(_) => text.push_str("# the database gauges are unavailable\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the database gauges could not be read");
+            text.push_str("# the database gauges are unavailable\n");
+        }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -133,11 +133,15 @@ pub async fn month_figures(
                 let Some(n) = d.succ_opt() else { break };
                 d = n;
             }
+            // The catalogue once, not a query per service.
+            let catalogue: std::collections::BTreeMap<String, (String, String)> =
+                service::list(c, &m.id)?
+                    .into_iter()
+                    .map(|x| (x.id, (x.fields.code, x.fields.name)))
+                    .collect();
             let mut services = Vec::new();
             for (sid, s) in &j.verdict.services {
-                let (code, name) = service::get(c, &m.id, sid)
-                    .map(|x| (x.fields.code, x.fields.name))
-                    .unwrap_or_default();
+                let (code, name) = catalogue.get(sid).cloned().unwrap_or_default();
                 services.push(ServiceFigures {
                     service_id: sid.clone(),
                     code,
@@ -147,20 +151,19 @@ pub async fn month_figures(
                     status: s.status.as_str().into(),
                 });
             }
-            let mut history = Vec::new();
-            let mut mm = month;
+            // The eleven months before, oldest first, then this one.
+            let mut months = vec![month];
             for _ in 0..11 {
-                mm = mm.prev();
+                let earlier = months[0].prev();
+                months.insert(0, earlier);
             }
-            for _ in 0..12 {
-                let h = if mm == month {
-                    None
+            let mut history = Vec::new();
+            for mm in months {
+                let (t, any) = if mm == month {
+                    (j.verdict.total, j.ordered.any())
                 } else {
-                    Some(judge_month(c, &m, &cl.id, mm, today)?)
-                };
-                let (t, any) = match &h {
-                    Some(h) => (h.verdict.total, h.ordered.any()),
-                    None => (j.verdict.total, j.ordered.any()),
+                    let h = judge_month(c, &m, &cl.id, mm, today)?;
+                    (h.verdict.total, h.ordered.any())
                 };
                 if any {
                     history.push(MonthPoint {
@@ -171,7 +174,6 @@ pub async fn month_figures(
                         status: t.status.as_str().into(),
                     });
                 }
-                mm = mm.next();
             }
             let t = &j.verdict.total;
             Ok(MonthFigures {

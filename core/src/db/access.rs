@@ -130,8 +130,10 @@ pub fn visible_client(
 ) -> Result<Client, StoreError> {
     let c = client::get(conn, scope.municipality_id, client_id)?;
     let visible = match scope.role {
-        // The auditor reaches every client, but only through the access log.
-        Role::Admin | Role::FeeAdmin | Role::Auditor => true,
+        Role::Admin | Role::FeeAdmin => true,
+        // The auditor reads the access log of any client of the
+        // municipality (checked there), never the client's data.
+        Role::Auditor => false,
         Role::Staff => match scope.provider_id {
             Some(p) => active_order(conn, client_id, p, today)?.is_some(),
             None => false,

@@ -11,15 +11,6 @@ use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 use serde::Serialize;
 
-/// What was read.
-pub const WHAT: &[&str] = &[
-    "client",
-    "care_plan",
-    "journal",
-    "visits",
-    "material_request",
-];
-
 /// One read.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -480,3 +480,50 @@ pub fn contact(
         .first(c)
         .optional()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: i32, state: &str) -> PlanVersion {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 8, 1)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        PlanVersion {
+            id: n.to_string(),
+            client_id: "c".into(),
+            provider_id: "p".into(),
+            version: n,
+            state: state.into(),
+            content: "{}".into(),
+            participation: "took_part".into(),
+            participation_note: String::new(),
+            created_by: "u".into(),
+            created_at: t,
+            updated_at: t,
+            approved_by: None,
+            approved_at: None,
+            review: "unchecked".into(),
+            reviewed_by: None,
+            reviewed_at: None,
+            review_note: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_plan_in_revision_still_counts_as_present_and_a_draft_does_not() {
+        // R10: only an approved plan meets the deadline.
+        assert_eq!(PlanStatus::of(&[]), PlanStatus::Missing);
+        let draft = [version(1, "draft")];
+        assert_eq!(PlanStatus::of(&draft), PlanStatus::Draft);
+        assert!(!PlanStatus::of(&draft).present());
+        // R17: revising the approved plan does not make it missing.
+        let revising = [version(1, "approved"), version(2, "in_revision")];
+        assert_eq!(PlanStatus::of(&revising), PlanStatus::InRevision);
+        assert!(PlanStatus::of(&revising).present());
+        let renewed = [version(1, "superseded"), version(2, "approved")];
+        assert_eq!(PlanStatus::of(&renewed), PlanStatus::Approved);
+        assert!(PlanStatus::of(&renewed).present());
+    }
+}

@@ -12,9 +12,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// The chains, by the table they protect.
-pub const CHAINS: &[&str] = &["access_log", "visit_change"];
-
 /// A timestamp as it is hashed: microseconds, which both backends keep.
 pub fn stamp(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()

@@ -130,6 +130,17 @@ pub enum ReadRight {
 }
 
 impl ReadRight {
+    /// The snake_case name, as serialised and in problem details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadRight::OneBoard => "one_board",
+            ReadRight::Consent => "consent",
+            ReadRight::NoConsent => "no_consent",
+            ReadRight::Refused => "refused",
+            ReadRight::Withdrawn => "withdrawn",
+        }
+    }
+
     pub fn allowed(self) -> bool {
         matches!(self, ReadRight::OneBoard | ReadRight::Consent)
     }

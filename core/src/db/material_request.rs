@@ -110,7 +110,6 @@ pub fn get(c: &mut DbConn, id: &str) -> Result<MaterialRequest, StoreError> {
 pub enum Party<'a> {
     Provider(&'a str),
     Caseworker(&'a str),
-    Client(&'a str),
 }
 
 /// Requests, newest first.
@@ -121,7 +120,6 @@ pub fn list(c: &mut DbConn, p: Party<'_>) -> Result<Vec<MaterialRequest>, StoreE
     Ok(match p {
         Party::Provider(id) => q.filter(material_request::provider_id.eq(id)).load(c)?,
         Party::Caseworker(id) => q.filter(material_request::caseworker_id.eq(id)).load(c)?,
-        Party::Client(id) => q.filter(material_request::client_id.eq(id)).load(c)?,
     })
 }
 
