@@ -80,6 +80,10 @@ pub struct FrameWindow {
     pub end_minute: u32,
 }
 
+/// A client's seconds and frame seconds of a visit so far, and each of
+/// its services'.
+type ClientSplit = (i64, i64, Vec<(i64, i64)>);
+
 /// Adds what the visit contributes to `out` (with `sign` -1 to take it away).
 pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWindow, sign: i64) {
     if !v.counts || v.end <= v.start {
@@ -88,14 +92,44 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
     let mut shares = v.shares.clone();
     shares.sort();
     let weights: Vec<i64> = shares.iter().map(|(_, bp)| *bp).collect();
+    // Each day gets the difference of the splits of the time elapsed by its
+    // end and by its start: the parts of a visit across midnight add up,
+    // per client and per service, to what the whole visit splits into, so
+    // no second is rounded away at the day boundary.
+    let split = |elapsed: i64, frame: i64| -> Vec<ClientSplit> {
+        let parts = proportional(elapsed, &weights);
+        let frame_parts = proportional(frame, &weights);
+        shares
+            .iter()
+            .zip(parts)
+            .zip(frame_parts)
+            .map(|(((client, _), part), frame_part)| {
+                let w: Vec<i64> = v
+                    .services
+                    .iter()
+                    .filter(|(c, _, _)| c == client)
+                    .map(|(_, _, s)| *s)
+                    .collect();
+                let by_service = proportional(part, &w)
+                    .into_iter()
+                    .zip(proportional(frame_part, &w))
+                    .collect();
+                (part, frame_part, by_service)
+            })
+            .collect()
+    };
+    let (mut elapsed, mut frame_elapsed) = (0i64, 0i64);
+    let mut before = split(0, 0);
     for (day, from, until) in local_days(v.start, v.end, tz) {
-        let seconds = (until - v.start).num_seconds() - (from - v.start).num_seconds();
+        // Whole seconds since the start, so sub-second starts lose nothing
+        // at the day boundary.
+        let seconds = (until - v.start).num_seconds() - elapsed;
         let (frame, _) =
             frame_window_seconds(from, until, tz, window.start_minute, window.end_minute);
-        let frame = frame.min(seconds);
-        let parts = proportional(seconds, &weights);
-        let frame_parts = proportional(frame, &weights);
-        for (((client, _), part), frame_part) in shares.iter().zip(parts).zip(frame_parts) {
+        elapsed += seconds;
+        frame_elapsed += frame.min(seconds);
+        let after = split(elapsed, frame_elapsed);
+        for (((client, _), now), then) in shares.iter().zip(&after).zip(&before) {
             let key = |service: &str| CellKey {
                 client_id: client.clone(),
                 provider_id: v.provider_id.clone(),
@@ -103,28 +137,22 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
                 service_id: service.to_string(),
             };
             let whole = Amounts {
-                seconds: part,
-                frame_seconds: frame_part,
+                seconds: now.0 - then.0,
+                frame_seconds: now.1 - then.1,
                 ..Amounts::default()
             };
             out.entry(key(WHOLE)).or_default().add(whole, sign);
-            let own: Vec<&(String, String, i64)> =
-                v.services.iter().filter(|(c, _, _)| c == client).collect();
-            if own.is_empty() {
-                continue;
-            }
-            let w: Vec<i64> = own.iter().map(|(_, _, s)| *s).collect();
-            let by_service = proportional(part, &w);
-            let frame_by_service = proportional(frame_part, &w);
-            for (((_, service, _), s), f) in own.iter().zip(by_service).zip(frame_by_service) {
+            let own = v.services.iter().filter(|(c, _, _)| c == client);
+            for ((_, service, _), (s_now, s_then)) in own.zip(now.2.iter().zip(&then.2)) {
                 let a = Amounts {
-                    seconds: s,
-                    frame_seconds: f,
+                    seconds: s_now.0 - s_then.0,
+                    frame_seconds: s_now.1 - s_then.1,
                     ..Amounts::default()
                 };
                 out.entry(key(service)).or_default().add(a, sign);
             }
         }
+        before = after;
     }
     if !v.double_staffing {
         for (client, _) in &shares {
@@ -254,6 +282,33 @@ mod tests {
         assert_eq!((nov.seconds, nov.frame_seconds, nov.visits), (1800, 0, 0));
         assert_eq!(get(&c, "lisa", (2026, 10, 31), "shower").seconds, 6000);
         assert_eq!(get(&c, "lisa", (2026, 11, 1), "walk").seconds, 600);
+    }
+
+    #[test]
+    fn a_visit_across_midnight_splits_its_services_as_the_whole_visit_would() {
+        // 45 minutes, 23:50:01-00:35:01 (599 s, then 2,101 s), two equal
+        // services: 1,350 s each, as without the day boundary (each day's
+        // own rounding gave the first service the odd second on both days:
+        // 1,351 against 1,349, which shows as 23 and 22 minutes).
+        let second = chrono::Duration::seconds(1);
+        let mut v = visit(
+            local(2026, 11, 23, 23, 50) + second,
+            local(2026, 11, 24, 0, 35) + second,
+        );
+        v.services = vec![
+            ("lisa".into(), "shower".into(), 1),
+            ("lisa".into(), "walk".into(), 1),
+        ];
+        let mut c = Cells::new();
+        add_visit(&mut c, &v, Stockholm, WINDOW, 1);
+        for service in ["shower", "walk"] {
+            let total = get(&c, "lisa", (2026, 11, 23), service).seconds
+                + get(&c, "lisa", (2026, 11, 24), service).seconds;
+            assert_eq!(total, 1350, "{service}");
+        }
+        let whole = get(&c, "lisa", (2026, 11, 23), WHOLE).seconds
+            + get(&c, "lisa", (2026, 11, 24), WHOLE).seconds;
+        assert_eq!(whole, 2700);
     }
 
     #[test]
