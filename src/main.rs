@@ -86,6 +86,47 @@ enum Command {
     /// history from the first record to the last; report the first broken
     /// link (exit code 2 if there is one).
     VerifyLogs,
+    /// Simulate a municipality: build N clients with orders, care workers
+    /// and door locks, drive days of visits through the real paths (locks
+    /// over MQTT with receipts, phones over HTTP with late offline
+    /// batches), then check what hemtid stored. Exit code 1 if a check
+    /// fails. Starts `hemtid serve` on the configured database unless
+    /// --api names a running hemtid.
+    Simulate {
+        /// Clients in the municipality.
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        /// Days of visits, ending yesterday.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Same seed, same municipality, rounds and event ids.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Lock events per second in all; 0 is as fast as receipts come.
+        #[arg(long, default_value_t = 0)]
+        rate: u32,
+        /// Per cent of care workers who register on the phone.
+        #[arg(long, default_value_t = 20)]
+        phone_percent: u64,
+        /// Per cent of phone visits sent late in offline batches.
+        #[arg(long, default_value_t = 25)]
+        offline_percent: u64,
+        /// A running hemtid's base URL (with --mqtt), e.g. http://127.0.0.1:8080.
+        #[arg(long, requires = "mqtt")]
+        api: Option<String>,
+        /// The broker the locks publish to, e.g. mqtt://127.0.0.1:1883.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// MQTT connections the locks share.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Give up waiting for receipts after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// The municipality's code (default SIM<seed>).
+        #[arg(long)]
+        code: Option<String>,
+    },
     /// Integration tokens for the municipality's case system.
     Token {
         #[command(subcommand)]
@@ -214,6 +255,45 @@ fn main() -> Result<()> {
                     "{} {month}: {} visits and {} declined visits counted, {} day figures",
                     m.name, r.visits, r.declined, r.day_cells
                 );
+            }
+            Ok(())
+        }
+        Command::Simulate {
+            clients,
+            days,
+            seed,
+            rate,
+            phone_percent,
+            offline_percent,
+            api,
+            mqtt,
+            connections,
+            timeout,
+            code,
+        } => {
+            let o = hemtid::simulate::Options {
+                clients,
+                days,
+                seed,
+                rate,
+                phone_percent: phone_percent.min(100),
+                offline_percent: offline_percent.min(100),
+                api,
+                mqtt,
+                connections: connections.max(1),
+                phone_threads: 8,
+                timeout: std::time::Duration::from_secs(timeout),
+                code,
+            };
+            let child_env: Vec<(&str, String)> = cli
+                .config
+                .iter()
+                .map(|p| ("HEMTID_CONFIG", p.display().to_string()))
+                .collect();
+            let summary = hemtid::simulate::run(&config, &o, &child_env)?;
+            summary.print();
+            if !summary.passed() {
+                std::process::exit(1);
             }
             Ok(())
         }

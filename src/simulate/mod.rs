@@ -1,0 +1,424 @@
+//! `hemtid simulate`: a municipality of N clients, its care workers and
+//! door locks, then days of visits driven through the real paths (locks
+//! over MQTT with receipts, phones over HTTP with late offline batches),
+//! and a check of what hemtid stored against what was sent. Deterministic
+//! for a seed: the same clients, orders, rounds and event ids.
+
+pub mod check;
+pub mod drive;
+pub mod plan;
+pub mod world;
+
+use anyhow::{Context, Result, bail};
+use chrono::{Days, NaiveDate};
+use hemtid_core::config::Config;
+use hemtid_core::db::{self, DatabaseUrl, Pool};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small deterministic generator (SplitMix64): the simulation needs
+/// repeatable choices, not cryptography.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n` > 0; 0 gives 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// What to simulate and against what.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub clients: usize,
+    pub days: u32,
+    pub seed: u64,
+    /// Lock events per second in all; 0 sends as fast as receipts come.
+    pub rate: u32,
+    /// Share of care workers who register on the phone, not the locks.
+    pub phone_percent: u64,
+    /// Share of phone visits kept offline and sent late through `/sync`.
+    pub offline_percent: u64,
+    /// A running hemtid's base URL; none starts `hemtid serve` here.
+    pub api: Option<String>,
+    /// The broker the locks publish to (with `api`).
+    pub mqtt: Option<String>,
+    pub connections: usize,
+    pub phone_threads: usize,
+    pub timeout: Duration,
+    /// The municipality's code (default `SIM<seed>`).
+    pub code: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            clients: 200,
+            days: 7,
+            seed: 1,
+            rate: 0,
+            phone_percent: 20,
+            offline_percent: 25,
+            api: None,
+            mqtt: None,
+            connections: 4,
+            phone_threads: 8,
+            timeout: Duration::from_secs(600),
+            code: None,
+        }
+    }
+}
+
+/// What a simulation did and found.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub world: world::World,
+    pub expected: plan::Expected,
+    pub devices: drive::DeviceReport,
+    pub phones: drive::PhoneReport,
+    pub checks: Vec<check::Check>,
+    pub build_seconds: f64,
+    pub drive_seconds: f64,
+}
+
+impl Summary {
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.ok)
+    }
+
+    /// The report printed at the end, in English (an operator's tool).
+    pub fn print(&self) {
+        let w = &self.world;
+        let e = &self.expected;
+        println!(
+            "municipality {} ({}): {} clients ({} frame decisions, {} living together, {} double-staffed, {} in hospital for two days), {} care workers ({} on phones), {} door locks; {} days from {} to {}; built in {:.1} s",
+            w.municipality.code,
+            w.municipality.name,
+            w.clients.len(),
+            w.frame_decisions,
+            w.households * 2,
+            w.double_staffed,
+            w.absences,
+            w.workers.len(),
+            w.workers.iter().filter(|x| x.phone).count(),
+            w.locks.len(),
+            w.days.len(),
+            w.days.first().map(|d| d.to_string()).unwrap_or_default(),
+            w.days.last().map(|d| d.to_string()).unwrap_or_default(),
+            self.build_seconds,
+        );
+        println!(
+            "planned: {} visits ({} joined by a second worker, {} did not fit a day and were not sent), {} lock events, {} phone registrations ({} offline), {} journal notes",
+            e.visits,
+            e.double_staffed_visits,
+            e.dropped,
+            e.device_events,
+            e.phone_events,
+            e.offline_items,
+            e.notes
+        );
+        let d = &self.devices;
+        let rate = if d.elapsed.as_secs_f64() > 0.0 {
+            d.sent as f64 / d.elapsed.as_secs_f64()
+        } else {
+            0.0
+        };
+        println!(
+            "locks: {} sent, {} re-sent, receipts {:?} (+{} late), {} unreceipted, {} reconnects; {:.0} events/s; publish to receipt p50 {:.1} ms, p99 {:.1} ms",
+            d.sent,
+            d.resent,
+            d.receipts,
+            d.late_receipts,
+            d.unreceipted,
+            d.reconnects,
+            rate,
+            d.latency_ms(0.5),
+            d.latency_ms(0.99)
+        );
+        let p = &self.phones;
+        println!(
+            "phones: {} logins, {} requests, statuses {:?}, {} retries, {} offline batches with {} items ({} refused); p50 {:.1} ms, p99 {:.1} ms",
+            p.logins,
+            p.requests,
+            p.statuses,
+            p.retries,
+            p.sync_batches,
+            p.sync_items,
+            p.sync_refused,
+            drive::percentile(&p.latencies_us, 0.5) / 1000.0,
+            drive::percentile(&p.latencies_us, 0.99) / 1000.0
+        );
+        for err in &p.errors {
+            println!("  phone error: {err}");
+        }
+        println!("driven in {:.1} s; checks:", self.drive_seconds);
+        for c in &self.checks {
+            println!(
+                "  [{}] {}: {}",
+                if c.ok { "ok" } else { "FAILED" },
+                c.name,
+                c.detail
+            );
+        }
+        println!(
+            "simulation {}",
+            if self.passed() { "PASSED" } else { "FAILED" }
+        );
+    }
+}
+
+/// The `days` local days ending yesterday.
+pub fn simulated_days(today: NaiveDate, days: u32) -> Vec<NaiveDate> {
+    (1..=u64::from(days.max(1)))
+        .rev()
+        .filter_map(|back| today.checked_sub_days(Days::new(back)))
+        .collect()
+}
+
+/// Opens the configured database and runs pending migrations.
+pub fn open(config: &Config) -> Result<Pool> {
+    let url = DatabaseUrl::parse(&config.database_url())?;
+    let pool = db::pool(&url, config.database_pool_size.max(2))
+        .with_context(|| format!("cannot reach the database at {}", url.redacted()))?;
+    let mut conn = pool.get()?;
+    db::run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// `hemtid serve` started by the simulator (or a benchmark), stopped
+/// when dropped.
+pub struct Served {
+    pub child: Child,
+    pub api: String,
+    pub mqtt_port: u16,
+}
+
+impl Served {
+    /// Starts `exe serve` with the caller's configuration and loopback
+    /// ports of its own; `env` adds to it. Waits until `/readyz` answers.
+    pub fn start(exe: &std::path::Path, env: &[(&str, String)]) -> Result<Served> {
+        let (http, mqtt) = (free_port()?, free_port()?);
+        let mut cmd = Command::new(exe);
+        cmd.arg("serve")
+            .env("HEMTID_HTTP_ADDR", format!("127.0.0.1:{http}"))
+            .env("HEMTID_MQTT_LISTEN", format!("127.0.0.1:{mqtt}"))
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().context("cannot start hemtid serve")?;
+        let served = Served {
+            child,
+            api: format!("http://127.0.0.1:{http}"),
+            mqtt_port: mqtt,
+        };
+        served.wait_ready(Duration::from_secs(120))?;
+        Ok(served)
+    }
+
+    pub fn wait_ready(&self, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
+        while agent.get(&format!("{}/readyz", self.api)).call().is_err() {
+            if Instant::now() > deadline {
+                bail!("hemtid serve did not become ready at {}", self.api);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // SIGTERM first: a graceful stop.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A built municipality and its planned days.
+pub struct Prepared {
+    pub world: world::World,
+    pub plan: plan::Plan,
+    pub build_seconds: f64,
+}
+
+/// Builds the municipality and plans its days.
+pub fn prepare(pool: &Pool, o: &Options) -> Result<Prepared> {
+    let started = Instant::now();
+    let today =
+        hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let days = simulated_days(today, o.days);
+    let code = o.code.clone().unwrap_or_else(|| format!("SIM{}", o.seed));
+    let mut rng = Rng::new(o.seed);
+    let mut conn = pool.get()?;
+    let world = db::transaction_with(&mut conn, |c| {
+        world::build(c, &code, o.clients, &days, o.phone_percent, &mut rng)
+    })?;
+    let tz = world
+        .municipality
+        .tz()
+        .context("the municipality's time zone is invalid")?;
+    let plan = plan::plan(&world, tz, o.offline_percent, &mut rng);
+    Ok(Prepared {
+        world,
+        plan,
+        build_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Drives a prepared simulation against `api` and the broker, then
+/// checks what hemtid stored.
+pub fn drive_and_check(
+    pool: &Pool,
+    prepared: Prepared,
+    api: &str,
+    broker: &drive::Broker,
+    o: &Options,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let deadline = started + o.timeout;
+    let Prepared {
+        world,
+        plan,
+        build_seconds,
+    } = prepared;
+    let phones = {
+        let (api, work, threads) = (api.to_string(), plan.phones.clone(), o.phone_threads);
+        std::thread::spawn(move || {
+            drive::run_phones(&api, world::SIM_PASSWORD, work, threads, deadline)
+        })
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let devices = runtime.block_on(drive::run_devices(
+        broker,
+        plan.device.clone(),
+        o.connections,
+        o.rate,
+        Duration::from_secs(10),
+        deadline,
+    ));
+    let phones = phones
+        .join()
+        .map_err(|_| anyhow::anyhow!("the phone simulation stopped"))?;
+    let drive_seconds = started.elapsed().as_secs_f64();
+    // Receipts and answers come after commits; a short wait covers
+    // receipts that were lost with a crash but whose events were stored.
+    let mut conn = pool.get()?;
+    let want = (plan.expected.device_events + plan.expected.phone_events) as i64;
+    let settle = Instant::now() + Duration::from_secs(10);
+    while check::stored_events(&mut conn, &world.municipality)? < want && Instant::now() < settle
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let checks = check::run(&mut conn, &world.municipality, &plan, &world.days)?;
+    Ok(Summary {
+        world,
+        expected: plan.expected,
+        devices,
+        phones,
+        checks,
+        build_seconds,
+        drive_seconds,
+    })
+}
+
+/// The whole `hemtid simulate`.
+/// `child_env` goes to the `hemtid serve` it starts (none with `--api`).
+pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result<Summary> {
+    let pool = open(config)?;
+    let prepared = prepare(&pool, o)?;
+    println!(
+        "built {} clients in {:.1} s",
+        prepared.world.clients.len(),
+        prepared.build_seconds
+    );
+    let credentials: Vec<(String, String)> = prepared
+        .world
+        .locks
+        .iter()
+        .take(o.connections.max(1))
+        .map(|l| (l.id.clone(), l.secret.clone()))
+        .collect();
+    let (served, api, broker) = match &o.api {
+        Some(api) => {
+            let url = o
+                .mqtt
+                .as_deref()
+                .context("--api needs --mqtt: the broker the locks publish to")?;
+            let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
+            let broker = drive::Broker {
+                host: g.host,
+                port: g.port,
+                credentials,
+            };
+            (None, api.trim_end_matches('/').to_string(), broker)
+        }
+        None => {
+            let exe = std::env::current_exe()?;
+            let s = Served::start(&exe, child_env)?;
+            println!(
+                "started hemtid serve (pid {}) at {}, broker on port {}",
+                s.pid(),
+                s.api,
+                s.mqtt_port
+            );
+            let broker = drive::Broker {
+                host: "127.0.0.1".into(),
+                port: s.mqtt_port,
+                credentials,
+            };
+            let api = s.api.clone();
+            (Some(s), api, broker)
+        }
+    };
+    let summary = drive_and_check(&pool, prepared, &api, &broker, o)?;
+    drop(served);
+    Ok(summary)
+}

@@ -1,0 +1,590 @@
+//! The simulated municipality: providers, caseworkers, care workers,
+//! clients with decisions and orders shaped like Järfälla's, households,
+//! double staffing, absences, door locks and key fobs. Written straight to
+//! the database (the set-up is not what is being tested); everything the
+//! simulation then does goes through the real paths.
+
+use super::Rng;
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use hemtid_core::auth;
+use hemtid_core::db::care_order::{self, CareOrderFields, OrderLineFields};
+use hemtid_core::db::client::{self, ClientFields};
+use hemtid_core::db::decision::{self, DecisionFields};
+use hemtid_core::db::municipality::{self, Municipality, MunicipalitySettings};
+use hemtid_core::db::provider::{self, ProviderFields};
+use hemtid_core::db::user_account::{self, UserFields};
+use hemtid_core::db::{
+    self, DbConn, StoreError, absence, authority_unit, device, new_id, service, staff_credential,
+};
+use hemtid_core::domain::{Period, Weekdays};
+use hemtid_core::model::{DecisionKind, Regi, Role, UnitKind};
+use hemtid_core::seed;
+use std::collections::{HashMap, HashSet};
+
+/// The password of every simulated care worker.
+pub const SIM_PASSWORD: &str = "hemtid-simulering";
+
+/// Clients per care worker (each worker's day is built from theirs).
+pub const CLIENTS_PER_WORKER: usize = 5;
+
+/// One visit a client gets on a day: preferred local start (minutes after
+/// midnight), planned minutes, and the services performed.
+#[derive(Debug, Clone)]
+pub struct Routine {
+    pub at_minute: u32,
+    pub minutes: u32,
+    pub services: Vec<String>,
+    /// Weekdays it happens on (bit 0 = Monday), and every n-th week.
+    pub weekdays: u8,
+    pub every_weeks: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimClient {
+    pub id: String,
+    pub provider: usize,
+    /// The lock at the client's home (shared by a household).
+    pub lock: String,
+    /// Registered by this client's care worker.
+    pub worker: usize,
+    /// A second care worker for the first visit of the day.
+    pub partner: Option<usize>,
+    pub routines: Vec<Routine>,
+    /// In hospital on these simulated days (indexes into the days).
+    pub absent_days: Vec<usize>,
+    /// `pace` per mille of the planned minutes this client gets.
+    pub pace: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimWorker {
+    pub id: String,
+    pub username: String,
+    pub fob: String,
+    /// Registers visits on the phone (NFC) instead of the door locks.
+    pub phone: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimLock {
+    pub id: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub municipality: Municipality,
+    pub clients: Vec<SimClient>,
+    pub workers: Vec<SimWorker>,
+    pub locks: Vec<SimLock>,
+    /// The days simulated, local.
+    pub days: Vec<NaiveDate>,
+    pub double_staffed: usize,
+    pub households: usize,
+    pub absences: usize,
+    pub frame_decisions: usize,
+}
+
+const GIVEN: &[&str] = &[
+    "Anna", "Maria", "Margareta", "Elisabeth", "Eva", "Birgitta", "Kristina", "Karin", "Ingrid",
+    "Marianne", "Gunnel", "Britt", "Lars", "Karl", "Erik", "Per", "Bengt", "Sven", "Olof", "Nils",
+    "Gunnar", "Rolf", "Stig", "Göran", "Lennart", "Ulla", "Siv", "Inga", "Rune", "Åke",
+];
+const FAMILY: &[&str] = &[
+    "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson",
+    "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson", "Bengtsson", "Jönsson",
+    "Lindberg", "Jakobsson", "Magnusson", "Lindström", "Olofsson", "Lindqvist", "Berglund",
+];
+const STREETS: &[&str] = &[
+    "Vibblabyvägen",
+    "Kvarnvägen",
+    "Ekvägen",
+    "Björkgatan",
+    "Skälbyvägen",
+    "Tallbohovsvägen",
+    "Stationsvägen",
+    "Kyrkvägen",
+    "Mälarvägen",
+    "Viksjöleden",
+];
+
+/// A valid, fictitious personnummer `YYYYMMDD-NNNC` (Luhn check digit).
+pub fn personnummer(rng: &mut Rng) -> String {
+    let year = 1925 + rng.below(34) as u32;
+    let month = 1 + rng.below(12) as u32;
+    let day = 1 + rng.below(28) as u32;
+    let serial = rng.below(1000) as u32;
+    let digits = format!("{:02}{month:02}{day:02}{serial:03}", year % 100);
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let v = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+            v / 10 + v % 10
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    format!("{year}{month:02}{day:02}-{serial:03}{check}")
+}
+
+pub const ALL_DAYS_MASK: u8 = 0b111_1111;
+
+/// A frame decision like Järfälla's example: several visits a day, care
+/// packages morning and evening, supervision between, a weekly shower.
+fn frame_routines(rng: &mut Rng, code: &dyn Fn(&str) -> String) -> Vec<Routine> {
+    let visits = 2 + rng.below(5) as u32; // 2..=6 a day
+    let mut r = vec![
+        Routine {
+            at_minute: 7 * 60 + 30,
+            minutes: 12 + rng.below(19) as u32,
+            services: vec![code("Omvårdnadspaket morgon")],
+            weekdays: ALL_DAYS_MASK,
+            every_weeks: 1,
+        },
+        Routine {
+            at_minute: 20 * 60,
+            minutes: 9 + rng.below(12) as u32,
+            services: vec![code("Omvårdnadspaket kväll")],
+            weekdays: ALL_DAYS_MASK,
+            every_weeks: 1,
+        },
+    ];
+    let between = [(10 * 60 + 30), (12 * 60 + 30), (15 * 60), (17 * 60 + 30)];
+    for (i, at) in between.iter().take(visits as usize - 2).enumerate() {
+        r.push(Routine {
+            at_minute: *at,
+            minutes: 10 + 5 * (i as u32 % 2),
+            services: vec![code(if i % 2 == 0 { "Tillsyn" } else { "Toalettbesök" })],
+            weekdays: ALL_DAYS_MASK,
+            every_weeks: 1,
+        });
+    }
+    r.push(Routine {
+        at_minute: 9 * 60 + 30,
+        minutes: 30 + 30 * rng.below(2) as u32,
+        services: vec![code("Duschhjälp")],
+        weekdays: 1 << rng.below(7),
+        every_weeks: 1,
+    });
+    r
+}
+
+/// A decision per service: shopping, cleaning every third week, showers,
+/// meals delivered.
+fn per_service_routines(rng: &mut Rng, code: &dyn Fn(&str) -> String) -> Vec<Routine> {
+    let mut r = vec![
+        Routine {
+            at_minute: 10 * 60,
+            minutes: 45,
+            services: vec![code("Inköp utan kund")],
+            weekdays: 1 << rng.below(5),
+            every_weeks: 1,
+        },
+        Routine {
+            at_minute: 13 * 60,
+            minutes: 120,
+            services: vec![code("Städning 2 r o k")],
+            weekdays: 1 << rng.below(5),
+            every_weeks: 3,
+        },
+        Routine {
+            at_minute: 9 * 60,
+            minutes: 30,
+            services: vec![code("Duschhjälp")],
+            weekdays: 0b000_1001 << rng.below(3),
+            every_weeks: 1,
+        },
+    ];
+    if rng.chance(60) {
+        r.push(Routine {
+            at_minute: 11 * 60 + 30,
+            minutes: 5,
+            services: vec![code("Matdistribution")],
+            weekdays: ALL_DAYS_MASK,
+            every_weeks: 1,
+        });
+    }
+    if rng.chance(40) {
+        r.push(Routine {
+            at_minute: 14 * 60 + 30,
+            minutes: 30,
+            services: vec![code("Social samvaro")],
+            weekdays: 0b001_0100,
+            every_weeks: 1,
+        });
+    }
+    r
+}
+
+/// Builds the municipality `code` with `n` clients. The simulated days
+/// are the `days` local days ending yesterday.
+pub fn build(
+    conn: &mut DbConn,
+    code: &str,
+    n: usize,
+    days: &[NaiveDate],
+    phone_percent: u64,
+    rng: &mut Rng,
+) -> Result<World> {
+    if municipality::find_by_code(conn, code)?.is_some() {
+        bail!(
+            "municipality {code} exists already: simulate into a fresh database or pick another --seed"
+        );
+    }
+    let first_day = *days.first().context("no days to simulate")?;
+    let order_start = first_day
+        .checked_sub_months(chrono::Months::new(1))
+        .context("date out of range")?;
+    let hash = auth::hash_password(SIM_PASSWORD)?;
+    let m = municipality::create(
+        conn,
+        code,
+        &format!("Simulerad kommun {code}"),
+        &MunicipalitySettings::default(),
+    )?;
+    seed::ensure_catalogue(conn, &m.id)?;
+    let codes: HashMap<String, String> = service::list(conn, &m.id)?
+        .into_iter()
+        .map(|s| (s.fields.name.clone(), s.fields.code))
+        .collect();
+    let code_of = |name: &str| codes.get(name).cloned().unwrap_or_else(|| name.to_string());
+    let providers_n = n.div_ceil(500).max(1);
+    let block = n.div_ceil(providers_n);
+    let t = db::now();
+    let mut providers = Vec::new();
+    for p in 0..providers_n {
+        let regi = if p % 3 == 2 {
+            Regi::Private
+        } else {
+            Regi::Municipal
+        };
+        providers.push(
+            provider::create(
+                conn,
+                &m.id,
+                &new_id(),
+                &ProviderFields {
+                    name: format!("Hemtjänsten område {}", p + 1),
+                    org_number: None,
+                    regi: regi.as_str().into(),
+                    active: true,
+                },
+            )?
+            .id,
+        );
+    }
+    let mut unit = |name: &str, kind: UnitKind| -> Result<String, StoreError> {
+        Ok(authority_unit::create(
+            conn,
+            &m.id,
+            &new_id(),
+            &authority_unit::AuthorityUnitFields {
+                name: name.into(),
+                kind: kind.as_str().into(),
+            },
+        )?
+        .id)
+    };
+    let elderly = unit("Biståndsenheten äldre", UnitKind::Elderly)?;
+    let disability = unit("Funktionsstöd", UnitKind::Disability)?;
+    let prefix = code.to_lowercase();
+    let user = |conn: &mut DbConn,
+                    username: String,
+                    name: String,
+                    role: Role,
+                    provider_id: Option<String>,
+                    unit_id: Option<String>|
+     -> Result<String, StoreError> {
+        Ok(user_account::create(
+            conn,
+            &m.id,
+            &new_id(),
+            &UserFields {
+                username,
+                display_name: name,
+                role: role.as_str().into(),
+                provider_id,
+                authority_unit_id: unit_id,
+                active: true,
+            },
+            Some(&hash),
+        )?
+        .id)
+    };
+    let caseworkers_n = (n / 200).max(2);
+    let mut caseworkers = Vec::new();
+    for i in 0..caseworkers_n {
+        let unit_id = if i % 5 == 4 { &disability } else { &elderly };
+        caseworkers.push(user(
+            conn,
+            format!("{prefix}.hl{i}"),
+            format!("Handläggare {}", i + 1),
+            Role::Caseworker,
+            None,
+            Some(unit_id.clone()),
+        )?);
+    }
+    let mut workers: Vec<SimWorker> = Vec::new();
+    let mut new_worker = |conn: &mut DbConn,
+                          rng: &mut Rng,
+                          p: usize,
+                          label: String|
+     -> Result<usize, StoreError> {
+        let username = format!("{prefix}.{label}");
+        let id = user(
+            conn,
+            username.clone(),
+            format!(
+                "{} {}",
+                GIVEN[rng.below(GIVEN.len() as u64) as usize],
+                FAMILY[rng.below(FAMILY.len() as u64) as usize]
+            ),
+            Role::Staff,
+            Some(providers[p].clone()),
+            None,
+        )?;
+        let fob = format!("fob-{username}");
+        staff_credential::create(
+            conn,
+            &staff_credential::StaffCredential {
+                municipality_id: m.id.clone(),
+                credential: fob.clone(),
+                staff_id: id.clone(),
+                kind: "key_fob".into(),
+                active: true,
+                created_at: t,
+                revoked_at: None,
+            },
+        )?;
+        workers.push(SimWorker {
+            id,
+            username,
+            fob,
+            phone: rng.chance(phone_percent),
+        });
+        Ok(workers.len() - 1)
+    };
+    let mut clients: Vec<SimClient> = Vec::new();
+    let mut locks: Vec<SimLock> = Vec::new();
+    let mut seen_numbers = HashSet::new();
+    let (mut double_staffed, mut households, mut absences, mut frames) = (0, 0, 0, 0);
+    let mut household: Option<(String, usize, String)> = None; // (household id, lock index, street)
+    let mut worker_of_block: Option<(usize, usize)> = None; // (provider, worker) being filled
+    let mut filled = 0;
+    for i in 0..n {
+        let p = (i / block).min(providers_n - 1);
+        // A new care worker every CLIENTS_PER_WORKER clients of a provider.
+        let worker = match worker_of_block {
+            Some((wp, w)) if wp == p && filled < CLIENTS_PER_WORKER => w,
+            _ => {
+                filled = 0;
+                let w = new_worker(conn, rng, p, format!("p{p}.w{i}"))?;
+                worker_of_block = Some((p, w));
+                w
+            }
+        };
+        filled += 1;
+        let mut number = personnummer(rng);
+        while !seen_numbers.insert(number.clone()) {
+            number = personnummer(rng);
+        }
+        // Every twelfth client lives with the next one (sammanboende).
+        let joins = household
+            .take()
+            .filter(|_| i % 12 == 1 && (i - 1) / block == i / block);
+        let starts_household = i % 12 == 0 && i + 1 < n && i / block == (i + 1) / block;
+        let street = match &joins {
+            Some((_, _, s)) => s.clone(),
+            None => format!(
+                "{} {}",
+                STREETS[rng.below(STREETS.len() as u64) as usize],
+                1 + rng.below(120)
+            ),
+        };
+        let household_id = match (&joins, starts_household) {
+            (Some((h, _, _)), _) => Some(h.clone()),
+            (None, true) => Some(new_id()),
+            (None, false) => None,
+        };
+        let elderly_client = i % 10 != 9;
+        let caseworker = caseworkers[if elderly_client {
+            (i / 10) % caseworkers_n
+        } else {
+            (i / 10 * 5 + 4) % caseworkers_n
+        }]
+        .clone();
+        let c = client::create(
+            conn,
+            &m.id,
+            &new_id(),
+            &ClientFields {
+                personal_number: number,
+                given_name: GIVEN[rng.below(GIVEN.len() as u64) as usize].into(),
+                family_name: FAMILY[rng.below(FAMILY.len() as u64) as usize].into(),
+                street_address: street.clone(),
+                postal_code: "175 61".into(),
+                city: "Järfälla".into(),
+                phone: None,
+                caseworker_id: Some(caseworker.clone()),
+                provider_id: Some(providers[p].clone()),
+                household_id: household_id.clone(),
+            },
+        )?;
+        let lock = match &joins {
+            Some((_, l, _)) => {
+                households += 1;
+                *l
+            }
+            None => {
+                let id = format!("lock-{prefix}-{i}");
+                let secret = format!("{:016x}{:016x}", rng.next(), rng.next());
+                device::create(
+                    conn,
+                    &device::NewDevice {
+                        id: id.clone(),
+                        municipality_id: m.id.clone(),
+                        provider_id: providers[p].clone(),
+                        kind: "door_lock".into(),
+                        client_id: Some(c.id.clone()),
+                        secret_hash: auth::hash_token(&secret),
+                        hmac_key: None,
+                        status: "active".into(),
+                        created_at: t,
+                        updated_at: t,
+                    },
+                )?;
+                locks.push(SimLock { id, secret });
+                locks.len() - 1
+            }
+        };
+        if starts_household && let Some(h) = household_id {
+            household = Some((h, lock, street));
+        }
+        let frame = rng.chance(40);
+        let routines = if frame {
+            frames += 1;
+            frame_routines(rng, &code_of)
+        } else {
+            per_service_routines(rng, &code_of)
+        };
+        let partner = if frame && rng.chance(12) {
+            double_staffed += 1;
+            Some(new_worker(conn, rng, p, format!("p{p}.d{i}"))?)
+        } else {
+            None
+        };
+        let decision = decision::create(
+            conn,
+            &new_id(),
+            &DecisionFields {
+                client_id: c.id.clone(),
+                kind: if frame {
+                    DecisionKind::Frame
+                } else {
+                    DecisionKind::PerService
+                }
+                .as_str()
+                .into(),
+                legal_basis: "SoL 4 kap. 1 §".into(),
+                decided_on: order_start,
+                valid_from: order_start,
+                valid_to: None,
+                purpose: "Att kunna bo kvar hemma under trygga förhållanden.".into(),
+                goals: "Leva ett värdigt liv och känna välbefinnande.".into(),
+                caseworker_id: Some(caseworker),
+            },
+        )?;
+        let mut lines = Vec::new();
+        for r in &routines {
+            let Some(code) = r.services.first() else {
+                continue;
+            };
+            let Some(s) = service::find_by_code(conn, &m.id, code)? else {
+                continue;
+            };
+            let per_week = r.weekdays.count_ones() as i32;
+            let (times, period) = if r.weekdays == ALL_DAYS_MASK {
+                (1, Period::Day)
+            } else {
+                (per_week, Period::Week)
+            };
+            lines.push(OrderLineFields {
+                service_id: s.id,
+                minutes_per_occurrence: r.minutes as i32,
+                amount_unit: "minutes".into(),
+                times,
+                period: period.as_str().into(),
+                every: r.every_weeks as i32,
+                weekdays: Weekdays::ALL.bits(),
+                note: String::new(),
+            });
+        }
+        let daily_visits = frame.then(|| {
+            routines
+                .iter()
+                .filter(|r| r.weekdays == ALL_DAYS_MASK)
+                .count() as i32
+        });
+        care_order::create(
+            conn,
+            &new_id(),
+            &CareOrderFields {
+                decision_id: decision.id,
+                client_id: c.id.clone(),
+                provider_id: providers[p].clone(),
+                ordered_on: order_start,
+                valid_from: order_start,
+                valid_to: None,
+                daily_visits,
+                double_staffing_minutes: if partner.is_some() { 900 } else { 0 },
+                monthly_total_minutes: None,
+                free_text: String::new(),
+            },
+            None,
+            &lines,
+        )?;
+        // A few clients spend two of the simulated days in hospital.
+        let mut absent_days = Vec::new();
+        if days.len() >= 3 && rng.chance(3) {
+            let d0 = rng.below(days.len() as u64 - 1) as usize;
+            absent_days = vec![d0, d0 + 1];
+            absence::create(
+                conn,
+                &absence::NewAbsence {
+                    client_id: &c.id,
+                    starts_on: days[d0],
+                    ends_on: Some(days[d0 + 1]),
+                    cause: "hospital",
+                    note: "Inlagd på sjukhus (simulering).",
+                    registered_by: &caseworkers[0],
+                },
+                None,
+                t,
+            )?;
+            absences += 1;
+        }
+        let pace = 880 + rng.below(260) as u32; // 88 % .. 114 % of the plan
+        clients.push(SimClient {
+            id: c.id,
+            provider: p,
+            lock: locks[lock].id.clone(),
+            worker,
+            partner,
+            routines,
+            absent_days,
+            pace,
+        });
+    }
+    Ok(World {
+        municipality: m,
+        clients,
+        workers,
+        locks,
+        days: days.to_vec(),
+        double_staffed,
+        households,
+        absences,
+        frame_decisions: frames,
+    })
+}
