@@ -1,1 +1,1020 @@
-fn main() {}
+//! hemtid's benchmarks, each figure side by side with the limit it is
+//! compared to, measured in the same run (docs/BENCHMARKS.md):
+//!
+//! ```text
+//! cargo bench --bench bench -- [ingest] [phone] [figures] [memory]
+//! ```
+//!
+//! 1. ingest: device events per second from MQTT publish to receipt
+//!    (committed visit), on SQLite with the embedded broker and on
+//!    PostgreSQL with Mosquitto, against the same broker delivering to a
+//!    consumer that only does one multi-row INSERT per batch; latency at a
+//!    steady 2,000 events/s.
+//! 2. phone: check-in + check-out pairs per second and latency at a fixed
+//!    1,000 requests/s, against a no-op actix-web handler in this binary.
+//! 3. figures: the monthly report of a 20,000-client municipality with
+//!    about 3 million visits in the month, from the incremental figures,
+//!    against a plain SQL aggregate over the raw visits (PostgreSQL).
+//! 4. memory: peak RSS of `hemtid serve` during 1, and with 20,000 idle
+//!    device connections on the embedded broker.
+//!
+//! PostgreSQL: HEMTID_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test;
+//! a database is made and dropped). Mosquitto: HEMTID_BENCH_MQTT_URL
+//! (default mqtt://127.0.0.1:1885, `.ci/mosquitto.conf`: persistence and
+//! large queues; the stock settings drop messages for a busy subscriber).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark, not a service
+
+use anyhow::{Context, Result, bail};
+use diesel::{Connection, RunQueryDsl};
+use hemtid::simulate::{self, Options, Served, drive};
+use hemtid_core::config::Config;
+use hemtid_core::db::{self, DatabaseUrl, Pool};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_hemtid");
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let all = args.is_empty() || args.iter().any(|a| a == "all");
+    let want = |name: &str| all || args.iter().any(|a| a == name);
+    println!("# hemtid benchmarks, {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
+    println!("{}", machine());
+    if want("ingest") {
+        ingest(Backend::Sqlite)?;
+        match Backend::postgres() {
+            Some(b) => ingest(b)?,
+            None => println!("\nPostgreSQL or Mosquitto not reachable: ingest on PostgreSQL skipped"),
+        }
+    }
+    if want("phone") {
+        phone()?;
+    }
+    if want("figures") {
+        figures()?;
+    }
+    if want("memory") {
+        idle_connections()?;
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .and_then(|k| k.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+        / 1024;
+    format!("machine: {cores} cores ({cpu}), {mem} GiB RAM")
+}
+
+/// A scratch folder, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Result<Scratch> {
+        let p = std::env::temp_dir().join(format!("hemtid-bench-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p)?;
+        Ok(Scratch(p))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A PostgreSQL database made for the run and dropped after it.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn new(admin: &str, name: &str) -> Result<PgDb> {
+        let name = format!("hemtid_bench_{}_{name}", std::process::id());
+        let mut c = diesel::PgConnection::establish(admin)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c)?;
+        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+        Ok(PgDb {
+            admin: admin.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.admin) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut c);
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite,
+    Postgres { pg: String, mqtt: String },
+}
+
+impl Backend {
+    fn postgres() -> Option<Backend> {
+        let pg = std::env::var("HEMTID_BENCH_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mqtt = std::env::var("HEMTID_BENCH_MQTT_URL")
+            .unwrap_or_else(|_| "mqtt://127.0.0.1:1885".into());
+        let g = hemtid_gateway::GatewayOptions::from_url(&mqtt, "x").ok()?;
+        std::net::TcpStream::connect((g.host.as_str(), g.port)).ok()?;
+        diesel::PgConnection::establish(&pg).ok()?;
+        Some(Backend::Postgres { pg, mqtt })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite + embedded broker",
+            Backend::Postgres { .. } => "PostgreSQL + Mosquitto",
+        }
+    }
+}
+
+/// A database for one measurement: its configuration for this process
+/// and the environment for a `hemtid serve` child.
+struct Target {
+    config: Config,
+    env: Vec<(&'static str, String)>,
+    _scratch: Scratch,
+    _pg: Option<PgDb>,
+}
+
+fn target(backend: &Backend, name: &str) -> Result<Target> {
+    let scratch = Scratch::new(name)?;
+    let mut config = Config {
+        data_dir: scratch.0.clone(),
+        ..Config::default()
+    };
+    let mut env = vec![
+        ("HEMTID_DATA_DIR", scratch.0.display().to_string()),
+        ("HEMTID_LOG", "error".to_string()),
+        ("HEMTID_EVALUATE_INTERVAL_SECONDS", "3600".to_string()),
+    ];
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres { pg, mqtt } => {
+            let db = PgDb::new(pg, name)?;
+            config.database_url = Some(db.url.clone());
+            env.push(("HEMTID_DATABASE_URL", db.url.clone()));
+            env.push(("HEMTID_MQTT_URL", mqtt.clone()));
+            env.push(("HEMTID_MQTT_CLIENT_ID", format!("bench-{}-{name}", std::process::id())));
+            Some(db)
+        }
+    };
+    Ok(Target {
+        config,
+        env,
+        _scratch: scratch,
+        _pg: pg,
+    })
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmHWM:") as f64 / 1024.0
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmRSS:") as f64 / 1024.0
+}
+
+fn status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn broker_of(backend: &Backend, served: &Served, locks: &[(String, String)]) -> Result<drive::Broker> {
+    Ok(match backend {
+        Backend::Sqlite => drive::Broker {
+            host: "127.0.0.1".into(),
+            port: served.mqtt_port,
+            credentials: locks.to_vec(),
+        },
+        Backend::Postgres { mqtt, .. } => {
+            let g = hemtid_gateway::GatewayOptions::from_url(mqtt, "x")?;
+            drive::Broker {
+                host: g.host,
+                port: g.port,
+                credentials: locks.to_vec(),
+            }
+        }
+    })
+}
+
+// ---------------------------------------------------------------- ingest
+
+fn ingest(backend: Backend) -> Result<()> {
+    println!("\n## 1. Ingest: {}", backend.name());
+    let t = target(&backend, "ingest")?;
+    let pool = simulate::open(&t.config)?;
+    // The throughput run: ~100,000 lock events of 2,000 clients' rounds.
+    let heavy = Options {
+        clients: 2_000,
+        days: 11,
+        seed: 101,
+        phone_percent: 0,
+        code: Some("BENCH1".into()),
+        ..Options::default()
+    };
+    let steady = Options {
+        clients: 1_000,
+        days: 6,
+        seed: 202,
+        rate: 2_000,
+        phone_percent: 0,
+        code: Some("BENCH2".into()),
+        ..Options::default()
+    };
+    let a = simulate::prepare(&pool, &heavy)?;
+    let b = simulate::prepare(&pool, &steady)?;
+    let events: Vec<(String, Vec<u8>)> = a
+        .plan
+        .device
+        .iter()
+        .map(|e| (hemtid_gateway::events_topic(&e.lock), e.body.clone()))
+        .collect();
+    println!(
+        "workload: {} lock events of {} clients (throughput), {} events of {} clients at 2,000/s (latency)",
+        a.plan.device.len(),
+        a.world.clients.len(),
+        b.plan.device.len(),
+        b.world.clients.len()
+    );
+    let served = Served::start(Path::new(EXE), &t.env)?;
+    let creds = |w: &simulate::world::World| -> Vec<(String, String)> {
+        w.locks.iter().take(4).map(|l| (l.id.clone(), l.secret.clone())).collect()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let broker = broker_of(&backend, &served, &creds(&a.world))?;
+    let summary = simulate::drive_and_check(&pool, a, &served.api, &broker, &heavy)?;
+    let product = summary.devices.receipted_per_second();
+    let failed: Vec<_> = summary.checks.iter().filter(|c| !c.ok).collect();
+    println!(
+        "product: {:.0} events/s publish→receipt ({} sent, {} re-sent, {} unreceipted); simulator checks: {}",
+        product,
+        summary.devices.sent,
+        summary.devices.resent,
+        summary.devices.unreceipted,
+        if failed.is_empty() { "all passed".to_string() } else { format!("FAILED {failed:?}") }
+    );
+    let broker = broker_of(&backend, &served, &creds(&b.world))?;
+    let steady_summary = simulate::drive_and_check(&pool, b, &served.api, &broker, &steady)?;
+    let d = &steady_summary.devices;
+    println!(
+        "steady 2,000 events/s: {:.0} events/s achieved, publish→receipt p50 {:.1} ms, p99 {:.1} ms ({} events; checks {})",
+        d.receipted_per_second(),
+        d.latency_ms(0.5),
+        d.latency_ms(0.99),
+        d.latencies_us.len(),
+        if steady_summary.passed() { "passed" } else { "FAILED" }
+    );
+    let peak = peak_rss_mib(served.pid());
+    drop(served);
+    drop(rt);
+    // The bare limit: the same broker, the same events, a consumer that
+    // only inserts each batch with one multi-row INSERT.
+    let bare = bare_limit(&backend, &events)?;
+    println!(
+        "bare limit: {:.0} events/s ({} of {} stored)",
+        bare.0,
+        bare.1,
+        events.len()
+    );
+    println!(
+        "| {} | {:.0}/s | {:.0}/s | {:.2} | p50 {:.1} ms, p99 {:.1} ms | {:.0} MiB |",
+        backend.name(),
+        product,
+        bare.0,
+        if bare.0 > 0.0 { product / bare.0 } else { 0.0 },
+        d.latency_ms(0.5),
+        d.latency_ms(0.99),
+        peak
+    );
+    Ok(())
+}
+
+/// Events per second through the bare path, and how many were stored.
+fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, usize)> {
+    let t = target(backend, "bare")?;
+    let url = DatabaseUrl::parse(&t.config.database_url())?;
+    let pool = db::pool(&url, 4)?;
+    {
+        let mut c = pool.get()?;
+        diesel::sql_query(
+            "CREATE TABLE bare_event (event_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL)",
+        )
+        .execute(&mut *c)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (host, port, user) = match backend {
+        Backend::Sqlite => {
+            let b = hemtid_gateway::broker::start_embedded("127.0.0.1:0".parse()?, pool.clone(), 500)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            (
+                "127.0.0.1".to_string(),
+                b.addr.port(),
+                Some((hemtid_gateway::broker::GATEWAY_USER.to_string(), b.gateway_password)),
+            )
+        }
+        Backend::Postgres { mqtt, .. } => {
+            let g = hemtid_gateway::GatewayOptions::from_url(mqtt, "x")?;
+            (g.host, g.port, None)
+        }
+    };
+    let stored = Arc::new(AtomicUsize::new(0));
+    let last_commit = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let n = events.len();
+    let events = events.to_vec();
+    let result = rt.block_on(async move {
+        let consumer_id = format!("bare-consumer-{}", std::process::id());
+        let mut o = MqttOptions::new(consumer_id, host.clone(), port);
+        o.set_clean_session(false)
+            .set_manual_acks(true)
+            .set_inflight(1000)
+            .set_keep_alive(Duration::from_secs(30))
+            .set_request_channel_capacity(8000);
+        if let Some((u, p)) = &user {
+            o.set_credentials(u.clone(), p.clone());
+        }
+        let (client, mut eventloop) = AsyncClient::new(o, 8000);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<rumqttc::Publish>();
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel::<()>();
+        let c2 = client.clone();
+        tokio::spawn(async move {
+            let mut subscribed_tx = Some(subscribed_tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = c2.try_subscribe(hemtid_gateway::EVENTS_TOPIC_FILTER, QoS::AtLeastOnce);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(s) = subscribed_tx.take() {
+                            let _ = s.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx.send(p).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        let (stored2, last2, pool2) = (stored.clone(), last_commit.clone(), pool.clone());
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let rows: Vec<(String, String, String)> = batch
+                    .iter()
+                    .map(|p| {
+                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap_or_default();
+                        (
+                            v["event_id"].as_str().unwrap_or_default().to_string(),
+                            p.topic.clone(),
+                            String::from_utf8_lossy(&p.payload).to_string(),
+                        )
+                    })
+                    .collect();
+                let p = pool2.clone();
+                let k = rows.len();
+                let ok = tokio::task::spawn_blocking(move || insert_rows(&p, &rows)).await;
+                if !matches!(ok, Ok(Ok(()))) {
+                    eprintln!("bare insert failed: {ok:?}");
+                    continue;
+                }
+                for p in &batch {
+                    let _ = client.ack(p).await;
+                }
+                stored2.fetch_add(k, Ordering::SeqCst);
+                if let Ok(mut l) = last2.lock() {
+                    *l = Some(Instant::now());
+                }
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(30), subscribed).await;
+        // The publisher: QoS 1, up to 1,000 in flight.
+        let mut o = MqttOptions::new(format!("bare-publisher-{}", std::process::id()), host, port);
+        o.set_inflight(1000).set_request_channel_capacity(4000);
+        if let Some((u, p)) = &user {
+            o.set_credentials(u.clone(), p.clone());
+        }
+        let (publisher, mut pe) = AsyncClient::new(o, 4000);
+        let (ready_tx, ready) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            loop {
+                match pe.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        if let Some(r) = ready_tx.take() {
+                            let _ = r.send(());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(30), ready).await;
+        // As the simulator does: the embedded broker loses what a fresh
+        // connection publishes in its first second or so.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let started = Instant::now();
+        for (topic, body) in events {
+            if publisher.publish(topic, QoS::AtLeastOnce, false, body).await.is_err() {
+                break;
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while stored.load(Ordering::SeqCst) < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let done = stored.load(Ordering::SeqCst);
+        let end = last_commit.lock().ok().and_then(|l| *l).unwrap_or_else(Instant::now);
+        (done as f64 / end.duration_since(started).as_secs_f64(), done)
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(result)
+}
+
+fn insert_rows(pool: &Pool, rows: &[(String, String, String)]) -> Result<()> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(a, b, c)| format!("({}, {}, {})", quote(a), quote(b), quote(c)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO bare_event (event_id, topic, payload) VALUES {}",
+        values.join(", ")
+    );
+    let mut c = pool.get()?;
+    db::transaction(&mut c, |c| {
+        diesel::sql_query(&sql).execute(c)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- phone
+
+fn phone() -> Result<()> {
+    println!("\n## 2. Phone API (SQLite, loopback, this process)");
+    let t = target(&Backend::Sqlite, "phone")?;
+    let pool = simulate::open(&t.config)?;
+    let o = Options {
+        clients: 500,
+        days: 1,
+        seed: 303,
+        phone_percent: 100,
+        code: Some("BENCH3".into()),
+        ..Options::default()
+    };
+    let p = simulate::prepare(&pool, &o)?;
+    let keys = hemtid_core::auth::TokenKeys::new(&[7u8; 32], 3600);
+    let state = hemtid_api::AppState::build(pool.clone(), keys, hemtid_api::Clock::System, None);
+    let (api_port, noop_port) = (simulate::free_port()?, simulate::free_port()?);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
+                .workers(2)
+                .bind(("127.0.0.1", api_port))?
+                .run();
+            let noop = actix_web::HttpServer::new(|| {
+                actix_web::App::new().route(
+                    "/noop",
+                    actix_web::web::post().to(|_body: actix_web::web::Bytes| async {
+                        actix_web::HttpResponse::Created()
+                            .content_type("application/json")
+                            .body("{}")
+                    }),
+                )
+            })
+            .workers(2)
+            .bind(("127.0.0.1", noop_port))?
+            .run();
+            let (a, b) = futures_join(app, noop).await;
+            a.and(b)
+        })
+    });
+    let api = format!("http://127.0.0.1:{api_port}");
+    let noop = format!("http://127.0.0.1:{noop_port}");
+    wait_http(&format!("{api}/healthz"))?;
+    // Sign every care worker in once.
+    let agent = ureq::AgentBuilder::new().build();
+    let mut workers: Vec<(String, Vec<String>)> = Vec::new();
+    for w in &p.world.workers {
+        let v: serde_json::Value = agent
+            .post(&format!("{api}/api/v1/auth/login"))
+            .send_json(serde_json::json!({"username": w.username, "password": simulate::world::SIM_PASSWORD}))?
+            .into_json()?;
+        let token = v["access_token"].as_str().context("no token")?.to_string();
+        let clients: Vec<String> = p
+            .world
+            .clients
+            .iter()
+            .filter(|c| p.world.workers[c.worker].id == w.id)
+            .map(|c| c.id.clone())
+            .collect();
+        if !clients.is_empty() {
+            workers.push((token, clients));
+        }
+    }
+    println!("{} care workers signed in", workers.len());
+    let threads = 8;
+    let secs = 15;
+    let (hemtid_max, _) = pairs(&api, &workers, threads, Duration::from_secs(secs), None, 0, false)?;
+    let (noop_max, _) = pairs(&noop, &workers, threads, Duration::from_secs(secs), None, 1, true)?;
+    println!("max: hemtid {hemtid_max:.0} pairs/s, no-op {noop_max:.0} pairs/s");
+    let (h_rate, h_lat) = pairs(&api, &workers, threads, Duration::from_secs(10), Some(1000), 2, false)?;
+    let (n_rate, n_lat) = pairs(&noop, &workers, threads, Duration::from_secs(10), Some(1000), 3, true)?;
+    let q = |v: &[u64], x: f64| drive::percentile(v, x) / 1000.0;
+    println!(
+        "at 1,000 requests/s: hemtid {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; no-op {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        h_rate * 2.0,
+        q(&h_lat, 0.5),
+        q(&h_lat, 0.99),
+        n_rate * 2.0,
+        q(&n_lat, 0.5),
+        q(&n_lat, 0.99)
+    );
+    println!(
+        "| check-in + check-out | {hemtid_max:.0} pairs/s | {noop_max:.0} pairs/s | {:.2} | p50 {:.2} ms, p99 {:.2} ms (no-op p50 {:.2} ms, p99 {:.2} ms) |",
+        hemtid_max / noop_max.max(1.0),
+        q(&h_lat, 0.5),
+        q(&h_lat, 0.99),
+        q(&n_lat, 0.5),
+        q(&n_lat, 0.99)
+    );
+    Ok(())
+}
+
+async fn futures_join<A, B>(a: A, b: B) -> (A::Output, B::Output)
+where
+    A: std::future::Future,
+    B: std::future::Future,
+{
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}
+
+fn wait_http(url: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(url).call().is_err() {
+        if Instant::now() > deadline {
+            bail!("{url} does not answer");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Check-in + check-out pairs on `threads` threads for `length`: as fast
+/// as they go, or paced to `rate` requests per second in all (latency from
+/// the time each request was due, so a slow answer delays nothing unseen).
+/// Returns pairs per second and the request latencies in microseconds.
+fn pairs(
+    base: &str,
+    workers: &[(String, Vec<String>)],
+    threads: usize,
+    length: Duration,
+    rate: Option<u32>,
+    round: i64,
+    noop: bool,
+) -> Result<(f64, Vec<u64>)> {
+    let started = Instant::now();
+    let done = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let mine: Vec<(String, Vec<String>)> = workers
+                .iter()
+                .skip(t)
+                .step_by(threads)
+                .cloned()
+                .collect();
+            let base = base.to_string();
+            let done = done.clone();
+            std::thread::spawn(move || -> Vec<u64> {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+                let interval = rate.map(|r| Duration::from_secs_f64(threads as f64 / f64::from(r)));
+                let mut due = Instant::now();
+                let mut lat = Vec::new();
+                let mut i: i64 = 0;
+                // Each worker's visits go back in time from yesterday,
+                // 20 minutes each, so they never overlap.
+                let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+                while started.elapsed() < length && !mine.is_empty() {
+                    let (token, clients) = &mine[(i as usize) % mine.len()];
+                    let k = i / mine.len() as i64;
+                    let client = &clients[(k as usize) % clients.len()];
+                    let start = yesterday
+                        - chrono::Duration::minutes(20 * (k + 1) + 100_000 * round);
+                    let end = start + chrono::Duration::minutes(15);
+                    let bodies = [
+                        ("/api/v1/visits/check-in", serde_json::json!({
+                            "event_id": uuid::Uuid::new_v4(), "client_id": client,
+                            "occurred_at": start.to_rfc3339(), "method": "nfc", "tag_uid": "04:AA:BB:CC"})),
+                        ("/api/v1/visits/check-out", serde_json::json!({
+                            "event_id": uuid::Uuid::new_v4(), "client_id": client,
+                            "occurred_at": end.to_rfc3339(), "method": "nfc", "tag_uid": "04:AA:BB:CC",
+                            "services": []})),
+                    ];
+                    for (path, body) in &bodies {
+                        let url = if noop {
+                            format!("{base}/noop")
+                        } else {
+                            format!("{base}{path}")
+                        };
+                        if interval.is_some() {
+                            let now = Instant::now();
+                            if due > now {
+                                std::thread::sleep(due - now);
+                            }
+                        }
+                        let sent_at = if interval.is_some() { due } else { Instant::now() };
+                        let r = agent
+                            .post(&url)
+                            .set("Authorization", &format!("Bearer {token}"))
+                            .send_json(body.clone());
+                        match r {
+                            Ok(_) => {}
+                            Err(ureq::Error::Status(s, resp)) => {
+                                eprintln!("{s} {url}: {}", resp.into_string().unwrap_or_default());
+                            }
+                            Err(e) => eprintln!("{url}: {e}"),
+                        }
+                        lat.push(sent_at.elapsed().as_micros() as u64);
+                        if let Some(iv) = interval {
+                            due += iv;
+                        }
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for h in handles {
+        lat.extend(h.join().map_err(|_| anyhow::anyhow!("a client thread failed"))?);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok((done.load(Ordering::SeqCst) as f64 / secs, lat))
+}
+
+// ---------------------------------------------------------------- figures
+
+fn figures() -> Result<()> {
+    println!("\n## 3. Monthly figures (PostgreSQL)");
+    let Some(Backend::Postgres { pg, .. }) = Backend::postgres() else {
+        println!("PostgreSQL not reachable: skipped");
+        return Ok(());
+    };
+    let t = target(
+        &Backend::Postgres {
+            pg,
+            mqtt: String::new(),
+        },
+        "figures",
+    )?;
+    let pool = simulate::open(&t.config)?;
+    let started = Instant::now();
+    let o = Options {
+        clients: 20_000,
+        days: 1,
+        seed: 404,
+        phone_percent: 0,
+        code: Some("BENCH4".into()),
+        ..Options::default()
+    };
+    let p = simulate::prepare(&pool, &o)?;
+    println!("20,000 clients built in {:.0} s", started.elapsed().as_secs_f64());
+    let m = p.world.municipality.clone();
+    let mut c = pool.get()?;
+    // Last month, whole: five visits a day per client by the client's
+    // care worker, 15 to 44 minutes, each with its service.
+    let today = hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let month = hemtid_core::domain::YearMonth::of(today).prev();
+    let services: std::collections::HashMap<String, String> =
+        hemtid_core::db::service::list(&mut c, &m.id)?
+            .into_iter()
+            .map(|s| (s.fields.code, s.id))
+            .collect();
+    diesel::sql_query(
+        "CREATE TEMP TABLE bench_client (client_id TEXT, staff_id TEXT, provider_id TEXT, service_id TEXT)",
+    )
+    .execute(&mut *c)?;
+    let provider_of: std::collections::HashMap<String, String> = {
+        #[derive(diesel::QueryableByName)]
+        struct R {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            provider_id: String,
+        }
+        diesel::sql_query(format!(
+            "SELECT id, provider_id FROM client WHERE municipality_id = '{}'",
+            m.id
+        ))
+        .load::<R>(&mut *c)?
+        .into_iter()
+        .map(|r| (r.id, r.provider_id))
+        .collect()
+    };
+    for chunk in p.world.clients.chunks(1000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|cl| {
+                let service = cl
+                    .routines
+                    .first()
+                    .and_then(|r| r.services.first())
+                    .and_then(|code| services.get(code))
+                    .cloned()
+                    .unwrap_or_default();
+                format!(
+                    "('{}', '{}', '{}', '{}')",
+                    cl.id,
+                    p.world.workers[cl.worker].id,
+                    provider_of.get(&cl.id).cloned().unwrap_or_default(),
+                    service
+                )
+            })
+            .collect();
+        diesel::sql_query(format!("INSERT INTO bench_client VALUES {}", rows.join(", ")))
+            .execute(&mut *c)?;
+    }
+    let (from, to) = (month.first_day(), month.last_day());
+    let gen_started = Instant::now();
+    diesel::sql_query(format!(
+        "INSERT INTO visit (id, staff_id, provider_id, client_id, started_at, ended_at, seconds, local_date, \
+           status, method, double_staffing, approval_reasons, created_at, updated_at, voided) \
+         SELECT gen_random_uuid()::text, b.staff_id, b.provider_id, b.client_id, \
+           ((d + time '07:00' + k * interval '3 hours') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC', \
+           ((d + time '07:00' + k * interval '3 hours' + (15 + (k * 7 + length(b.client_id)) % 30) * interval '1 minute') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC', \
+           (15 + (k * 7 + length(b.client_id)) % 30) * 60, d::date, 'closed', 'lock', false, '', now(), now(), false \
+         FROM bench_client b, generate_series(date '{from}', date '{to}', interval '1 day') AS d, generate_series(0, 4) AS k"
+    ))
+    .execute(&mut *c)?;
+    diesel::sql_query(format!(
+        "INSERT INTO visit_service (visit_id, client_id, service_id, declined, entered_minutes, seconds) \
+         SELECT v.id, v.client_id, b.service_id, false, NULL, v.seconds FROM visit v JOIN bench_client b ON b.client_id = v.client_id \
+         WHERE v.local_date BETWEEN '{from}' AND '{to}'"
+    ))
+    .execute(&mut *c)?;
+    diesel::sql_query("ANALYZE").execute(&mut *c)?;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let visits = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM visit WHERE local_date BETWEEN '{from}' AND '{to}'"
+    ))
+    .get_result::<N>(&mut *c)?
+    .n;
+    println!(
+        "{visits} visits in {month} generated in {:.0} s",
+        gen_started.elapsed().as_secs_f64()
+    );
+    let rebuild_started = Instant::now();
+    let rebuilt = hemtid_core::db::figure::rebuild_month(&mut c, &m, month)?;
+    println!(
+        "incremental figures rebuilt from the visits in {:.0} s ({} visits, {} day cells)",
+        rebuild_started.elapsed().as_secs_f64(),
+        rebuilt.visits,
+        rebuilt.day_cells
+    );
+    let filter = hemtid_core::report::Filter::default();
+    let mut report_ms = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        let s = Instant::now();
+        let r = hemtid_core::report::monthly(&mut c, &m, month, today, &filter)?;
+        report_ms.push(s.elapsed().as_micros() as u64);
+        rows = r.len();
+    }
+    // What an analyst would write: performed time per client and service
+    // straight from the visits of the month.
+    let plain = format!(
+        "SELECT v.client_id, vs.service_id, COUNT(*) AS visits, SUM(vs.seconds) AS seconds \
+         FROM visit v JOIN visit_service vs ON vs.visit_id = v.id JOIN client c ON c.id = v.client_id \
+         WHERE c.municipality_id = '{}' AND v.local_date BETWEEN '{from}' AND '{to}' AND NOT v.voided \
+         GROUP BY v.client_id, vs.service_id",
+        m.id
+    );
+    #[derive(diesel::QueryableByName)]
+    #[allow(dead_code)]
+    struct Agg {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        client_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        service_id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        visits: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seconds: i64,
+    }
+    let mut plain_ms = Vec::new();
+    let mut plain_rows = 0;
+    for _ in 0..5 {
+        let s = Instant::now();
+        let r: Vec<Agg> = diesel::sql_query(&plain).load(&mut *c)?;
+        plain_ms.push(s.elapsed().as_micros() as u64);
+        plain_rows = r.len();
+    }
+    let (r50, p50) = (
+        drive::percentile(&report_ms, 0.5) / 1000.0,
+        drive::percentile(&plain_ms, 0.5) / 1000.0,
+    );
+    println!(
+        "monthly report: median {r50:.0} ms of 5 ({rows} clients); plain aggregate: median {p50:.0} ms of 5 ({plain_rows} rows)"
+    );
+    println!(
+        "| monthly report, 20,000 clients, {visits} visits | {r50:.0} ms | {p50:.0} ms | {:.1}× |",
+        p50 / r50.max(0.001)
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- memory
+
+/// `hemtid serve` with many idle device connections on its embedded
+/// broker: its resident memory before and after.
+fn idle_connections() -> Result<()> {
+    println!("\n## 4. Memory: idle device connections on the embedded broker");
+    // Each process may hold 20,000 descriptors here (a hard limit this
+    // container cannot raise), and the broker needs a few of its own.
+    let limit = fd_limit().unwrap_or(1024);
+    let n = 20_000usize.min(limit.saturating_sub(100));
+    let t = target(&Backend::Sqlite, "idle")?;
+    let pool = simulate::open(&t.config)?;
+    let o = Options {
+        clients: 22_000,
+        days: 1,
+        seed: 505,
+        phone_percent: 0,
+        code: Some("BENCH5".into()),
+        ..Options::default()
+    };
+    let p = simulate::prepare(&pool, &o)?;
+    drop(pool);
+    let served = Served::start(Path::new(EXE), &t.env)?;
+    std::thread::sleep(Duration::from_secs(2));
+    let before = rss_mib(served.pid());
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(n);
+    let mut refused = 0;
+    for (i, lock) in p.world.locks.iter().cycle().take(n).enumerate() {
+        match mqtt_connect(served.mqtt_port, &format!("{}-{i}", lock.id), &lock.id, &lock.secret) {
+            Ok(s) => sockets.push(s),
+            Err(e) => {
+                refused += 1;
+                if refused < 5 {
+                    eprintln!("connection {i}: {e}");
+                }
+            }
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(5));
+    let after = rss_mib(served.pid());
+    let peak = peak_rss_mib(served.pid());
+    println!(
+        "{} idle connections ({} refused) opened in {connect_secs:.0} s; hemtid serve RSS {before:.0} MiB before, {after:.0} MiB with them (peak {peak:.0} MiB): {:.1} KiB per connection",
+        sockets.len(),
+        refused,
+        (after - before) * 1024.0 / sockets.len().max(1) as f64
+    );
+    println!(
+        "| {} idle device connections | {after:.0} MiB RSS ({before:.0} MiB without) | {:.1} KiB each |",
+        sockets.len(),
+        (after - before) * 1024.0 / sockets.len().max(1) as f64
+    );
+    drop(sockets);
+    drop(served);
+    Ok(())
+}
+
+fn fd_limit() -> Option<usize> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+/// An MQTT 3.1.1 CONNECT (clean session, keep-alive 15 minutes), waits
+/// for a successful CONNACK and returns the open socket.
+fn mqtt_connect(port: u16, client_id: &str, user: &str, pass: &str) -> Result<std::net::TcpStream> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let field = |b: &str| {
+        let mut v = (b.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(b.as_bytes());
+        v
+    };
+    let mut body = field("MQTT");
+    body.push(4); // 3.1.1
+    body.push(0b1100_0010); // user name, password, clean session
+    body.extend_from_slice(&900u16.to_be_bytes());
+    body.extend(field(client_id));
+    body.extend(field(user));
+    body.extend(field(pass));
+    let mut packet = vec![0x10];
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        packet.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
+    packet.extend(body);
+    s.write_all(&packet)?;
+    let mut ack = [0u8; 4];
+    s.read_exact(&mut ack)?;
+    if ack[0] != 0x20 || ack[3] != 0 {
+        bail!("refused: {ack:?}");
+    }
+    Ok(s)
+}

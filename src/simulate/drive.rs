@@ -31,6 +31,9 @@ pub struct DeviceReport {
     /// Microseconds from the first publish of an event to its receipt.
     pub latencies_us: Vec<u64>,
     pub elapsed: Duration,
+    /// The first publish and the last first-receipt: the throughput window.
+    pub first_publish: Option<Instant>,
+    pub last_receipt: Option<Instant>,
 }
 
 impl DeviceReport {
@@ -44,6 +47,21 @@ impl DeviceReport {
         self.unreceipted += o.unreceipted;
         self.reconnects += o.reconnects;
         self.latencies_us.extend(o.latencies_us);
+        self.first_publish = match (self.first_publish, o.first_publish) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_receipt = self.last_receipt.max(o.last_receipt);
+    }
+
+    /// Events receipted per second between the first publish and the last
+    /// receipt.
+    pub fn receipted_per_second(&self) -> f64 {
+        let n: usize = self.receipts.values().sum();
+        match (self.first_publish, self.last_receipt) {
+            (Some(a), Some(b)) if b > a => n as f64 / b.duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        }
     }
 
     /// The `q` quantile (0..=1) of the latencies, in milliseconds.
@@ -212,6 +230,7 @@ async fn one_connection(
                                     report.latencies_us.push(now.duration_since(t).as_micros() as u64);
                                 }
                                 receipted.insert(id.to_string());
+                                report.last_receipt = Some(now);
                                 *report.receipts.entry(status).or_default() += 1;
                             }
                             None if receipted.contains(id) => report.late_receipts += 1,
@@ -259,6 +278,7 @@ async fn one_connection(
                     } else {
                         report.sent += 1;
                         p.first_sent = Some(now);
+                        report.first_publish.get_or_insert(now);
                     }
                     p.last_sent = Some(now);
                 }

@@ -137,11 +137,7 @@ impl Summary {
             e.notes
         );
         let d = &self.devices;
-        let rate = if d.elapsed.as_secs_f64() > 0.0 {
-            d.sent as f64 / d.elapsed.as_secs_f64()
-        } else {
-            0.0
-        };
+        let rate = d.receipted_per_second();
         println!(
             "locks: {} sent, {} re-sent, receipts {:?} (+{} late), {} unreceipted, {} reconnects; {:.0} events/s; publish to receipt p50 {:.1} ms, p99 {:.1} ms",
             d.sent,
