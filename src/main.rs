@@ -114,7 +114,8 @@ enum Command {
         /// A running hemtid's base URL (with --mqtt), e.g. http://127.0.0.1:8080.
         #[arg(long, requires = "mqtt")]
         api: Option<String>,
-        /// The broker the locks publish to, e.g. mqtt://127.0.0.1:1883.
+        /// The broker a running hemtid (or `hemtid gateway`) reads, e.g.
+        /// mqtt://127.0.0.1:1883; alone, only the locks are simulated.
         #[arg(long)]
         mqtt: Option<String>,
         /// MQTT connections the locks share.

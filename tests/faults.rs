@@ -296,3 +296,135 @@ fn gateway_killed_half_way_through_10000_events_stores_each_once() {
         "the kill came too late to test anything"
     );
 }
+
+/// Reads `size=N` of every "batch stored" line a gateway logged.
+fn stored_in_batches(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("batch stored"))
+        .filter_map(|l| l.split("size=").nth(1))
+        .filter_map(|s| {
+            s.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<usize>()
+                .ok()
+        })
+        .sum()
+}
+
+/// The path past one machine (docs/SCALING.md): three `hemtid gateway`
+/// processes on one shared subscription of the external broker, under the
+/// load of a simulated municipality's locks at full speed. Every event is
+/// stored once (the simulator's checks) and each gateway takes a share.
+#[test]
+fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_load() {
+    let Ok(url) = std::env::var("HEMTID_TEST_MQTT_URL") else {
+        eprintln!("HEMTID_TEST_MQTT_URL is not set: skipped");
+        return;
+    };
+    let db = TestDb::new();
+    let data = DataDir::new();
+    let pool = db.pool();
+    let o = hemtid::simulate::Options {
+        clients: 300,
+        days: 4,
+        seed: 33,
+        phone_percent: 0,
+        code: Some(format!("SHARE{}", &uuid::Uuid::new_v4().simple().to_string()[..6])),
+        ..hemtid::simulate::Options::default()
+    };
+    let prepared = hemtid::simulate::prepare(&pool, &o).unwrap();
+    let group = format!("g{}", uuid::Uuid::new_v4().simple());
+    let logs: Vec<std::path::PathBuf> = (0..3).map(|i| data.0.join(format!("gateway-{i}.log"))).collect();
+    let mut gateways: Vec<Child> = logs
+        .iter()
+        .enumerate()
+        .map(|(i, log)| {
+            hemtid(&db, &data.0)
+                .arg("gateway")
+                .env("HEMTID_MQTT_URL", &url)
+                .env("HEMTID_MQTT_SHARE_GROUP", &group)
+                .env("HEMTID_MQTT_CLIENT_ID", format!("{group}-{i}"))
+                .env("HEMTID_LOG", "warn,hemtid_gateway=debug")
+                .env("HEMTID_LOG_FORMAT", "text")
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(log).unwrap())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // All three subscribed before the load starts.
+    wait_for("three subscriptions", 30, || {
+        logs.iter().all(|l| {
+            std::fs::read_to_string(l)
+                .unwrap_or_default()
+                .contains("connected to the broker")
+        })
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let g = hemtid_gateway::GatewayOptions::from_url(&url, "x").unwrap();
+    let broker = hemtid::simulate::drive::Broker {
+        host: g.host,
+        port: g.port,
+        credentials: vec![],
+    };
+    let events = prepared.plan.device.len();
+    let summary = hemtid::simulate::drive_and_check(&pool, prepared, "", &broker, &o).unwrap();
+    for g in &mut gateways {
+        g.kill().unwrap();
+        g.wait().unwrap();
+    }
+    let shares: Vec<usize> = logs
+        .iter()
+        .map(|l| stored_in_batches(&std::fs::read_to_string(l).unwrap_or_default()))
+        .collect();
+    for c in &summary.checks {
+        assert!(c.ok, "{}: {}", c.name, c.detail);
+    }
+    assert!(summary.passed());
+    assert_eq!(summary.devices.unreceipted, 0, "{:?}", summary.devices);
+    // Each gateway stored a fair part (a tenth at least) of what arrived,
+    // and together they handled every event (duplicates count twice).
+    assert!(
+        shares.iter().all(|s| *s * 10 >= events),
+        "shares {shares:?} of {events}"
+    );
+    assert!(shares.iter().sum::<usize>() >= events, "shares {shares:?} of {events}");
+    eprintln!("{events} events; the three gateways stored {shares:?}");
+}
+
+/// `hemtid simulate` end to end on the configured backend: it builds a
+/// small municipality, starts `hemtid serve`, drives locks and phones
+/// (with offline batches) and every one of its checks holds.
+#[test]
+fn simulate_builds_drives_and_checks_a_municipality() {
+    let db = TestDb::new();
+    let data = DataDir::new();
+    let out = hemtid(&db, &data.0)
+        .args(["simulate", "--clients", "60", "--days", "3", "--seed", "5", "--timeout", "120"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for check in [
+        "[ok] every lock event stored",
+        "[ok] every phone registration stored",
+        "[ok] no event stored twice",
+        "[ok] visits and their real elapsed time per client",
+        "[ok] incremental figures equal a rebuild",
+        "simulation PASSED",
+    ] {
+        assert!(text.contains(check), "{check} missing in\n{text}");
+    }
+    // Phones ran, offline batches included.
+    assert!(!text.contains("0 offline batches"), "{text}");
+    // Same seed, same municipality: a second run into the same database
+    // refuses rather than mixing two simulations.
+    let again = hemtid(&db, &data.0)
+        .args(["simulate", "--clients", "60", "--days", "3", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}

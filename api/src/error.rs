@@ -327,6 +327,15 @@ impl From<StoreError> for ApiError {
                 format!("{n} visits are not approved or voided"),
             ),
             StoreError::WrongState(why) => ApiError::with_detail(ErrorCode::WrongState, why),
+            // Busy, unreachable or out of disk: nothing was stored, and the
+            // same request can succeed later (registrations are idempotent).
+            other if other.is_transient() => {
+                tracing::warn!(error = %other, "database unavailable");
+                ApiError::with_detail(
+                    ErrorCode::NotReady,
+                    "the database is unavailable just now; nothing was stored: try again",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

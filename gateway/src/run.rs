@@ -17,6 +17,15 @@ use tokio::sync::{mpsc, watch};
 /// `ingest`, so the limit here only has to exceed its own).
 const MAX_PACKET_BYTES: usize = 256 * 1024;
 
+/// Our own QoS 1 publishes (receipts, alerts, configurations) that may
+/// wait for the broker's ack. rumqttc stops reading its request queue when
+/// this is reached, and our acks for the devices' events wait in that
+/// queue: with one receipt message per device per batch, a small limit
+/// (it was 100) deadlocked against rumqttd, which sends a connection no
+/// more than 100 unacked messages (found by the simulator with 2,000
+/// locks); they now go over a connection of their own as well.
+pub const OUTGOING_INFLIGHT: u16 = 1_000;
+
 /// A received message and the connection it came on.
 struct Received {
     connection: u64,
@@ -42,13 +51,20 @@ pub async fn run_with_ready(
     mqtt.set_keep_alive(opts.keep_alive)
         .set_clean_session(false)
         .set_manual_acks(true)
-        .set_inflight(u16::try_from(opts.batch_size.max(100)).unwrap_or(u16::MAX))
+        .set_inflight(OUTGOING_INFLIGHT)
         .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
         .set_request_channel_capacity(opts.batch_size.max(100) * 4);
     if let Some(user) = &opts.username {
         mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
     }
     let (client, mut eventloop) = AsyncClient::new(mqtt, opts.batch_size.max(100) * 4);
+    // What we publish (receipts, alerts, lock configurations) goes over a
+    // connection of its own. On one connection, rumqttd 0.20 stopped
+    // acking our publishes while it waited for our acks of the devices'
+    // events, and ours waited behind those publishes in rumqttc's queue: a
+    // deadlock the simulator hit within seconds at 2,000 locks (or with
+    // the thousands of alerts a first evaluation raises).
+    let publisher = publisher_connection(&opts);
     // The messages go to the batcher through an unbounded channel: the
     // event loop must never wait on the database (it also carries our acks).
     // The broker's inflight limit bounds how many can be waiting.
@@ -69,17 +85,18 @@ pub async fn run_with_ready(
         }
     }
     let configs = tokio::spawn(publish_configs(
-        client.clone(),
+        publisher.clone(),
         pool.clone(),
         ready.subscribe(),
     ));
     let alerts = tokio::spawn(publish_alerts(
-        client.clone(),
+        publisher.clone(),
         pool.clone(),
         ready.subscribe(),
     ));
     let batcher = tokio::spawn(batcher(
         client.clone(),
+        publisher.clone(),
         rx,
         pool,
         connection.clone(),
@@ -100,8 +117,15 @@ pub async fn run_with_ready(
                 let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
                 ever_connected = true;
                 backoff = Duration::from_millis(200);
-                if let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
-                    tracing::error!(error = %e, "could not subscribe");
+                if client.try_subscribe(filter.clone(), QoS::AtLeastOnce).is_err() {
+                    // The request queue is full (receipts, configurations,
+                    // acks): wait for room instead of never subscribing.
+                    let (client, filter) = (client.clone(), filter.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                            tracing::error!(error = %e, "could not subscribe");
+                        }
+                    });
                 }
                 tracing::info!(connection = n, filter = %filter, "connected to the broker");
             }
@@ -139,6 +163,7 @@ pub async fn run_with_ready(
     batcher.abort();
     configs.abort();
     alerts.abort();
+    let _ = publisher.try_disconnect();
     if let Err(e) = client.try_disconnect() {
         tracing::debug!(error = %e, "disconnect on shutdown");
     }
@@ -261,6 +286,9 @@ async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
     }
 }
 
+/// Lock configurations claimed and published per round (every 500 ms).
+const CONFIGS_PER_ROUND: i64 = 200;
+
 /// Publishes each lock's configuration (public key, revoked keys) as a
 /// retained message when it changed, while connected.
 async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver<bool>) {
@@ -275,7 +303,10 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
         let due = tokio::task::spawn_blocking(move || -> Result<Vec<(String, Vec<u8>)>, String> {
             let mut c = p.get().map_err(|e| e.to_string())?;
             let mut out = Vec::new();
-            for lock in digital_key::dirty_locks(&mut c).map_err(|e| e.to_string())? {
+            // A few hundred a round: after a start every lock is due, and
+            // thousands of claims and publishes at once starved the
+            // gateway's own subscription and acks (found by the simulator).
+            for lock in digital_key::dirty_locks(&mut c, CONFIGS_PER_ROUND).map_err(|e| e.to_string())? {
                 if !digital_key::claim(&mut c, &lock.id).map_err(|e| e.to_string())? {
                     continue;
                 }
@@ -308,8 +339,10 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
             }
         };
         for (lock, body) in due {
+            // Waits for room in the request queue rather than failing.
             if client
-                .try_publish(crate::config_topic(&lock), QoS::AtLeastOnce, true, body)
+                .publish(crate::config_topic(&lock), QoS::AtLeastOnce, true, body)
+                .await
                 .is_err()
             {
                 let p = pool.clone();
@@ -327,10 +360,41 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
     }
 }
 
+/// The connection the gateway publishes on; its event loop runs in a task
+/// of its own, reconnecting with backoff, for the life of the process.
+fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
+    let mut mqtt = MqttOptions::new(format!("{}-pub", opts.client_id), &opts.host, opts.port);
+    mqtt.set_keep_alive(opts.keep_alive)
+        .set_clean_session(true)
+        .set_inflight(OUTGOING_INFLIGHT)
+        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
+        .set_request_channel_capacity(4_000);
+    if let Some(user) = &opts.username {
+        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+    }
+    let (client, mut eventloop) = AsyncClient::new(mqtt, 4_000);
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => backoff = Duration::from_millis(200),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "publishing connection lost");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    });
+    client
+}
+
 /// Takes what has arrived (up to `batch_size`), stores it in one
 /// transaction, acknowledges in receive order, publishes receipts.
 async fn batcher(
     client: AsyncClient,
+    publisher: AsyncClient,
     mut rx: mpsc::UnboundedReceiver<Received>,
     pool: Pool,
     connection: Arc<AtomicU64>,
@@ -366,7 +430,7 @@ async fn batcher(
         for (device, receipts) in process::receipts(&outcomes) {
             match serde_json::to_vec(&receipts) {
                 Ok(body) => {
-                    if let Err(e) = client
+                    if let Err(e) = publisher
                         .publish(
                             crate::receipts_topic(&device),
                             QoS::AtLeastOnce,

@@ -58,9 +58,10 @@ pub struct Options {
     pub phone_percent: u64,
     /// Share of phone visits kept offline and sent late through `/sync`.
     pub offline_percent: u64,
-    /// A running hemtid's base URL; none starts `hemtid serve` here.
+    /// A running hemtid's base URL (with `mqtt`).
     pub api: Option<String>,
-    /// The broker the locks publish to (with `api`).
+    /// The broker a running hemtid listens to; none starts `hemtid serve`
+    /// here on the configured database.
     pub mqtt: Option<String>,
     pub connections: usize,
     pub phone_threads: usize,
@@ -382,12 +383,13 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
         .take(o.connections.max(1))
         .map(|l| (l.id.clone(), l.secret.clone()))
         .collect();
-    let (served, api, broker) = match &o.api {
-        Some(api) => {
-            let url = o
-                .mqtt
-                .as_deref()
-                .context("--api needs --mqtt: the broker the locks publish to")?;
+    let (served, api, broker) = match &o.mqtt {
+        Some(url) => {
+            // Against a running hemtid; without --api only the locks run.
+            let api = o.api.clone().unwrap_or_default();
+            if api.is_empty() && !prepared.plan.phones.is_empty() {
+                bail!("the phones need --api (or --phone-percent 0)");
+            }
             let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
             let broker = drive::Broker {
                 host: g.host,
@@ -396,6 +398,7 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
             };
             (None, api.trim_end_matches('/').to_string(), broker)
         }
+        None if o.api.is_some() => bail!("--api needs --mqtt: the broker the locks publish to"),
         None => {
             let exe = std::env::current_exe()?;
             let s = Served::start(&exe, child_env)?;

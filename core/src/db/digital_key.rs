@@ -122,11 +122,13 @@ pub fn revoked_for(
 }
 
 /// Active locks whose configuration must be published again.
-pub fn dirty_locks(conn: &mut DbConn) -> Result<Vec<Device>, StoreError> {
+pub fn dirty_locks(conn: &mut DbConn, limit: i64) -> Result<Vec<Device>, StoreError> {
     Ok(device::table
         .filter(device::config_dirty.eq(true))
         .filter(device::kind.eq("door_lock"))
         .filter(device::status.eq("active"))
+        .order(device::id)
+        .limit(limit)
         .select(Device::as_select())
         .load(conn)?)
 }

@@ -120,8 +120,13 @@ impl StoreError {
                     DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
                 ) || {
                     let m = info.message();
-                    // SQLite's SQLITE_BUSY and SQLITE_LOCKED.
-                    m.contains("database is locked") || m.contains("database table is locked")
+                    // SQLite's SQLITE_BUSY and SQLITE_LOCKED; a full disk
+                    // (SQLite's SQLITE_FULL, PostgreSQL's ENOSPC): nothing
+                    // is wrong with the data, and it fits once there is room.
+                    m.contains("database is locked")
+                        || m.contains("database table is locked")
+                        || m.contains("database or disk is full")
+                        || m.contains("No space left on device")
                 }
             }
             StoreError::Database(DieselError::BrokenTransactionManager) => true,
