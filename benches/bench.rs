@@ -45,13 +45,18 @@ fn main() -> Result<()> {
         .collect();
     let all = args.is_empty() || args.iter().any(|a| a == "all");
     let want = |name: &str| all || args.iter().any(|a| a == name);
-    println!("# hemtid benchmarks, {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
+    println!(
+        "# hemtid benchmarks, {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
     println!("{}", machine());
     if want("ingest") {
         ingest(Backend::Sqlite)?;
         match Backend::postgres() {
             Some(b) => ingest(b)?,
-            None => println!("\nPostgreSQL or Mosquitto not reachable: ingest on PostgreSQL skipped"),
+            None => {
+                println!("\nPostgreSQL or Mosquitto not reachable: ingest on PostgreSQL skipped")
+            }
         }
     }
     if want("phone") {
@@ -119,7 +124,8 @@ impl PgDb {
     fn new(admin: &str, name: &str) -> Result<PgDb> {
         let name = format!("hemtid_bench_{}_{name}", std::process::id());
         let mut c = diesel::PgConnection::establish(admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c)?;
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c)?;
         let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
         Ok(PgDb {
@@ -133,8 +139,11 @@ impl PgDb {
 impl Drop for PgDb {
     fn drop(&mut self) {
         if let Ok(mut c) = diesel::PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut c);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
         }
     }
 }
@@ -192,7 +201,10 @@ fn target(backend: &Backend, name: &str) -> Result<Target> {
             config.database_url = Some(db.url.clone());
             env.push(("HEMTID_DATABASE_URL", db.url.clone()));
             env.push(("HEMTID_MQTT_URL", mqtt.clone()));
-            env.push(("HEMTID_MQTT_CLIENT_ID", format!("bench-{}-{name}", std::process::id())));
+            env.push((
+                "HEMTID_MQTT_CLIENT_ID",
+                format!("bench-{}-{name}", std::process::id()),
+            ));
             Some(db)
         }
     };
@@ -222,7 +234,11 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn broker_of(backend: &Backend, served: &Served, locks: &[(String, String)]) -> Result<drive::Broker> {
+fn broker_of(
+    backend: &Backend,
+    served: &Served,
+    locks: &[(String, String)],
+) -> Result<drive::Broker> {
     Ok(match backend {
         Backend::Sqlite => drive::Broker {
             host: "127.0.0.1".into(),
@@ -281,7 +297,11 @@ fn ingest(backend: Backend) -> Result<()> {
     );
     let served = Served::start(Path::new(EXE), &t.env)?;
     let creds = |w: &simulate::world::World| -> Vec<(String, String)> {
-        w.locks.iter().take(4).map(|l| (l.id.clone(), l.secret.clone())).collect()
+        w.locks
+            .iter()
+            .take(4)
+            .map(|l| (l.id.clone(), l.secret.clone()))
+            .collect()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -297,7 +317,11 @@ fn ingest(backend: Backend) -> Result<()> {
         summary.devices.sent,
         summary.devices.resent,
         summary.devices.unreceipted,
-        if failed.is_empty() { "all passed".to_string() } else { format!("FAILED {failed:?}") }
+        if failed.is_empty() {
+            "all passed".to_string()
+        } else {
+            format!("FAILED {failed:?}")
+        }
     );
     let broker = broker_of(&backend, &served, &creds(&b.world))?;
     let steady_summary = simulate::drive_and_check(&pool, b, &served.api, &broker, &steady)?;
@@ -308,7 +332,11 @@ fn ingest(backend: Backend) -> Result<()> {
         d.latency_ms(0.5),
         d.latency_ms(0.99),
         d.latencies_us.len(),
-        if steady_summary.passed() { "passed" } else { "FAILED" }
+        if steady_summary.passed() {
+            "passed"
+        } else {
+            "FAILED"
+        }
     );
     let peak = peak_rss_mib(served.pid());
     drop(served);
@@ -353,12 +381,16 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
         .build()?;
     let (host, port, user) = match backend {
         Backend::Sqlite => {
-            let b = hemtid_gateway::broker::start_embedded("127.0.0.1:0".parse()?, pool.clone(), 500)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let b =
+                hemtid_gateway::broker::start_embedded("127.0.0.1:0".parse()?, pool.clone(), 500)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             (
                 "127.0.0.1".to_string(),
                 b.addr.port(),
-                Some((hemtid_gateway::broker::GATEWAY_USER.to_string(), b.gateway_password)),
+                Some((
+                    hemtid_gateway::broker::GATEWAY_USER.to_string(),
+                    b.gateway_password,
+                )),
             )
         }
         Backend::Postgres { mqtt, .. } => {
@@ -390,7 +422,8 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = c2.try_subscribe(hemtid_gateway::EVENTS_TOPIC_FILTER, QoS::AtLeastOnce);
+                        let _ =
+                            c2.try_subscribe(hemtid_gateway::EVENTS_TOPIC_FILTER, QoS::AtLeastOnce);
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         if let Some(s) = subscribed_tx.take() {
@@ -420,7 +453,8 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
                 let rows: Vec<(String, String, String)> = batch
                     .iter()
                     .map(|p| {
-                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap_or_default();
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&p.payload).unwrap_or_default();
                         (
                             v["event_id"].as_str().unwrap_or_default().to_string(),
                             p.topic.clone(),
@@ -473,7 +507,11 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let started = Instant::now();
         for (topic, body) in events {
-            if publisher.publish(topic, QoS::AtLeastOnce, false, body).await.is_err() {
+            if publisher
+                .publish(topic, QoS::AtLeastOnce, false, body)
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -482,8 +520,15 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let done = stored.load(Ordering::SeqCst);
-        let end = last_commit.lock().ok().and_then(|l| *l).unwrap_or_else(Instant::now);
-        (done as f64 / end.duration_since(started).as_secs_f64(), done)
+        let end = last_commit
+            .lock()
+            .ok()
+            .and_then(|l| *l)
+            .unwrap_or_else(Instant::now);
+        (
+            done as f64 / end.duration_since(started).as_secs_f64(),
+            done,
+        )
     });
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(result)
@@ -553,19 +598,22 @@ fn phone() -> Result<()> {
     wait_http(&format!("{api}/healthz"))?;
     // Sign every care worker in once.
     let agent = ureq::AgentBuilder::new().build();
-    let mut workers: Vec<(String, Vec<String>)> = Vec::new();
+    let mut workers: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for w in &p.world.workers {
         let v: serde_json::Value = agent
             .post(&format!("{api}/api/v1/auth/login"))
             .send_json(serde_json::json!({"username": w.username, "password": simulate::world::SIM_PASSWORD}))?
             .into_json()?;
         let token = v["access_token"].as_str().context("no token")?.to_string();
-        let clients: Vec<String> = p
+        let clients: Vec<(String, String)> = p
             .world
             .clients
             .iter()
             .filter(|c| p.world.workers[c.worker].id == w.id)
-            .map(|c| c.id.clone())
+            .map(|c| {
+                let code = c.routines.first().and_then(|r| r.services.first()).cloned();
+                (c.id.clone(), code.unwrap_or_default())
+            })
             .collect();
         if !clients.is_empty() {
             workers.push((token, clients));
@@ -574,11 +622,43 @@ fn phone() -> Result<()> {
     println!("{} care workers signed in", workers.len());
     let threads = 8;
     let secs = 15;
-    let (hemtid_max, _) = pairs(&api, &workers, threads, Duration::from_secs(secs), None, 0, false)?;
-    let (noop_max, _) = pairs(&noop, &workers, threads, Duration::from_secs(secs), None, 1, true)?;
+    let (hemtid_max, _) = pairs(
+        &api,
+        &workers,
+        threads,
+        Duration::from_secs(secs),
+        None,
+        0,
+        false,
+    )?;
+    let (noop_max, _) = pairs(
+        &noop,
+        &workers,
+        threads,
+        Duration::from_secs(secs),
+        None,
+        1,
+        true,
+    )?;
     println!("max: hemtid {hemtid_max:.0} pairs/s, no-op {noop_max:.0} pairs/s");
-    let (h_rate, h_lat) = pairs(&api, &workers, threads, Duration::from_secs(10), Some(1000), 2, false)?;
-    let (n_rate, n_lat) = pairs(&noop, &workers, threads, Duration::from_secs(10), Some(1000), 3, true)?;
+    let (h_rate, h_lat) = pairs(
+        &api,
+        &workers,
+        threads,
+        Duration::from_secs(10),
+        Some(1000),
+        2,
+        false,
+    )?;
+    let (n_rate, n_lat) = pairs(
+        &noop,
+        &workers,
+        threads,
+        Duration::from_secs(10),
+        Some(1000),
+        3,
+        true,
+    )?;
     let q = |v: &[u64], x: f64| drive::percentile(v, x) / 1000.0;
     println!(
         "at 1,000 requests/s: hemtid {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; no-op {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -646,7 +726,7 @@ fn wait_http(url: &str) -> Result<()> {
 /// Returns pairs per second and the request latencies in microseconds.
 fn pairs(
     base: &str,
-    workers: &[(String, Vec<String>)],
+    workers: &[(String, Vec<(String, String)>)],
     threads: usize,
     length: Duration,
     rate: Option<u32>,
@@ -657,7 +737,7 @@ fn pairs(
     let done = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let mine: Vec<(String, Vec<String>)> = workers
+            let mine: Vec<(String, Vec<(String, String)>)> = workers
                 .iter()
                 .skip(t)
                 .step_by(threads)
@@ -677,7 +757,7 @@ fn pairs(
                 while started.elapsed() < length && !mine.is_empty() {
                     let (token, clients) = &mine[(i as usize) % mine.len()];
                     let k = i / mine.len() as i64;
-                    let client = &clients[(k as usize) % clients.len()];
+                    let (client, service) = &clients[(k as usize) % clients.len()];
                     let start = yesterday
                         - chrono::Duration::minutes(20 * (k + 1) + 100_000 * round);
                     let end = start + chrono::Duration::minutes(15);
@@ -688,7 +768,7 @@ fn pairs(
                         ("/api/v1/visits/check-out", serde_json::json!({
                             "event_id": uuid::Uuid::new_v4(), "client_id": client,
                             "occurred_at": end.to_rfc3339(), "method": "nfc", "tag_uid": "04:AA:BB:CC",
-                            "services": []})),
+                            "services": [{"code": service}]})),
                     ];
                     for (path, body) in &bodies {
                         let url = if noop {
@@ -728,7 +808,10 @@ fn pairs(
         .collect();
     let mut lat = Vec::new();
     for h in handles {
-        lat.extend(h.join().map_err(|_| anyhow::anyhow!("a client thread failed"))?);
+        lat.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a client thread failed"))?,
+        );
     }
     let secs = started.elapsed().as_secs_f64();
     Ok((done.load(Ordering::SeqCst) as f64 / secs, lat))
@@ -760,7 +843,10 @@ fn figures() -> Result<()> {
         ..Options::default()
     };
     let p = simulate::prepare(&pool, &o)?;
-    println!("20,000 clients built in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "20,000 clients built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let m = p.world.municipality.clone();
     let mut c = pool.get()?;
     // Last month, whole: five visits a day per client by the client's
@@ -813,8 +899,11 @@ fn figures() -> Result<()> {
                 )
             })
             .collect();
-        diesel::sql_query(format!("INSERT INTO bench_client VALUES {}", rows.join(", ")))
-            .execute(&mut *c)?;
+        diesel::sql_query(format!(
+            "INSERT INTO bench_client VALUES {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *c)?;
     }
     let (from, to) = (month.first_day(), month.last_day());
     let gen_started = Instant::now();
@@ -938,7 +1027,12 @@ fn idle_connections() -> Result<()> {
     let mut sockets = Vec::with_capacity(n);
     let mut refused = 0;
     for (i, lock) in p.world.locks.iter().cycle().take(n).enumerate() {
-        match mqtt_connect(served.mqtt_port, &format!("{}-{i}", lock.id), &lock.id, &lock.secret) {
+        match mqtt_connect(
+            served.mqtt_port,
+            &format!("{}-{i}", lock.id),
+            &lock.id,
+            &lock.secret,
+        ) {
             Ok(s) => sockets.push(s),
             Err(e) => {
                 refused += 1;

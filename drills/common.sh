@@ -20,7 +20,7 @@ CHILDREN=()
 cleanup() {
   local status=$?
   for p in "${CHILDREN[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  if [ -f "$WORK/mosquitto.pid" ]; then kill "$(cat "$WORK/mosquitto.pid")" 2>/dev/null || true; fi
+  if [ -f "$WORK/mosquitto/mosquitto.pid" ]; then kill "$(cat "$WORK/mosquitto/mosquitto.pid")" 2>/dev/null || true; fi
   if mountpoint -q "$WORK/data" 2>/dev/null; then umount "$WORK/data" || true; fi
   [ "$status" -eq 0 ] && rm -rf "$WORK"
   exit "$status"
@@ -48,7 +48,10 @@ wait_port() {
 # A Mosquitto of the drill's own, with persistence and large queues.
 start_mosquitto() {
   local port=$1
+  # Mosquitto started as root runs as user mosquitto: its folder is open.
   mkdir -p "$WORK/mosquitto"
+  chmod 755 "$WORK"
+  chmod 777 "$WORK/mosquitto"
   cat > "$WORK/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
@@ -57,7 +60,7 @@ persistence_location $WORK/mosquitto/
 autosave_interval 5
 max_queued_messages 1000000
 max_inflight_messages 1000
-pid_file $WORK/mosquitto.pid
+pid_file $WORK/mosquitto/mosquitto.pid
 CONF
   mosquitto -d -c "$WORK/mosquitto.conf"
   wait_port "$port"
@@ -65,7 +68,7 @@ CONF
 
 stop_mosquitto() {
   local pid
-  pid=$(cat "$WORK/mosquitto.pid")
+  pid=$(cat "$WORK/mosquitto/mosquitto.pid")
   kill -TERM "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }

@@ -21,14 +21,17 @@ before=$(stored_events)
 say "$before events stored; stopping PostgreSQL for ${DRILL_OUTAGE:-30} s"
 pg_ctlcluster --skip-systemctl-redirect "$VERSION" main stop -m fast
 not_ready=0
-for _ in $(seq 1 "${DRILL_OUTAGE:-30}"); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz" || true)
+polls=0
+end=$(( SECONDS + ${DRILL_OUTAGE:-30} ))
+while [ "$SECONDS" -lt "$end" ]; do
+  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$API/readyz" || true)
+  polls=$((polls + 1))
   [ "$code" = 503 ] && not_ready=$((not_ready + 1))
   sleep 1
 done
 during=$(stored_events)
 pg_ctlcluster --skip-systemctl-redirect "$VERSION" main start
-say "PostgreSQL started again; /readyz answered 503 in $not_ready of ${DRILL_OUTAGE:-30} polls; events stored during the outage: $(( during - before ))"
+say "PostgreSQL started again; /readyz answered 503 to $not_ready of $polls polls; events stored during the outage: $(( during - before ))"
 status=0
 finish_simulation || status=$?
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz" || true)

@@ -39,7 +39,7 @@ pub struct Receipts {
 pub fn process(pool: &Pool, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
     let started = std::time::Instant::now();
     let mut conn = pool.get()?;
-    let outcomes = match db::transaction(&mut conn, |c| ingest_all(c, batch)) {
+    let outcomes = match with_retries(|| db::transaction(&mut conn, |c| ingest_all(c, batch))) {
         Ok(outcomes) => outcomes,
         // Busy or unreachable: the whole batch waits and is tried again.
         Err(e) if e.is_transient() => return Err(e),
@@ -75,9 +75,30 @@ fn ingest_all(c: &mut DbConn, batch: &[Message]) -> Result<Vec<Outcome>, StoreEr
         .collect()
 }
 
+/// Runs `f` again (up to three times) when it lost a race: gateways
+/// sharing a subscription store events of the same visit at the same time,
+/// and the later insert of the same row fails as a conflict until it sees
+/// the earlier one (three gateways on PostgreSQL dead-lettered a few valid
+/// events before this).
+fn with_retries<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(StoreError::Conflict(msg)) if tries < 3 => {
+                tries += 1;
+                tracing::debug!(conflict = %msg, tries, "lost a race; trying again");
+                std::thread::sleep(std::time::Duration::from_millis(20 * tries));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
-    match db::transaction(conn, |c| {
-        ingest::ingest(c, &m.topic, &m.payload, m.received)
+    match with_retries(|| {
+        db::transaction(conn, |c| {
+            ingest::ingest(c, &m.topic, &m.payload, m.received)
+        })
     }) {
         Ok(o) => Ok(o),
         Err(e) if e.is_transient() => Err(e),

@@ -117,7 +117,10 @@ pub async fn run_with_ready(
                 let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
                 ever_connected = true;
                 backoff = Duration::from_millis(200);
-                if client.try_subscribe(filter.clone(), QoS::AtLeastOnce).is_err() {
+                if client
+                    .try_subscribe(filter.clone(), QoS::AtLeastOnce)
+                    .is_err()
+                {
                     // The request queue is full (receipts, configurations,
                     // acks): wait for room instead of never subscribing.
                     let (client, filter) = (client.clone(), filter.clone());

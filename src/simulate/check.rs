@@ -180,10 +180,22 @@ pub fn run(
             m.id
         ),
     )?;
+    let reasons: Vec<EventRow> = diesel::sql_query(format!(
+        "SELECT reason AS event_id, MIN(detail) AS source FROM dead_letter WHERE device_id IN \
+         (SELECT id FROM device WHERE municipality_id = '{}') GROUP BY reason",
+        m.id
+    ))
+    .load(c)?;
     out.push(Check {
         name: "no dead letters",
         ok: dead == 0,
-        detail: format!("{dead} dead letters from the simulated locks"),
+        detail: format!(
+            "{dead} dead letters from the simulated locks{}",
+            reasons
+                .iter()
+                .map(|r| format!("; {}: {}", r.event_id, r.source))
+                .collect::<String>()
+        ),
     });
     // The incremental figures equal the figures computed from scratch.
     let rules = Rules::of(m).ok_or_else(|| anyhow::anyhow!("invalid time zone"))?;

@@ -386,7 +386,9 @@ fn send(
             Err(_) => None,
         };
         if let Some((status, v)) = answer {
-            report.latencies_us.push(started.elapsed().as_micros() as u64);
+            report
+                .latencies_us
+                .push(started.elapsed().as_micros() as u64);
             *report.statuses.entry(status).or_default() += 1;
             if !(200..300).contains(&status) && report.errors.len() < 10 {
                 report.errors.push(format!("{status} {url}: {v}"));
@@ -426,7 +428,14 @@ fn one_phone(
     let token = v["access_token"].as_str().unwrap_or_default().to_string();
     for (path, body) in &work.online {
         r.requests += 1;
-        send(agent, &format!("{api}{path}"), Some(&token), body, deadline, &mut r);
+        send(
+            agent,
+            &format!("{api}{path}"),
+            Some(&token),
+            body,
+            deadline,
+            &mut r,
+        );
     }
     if !work.offline.is_empty() {
         r.sync_batches += 1;

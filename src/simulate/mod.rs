@@ -286,8 +286,7 @@ pub struct Prepared {
 /// Builds the municipality and plans its days.
 pub fn prepare(pool: &Pool, o: &Options) -> Result<Prepared> {
     let started = Instant::now();
-    let today =
-        hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
+    let today = hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
     let days = simulated_days(today, o.days);
     let code = o.code.clone().unwrap_or_else(|| format!("SIM{}", o.seed));
     let mut rng = Rng::new(o.seed);
@@ -350,8 +349,7 @@ pub fn drive_and_check(
     let mut conn = pool.get()?;
     let want = (plan.expected.device_events + plan.expected.phone_events) as i64;
     let settle = Instant::now() + Duration::from_secs(10);
-    while check::stored_events(&mut conn, &world.municipality)? < want && Instant::now() < settle
-    {
+    while check::stored_events(&mut conn, &world.municipality)? < want && Instant::now() < settle {
         std::thread::sleep(Duration::from_millis(200));
     }
     let checks = check::run(&mut conn, &world.municipality, &plan, &world.days)?;

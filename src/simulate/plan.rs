@@ -64,7 +64,11 @@ fn event_id(rng: &mut Rng) -> String {
 
 fn at(tz: Tz, day: NaiveDate, second_of_day: i64) -> Option<DateTime<Utc>> {
     let naive = day.and_hms_opt(0, 0, 0)? + chrono::Duration::seconds(second_of_day);
-    Some(tz.from_local_datetime(&naive).earliest()?.with_timezone(&Utc))
+    Some(
+        tz.from_local_datetime(&naive)
+            .earliest()?
+            .with_timezone(&Utc),
+    )
 }
 
 struct Placed {
@@ -138,7 +142,16 @@ pub fn plan(world: &World, tz: Tz, offline_percent: u64, rng: &mut Rng) -> Plan 
                     end: e,
                     services: r.services.clone(),
                 };
-                emit(world, &lock_owner, &mut out, &mut phone, (w, false), &placed, offline_percent, rng);
+                emit(
+                    world,
+                    &lock_owner,
+                    &mut out,
+                    &mut phone,
+                    (w, false),
+                    &placed,
+                    offline_percent,
+                    rng,
+                );
                 if c.partner.is_some() && r.weekdays == ALL_DAYS_MASK {
                     firsts.entry(ci).or_insert(placed);
                 }
@@ -159,7 +172,16 @@ pub fn plan(world: &World, tz: Tz, offline_percent: u64, rng: &mut Rng) -> Plan 
                 end: first.end - chrono::Duration::seconds(30),
                 services: first.services.clone(),
             };
-            emit(world, &lock_owner, &mut out, &mut phone, (partner, true), &joined, offline_percent, rng);
+            emit(
+                world,
+                &lock_owner,
+                &mut out,
+                &mut phone,
+                (partner, true),
+                &joined,
+                offline_percent,
+                rng,
+            );
             out.expected.double_staffed_visits += 1;
         }
     }
@@ -168,7 +190,7 @@ pub fn plan(world: &World, tz: Tz, offline_percent: u64, rng: &mut Rng) -> Plan 
         .filter(|p| !p.online.is_empty() || !p.offline.is_empty())
         .collect();
     // Locks report in the order things happened.
-    out.device.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at));
+    out.device.sort_by_key(|e| e.occurred_at);
     out
 }
 
@@ -189,14 +211,26 @@ fn emit(
     let stored_under = if w.phone {
         c.id.as_str()
     } else {
-        lock_owner.get(c.lock.as_str()).copied().unwrap_or(c.id.as_str())
+        lock_owner
+            .get(c.lock.as_str())
+            .copied()
+            .unwrap_or(c.id.as_str())
     };
-    let e = out.expected.by_client.entry(stored_under.to_string()).or_default();
+    let e = out
+        .expected
+        .by_client
+        .entry(stored_under.to_string())
+        .or_default();
     e.0 += 1;
     e.1 += seconds;
     out.expected.visits += 1;
     if w.phone {
-        let tag = format!("04:{:02X}:{:02X}:{:02X}", rng.below(256), rng.below(256), rng.below(256));
+        let tag = format!(
+            "04:{:02X}:{:02X}:{:02X}",
+            rng.below(256),
+            rng.below(256),
+            rng.below(256)
+        );
         let check_in = json!({
             "event_id": event_id(rng), "client_id": c.id,
             "occurred_at": v.start.to_rfc3339(), "method": "nfc", "tag_uid": tag,

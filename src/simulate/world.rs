@@ -87,14 +87,61 @@ pub struct World {
 }
 
 const GIVEN: &[&str] = &[
-    "Anna", "Maria", "Margareta", "Elisabeth", "Eva", "Birgitta", "Kristina", "Karin", "Ingrid",
-    "Marianne", "Gunnel", "Britt", "Lars", "Karl", "Erik", "Per", "Bengt", "Sven", "Olof", "Nils",
-    "Gunnar", "Rolf", "Stig", "Göran", "Lennart", "Ulla", "Siv", "Inga", "Rune", "Åke",
+    "Anna",
+    "Maria",
+    "Margareta",
+    "Elisabeth",
+    "Eva",
+    "Birgitta",
+    "Kristina",
+    "Karin",
+    "Ingrid",
+    "Marianne",
+    "Gunnel",
+    "Britt",
+    "Lars",
+    "Karl",
+    "Erik",
+    "Per",
+    "Bengt",
+    "Sven",
+    "Olof",
+    "Nils",
+    "Gunnar",
+    "Rolf",
+    "Stig",
+    "Göran",
+    "Lennart",
+    "Ulla",
+    "Siv",
+    "Inga",
+    "Rune",
+    "Åke",
 ];
 const FAMILY: &[&str] = &[
-    "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson",
-    "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson", "Bengtsson", "Jönsson",
-    "Lindberg", "Jakobsson", "Magnusson", "Lindström", "Olofsson", "Lindqvist", "Berglund",
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Jansson",
+    "Hansson",
+    "Bengtsson",
+    "Jönsson",
+    "Lindberg",
+    "Jakobsson",
+    "Magnusson",
+    "Lindström",
+    "Olofsson",
+    "Lindqvist",
+    "Berglund",
 ];
 const STREETS: &[&str] = &[
     "Vibblabyvägen",
@@ -155,7 +202,11 @@ fn frame_routines(rng: &mut Rng, code: &dyn Fn(&str) -> String) -> Vec<Routine> 
         r.push(Routine {
             at_minute: *at,
             minutes: 10 + 5 * (i as u32 % 2),
-            services: vec![code(if i % 2 == 0 { "Tillsyn" } else { "Toalettbesök" })],
+            services: vec![code(if i % 2 == 0 {
+                "Tillsyn"
+            } else {
+                "Toalettbesök"
+            })],
             weekdays: ALL_DAYS_MASK,
             every_weeks: 1,
         });
@@ -290,11 +341,11 @@ pub fn build(
     let disability = unit("Funktionsstöd", UnitKind::Disability)?;
     let prefix = code.to_lowercase();
     let user = |conn: &mut DbConn,
-                    username: String,
-                    name: String,
-                    role: Role,
-                    provider_id: Option<String>,
-                    unit_id: Option<String>|
+                username: String,
+                name: String,
+                role: Role,
+                provider_id: Option<String>,
+                unit_id: Option<String>|
      -> Result<String, StoreError> {
         Ok(user_account::create(
             conn,
@@ -326,45 +377,42 @@ pub fn build(
         )?);
     }
     let mut workers: Vec<SimWorker> = Vec::new();
-    let mut new_worker = |conn: &mut DbConn,
-                          rng: &mut Rng,
-                          p: usize,
-                          label: String|
-     -> Result<usize, StoreError> {
-        let username = format!("{prefix}.{label}");
-        let id = user(
-            conn,
-            username.clone(),
-            format!(
-                "{} {}",
-                GIVEN[rng.below(GIVEN.len() as u64) as usize],
-                FAMILY[rng.below(FAMILY.len() as u64) as usize]
-            ),
-            Role::Staff,
-            Some(providers[p].clone()),
-            None,
-        )?;
-        let fob = format!("fob-{username}");
-        staff_credential::create(
-            conn,
-            &staff_credential::StaffCredential {
-                municipality_id: m.id.clone(),
-                credential: fob.clone(),
-                staff_id: id.clone(),
-                kind: "key_fob".into(),
-                active: true,
-                created_at: t,
-                revoked_at: None,
-            },
-        )?;
-        workers.push(SimWorker {
-            id,
-            username,
-            fob,
-            phone: rng.chance(phone_percent),
-        });
-        Ok(workers.len() - 1)
-    };
+    let mut new_worker =
+        |conn: &mut DbConn, rng: &mut Rng, p: usize, label: String| -> Result<usize, StoreError> {
+            let username = format!("{prefix}.{label}");
+            let id = user(
+                conn,
+                username.clone(),
+                format!(
+                    "{} {}",
+                    GIVEN[rng.below(GIVEN.len() as u64) as usize],
+                    FAMILY[rng.below(FAMILY.len() as u64) as usize]
+                ),
+                Role::Staff,
+                Some(providers[p].clone()),
+                None,
+            )?;
+            let fob = format!("fob-{username}");
+            staff_credential::create(
+                conn,
+                &staff_credential::StaffCredential {
+                    municipality_id: m.id.clone(),
+                    credential: fob.clone(),
+                    staff_id: id.clone(),
+                    kind: "key_fob".into(),
+                    active: true,
+                    created_at: t,
+                    revoked_at: None,
+                },
+            )?;
+            workers.push(SimWorker {
+                id,
+                username,
+                fob,
+                phone: rng.chance(phone_percent),
+            });
+            Ok(workers.len() - 1)
+        };
     let mut clients: Vec<SimClient> = Vec::new();
     let mut locks: Vec<SimLock> = Vec::new();
     let mut seen_numbers = HashSet::new();

@@ -44,7 +44,9 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.pool.clone();
     let ok = web::block(move || {
-        pool.get()
+        // Not the pool's own wait (seconds, while it retries a database
+        // that is down): a readiness probe must answer promptly.
+        pool.get_timeout(std::time::Duration::from_secs(2))
             .ok()
             .is_some_and(|mut c| hemtid_core::db::ping(&mut c).is_ok())
     })

@@ -123,7 +123,10 @@ impl StoreError {
                     // SQLite's SQLITE_BUSY and SQLITE_LOCKED; a full disk
                     // (SQLite's SQLITE_FULL, PostgreSQL's ENOSPC): nothing
                     // is wrong with the data, and it fits once there is room.
-                    m.contains("database is locked")
+                    // PostgreSQL's deadlock (40P01) between two writers, e.g.
+                    // gateways sharing a subscription: one of them retries.
+                    m.contains("deadlock detected")
+                        || m.contains("database is locked")
                         || m.contains("database table is locked")
                         || m.contains("database or disk is full")
                         || m.contains("No space left on device")
