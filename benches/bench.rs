@@ -758,8 +758,10 @@ fn pairs(
                     let (token, clients) = &mine[(i as usize) % mine.len()];
                     let k = i / mine.len() as i64;
                     let (client, service) = &clients[(k as usize) % clients.len()];
+                    // Each round ten days further back (registrations
+                    // older than 62 days are refused).
                     let start = yesterday
-                        - chrono::Duration::minutes(20 * (k + 1) + 100_000 * round);
+                        - chrono::Duration::minutes(20 * (k + 1) + 14_400 * round);
                     let end = start + chrono::Duration::minutes(15);
                     let bodies = [
                         ("/api/v1/visits/check-in", serde_json::json!({
@@ -907,21 +909,34 @@ fn figures() -> Result<()> {
     }
     let (from, to) = (month.first_day(), month.last_day());
     let gen_started = Instant::now();
+    // Each visit with its check-in event (a visit names the event that
+    // opened it) and its service.
     diesel::sql_query(format!(
-        "INSERT INTO visit (id, staff_id, provider_id, client_id, started_at, ended_at, seconds, local_date, \
-           status, method, double_staffing, approval_reasons, created_at, updated_at, voided) \
-         SELECT gen_random_uuid()::text, b.staff_id, b.provider_id, b.client_id, \
-           ((d + time '07:00' + k * interval '3 hours') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC', \
-           ((d + time '07:00' + k * interval '3 hours' + (15 + (k * 7 + length(b.client_id)) % 30) * interval '1 minute') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC', \
-           (15 + (k * 7 + length(b.client_id)) % 30) * 60, d::date, 'closed', 'lock', false, '', now(), now(), false \
+        "CREATE TEMP TABLE gen AS SELECT gen_random_uuid()::text AS id, b.client_id, b.staff_id, b.provider_id, b.service_id, \
+           d::date AS day, \
+           ((d + time '07:00' + k * interval '3 hours') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC' AS started, \
+           (15 + (k * 7 + length(b.client_id)) % 30) * 60 AS secs \
          FROM bench_client b, generate_series(date '{from}', date '{to}', interval '1 day') AS d, generate_series(0, 4) AS k"
     ))
     .execute(&mut *c)?;
-    diesel::sql_query(format!(
+    diesel::sql_query(
+        "INSERT INTO visit_event (id, source, source_key, event_id, kind, staff_id, client_id, provider_id, \
+           occurred_at, received_at, local_date, method, method_ref, reason, payload) \
+         SELECT id, 'device', 'bench', id, 'check_in', staff_id, client_id, provider_id, started, started, day, \
+           'lock', NULL, NULL, '{}' FROM gen",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO visit (id, staff_id, provider_id, client_id, check_in_event_id, started_at, ended_at, seconds, \
+           local_date, status, method, double_staffing, approval_reasons, created_at, updated_at, voided) \
+         SELECT id, staff_id, provider_id, client_id, id, started, started + secs * interval '1 second', secs, day, \
+           'closed', 'lock', false, '', now(), now(), false FROM gen",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query(
         "INSERT INTO visit_service (visit_id, client_id, service_id, declined, entered_minutes, seconds) \
-         SELECT v.id, v.client_id, b.service_id, false, NULL, v.seconds FROM visit v JOIN bench_client b ON b.client_id = v.client_id \
-         WHERE v.local_date BETWEEN '{from}' AND '{to}'"
-    ))
+         SELECT id, client_id, service_id, false, NULL, secs FROM gen",
+    )
     .execute(&mut *c)?;
     diesel::sql_query("ANALYZE").execute(&mut *c)?;
     #[derive(diesel::QueryableByName)]
