@@ -295,9 +295,16 @@ pub fn build(
         &MunicipalitySettings::default(),
     )?;
     seed::ensure_catalogue(conn, &m.id)?;
-    let codes: HashMap<String, String> = service::list(conn, &m.id)?
+    // The catalogue once: name → code for the routines, code → id for the
+    // order lines (not a lookup per line of every client).
+    let catalogue = service::list(conn, &m.id)?;
+    let codes: HashMap<String, String> = catalogue
+        .iter()
+        .map(|s| (s.fields.name.clone(), s.fields.code.clone()))
+        .collect();
+    let service_ids: HashMap<String, String> = catalogue
         .into_iter()
-        .map(|s| (s.fields.name.clone(), s.fields.code))
+        .map(|s| (s.fields.code, s.id))
         .collect();
     let code_of = |name: &str| codes.get(name).cloned().unwrap_or_else(|| name.to_string());
     let providers_n = n.div_ceil(500).max(1);
@@ -548,7 +555,7 @@ pub fn build(
             let Some(code) = r.services.first() else {
                 continue;
             };
-            let Some(s) = service::find_by_code(conn, &m.id, code)? else {
+            let Some(service_id) = service_ids.get(code) else {
                 continue;
             };
             let per_week = r.weekdays.count_ones() as i32;
@@ -558,7 +565,7 @@ pub fn build(
                 (per_week, Period::Week)
             };
             lines.push(OrderLineFields {
-                service_id: s.id,
+                service_id: service_id.clone(),
                 minutes_per_occurrence: r.minutes as i32,
                 amount_unit: "minutes".into(),
                 times,
