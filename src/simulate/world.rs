@@ -178,7 +178,9 @@ pub fn personnummer(rng: &mut Rng) -> String {
 pub const ALL_DAYS_MASK: u8 = 0b111_1111;
 
 /// A frame decision like Järfälla's example: several visits a day, care
-/// packages morning and evening, supervision between, a weekly shower.
+/// packages morning and evening, supervision between, a weekly shower;
+/// the number of daily visits is ordered (R8) and every routine starts
+/// inside the frame window, 07:00–22:00 (R9).
 fn frame_routines(rng: &mut Rng, code: &dyn Fn(&str) -> String) -> Vec<Routine> {
     let visits = 2 + rng.below(5) as u32; // 2..=6 a day
     let mut r = vec![
@@ -592,6 +594,7 @@ pub fn build(
                 valid_from: order_start,
                 valid_to: None,
                 daily_visits,
+                // R20: double staffing is ordered explicitly, in person-minutes.
                 double_staffing_minutes: if partner.is_some() { 900 } else { 0 },
                 monthly_total_minutes: None,
                 free_text: String::new(),
