@@ -20,11 +20,13 @@ use crate::db::{
     DbConn, StoreError, access, dead_letter, device, digital_key, municipality, new_id, now,
     provider_notice, staff_credential, user_account,
 };
+use crate::domain::figures::Cells;
 use crate::domain::local_date;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
+use std::collections::{BTreeSet, HashMap};
 
 /// Largest payload accepted.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
@@ -199,28 +201,164 @@ pub fn ingest(
     payload: &[u8],
     received: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let device_id = device_id_of(topic);
-    match interpret(conn, topic, payload, received)? {
-        Ok(o) => Ok(o),
-        Err(rejection) => {
-            let event_id = event_id_of(payload);
-            let dl = dead_letter::add(
-                conn,
-                received.naive_utc(),
-                topic,
-                device_id.as_deref(),
-                rejection.reason,
-                &rejection.detail,
-                payload,
-            )?;
-            tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
-            Ok(Outcome::Dead {
-                device_id,
-                event_id,
-                rejection,
-                dead_letter_id: dl.id,
-            })
+    crate::db::transaction(conn, |c| {
+        let mut batch = Batch::default();
+        let outcome = batch.ingest(c, topic, payload, received)?;
+        batch.finish(c)?;
+        Ok(outcome)
+    })
+}
+
+/// Many messages in one transaction: what they look up (devices,
+/// municipalities, staff, credentials, orders) is read once for the
+/// batch, and what they change that is shared (devices' last contact, the
+/// day and month figures) is written once, by [`Batch::finish`], which
+/// must run in the same transaction before it commits.
+#[derive(Default)]
+pub struct Batch {
+    devices: HashMap<String, Option<device::Device>>,
+    /// Devices whose last contact, firmware or battery changed.
+    seen: BTreeSet<String>,
+    municipalities: HashMap<String, municipality::Municipality>,
+    staff: HashMap<(String, String), user_account::UserAccount>,
+    credentials: HashMap<(String, String), Option<String>>,
+    orders: HashMap<(String, String, NaiveDate), bool>,
+    figures: Cells,
+}
+
+impl Batch {
+    /// [`ingest`] one message of the batch.
+    pub fn ingest(
+        &mut self,
+        conn: &mut DbConn,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let device_id = device_id_of(topic);
+        match self.interpret(conn, topic, payload, received)? {
+            Ok(o) => Ok(o),
+            Err(rejection) => {
+                let event_id = event_id_of(payload);
+                let dl = dead_letter::add(
+                    conn,
+                    received.naive_utc(),
+                    topic,
+                    device_id.as_deref(),
+                    rejection.reason,
+                    &rejection.detail,
+                    payload,
+                )?;
+                tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
+                Ok(Outcome::Dead {
+                    device_id,
+                    event_id,
+                    rejection,
+                    dead_letter_id: dl.id,
+                })
+            }
         }
+    }
+
+    /// Writes what the batch's messages changed together.
+    pub fn finish(self, conn: &mut DbConn) -> Result<(), StoreError> {
+        for id in &self.seen {
+            if let Some(Some(d)) = self.devices.get(id) {
+                device::save_contact(conn, d)?;
+            }
+        }
+        crate::db::figure::apply(conn, &self.figures)
+    }
+
+    fn device(
+        &mut self,
+        conn: &mut DbConn,
+        id: &str,
+    ) -> Result<Option<device::Device>, StoreError> {
+        if let Some(d) = self.devices.get(id) {
+            return Ok(d.clone());
+        }
+        let d = match device::get_any(conn, id) {
+            Ok(d) => Some(d),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        self.devices.insert(id.to_string(), d.clone());
+        Ok(d)
+    }
+
+    /// The device's last contact, firmware and battery, written by
+    /// [`Batch::finish`].
+    fn seen(&mut self, id: &str, at: NaiveDateTime, firmware: Option<&str>, battery: Option<i32>) {
+        if let Some(Some(d)) = self.devices.get_mut(id) {
+            d.last_seen_at = Some(d.last_seen_at.map_or(at, |t| t.max(at)));
+            if let Some(f) = firmware {
+                d.firmware = Some(f.to_string());
+            }
+            if battery.is_some() {
+                d.battery_pct = battery;
+            }
+            self.seen.insert(id.to_string());
+        }
+    }
+
+    fn municipality(
+        &mut self,
+        conn: &mut DbConn,
+        id: &str,
+    ) -> Result<municipality::Municipality, StoreError> {
+        if let Some(m) = self.municipalities.get(id) {
+            return Ok(m.clone());
+        }
+        let m = municipality::get(conn, id)?;
+        self.municipalities.insert(id.to_string(), m.clone());
+        Ok(m)
+    }
+
+    fn staff(
+        &mut self,
+        conn: &mut DbConn,
+        municipality_id: &str,
+        id: &str,
+    ) -> Result<user_account::UserAccount, StoreError> {
+        let key = (municipality_id.to_string(), id.to_string());
+        if let Some(u) = self.staff.get(&key) {
+            return Ok(u.clone());
+        }
+        let u = user_account::get(conn, municipality_id, id)?;
+        self.staff.insert(key, u.clone());
+        Ok(u)
+    }
+
+    fn credential(
+        &mut self,
+        conn: &mut DbConn,
+        municipality_id: &str,
+        credential: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let key = (municipality_id.to_string(), credential.to_string());
+        if let Some(s) = self.credentials.get(&key) {
+            return Ok(s.clone());
+        }
+        let s = staff_credential::staff_of(conn, municipality_id, credential)?;
+        self.credentials.insert(key, s.clone());
+        Ok(s)
+    }
+
+    fn has_order(
+        &mut self,
+        conn: &mut DbConn,
+        client_id: &str,
+        provider_id: &str,
+        day: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        let key = (client_id.to_string(), provider_id.to_string(), day);
+        if let Some(b) = self.orders.get(&key) {
+            return Ok(*b);
+        }
+        let b = access::active_order(conn, client_id, provider_id, day)?.is_some();
+        self.orders.insert(key, b);
+        Ok(b)
     }
 }
 
@@ -232,7 +370,9 @@ pub fn replay(
     at: NaiveDateTime,
 ) -> Result<Result<Outcome, Rejection>, StoreError> {
     let dl = dead_letter::get(conn, dead_letter_id)?;
-    let result = interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
+    let mut batch = Batch::default();
+    let result = batch.interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
+    batch.finish(conn)?;
     let note = match &result {
         Ok(Outcome::Stored { .. }) => "stored".to_string(),
         Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
@@ -245,7 +385,8 @@ pub fn replay(
 }
 
 /// A battery going below the limit raises a notice to the provider; one
-/// back above it (changed) resolves it.
+/// back above it (changed) resolves it. `dev` is the device as last seen:
+/// a battery that was not low had no notice to resolve.
 fn battery_notice(
     conn: &mut DbConn,
     dev: &device::Device,
@@ -253,6 +394,7 @@ fn battery_notice(
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let Some(pct) = battery else { return Ok(()) };
+    let was_low = dev.battery_pct.is_none_or(|b| b < device::LOW_BATTERY_PCT);
     if pct < device::LOW_BATTERY_PCT {
         let kind = match dev.kind.as_str() {
             "door_lock" => "låset",
@@ -264,7 +406,7 @@ fn battery_notice(
             dev.id
         );
         provider_notice::raise(conn, &dev.provider_id, &dev.id, "low_battery", &message, at)?;
-    } else {
+    } else if was_low {
         provider_notice::resolve(conn, &dev.id, "low_battery", at)?;
     }
     Ok(())
@@ -274,6 +416,7 @@ fn battery_notice(
 /// this lock, not revoked before the event, not expired), or the owner of
 /// the staff credential.
 fn staff_of(
+    batch: &mut Batch,
     conn: &mut DbConn,
     dev: &device::Device,
     msg: &DeviceMessage,
@@ -313,7 +456,7 @@ fn staff_of(
         )));
     };
     Ok(
-        match staff_credential::staff_of(conn, &dev.municipality_id, credential)? {
+        match batch.credential(conn, &dev.municipality_id, credential)? {
             Some(s) => Ok(s),
             None => Err(reject(
                 "unknown_credential",
@@ -352,188 +495,187 @@ pub fn event_id_of(payload: &[u8]) -> Option<String> {
     Some(v.get("event_id")?.as_str()?.to_string())
 }
 
-fn interpret(
-    conn: &mut DbConn,
-    topic: &str,
-    payload: &[u8],
-    received: DateTime<Utc>,
-) -> Result<Result<Outcome, Rejection>, StoreError> {
-    let Some(device_id) = device_id_of(topic) else {
-        return Ok(Err(reject(
-            "invalid_topic",
-            "expected hemtid/v1/devices/{device_id}/events",
-        )));
-    };
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return Ok(Err(reject(
-            "payload_too_large",
-            format!("{} bytes; at most {MAX_PAYLOAD_BYTES}", payload.len()),
-        )));
-    }
-    let raw: serde_json::Value = match serde_json::from_slice(payload) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(reject("malformed_json", e.to_string()))),
-    };
-    // PostgreSQL text cannot hold U+0000: such a message is refused here,
-    // before any of its text reaches a query.
-    if has_nul(&raw) {
-        return Ok(Err(reject(
-            "invalid_payload",
-            "a text contains the NUL character (U+0000)",
-        )));
-    }
-    let de = serde_json::Value::clone(&raw);
-    let msg: DeviceMessage = match serde_path_to_error::deserialize(de) {
-        Ok(m) => m,
-        Err(e) => {
+impl Batch {
+    fn interpret(
+        &mut self,
+        conn: &mut DbConn,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
+    ) -> Result<Result<Outcome, Rejection>, StoreError> {
+        let Some(device_id) = device_id_of(topic) else {
             return Ok(Err(reject(
-                "invalid_payload",
-                format!("{}: {}", e.path(), e.inner()),
+                "invalid_topic",
+                "expected hemtid/v1/devices/{device_id}/events",
+            )));
+        };
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Ok(Err(reject(
+                "payload_too_large",
+                format!("{} bytes; at most {MAX_PAYLOAD_BYTES}", payload.len()),
             )));
         }
-    };
-    let dev = match device::get_any(conn, &device_id) {
-        Ok(d) => d,
-        Err(StoreError::NotFound) => {
+        let raw: serde_json::Value = match serde_json::from_slice(payload) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(reject("malformed_json", e.to_string()))),
+        };
+        // PostgreSQL text cannot hold U+0000: such a message is refused here,
+        // before any of its text reaches a query.
+        if has_nul(&raw) {
+            return Ok(Err(reject(
+                "invalid_payload",
+                "a text contains the NUL character (U+0000)",
+            )));
+        }
+        let de = serde_json::Value::clone(&raw);
+        let msg: DeviceMessage = match serde_path_to_error::deserialize(de) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(Err(reject(
+                    "invalid_payload",
+                    format!("{}: {}", e.path(), e.inner()),
+                )));
+            }
+        };
+        let Some(dev) = self.device(conn, &device_id)? else {
             return Ok(Err(reject(
                 "unknown_device",
                 "no device with this id is registered",
             )));
+        };
+        if dev.status != "active" {
+            return Ok(Err(reject("device_retired", "the device is retired")));
         }
-        Err(e) => return Err(e),
-    };
-    if dev.status != "active" {
-        return Ok(Err(reject("device_retired", "the device is retired")));
-    }
-    if msg.device_id.as_deref().is_some_and(|d| d != device_id) {
-        return Ok(Err(reject(
-            "device_mismatch",
-            "the payload's device_id differs from the topic's",
-        )));
-    }
-    if let Some(key) = &dev.hmac_key {
-        match &msg.sig {
-            None => {
-                return Ok(Err(reject(
-                    "unsigned",
-                    "this device must sign its messages",
-                )));
-            }
-            Some(sig) if !verify(key, &DeviceMessage::signed_text(&raw), sig) => {
-                return Ok(Err(reject("bad_signature", "the signature does not match")));
-            }
-            Some(_) => {}
+        if msg.device_id.as_deref().is_some_and(|d| d != device_id) {
+            return Ok(Err(reject(
+                "device_mismatch",
+                "the payload's device_id differs from the topic's",
+            )));
         }
-    }
-    let at = msg.occurred_at.with_timezone(&Utc);
-    if (at - received).num_seconds() > MAX_SKEW_SECONDS {
-        return Ok(Err(reject(
-            "timestamp_in_future",
-            "occurred_at is ahead of the server's clock",
-        )));
-    }
-    if (received - at).num_days() > MAX_AGE_DAYS {
-        return Ok(Err(reject(
-            "timestamp_too_old",
-            format!("occurred_at is older than {MAX_AGE_DAYS} days"),
-        )));
-    }
-    if msg.firmware.as_ref().is_some_and(|f| f.len() > 100)
-        || msg.battery_pct.is_some_and(|b| b > 100)
-    {
-        return Ok(Err(reject(
-            "invalid_payload",
-            "firmware at most 100 characters, battery_pct 0–100",
-        )));
-    }
-    battery_notice(
-        conn,
-        &dev,
-        msg.battery_pct.map(i32::from),
-        received.naive_utc(),
-    )?;
-    device::seen(
-        conn,
-        &device_id,
-        received.naive_utc(),
-        msg.firmware.as_deref(),
-        msg.battery_pct.map(i32::from),
-    )?;
-    let Some(client_id) = dev.client_id.clone() else {
-        return Ok(Err(reject(
-            "device_unbound",
-            "the device is not bound to a client's home",
-        )));
-    };
-    let staff_id = match staff_of(conn, &dev, &msg, at.naive_utc())? {
-        Ok(s) => s,
-        Err(r) => return Ok(Err(r)),
-    };
-    let staff = user_account::get(conn, &dev.municipality_id, &staff_id)?;
-    if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str()) || !staff.fields.active
-    {
-        return Ok(Err(reject(
-            "wrong_provider",
-            "the staff member does not work for the device's provider",
-        )));
-    }
-    let m = municipality::get(conn, &dev.municipality_id)?;
-    let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
-    let day = local_date(at, tz);
-    if access::active_order(conn, &client_id, &dev.provider_id, day)?.is_none() {
-        return Ok(Err(reject(
-            "no_active_order",
-            "the client has no order at the device's provider that day",
-        )));
-    }
-    let kind = match msg.kind {
-        DeviceKind::CheckIn | DeviceKind::Unlock => "check_in",
-        DeviceKind::CheckOut | DeviceKind::Lock => "check_out",
-        DeviceKind::TagRead => "presence",
-    };
-    let method = if dev.kind == "door_lock" {
-        "lock"
-    } else {
-        "nfc"
-    };
-    let event = NewVisitEvent {
-        id: new_id(),
-        source: "device".into(),
-        source_key: device_id.clone(),
-        event_id: msg.event_id.to_string(),
-        kind: kind.into(),
-        staff_id,
-        client_id,
-        provider_id: dev.provider_id.clone(),
-        occurred_at: at.naive_utc(),
-        received_at: now(),
-        local_date: day,
-        method: Some(method.into()),
-        method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
-        reason: None,
-        payload: serde_json::to_string(&Payload::default())
-            .map_err(|e| StoreError::Encode(e.to_string()))?,
-    };
-    let rules = Rules {
-        tz,
-        max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
-        window: m.frame_window(),
-    };
-    let event_id = msg.event_id.to_string();
-    match visit::record(conn, &event, None, rules) {
-        Ok(Recorded::Applied { visits, .. }) => Ok(Ok(Outcome::Stored {
-            device_id,
-            event_id,
-            visits,
-        })),
-        Ok(Recorded::Duplicate { .. }) => Ok(Ok(Outcome::Duplicate {
-            device_id,
-            event_id,
-        })),
-        Err(StoreError::MonthLocked(month)) => Ok(Err(reject(
-            "month_locked",
-            format!("{month} is locked for billing"),
-        ))),
-        Err(e) => Err(e),
+        if let Some(key) = &dev.hmac_key {
+            match &msg.sig {
+                None => {
+                    return Ok(Err(reject(
+                        "unsigned",
+                        "this device must sign its messages",
+                    )));
+                }
+                Some(sig) if !verify(key, &DeviceMessage::signed_text(&raw), sig) => {
+                    return Ok(Err(reject("bad_signature", "the signature does not match")));
+                }
+                Some(_) => {}
+            }
+        }
+        let at = msg.occurred_at.with_timezone(&Utc);
+        if (at - received).num_seconds() > MAX_SKEW_SECONDS {
+            return Ok(Err(reject(
+                "timestamp_in_future",
+                "occurred_at is ahead of the server's clock",
+            )));
+        }
+        if (received - at).num_days() > MAX_AGE_DAYS {
+            return Ok(Err(reject(
+                "timestamp_too_old",
+                format!("occurred_at is older than {MAX_AGE_DAYS} days"),
+            )));
+        }
+        if msg.firmware.as_ref().is_some_and(|f| f.len() > 100)
+            || msg.battery_pct.is_some_and(|b| b > 100)
+        {
+            return Ok(Err(reject(
+                "invalid_payload",
+                "firmware at most 100 characters, battery_pct 0–100",
+            )));
+        }
+        battery_notice(
+            conn,
+            &dev,
+            msg.battery_pct.map(i32::from),
+            received.naive_utc(),
+        )?;
+        self.seen(
+            &device_id,
+            received.naive_utc(),
+            msg.firmware.as_deref(),
+            msg.battery_pct.map(i32::from),
+        );
+        let Some(client_id) = dev.client_id.clone() else {
+            return Ok(Err(reject(
+                "device_unbound",
+                "the device is not bound to a client's home",
+            )));
+        };
+        let staff_id = match staff_of(self, conn, &dev, &msg, at.naive_utc())? {
+            Ok(s) => s,
+            Err(r) => return Ok(Err(r)),
+        };
+        let staff = self.staff(conn, &dev.municipality_id, &staff_id)?;
+        if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str())
+            || !staff.fields.active
+        {
+            return Ok(Err(reject(
+                "wrong_provider",
+                "the staff member does not work for the device's provider",
+            )));
+        }
+        let m = self.municipality(conn, &dev.municipality_id)?;
+        let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
+        let day = local_date(at, tz);
+        if !self.has_order(conn, &client_id, &dev.provider_id, day)? {
+            return Ok(Err(reject(
+                "no_active_order",
+                "the client has no order at the device's provider that day",
+            )));
+        }
+        let kind = match msg.kind {
+            DeviceKind::CheckIn | DeviceKind::Unlock => "check_in",
+            DeviceKind::CheckOut | DeviceKind::Lock => "check_out",
+            DeviceKind::TagRead => "presence",
+        };
+        let method = if dev.kind == "door_lock" {
+            "lock"
+        } else {
+            "nfc"
+        };
+        let event = NewVisitEvent {
+            id: new_id(),
+            source: "device".into(),
+            source_key: device_id.clone(),
+            event_id: msg.event_id.to_string(),
+            kind: kind.into(),
+            staff_id,
+            client_id,
+            provider_id: dev.provider_id.clone(),
+            occurred_at: at.naive_utc(),
+            received_at: now(),
+            local_date: day,
+            method: Some(method.into()),
+            method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
+            reason: None,
+            payload: serde_json::to_string(&Payload::default())
+                .map_err(|e| StoreError::Encode(e.to_string()))?,
+        };
+        let rules = Rules {
+            tz,
+            max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
+            window: m.frame_window(),
+        };
+        let event_id = msg.event_id.to_string();
+        match visit::record_deferred(conn, &event, None, rules, &mut self.figures) {
+            Ok(Recorded::Applied { visits, .. }) => Ok(Ok(Outcome::Stored {
+                device_id,
+                event_id,
+                visits,
+            })),
+            Ok(Recorded::Duplicate { .. }) => Ok(Ok(Outcome::Duplicate {
+                device_id,
+                event_id,
+            })),
+            Err(StoreError::MonthLocked(month)) => Ok(Err(reject(
+                "month_locked",
+                format!("{month} is locked for billing"),
+            ))),
+            Err(e) => Err(e),
+        }
     }
 }

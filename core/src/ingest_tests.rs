@@ -428,6 +428,111 @@ fn the_asyncapi_document_lists_every_rejection_reason_and_kind() {
     }
 }
 
+/// The device's battery and last contact, its battery notices (resolved
+/// or not) and the visits' seconds.
+type BatchState = (
+    Option<i32>,
+    Option<String>,
+    Vec<(String, bool)>,
+    Vec<Option<i32>>,
+);
+
+/// What one batch (one transaction, lookups and figures once) leaves
+/// behind: the device's last contact, battery notices, visits, figures.
+fn batch_state(f: &mut Fx) -> BatchState {
+    let d = device::get_any(&mut f.conn, "lock-1").unwrap();
+    let mut notices: Vec<(String, bool)> = provider_notice::list(&mut f.conn, &d.provider_id, true)
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.kind, n.resolved_at.is_some()))
+        .collect();
+    notices.sort();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let mut seconds: Vec<Option<i32>> =
+        visit::for_client(&mut f.conn, d.client_id.as_deref().unwrap(), day, day)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.visit.fields.seconds)
+            .collect();
+    seconds.sort();
+    // The figures written once for the batch equal a rebuild.
+    let m = municipality::get(&mut f.conn, &d.municipality_id).unwrap();
+    let month = crate::domain::YearMonth::of(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+    let rules = visit::Rules::of(&m).unwrap();
+    let (computed, _, _) = figure::compute_month(&mut f.conn, &m, month, rules).unwrap();
+    assert_eq!(
+        figure::stored_month(&mut f.conn, &m, month).unwrap(),
+        computed
+    );
+    (
+        d.battery_pct,
+        d.last_seen_at.map(|t| t.to_string()),
+        notices,
+        seconds,
+    )
+}
+
+#[test]
+fn a_batch_stores_what_the_same_messages_one_by_one_store() {
+    let with = |battery: u8, kind: &str, at: &str| {
+        let mut m = msg(kind, at);
+        m["battery_pct"] = json!(battery);
+        m
+    };
+    let messages = [
+        with(77, "unlock", "2026-11-20T08:00:00+01:00"),
+        with(8, "lock", "2026-11-20T08:40:00+01:00"),
+        // Low battery, then back: raised and resolved in the same batch.
+        with(9, "unlock", "2026-11-20T10:00:00+01:00"),
+        with(90, "lock", "2026-11-20T10:25:00+01:00"),
+        // Out of order: a visit the later lock closed is split again.
+        with(90, "unlock", "2026-11-20T08:10:00+01:00"),
+        with(90, "lock", "2026-11-20T08:20:00+01:00"),
+        with(90, "unlock", "2026-11-20T13:00:00+01:00"),
+    ];
+    let topic = "hemtid/v1/devices/lock-1/events";
+    // Re-sent messages come last (their battery readings count again).
+    let all: Vec<&Value> = messages.iter().chain(&messages[..2]).collect();
+    let mut one = fx();
+    let mut expected = Vec::new();
+    for m in &all {
+        let o = ingest::ingest(&mut one.conn, topic, m.to_string().as_bytes(), one.now).unwrap();
+        expected.push(format!("{o:?}").split(' ').next().unwrap().to_string());
+    }
+    let mut many = fx();
+    let now = many.now;
+    let outcomes = transaction(&mut many.conn, |c| {
+        let mut b = ingest::Batch::default();
+        let mut out = Vec::new();
+        for m in &all {
+            out.push(b.ingest(c, topic, m.to_string().as_bytes(), now)?);
+        }
+        b.finish(c)?;
+        Ok(out)
+    })
+    .unwrap();
+    let kinds: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{o:?}").split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, expected);
+    assert_eq!(kinds[7..], ["Duplicate", "Duplicate"]);
+    let a = batch_state(&mut one);
+    let b = batch_state(&mut many);
+    assert_eq!(a, b);
+    // The last reading (8 %, re-sent) is low: one notice resolved at
+    // 90 %, one open.
+    assert_eq!(b.0, Some(8));
+    assert_eq!(
+        b.2,
+        vec![
+            ("low_battery".to_string(), false),
+            ("low_battery".to_string(), true)
+        ]
+    );
+    assert_eq!(b.3, [None, None, Some(1200), Some(1500)]);
+}
+
 #[test]
 fn the_contract_examples_are_accepted() {
     let mut f = fx();

@@ -68,11 +68,16 @@ fn count(outcomes: &[Outcome], seconds: f64) {
     hemtid_core::metrics::global().batch(outcomes.len(), seconds, stored, duplicates, &dead);
 }
 
+/// The batch's messages in order; what they look up is read once and
+/// what they change together is written once, before the commit.
 fn ingest_all(c: &mut DbConn, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
-    batch
+    let mut b = ingest::Batch::default();
+    let outcomes = batch
         .iter()
-        .map(|m| ingest::ingest(c, &m.topic, &m.payload, m.received))
-        .collect()
+        .map(|m| b.ingest(c, &m.topic, &m.payload, m.received))
+        .collect::<Result<Vec<_>, _>>()?;
+    b.finish(c)?;
+    Ok(outcomes)
 }
 
 /// Runs `f` again (up to three times) when it lost a race: gateways

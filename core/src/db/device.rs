@@ -152,6 +152,19 @@ pub fn seen(
     Ok(())
 }
 
+/// Writes the device's last contact, firmware and battery as `d` has them
+/// (the gateway's batches gather them, see `ingest::Batch`).
+pub fn save_contact(conn: &mut DbConn, d: &Device) -> Result<(), StoreError> {
+    diesel::update(device::table.find(&d.id))
+        .set((
+            device::last_seen_at.eq(d.last_seen_at),
+            device::firmware.eq(d.firmware.as_deref()),
+            device::battery_pct.eq(d.battery_pct),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Whether `secret` is the device's broker password (SHA-256, random secrets).
 pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, StoreError> {
     let hash = crate::auth::hash_token(secret);

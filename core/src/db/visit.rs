@@ -195,6 +195,25 @@ pub fn record(
     rules: Rules,
 ) -> Result<Recorded, StoreError> {
     super::transaction(conn, |c| {
+        let mut cells = crate::domain::figures::Cells::new();
+        let recorded = record_deferred(c, event, note, rules, &mut cells)?;
+        super::figure::apply(c, &cells)?;
+        Ok(recorded)
+    })
+}
+
+/// [`record`], leaving the change to the figures in `figures` for the
+/// caller to apply (once for a whole batch of events, in the same
+/// transaction; nothing reads the figures in between).
+pub fn record_deferred(
+    conn: &mut DbConn,
+    event: &NewVisitEvent,
+    note: Option<&NewNote>,
+    rules: Rules,
+    figures: &mut crate::domain::figures::Cells,
+) -> Result<Recorded, StoreError> {
+    let mut cells = crate::domain::figures::Cells::new();
+    let recorded = super::transaction(conn, |c| {
         // PostgreSQL: one staff member's events are paired one at a time.
         // SQLite: the insert below is the transaction's first statement, so
         // it takes the write lock before anything is read.
@@ -222,10 +241,9 @@ pub fn record(
             journal_note::insert(c, n)?;
         }
         let visits = if stored.pairing().is_some() {
-            repair(c, &stored, rules)?
+            repair(c, &stored, rules, &mut cells)?
         } else {
             if stored.kind == "declined" {
-                let mut cells = crate::domain::figures::Cells::new();
                 crate::domain::figures::add_declined(
                     &mut cells,
                     &stored.client_id,
@@ -233,7 +251,6 @@ pub fn record(
                     stored.local_date,
                     1,
                 );
-                super::figure::apply(c, &cells)?;
             }
             Vec::new()
         };
@@ -241,7 +258,10 @@ pub fn record(
             event: stored,
             visits,
         })
-    })
+    })?;
+    // Only what the savepoint kept counts.
+    crate::domain::figures::merge(figures, cells);
+    Ok(recorded)
 }
 
 /// Events loaded either side of a new one to begin with; more when runs of
@@ -249,7 +269,12 @@ pub fn record(
 const WINDOW: i64 = 8;
 
 /// Re-derives the visits the new event `e` changes and stores them.
-fn repair(c: &mut DbConn, e: &VisitEvent, rules: Rules) -> Result<Vec<Visit>, StoreError> {
+fn repair(
+    c: &mut DbConn,
+    e: &VisitEvent,
+    rules: Rules,
+    cells: &mut crate::domain::figures::Cells,
+) -> Result<Vec<Visit>, StoreError> {
     // The pairing looks at most two events that stand for themselves
     // either side (see `pairing::touched`): widen the window until it holds
     // them, or the staff member's first or last event.
@@ -365,10 +390,10 @@ fn repair(c: &mut DbConn, e: &VisitEvent, rules: Rules) -> Result<Vec<Visit>, St
     }
     let anchors: Vec<&str> = derived.iter().map(|d| d.anchor.as_str()).collect();
     let figures_after = super::figure::inputs(c, &anchors)?;
-    super::figure::apply(
-        c,
-        &super::figure::delta(&figures_before, &figures_after, rules.tz, rules.window),
-    )?;
+    crate::domain::figures::merge(
+        cells,
+        super::figure::delta(&figures_before, &figures_after, rules.tz, rules.window),
+    );
     Ok(out)
 }
 

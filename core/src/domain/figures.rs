@@ -73,6 +73,14 @@ impl Amounts {
 /// A set of cells with amounts.
 pub type Cells = BTreeMap<CellKey, Amounts>;
 
+/// Adds the cells of `from` to `into`; cells that come to zero go.
+pub fn merge(into: &mut Cells, from: Cells) {
+    for (k, a) in from {
+        into.entry(k).or_default().add(a, 1);
+    }
+    prune(into);
+}
+
 /// The frame window (R9), minutes after local midnight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameWindow {
