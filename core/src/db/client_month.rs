@@ -139,47 +139,35 @@ pub fn ordered_for_municipality(
     let convention = municipality
         .month_convention()
         .unwrap_or(MonthConvention::Average);
-    let clients = client_t::table
+    // Three joined reads: the month's orders with their decision's kind,
+    // and their lines (a list of ids per chunk cost tens of round trips
+    // for a large municipality).
+    let in_month = care_order_t::valid_from.le(month.last_day()).and(
+        care_order_t::valid_to
+            .is_null()
+            .or(care_order_t::valid_to.ge(month.first_day())),
+    );
+    let mut orders: Vec<(CareOrder, String)> = care_order_t::table
+        .inner_join(client_t::table)
+        .inner_join(decision_t::table)
         .filter(client_t::municipality_id.eq(&municipality.id))
-        .select(client_t::id);
-    let mut orders: Vec<CareOrder> = care_order_t::table
-        .filter(care_order_t::client_id.eq_any(clients))
-        .filter(care_order_t::valid_from.le(month.last_day()))
-        .filter(
-            care_order_t::valid_to
-                .is_null()
-                .or(care_order_t::valid_to.ge(month.first_day())),
-        )
-        .select(CareOrder::as_select())
+        .filter(in_month)
+        .select((CareOrder::as_select(), decision_t::kind))
         .load(conn)?;
-    orders.sort_by_key(|o| o.fields.valid_from);
+    orders.sort_by_key(|(o, _)| o.fields.valid_from);
     let mut lines: BTreeMap<String, Vec<OrderLine>> = BTreeMap::new();
-    let mut kinds: BTreeMap<String, String> = BTreeMap::new();
-    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
-    let decisions: Vec<&str> = orders
-        .iter()
-        .map(|o| o.fields.decision_id.as_str())
-        .collect();
-    for chunk in ids.chunks(500) {
-        for l in line_t::table
-            .filter(line_t::care_order_id.eq_any(chunk))
-            .order((line_t::care_order_id, line_t::position))
-            .select(OrderLine::as_select())
-            .load::<OrderLine>(conn)?
-        {
-            lines.entry(l.care_order_id.clone()).or_default().push(l);
-        }
-    }
-    for chunk in decisions.chunks(500) {
-        kinds.extend(
-            decision_t::table
-                .filter(decision_t::id.eq_any(chunk))
-                .select((decision_t::id, decision_t::kind))
-                .load::<(String, String)>(conn)?,
-        );
+    for l in line_t::table
+        .inner_join(care_order_t::table.inner_join(client_t::table))
+        .filter(client_t::municipality_id.eq(&municipality.id))
+        .filter(in_month)
+        .order((line_t::care_order_id, line_t::position))
+        .select(OrderLine::as_select())
+        .load::<OrderLine>(conn)?
+    {
+        lines.entry(l.care_order_id.clone()).or_default().push(l);
     }
     let mut out: BTreeMap<String, OrderedMonth> = BTreeMap::new();
-    for o in orders {
+    for (o, kind) in orders {
         let f = &o.fields;
         let own = lines.remove(&o.id).unwrap_or_default();
         let spec = care_order::spec_of(f, own.iter().map(|l| &l.fields));
@@ -193,7 +181,7 @@ pub fn ordered_for_municipality(
                 .entry(line.fields.service_id.clone())
                 .or_default() += minutes;
         }
-        entry.frame |= kinds.get(&f.decision_id).is_some_and(|k| k == "frame");
+        entry.frame |= kind == "frame";
         entry.provider_id = Some(f.provider_id.clone());
         entry
             .periods
