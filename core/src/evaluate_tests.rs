@@ -443,6 +443,9 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
             cl.fields.given_name
         );
     }
+    // Read again from what was remembered: the same.
+    let again = crate::db::client_month::ordered_for_municipality(&mut f.c, &f.m, oct).unwrap();
+    assert_eq!(again, all);
     let rows = report::monthly(&mut f.c, &f.m, oct, today, &report::Filter::default()).unwrap();
     let lisa = rows.iter().find(|r| r.client_id == f.lisa).unwrap();
     assert_eq!(
@@ -628,4 +631,55 @@ fn a_visit_left_open_past_the_limit_alerts_the_provider_until_closed() {
     visit::record(&mut f.c, &out, None, RULES).unwrap();
     f.evaluate(at(2026, 11, 10, 21));
     assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
+}
+
+/// The ordered minutes remembered for reports follow a changed order and a
+/// changed month convention.
+#[test]
+fn remembered_ordered_time_follows_order_and_convention_changes() {
+    use crate::db::client_month::{ordered, ordered_for_municipality};
+    let mut f = fx();
+    let oct: YearMonth = "2026-10".parse().unwrap();
+    let bulk = |f: &mut Fx| {
+        let m = crate::db::municipality::get(&mut f.c, &f.m.id).unwrap();
+        let all = ordered_for_municipality(&mut f.c, &m, oct).unwrap();
+        let one = ordered(&mut f.c, &m, &f.lisa, None, oct).unwrap();
+        assert_eq!(all.get(&f.lisa).cloned().unwrap_or_default(), one);
+        one
+    };
+    let before = bulk(&mut f);
+    assert!(before.minutes > 0);
+    // Lisa's order: every line ten minutes longer.
+    let order = crate::db::care_order::list_for_client(&mut f.c, &f.lisa)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.fields.valid_from <= oct.last_day())
+        .unwrap();
+    let full = crate::db::care_order::get_with_lines(&mut f.c, &f.m.id, &order.id).unwrap();
+    let lines: Vec<_> = full
+        .lines
+        .iter()
+        .map(|l| {
+            let mut x = l.line.fields.clone();
+            x.minutes_per_occurrence += 10;
+            x
+        })
+        .collect();
+    // updated_at is what tells a changed order: let the clock move on.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    crate::db::care_order::update(&mut f.c, &f.m.id, &order.id, &order.fields, &lines).unwrap();
+    // (Her frame order states its total; the services' minutes grow.)
+    let longer = bulk(&mut f);
+    let sum = |o: &crate::db::client_month::OrderedMonth| o.by_service.values().sum::<i64>();
+    assert!(sum(&longer) > sum(&before), "{longer:?} after {before:?}");
+    // The other month convention counts other days.
+    let mut settings = f.m.settings.clone();
+    settings.month_convention = if settings.month_convention == "calendar" {
+        "average".into()
+    } else {
+        "calendar".into()
+    };
+    crate::db::municipality::update(&mut f.c, &f.m.id, &f.m.name, &settings).unwrap();
+    let other = bulk(&mut f);
+    assert_ne!(sum(&other), sum(&longer));
 }

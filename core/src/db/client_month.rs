@@ -128,66 +128,227 @@ pub fn ordered(
 }
 
 /// [`ordered`] for every client of a municipality in one go (a few
-/// queries, whatever the number of clients): for reports.
+/// queries, whatever the number of clients): for reports. Each order's
+/// minutes in the month are remembered in `order_month` while the order
+/// and the month convention stay the same, so a report reads one row per
+/// order instead of every order line.
 pub fn ordered_for_municipality(
     conn: &mut DbConn,
     municipality: &Municipality,
     month: YearMonth,
-) -> Result<BTreeMap<String, OrderedMonth>, StoreError> {
-    use super::care_order::OrderLine;
-    use super::schema::{client as client_t, order_line as line_t};
+) -> Result<std::collections::HashMap<String, OrderedMonth>, StoreError> {
+    use super::schema::{client as client_t, order_month as memo_t};
     let convention = municipality
         .month_convention()
         .unwrap_or(MonthConvention::Average);
-    // Three joined reads: the month's orders with their decision's kind,
-    // and their lines (a list of ids per chunk cost tens of round trips
-    // for a large municipality).
-    let in_month = care_order_t::valid_from.le(month.last_day()).and(
-        care_order_t::valid_to
-            .is_null()
-            .or(care_order_t::valid_to.ge(month.first_day())),
+    let month_key = month.to_string();
+    type Row = (
+        OrderHead,
+        chrono::NaiveDateTime,
+        String,
+        Option<(String, chrono::NaiveDateTime, Option<i64>, String)>,
     );
-    let mut orders: Vec<(CareOrder, String)> = care_order_t::table
+    let mut orders: Vec<Row> = care_order_t::table
         .inner_join(client_t::table)
         .inner_join(decision_t::table)
+        .left_join(
+            memo_t::table.on(memo_t::care_order_id
+                .eq(care_order_t::id)
+                .and(memo_t::month.eq(&month_key))),
+        )
         .filter(client_t::municipality_id.eq(&municipality.id))
-        .filter(in_month)
-        .select((CareOrder::as_select(), decision_t::kind))
+        .filter(care_order_t::valid_from.le(month.last_day()))
+        .filter(
+            care_order_t::valid_to
+                .is_null()
+                .or(care_order_t::valid_to.ge(month.first_day())),
+        )
+        .select((
+            (
+                care_order_t::id,
+                care_order_t::client_id,
+                care_order_t::provider_id,
+                care_order_t::valid_from,
+                care_order_t::valid_to,
+                care_order_t::daily_visits,
+            ),
+            care_order_t::updated_at,
+            decision_t::kind,
+            (
+                memo_t::convention,
+                memo_t::order_updated_at,
+                memo_t::minutes,
+                memo_t::by_service,
+            )
+                .nullable(),
+        ))
         .load(conn)?;
-    orders.sort_by_key(|(o, _)| o.fields.valid_from);
-    let mut lines: BTreeMap<String, Vec<OrderLine>> = BTreeMap::new();
-    for l in line_t::table
-        .inner_join(care_order_t::table.inner_join(client_t::table))
-        .filter(client_t::municipality_id.eq(&municipality.id))
-        .filter(in_month)
-        .order((line_t::care_order_id, line_t::position))
-        .select(OrderLine::as_select())
-        .load::<OrderLine>(conn)?
-    {
-        lines.entry(l.care_order_id.clone()).or_default().push(l);
+    orders.sort_by_key(|((_, _, _, from, _, _), ..)| *from);
+    // What is remembered and still holds; the rest is computed (and
+    // remembered) now.
+    let mut known: std::collections::HashMap<String, OrderMinutes> =
+        std::collections::HashMap::with_capacity(orders.len());
+    let mut stale: Vec<&str> = Vec::new();
+    for ((id, ..), updated, _, memo) in &orders {
+        let held = memo
+            .as_ref()
+            .filter(|(conv, at, _, _)| conv == convention.as_str() && at == updated)
+            .and_then(|(_, _, minutes, by_service)| {
+                let by_service = serde_json::from_str(by_service).ok()?;
+                Some(OrderMinutes {
+                    minutes: *minutes,
+                    by_service,
+                })
+            });
+        match held {
+            Some(m) => {
+                known.insert(id.clone(), m);
+            }
+            None => stale.push(id.as_str()),
+        }
     }
-    let mut out: BTreeMap<String, OrderedMonth> = BTreeMap::new();
-    for (o, kind) in orders {
-        let f = &o.fields;
-        let own = lines.remove(&o.id).unwrap_or_default();
-        let spec = care_order::spec_of(f, own.iter().map(|l| &l.fields));
-        let Some(spec) = spec else { continue };
-        let t = monthly_ordered_time(&spec, month, convention);
-        let entry = out.entry(f.client_id.clone()).or_default();
-        entry.minutes += t.total_minutes;
-        for (line, minutes) in own.iter().zip(&t.line_minutes) {
-            *entry
-                .by_service
-                .entry(line.fields.service_id.clone())
-                .or_default() += minutes;
+    if !stale.is_empty() {
+        let computed = compute_order_minutes(conn, &stale, month, convention)?;
+        remember(conn, &orders, &computed, &month_key, convention)?;
+        known.extend(computed);
+    }
+    let mut out: std::collections::HashMap<String, OrderedMonth> =
+        std::collections::HashMap::with_capacity(orders.len());
+    for ((id, client_id, provider_id, from, to, daily), _, kind, _) in orders {
+        let Some(OrderMinutes {
+            minutes: Some(minutes),
+            by_service,
+        }) = known.remove(&id)
+        else {
+            continue;
+        };
+        let entry = out.entry(client_id).or_default();
+        entry.minutes += minutes;
+        for (service, m) in by_service {
+            *entry.by_service.entry(service).or_default() += m;
         }
         entry.frame |= kind == "frame";
-        entry.provider_id = Some(f.provider_id.clone());
-        entry
-            .periods
-            .push((f.valid_from, f.valid_to, f.daily_visits));
+        entry.provider_id = Some(provider_id);
+        entry.periods.push((from, to, daily));
     }
     Ok(out)
+}
+
+/// An order's minutes in a month: `None` when it has no valid
+/// specification; per service from its lines.
+#[derive(Debug, Clone)]
+struct OrderMinutes {
+    minutes: Option<i64>,
+    by_service: Vec<(String, i64)>,
+}
+
+/// Reads the orders `ids` with their lines and computes their minutes.
+fn compute_order_minutes(
+    conn: &mut DbConn,
+    ids: &[&str],
+    month: YearMonth,
+    convention: MonthConvention,
+) -> Result<std::collections::HashMap<String, OrderMinutes>, StoreError> {
+    use super::care_order::OrderLine;
+    use super::schema::order_line as line_t;
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let orders: Vec<CareOrder> = care_order_t::table
+            .filter(care_order_t::id.eq_any(chunk))
+            .select(CareOrder::as_select())
+            .load(conn)?;
+        let mut lines: std::collections::HashMap<String, Vec<OrderLine>> =
+            std::collections::HashMap::new();
+        for l in line_t::table
+            .filter(line_t::care_order_id.eq_any(chunk))
+            .order((line_t::care_order_id, line_t::position))
+            .select(OrderLine::as_select())
+            .load::<OrderLine>(conn)?
+        {
+            lines.entry(l.care_order_id.clone()).or_default().push(l);
+        }
+        for o in orders {
+            let own = lines.remove(&o.id).unwrap_or_default();
+            let minutes =
+                care_order::spec_of(&o.fields, own.iter().map(|l| &l.fields)).map(|spec| {
+                    let t = monthly_ordered_time(&spec, month, convention);
+                    let mut by_service: BTreeMap<String, i64> = BTreeMap::new();
+                    for (line, m) in own.iter().zip(&t.line_minutes) {
+                        *by_service
+                            .entry(line.fields.service_id.clone())
+                            .or_default() += m;
+                    }
+                    (t.total_minutes, by_service.into_iter().collect())
+                });
+            out.insert(
+                o.id,
+                OrderMinutes {
+                    minutes: minutes.as_ref().map(|(m, _)| *m),
+                    by_service: minutes.map(|(_, s)| s).unwrap_or_default(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The columns of an order row that the report reads.
+type OrderHead = (
+    String,
+    String,
+    String,
+    NaiveDate,
+    Option<NaiveDate>,
+    Option<i32>,
+);
+
+/// Stores computed minutes in `order_month` with what they depend on
+/// (replacing what no longer held; two reports at once write the same).
+fn remember<T, U>(
+    conn: &mut DbConn,
+    orders: &[(OrderHead, chrono::NaiveDateTime, T, U)],
+    computed: &std::collections::HashMap<String, OrderMinutes>,
+    month_key: &str,
+    convention: MonthConvention,
+) -> Result<(), StoreError> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    let rows: Vec<(&str, chrono::NaiveDateTime, Option<i64>, String)> = orders
+        .iter()
+        .filter_map(|((id, ..), updated, _, _)| {
+            let m = computed.get(id)?;
+            let by_service = serde_json::to_string(&m.by_service).ok()?;
+            Some((id.as_str(), *updated, m.minutes, by_service))
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO order_month (care_order_id, month, convention, order_updated_at, minutes, by_service) \
+             VALUES {} ON CONFLICT (care_order_id, month) DO UPDATE SET \
+             convention = excluded.convention, order_updated_at = excluded.order_updated_at, \
+             minutes = excluded.minutes, by_service = excluded.by_service",
+            super::figure::placeholders(conn, chunk.len(), 6)
+        );
+        macro_rules! run {
+            ($conn:expr, $backend:ty) => {{
+                let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
+                for (id, updated, minutes, by_service) in chunk {
+                    q = q
+                        .bind::<Text, _>(*id)
+                        .bind::<Text, _>(month_key)
+                        .bind::<Text, _>(convention.as_str())
+                        .bind::<Timestamp, _>(*updated)
+                        .bind::<Nullable<BigInt>, _>(*minutes)
+                        .bind::<Text, _>(by_service.as_str());
+                }
+                q.execute($conn)?;
+            }};
+        }
+        match conn {
+            DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
+            DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
+        }
+    }
+    Ok(())
 }
 
 /// Reads one client's month; `provider_id` limits it to one provider's

@@ -246,7 +246,7 @@ fn upsert<'a>(
 
 /// `(…), (…)` bind markers for a multi-row insert on the connection's
 /// backend: `$1, $2, …` on PostgreSQL, `?` on SQLite.
-fn placeholders(c: &DbConn, rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(c: &DbConn, rows: usize, columns: usize) -> String {
     let pg = matches!(c, DbConn::Pg(_));
     (0..rows)
         .map(|r| {

@@ -294,6 +294,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    order_month (care_order_id, month) {
+        care_order_id -> Text,
+        month -> Text,
+        convention -> Text,
+        order_updated_at -> Timestamp,
+        minutes -> Nullable<BigInt>,
+        by_service -> Text,
+    }
+}
+
+diesel::joinable!(order_month -> care_order (care_order_id));
 diesel::joinable!(visit_service -> visit (visit_id));
 diesel::joinable!(visit_service -> service (service_id));
 
@@ -308,6 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision,
     care_order,
     order_line,
+    order_month,
     refresh_token,
     visit_event,
     visit,
