@@ -6,7 +6,7 @@
 use crate::db::client_month::{self, OrderedMonth};
 use crate::db::municipality::Municipality;
 use crate::db::schema::{absence, alert, client, explanation, provider, service, user_account};
-use crate::db::{DbConn, StoreError, figure};
+use crate::db::{DbConn, Pool, StoreError, figure};
 use crate::domain::figures::{Amounts, WHOLE};
 use crate::domain::performed::minutes;
 use crate::domain::variance::{self, MonthTime, Status};
@@ -14,7 +14,7 @@ use crate::domain::{YearMonth, format_hm};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Which clients a report covers.
 #[derive(Debug, Clone, Default)]
@@ -66,9 +66,9 @@ pub struct MonthlyRow {
 }
 
 struct Names {
-    clients: BTreeMap<String, (String, Option<String>, Option<String>)>,
-    providers: BTreeMap<String, String>,
-    users: BTreeMap<String, (String, Option<String>)>,
+    clients: HashMap<String, (String, Option<String>, Option<String>)>,
+    providers: HashMap<String, String>,
+    users: HashMap<String, (String, Option<String>)>,
 }
 
 fn names(c: &mut DbConn, m: &Municipality) -> Result<Names, StoreError> {
@@ -118,85 +118,73 @@ pub fn monthly(
     today: NaiveDate,
     f: &Filter,
 ) -> Result<Vec<MonthlyRow>, StoreError> {
-    let names = names(c, m)?;
-    let ordered = client_month::ordered_for_municipality(c, m, month)?;
-    let mut totals: BTreeMap<String, Amounts> = BTreeMap::new();
-    let mut by_service: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (client_id, _, service_id, a) in figure::municipality_month(c, &m.id, month)? {
-        if service_id == WHOLE {
-            let t = totals.entry(client_id).or_default();
-            t.seconds += a.seconds;
-            t.frame_seconds += a.frame_seconds;
-            t.visits += a.visits;
-            t.declined += a.declined;
-        } else {
-            *by_service
-                .entry(client_id)
-                .or_default()
-                .entry(service_id)
-                .or_default() += a.seconds;
-        }
-    }
-    let absences = absent_days(c, m, month, today)?;
-    let clients_of_m = client::table
-        .filter(client::municipality_id.eq(&m.id))
-        .select(client::id);
-    let explanations: BTreeMap<String, (String, String)> = explanation::table
-        .filter(explanation::month.eq(month.to_string()))
-        .filter(explanation::client_id.eq_any(clients_of_m))
-        .select((
-            explanation::client_id,
-            explanation::state,
-            explanation::cause,
-        ))
-        .load::<(String, String, String)>(c)?
-        .into_iter()
-        // One provider's approval is enough for R4; show the best state.
-        .fold(BTreeMap::new(), |mut acc, (cl, state, cause)| {
-            let keep = acc
-                .get(&cl)
-                .is_none_or(|(s, _): &(String, String)| s != "approved");
-            if keep {
-                acc.insert(cl, (state, cause));
-            }
-            acc
-        });
-    let mut alerts: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (cl, kind, state) in alert::table
-        .filter(alert::municipality_id.eq(&m.id))
-        .filter(alert::month.eq(month.to_string()))
-        .filter(alert::state.ne("resolved"))
-        .order((alert::client_id, alert::kind))
-        .select((alert::client_id, alert::kind, alert::state))
-        .load::<(String, String, String)>(c)?
-    {
-        alerts
-            .entry(cl)
-            .or_default()
-            .push(format!("{kind}:{state}"));
-    }
+    monthly_with(c, None, m, month, today, f)
+}
+
+/// What the monthly report reads besides the ordered time.
+struct Performed {
+    names: Names,
+    totals: HashMap<String, Amounts>,
+    by_service: HashMap<String, BTreeMap<String, i64>>,
+    absences: HashMap<String, BTreeSet<NaiveDate>>,
+    explanations: HashMap<String, (String, String)>,
+    alerts: HashMap<String, Vec<String>>,
+}
+
+/// [`monthly`]; with a pool, the ordered time is read on a second
+/// connection (when one is free at once) while `c` reads the rest: the
+/// two halves take about as long each.
+pub fn monthly_with(
+    c: &mut DbConn,
+    pool: Option<&Pool>,
+    m: &Municipality,
+    month: YearMonth,
+    today: NaiveDate,
+    f: &Filter,
+) -> Result<Vec<MonthlyRow>, StoreError> {
+    let (ordered, performed) = match pool.and_then(|p| p.try_get()) {
+        Some(mut second) => std::thread::scope(|s| {
+            let ordered =
+                s.spawn(move || client_month::ordered_for_municipality(&mut second, m, month));
+            let performed = performed(c, m, month, today);
+            let ordered = ordered
+                .join()
+                .map_err(|_| StoreError::Encode("reading the ordered time failed".into()))?;
+            Ok::<_, StoreError>((ordered?, performed?))
+        })?,
+        None => (
+            client_month::ordered_for_municipality(c, m, month)?,
+            performed(c, m, month, today)?,
+        ),
+    };
+    let Performed {
+        names,
+        totals,
+        by_service,
+        absences,
+        explanations,
+        alerts,
+    } = performed;
     let tolerance = i64::from(m.settings.tolerance_basis_points);
     let days = month.days();
-    let client_ids: BTreeSet<&String> = ordered.keys().chain(totals.keys()).collect();
-    let mut rows = Vec::new();
-    for id in client_ids {
+    // Rows are sorted by name at the end.
+    let client_ids: HashSet<&String> = ordered.keys().chain(totals.keys()).collect();
+    let row = |id: &String| -> Option<MonthlyRow> {
         let empty = OrderedMonth::default();
         let o = ordered.get(id).unwrap_or(&empty);
-        let Some((name, caseworker, client_provider)) = names.clients.get(id) else {
-            continue;
-        };
+        let (name, caseworker, client_provider) = names.clients.get(id)?;
         let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
         if f.provider_id
             .as_ref()
             .is_some_and(|p| Some(p) != provider_id.as_ref())
         {
-            continue;
+            return None;
         }
         if f.caseworker_id
             .as_ref()
             .is_some_and(|cw| Some(cw) != caseworker.as_ref())
         {
-            continue;
+            return None;
         }
         if let Some(unit) = &f.unit_id {
             let unit_of = caseworker
@@ -204,7 +192,7 @@ pub fn monthly(
                 .and_then(|cw| names.users.get(cw))
                 .and_then(|(_, u)| u.as_ref());
             if unit_of != Some(unit) {
-                continue;
+                return None;
             }
         }
         let total = totals.get(id).copied().unwrap_or_default();
@@ -224,7 +212,7 @@ pub fn monthly(
         });
         let j = v.total;
         let exp = explanations.get(id);
-        rows.push(MonthlyRow {
+        Some(MonthlyRow {
             client_id: id.clone(),
             client_name: name.clone(),
             provider_name: provider_id
@@ -253,9 +241,23 @@ pub fn monthly(
             variance: format_hm(j.variance_minutes),
             explanation_state: exp.map(|(s, _)| s.clone()),
             explanation_cause: exp.map(|(_, c)| c.clone()),
-            alerts: alerts.remove(id).unwrap_or_default(),
-        });
-    }
+            alerts: alerts.get(id).cloned().unwrap_or_default(),
+        })
+    };
+    // Two halves on two threads: a large municipality has tens of
+    // thousands of rows.
+    let ids: Vec<&String> = client_ids.into_iter().collect();
+    let (first, second) = ids.split_at(ids.len() / 2);
+    let mut rows = std::thread::scope(|s| {
+        let other = s.spawn(|| second.iter().filter_map(|id| row(id)).collect::<Vec<_>>());
+        let mut rows: Vec<MonthlyRow> = first.iter().filter_map(|id| row(id)).collect();
+        rows.extend(
+            other
+                .join()
+                .map_err(|_| StoreError::Encode("building the report's rows failed".into()))?,
+        );
+        Ok::<_, StoreError>(rows)
+    })?;
     rows.sort_by(|a, b| {
         a.client_name
             .cmp(&b.client_name)
@@ -264,12 +266,85 @@ pub fn monthly(
     Ok(rows)
 }
 
+fn performed(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    today: NaiveDate,
+) -> Result<Performed, StoreError> {
+    let names = names(c, m)?;
+    let mut totals: HashMap<String, Amounts> = HashMap::with_capacity(names.clients.len());
+    let mut by_service: HashMap<String, BTreeMap<String, i64>> =
+        HashMap::with_capacity(names.clients.len());
+    for (client_id, _, service_id, a) in figure::municipality_month(c, &m.id, month)? {
+        if service_id == WHOLE {
+            let t = totals.entry(client_id).or_default();
+            t.seconds += a.seconds;
+            t.frame_seconds += a.frame_seconds;
+            t.visits += a.visits;
+            t.declined += a.declined;
+        } else {
+            *by_service
+                .entry(client_id)
+                .or_default()
+                .entry(service_id)
+                .or_default() += a.seconds;
+        }
+    }
+    let absences = absent_days(c, m, month, today)?;
+    let clients_of_m = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let explanations: HashMap<String, (String, String)> = explanation::table
+        .filter(explanation::month.eq(month.to_string()))
+        .filter(explanation::client_id.eq_any(clients_of_m))
+        .select((
+            explanation::client_id,
+            explanation::state,
+            explanation::cause,
+        ))
+        .load::<(String, String, String)>(c)?
+        .into_iter()
+        // One provider's approval is enough for R4; show the best state.
+        .fold(HashMap::new(), |mut acc, (cl, state, cause)| {
+            let keep = acc
+                .get(&cl)
+                .is_none_or(|(s, _): &(String, String)| s != "approved");
+            if keep {
+                acc.insert(cl, (state, cause));
+            }
+            acc
+        });
+    let mut alerts: HashMap<String, Vec<String>> = HashMap::new();
+    for (cl, kind, state) in alert::table
+        .filter(alert::municipality_id.eq(&m.id))
+        .filter(alert::month.eq(month.to_string()))
+        .filter(alert::state.ne("resolved"))
+        .order((alert::client_id, alert::kind))
+        .select((alert::client_id, alert::kind, alert::state))
+        .load::<(String, String, String)>(c)?
+    {
+        alerts
+            .entry(cl)
+            .or_default()
+            .push(format!("{kind}:{state}"));
+    }
+    Ok(Performed {
+        names,
+        totals,
+        by_service,
+        absences,
+        explanations,
+        alerts,
+    })
+}
+
 fn absent_days(
     c: &mut DbConn,
     m: &Municipality,
     month: YearMonth,
     today: NaiveDate,
-) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>, StoreError> {
+) -> Result<HashMap<String, BTreeSet<NaiveDate>>, StoreError> {
     let clients = client::table
         .filter(client::municipality_id.eq(&m.id))
         .select(client::id);
@@ -284,7 +359,7 @@ fn absent_days(
         )
         .select((absence::client_id, absence::starts_on, absence::ends_on))
         .load(c)?;
-    let mut out: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+    let mut out: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
     for (cl, from, to) in rows {
         out.entry(cl)
             .or_default()

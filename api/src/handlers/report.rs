@@ -169,8 +169,10 @@ pub async fn monthly_report(
         csv,
         to_csv: report::monthly_csv,
     };
+    // A second connection reads the ordered time alongside.
+    let pool = state.pool.clone();
     answer(&state, p, parts, move |c, m, month, today| {
-        report::monthly(c, m, month, today, &filter)
+        report::monthly_with(c, Some(&pool), m, month, today, &filter)
     })
     .await
 }
