@@ -1,6 +1,12 @@
 //! `hemtid`: the command line. `serve` runs everything in one process.
 
 use anyhow::{Context, Result, bail};
+
+/// mimalloc instead of the system allocator: reports and batches build and
+/// drop many small strings, where glibc's malloc spent a third of the
+/// monthly report's time (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use hemtid_core::auth::{self, TokenKeys};
 use hemtid_core::config::{Config, LogFormat};
