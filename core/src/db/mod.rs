@@ -205,7 +205,17 @@ impl DatabaseUrl {
     /// Opens one connection to the backend the URL names.
     pub fn establish(&self) -> Result<DbConn, StoreError> {
         match self {
-            DatabaseUrl::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Plan each statement for its values. diesel keeps its
+                // prepared statements for the connection's life, and a
+                // generic plan made while a table was small (a new
+                // deployment, or statistics not yet gathered) scans the
+                // whole table ever after: the gateway spent most of its
+                // database time so before this (docs/BENCHMARKS.md).
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+                Ok(DbConn::Pg(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
