@@ -209,7 +209,14 @@ pub fn ordered_for_municipality(
     }
     if !stale.is_empty() {
         let computed = compute_order_minutes(conn, &stale, month, convention)?;
-        remember(conn, &orders, &computed, &month_key, convention)?;
+        // Remembering is an optimisation: where it cannot write (a read
+        // replica, a busy SQLite file) the report goes on with what it
+        // computed, and the savepoint keeps a caller's transaction usable.
+        if let Err(e) = super::transaction(conn, |c| {
+            remember(c, &orders, &computed, &month_key, convention)
+        }) {
+            tracing::warn!(error = %e, "could not remember the orders' minutes of the month");
+        }
         known.extend(computed);
     }
     let mut out: std::collections::HashMap<String, OrderedMonth> =
