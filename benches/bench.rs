@@ -29,6 +29,7 @@ use anyhow::{Context, Result, bail};
 /// mimalloc instead of the system allocator: reports and batches build and
 /// drop many small strings, where glibc's malloc spent a third of the
 /// monthly report's time (docs/BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use diesel::{Connection, RunQueryDsl};
