@@ -275,16 +275,15 @@ impl Batch {
         conn: &mut DbConn,
         id: &str,
     ) -> Result<Option<device::Device>, StoreError> {
-        if let Some(d) = self.devices.get(id) {
-            return Ok(d.clone());
-        }
-        let d = match device::get_any(conn, id) {
-            Ok(d) => Some(d),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e),
-        };
-        self.devices.insert(id.to_string(), d.clone());
-        Ok(d)
+        cached(
+            &mut self.devices,
+            id.to_string(),
+            || match device::get_any(conn, id) {
+                Ok(d) => Ok(Some(d)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            },
+        )
     }
 
     /// The device's last contact, firmware and battery, written by
@@ -301,64 +300,17 @@ impl Batch {
             self.seen.insert(id.to_string());
         }
     }
+}
 
-    fn municipality(
-        &mut self,
-        conn: &mut DbConn,
-        id: &str,
-    ) -> Result<municipality::Municipality, StoreError> {
-        if let Some(m) = self.municipalities.get(id) {
-            return Ok(m.clone());
-        }
-        let m = municipality::get(conn, id)?;
-        self.municipalities.insert(id.to_string(), m.clone());
-        Ok(m)
-    }
-
-    fn staff(
-        &mut self,
-        conn: &mut DbConn,
-        municipality_id: &str,
-        id: &str,
-    ) -> Result<user_account::UserAccount, StoreError> {
-        let key = (municipality_id.to_string(), id.to_string());
-        if let Some(u) = self.staff.get(&key) {
-            return Ok(u.clone());
-        }
-        let u = user_account::get(conn, municipality_id, id)?;
-        self.staff.insert(key, u.clone());
-        Ok(u)
-    }
-
-    fn credential(
-        &mut self,
-        conn: &mut DbConn,
-        municipality_id: &str,
-        credential: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let key = (municipality_id.to_string(), credential.to_string());
-        if let Some(s) = self.credentials.get(&key) {
-            return Ok(s.clone());
-        }
-        let s = staff_credential::staff_of(conn, municipality_id, credential)?;
-        self.credentials.insert(key, s.clone());
-        Ok(s)
-    }
-
-    fn has_order(
-        &mut self,
-        conn: &mut DbConn,
-        client_id: &str,
-        provider_id: &str,
-        day: NaiveDate,
-    ) -> Result<bool, StoreError> {
-        let key = (client_id.to_string(), provider_id.to_string(), day);
-        if let Some(b) = self.orders.get(&key) {
-            return Ok(*b);
-        }
-        let b = access::active_order(conn, client_id, provider_id, day)?.is_some();
-        self.orders.insert(key, b);
-        Ok(b)
+/// `map[key]`, read with `load` the first time the batch asks for it.
+fn cached<K: std::hash::Hash + Eq, V: Clone>(
+    map: &mut HashMap<K, V>,
+    key: K,
+    load: impl FnOnce() -> Result<V, StoreError>,
+) -> Result<V, StoreError> {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(e) => Ok(e.get().clone()),
+        std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(load()?).clone()),
     }
 }
 
@@ -369,19 +321,23 @@ pub fn replay(
     dead_letter_id: &str,
     at: NaiveDateTime,
 ) -> Result<Result<Outcome, Rejection>, StoreError> {
-    let dl = dead_letter::get(conn, dead_letter_id)?;
-    let mut batch = Batch::default();
-    let result = batch.interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
-    batch.finish(conn)?;
-    let note = match &result {
-        Ok(Outcome::Stored { .. }) => "stored".to_string(),
-        Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
-        Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
-            format!("rejected: {}", rejection.reason)
-        }
-    };
-    dead_letter::mark_replayed(conn, dead_letter_id, at, &note)?;
-    Ok(result)
+    // One transaction: the event, its figures (written by `finish`) and
+    // the dead letter's note.
+    crate::db::transaction(conn, |conn| {
+        let dl = dead_letter::get(conn, dead_letter_id)?;
+        let mut batch = Batch::default();
+        let result = batch.interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
+        batch.finish(conn)?;
+        let note = match &result {
+            Ok(Outcome::Stored { .. }) => "stored".to_string(),
+            Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
+            Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
+                format!("rejected: {}", rejection.reason)
+            }
+        };
+        dead_letter::mark_replayed(conn, dead_letter_id, at, &note)?;
+        Ok(result)
+    })
 }
 
 /// A battery going below the limit raises a notice to the provider; one
@@ -456,7 +412,11 @@ fn staff_of(
         )));
     };
     Ok(
-        match batch.credential(conn, &dev.municipality_id, credential)? {
+        match cached(
+            &mut batch.credentials,
+            (dev.municipality_id.clone(), credential.to_string()),
+            || staff_credential::staff_of(conn, &dev.municipality_id, credential),
+        )? {
             Some(s) => Ok(s),
             None => Err(reject(
                 "unknown_credential",
@@ -609,7 +569,11 @@ impl Batch {
             Ok(s) => s,
             Err(r) => return Ok(Err(r)),
         };
-        let staff = self.staff(conn, &dev.municipality_id, &staff_id)?;
+        let staff = cached(
+            &mut self.staff,
+            (dev.municipality_id.clone(), staff_id.clone()),
+            || user_account::get(conn, &dev.municipality_id, &staff_id),
+        )?;
         if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str())
             || !staff.fields.active
         {
@@ -618,10 +582,19 @@ impl Batch {
                 "the staff member does not work for the device's provider",
             )));
         }
-        let m = self.municipality(conn, &dev.municipality_id)?;
+        let m = cached(
+            &mut self.municipalities,
+            dev.municipality_id.clone(),
+            || municipality::get(conn, &dev.municipality_id),
+        )?;
         let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
         let day = local_date(at, tz);
-        if !self.has_order(conn, &client_id, &dev.provider_id, day)? {
+        let has_order = cached(
+            &mut self.orders,
+            (client_id.clone(), dev.provider_id.clone(), day),
+            || Ok(access::active_order(conn, &client_id, &dev.provider_id, day)?.is_some()),
+        )?;
+        if !has_order {
             return Ok(Err(reject(
                 "no_active_order",
                 "the client has no order at the device's provider that day",

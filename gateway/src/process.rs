@@ -100,11 +100,8 @@ fn with_retries<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, St
 }
 
 fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
-    match with_retries(|| {
-        db::transaction(conn, |c| {
-            ingest::ingest(c, &m.topic, &m.payload, m.received)
-        })
-    }) {
+    // `ingest` is a transaction of its own.
+    match with_retries(|| ingest::ingest(conn, &m.topic, &m.payload, m.received)) {
         Ok(o) => Ok(o),
         Err(e) if e.is_transient() => Err(e),
         Err(e) => {

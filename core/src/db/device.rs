@@ -133,25 +133,6 @@ pub fn retire(conn: &mut DbConn, provider_id: &str, id: &str) -> Result<Device, 
     get(conn, provider_id, id)
 }
 
-/// Records what a message said about the device itself.
-pub fn seen(
-    conn: &mut DbConn,
-    id: &str,
-    at: NaiveDateTime,
-    firmware: Option<&str>,
-    battery_pct: Option<i32>,
-) -> Result<(), StoreError> {
-    let current = get_any(conn, id)?;
-    diesel::update(device::table.find(id))
-        .set((
-            device::last_seen_at.eq(Some(current.last_seen_at.map_or(at, |t| t.max(at)))),
-            device::firmware.eq(firmware.map(str::to_string).or(current.firmware)),
-            device::battery_pct.eq(battery_pct.or(current.battery_pct)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Writes the device's last contact, firmware and battery as `d` has them
 /// (the gateway's batches gather them, see `ingest::Batch`).
 pub fn save_contact(conn: &mut DbConn, d: &Device) -> Result<(), StoreError> {
