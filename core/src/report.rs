@@ -149,7 +149,7 @@ pub fn monthly_with(
             let performed = performed(c, m, month, today);
             let ordered = ordered
                 .join()
-                .map_err(|_| StoreError::Encode("reading the ordered time failed".into()))?;
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             Ok::<_, StoreError>((ordered?, performed?))
         })?,
         None => (
@@ -164,7 +164,7 @@ pub fn monthly_with(
         absences,
         explanations,
         alerts,
-    } = performed;
+    } = &performed;
     let tolerance = i64::from(m.settings.tolerance_basis_points);
     let days = month.days();
     // Rows are sorted by name at the end.
@@ -254,10 +254,10 @@ pub fn monthly_with(
         rows.extend(
             other
                 .join()
-                .map_err(|_| StoreError::Encode("building the report's rows failed".into()))?,
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         );
-        Ok::<_, StoreError>(rows)
-    })?;
+        rows
+    });
     rows.sort_by(|a, b| {
         a.client_name
             .cmp(&b.client_name)
@@ -278,11 +278,7 @@ fn performed(
         HashMap::with_capacity(names.clients.len());
     for (client_id, _, service_id, a) in figure::municipality_month(c, &m.id, month)? {
         if service_id == WHOLE {
-            let t = totals.entry(client_id).or_default();
-            t.seconds += a.seconds;
-            t.frame_seconds += a.frame_seconds;
-            t.visits += a.visits;
-            t.declined += a.declined;
+            totals.entry(client_id).or_default().add(a, 1);
         } else {
             *by_service
                 .entry(client_id)

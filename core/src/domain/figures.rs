@@ -62,7 +62,8 @@ impl Amounts {
         *self == Amounts::default()
     }
 
-    fn add(&mut self, o: Amounts, sign: i64) {
+    /// Adds `o` (`sign` 1) or takes it away (−1).
+    pub fn add(&mut self, o: Amounts, sign: i64) {
         self.seconds += sign * o.seconds;
         self.frame_seconds += sign * o.frame_seconds;
         self.visits += sign * o.visits;
@@ -75,10 +76,22 @@ pub type Cells = BTreeMap<CellKey, Amounts>;
 
 /// Adds the cells of `from` to `into`; cells that come to zero go.
 pub fn merge(into: &mut Cells, from: Cells) {
+    use std::collections::btree_map::Entry;
     for (k, a) in from {
-        into.entry(k).or_default().add(a, 1);
+        match into.entry(k) {
+            Entry::Occupied(mut cell) => {
+                cell.get_mut().add(a, 1);
+                if cell.get().is_zero() {
+                    cell.remove();
+                }
+            }
+            Entry::Vacant(cell) => {
+                if !a.is_zero() {
+                    cell.insert(a);
+                }
+            }
+        }
     }
-    prune(into);
 }
 
 /// The frame window (R9), minutes after local midnight.
@@ -378,5 +391,31 @@ mod tests {
         );
         assert_eq!(c.len(), 1);
         assert_eq!(get(&c, "lisa", (2026, 11, 3), WHOLE).declined, 1);
+    }
+
+    #[test]
+    fn merged_cells_add_up_and_those_that_cancel_go() {
+        let key = |service: &str| CellKey {
+            client_id: "c".into(),
+            provider_id: "p".into(),
+            local_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            service_id: service.into(),
+        };
+        let amounts = |seconds, visits| Amounts {
+            seconds,
+            frame_seconds: seconds,
+            visits,
+            declined: 0,
+        };
+        let mut into = Cells::from([(key(WHOLE), amounts(600, 1)), (key("s"), amounts(600, 0))]);
+        merge(
+            &mut into,
+            Cells::from([
+                (key(WHOLE), amounts(300, 1)),
+                (key("s"), amounts(-600, 0)),
+                (key("t"), Amounts::default()),
+            ]),
+        );
+        assert_eq!(into, Cells::from([(key(WHOLE), amounts(900, 2))]));
     }
 }
