@@ -188,12 +188,13 @@ pub fn ordered_for_municipality(
     // remembered) now.
     let mut known: std::collections::HashMap<String, OrderMinutes> =
         std::collections::HashMap::with_capacity(orders.len());
-    let mut stale: Vec<&str> = Vec::new();
+    let mut stale: Vec<(&str, chrono::NaiveDateTime)> = Vec::new();
     for ((id, ..), updated, _, memo) in &orders {
         let held = memo
             .as_ref()
             .filter(|(conv, at, _, _)| conv == convention.as_str() && at == updated)
             .and_then(|(_, _, minutes, by_service)| {
+                // A row that does not read back is computed and written again.
                 let by_service = serde_json::from_str(by_service).ok()?;
                 Some(OrderMinutes {
                     minutes: *minutes,
@@ -204,16 +205,17 @@ pub fn ordered_for_municipality(
             Some(m) => {
                 known.insert(id.clone(), m);
             }
-            None => stale.push(id.as_str()),
+            None => stale.push((id.as_str(), *updated)),
         }
     }
     if !stale.is_empty() {
-        let computed = compute_order_minutes(conn, &stale, month, convention)?;
+        let ids: Vec<&str> = stale.iter().map(|(id, _)| *id).collect();
+        let computed = compute_order_minutes(conn, &ids, month, convention)?;
         // Remembering is an optimisation: where it cannot write (a read
         // replica, a busy SQLite file) the report goes on with what it
         // computed, and the savepoint keeps a caller's transaction usable.
         if let Err(e) = super::transaction(conn, |c| {
-            remember(c, &orders, &computed, &month_key, convention)
+            remember(c, &stale, &computed, &month_key, convention)
         }) {
             tracing::warn!(error = %e, "could not remember the orders' minutes of the month");
         }
@@ -309,24 +311,24 @@ type OrderHead = (
     Option<i32>,
 );
 
-/// Stores computed minutes in `order_month` with what they depend on
-/// (replacing what no longer held; two reports at once write the same).
-fn remember<T, U>(
+/// Stores the computed minutes of `orders` (id, `updated_at`) in
+/// `order_month` with what they depend on (replacing what no longer held;
+/// two reports at once write the same).
+fn remember(
     conn: &mut DbConn,
-    orders: &[(OrderHead, chrono::NaiveDateTime, T, U)],
+    orders: &[(&str, chrono::NaiveDateTime)],
     computed: &std::collections::HashMap<String, OrderMinutes>,
     month_key: &str,
     convention: MonthConvention,
 ) -> Result<(), StoreError> {
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-    let rows: Vec<(&str, chrono::NaiveDateTime, Option<i64>, String)> = orders
-        .iter()
-        .filter_map(|((id, ..), updated, _, _)| {
-            let m = computed.get(id)?;
-            let by_service = serde_json::to_string(&m.by_service).ok()?;
-            Some((id.as_str(), *updated, m.minutes, by_service))
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(orders.len());
+    for (id, updated) in orders {
+        let Some(m) = computed.get(*id) else { continue };
+        let by_service =
+            serde_json::to_string(&m.by_service).map_err(|e| StoreError::Encode(e.to_string()))?;
+        rows.push((*id, *updated, m.minutes, by_service));
+    }
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO order_month (care_order_id, month, convention, order_updated_at, minutes, by_service) \
