@@ -26,12 +26,6 @@
 
 use anyhow::{Context, Result, bail};
 
-/// mimalloc instead of the system allocator: reports and batches build and
-/// drop many small strings, where glibc's malloc spent a third of the
-/// monthly report's time (docs/BENCHMARKS.md).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use diesel::{Connection, RunQueryDsl};
 use hemtid::simulate::{self, Options, Served, drive};
 use hemtid_core::config::Config;
@@ -42,6 +36,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// mimalloc instead of the system allocator: reports and batches build and
+/// drop many small strings, where glibc's malloc spent a third of the
+/// monthly report's time (docs/BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const EXE: &str = env!("CARGO_BIN_EXE_hemtid");
 

@@ -2,18 +2,19 @@
 
 use anyhow::{Context, Result, bail};
 
-/// mimalloc instead of the system allocator: reports and batches build and
-/// drop many small strings, where glibc's malloc spent a third of the
-/// monthly report's time (docs/BENCHMARKS.md).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use hemtid_core::auth::{self, TokenKeys};
 use hemtid_core::config::{Config, LogFormat};
 use hemtid_core::db::{self, DatabaseUrl, DbConn, Pool, api_token, municipality, user_account};
 use hemtid_core::seed;
 use std::path::PathBuf;
+
+/// mimalloc instead of the system allocator: reports and batches build and
+/// drop many small strings, where glibc's malloc spent a third of the
+/// monthly report's time (docs/BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
