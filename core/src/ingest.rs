@@ -20,7 +20,6 @@ use crate::db::{
     DbConn, StoreError, access, dead_letter, device, digital_key, municipality, new_id, now,
     provider_notice, staff_credential, user_account,
 };
-use crate::domain::figures::Cells;
 use crate::domain::local_date;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -223,7 +222,7 @@ pub struct Batch {
     staff: HashMap<(String, String), user_account::UserAccount>,
     credentials: HashMap<(String, String), Option<String>>,
     orders: HashMap<(String, String, NaiveDate), bool>,
-    figures: Cells,
+    pending: visit::Pending,
 }
 
 impl Batch {
@@ -267,7 +266,7 @@ impl Batch {
                 device::save_contact(conn, d)?;
             }
         }
-        crate::db::figure::apply(conn, &self.figures)
+        crate::db::figure::apply(conn, &self.pending.figures)
     }
 
     fn device(
@@ -634,7 +633,7 @@ impl Batch {
             window: m.frame_window(),
         };
         let event_id = msg.event_id.to_string();
-        match visit::record_deferred(conn, &event, None, rules, &mut self.figures) {
+        match visit::record_deferred(conn, &event, None, rules, &mut self.pending) {
             Ok(Recorded::Applied { visits, .. }) => Ok(Ok(Outcome::Stored {
                 device_id,
                 event_id,

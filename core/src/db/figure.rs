@@ -5,9 +5,7 @@
 //! two agree.
 
 use super::municipality::Municipality;
-use super::schema::{
-    client, figure_day, figure_month, visit, visit_event, visit_service, visit_share,
-};
+use super::schema::{client, figure_day, figure_month, visit, visit_event};
 use super::visit::{Rules, Visit};
 use super::{DbConn, StoreError, now};
 use crate::domain::YearMonth;
@@ -33,57 +31,51 @@ pub fn inputs(c: &mut DbConn, ids: &[&str]) -> Result<Vec<VisitFigureInput>, Sto
 fn inputs_of(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitFigureInput>, StoreError> {
     let visits: Vec<Visit> = visits.into_iter().filter(Visit::counts).collect();
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
-    let mut shares: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-    let mut services: BTreeMap<String, Vec<(String, String, i64)>> = BTreeMap::new();
-    for chunk in ids.chunks(500) {
-        for (v, client, bp) in visit_share::table
-            .filter(visit_share::visit_id.eq_any(chunk))
-            .select((
-                visit_share::visit_id,
-                visit_share::client_id,
-                visit_share::basis_points,
-            ))
-            .load::<(String, String, i32)>(c)?
-        {
-            shares.entry(v).or_default().push((client, i64::from(bp)));
-        }
-        for (v, client, service, seconds) in visit_service::table
-            .filter(visit_service::visit_id.eq_any(chunk))
-            .filter(visit_service::declined.eq(false))
-            .select((
-                visit_service::visit_id,
-                visit_service::client_id,
-                visit_service::service_id,
-                visit_service::seconds,
-            ))
-            .load::<(String, String, String, i32)>(c)?
-        {
-            services
-                .entry(v)
-                .or_default()
-                .push((client, service, i64::from(seconds)));
-        }
-    }
+    let mut attributions = super::visit::attributions(c, &ids)?;
     Ok(visits
-        .into_iter()
-        .filter_map(|v| {
-            let (start, end) = (v.start()?, v.end()?);
-            let mut own_services = services.remove(&v.id).unwrap_or_default();
-            own_services.sort();
-            Some(VisitFigureInput {
-                provider_id: v.fields.provider_id.clone(),
-                local_date: v.fields.local_date,
-                counts: true,
-                double_staffing: v.fields.double_staffing,
-                start,
-                end,
-                shares: shares
-                    .remove(&v.id)
-                    .unwrap_or_else(|| vec![(v.fields.client_id.clone(), 10_000)]),
-                services: own_services,
-            })
-        })
+        .iter()
+        .filter_map(|v| input_of(v, &attributions.remove(&v.id).unwrap_or_default()))
         .collect())
+}
+
+/// What the figures need of visit `v` with its shares and services, if it
+/// counts.
+pub fn input_of(v: &Visit, a: &super::visit::Attribution) -> Option<VisitFigureInput> {
+    if !v.counts() {
+        return None;
+    }
+    let (start, end) = (v.start()?, v.end()?);
+    let mut services: Vec<(String, String, i64)> = a
+        .services
+        .iter()
+        .filter(|s| !s.declined)
+        .map(|s| {
+            (
+                s.client_id.clone(),
+                s.service_id.clone(),
+                i64::from(s.seconds),
+            )
+        })
+        .collect();
+    services.sort();
+    let shares = if a.shares.is_empty() {
+        vec![(v.fields.client_id.clone(), 10_000)]
+    } else {
+        a.shares
+            .iter()
+            .map(|s| (s.client_id.clone(), i64::from(s.basis_points)))
+            .collect()
+    };
+    Some(VisitFigureInput {
+        provider_id: v.fields.provider_id.clone(),
+        local_date: v.fields.local_date,
+        counts: true,
+        double_staffing: v.fields.double_staffing,
+        start,
+        end,
+        shares,
+        services,
+    })
 }
 
 /// The change between the visits as they were and as they are.

@@ -195,14 +195,45 @@ pub fn record(
     rules: Rules,
 ) -> Result<Recorded, StoreError> {
     super::transaction(conn, |c| {
-        let mut cells = crate::domain::figures::Cells::new();
-        let recorded = record_deferred(c, event, note, rules, &mut cells)?;
-        super::figure::apply(c, &cells)?;
+        let mut pending = Pending::default();
+        let recorded = record_deferred(c, event, note, rules, &mut pending)?;
+        super::figure::apply(c, &pending.figures)?;
         Ok(recorded)
     })
 }
 
-/// [`record`], leaving the change to the figures in `figures` for the
+/// What the events of one transaction share (see [`record_deferred`]):
+/// the change to the figures, applied once before the commit, and the
+/// month locks read so far.
+#[derive(Default)]
+pub struct Pending {
+    pub figures: crate::domain::figures::Cells,
+    locks: HashMap<(String, crate::domain::YearMonth), bool>,
+    /// PostgreSQL: staff members whose events this transaction holds.
+    staff: std::collections::HashSet<String>,
+}
+
+impl Pending {
+    /// Whether the provider's month is locked for billing, read once per
+    /// transaction (a lock taken meanwhile is seen by the next one, as it
+    /// would be if the two had run the other way round).
+    fn is_locked(
+        &mut self,
+        c: &mut DbConn,
+        provider_id: &str,
+        month: crate::domain::YearMonth,
+    ) -> Result<bool, StoreError> {
+        let key = (provider_id.to_string(), month);
+        if let Some(l) = self.locks.get(&key) {
+            return Ok(*l);
+        }
+        let l = super::approval::is_locked(c, provider_id, month)?;
+        self.locks.insert(key, l);
+        Ok(l)
+    }
+}
+
+/// [`record`], leaving the change to the figures in `pending` for the
 /// caller to apply (once for a whole batch of events, in the same
 /// transaction; nothing reads the figures in between).
 pub fn record_deferred(
@@ -210,38 +241,37 @@ pub fn record_deferred(
     event: &NewVisitEvent,
     note: Option<&NewNote>,
     rules: Rules,
-    figures: &mut crate::domain::figures::Cells,
+    pending: &mut Pending,
 ) -> Result<Recorded, StoreError> {
+    // PostgreSQL: one staff member's events are paired one at a time; the
+    // lock is the caller's transaction's (not the savepoint's below), held
+    // to its end, and taken once. SQLite: the insert below is the
+    // transaction's first statement, so it takes the write lock before
+    // anything is read.
+    if let DbConn::Pg(pg) = conn
+        && !pending.staff.contains(&event.staff_id)
+    {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("staff:{}", event.staff_id))
+            .execute(pg)?;
+        pending.staff.insert(event.staff_id.clone());
+    }
     let mut cells = crate::domain::figures::Cells::new();
     let recorded = super::transaction(conn, |c| {
-        // PostgreSQL: one staff member's events are paired one at a time.
-        // SQLite: the insert below is the transaction's first statement, so
-        // it takes the write lock before anything is read.
-        if let DbConn::Pg(pg) = c {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(format!("staff:{}", event.staff_id))
-                .execute(pg)?;
-            if let Some(existing) =
-                visit_event::find(c, &event.source, &event.source_key, &event.event_id)?
-            {
-                return Ok(Recorded::Duplicate { event: existing });
-            }
-        }
-        if !visit_event::insert(c, event)? {
+        let Some(stored) = visit_event::insert(c, event)? else {
             let existing = visit_event::find(c, &event.source, &event.source_key, &event.event_id)?
                 .ok_or(StoreError::NotFound)?;
             return Ok(Recorded::Duplicate { event: existing });
-        }
-        let stored = visit_event::get(c, &event.id)?;
+        };
         let month = crate::domain::YearMonth::of(stored.local_date);
-        if super::approval::is_locked(c, &stored.provider_id, month)? {
+        if pending.is_locked(c, &stored.provider_id, month)? {
             return Err(StoreError::MonthLocked(month.to_string()));
         }
         if let Some(n) = note {
             journal_note::insert(c, n)?;
         }
         let visits = if stored.pairing().is_some() {
-            repair(c, &stored, rules, &mut cells)?
+            repair(c, &stored, rules, &mut cells, pending)?
         } else {
             if stored.kind == "declined" {
                 crate::domain::figures::add_declined(
@@ -260,7 +290,7 @@ pub fn record_deferred(
         })
     })?;
     // Only what the savepoint kept counts.
-    crate::domain::figures::merge(figures, cells);
+    crate::domain::figures::merge(&mut pending.figures, cells);
     Ok(recorded)
 }
 
@@ -274,6 +304,7 @@ fn repair(
     e: &VisitEvent,
     rules: Rules,
     cells: &mut crate::domain::figures::Cells,
+    pending: &mut Pending,
 ) -> Result<Vec<Visit>, StoreError> {
     // The pairing looks at most two events that stand for themselves
     // either side (see `pairing::touched`): widen the window until it holds
@@ -354,26 +385,35 @@ fn repair(
     // The figures follow: what the visits added before goes, what they add now comes.
     let mut changed: Vec<&str> = obsolete.clone();
     changed.extend(derived.iter().map(|d| d.anchor.as_str()));
-    let figures_before = super::figure::inputs(c, &changed)?;
-    diesel::delete(visit::table.filter(visit::id.eq_any(&obsolete))).execute(c)?;
+    // The visits as they were, read once: for the figures and for the
+    // comparison in `store`.
+    let was: Vec<Visit> = visit::table
+        .filter(visit::id.eq_any(&changed))
+        .select(Visit::as_select())
+        .load(c)?;
+    let was_ids: Vec<&str> = was.iter().map(|v| v.id.as_str()).collect();
+    let mut was_attr = attributions(c, &was_ids)?;
+    let mut figures_before = Vec::new();
+    let mut existing: HashMap<String, (Visit, Attribution)> = HashMap::new();
+    for v in was {
+        let a = was_attr.remove(&v.id).unwrap_or_default();
+        figures_before.extend(super::figure::input_of(&v, &a));
+        if derived.iter().any(|d| d.anchor == v.id) {
+            existing.insert(v.id.clone(), (v, a));
+        }
+    }
+    if !obsolete.is_empty() {
+        diesel::delete(visit::table.filter(visit::id.eq_any(&obsolete))).execute(c)?;
+    }
     // A check-out moving from one visit to another would briefly be held by
     // both (it is unique): free it first, keeping the rows as they were for
     // the comparison in `store`.
-    let mut existing: HashMap<String, Visit> = HashMap::new();
-    for d in &derived {
-        if let Some(v) = get(c, &d.anchor).map(Some).or_else(|e| match e {
-            StoreError::NotFound => Ok(None),
-            other => Err(other),
-        })? {
-            existing.insert(d.anchor.clone(), v);
-        }
-    }
     let moving: Vec<&str> = derived
         .iter()
         .filter(|d| {
             existing
                 .get(&d.anchor)
-                .is_some_and(|v| v.fields.check_out_event_id != d.check_out)
+                .is_some_and(|(v, _)| v.fields.check_out_event_id != d.check_out)
         })
         .map(|d| d.anchor.as_str())
         .collect();
@@ -384,12 +424,13 @@ fn repair(
     }
     let events: HashMap<&str, &VisitEvent> = window.iter().map(|w| (w.id.as_str(), w)).collect();
     let mut out = Vec::with_capacity(derived.len());
+    let mut figures_after = Vec::new();
     for d in &derived {
         let old = existing.remove(&d.anchor);
-        out.push(store(c, d, &events, rules, old)?);
+        let (v, a) = store(c, d, &events, rules, old, pending)?;
+        figures_after.extend(super::figure::input_of(&v, &a));
+        out.push(v);
     }
-    let anchors: Vec<&str> = derived.iter().map(|d| d.anchor.as_str()).collect();
-    let figures_after = super::figure::inputs(c, &anchors)?;
     crate::domain::figures::merge(
         cells,
         super::figure::delta(&figures_before, &figures_after, rules.tz, rules.window),
@@ -404,8 +445,9 @@ fn store(
     d: &Derived,
     events: &HashMap<&str, &VisitEvent>,
     rules: Rules,
-    existing: Option<Visit>,
-) -> Result<Visit, StoreError> {
+    existing: Option<(Visit, Attribution)>,
+    pending: &mut Pending,
+) -> Result<(Visit, Attribution), StoreError> {
     let check_in = d.check_in.as_deref().and_then(|id| events.get(id)).copied();
     let check_out = d
         .check_out
@@ -454,6 +496,10 @@ fn store(
     };
     // Services share the visit's time as corrected, if it was; a visit
     // with an end or start missing has no time to share yet.
+    let (existing, old_attr) = match existing {
+        Some((v, a)) => (Some(v), a),
+        None => (None, Attribution::default()),
+    };
     let start = existing
         .as_ref()
         .and_then(|v| v.corrected_started_at)
@@ -467,10 +513,6 @@ fn store(
         _ => 0,
     };
     let attr = attribute(c, &d.anchor, &d.client_id, &out_payload, shared)?;
-    let old_attr = match &existing {
-        Some(old) => attribution(c, &old.id)?,
-        None => Attribution::default(),
-    };
     let unchanged = existing
         .as_ref()
         .is_some_and(|old| old.fields == fields && old_attr == attr);
@@ -485,10 +527,11 @@ fn store(
     });
     // A late event must not change a visit of a month locked for billing.
     let month = crate::domain::YearMonth::of(fields.local_date);
-    if !same_effect && super::approval::is_locked(c, &fields.provider_id, month)? {
+    if !same_effect && pending.is_locked(c, &fields.provider_id, month)? {
         return Err(StoreError::MonthLocked(month.to_string()));
     }
     let t = now();
+    let fresh = existing.is_none();
     match existing {
         None => {
             diesel::insert_into(visit::table)
@@ -500,12 +543,12 @@ fn store(
                 ))
                 .execute(c)?;
         }
-        Some(old) if unchanged => return Ok(old),
+        Some(old) if unchanged => return Ok((old, old_attr)),
         Some(_) if same_effect => {
             diesel::update(visit::table.find(&d.anchor))
                 .set((&fields, visit::updated_at.eq(t)))
                 .execute(c)?;
-            return get(c, &d.anchor);
+            return Ok((get(c, &d.anchor)?, old_attr));
         }
         Some(_) => {
             // Changed: the old approval no longer covers it.
@@ -519,8 +562,8 @@ fn store(
                 .execute(c)?;
         }
     }
-    write_attribution(c, &d.anchor, &attr)?;
-    get(c, &d.anchor)
+    write_attribution(c, &d.anchor, &attr, fresh)?;
+    Ok((get(c, &d.anchor)?, attr))
 }
 
 /// Recomputes a visit's services after its times were corrected.
@@ -536,7 +579,7 @@ pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
         &payload,
         v.elapsed_seconds().unwrap_or(0),
     )?;
-    write_attribution(c, &v.id, &attr)
+    write_attribution(c, &v.id, &attr, false)
 }
 
 /// Whose time a visit is and which services it had, from its check-out:
@@ -569,12 +612,17 @@ fn attribute(
     }
     shares.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let ids: Vec<&str> = p.services.iter().map(|s| s.service_id.as_str()).collect();
-    let standard: HashMap<String, i32> = service::table
-        .filter(service::id.eq_any(&ids))
-        .select((service::id, service::standard_minutes))
-        .load::<(String, i32)>(c)?
-        .into_iter()
-        .collect();
+    // Lock events carry no services: nothing to look up.
+    let standard: HashMap<String, i32> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        service::table
+            .filter(service::id.eq_any(&ids))
+            .select((service::id, service::standard_minutes))
+            .load::<(String, i32)>(c)?
+            .into_iter()
+            .collect()
+    };
     let weights: Vec<i64> = shares.iter().map(|s| i64::from(s.basis_points)).collect();
     let mut services = Vec::new();
     for (share, part) in shares.iter().zip(proportional(seconds, &weights)) {
@@ -623,6 +671,39 @@ fn attribute(
 }
 
 /// The stored attribution of a visit.
+/// The shares and services of visits `ids`, by visit (shares by client,
+/// services as [`services_for`] orders them).
+pub fn attributions(
+    c: &mut DbConn,
+    ids: &[&str],
+) -> Result<HashMap<String, Attribution>, StoreError> {
+    let mut out: HashMap<String, Attribution> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for s in visit_share::table
+            .filter(visit_share::visit_id.eq_any(chunk))
+            .order((visit_share::visit_id, visit_share::client_id))
+            .select(VisitShare::as_select())
+            .load(c)?
+        {
+            out.entry(s.visit_id.clone()).or_default().shares.push(s);
+        }
+        for s in visit_service::table
+            .filter(visit_service::visit_id.eq_any(chunk))
+            .order((
+                visit_service::visit_id,
+                visit_service::declined,
+                visit_service::client_id,
+                visit_service::service_id,
+            ))
+            .select(VisitService::as_select())
+            .load(c)?
+        {
+            out.entry(s.visit_id.clone()).or_default().services.push(s);
+        }
+    }
+    Ok(out)
+}
+
 pub fn attribution(c: &mut DbConn, visit_id: &str) -> Result<Attribution, StoreError> {
     Ok(Attribution {
         shares: visit_share::table
@@ -634,9 +715,19 @@ pub fn attribution(c: &mut DbConn, visit_id: &str) -> Result<Attribution, StoreE
     })
 }
 
-fn write_attribution(c: &mut DbConn, visit_id: &str, a: &Attribution) -> Result<(), StoreError> {
-    diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id))).execute(c)?;
-    diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id))).execute(c)?;
+/// Replaces a visit's shares and services; `fresh`: the visit row was just
+/// inserted, so it has none yet (they go with their visit: ON DELETE CASCADE).
+fn write_attribution(
+    c: &mut DbConn,
+    visit_id: &str,
+    a: &Attribution,
+    fresh: bool,
+) -> Result<(), StoreError> {
+    if !fresh {
+        diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id))).execute(c)?;
+        diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id)))
+            .execute(c)?;
+    }
     for s in &a.shares {
         diesel::insert_into(visit_share::table)
             .values(s)

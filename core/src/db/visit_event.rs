@@ -126,18 +126,42 @@ pub struct NewVisitEvent {
     pub payload: String,
 }
 
-/// Inserts the event; `Ok(false)` if the sender's event id was seen before.
-pub(crate) fn insert(conn: &mut DbConn, e: &NewVisitEvent) -> Result<bool, StoreError> {
-    match diesel::insert_into(visit_event::table)
-        .values(e)
-        .execute(conn)
-    {
-        Ok(_) => Ok(true),
-        Err(err) => match StoreError::from(err) {
-            StoreError::Conflict(_) => Ok(false),
-            other => Err(other),
-        },
-    }
+/// Inserts the event unless the sender's event id was seen before
+/// (`Ok(None)` then), and returns it as stored: its times kept to the
+/// microsecond, as both backends keep them. No error on a repeat, so a
+/// PostgreSQL transaction goes on after one.
+pub(crate) fn insert(
+    conn: &mut DbConn,
+    e: &NewVisitEvent,
+) -> Result<Option<VisitEvent>, StoreError> {
+    use chrono::SubsecRound;
+    let mut row = e.clone();
+    row.occurred_at = row.occurred_at.trunc_subsecs(6);
+    row.received_at = row.received_at.trunc_subsecs(6);
+    let q = diesel::insert_into(visit_event::table)
+        .values(&row)
+        .on_conflict_do_nothing();
+    let n = match conn {
+        DbConn::Pg(pg) => q.execute(pg)?,
+        DbConn::Sqlite(s) => q.execute(s)?,
+    };
+    Ok((n == 1).then_some(VisitEvent {
+        id: row.id,
+        source: row.source,
+        source_key: row.source_key,
+        event_id: row.event_id,
+        kind: row.kind,
+        staff_id: row.staff_id,
+        client_id: row.client_id,
+        provider_id: row.provider_id,
+        occurred_at: row.occurred_at,
+        received_at: row.received_at,
+        local_date: row.local_date,
+        method: row.method,
+        method_ref: row.method_ref,
+        reason: row.reason,
+        payload: row.payload,
+    }))
 }
 
 /// The stored event with this sender identity.
@@ -185,11 +209,16 @@ pub(crate) fn window(
     before: i64,
     after: i64,
 ) -> Result<Window, StoreError> {
-    let pairing_kinds = ["check_in", "check_out"];
+    // Not `eq_any`: SQLite's `IN (…)` statements are prepared anew each
+    // time, these four are kept prepared.
     let base = || {
         visit_event::table
             .filter(visit_event::staff_id.eq(&e.staff_id))
-            .filter(visit_event::kind.eq_any(pairing_kinds))
+            .filter(
+                visit_event::kind
+                    .eq("check_in")
+                    .or(visit_event::kind.eq("check_out")),
+            )
             .select(VisitEvent::as_select())
     };
     let mut rows: Vec<VisitEvent> = base()
@@ -198,8 +227,9 @@ pub(crate) fn window(
         .limit(before)
         .load(conn)?;
     let from_start = (rows.len() as i64) < before;
-    // The limit may cut through events of one instant: take all of them.
-    if let Some(first) = rows.last().map(|r| r.occurred_at) {
+    // The limit may cut through events of one instant: take all of them
+    // (without the limit reached, every earlier event is here).
+    if let Some(first) = rows.last().map(|r| r.occurred_at).filter(|_| !from_start) {
         rows.retain(|r| r.occurred_at != first);
         rows.extend(
             base()
@@ -218,7 +248,7 @@ pub(crate) fn window(
         .limit(after)
         .load(conn)?;
     let to_end = (later.len() as i64) < after;
-    if let Some(last) = later.last().map(|r| r.occurred_at) {
+    if let Some(last) = later.last().map(|r| r.occurred_at).filter(|_| !to_end) {
         later.retain(|r| r.occurred_at != last);
         later.extend(
             base()
