@@ -71,6 +71,7 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
     };
     opts.share_group = config.mqtt_share_group.clone();
     opts.batch_size = config.mqtt_batch_size.max(1);
+    opts.lanes = config.gateway_lanes();
     let (shutdown, rx) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("gateway".into())

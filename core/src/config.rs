@@ -23,6 +23,9 @@ pub struct Config {
     pub mqtt_client_id: String,
     pub mqtt_share_group: Option<String>,
     pub mqtt_batch_size: usize,
+    /// Batches stored at once, each in its own transaction; 0 chooses by
+    /// the database (see [`Config::gateway_lanes`]).
+    pub mqtt_lanes: usize,
     /// Seconds between full runs of the alert rules (changes are evaluated
     /// as they happen; the full run catches what time alone changes).
     pub evaluate_interval_seconds: u64,
@@ -53,6 +56,7 @@ impl Default for Config {
             mqtt_client_id: "hemtid-gateway".into(),
             mqtt_share_group: None,
             mqtt_batch_size: 256,
+            mqtt_lanes: 0,
             evaluate_interval_seconds: 3600,
         }
     }
@@ -141,6 +145,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "Device messages stored in one transaction.",
     ),
     (
+        "mqtt_lanes",
+        "HEMTID_MQTT_LANES",
+        "Batches stored at once, each on its own database connection; 0: 4 on PostgreSQL, 1 on SQLite (one writer).",
+    ),
+    (
         "evaluate_interval_seconds",
         "HEMTID_EVALUATE_INTERVAL_SECONDS",
         "Seconds between full runs of the alert rules (changes are evaluated at once).",
@@ -210,6 +219,13 @@ impl Config {
                     .parse()
                     .map_err(|_| "expected a whole number".to_string())?
             }
+            "mqtt_lanes" => {
+                self.mqtt_lanes = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= 64)
+                    .ok_or_else(|| "expected a whole number, at most 64".to_string())?
+            }
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
@@ -237,6 +253,17 @@ impl Config {
                 "sqlite://{}",
                 self.data_dir.join("hemtid.sqlite3").display()
             ),
+        }
+    }
+
+    /// Batches the gateway stores at once: `mqtt_lanes`, or by the
+    /// database: PostgreSQL waits on round trips, so four connections at
+    /// once do more; SQLite has one writer, so more would only queue.
+    pub fn gateway_lanes(&self) -> usize {
+        match self.mqtt_lanes {
+            0 if self.database_url().starts_with("sqlite://") => 1,
+            0 => 4,
+            n => n,
         }
     }
 
@@ -268,6 +295,7 @@ impl Config {
                 None => "# unset: no shared subscription".into(),
             },
             "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
+            "mqtt_lanes" => self.mqtt_lanes.to_string(),
             "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
@@ -352,6 +380,25 @@ mod tests {
             Config::load(None, |k| (k == "HEMTID_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
         assert!(err.to_string().contains("HEMTID_LOG_FORMAT"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn gateway_lanes_follow_the_database_unless_set() {
+        let load = |vars: &[(&str, &str)]| {
+            let env: HashMap<&str, &str> = vars.iter().copied().collect();
+            Config::load(None, |k| env.get(k).map(|v| v.to_string()))
+        };
+        assert_eq!(load(&[]).unwrap().gateway_lanes(), 1);
+        let pg = ("HEMTID_DATABASE_URL", "postgres://h/db");
+        assert_eq!(load(&[pg]).unwrap().gateway_lanes(), 4);
+        assert_eq!(
+            load(&[pg, ("HEMTID_MQTT_LANES", "2")])
+                .unwrap()
+                .gateway_lanes(),
+            2
+        );
+        let err = load(&[("HEMTID_MQTT_LANES", "100")]).unwrap_err();
+        assert!(err.to_string().contains("HEMTID_MQTT_LANES"), "{err}");
     }
 
     #[test]

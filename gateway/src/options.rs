@@ -16,6 +16,10 @@ pub struct GatewayOptions {
     pub share_group: Option<String>,
     /// Messages committed together; the broker's inflight limit must allow it.
     pub batch_size: usize,
+    /// Batches stored at once, each in its own transaction on its own
+    /// connection; the messages of one staff credential or digital key
+    /// always go to the same one.
+    pub lanes: usize,
     pub keep_alive: Duration,
 }
 
@@ -28,6 +32,7 @@ impl std::fmt::Debug for GatewayOptions {
             .field("client_id", &self.client_id)
             .field("share_group", &self.share_group)
             .field("batch_size", &self.batch_size)
+            .field("lanes", &self.lanes)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +77,7 @@ impl GatewayOptions {
             client_id: client_id.to_string(),
             share_group: None,
             batch_size: 256,
+            lanes: 1,
             keep_alive: Duration::from_secs(30),
         })
     }

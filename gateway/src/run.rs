@@ -101,6 +101,7 @@ pub async fn run_with_ready(
         pool,
         connection.clone(),
         opts.batch_size.max(1),
+        opts.lanes,
     ));
     let filter = opts.filter();
     let mut backoff = Duration::from_millis(200);
@@ -393,8 +394,9 @@ fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
     client
 }
 
-/// Takes what has arrived (up to `batch_size`), stores it in one
-/// transaction, acknowledges in receive order, publishes receipts.
+/// Takes what has arrived (up to `batch_size` per lane), stores it in one
+/// transaction per lane, the lanes at once, then acknowledges in receive
+/// order and publishes receipts.
 async fn batcher(
     client: AsyncClient,
     publisher: AsyncClient,
@@ -402,35 +404,70 @@ async fn batcher(
     pool: Pool,
     connection: Arc<AtomicU64>,
     batch_size: usize,
+    lanes: usize,
 ) {
+    let lanes = lanes.max(1);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
-        while batch.len() < batch_size {
+        while batch.len() < batch_size * lanes {
             match rx.try_recv() {
                 Ok(m) => batch.push(m),
                 Err(_) => break,
             }
         }
-        let messages: Vec<Message> = batch
-            .iter()
-            .map(|r| Message {
-                topic: r.publish.topic.clone(),
-                payload: r.publish.payload.to_vec(),
-                received: r.at,
-            })
-            .collect();
-        let Some(outcomes) = store(&pool, messages, &batch, &connection).await else {
-            continue;
-        };
+        // Each lane's part, in receive order.
+        let mut parts: Vec<Vec<usize>> = vec![Vec::new(); lanes];
+        for (i, r) in batch.iter().enumerate() {
+            parts[lane_of(&r.publish, lanes)].push(i);
+        }
+        let mut running = Vec::new();
+        for part in parts.into_iter().filter(|p| !p.is_empty()) {
+            let messages: Vec<Message> = part
+                .iter()
+                .map(|i| {
+                    let r = &batch[*i];
+                    Message {
+                        topic: r.publish.topic.clone(),
+                        payload: r.publish.payload.to_vec(),
+                        received: r.at,
+                    }
+                })
+                .collect();
+            let connections: Vec<u64> = part.iter().map(|i| batch[*i].connection).collect();
+            let (pool, connection) = (pool.clone(), connection.clone());
+            let task =
+                tokio::spawn(
+                    async move { store(&pool, messages, &connections, &connection).await },
+                );
+            running.push((part, task));
+        }
+        // What each message became; `None` for a part whose connection is
+        // gone (the broker redelivers it).
+        let mut outcomes: Vec<Option<hemtid_core::ingest::Outcome>> = vec![None; batch.len()];
+        for (part, task) in running {
+            match task.await {
+                Ok(Some(stored)) => {
+                    for (i, o) in part.into_iter().zip(stored) {
+                        outcomes[i] = Some(o);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "a storage lane failed"),
+            }
+        }
         // Acks of an earlier connection are not sent: the broker redelivers
         // those messages and they come back as duplicates.
         let current = connection.load(Ordering::SeqCst);
-        for r in batch.iter().filter(|r| r.connection == current) {
+        for (r, o) in batch.iter().zip(&outcomes) {
+            if o.is_none() || r.connection != current {
+                continue;
+            }
             if let Err(e) = client.ack(&r.publish).await {
                 tracing::warn!(error = %e, "could not acknowledge");
             }
         }
-        for (device, receipts) in process::receipts(&outcomes) {
+        let outcomes: Vec<_> = outcomes.into_iter().flatten().collect();
+        for (device, receipts) in process::receipt_messages(&outcomes) {
             match serde_json::to_vec(&receipts) {
                 Ok(body) => {
                     if let Err(e) = publisher
@@ -452,13 +489,47 @@ async fn batcher(
     }
 }
 
+/// The lane of a message: by the staff credential or digital key it
+/// carries, so one care worker's events are paired in one transaction at
+/// a time and lanes seldom wait on each other (else by its topic).
+fn lane_of(publish: &Publish, lanes: usize) -> usize {
+    lane_of_message(&publish.topic, &publish.payload, lanes)
+}
+
+/// [`lane_of`] for a topic and payload.
+pub fn lane_of_message(topic: &str, payload: &[u8], lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    #[derive(serde::Deserialize)]
+    struct Carrier {
+        #[serde(default)]
+        staff_credential: Option<String>,
+        #[serde(default)]
+        key_id: Option<String>,
+    }
+    if lanes <= 1 {
+        return 0;
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    match serde_json::from_slice::<Carrier>(payload) {
+        Ok(Carrier {
+            key_id: Some(k), ..
+        }) => ("key", k).hash(&mut h),
+        Ok(Carrier {
+            staff_credential: Some(c),
+            ..
+        }) => ("credential", c).hash(&mut h),
+        _ => ("topic", topic).hash(&mut h),
+    }
+    (h.finish() % lanes as u64) as usize
+}
+
 /// Stores a batch, retrying while the database is unusable. `None` when
 /// the connection the messages came on is gone meanwhile (the broker will
 /// redeliver them).
 async fn store(
     pool: &Pool,
     messages: Vec<Message>,
-    batch: &[Received],
+    connections: &[u64],
     connection: &AtomicU64,
 ) -> Option<Vec<hemtid_core::ingest::Outcome>> {
     let mut delay = Duration::from_millis(100);
@@ -472,7 +543,7 @@ async fn store(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
         let current = connection.load(Ordering::SeqCst);
-        if batch.iter().all(|r| r.connection != current) {
+        if connections.iter().all(|c| *c != current) {
             return None;
         }
     }

@@ -45,7 +45,7 @@ struct Env {
 /// A fresh database with the demo, a lock at Lisa's bound to Jakobsberg,
 /// Anna's key fob, and a gateway on `broker` (embedded when `None`).
 async fn env(external: Option<String>, device_id: &str) -> Env {
-    env_with(external, device_id, 1, None).await
+    env_with(external, device_id, 1, None, 1).await
 }
 
 /// Like [`env`], with `gateways` gateways sharing `share_group`.
@@ -54,6 +54,7 @@ async fn env_with(
     device_id: &str,
     gateways: usize,
     share_group: Option<&str>,
+    lanes: usize,
 ) -> Env {
     let db = TestDb::new();
     let pool = db.pool();
@@ -114,6 +115,7 @@ async fn env_with(
         }
     };
     opts.batch_size = 64;
+    opts.lanes = lanes;
     opts.share_group = share_group.map(str::to_string);
     let (host, port) = (opts.host.clone(), opts.port);
     let mut running = Vec::new();
@@ -368,7 +370,7 @@ async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: O
     const N: usize = 300;
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let group = format!("g{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = env_with(external, &id, 2, Some(&group)).await;
+    let env = env_with(external, &id, 2, Some(&group), 1).await;
     // A lock that re-sends what is not receipted, as real ones must.
     let device = hemtid_gateway::sim::SimDevice {
         id: id.clone(),
@@ -561,6 +563,118 @@ async fn key_configuration_external() {
     if let Some(url) = external_url() {
         let _turn = EXTERNAL.lock().await;
         locks_get_their_key_configuration_retained(Some(url)).await;
+    }
+}
+
+/// Four lanes store batches at once; one care worker carrying two key
+/// fobs that fall in different lanes has events in two transactions at
+/// once, which must wait for each other and still pair as one sequence.
+async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
+    const N: usize = 800;
+    const LANES: usize = 4;
+    let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = env_with(external, &id, 1, None, LANES).await;
+    let topic = hemtid_gateway::events_topic(&id);
+    let lane = |cred: &str| {
+        let body = serde_json::to_vec(&event("lock", 1, cred)).unwrap();
+        hemtid_gateway::run::lane_of_message(&topic, &body, LANES)
+    };
+    let second = (2..100)
+        .map(|i| format!("fob-anna-{i}"))
+        .find(|c| lane(c) != lane("fob-anna"))
+        .unwrap();
+    {
+        let mut c = env.pool.get().unwrap();
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        staff_credential::create(
+            &mut c,
+            &staff_credential::StaffCredential {
+                municipality_id: anna.municipality_id.clone(),
+                credential: second.clone(),
+                staff_id: anna.id.clone(),
+                kind: "key_fob".into(),
+                active: true,
+                created_at: db::now(),
+                revoked_at: None,
+            },
+        )
+        .unwrap();
+    }
+    let device = hemtid_gateway::sim::SimDevice {
+        id: id.clone(),
+        host: env.host.clone(),
+        port: env.port,
+        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
+    };
+    // Unlock with one fob, lock with the other: every visit's two events
+    // are in different lanes.
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            let (kind, cred) = if i % 2 == 0 {
+                ("unlock", "fob-anna")
+            } else {
+                ("lock", second.as_str())
+            };
+            event(kind, 20_000 - 3 * i as i64, cred)
+        })
+        .collect();
+    let report = hemtid_gateway::sim::run_device(
+        &device,
+        events,
+        50_000,
+        Duration::from_secs(3600),
+        std::time::Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        report.unreceipted,
+        0,
+        "{report:?}, dead letters: {:?}",
+        env.dead_letters()
+    );
+    assert_eq!(env.count("visit_event"), N as i64, "{report:?}");
+    assert!(env.dead_letters().is_empty(), "{:?}", env.dead_letters());
+    let mut c = env.pool.get().unwrap();
+    let anna = user_account::find_by_username(&mut c, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let stored: Vec<(Option<i32>, String)> = {
+        use diesel::prelude::*;
+        use hemtid_core::db::schema::visit;
+        visit::table
+            .filter(visit::staff_id.eq(&anna.id))
+            .select((visit::seconds, visit::status))
+            .order(visit::started_at)
+            .load(&mut *c)
+            .unwrap()
+    };
+    // Each unlock and the lock 3 minutes later make one closed visit.
+    assert_eq!(stored.len(), N / 2, "{:?}", &stored[..stored.len().min(6)]);
+    assert!(
+        stored
+            .iter()
+            .all(|(s, st)| *s == Some(180) && st == "closed"),
+        "{:?}",
+        stored
+            .iter()
+            .find(|(s, st)| *s != Some(180) || st != "closed")
+    );
+    drop(c);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lanes_embedded() {
+    lanes_keep_one_care_workers_events_in_order(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lanes_external() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        lanes_keep_one_care_workers_events_in_order(Some(url)).await;
     }
 }
 
