@@ -131,6 +131,32 @@ fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
     }
 }
 
+/// Receipts in one message at most: a receipt is up to about 80 bytes, and
+/// devices read packets of 10 KiB or less (rumqttc's default; a lock
+/// sending 256 events at once was cut off by its own receipts before).
+pub const RECEIPTS_PER_MESSAGE: usize = 50;
+
+/// The receipt messages to publish: per device, in order, at most
+/// [`RECEIPTS_PER_MESSAGE`] to a message.
+pub fn receipt_messages(outcomes: &[Outcome]) -> Vec<(String, Receipts)> {
+    receipts(outcomes)
+        .into_iter()
+        .flat_map(|(device, all)| {
+            all.receipts
+                .chunks(RECEIPTS_PER_MESSAGE)
+                .map(|part| {
+                    (
+                        device.clone(),
+                        Receipts {
+                            receipts: part.to_vec(),
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Receipts by device, for the outcomes that name a device and an event.
 pub fn receipts(outcomes: &[Outcome]) -> BTreeMap<String, Receipts> {
     let mut out: BTreeMap<String, Receipts> = BTreeMap::new();
@@ -188,6 +214,42 @@ pub fn receipts(outcomes: &[Outcome]) -> BTreeMap<String, Receipts> {
 mod tests {
     use super::*;
     use hemtid_core::ingest::Rejection;
+
+    #[test]
+    fn many_receipts_go_in_several_messages() {
+        let outcomes: Vec<Outcome> = (0..120)
+            .map(|i| Outcome::Stored {
+                device_id: if i % 2 == 0 { "lock-a" } else { "lock-b" }.into(),
+                event_id: format!("e{i:03}"),
+                visits: vec![],
+            })
+            .collect();
+        let messages = receipt_messages(&outcomes);
+        let sizes: Vec<(&str, usize)> = messages
+            .iter()
+            .map(|(d, r)| (d.as_str(), r.receipts.len()))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("lock-a", 50),
+                ("lock-a", 10),
+                ("lock-b", 50),
+                ("lock-b", 10)
+            ]
+        );
+        // In order, none lost.
+        let a: Vec<&str> = messages
+            .iter()
+            .filter(|(d, _)| d == "lock-a")
+            .flat_map(|(_, r)| r.receipts.iter().map(|x| x.event_id.as_str()))
+            .collect();
+        let want: Vec<String> = (0..120).step_by(2).map(|i| format!("e{i:03}")).collect();
+        assert_eq!(a, want);
+        for (_, r) in &messages {
+            assert!(serde_json::to_vec(r).unwrap().len() < 10 * 1024);
+        }
+    }
 
     #[test]
     fn receipts_follow_the_contract_example() {
