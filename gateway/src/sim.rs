@@ -102,7 +102,8 @@ pub async fn run_device(
                     }
                 }
                 Ok(_) => {}
-                Err(_) => {
+                Err(e) => {
+                    tracing::debug!(error = %e, device = %device.id, "simulated device lost its connection");
                     if connected {
                         report.reconnects += 1;
                     }

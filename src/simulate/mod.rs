@@ -400,15 +400,23 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
         None => {
             let exe = std::env::current_exe()?;
             let s = Served::start(&exe, child_env)?;
+            // The serve reads the configured broker if there is one (it
+            // starts no embedded broker then).
+            let (host, port) = match &config.mqtt_url {
+                Some(url) => {
+                    let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
+                    (g.host, g.port)
+                }
+                None => ("127.0.0.1".to_string(), s.mqtt_port),
+            };
             println!(
-                "started hemtid serve (pid {}) at {}, broker on port {}",
+                "started hemtid serve (pid {}) at {}, broker {host}:{port}",
                 s.pid(),
                 s.api,
-                s.mqtt_port
             );
             let broker = drive::Broker {
-                host: "127.0.0.1".into(),
-                port: s.mqtt_port,
+                host,
+                port,
                 credentials,
             };
             let api = s.api.clone();
