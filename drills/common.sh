@@ -20,7 +20,14 @@ CHILDREN=()
 cleanup() {
   local status=$?
   for p in "${CHILDREN[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  if [ -f "$WORK/mosquitto/mosquitto.pid" ]; then kill "$(cat "$WORK/mosquitto/mosquitto.pid")" 2>/dev/null || true; fi
+  if [ -f "$WORK/mosquitto/mosquitto.pid" ]; then
+    # Mosquitto writes its persistence file as it stops: wait for it (up to
+    # 10 s) before removing the folder, or `rm -rf` races it and fails.
+    local mpid
+    mpid=$(cat "$WORK/mosquitto/mosquitto.pid")
+    kill "$mpid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+  fi
   if mountpoint -q "$WORK/data" 2>/dev/null; then umount "$WORK/data" || true; fi
   [ "$status" -eq 0 ] && rm -rf "$WORK"
   exit "$status"
