@@ -223,15 +223,11 @@ impl DatabaseUrl {
                 let url = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&url)?;
                 // Per-connection settings: wait instead of failing on a
-                // locked database, WAL for readers during writes, foreign
-                // keys (off by default in SQLite), and the file read through
-                // a shared memory map instead of a read call per page
-                // outside SQLite's 2 MiB page cache (the gateway went from
-                // 582 to 688 events/s over 100,000 events with it).
+                // locked database, WAL for readers during writes, and
+                // foreign keys (off by default in SQLite).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 1073741824;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }
