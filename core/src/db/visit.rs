@@ -670,7 +670,6 @@ fn attribute(
     Ok(Attribution { shares, services })
 }
 
-/// The stored attribution of a visit.
 /// The shares and services of visits `ids`, by visit (shares by client,
 /// services as [`services_for`] orders them).
 pub fn attributions(
@@ -704,15 +703,11 @@ pub fn attributions(
     Ok(out)
 }
 
+/// The stored attribution of a visit.
 pub fn attribution(c: &mut DbConn, visit_id: &str) -> Result<Attribution, StoreError> {
-    Ok(Attribution {
-        shares: visit_share::table
-            .filter(visit_share::visit_id.eq(visit_id))
-            .order(visit_share::client_id)
-            .select(VisitShare::as_select())
-            .load(c)?,
-        services: services_for(c, visit_id)?,
-    })
+    Ok(attributions(c, &[visit_id])?
+        .remove(visit_id)
+        .unwrap_or_default())
 }
 
 /// Replaces a visit's shares and services; `fresh`: the visit row was just
