@@ -87,19 +87,7 @@ async fn env_with(
         },
     )
     .unwrap();
-    staff_credential::create(
-        &mut c,
-        &staff_credential::StaffCredential {
-            municipality_id: m,
-            credential: "fob-anna".into(),
-            staff_id: anna.id,
-            kind: "key_fob".into(),
-            active: true,
-            created_at: t,
-            revoked_at: None,
-        },
-    )
-    .unwrap();
+    give_fob(&mut c, &m, &anna.id, "fob-anna");
     drop(c);
     let gateway_id = format!("hemtid-test-{}", uuid::Uuid::new_v4().simple());
     let (mut opts, device_user) = match external {
@@ -146,6 +134,23 @@ async fn env_with(
         device_user,
         gateways: running,
     }
+}
+
+/// Issues key fob `credential` to staff member `staff_id`.
+fn give_fob(c: &mut db::DbConn, municipality_id: &str, staff_id: &str, credential: &str) {
+    staff_credential::create(
+        c,
+        &staff_credential::StaffCredential {
+            municipality_id: municipality_id.to_string(),
+            credential: credential.to_string(),
+            staff_id: staff_id.to_string(),
+            kind: "key_fob".into(),
+            active: true,
+            created_at: db::now(),
+            revoked_at: None,
+        },
+    )
+    .unwrap();
 }
 
 /// Connects with a clean session under `client_id`, which removes the
@@ -206,6 +211,16 @@ impl Env {
             id: id.into(),
             client,
             events,
+        }
+    }
+
+    /// A simulated lock `id` on this environment's broker.
+    fn device(&self, id: &str) -> hemtid_gateway::sim::SimDevice {
+        hemtid_gateway::sim::SimDevice {
+            id: id.to_string(),
+            host: self.host.clone(),
+            port: self.port,
+            password: self.device_user.as_ref().map(|(_, p)| p.clone()),
         }
     }
 
@@ -372,12 +387,7 @@ async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: O
     let group = format!("g{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let env = env_with(external, &id, 2, Some(&group), 1).await;
     // A lock that re-sends what is not receipted, as real ones must.
-    let device = hemtid_gateway::sim::SimDevice {
-        id: id.clone(),
-        host: env.host.clone(),
-        port: env.port,
-        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
-    };
+    let device = env.device(&id);
     let events: Vec<Value> = (0..N)
         .map(|i| {
             event(
@@ -427,12 +437,7 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
     const N: usize = 3000;
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let env = env(external, &id).await;
-    let device = hemtid_gateway::sim::SimDevice {
-        id: id.clone(),
-        host: env.host.clone(),
-        port: env.port,
-        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
-    };
+    let device = env.device(&id);
     let events: Vec<Value> = (0..N)
         .map(|i| {
             event(
@@ -588,26 +593,9 @@ async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
         let anna = user_account::find_by_username(&mut c, "demo.anna")
             .unwrap()
             .unwrap();
-        staff_credential::create(
-            &mut c,
-            &staff_credential::StaffCredential {
-                municipality_id: anna.municipality_id.clone(),
-                credential: second.clone(),
-                staff_id: anna.id.clone(),
-                kind: "key_fob".into(),
-                active: true,
-                created_at: db::now(),
-                revoked_at: None,
-            },
-        )
-        .unwrap();
+        give_fob(&mut c, &anna.municipality_id, &anna.id, &second);
     }
-    let device = hemtid_gateway::sim::SimDevice {
-        id: id.clone(),
-        host: env.host.clone(),
-        port: env.port,
-        password: env.device_user.as_ref().map(|(_, p)| p.clone()),
-    };
+    let device = env.device(&id);
     // Unlock with one fob, lock with the other: every visit's two events
     // are in different lanes.
     let events: Vec<Value> = (0..N)
