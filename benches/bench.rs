@@ -253,14 +253,7 @@ fn broker_of(
             port: served.mqtt_port,
             credentials: locks.to_vec(),
         },
-        Backend::Postgres { mqtt, .. } => {
-            let g = hemtid_gateway::GatewayOptions::from_url(mqtt, "x")?;
-            drive::Broker {
-                host: g.host,
-                port: g.port,
-                credentials: locks.to_vec(),
-            }
-        }
+        Backend::Postgres { mqtt, .. } => drive::Broker::at(mqtt, locks.to_vec())?,
     })
 }
 

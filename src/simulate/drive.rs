@@ -18,6 +18,18 @@ pub struct Broker {
     pub credentials: Vec<(String, String)>,
 }
 
+impl Broker {
+    /// The broker at `mqtt://host[:port]`; the locks sign in with `credentials`.
+    pub fn at(url: &str, credentials: Vec<(String, String)>) -> anyhow::Result<Broker> {
+        let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
+        Ok(Broker {
+            host: g.host,
+            port: g.port,
+            credentials,
+        })
+    }
+}
+
 /// What the locks did.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceReport {

@@ -388,12 +388,7 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
             if api.is_empty() && !prepared.plan.phones.is_empty() {
                 bail!("the phones need --api (or --phone-percent 0)");
             }
-            let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
-            let broker = drive::Broker {
-                host: g.host,
-                port: g.port,
-                credentials,
-            };
+            let broker = drive::Broker::at(url, credentials)?;
             (None, api.trim_end_matches('/').to_string(), broker)
         }
         None if o.api.is_some() => bail!("--api needs --mqtt: the broker the locks publish to"),
@@ -402,23 +397,21 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
             let s = Served::start(&exe, child_env)?;
             // The serve reads the configured broker if there is one (it
             // starts no embedded broker then).
-            let (host, port) = match &config.mqtt_url {
-                Some(url) => {
-                    let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
-                    (g.host, g.port)
-                }
-                None => ("127.0.0.1".to_string(), s.mqtt_port),
+            let broker = match &config.mqtt_url {
+                Some(url) => drive::Broker::at(url, credentials)?,
+                None => drive::Broker {
+                    host: "127.0.0.1".into(),
+                    port: s.mqtt_port,
+                    credentials,
+                },
             };
             println!(
-                "started hemtid serve (pid {}) at {}, broker {host}:{port}",
+                "started hemtid serve (pid {}) at {}, broker {}:{}",
                 s.pid(),
                 s.api,
+                broker.host,
+                broker.port
             );
-            let broker = drive::Broker {
-                host,
-                port,
-                credentials,
-            };
             let api = s.api.clone();
             (Some(s), api, broker)
         }
