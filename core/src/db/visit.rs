@@ -531,8 +531,9 @@ fn store(
         return Err(StoreError::MonthLocked(month.to_string()));
     }
     let t = now();
-    let fresh = existing.is_none();
-    match existing {
+    // The row as written, without reading it back (`now` is kept to the
+    // microsecond, as both backends store it).
+    let written = match existing {
         None => {
             diesel::insert_into(visit::table)
                 .values((
@@ -542,15 +543,37 @@ fn store(
                     visit::updated_at.eq(t),
                 ))
                 .execute(c)?;
+            write_attribution(c, &d.anchor, &attr, true)?;
+            return Ok((
+                Visit {
+                    id: d.anchor.clone(),
+                    fields,
+                    approved_at: None,
+                    approved_by: None,
+                    created_at: t,
+                    updated_at: t,
+                    corrected_started_at: None,
+                    corrected_ended_at: None,
+                    voided: false,
+                },
+                attr,
+            ));
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
-        Some(_) if same_effect => {
+        Some(old) if same_effect => {
             diesel::update(visit::table.find(&d.anchor))
                 .set((&fields, visit::updated_at.eq(t)))
                 .execute(c)?;
-            return Ok((get(c, &d.anchor)?, old_attr));
+            return Ok((
+                Visit {
+                    fields,
+                    updated_at: t,
+                    ..old
+                },
+                old_attr,
+            ));
         }
-        Some(_) => {
+        Some(old) => {
             // Changed: the old approval no longer covers it.
             diesel::update(visit::table.find(&d.anchor))
                 .set((
@@ -560,10 +583,17 @@ fn store(
                     visit::updated_at.eq(t),
                 ))
                 .execute(c)?;
+            Visit {
+                fields,
+                approved_at: None,
+                approved_by: None,
+                updated_at: t,
+                ..old
+            }
         }
-    }
-    write_attribution(c, &d.anchor, &attr, fresh)?;
-    Ok((get(c, &d.anchor)?, attr))
+    };
+    write_attribution(c, &d.anchor, &attr, false)?;
+    Ok((written, attr))
 }
 
 /// Recomputes a visit's services after its times were corrected.

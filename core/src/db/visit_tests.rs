@@ -97,7 +97,15 @@ impl Fixture {
     }
 
     fn record(&mut self, e: &NewVisitEvent) -> Recorded {
-        visit::record(&mut self.conn, e, None, RULES).unwrap()
+        let r = visit::record(&mut self.conn, e, None, RULES).unwrap();
+        // What `record` returns is what it stored (it does not read the
+        // rows back).
+        if let Recorded::Applied { visits, .. } = &r {
+            for v in visits {
+                assert_eq!(*v, visit::get(&mut self.conn, &v.id).unwrap());
+            }
+        }
+        r
     }
 
     fn visits(&mut self) -> Vec<Visit> {
