@@ -214,7 +214,7 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Whether the provider's month is locked for billing, read once per
+    /// Whether the provider's month is locked for billing (R6), read once per
     /// transaction (a lock taken meanwhile is seen by the next one, as it
     /// would be if the two had run the other way round).
     fn is_locked(
@@ -525,12 +525,13 @@ fn store(
             && old.end() == old.corrected_ended_at.or(fields.ended_at)
             && old_attr == attr
     });
-    // A late event must not change a visit of a month locked for billing.
+    // A late event must not change a visit of a month locked for billing (R6).
     let month = crate::domain::YearMonth::of(fields.local_date);
     if !same_effect && pending.is_locked(c, &fields.provider_id, month)? {
         return Err(StoreError::MonthLocked(month.to_string()));
     }
     let t = now();
+    let fresh = existing.is_none();
     // The row as written, without reading it back (`now` is kept to the
     // microsecond, as both backends store it).
     let written = match existing {
@@ -543,35 +544,29 @@ fn store(
                     visit::updated_at.eq(t),
                 ))
                 .execute(c)?;
-            write_attribution(c, &d.anchor, &attr, true)?;
-            return Ok((
-                Visit {
-                    id: d.anchor.clone(),
-                    fields,
-                    approved_at: None,
-                    approved_by: None,
-                    created_at: t,
-                    updated_at: t,
-                    corrected_started_at: None,
-                    corrected_ended_at: None,
-                    voided: false,
-                },
-                attr,
-            ));
+            Visit {
+                id: d.anchor.clone(),
+                fields,
+                approved_at: None,
+                approved_by: None,
+                created_at: t,
+                updated_at: t,
+                corrected_started_at: None,
+                corrected_ended_at: None,
+                voided: false,
+            }
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
         Some(old) if same_effect => {
             diesel::update(visit::table.find(&d.anchor))
                 .set((&fields, visit::updated_at.eq(t)))
                 .execute(c)?;
-            return Ok((
-                Visit {
-                    fields,
-                    updated_at: t,
-                    ..old
-                },
-                old_attr,
-            ));
+            let v = Visit {
+                fields,
+                updated_at: t,
+                ..old
+            };
+            return Ok((v, old_attr));
         }
         Some(old) => {
             // Changed: the old approval no longer covers it.
@@ -592,7 +587,7 @@ fn store(
             }
         }
     };
-    write_attribution(c, &d.anchor, &attr, false)?;
+    write_attribution(c, &d.anchor, &attr, fresh)?;
     Ok((written, attr))
 }
 
