@@ -38,6 +38,8 @@ struct Env {
     host: String,
     port: u16,
     device_user: Option<(String, String)>,
+    /// The demo's care worker Anna, who carries key fob `fob-anna`.
+    anna: user_account::UserAccount,
     /// Each gateway: its client id, stop switch and task.
     gateways: Vec<(String, watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
@@ -132,8 +134,25 @@ async fn env_with(
         host,
         port,
         device_user,
+        anna,
         gateways: running,
     }
+}
+
+/// Sends `events` from `device` as fast as receipts allow, re-sending
+/// nothing for an hour: what is not receipted is lost, not re-sent.
+async fn send_without_re_sends(
+    device: &hemtid_gateway::sim::SimDevice,
+    events: Vec<Value>,
+) -> hemtid_gateway::sim::SimReport {
+    hemtid_gateway::sim::run_device(
+        device,
+        events,
+        50_000,
+        Duration::from_secs(3600),
+        std::time::Instant::now() + Duration::from_secs(60),
+    )
+    .await
 }
 
 /// Issues key fob `credential` to staff member `staff_id`.
@@ -447,14 +466,7 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
             )
         })
         .collect();
-    let report = hemtid_gateway::sim::run_device(
-        &device,
-        events,
-        50_000,
-        Duration::from_secs(3600),
-        std::time::Instant::now() + Duration::from_secs(60),
-    )
-    .await;
+    let report = send_without_re_sends(&device, events).await;
     assert_eq!(
         (report.resent, report.unreceipted),
         (0, 0),
@@ -467,9 +479,6 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
     // visits a derivation from all of them at once makes.
     let full = {
         let mut c = env.pool.get().unwrap();
-        let anna = user_account::find_by_username(&mut c, "demo.anna")
-            .unwrap()
-            .unwrap();
         let rules = hemtid_core::db::visit::Rules {
             tz: hemtid_core::domain::STOCKHOLM,
             max_seconds: 12 * 3600,
@@ -478,7 +487,7 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
                 end_minute: 1320,
             },
         };
-        hemtid_core::db::visit::rederive_staff(&mut c, &anna.id, rules)
+        hemtid_core::db::visit::rederive_staff(&mut c, &env.anna.id, rules)
             .unwrap()
             .len()
     };
@@ -507,7 +516,7 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let env = env(external, &id).await;
     let keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[4u8; 32]).unwrap();
-    let anna = {
+    {
         let mut c = env.pool.get().unwrap();
         hemtid_core::db::digital_key::register_signing_key(
             &mut c,
@@ -516,24 +525,20 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
             db::now(),
         )
         .unwrap();
-        let anna = user_account::find_by_username(&mut c, "demo.anna")
-            .unwrap()
-            .unwrap();
         hemtid_core::db::digital_key::issue(
             &mut c,
             &hemtid_core::db::digital_key::DigitalKey {
                 id: "key-1".into(),
                 kid: keys.kid().into(),
                 device_id: id.clone(),
-                staff_id: anna.id.clone(),
+                staff_id: env.anna.id.clone(),
                 issued_at: db::now(),
                 expires_at: db::now() + chrono::Duration::minutes(10),
                 revoked_at: None,
             },
         )
         .unwrap();
-        anna.id
-    };
+    }
     // The lock connects later and still finds its configuration (retained).
     let mut o = MqttOptions::new(format!("{id}-cfg"), &env.host, env.port);
     if let Some((u, p)) = &env.device_user {
@@ -551,8 +556,12 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
     );
     assert_eq!(first["revoked"], json!([]));
     // Revoking Anna's keys reaches the lock at once.
-    hemtid_core::db::digital_key::revoke_staff(&mut env.pool.get().unwrap(), &anna, db::now())
-        .unwrap();
+    hemtid_core::db::digital_key::revoke_staff(
+        &mut env.pool.get().unwrap(),
+        &env.anna.id,
+        db::now(),
+    )
+    .unwrap();
     let second = next_config(&mut events).await;
     assert_eq!(second["revoked"], json!(["key-1"]));
     env.stop().await;
@@ -588,13 +597,12 @@ async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
         .map(|i| format!("fob-anna-{i}"))
         .find(|c| lane(c) != lane("fob-anna"))
         .unwrap();
-    {
-        let mut c = env.pool.get().unwrap();
-        let anna = user_account::find_by_username(&mut c, "demo.anna")
-            .unwrap()
-            .unwrap();
-        give_fob(&mut c, &anna.municipality_id, &anna.id, &second);
-    }
+    give_fob(
+        &mut env.pool.get().unwrap(),
+        &env.anna.municipality_id,
+        &env.anna.id,
+        &second,
+    );
     let device = env.device(&id);
     // Unlock with one fob, lock with the other: every visit's two events
     // are in different lanes.
@@ -608,14 +616,7 @@ async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
             event(kind, 20_000 - 3 * i as i64, cred)
         })
         .collect();
-    let report = hemtid_gateway::sim::run_device(
-        &device,
-        events,
-        50_000,
-        Duration::from_secs(3600),
-        std::time::Instant::now() + Duration::from_secs(60),
-    )
-    .await;
+    let report = send_without_re_sends(&device, events).await;
     assert_eq!(
         report.unreceipted,
         0,
@@ -625,14 +626,11 @@ async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
     assert_eq!(env.count("visit_event"), N as i64, "{report:?}");
     assert!(env.dead_letters().is_empty(), "{:?}", env.dead_letters());
     let mut c = env.pool.get().unwrap();
-    let anna = user_account::find_by_username(&mut c, "demo.anna")
-        .unwrap()
-        .unwrap();
     let stored: Vec<(Option<i32>, String)> = {
         use diesel::prelude::*;
         use hemtid_core::db::schema::visit;
         visit::table
-            .filter(visit::staff_id.eq(&anna.id))
+            .filter(visit::staff_id.eq(&env.anna.id))
             .select((visit::seconds, visit::status))
             .order(visit::started_at)
             .load(&mut *c)
