@@ -208,11 +208,73 @@ pub fn ingest(
     })
 }
 
+/// What the gateway's batches look up that seldom changes: devices, care
+/// workers, staff credentials, orders and municipalities, kept across
+/// batches while the directory's version ([`crate::db::directory`], bumped
+/// by database triggers on every change to those rows) stays the same. One
+/// per gateway; lanes share it.
+#[derive(Default)]
+pub struct Directory {
+    known: std::sync::Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    /// The version the entries were read at (or after).
+    version: Option<i64>,
+    devices: HashMap<String, Option<device::Device>>,
+    municipalities: HashMap<String, municipality::Municipality>,
+    staff: HashMap<(String, String), user_account::UserAccount>,
+    credentials: HashMap<(String, String), Option<String>>,
+    orders: HashMap<(String, String, NaiveDate), bool>,
+}
+
+impl Directory {
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        // A lane that panicked while holding it left plain maps behind.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the devices' last contact as a committed batch left it.
+    pub fn committed(&self, contacts: Contacts) {
+        let mut k = self.known();
+        if k.version != Some(contacts.version) {
+            return;
+        }
+        for d in contacts.devices {
+            k.devices.insert(d.id.clone(), Some(d));
+        }
+    }
+
+    /// How many entries it holds (for tests and metrics).
+    pub fn len(&self) -> usize {
+        let k = self.known();
+        k.devices.len()
+            + k.municipalities.len()
+            + k.staff.len()
+            + k.credentials.len()
+            + k.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The devices a batch saw, as it wrote them, for [`Directory::committed`]
+/// once the batch's transaction has committed.
+#[derive(Debug, Default)]
+pub struct Contacts {
+    version: i64,
+    devices: Vec<device::Device>,
+}
+
 /// Many messages in one transaction: what they look up (devices,
 /// municipalities, staff, credentials, orders) is read once for the
-/// batch, and what they change that is shared (devices' last contact, the
-/// day and month figures) is written once, by [`Batch::finish`], which
-/// must run in the same transaction before it commits.
+/// batch (or taken from the gateway's [`Directory`]), and what they change
+/// that is shared (devices' last contact, the day and month figures) is
+/// written once, by [`Batch::finish`], which must run in the same
+/// transaction before it commits.
 #[derive(Default)]
 pub struct Batch {
     devices: HashMap<String, Option<device::Device>>,
@@ -223,9 +285,34 @@ pub struct Batch {
     credentials: HashMap<(String, String), Option<String>>,
     orders: HashMap<(String, String, NaiveDate), bool>,
     pending: visit::Pending,
+    /// The gateway's directory and its version as this transaction read it.
+    directory: Option<(std::sync::Arc<Directory>, i64)>,
 }
 
 impl Batch {
+    /// A batch that takes what it looks up from `directory` and adds to it;
+    /// the directory is emptied first if its version is not the database's.
+    /// Call inside the batch's transaction.
+    pub fn with_directory(
+        conn: &mut DbConn,
+        directory: &std::sync::Arc<Directory>,
+    ) -> Result<Batch, StoreError> {
+        let version = crate::db::directory::version(conn)?;
+        {
+            let mut k = directory.known();
+            if k.version != Some(version) {
+                *k = Known {
+                    version: Some(version),
+                    ..Known::default()
+                };
+            }
+        }
+        Ok(Batch {
+            directory: Some((directory.clone(), version)),
+            ..Batch::default()
+        })
+    }
+
     /// [`ingest`] one message of the batch.
     pub fn ingest(
         &mut self,
@@ -234,39 +321,83 @@ impl Batch {
         payload: &[u8],
         received: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let device_id = device_id_of(topic);
         match self.interpret(conn, topic, payload, received)? {
             Ok(o) => Ok(o),
-            Err(rejection) => {
-                let event_id = event_id_of(payload);
-                let dl = dead_letter::add(
-                    conn,
-                    received.naive_utc(),
-                    topic,
-                    device_id.as_deref(),
-                    rejection.reason,
-                    &rejection.detail,
-                    payload,
-                )?;
-                tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
-                Ok(Outcome::Dead {
-                    device_id,
-                    event_id,
-                    rejection,
-                    dead_letter_id: dl.id,
-                })
-            }
+            Err(rejection) => dead(conn, topic, payload, received, rejection),
         }
     }
 
-    /// Writes what the batch's messages changed together.
-    pub fn finish(self, conn: &mut DbConn) -> Result<(), StoreError> {
+    /// [`Batch::ingest`] for many messages: each checked in order, then
+    /// each care worker's events stored and paired together
+    /// ([`visit::record_group_deferred`]). One outcome per message, in order.
+    pub fn ingest_many(
+        &mut self,
+        conn: &mut DbConn,
+        messages: &[(&str, &[u8], DateTime<Utc>)],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(messages.len());
+        let mut ready: Vec<(usize, Ready)> = Vec::new();
+        for (i, (topic, payload, received)) in messages.iter().enumerate() {
+            match self.check(conn, topic, payload, *received)? {
+                Ok(r) => {
+                    ready.push((i, r));
+                    outcomes.push(None);
+                }
+                Err(rejection) => {
+                    outcomes.push(Some(dead(conn, topic, payload, *received, rejection)?));
+                }
+            }
+        }
+        // By care worker, in the order each first appears.
+        let mut groups: Vec<Vec<(usize, Ready)>> = Vec::new();
+        let mut group_of: HashMap<String, usize> = HashMap::new();
+        for (i, r) in ready {
+            let g = *group_of.entry(r.event.staff_id.clone()).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push((i, r));
+        }
+        for group in groups {
+            let events: Vec<NewVisitEvent> = group.iter().map(|(_, r)| r.event.clone()).collect();
+            let rules = group[0].1.rules;
+            match visit::record_group_deferred(conn, &events, rules, &mut self.pending) {
+                Ok(recorded) => {
+                    for ((i, r), rec) in group.into_iter().zip(recorded) {
+                        outcomes[i] = Some(outcome_of(rec, r.device_id, r.event_id));
+                    }
+                }
+                // Which of them the lock refuses shows one by one.
+                Err(StoreError::MonthLocked(_)) => {
+                    for (i, r) in group {
+                        let (topic, payload, received) = messages[i];
+                        outcomes[i] = Some(match self.record(conn, r)? {
+                            Ok(o) => o,
+                            Err(rejection) => dead(conn, topic, payload, received, rejection)?,
+                        });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(outcomes.into_iter().flatten().collect())
+    }
+
+    /// Writes what the batch's messages changed together; returns the
+    /// devices as written, for [`Directory::committed`] after the commit.
+    pub fn finish(self, conn: &mut DbConn) -> Result<Contacts, StoreError> {
+        let mut devices = Vec::with_capacity(self.seen.len());
         for id in &self.seen {
             if let Some(Some(d)) = self.devices.get(id) {
                 device::save_contact(conn, d)?;
+                devices.push(d.clone());
             }
         }
-        crate::db::figure::apply(conn, &self.pending.figures)
+        crate::db::figure::apply(conn, &self.pending.figures)?;
+        Ok(Contacts {
+            version: self.directory.as_ref().map_or(0, |(_, v)| *v),
+            devices,
+        })
     }
 
     fn device(
@@ -276,6 +407,8 @@ impl Batch {
     ) -> Result<Option<device::Device>, StoreError> {
         cached(
             &mut self.devices,
+            self.directory.as_ref(),
+            |k| &mut k.devices,
             id.to_string(),
             || match device::get_any(conn, id) {
                 Ok(d) => Ok(Some(d)),
@@ -301,16 +434,65 @@ impl Batch {
     }
 }
 
-/// `map[key]`, read with `load` the first time the batch asks for it.
-fn cached<K: std::hash::Hash + Eq, V: Clone>(
-    map: &mut HashMap<K, V>,
+/// Keeps a rejected message as a dead letter.
+fn dead(
+    conn: &mut DbConn,
+    topic: &str,
+    payload: &[u8],
+    received: DateTime<Utc>,
+    rejection: Rejection,
+) -> Result<Outcome, StoreError> {
+    let device_id = device_id_of(topic);
+    let event_id = event_id_of(payload);
+    let dl = dead_letter::add(
+        conn,
+        received.naive_utc(),
+        topic,
+        device_id.as_deref(),
+        rejection.reason,
+        &rejection.detail,
+        payload,
+    )?;
+    tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
+    Ok(Outcome::Dead {
+        device_id,
+        event_id,
+        rejection,
+        dead_letter_id: dl.id,
+    })
+}
+
+/// `local[key]`, else the directory's (if it is still at the version the
+/// batch read), else read with `load` and kept in both.
+fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
+    local: &mut HashMap<K, V>,
+    directory: Option<&(std::sync::Arc<Directory>, i64)>,
+    pick: fn(&mut Known) -> &mut HashMap<K, V>,
     key: K,
     load: impl FnOnce() -> Result<V, StoreError>,
 ) -> Result<V, StoreError> {
-    match map.entry(key) {
-        std::collections::hash_map::Entry::Occupied(e) => Ok(e.get().clone()),
-        std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(load()?).clone()),
+    if let Some(v) = local.get(&key) {
+        return Ok(v.clone());
     }
+    if let Some((dir, version)) = directory {
+        let mut k = dir.known();
+        if k.version == Some(*version)
+            && let Some(v) = pick(&mut k).get(&key).cloned()
+        {
+            drop(k);
+            local.insert(key, v.clone());
+            return Ok(v);
+        }
+    }
+    let v = load()?;
+    if let Some((dir, version)) = directory {
+        let mut k = dir.known();
+        if k.version == Some(*version) {
+            pick(&mut k).insert(key.clone(), v.clone());
+        }
+    }
+    local.insert(key, v.clone());
+    Ok(v)
 }
 
 /// Tries a dead letter again (after the device was registered, say).
@@ -413,6 +595,8 @@ fn staff_of(
     Ok(
         match cached(
             &mut batch.credentials,
+            batch.directory.as_ref(),
+            |k| &mut k.credentials,
             (dev.municipality_id.clone(), credential.to_string()),
             || staff_credential::staff_of(conn, &dev.municipality_id, credential),
         )? {
@@ -462,6 +646,20 @@ impl Batch {
         payload: &[u8],
         received: DateTime<Utc>,
     ) -> Result<Result<Outcome, Rejection>, StoreError> {
+        match self.check(conn, topic, payload, received)? {
+            Ok(ready) => self.record(conn, ready),
+            Err(r) => Ok(Err(r)),
+        }
+    }
+
+    /// Everything [`Batch::interpret`] does before it stores the event.
+    fn check(
+        &mut self,
+        conn: &mut DbConn,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
+    ) -> Result<Result<Ready, Rejection>, StoreError> {
         let Some(device_id) = device_id_of(topic) else {
             return Ok(Err(reject(
                 "invalid_topic",
@@ -570,6 +768,8 @@ impl Batch {
         };
         let staff = cached(
             &mut self.staff,
+            self.directory.as_ref(),
+            |k| &mut k.staff,
             (dev.municipality_id.clone(), staff_id.clone()),
             || user_account::get(conn, &dev.municipality_id, &staff_id),
         )?;
@@ -583,6 +783,8 @@ impl Batch {
         }
         let m = cached(
             &mut self.municipalities,
+            self.directory.as_ref(),
+            |k| &mut k.municipalities,
             dev.municipality_id.clone(),
             || municipality::get(conn, &dev.municipality_id),
         )?;
@@ -590,6 +792,8 @@ impl Batch {
         let day = local_date(at, tz);
         let has_order = cached(
             &mut self.orders,
+            self.directory.as_ref(),
+            |k| &mut k.orders,
             (client_id.clone(), dev.provider_id.clone(), day),
             || Ok(access::active_order(conn, &client_id, &dev.provider_id, day)?.is_some()),
         )?;
@@ -632,22 +836,56 @@ impl Batch {
             max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
             window: m.frame_window(),
         };
-        let event_id = msg.event_id.to_string();
+        Ok(Ok(Ready {
+            device_id,
+            event_id: msg.event_id.to_string(),
+            event,
+            rules,
+        }))
+    }
+
+    /// Stores a checked event on its own.
+    fn record(
+        &mut self,
+        conn: &mut DbConn,
+        ready: Ready,
+    ) -> Result<Result<Outcome, Rejection>, StoreError> {
+        let Ready {
+            device_id,
+            event_id,
+            event,
+            rules,
+        } = ready;
         match visit::record_deferred(conn, &event, None, rules, &mut self.pending) {
-            Ok(Recorded::Applied { visits, .. }) => Ok(Ok(Outcome::Stored {
-                device_id,
-                event_id,
-                visits,
-            })),
-            Ok(Recorded::Duplicate { .. }) => Ok(Ok(Outcome::Duplicate {
-                device_id,
-                event_id,
-            })),
-            Err(StoreError::MonthLocked(month)) => Ok(Err(reject(
-                "month_locked",
-                format!("{month} is locked for billing"),
-            ))),
+            Ok(r) => Ok(Ok(outcome_of(r, device_id, event_id))),
+            Err(StoreError::MonthLocked(month)) => Ok(Err(month_locked(&month))),
             Err(e) => Err(e),
         }
     }
+}
+
+fn month_locked(month: &str) -> Rejection {
+    reject("month_locked", format!("{month} is locked for billing"))
+}
+
+fn outcome_of(r: Recorded, device_id: String, event_id: String) -> Outcome {
+    match r {
+        Recorded::Applied { visits, .. } => Outcome::Stored {
+            device_id,
+            event_id,
+            visits,
+        },
+        Recorded::Duplicate { .. } => Outcome::Duplicate {
+            device_id,
+            event_id,
+        },
+    }
+}
+
+/// A message that passed every check: the event to store.
+struct Ready {
+    device_id: String,
+    event_id: String,
+    event: NewVisitEvent,
+    rules: Rules,
 }

@@ -501,12 +501,14 @@ fn a_batch_stores_what_the_same_messages_one_by_one_store() {
     }
     let mut many = fx();
     let now = many.now;
+    // As the gateway stores a batch: checked in order, the care worker's
+    // events paired together.
+    let bodies: Vec<String> = all.iter().map(|m| m.to_string()).collect();
+    let messages: Vec<(&str, &[u8], DateTime<Utc>)> =
+        bodies.iter().map(|b| (topic, b.as_bytes(), now)).collect();
     let outcomes = transaction(&mut many.conn, |c| {
         let mut b = ingest::Batch::default();
-        let mut out = Vec::new();
-        for m in &all {
-            out.push(b.ingest(c, topic, m.to_string().as_bytes(), now)?);
-        }
+        let out = b.ingest_many(c, &messages)?;
         b.finish(c)?;
         Ok(out)
     })
@@ -736,4 +738,115 @@ fn a_nul_character_is_refused_as_an_invalid_payload() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// One gateway batch with a directory kept across batches: the outcome
+/// kinds and reasons.
+fn directory_batch(
+    f: &mut Fx,
+    dir: &std::sync::Arc<ingest::Directory>,
+    msgs: &[Value],
+) -> Vec<String> {
+    let now = f.now;
+    let bodies: Vec<String> = msgs.iter().map(|m| m.to_string()).collect();
+    let messages: Vec<(&str, &[u8], DateTime<Utc>)> = bodies
+        .iter()
+        .map(|b| ("hemtid/v1/devices/lock-1/events", b.as_bytes(), now))
+        .collect();
+    let (outcomes, contacts) = transaction(&mut f.conn, |c| {
+        let mut b = ingest::Batch::with_directory(c, dir)?;
+        let out = b.ingest_many(c, &messages)?;
+        Ok((out, b.finish(c)?))
+    })
+    .unwrap();
+    dir.committed(contacts);
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Dead { rejection, .. } => rejection.reason.to_string(),
+            other => format!("{other:?}").split(' ').next().unwrap().to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_directory_keeps_lookups_across_batches_until_a_row_changes() {
+    let mut f = fx();
+    let dir = std::sync::Arc::new(ingest::Directory::default());
+    let with_battery = |kind: &str, at: &str, pct: u8| {
+        let mut m = msg(kind, at);
+        m["battery_pct"] = json!(pct);
+        m
+    };
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[msg("unlock", "2026-11-20T08:00:00+01:00")]),
+        ["Stored"]
+    );
+    // The device, care worker, credential, municipality and order are kept.
+    assert_eq!(dir.len(), 5);
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[msg("lock", "2026-11-20T08:30:00+01:00")]),
+        ["Stored"]
+    );
+    assert_eq!(dir.len(), 5);
+
+    // Another gateway (no directory here) sees the battery go low and
+    // raises a notice; ours must see it as low, and resolve the notice at 90 %.
+    let other = with_battery("unlock", "2026-11-20T09:00:00+01:00", 8);
+    assert!(matches!(f.send("lock-1", &other), Outcome::Stored { .. }));
+    assert_eq!(
+        directory_batch(
+            &mut f,
+            &dir,
+            &[with_battery("lock", "2026-11-20T09:20:00+01:00", 90)]
+        ),
+        ["Stored"]
+    );
+    assert_eq!(batch_state(&mut f).2, [("low_battery".to_string(), true)]);
+
+    // A credential revoked through the ordinary write path is refused by
+    // the next batch, although the directory held it as valid.
+    let m = device::get_any(&mut f.conn, "lock-1")
+        .unwrap()
+        .municipality_id;
+    staff_credential::revoke(&mut f.conn, &m, "fob-anna").unwrap();
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[msg("unlock", "2026-11-20T10:00:00+01:00")]),
+        ["unknown_credential"]
+    );
+    // A retired device too.
+    let provider = device::get_any(&mut f.conn, "lock-1").unwrap().provider_id;
+    device::retire(&mut f.conn, &provider, "lock-1").unwrap();
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[msg("unlock", "2026-11-20T10:05:00+01:00")]),
+        ["device_retired"]
+    );
+}
+
+#[test]
+fn a_care_workers_events_in_a_locked_month_are_refused_and_the_rest_of_the_batch_kept() {
+    let mut f = fx();
+    let d = device::get_any(&mut f.conn, "lock-1").unwrap();
+    let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let october = crate::domain::YearMonth::of(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+    approval::lock_month(&mut f.conn, &d.provider_id, october, &anna.id, now()).unwrap();
+    let dir = std::sync::Arc::new(ingest::Directory::default());
+    // One care worker's events, paired together until the lock refuses
+    // one; then one by one.
+    assert_eq!(
+        directory_batch(
+            &mut f,
+            &dir,
+            &[
+                msg("unlock", "2026-11-20T08:00:00+01:00"),
+                msg("unlock", "2026-10-31T08:00:00+01:00"),
+                msg("lock", "2026-11-20T08:30:00+01:00"),
+                msg("lock", "2026-10-31T08:30:00+01:00"),
+            ]
+        ),
+        ["Stored", "month_locked", "Stored", "month_locked"]
+    );
+    assert_eq!(batch_state(&mut f).3, [Some(1800)]);
 }

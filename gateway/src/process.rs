@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use hemtid_core::db::{self, DbConn, Pool, StoreError};
-use hemtid_core::ingest::{self, Outcome};
+use hemtid_core::ingest::{self, Contacts, Directory, Outcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One received message.
 #[derive(Debug, Clone)]
@@ -36,11 +37,23 @@ pub struct Receipts {
 /// dead-lettered, so one poison message cannot block the rest. `Err` when
 /// the database is unusable or busy ([`StoreError::is_transient`]):
 /// acknowledge nothing then, and try again.
-pub fn process(pool: &Pool, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
+///
+/// What the messages look up is taken from `directory` where it holds it,
+/// and kept there.
+pub fn process(
+    pool: &Pool,
+    directory: &Arc<Directory>,
+    batch: &[Message],
+) -> Result<Vec<Outcome>, StoreError> {
     let started = std::time::Instant::now();
     let mut conn = pool.get()?;
-    let outcomes = match with_retries(|| db::transaction(&mut conn, |c| ingest_all(c, batch))) {
-        Ok(outcomes) => outcomes,
+    let outcomes = match with_retries(|| {
+        db::transaction(&mut conn, |c| ingest_all(c, directory, batch))
+    }) {
+        Ok((outcomes, contacts)) => {
+            directory.committed(contacts);
+            outcomes
+        }
         // Busy or unreachable: the whole batch waits and is tried again.
         Err(e) if e.is_transient() => return Err(e),
         Err(e) => {
@@ -68,16 +81,23 @@ fn count(outcomes: &[Outcome], seconds: f64) {
     hemtid_core::metrics::global().batch(outcomes.len(), seconds, stored, duplicates, &dead);
 }
 
-/// The batch's messages in order; what they look up is read once and
-/// what they change together is written once, before the commit.
-fn ingest_all(c: &mut DbConn, batch: &[Message]) -> Result<Vec<Outcome>, StoreError> {
-    let mut b = ingest::Batch::default();
-    let outcomes = batch
+/// The batch's messages checked in order, each care worker's events
+/// paired together; what they look up is read once (or kept in the
+/// directory) and what they change together is written once, before the
+/// commit.
+fn ingest_all(
+    c: &mut DbConn,
+    directory: &Arc<Directory>,
+    batch: &[Message],
+) -> Result<(Vec<Outcome>, Contacts), StoreError> {
+    let mut b = ingest::Batch::with_directory(c, directory)?;
+    let messages: Vec<(&str, &[u8], chrono::DateTime<chrono::Utc>)> = batch
         .iter()
-        .map(|m| b.ingest(c, &m.topic, &m.payload, m.received))
-        .collect::<Result<Vec<_>, _>>()?;
-    b.finish(c)?;
-    Ok(outcomes)
+        .map(|m| (m.topic.as_str(), m.payload.as_slice(), m.received))
+        .collect();
+    let outcomes = b.ingest_many(c, &messages)?;
+    let contacts = b.finish(c)?;
+    Ok((outcomes, contacts))
 }
 
 /// Runs `f` again (up to three times) when it lost a race: gateways

@@ -407,6 +407,8 @@ async fn batcher(
     lanes: usize,
 ) {
     let lanes = lanes.max(1);
+    // What the lanes look up, kept across batches (see `ingest::Directory`).
+    let directory = Arc::new(hemtid_core::ingest::Directory::default());
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < batch_size * lanes {
@@ -434,11 +436,11 @@ async fn batcher(
                 })
                 .collect();
             let connections: Vec<u64> = part.iter().map(|i| batch[*i].connection).collect();
-            let (pool, connection) = (pool.clone(), connection.clone());
-            let task =
-                tokio::spawn(
-                    async move { store(&pool, messages, &connections, &connection).await },
-                );
+            let (pool, connection, directory) =
+                (pool.clone(), connection.clone(), directory.clone());
+            let task = tokio::spawn(async move {
+                store(&pool, &directory, messages, &connections, &connection).await
+            });
             running.push((part, task));
         }
         // What each message became; `None` for a part whose connection is
@@ -528,14 +530,15 @@ pub fn lane_of_message(topic: &str, payload: &[u8], lanes: usize) -> usize {
 /// redeliver them).
 async fn store(
     pool: &Pool,
+    directory: &Arc<hemtid_core::ingest::Directory>,
     messages: Vec<Message>,
     connections: &[u64],
     connection: &AtomicU64,
 ) -> Option<Vec<hemtid_core::ingest::Outcome>> {
     let mut delay = Duration::from_millis(100);
     loop {
-        let (p, m) = (pool.clone(), messages.clone());
-        match tokio::task::spawn_blocking(move || process::process(&p, &m)).await {
+        let (p, d, m) = (pool.clone(), directory.clone(), messages.clone());
+        match tokio::task::spawn_blocking(move || process::process(&p, &d, &m)).await {
             Ok(Ok(outcomes)) => return Some(outcomes),
             Ok(Err(e)) => tracing::error!(error = %e, "could not store a batch; retrying"),
             Err(e) => tracing::error!(error = %e, "the storage task failed; retrying"),

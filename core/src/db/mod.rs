@@ -22,6 +22,7 @@ pub mod dead_letter;
 pub mod decision;
 pub mod device;
 pub mod digital_key;
+pub mod directory;
 pub mod explanation;
 pub mod figure;
 pub mod journal_note;

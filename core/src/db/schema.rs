@@ -715,3 +715,10 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(access_log, access_subject);
+
+diesel::table! {
+    directory_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}

@@ -271,7 +271,7 @@ pub fn record_deferred(
             journal_note::insert(c, n)?;
         }
         let visits = if stored.pairing().is_some() {
-            repair(c, &stored, rules, &mut cells, pending)?
+            repair(c, std::slice::from_ref(&stored), rules, &mut cells, pending)?
         } else {
             if stored.kind == "declined" {
                 crate::domain::figures::add_declined(
@@ -294,38 +294,167 @@ pub fn record_deferred(
     Ok(recorded)
 }
 
+/// New events of one staff member further apart than this are paired on
+/// their own by [`record_group_deferred`] (the window between them is read
+/// whole).
+const GROUP_GAP_HOURS: i64 = 12;
+
+/// [`record_deferred`] for several events of one staff member (a gateway
+/// batch's), paired together: one window read and one re-derivation for
+/// events close in time, where each on its own would read the window and
+/// write the visits between them again. The stored visits are the same as
+/// recording them one by one (pairing depends on the set of events, not on
+/// their order). One result per event, in order; each `Applied` carries the
+/// visits its group created or changed.
+///
+/// All or nothing: on an error nothing of the group is kept. On
+/// [`StoreError::MonthLocked`] the caller should record the events one by
+/// one to learn which of them the lock refuses.
+pub fn record_group_deferred(
+    conn: &mut DbConn,
+    events: &[NewVisitEvent],
+    rules: Rules,
+    pending: &mut Pending,
+) -> Result<Vec<Recorded>, StoreError> {
+    let Some(staff_id) = events.first().map(|e| e.staff_id.clone()) else {
+        return Ok(Vec::new());
+    };
+    if events.iter().any(|e| e.staff_id != staff_id) {
+        return Err(StoreError::WrongState(
+            "a group of events must be one staff member's".into(),
+        ));
+    }
+    if let DbConn::Pg(pg) = conn
+        && !pending.staff.contains(&staff_id)
+    {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("staff:{staff_id}"))
+            .execute(pg)?;
+        pending.staff.insert(staff_id.clone());
+    }
+    let mut cells = crate::domain::figures::Cells::new();
+    let recorded = super::transaction(conn, |c| {
+        // Each event stored, or the one stored before it.
+        let mut stored: Vec<Result<VisitEvent, VisitEvent>> = Vec::with_capacity(events.len());
+        for e in events {
+            match visit_event::insert(c, e)? {
+                Some(new) => {
+                    let month = crate::domain::YearMonth::of(new.local_date);
+                    if pending.is_locked(c, &new.provider_id, month)? {
+                        return Err(StoreError::MonthLocked(month.to_string()));
+                    }
+                    if new.kind == "declined" {
+                        crate::domain::figures::add_declined(
+                            &mut cells,
+                            &new.client_id,
+                            &new.provider_id,
+                            new.local_date,
+                            1,
+                        );
+                    }
+                    stored.push(Ok(new));
+                }
+                None => stored.push(Err(visit_event::find(
+                    c,
+                    &e.source,
+                    &e.source_key,
+                    &e.event_id,
+                )?
+                .ok_or(StoreError::NotFound)?)),
+            }
+        }
+        // The new check-ins and check-outs by time, in groups without a
+        // long gap; each group paired once.
+        let mut paired: Vec<VisitEvent> = stored
+            .iter()
+            .filter_map(|s| s.as_ref().ok())
+            .filter(|e| e.pairing().is_some())
+            .cloned()
+            .collect();
+        paired.sort_by_key(|e| e.occurred_at);
+        let gap = chrono::Duration::hours(GROUP_GAP_HOURS);
+        let mut visits_of: HashMap<String, usize> = HashMap::new();
+        let mut group_visits: Vec<Vec<Visit>> = Vec::new();
+        let mut start = 0;
+        for k in 1..=paired.len() {
+            if k == paired.len() || paired[k].occurred_at - paired[k - 1].occurred_at > gap {
+                let group = &paired[start..k];
+                let visits = repair(c, group, rules, &mut cells, pending)?;
+                for e in group {
+                    visits_of.insert(e.id.clone(), group_visits.len());
+                }
+                group_visits.push(visits);
+                start = k;
+            }
+        }
+        Ok(stored
+            .into_iter()
+            .map(|s| match s {
+                Ok(event) => Recorded::Applied {
+                    visits: visits_of
+                        .get(&event.id)
+                        .map(|g| group_visits[*g].clone())
+                        .unwrap_or_default(),
+                    event,
+                },
+                Err(event) => Recorded::Duplicate { event },
+            })
+            .collect())
+    })?;
+    crate::domain::figures::merge(&mut pending.figures, cells);
+    Ok(recorded)
+}
+
 /// Events loaded either side of a new one to begin with; more when runs of
 /// confirmations are long (events arriving out of order make them so).
 const WINDOW: i64 = 8;
 
-/// Re-derives the visits the new event `e` changes and stores them.
+/// Re-derives the visits the new events `news` (one staff member's,
+/// sorted by time) change and stores them.
 fn repair(
     c: &mut DbConn,
-    e: &VisitEvent,
+    news: &[VisitEvent],
     rules: Rules,
     cells: &mut crate::domain::figures::Cells,
     pending: &mut Pending,
 ) -> Result<Vec<Visit>, StoreError> {
+    let (Some(first), Some(last)) = (news.first(), news.last()) else {
+        return Ok(Vec::new());
+    };
     // The pairing looks at most two events that stand for themselves
-    // either side (see `pairing::touched`): widen the window until it holds
-    // them, or the staff member's first or last event.
+    // either side of each new one (see `pairing::touched`): widen the
+    // window until it holds them, or the staff member's first or last event.
+    let ids: std::collections::HashSet<&str> = news.iter().map(|n| n.id.as_str()).collect();
     let (mut before, mut after) = (WINDOW, WINDOW);
-    let (window, seq, i) = loop {
-        let w = visit_event::window(c, e, before, after)?;
+    let (window, seq, at) = loop {
+        let w = visit_event::window_span(
+            c,
+            &first.staff_id,
+            first.occurred_at,
+            last.occurred_at,
+            before,
+            after,
+        )?;
         let seq: Vec<pairing::Event> = w.events.iter().filter_map(VisitEvent::pairing).collect();
-        let Some(i) = seq.iter().position(|x| x.id == e.id) else {
+        let at: Vec<usize> = seq
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| ids.contains(x.id.as_str()))
+            .map(|(j, _)| j)
+            .collect();
+        let (Some(&lo), Some(&hi)) = (at.first(), at.last()) else {
             return Ok(Vec::new());
         };
         // The first event of the window has no predecessor in it, so it
         // only counts when nothing comes before it at all.
-        let roots_before = (1..i).filter(|k| !pairing::confirms(&seq, *k)).count();
-        let roots_after = (i + 2..seq.len())
+        let roots_before = (1..lo).filter(|k| !pairing::confirms(&seq, *k)).count();
+        let roots_after = (hi + 2..seq.len())
             .filter(|k| !pairing::confirms(&seq, *k))
             .count();
         let more_before = roots_before < 2 && !w.from_start;
         let more_after = roots_after < 2 && !w.to_end;
         if !more_before && !more_after {
-            break (w.events, seq, i);
+            break (w.events, seq, at);
         }
         if more_before {
             before *= 4;
@@ -341,7 +470,9 @@ fn repair(
         .collect();
     // The visits of the touched events, and of every event whose stored
     // visit loses one of its events to them, until nothing more is pulled in.
-    let mut indices: Vec<usize> = pairing::touched(&seq, i);
+    let mut indices: Vec<usize> = at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
+    indices.sort_unstable();
+    indices.dedup();
     let (derived, obsolete) = loop {
         let derived = pairing::visits_of(&seq, &indices, rules.max_seconds);
         let mut ids: Vec<&str> = indices.iter().map(|j| seq[*j].id.as_str()).collect();

@@ -187,7 +187,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<VisitEvent, StoreError> {
         .first(conn)?)
 }
 
-/// A staff member's check-ins and check-outs around one event.
+/// A staff member's check-ins and check-outs around some events.
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
     /// Sorted by the pairing order.
@@ -198,22 +198,24 @@ pub(crate) struct Window {
     pub to_end: bool,
 }
 
-/// The staff member's check-ins and check-outs around `e`: every event at
-/// the same instant, at least `before` events before it and `after` after
-/// it (more when several share the boundary's instant, so the window is a
-/// contiguous part of the staff member's whole sequence), sorted by the
-/// pairing order.
-pub(crate) fn window(
+/// The staff member's check-ins and check-outs from `from` to `to`
+/// (inclusive), and at least `before` events before `from` and `after`
+/// after `to` (more when several share the boundary's instant, so the
+/// window is a contiguous part of the staff member's whole sequence),
+/// sorted by the pairing order.
+pub(crate) fn window_span(
     conn: &mut DbConn,
-    e: &VisitEvent,
+    staff_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
     before: i64,
     after: i64,
 ) -> Result<Window, StoreError> {
     // Not `eq_any`: SQLite's `IN (…)` statements are prepared anew each
-    // time, these four are kept prepared.
+    // time, these are kept prepared.
     let base = || {
         visit_event::table
-            .filter(visit_event::staff_id.eq(&e.staff_id))
+            .filter(visit_event::staff_id.eq(staff_id))
             .filter(
                 visit_event::kind
                     .eq("check_in")
@@ -222,7 +224,7 @@ pub(crate) fn window(
             .select(VisitEvent::as_select())
     };
     let mut rows: Vec<VisitEvent> = base()
-        .filter(visit_event::occurred_at.lt(e.occurred_at))
+        .filter(visit_event::occurred_at.lt(from))
         .order(visit_event::occurred_at.desc())
         .limit(before)
         .load(conn)?;
@@ -237,13 +239,22 @@ pub(crate) fn window(
                 .load(conn)?,
         );
     }
-    rows.extend(
-        base()
-            .filter(visit_event::occurred_at.eq(e.occurred_at))
-            .load(conn)?,
-    );
+    if from == to {
+        rows.extend(
+            base()
+                .filter(visit_event::occurred_at.eq(from))
+                .load(conn)?,
+        );
+    } else {
+        rows.extend(
+            base()
+                .filter(visit_event::occurred_at.ge(from))
+                .filter(visit_event::occurred_at.le(to))
+                .load(conn)?,
+        );
+    }
     let mut later: Vec<VisitEvent> = base()
-        .filter(visit_event::occurred_at.gt(e.occurred_at))
+        .filter(visit_event::occurred_at.gt(to))
         .order(visit_event::occurred_at.asc())
         .limit(after)
         .load(conn)?;

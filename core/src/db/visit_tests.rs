@@ -463,6 +463,17 @@ fn stored_pairs(f: &mut Fixture) -> Vec<(Option<String>, Option<String>, Option<
 /// order, and never trip over its own unique keys on the way.
 #[test]
 fn long_shuffled_streams_end_as_the_full_derivation() {
+    shuffled_streams(false);
+}
+
+/// The same streams stored as a gateway stores them: in batches, each
+/// care worker's events of a batch paired together, some re-sent.
+#[test]
+fn long_shuffled_streams_in_groups_end_as_the_full_derivation() {
+    shuffled_streams(true);
+}
+
+fn shuffled_streams(grouped: bool) {
     let mut seed = 11u64;
     for round in 0..10 {
         let mut f = fixture();
@@ -497,10 +508,40 @@ fn long_shuffled_streams_end_as_the_full_derivation() {
                 }
             }
         }
-        for e in &events {
-            match visit::record(&mut f.conn, e, None, RULES) {
-                Ok(_) => {}
-                Err(err) => panic!("round {round}: event {} failed: {err}", e.event_id),
+        if grouped {
+            // Every fifth event re-sent (a new row id, the same sender id).
+            let again: Vec<NewVisitEvent> = events
+                .iter()
+                .step_by(5)
+                .map(|e| NewVisitEvent {
+                    id: new_id(),
+                    ..e.clone()
+                })
+                .collect();
+            events.extend(again);
+            let mut rest: &[NewVisitEvent] = &events;
+            while !rest.is_empty() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let n = ((seed >> 33) as usize % 12 + 1).min(rest.len());
+                let (group, tail) = rest.split_at(n);
+                rest = tail;
+                let recorded = super::transaction(&mut f.conn, |c| {
+                    let mut pending = visit::Pending::default();
+                    let r = visit::record_group_deferred(c, group, RULES, &mut pending)?;
+                    super::figure::apply(c, &pending.figures)?;
+                    Ok(r)
+                })
+                .unwrap_or_else(|err| panic!("round {round}: a group failed: {err}"));
+                assert_eq!(recorded.len(), group.len());
+            }
+        } else {
+            for e in &events {
+                match visit::record(&mut f.conn, e, None, RULES) {
+                    Ok(_) => {}
+                    Err(err) => panic!("round {round}: event {} failed: {err}", e.event_id),
+                }
             }
         }
         let full: Vec<_> = {

@@ -1,0 +1,16 @@
+//! The directory's version: bumped by database triggers on every change to
+//! the rows the gateway looks up for each device event (devices, care
+//! workers, staff credentials, orders, municipalities), so a cache of them
+//! is good while the version stays the same.
+
+use super::schema::directory_version;
+use super::{DbConn, StoreError};
+use diesel::prelude::*;
+
+/// The current version (read inside the transaction that uses the cache).
+pub fn version(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(directory_version::table
+        .find(1)
+        .select(directory_version::version)
+        .first(conn)?)
+}

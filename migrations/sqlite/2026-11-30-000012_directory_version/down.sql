@@ -1,0 +1,17 @@
+DROP TRIGGER device_directory_insert;
+DROP TRIGGER device_directory_delete;
+DROP TRIGGER device_directory_update;
+DROP TRIGGER device_directory_battery;
+DROP TRIGGER user_account_directory_insert;
+DROP TRIGGER user_account_directory_delete;
+DROP TRIGGER user_account_directory_update;
+DROP TRIGGER staff_credential_directory_insert;
+DROP TRIGGER staff_credential_directory_delete;
+DROP TRIGGER staff_credential_directory_update;
+DROP TRIGGER care_order_directory_insert;
+DROP TRIGGER care_order_directory_delete;
+DROP TRIGGER care_order_directory_update;
+DROP TRIGGER municipality_directory_insert;
+DROP TRIGGER municipality_directory_delete;
+DROP TRIGGER municipality_directory_update;
+DROP TABLE directory_version;
