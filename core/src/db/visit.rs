@@ -243,55 +243,9 @@ pub fn record_deferred(
     rules: Rules,
     pending: &mut Pending,
 ) -> Result<Recorded, StoreError> {
-    // PostgreSQL: one staff member's events are paired one at a time; the
-    // lock is the caller's transaction's (not the savepoint's below), held
-    // to its end, and taken once. SQLite: the insert below is the
-    // transaction's first statement, so it takes the write lock before
-    // anything is read.
-    if let DbConn::Pg(pg) = conn
-        && !pending.staff.contains(&event.staff_id)
-    {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(format!("staff:{}", event.staff_id))
-            .execute(pg)?;
-        pending.staff.insert(event.staff_id.clone());
-    }
-    let mut cells = crate::domain::figures::Cells::new();
-    let recorded = super::transaction(conn, |c| {
-        let Some(stored) = visit_event::insert(c, event)? else {
-            let existing = visit_event::find(c, &event.source, &event.source_key, &event.event_id)?
-                .ok_or(StoreError::NotFound)?;
-            return Ok(Recorded::Duplicate { event: existing });
-        };
-        let month = crate::domain::YearMonth::of(stored.local_date);
-        if pending.is_locked(c, &stored.provider_id, month)? {
-            return Err(StoreError::MonthLocked(month.to_string()));
-        }
-        if let Some(n) = note {
-            journal_note::insert(c, n)?;
-        }
-        let visits = if stored.pairing().is_some() {
-            repair(c, std::slice::from_ref(&stored), rules, &mut cells, pending)?
-        } else {
-            if stored.kind == "declined" {
-                crate::domain::figures::add_declined(
-                    &mut cells,
-                    &stored.client_id,
-                    &stored.provider_id,
-                    stored.local_date,
-                    1,
-                );
-            }
-            Vec::new()
-        };
-        Ok(Recorded::Applied {
-            event: stored,
-            visits,
-        })
-    })?;
-    // Only what the savepoint kept counts.
-    crate::domain::figures::merge(&mut pending.figures, cells);
-    Ok(recorded)
+    record_events(conn, std::slice::from_ref(event), note, rules, pending)?
+        .pop()
+        .ok_or(StoreError::NotFound)
 }
 
 /// New events of one staff member further apart than this are paired on
@@ -316,6 +270,17 @@ pub fn record_group_deferred(
     rules: Rules,
     pending: &mut Pending,
 ) -> Result<Vec<Recorded>, StoreError> {
+    record_events(conn, events, None, rules, pending)
+}
+
+/// [`record_group_deferred`], with the journal note of a single event.
+fn record_events(
+    conn: &mut DbConn,
+    events: &[NewVisitEvent],
+    note: Option<&NewNote>,
+    rules: Rules,
+    pending: &mut Pending,
+) -> Result<Vec<Recorded>, StoreError> {
     let Some(staff_id) = events.first().map(|e| e.staff_id.clone()) else {
         return Ok(Vec::new());
     };
@@ -324,6 +289,11 @@ pub fn record_group_deferred(
             "a group of events must be one staff member's".into(),
         ));
     }
+    // PostgreSQL: one staff member's events are paired one transaction at
+    // a time; the lock is the caller's transaction's (not the savepoint's
+    // below), held to its end, and taken once. SQLite: the insert below is
+    // the transaction's first statement, so it takes the write lock before
+    // anything is read.
     if let DbConn::Pg(pg) = conn
         && !pending.staff.contains(&staff_id)
     {
@@ -337,31 +307,29 @@ pub fn record_group_deferred(
         // Each event stored, or the one stored before it.
         let mut stored: Vec<Result<VisitEvent, VisitEvent>> = Vec::with_capacity(events.len());
         for e in events {
-            match visit_event::insert(c, e)? {
-                Some(new) => {
-                    let month = crate::domain::YearMonth::of(new.local_date);
-                    if pending.is_locked(c, &new.provider_id, month)? {
-                        return Err(StoreError::MonthLocked(month.to_string()));
-                    }
-                    if new.kind == "declined" {
-                        crate::domain::figures::add_declined(
-                            &mut cells,
-                            &new.client_id,
-                            &new.provider_id,
-                            new.local_date,
-                            1,
-                        );
-                    }
-                    stored.push(Ok(new));
-                }
-                None => stored.push(Err(visit_event::find(
-                    c,
-                    &e.source,
-                    &e.source_key,
-                    &e.event_id,
-                )?
-                .ok_or(StoreError::NotFound)?)),
+            let Some(new) = visit_event::insert(c, e)? else {
+                let existing = visit_event::find(c, &e.source, &e.source_key, &e.event_id)?
+                    .ok_or(StoreError::NotFound)?;
+                stored.push(Err(existing));
+                continue;
+            };
+            let month = crate::domain::YearMonth::of(new.local_date);
+            if pending.is_locked(c, &new.provider_id, month)? {
+                return Err(StoreError::MonthLocked(month.to_string()));
             }
+            if let Some(n) = note {
+                journal_note::insert(c, n)?;
+            }
+            if new.kind == "declined" {
+                crate::domain::figures::add_declined(
+                    &mut cells,
+                    &new.client_id,
+                    &new.provider_id,
+                    new.local_date,
+                    1,
+                );
+            }
+            stored.push(Ok(new));
         }
         // The new check-ins and check-outs by time, in groups without a
         // long gap; each group paired once.
@@ -401,6 +369,7 @@ pub fn record_group_deferred(
             })
             .collect())
     })?;
+    // Only what the savepoint kept counts.
     crate::domain::figures::merge(&mut pending.figures, cells);
     Ok(recorded)
 }
