@@ -213,9 +213,16 @@ pub fn ingest(
 /// batches while the directory's version ([`crate::db::directory`], bumped
 /// by database triggers on every change to those rows) stays the same. One
 /// per gateway; lanes share it.
-#[derive(Default)]
 pub struct Directory {
     known: std::sync::Mutex<Known>,
+    /// Emptied at the next batch when it holds more entries.
+    max_entries: usize,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::with_max_entries(DIRECTORY_MAX_ENTRIES)
+    }
 }
 
 #[derive(Default)]
@@ -229,7 +236,30 @@ struct Known {
     orders: HashMap<(String, String, NaiveDate), bool>,
 }
 
+impl Known {
+    fn len(&self) -> usize {
+        self.devices.len()
+            + self.municipalities.len()
+            + self.staff.len()
+            + self.credentials.len()
+            + self.orders.len()
+    }
+}
+
+/// A [`Directory`] holding more entries is emptied at the next batch: a
+/// large city's devices, staff and credentials (about 20,000) and four
+/// weeks of its clients' orders by day fit under it.
+const DIRECTORY_MAX_ENTRIES: usize = 500_000;
+
 impl Directory {
+    /// A directory emptied whenever it holds more than `n` entries.
+    pub fn with_max_entries(n: usize) -> Directory {
+        Directory {
+            known: std::sync::Mutex::default(),
+            max_entries: n,
+        }
+    }
+
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         // A lane that panicked while holding it left plain maps behind.
         self.known.lock().unwrap_or_else(|e| e.into_inner())
@@ -248,12 +278,7 @@ impl Directory {
 
     /// How many entries it holds (for tests and metrics).
     pub fn len(&self) -> usize {
-        let k = self.known();
-        k.devices.len()
-            + k.municipalities.len()
-            + k.staff.len()
-            + k.credentials.len()
-            + k.orders.len()
+        self.known().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -300,7 +325,9 @@ impl Batch {
         let version = crate::db::directory::version(conn)?;
         {
             let mut k = directory.known();
-            if k.version != Some(version) {
+            // Orders are kept by day: a directory nothing changes for days
+            // would grow by a municipality's clients every day.
+            if k.version != Some(version) || k.len() > directory.max_entries {
                 *k = Known {
                     version: Some(version),
                     ..Known::default()

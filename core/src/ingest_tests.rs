@@ -850,3 +850,39 @@ fn a_care_workers_events_in_a_locked_month_are_refused_and_the_rest_of_the_batch
     );
     assert_eq!(batch_state(&mut f).3, [Some(1800)]);
 }
+
+#[test]
+fn the_directory_answers_between_changes_and_is_emptied_when_full() {
+    use diesel::connection::SimpleConnection;
+    let mut f = fx();
+    let kept = std::sync::Arc::new(ingest::Directory::default());
+    let small = std::sync::Arc::new(ingest::Directory::with_max_entries(3));
+    assert_eq!(
+        directory_batch(&mut f, &kept, &[msg("unlock", "2026-11-20T08:00:00+01:00")]),
+        ["Stored"]
+    );
+    assert_eq!(
+        directory_batch(&mut f, &small, &[msg("lock", "2026-11-20T08:30:00+01:00")]),
+        ["Stored"]
+    );
+    assert_eq!(small.len(), 5);
+    // The credential revoked behind the triggers' back (the version put
+    // back): a directory that answers from what it holds still takes it...
+    let version = directory::version(&mut f.conn).unwrap();
+    let m = device::get_any(&mut f.conn, "lock-1")
+        .unwrap()
+        .municipality_id;
+    staff_credential::revoke(&mut f.conn, &m, "fob-anna").unwrap();
+    f.conn
+        .batch_execute(&format!("UPDATE directory_version SET version = {version}"))
+        .unwrap();
+    assert_eq!(
+        directory_batch(&mut f, &kept, &[msg("unlock", "2026-11-20T09:00:00+01:00")]),
+        ["Stored"]
+    );
+    // ...and one over its size reads everything again.
+    assert_eq!(
+        directory_batch(&mut f, &small, &[msg("lock", "2026-11-20T09:30:00+01:00")]),
+        ["unknown_credential"]
+    );
+}
