@@ -385,6 +385,11 @@ impl Batch {
             });
             groups[g].push((i, r));
         }
+        tracing::debug!(
+            messages = messages.len(),
+            care_workers = groups.len(),
+            "batch paired by care worker"
+        );
         for group in groups {
             let events: Vec<NewVisitEvent> = group.iter().map(|(_, r)| r.event.clone()).collect();
             let rules = group[0].1.rules;
