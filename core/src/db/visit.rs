@@ -313,6 +313,7 @@ fn record_events(
                 stored.push(Err(existing));
                 continue;
             };
+            // No new event in a month locked for billing (R6).
             let month = crate::domain::YearMonth::of(new.local_date);
             if pending.is_locked(c, &new.provider_id, month)? {
                 return Err(StoreError::MonthLocked(month.to_string()));
@@ -320,6 +321,7 @@ fn record_events(
             if let Some(n) = note {
                 journal_note::insert(c, n)?;
             }
+            // Declined visits are counted for the month's comparison (R21).
             if new.kind == "declined" {
                 crate::domain::figures::add_declined(
                     &mut cells,
@@ -341,28 +343,18 @@ fn record_events(
             .collect();
         paired.sort_by_key(|e| e.occurred_at);
         let gap = chrono::Duration::hours(GROUP_GAP_HOURS);
-        let mut visits_of: HashMap<String, usize> = HashMap::new();
-        let mut group_visits: Vec<Vec<Visit>> = Vec::new();
-        let mut start = 0;
-        for k in 1..=paired.len() {
-            if k == paired.len() || paired[k].occurred_at - paired[k - 1].occurred_at > gap {
-                let group = &paired[start..k];
-                let visits = repair(c, group, rules, &mut cells, pending)?;
-                for e in group {
-                    visits_of.insert(e.id.clone(), group_visits.len());
-                }
-                group_visits.push(visits);
-                start = k;
+        let mut visits_of: HashMap<String, Vec<Visit>> = HashMap::new();
+        for group in paired.chunk_by(|a, b| b.occurred_at - a.occurred_at <= gap) {
+            let visits = repair(c, group, rules, &mut cells, pending)?;
+            for e in group {
+                visits_of.insert(e.id.clone(), visits.clone());
             }
         }
         Ok(stored
             .into_iter()
             .map(|s| match s {
                 Ok(event) => Recorded::Applied {
-                    visits: visits_of
-                        .get(&event.id)
-                        .map(|g| group_visits[*g].clone())
-                        .unwrap_or_default(),
+                    visits: visits_of.remove(&event.id).unwrap_or_default(),
                     event,
                 },
                 Err(event) => Recorded::Duplicate { event },

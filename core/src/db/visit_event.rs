@@ -239,20 +239,12 @@ pub(crate) fn window_span(
                 .load(conn)?,
         );
     }
-    if from == to {
-        rows.extend(
-            base()
-                .filter(visit_event::occurred_at.eq(from))
-                .load(conn)?,
-        );
-    } else {
-        rows.extend(
-            base()
-                .filter(visit_event::occurred_at.ge(from))
-                .filter(visit_event::occurred_at.le(to))
-                .load(conn)?,
-        );
-    }
+    rows.extend(
+        base()
+            .filter(visit_event::occurred_at.ge(from))
+            .filter(visit_event::occurred_at.le(to))
+            .load(conn)?,
+    );
     let mut later: Vec<VisitEvent> = base()
         .filter(visit_event::occurred_at.gt(to))
         .order(visit_event::occurred_at.asc())
