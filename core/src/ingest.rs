@@ -268,7 +268,7 @@ impl Directory {
     /// Keeps the devices' last contact as a committed batch left it.
     pub fn committed(&self, contacts: Contacts) {
         let mut k = self.known();
-        if k.version != Some(contacts.version) {
+        if contacts.version.is_none() || k.version != contacts.version {
             return;
         }
         for d in contacts.devices {
@@ -290,7 +290,8 @@ impl Directory {
 /// once the batch's transaction has committed.
 #[derive(Debug, Default)]
 pub struct Contacts {
-    version: i64,
+    /// The directory's version the batch read; `None` without a directory.
+    version: Option<i64>,
     devices: Vec<device::Device>,
 }
 
@@ -375,35 +376,50 @@ impl Batch {
                 }
             }
         }
-        // By care worker, in the order each first appears.
-        let mut groups: Vec<Vec<(usize, Ready)>> = Vec::new();
+        // By care worker, in the order each first appears: the events, and
+        // for each its message's place, device and event id.
+        struct Group {
+            rules: Rules,
+            events: Vec<NewVisitEvent>,
+            senders: Vec<(usize, String, String)>,
+        }
+        let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
         for (i, r) in ready {
             let g = *group_of.entry(r.event.staff_id.clone()).or_insert_with(|| {
-                groups.push(Vec::new());
+                groups.push(Group {
+                    rules: r.rules,
+                    events: Vec::new(),
+                    senders: Vec::new(),
+                });
                 groups.len() - 1
             });
-            groups[g].push((i, r));
+            groups[g].events.push(r.event);
+            groups[g].senders.push((i, r.device_id, r.event_id));
         }
         tracing::debug!(
             messages = messages.len(),
             care_workers = groups.len(),
             "batch paired by care worker"
         );
-        for group in groups {
-            let events: Vec<NewVisitEvent> = group.iter().map(|(_, r)| r.event.clone()).collect();
-            let rules = group[0].1.rules;
-            match visit::record_group_deferred(conn, &events, rules, &mut self.pending) {
+        for g in groups {
+            match visit::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
                 Ok(recorded) => {
-                    for ((i, r), rec) in group.into_iter().zip(recorded) {
-                        outcomes[i] = Some(outcome_of(rec, r.device_id, r.event_id));
+                    for ((i, device_id, event_id), rec) in g.senders.into_iter().zip(recorded) {
+                        outcomes[i] = Some(outcome_of(rec, device_id, event_id));
                     }
                 }
                 // Which of them the lock refuses shows one by one.
                 Err(StoreError::MonthLocked(_)) => {
-                    for (i, r) in group {
+                    for ((i, device_id, event_id), event) in g.senders.into_iter().zip(g.events) {
+                        let ready = Ready {
+                            device_id,
+                            event_id,
+                            event,
+                            rules: g.rules,
+                        };
                         let (topic, payload, received) = messages[i];
-                        outcomes[i] = Some(match self.record(conn, r)? {
+                        outcomes[i] = Some(match self.record(conn, ready)? {
                             Ok(o) => o,
                             Err(rejection) => dead(conn, topic, payload, received, rejection)?,
                         });
@@ -427,7 +443,7 @@ impl Batch {
         }
         crate::db::figure::apply(conn, &self.pending.figures)?;
         Ok(Contacts {
-            version: self.directory.as_ref().map_or(0, |(_, v)| *v),
+            version: self.directory.as_ref().map(|(_, v)| *v),
             devices,
         })
     }
