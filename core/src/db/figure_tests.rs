@@ -195,10 +195,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
     let dups: Vec<NewVisitEvent> = events
         .iter()
         .step_by(5)
-        .map(|e| NewVisitEvent {
-            id: new_id(),
-            ..e.clone()
-        })
+        .map(NewVisitEvent::resent)
         .collect();
     for e in events.iter().chain(&dups) {
         visit::record(&mut c, e, None, RULES).unwrap();

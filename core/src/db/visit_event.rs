@@ -126,6 +126,17 @@ pub struct NewVisitEvent {
     pub payload: String,
 }
 
+#[cfg(test)]
+impl NewVisitEvent {
+    /// The same event sent again: a new row id, the same sender identity.
+    pub(crate) fn resent(&self) -> NewVisitEvent {
+        NewVisitEvent {
+            id: super::new_id(),
+            ..self.clone()
+        }
+    }
+}
+
 /// Inserts the event unless the sender's event id was seen before
 /// (`Ok(None)` then), and returns it as stored: its times kept to the
 /// microsecond, as both backends keep them. No error on a repeat, so a

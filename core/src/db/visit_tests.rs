@@ -184,10 +184,7 @@ fn check_in_and_out_make_a_closed_visit_with_services_sharing_the_time() {
             .is_none()
     );
     // The same check-out again changes nothing.
-    let again = NewVisitEvent {
-        id: new_id(),
-        ..co.clone()
-    };
+    let again = co.resent();
     assert!(matches!(f.record(&again), Recorded::Duplicate { event } if event.id == co.id));
 }
 
@@ -275,10 +272,7 @@ fn any_arrival_order_with_duplicates_gives_the_same_visits() {
         let dups: Vec<NewVisitEvent> = events
             .iter()
             .step_by(3)
-            .map(|e| NewVisitEvent {
-                id: new_id(),
-                ..e.clone()
-            })
+            .map(NewVisitEvent::resent)
             .collect();
         events.extend(dups);
         for e in &events {
@@ -513,10 +507,7 @@ fn shuffled_streams(grouped: bool) {
             let again: Vec<NewVisitEvent> = events
                 .iter()
                 .step_by(5)
-                .map(|e| NewVisitEvent {
-                    id: new_id(),
-                    ..e.clone()
-                })
+                .map(NewVisitEvent::resent)
                 .collect();
             events.extend(again);
             let mut rest: &[NewVisitEvent] = &events;
