@@ -381,8 +381,10 @@ fn a_digital_key_names_the_staff_member_until_it_is_revoked() {
         f.dead("lock-1", anonymous.to_string().as_bytes()),
         "missing_credential"
     );
-    // The lock's configuration lists the revoked key until it expires.
-    let cfg = digital_key::lock_config(&mut f.conn, "lock-1", now())
+    // The lock's configuration lists the revoked key until it expires (on
+    // 1 December; asked as of the test's own day, not the wall clock's).
+    let at = f.now.naive_utc();
+    let cfg = digital_key::lock_config(&mut f.conn, "lock-1", at)
         .unwrap()
         .unwrap();
     assert_eq!(
