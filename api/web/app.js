@@ -602,15 +602,31 @@ async function providerPage(main) {
   }
   try {
     const lists = (await api("GET", "/api/v1/care-plan-lists")).items;
-    const alerts = (await api("GET", "/api/v1/alerts?kind=care_plan_missing&state=open")).items;
+    const alerts = [];
+    for (const kind of ["care_plan_missing", "care_plan_missing_escalated"]) {
+      alerts.push(...(await api("GET", `/api/v1/alerts?kind=${kind}&state=open`)).items);
+    }
     const latest = lists[0];
-    sections.plans.append(latest
-      ? el("p", { class: "meta" }, `Listan den ${latest.list_date} (R10):`) : null,
-    latest && latest.clients.length ? el("ul", {}, latest.clients.map((c) => el("li", {},
-      `${c.name} – insatsen började ${c.service_start}, ${c.days_late > 0 ? `${c.days_late} dagar sen` : "inte sen än"}`)))
-      : el("p", { class: "meta" }, "Alla har en plan enligt senaste listan."),
-    alerts.length ? el("p", {}, alerts.length === 1 ? "1 öppen påminnelse om saknad plan."
-      : `${alerts.length} öppna påminnelser om saknad plan.`) : null);
+    // The list of the month is made on the municipality's list day (R10);
+    // before the first one there is none to show, which is not the same as
+    // everyone having a plan.
+    if (!latest) {
+      sections.plans.append(el("p", { class: "meta" }, "Ingen lista har gjorts ännu (R10)."));
+    } else {
+      sections.plans.append(el("p", { class: "meta" }, `Listan den ${latest.list_date} (R10):`),
+        latest.clients.length ? el("ul", {}, latest.clients.map((c) => el("li", {},
+          `${c.name} – insatsen började ${c.service_start}, ${c.days_late > 0 ? `${c.days_late} dagar sen` : "inte sen än"}`)))
+          : el("p", { class: "meta" }, "Alla har en plan enligt listan."));
+    }
+    // Open reminders name their clients whatever the day of the month.
+    if (alerts.length) {
+      sections.plans.append(
+        el("p", {}, alerts.length === 1 ? "1 öppen påminnelse om saknad plan:"
+          : `${alerts.length} öppna påminnelser om saknad plan:`),
+        el("ul", { class: "plan-reminders" }, alerts.map((a) => el("li", {},
+          el("a", { href: `#/client/${a.client_id}/${a.month}` }, a.client_name || "Brukaren"),
+          ` – ${KIND_SV[a.kind] || a.kind}`))));
+    }
   } catch (e) {
     sections.plans.append(errorBox(e));
   }
