@@ -36,8 +36,23 @@ pub fn hemtid(db: &TestDb, data: &Path) -> Command {
         .env("HEMTID_DATA_DIR", data)
         .env("HEMTID_DATABASE_URL", db.url())
         .env("HEMTID_LOG", "warn");
+    // A run under libfaketime (`.ci/run`'s calendar runs) keeps its clock
+    // in the processes it starts.
+    for k in FAKETIME_VARS {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
     c
 }
+
+/// What `faketime` sets: the library and the time it fakes.
+const FAKETIME_VARS: [&str; 4] = [
+    "LD_PRELOAD",
+    "FAKETIME",
+    "FAKETIME_DONT_FAKE_MONOTONIC",
+    "TZ",
+];
 
 /// A running `hemtid serve`; killed on drop.
 pub struct Server {

@@ -83,11 +83,10 @@ fn check_client(
     c: &mut DbConn,
     p: &Principal,
     client: Option<&Uuid>,
+    today: chrono::NaiveDate,
     v: &mut ValidationErrors,
 ) -> Result<(), ApiError> {
     if let Some(id) = client {
-        let today =
-            hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
         match access::visible_client(c, &p.scope(), &id.to_string(), today) {
             Ok(_) => {}
             Err(hemtid_core::db::StoreError::NotFound) => v.add(
@@ -141,9 +140,10 @@ pub async fn register_device(
         None
     };
     let key = hmac_key.clone();
+    let today = hemtid_core::domain::local_date(state.clock.now(), hemtid_core::domain::STOCKHOLM);
     let d = state
         .db(move |c| {
-            check_client(c, &p, input.client_id.as_ref(), &mut v)?;
+            check_client(c, &p, input.client_id.as_ref(), today, &mut v)?;
             v.into_result(())?;
             let t = now();
             let new = NewDevice {
@@ -241,10 +241,11 @@ pub async fn bind_device(
     Json(input): Json<BindingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let provider = provider_admin(&p)?;
+    let today = hemtid_core::domain::local_date(state.clock.now(), hemtid_core::domain::STOCKHOLM);
     let d = state
         .db(move |c| {
             let mut v = ValidationErrors::new();
-            check_client(c, &p, input.client_id.as_ref(), &mut v)?;
+            check_client(c, &p, input.client_id.as_ref(), today, &mut v)?;
             v.into_result(())?;
             let client = input.client_id.map(|u| u.to_string());
             Ok(device::bind(c, &provider, &id, client.as_deref())?)
