@@ -9,6 +9,8 @@ source "$(dirname "$0")/common.sh"
 PORT=$(free_port)
 start_mosquitto "$PORT"
 export HEMTID_MQTT_URL=mqtt://127.0.0.1:$PORT HEMTID_MQTT_CLIENT_ID=drill-gateway
+# The gateway's /healthz, /readyz and /metrics on a free port.
+export HEMTID_HTTP_ADDR=127.0.0.1:0
 "$BIN" migrate >/dev/null
 (
   while :; do

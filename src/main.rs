@@ -183,7 +183,7 @@ fn main() -> Result<()> {
         Command::Serve { demo, bare } => {
             actix_web::rt::System::new().block_on(serve(config, demo, bare))
         }
-        Command::Gateway => gateway_alone(&config),
+        Command::Gateway => actix_web::rt::System::new().block_on(gateway_alone(&config)),
         Command::Migrate => {
             let (_, mut conn) = open(&config)?;
             let applied = db::run_migrations(&mut conn)?;
@@ -443,8 +443,9 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     Ok(())
 }
 
-/// `hemtid gateway`: the gateway alone, until SIGINT or SIGTERM.
-fn gateway_alone(config: &Config) -> Result<()> {
+/// `hemtid gateway`: the gateway alone, with `/healthz`, `/readyz` and
+/// `/metrics` on the HTTP address (no API), until SIGINT or SIGTERM.
+async fn gateway_alone(config: &Config) -> Result<()> {
     if config.mqtt_url.is_none() {
         bail!(
             "hemtid gateway needs HEMTID_MQTT_URL (the embedded broker runs inside hemtid serve)"
@@ -452,13 +453,32 @@ fn gateway_alone(config: &Config) -> Result<()> {
     }
     let (pool, conn) = migrated(config)?;
     drop(conn);
+    // The operations endpoints sign nobody in: a key nobody knows.
+    let (secret, _) = auth::new_secret_token("ops_")?;
+    let state = hemtid_api::AppState::build(
+        pool.clone(),
+        TokenKeys::new(secret.as_bytes(), config.access_token_ttl_seconds),
+        hemtid_api::Clock::System,
+        None,
+    );
     let gateway = mqtt::start(config, pool)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(mqtt::until_signal())?;
+    let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
+        .workers(1)
+        .shutdown_timeout(5)
+        .disable_signals()
+        .bind(&config.http_addr)
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    for addr in server.addrs() {
+        println!("hemtid gateway: /healthz, /readyz and /metrics on http://{addr}");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let http = actix_web::rt::spawn(server);
+    let result = mqtt::until_signal().await;
+    handle.stop(true).await;
+    let _ = http.await;
     gateway.stop();
-    Ok(())
+    result
 }
 
 mod evaluator;

@@ -217,6 +217,7 @@ fn gateway_killed_half_way_through_10000_events_stores_each_once() {
             .arg("gateway")
             .env("HEMTID_MQTT_URL", &url)
             .env("HEMTID_MQTT_CLIENT_ID", &client_id)
+            .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
             .stdout(Stdio::null())
             .spawn()
             .unwrap()
@@ -353,12 +354,33 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
                 .env("HEMTID_LOG", "warn,hemtid_gateway=debug")
                 .env("HEMTID_LOG_FORMAT", "text")
                 .env("NO_COLOR", "1")
-                .stdout(Stdio::null())
+                .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
+                .stdout(Stdio::piped())
                 .stderr(std::fs::File::create(log).unwrap())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    // Each gateway serves its operations endpoints on the port it printed.
+    let ops: Vec<String> = gateways
+        .iter_mut()
+        .map(|g| {
+            let mut out = std::io::BufReader::new(g.stdout.take().unwrap());
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+            // Kept open (and drained) while the gateway runs.
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+            line.split("on ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no address in {line:?}"))
+                .trim()
+                .to_string()
+        })
+        .collect();
+    for base in &ops {
+        let (status, _, body) = request("GET", &format!("{base}/readyz"), None, None);
+        assert_eq!(status, 200, "{base}: {body}");
+    }
     // All three subscribed before the load starts.
     wait_for("three subscriptions", 30, || {
         logs.iter().all(|l| {
@@ -376,6 +398,11 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
     };
     let events = prepared.plan.device.len();
     let summary = hemtid::simulate::drive_and_check(&pool, prepared, "", &broker, &o).unwrap();
+    // What each gateway's /metrics counts, before it is stopped.
+    let counted: Vec<usize> = ops
+        .iter()
+        .map(|base| device_events_counted(&format!("{base}/metrics")))
+        .collect();
     for g in &mut gateways {
         g.kill().unwrap();
         g.wait().unwrap();
@@ -401,7 +428,41 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
         shares.iter().sum::<usize>() >= events,
         "shares {shares:?} of {events}"
     );
+    // Each gateway's /metrics counts what it committed: a fair part each,
+    // within what its batches held, every event together.
+    assert!(
+        counted
+            .iter()
+            .zip(&shares)
+            .all(|(c, s)| *c * 10 >= events && c <= s),
+        "/metrics {counted:?}, batches {shares:?} of {events}"
+    );
+    assert!(
+        counted.iter().sum::<usize>() >= events,
+        "/metrics {counted:?} of {events}"
+    );
     eprintln!("{events} events; the three gateways stored {shares:?}");
+}
+
+/// The device messages a process's `/metrics` counts as committed (stored,
+/// duplicate or dead-lettered).
+fn device_events_counted(url: &str) -> usize {
+    let text = ureq::get(url)
+        .timeout(Duration::from_secs(10))
+        .call()
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .into_string()
+        .unwrap();
+    let n: usize = text
+        .lines()
+        .filter(|l| l.starts_with("hemtid_device_events_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(
+        text.contains("hemtid_gateway_commit_seconds_count"),
+        "{url}:\n{text}"
+    );
+    n
 }
 
 /// `hemtid simulate` end to end on the configured backend: it builds a

@@ -107,6 +107,28 @@ pub fn app(
         .default_service(web::to(not_found))
 }
 
+/// The operations endpoints alone, `/healthz`, `/readyz` and `/metrics`,
+/// for `hemtid gateway`, which serves no API (a gateway scaled out on its
+/// own is probed and scraped like `hemtid serve`).
+pub fn ops_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .route("/healthz", web::get().to(handlers::health::healthz))
+        .route("/readyz", web::get().to(handlers::health::readyz))
+        .route("/metrics", web::get().to(handlers::health::metrics))
+        .default_service(web::to(not_found))
+}
+
 /// One line per request: method, path (ids only, never personal data:
 /// those travel in bodies), status and duration; and the request in the
 /// latency metrics by route.
