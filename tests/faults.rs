@@ -465,6 +465,83 @@ fn device_events_counted(url: &str) -> usize {
     n
 }
 
+/// `hemtid simulate` on an external broker: the serve it starts takes a
+/// client id of its own, and the run ends that id's persistent session, so
+/// the next run inherits no queue and the broker keeps nothing.
+#[test]
+fn simulate_on_an_external_broker_leaves_no_session_behind() {
+    let Ok(url) = std::env::var("HEMTID_TEST_MQTT_URL") else {
+        eprintln!("HEMTID_TEST_MQTT_URL is not set: skipped");
+        return;
+    };
+    let db = TestDb::new();
+    let data = DataDir::new();
+    let out = hemtid(&db, &data.0)
+        .env("HEMTID_MQTT_URL", &url)
+        .args([
+            "simulate",
+            "--clients",
+            "20",
+            "--days",
+            "1",
+            "--phone-percent",
+            "0",
+            "--seed",
+            "8",
+            "--timeout",
+            "120",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("simulation PASSED"), "{text}");
+    let id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ended the broker session "))
+        .unwrap_or_else(|| panic!("no session ended in\n{text}"))
+        .trim()
+        .to_string();
+    assert!(id.starts_with("hemtid-simulate-"), "{id}");
+    // The broker has no session for that id any more (it would answer a
+    // persistent connection with session present).
+    let g = hemtid_gateway::GatewayOptions::from_url(&url, &id).unwrap();
+    let mut o = rumqttc::MqttOptions::new(&id, &g.host, g.port);
+    o.set_clean_session(false);
+    let (client, mut conn) = rumqttc::Client::new(o, 10);
+    let present = conn
+        .iter()
+        .find_map(|e| match e {
+            Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(a))) => {
+                Some(Ok(a.session_present))
+            }
+            Err(e) => Some(Err(e.to_string())),
+            _ => None,
+        })
+        .unwrap();
+    // Ended again, clean, so this check leaves nothing either.
+    drop(client);
+    drop(conn);
+    let ended = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(hemtid_gateway::run::end_session(
+            &g,
+            Duration::from_secs(10),
+        ));
+    assert_eq!(ended, Ok(()));
+    assert_eq!(
+        present,
+        Ok(false),
+        "the simulator's session was still there"
+    );
+}
+
 /// `hemtid simulate` end to end on the configured backend: it builds a
 /// small municipality, starts `hemtid serve`, drives locks and phones
 /// (with offline batches) and every one of its checks holds.

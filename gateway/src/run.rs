@@ -366,6 +366,35 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
 
 /// The connection the gateway publishes on; its event loop runs in a task
 /// of its own, reconnecting with backoff, for the life of the process.
+/// Ends the broker's persistent session of `opts.client_id`: a connection
+/// with a clean session makes the broker discard what it kept for that id
+/// (subscriptions and queued messages), and keep nothing after it
+/// disconnects. For a gateway id that is not used again (the simulator's).
+pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
+    let mut mqtt = MqttOptions::new(&opts.client_id, &opts.host, opts.port);
+    mqtt.set_keep_alive(Duration::from_secs(5))
+        .set_clean_session(true);
+    if let Some(user) = &opts.username {
+        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+    }
+    let (client, mut eventloop) = AsyncClient::new(mqtt, 10);
+    let work = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    client.disconnect().await.map_err(|e| e.to_string())?;
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .map_err(|_| format!("no answer from the broker within {limit:?}"))?
+}
+
 fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
     let mut mqtt = MqttOptions::new(format!("{}-pub", opts.client_id), &opts.host, opts.port);
     mqtt.set_keep_alive(opts.keep_alive)
