@@ -342,6 +342,11 @@ fn ingest(backend: Backend) -> Result<()> {
     let peak = peak_rss_mib(served.pid());
     drop(served);
     drop(rt);
+    if let Backend::Postgres { mqtt, .. } = &backend
+        && let Some((_, id)) = t.env.iter().find(|(k, _)| *k == "HEMTID_MQTT_CLIENT_ID")
+    {
+        end_session(mqtt, id);
+    }
     // The bare limit: the same broker, the same events, a consumer that
     // only inserts each batch with one multi-row INSERT.
     let bare = bare_limit(&backend, &events)?;
@@ -365,6 +370,26 @@ fn ingest(backend: Backend) -> Result<()> {
 }
 
 /// Events per second through the bare path, and how many were stored.
+/// Ends a persistent session the bench opened on the external broker,
+/// which would otherwise queue every later run's events there.
+fn end_session(url: &str, client_id: &str) {
+    let ended = hemtid_gateway::GatewayOptions::from_url(url, client_id)
+        .map_err(|e| e.to_string())
+        .and_then(|g| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?
+                .block_on(hemtid_gateway::run::end_session(
+                    &g,
+                    Duration::from_secs(10),
+                ))
+        });
+    if let Err(e) = ended {
+        eprintln!("could not end the broker session {client_id}: {e}");
+    }
+}
+
 fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, usize)> {
     let t = target(backend, "bare")?;
     let url = DatabaseUrl::parse(&t.config.database_url())?;
@@ -403,9 +428,10 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
     let last_commit = Arc::new(std::sync::Mutex::new(None::<Instant>));
     let n = events.len();
     let events = events.to_vec();
+    let consumer_id = format!("bare-consumer-{}", std::process::id());
+    let consumer = consumer_id.clone();
     let result = rt.block_on(async move {
-        let consumer_id = format!("bare-consumer-{}", std::process::id());
-        let mut o = MqttOptions::new(consumer_id, host.clone(), port);
+        let mut o = MqttOptions::new(consumer, host.clone(), port);
         o.set_clean_session(false)
             .set_manual_acks(true)
             .set_inflight(1000)
@@ -532,6 +558,9 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
         )
     });
     rt.shutdown_timeout(Duration::from_secs(1));
+    if let Backend::Postgres { mqtt, .. } = backend {
+        end_session(mqtt, &consumer_id);
+    }
     Ok(result)
 }
 
