@@ -369,27 +369,18 @@ fn ingest(backend: Backend) -> Result<()> {
     Ok(())
 }
 
-/// Events per second through the bare path, and how many were stored.
 /// Ends a persistent session the bench opened on the external broker,
 /// which would otherwise queue every later run's events there.
 fn end_session(url: &str, client_id: &str) {
     let ended = hemtid_gateway::GatewayOptions::from_url(url, client_id)
         .map_err(|e| e.to_string())
-        .and_then(|g| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(hemtid_gateway::run::end_session(
-                    &g,
-                    Duration::from_secs(10),
-                ))
-        });
+        .and_then(|g| hemtid_gateway::run::end_session_blocking(&g, Duration::from_secs(10)));
     if let Err(e) = ended {
         eprintln!("could not end the broker session {client_id}: {e}");
     }
 }
 
+/// Events per second through the bare path, and how many were stored.
 fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, usize)> {
     let t = target(backend, "bare")?;
     let url = DatabaseUrl::parse(&t.config.database_url())?;

@@ -526,14 +526,7 @@ fn simulate_on_an_external_broker_leaves_no_session_behind() {
     // Ended again, clean, so this check leaves nothing either.
     drop(client);
     drop(conn);
-    let ended = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(hemtid_gateway::run::end_session(
-            &g,
-            Duration::from_secs(10),
-        ));
+    let ended = hemtid_gateway::run::end_session_blocking(&g, Duration::from_secs(10));
     assert_eq!(ended, Ok(()));
     assert_eq!(
         present,

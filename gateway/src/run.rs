@@ -364,12 +364,11 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
     }
 }
 
-/// The connection the gateway publishes on; its event loop runs in a task
-/// of its own, reconnecting with backoff, for the life of the process.
 /// Ends the broker's persistent session of `opts.client_id`: a connection
 /// with a clean session makes the broker discard what it kept for that id
 /// (subscriptions and queued messages), and keep nothing after it
-/// disconnects. For a gateway id that is not used again (the simulator's).
+/// disconnects. For a gateway id that is not used again (the simulator's
+/// and the bench's).
 pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
     let mut mqtt = MqttOptions::new(&opts.client_id, &opts.host, opts.port);
     mqtt.set_keep_alive(Duration::from_secs(5))
@@ -395,6 +394,17 @@ pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), S
         .map_err(|_| format!("no answer from the broker within {limit:?}"))?
 }
 
+/// [`end_session`] from synchronous code (not from inside a runtime).
+pub fn end_session_blocking(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(end_session(opts, limit))
+}
+
+/// The connection the gateway publishes on; its event loop runs in a task
+/// of its own, reconnecting with backoff, for the life of the process.
 fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
     let mut mqtt = MqttOptions::new(format!("{}-pub", opts.client_id), &opts.host, opts.port);
     mqtt.set_keep_alive(opts.keep_alive)

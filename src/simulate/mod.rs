@@ -438,13 +438,7 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
     let summary = drive_and_check(&pool, prepared, &api, &broker, o);
     drop(served);
     if let Some(opts) = own_session {
-        let ended = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(hemtid_gateway::run::end_session(
-                &opts,
-                Duration::from_secs(10),
-            ));
+        let ended = hemtid_gateway::run::end_session_blocking(&opts, Duration::from_secs(10));
         match ended {
             Ok(()) => println!("ended the broker session {}", opts.client_id),
             Err(e) => eprintln!(
