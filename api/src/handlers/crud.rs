@@ -63,7 +63,8 @@ pub trait Crud: Serialize + Send + Sized + 'static {
     }
 }
 
-fn today(state: &AppState) -> NaiveDate {
+/// Today in Stockholm by the app's clock (fixed in tests).
+pub(crate) fn today(state: &AppState) -> NaiveDate {
     hemtid_core::domain::local_date(state.clock.now(), hemtid_core::domain::STOCKHOLM)
 }
 

@@ -140,7 +140,7 @@ pub async fn register_device(
         None
     };
     let key = hmac_key.clone();
-    let today = hemtid_core::domain::local_date(state.clock.now(), hemtid_core::domain::STOCKHOLM);
+    let today = super::crud::today(&state);
     let d = state
         .db(move |c| {
             check_client(c, &p, input.client_id.as_ref(), today, &mut v)?;
@@ -241,7 +241,7 @@ pub async fn bind_device(
     Json(input): Json<BindingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let provider = provider_admin(&p)?;
-    let today = hemtid_core::domain::local_date(state.clock.now(), hemtid_core::domain::STOCKHOLM);
+    let today = super::crud::today(&state);
     let d = state
         .db(move |c| {
             let mut v = ValidationErrors::new();
