@@ -12,7 +12,7 @@
 
 mod common;
 
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::{Datelike, TimeZone};
 use common::*;
 use hemtid_core::db::testing::TestDb;
 use serde_json::{Value, json};
@@ -172,8 +172,7 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
         .unwrap()
         .to_string();
     // Last month, as Stockholm counts months.
-    let today = hemtid_core::domain::local_date(Utc::now(), hemtid_core::domain::STOCKHOLM);
-    let this_month = hemtid_core::domain::YearMonth::of(today);
+    let this_month = this_month();
     let last_month = this_month.prev();
     // The first run of the rules finds last month empty: outside the band.
     let alerts_url = s.url(&format!(

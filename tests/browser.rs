@@ -205,8 +205,7 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
             .to_string()
     };
     let maj = id_of("Maj");
-    let today = hemtid_core::domain::local_date(chrono::Utc::now(), hemtid_core::domain::STOCKHOLM);
-    let last_month = hemtid_core::domain::YearMonth::of(today).prev();
+    let last_month = this_month().prev();
     let lm = last_month.to_string();
     // The demo's month: Maj was within the band last month.
     let (_, _, f) = request(

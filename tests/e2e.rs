@@ -42,11 +42,7 @@ fn serve_demo_answers_health_and_demo_logins_work() {
     let order_id = orders["items"][0]["id"].as_str().unwrap();
     // The demo's orders run from three months back (a fixed month here
     // failed once the demo's start passed it).
-    let month = hemtid_core::domain::YearMonth::of(hemtid_core::domain::local_date(
-        chrono::Utc::now(),
-        hemtid_core::domain::STOCKHOLM,
-    ))
-    .prev();
+    let month = this_month().prev();
     let (status, _, t) = request(
         "GET",
         &s.url(&format!(

@@ -465,6 +465,24 @@ fn device_events_counted(url: &str) -> usize {
     n
 }
 
+/// Runs `hemtid simulate` with the command's arguments (and a 120 s
+/// timeout), asserts it succeeded and returns what it printed.
+fn simulate_ok(cmd: &mut std::process::Command, args: &[&str]) -> String {
+    let out = cmd
+        .arg("simulate")
+        .args(args)
+        .args(["--timeout", "120"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// `hemtid simulate` on an external broker: the serve it starts takes a
 /// client id of its own, and the run ends that id's persistent session, so
 /// the next run inherits no queue and the broker keeps nothing.
@@ -476,10 +494,9 @@ fn simulate_on_an_external_broker_leaves_no_session_behind() {
     };
     let db = TestDb::new();
     let data = DataDir::new();
-    let out = hemtid(&db, &data.0)
-        .env("HEMTID_MQTT_URL", &url)
-        .args([
-            "simulate",
+    let text = simulate_ok(
+        hemtid(&db, &data.0).env("HEMTID_MQTT_URL", &url),
+        &[
             "--clients",
             "20",
             "--days",
@@ -488,16 +505,7 @@ fn simulate_on_an_external_broker_leaves_no_session_behind() {
             "0",
             "--seed",
             "8",
-            "--timeout",
-            "120",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     assert!(text.contains("simulation PASSED"), "{text}");
     let id = text
@@ -542,25 +550,9 @@ fn simulate_on_an_external_broker_leaves_no_session_behind() {
 fn simulate_builds_drives_and_checks_a_municipality() {
     let db = TestDb::new();
     let data = DataDir::new();
-    let out = hemtid(&db, &data.0)
-        .args([
-            "simulate",
-            "--clients",
-            "60",
-            "--days",
-            "3",
-            "--seed",
-            "5",
-            "--timeout",
-            "120",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = simulate_ok(
+        &mut hemtid(&db, &data.0),
+        &["--clients", "60", "--days", "3", "--seed", "5"],
     );
     for check in [
         "[ok] every lock event stored",

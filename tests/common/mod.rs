@@ -12,6 +12,15 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hemtid");
 
+/// This month as Stockholm counts months, by the (possibly faked) clock:
+/// the demo's orders and visits are dated from it.
+pub fn this_month() -> hemtid_core::domain::YearMonth {
+    hemtid_core::domain::YearMonth::of(hemtid_core::domain::local_date(
+        chrono::Utc::now(),
+        hemtid_core::domain::STOCKHOLM,
+    ))
+}
+
 /// A temporary data folder.
 pub struct DataDir(pub PathBuf);
 
