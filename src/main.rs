@@ -476,7 +476,11 @@ async fn gateway_alone(config: &Config) -> Result<()> {
     let http = actix_web::rt::spawn(server);
     let result = mqtt::until_signal().await;
     handle.stop(true).await;
-    let _ = http.await;
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the operations listener failed"),
+        Err(e) => tracing::error!(error = %e, "the operations listener stopped abnormally"),
+    }
     gateway.stop();
     result
 }
