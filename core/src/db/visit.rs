@@ -434,7 +434,7 @@ fn repair(
     let mut indices: Vec<usize> = at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
     indices.sort_unstable();
     indices.dedup();
-    let (derived, obsolete) = loop {
+    let (derived, holders) = loop {
         let derived = pairing::visits_of(&seq, &indices, rules.max_seconds);
         let mut ids: Vec<&str> = indices.iter().map(|j| seq[*j].id.as_str()).collect();
         for d in &derived {
@@ -443,25 +443,27 @@ fn repair(
         }
         ids.sort_unstable();
         ids.dedup();
-        let holders: Vec<(String, Option<String>, Option<String>)> = visit::table
+        // The stored visits holding those events, whole: the ones to
+        // compare with and the obsolete ones. A stored visit holds the event
+        // it is named after (its anchor) as its check-in or check-out, so
+        // every derived visit already stored is among them.
+        let holders: Vec<Visit> = visit::table
             .filter(
                 visit::check_in_event_id
                     .eq_any(&ids)
                     .or(visit::check_out_event_id.eq_any(&ids)),
             )
-            .select((
-                visit::id,
-                visit::check_in_event_id,
-                visit::check_out_event_id,
-            ))
+            .select(Visit::as_select())
             .load(c)?;
-        let obsolete: Vec<(String, Option<String>, Option<String>)> = holders
-            .into_iter()
-            .filter(|(id, _, _)| !derived.iter().any(|d| &d.anchor == id))
-            .collect();
         let before = indices.len();
-        for (_, ci, co) in &obsolete {
-            for ev in [ci, co].into_iter().flatten() {
+        for v in &holders {
+            if derived.iter().any(|d| d.anchor == v.id) {
+                continue;
+            }
+            for ev in [&v.fields.check_in_event_id, &v.fields.check_out_event_id]
+                .into_iter()
+                .flatten()
+            {
                 if let Some(j) = position.get(ev.as_str()) {
                     indices.push(*j);
                 }
@@ -470,28 +472,24 @@ fn repair(
         indices.sort_unstable();
         indices.dedup();
         if indices.len() == before {
-            break (derived, obsolete);
+            break (derived, holders);
         }
     };
-    let obsolete: Vec<&str> = obsolete.iter().map(|(id, _, _)| id.as_str()).collect();
-    // The figures follow: what the visits added before goes, what they add now comes.
-    let mut changed: Vec<&str> = obsolete.clone();
-    changed.extend(derived.iter().map(|d| d.anchor.as_str()));
-    // The visits as they were, read once: for the figures and for the
-    // comparison in `store`.
-    let was: Vec<Visit> = visit::table
-        .filter(visit::id.eq_any(&changed))
-        .select(Visit::as_select())
-        .load(c)?;
-    let was_ids: Vec<&str> = was.iter().map(|v| v.id.as_str()).collect();
+    // The visits as they were, read once: for the figures (what they added
+    // goes) and for the comparison in `store`; those no derived visit is
+    // named after are obsolete.
+    let was_ids: Vec<&str> = holders.iter().map(|v| v.id.as_str()).collect();
     let mut was_attr = attributions(c, &was_ids)?;
     let mut figures_before = Vec::new();
     let mut existing: HashMap<String, (Visit, Attribution)> = HashMap::new();
-    for v in was {
+    let mut obsolete: Vec<String> = Vec::new();
+    for v in holders {
         let a = was_attr.remove(&v.id).unwrap_or_default();
         figures_before.extend(super::figure::input_of(&v, &a));
         if derived.iter().any(|d| d.anchor == v.id) {
             existing.insert(v.id.clone(), (v, a));
+        } else {
+            obsolete.push(v.id);
         }
     }
     if !obsolete.is_empty() {
@@ -623,7 +621,6 @@ fn store(
         return Err(StoreError::MonthLocked(month.to_string()));
     }
     let t = now();
-    let fresh = existing.is_none();
     // The row as written, without reading it back (`now` is kept to the
     // microsecond, as both backends store it).
     let written = match existing {
@@ -679,7 +676,7 @@ fn store(
             }
         }
     };
-    write_attribution(c, &d.anchor, &attr, fresh)?;
+    write_attribution(c, &d.anchor, &attr, Some(&old_attr))?;
     Ok((written, attr))
 }
 
@@ -696,7 +693,7 @@ pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
         &payload,
         v.elapsed_seconds().unwrap_or(0),
     )?;
-    write_attribution(c, &v.id, &attr, false)
+    write_attribution(c, &v.id, &attr, None)
 }
 
 /// Whose time a visit is and which services it had, from its check-out:
@@ -827,28 +824,38 @@ pub fn attribution(c: &mut DbConn, visit_id: &str) -> Result<Attribution, StoreE
         .unwrap_or_default())
 }
 
-/// Replaces a visit's shares and services; `fresh`: the visit row was just
-/// inserted, so it has none yet (they go with their visit: ON DELETE CASCADE).
+/// Replaces a visit's shares and services. `stored`: what the database
+/// holds for the visit, if known (nothing for a visit row just inserted:
+/// they go with their visit, ON DELETE CASCADE); `None` replaces both.
 fn write_attribution(
     c: &mut DbConn,
     visit_id: &str,
     a: &Attribution,
-    fresh: bool,
+    stored: Option<&Attribution>,
 ) -> Result<(), StoreError> {
-    if !fresh {
-        diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id))).execute(c)?;
-        diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id)))
-            .execute(c)?;
+    // What is stored already (when known) is not written again: closing an
+    // open lock visit changes neither its share nor its (no) services.
+    if stored.is_none_or(|s| s.shares != a.shares) {
+        if stored.is_none_or(|s| !s.shares.is_empty()) {
+            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id)))
+                .execute(c)?;
+        }
+        for s in &a.shares {
+            diesel::insert_into(visit_share::table)
+                .values(s)
+                .execute(c)?;
+        }
     }
-    for s in &a.shares {
-        diesel::insert_into(visit_share::table)
-            .values(s)
-            .execute(c)?;
-    }
-    for s in &a.services {
-        diesel::insert_into(visit_service::table)
-            .values(s)
-            .execute(c)?;
+    if stored.is_none_or(|s| s.services != a.services) {
+        if stored.is_none_or(|s| !s.services.is_empty()) {
+            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id)))
+                .execute(c)?;
+        }
+        for s in &a.services {
+            diesel::insert_into(visit_service::table)
+                .values(s)
+                .execute(c)?;
+        }
     }
     Ok(())
 }

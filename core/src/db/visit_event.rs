@@ -234,41 +234,57 @@ pub(crate) fn window_span(
             )
             .select(VisitEvent::as_select())
     };
+    // One row more than asked for on each side tells whether anything
+    // lies beyond, and whether the limit cut through the events of one
+    // instant (only then are that instant's events read whole).
     let mut rows: Vec<VisitEvent> = base()
         .filter(visit_event::occurred_at.lt(from))
         .order(visit_event::occurred_at.desc())
-        .limit(before)
+        .limit(before + 1)
         .load(conn)?;
-    let from_start = (rows.len() as i64) < before;
-    // The limit may cut through events of one instant: take all of them
-    // (without the limit reached, every earlier event is here).
-    if let Some(first) = rows.last().map(|r| r.occurred_at).filter(|_| !from_start) {
-        rows.retain(|r| r.occurred_at != first);
-        rows.extend(
-            base()
-                .filter(visit_event::occurred_at.eq(first))
-                .load(conn)?,
-        );
+    let from_start = rows.len() as i64 <= before;
+    if let Some(extra) = rows.pop_if(|_| !from_start) {
+        let first = rows.last().map_or(extra.occurred_at, |r| r.occurred_at);
+        if first == extra.occurred_at {
+            rows.retain(|r| r.occurred_at != first);
+            rows.extend(
+                base()
+                    .filter(visit_event::occurred_at.eq(first))
+                    .load(conn)?,
+            );
+        }
     }
-    rows.extend(
-        base()
+    // The events from `from` to `to` and those after, in one read: as many
+    // as there are in the span (a guess, doubled until they fit) and
+    // `after` + 1 more.
+    let mut span = 8;
+    let mut later: Vec<VisitEvent> = loop {
+        let limit = span + after + 1;
+        let got: Vec<VisitEvent> = base()
             .filter(visit_event::occurred_at.ge(from))
-            .filter(visit_event::occurred_at.le(to))
-            .load(conn)?,
-    );
-    let mut later: Vec<VisitEvent> = base()
-        .filter(visit_event::occurred_at.gt(to))
-        .order(visit_event::occurred_at.asc())
-        .limit(after)
-        .load(conn)?;
-    let to_end = (later.len() as i64) < after;
-    if let Some(last) = later.last().map(|r| r.occurred_at).filter(|_| !to_end) {
-        later.retain(|r| r.occurred_at != last);
-        later.extend(
-            base()
-                .filter(visit_event::occurred_at.eq(last))
-                .load(conn)?,
-        );
+            .order(visit_event::occurred_at.asc())
+            .limit(limit)
+            .load(conn)?;
+        let in_span = got.iter().take_while(|r| r.occurred_at <= to).count();
+        if (got.len() as i64) < limit || (got.len() - in_span) as i64 > after {
+            let mut got = got;
+            let later = got.split_off(in_span);
+            rows.extend(got);
+            break later;
+        }
+        span *= 2;
+    };
+    let to_end = later.len() as i64 <= after;
+    if let Some(extra) = later.pop_if(|_| !to_end) {
+        let last = later.last().map_or(extra.occurred_at, |r| r.occurred_at);
+        if last == extra.occurred_at {
+            later.retain(|r| r.occurred_at != last);
+            later.extend(
+                base()
+                    .filter(visit_event::occurred_at.eq(last))
+                    .load(conn)?,
+            );
+        }
     }
     rows.extend(later);
     rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {

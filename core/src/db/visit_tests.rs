@@ -484,6 +484,11 @@ fn shuffled_streams(grouped: bool) {
                 let again = at + chrono::Duration::seconds(50);
                 events.push(f.event(&format!("w{i:03}"), kind, client, again, Payload::default()));
             }
+            // Every fifth by a third one in the same second: a window's
+            // limit may cut through the events of one instant.
+            if i % 5 == 0 {
+                events.push(f.event(&format!("s{i:03}"), kind, client, at, Payload::default()));
+            }
         }
         // Round 0 in order, round 1 reversed, the rest shuffled; some
         // rounds send all check-ins first (long runs of one kind).
