@@ -467,9 +467,16 @@ impl Batch {
     }
 
     /// The device's last contact, firmware and battery, written by
-    /// [`Batch::finish`].
+    /// [`Batch::finish`] when one of them changed: the last contact is kept
+    /// to the minute ([`CONTACT_RESOLUTION_SECONDS`]), so a device's events
+    /// within a minute of the stored contact write nothing more.
     fn seen(&mut self, id: &str, at: NaiveDateTime, firmware: Option<&str>, battery: Option<i32>) {
         if let Some(Some(d)) = self.devices.get_mut(id) {
+            let moved = d
+                .last_seen_at
+                .is_none_or(|t| (at - t).num_seconds() >= CONTACT_RESOLUTION_SECONDS);
+            let changed = firmware.is_some_and(|f| d.firmware.as_deref() != Some(f))
+                || (battery.is_some() && battery != d.battery_pct);
             d.last_seen_at = Some(d.last_seen_at.map_or(at, |t| t.max(at)));
             if let Some(f) = firmware {
                 d.firmware = Some(f.to_string());
@@ -477,10 +484,17 @@ impl Batch {
             if battery.is_some() {
                 d.battery_pct = battery;
             }
-            self.seen.insert(id.to_string());
+            if moved || changed {
+                self.seen.insert(id.to_string());
+            }
         }
     }
 }
+
+/// How exactly a device's last contact is kept: a lock's events at a
+/// client's door come seconds apart (unlock, lock), and writing the device
+/// for each was one statement per event.
+pub const CONTACT_RESOLUTION_SECONDS: i64 = 60;
 
 /// Keeps a rejected message as a dead letter.
 fn dead(

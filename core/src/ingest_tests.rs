@@ -888,3 +888,32 @@ fn the_directory_answers_between_changes_and_is_emptied_when_full() {
         ["unknown_credential"]
     );
 }
+
+#[test]
+fn a_device_s_last_contact_is_kept_to_the_minute() {
+    let mut f = fx();
+    let topic = "hemtid/v1/devices/lock-1/events";
+    let t0 = f.now;
+    let send = |f: &mut Fx, body: Value, seconds: i64| {
+        let received = t0 + chrono::Duration::seconds(seconds);
+        let o = ingest::ingest(&mut f.conn, topic, body.to_string().as_bytes(), received).unwrap();
+        assert!(matches!(o, Outcome::Stored { .. }), "{o:?}");
+        let d = device::get_any(&mut f.conn, "lock-1").unwrap();
+        (d.last_seen_at, d.battery_pct)
+    };
+    let at = |s: i64| t0.naive_utc() + chrono::Duration::seconds(s);
+    // The first contact is written.
+    let first = send(&mut f, msg("unlock", "2026-11-20T08:00:00+01:00"), 0);
+    assert_eq!(first, (Some(at(0)), Some(77)));
+    // Half a minute later, nothing new: not written again.
+    let same = send(&mut f, msg("lock", "2026-11-20T08:30:00+01:00"), 30);
+    assert_eq!(same, (Some(at(0)), Some(77)));
+    // A new battery reading is written at once, with the contact.
+    let mut low = msg("unlock", "2026-11-20T09:00:00+01:00");
+    low["battery_pct"] = json!(40);
+    assert_eq!(send(&mut f, low, 40), (Some(at(40)), Some(40)));
+    // A minute after the stored contact, the contact moves.
+    let mut later = msg("lock", "2026-11-20T09:30:00+01:00");
+    later["battery_pct"] = json!(40);
+    assert_eq!(send(&mut f, later, 100), (Some(at(100)), Some(40)));
+}
