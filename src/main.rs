@@ -426,6 +426,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         state.pool.clone(),
         std::time::Duration::from_secs(config.evaluate_interval_seconds),
     )?;
+    let checkpointer = checkpointer::Checkpointer::start(state.pool.clone())?;
     let gateway = mqtt::start(&config, state.pool.clone())?;
     let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
         .shutdown_timeout(10)
@@ -438,6 +439,9 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let result = server.run().await;
     gateway.stop();
     evaluator.stop();
+    if let Some(c) = checkpointer {
+        c.stop();
+    }
     result?;
     tracing::info!("stopped");
     Ok(())
@@ -461,6 +465,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
         hemtid_api::Clock::System,
         None,
     );
+    let checkpointer = checkpointer::Checkpointer::start(pool.clone())?;
     let gateway = mqtt::start(config, pool)?;
     let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
         .workers(1)
@@ -482,9 +487,13 @@ async fn gateway_alone(config: &Config) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "the operations listener stopped abnormally"),
     }
     gateway.stop();
+    if let Some(c) = checkpointer {
+        c.stop();
+    }
     result
 }
 
+mod checkpointer;
 mod evaluator;
 mod mqtt;
 
