@@ -447,14 +447,26 @@ fn repair(
         // compare with and the obsolete ones. A stored visit holds the event
         // it is named after (its anchor) as its check-in or check-out, so
         // every derived visit already stored is among them.
-        let holders: Vec<Visit> = visit::table
-            .filter(
-                visit::check_in_event_id
-                    .eq_any(&ids)
-                    .or(visit::check_out_event_id.eq_any(&ids)),
-            )
-            .select(Visit::as_select())
-            .load(c)?;
+        let holders: Vec<Visit> = match c {
+            DbConn::Sqlite(s) => {
+                let list = json_list(&ids);
+                visit::table
+                    .filter(
+                        in_list("check_in_event_id", &list)
+                            .or(in_list("check_out_event_id", &list)),
+                    )
+                    .select(Visit::as_select())
+                    .load(s)?
+            }
+            DbConn::Pg(_) => visit::table
+                .filter(
+                    visit::check_in_event_id
+                        .eq_any(&ids)
+                        .or(visit::check_out_event_id.eq_any(&ids)),
+                )
+                .select(Visit::as_select())
+                .load(c)?,
+        };
         let before = indices.len();
         for v in &holders {
             if derived.iter().any(|d| d.anchor == v.id) {
@@ -791,30 +803,72 @@ pub fn attributions(
     ids: &[&str],
 ) -> Result<HashMap<String, Attribution>, StoreError> {
     let mut out: HashMap<String, Attribution> = HashMap::new();
+    let service_order = (
+        visit_service::visit_id,
+        visit_service::declined,
+        visit_service::client_id,
+        visit_service::service_id,
+    );
     for chunk in ids.chunks(500) {
-        for s in visit_share::table
-            .filter(visit_share::visit_id.eq_any(chunk))
-            .order((visit_share::visit_id, visit_share::client_id))
-            .select(VisitShare::as_select())
-            .load(c)?
-        {
+        let (shares, services): (Vec<VisitShare>, Vec<VisitService>) = match c {
+            DbConn::Sqlite(s) => {
+                let list = json_list(chunk);
+                (
+                    visit_share::table
+                        .filter(in_list("visit_id", &list))
+                        .order((visit_share::visit_id, visit_share::client_id))
+                        .select(VisitShare::as_select())
+                        .load(s)?,
+                    visit_service::table
+                        .filter(in_list("visit_id", &list))
+                        .order(service_order)
+                        .select(VisitService::as_select())
+                        .load(s)?,
+                )
+            }
+            DbConn::Pg(_) => (
+                visit_share::table
+                    .filter(visit_share::visit_id.eq_any(chunk))
+                    .order((visit_share::visit_id, visit_share::client_id))
+                    .select(VisitShare::as_select())
+                    .load(c)?,
+                visit_service::table
+                    .filter(visit_service::visit_id.eq_any(chunk))
+                    .order(service_order)
+                    .select(VisitService::as_select())
+                    .load(c)?,
+            ),
+        };
+        for s in shares {
             out.entry(s.visit_id.clone()).or_default().shares.push(s);
         }
-        for s in visit_service::table
-            .filter(visit_service::visit_id.eq_any(chunk))
-            .order((
-                visit_service::visit_id,
-                visit_service::declined,
-                visit_service::client_id,
-                visit_service::service_id,
-            ))
-            .select(VisitService::as_select())
-            .load(c)?
-        {
+        for s in services {
             out.entry(s.visit_id.clone()).or_default().services.push(s);
         }
     }
     Ok(out)
+}
+
+/// SQLite: `column IN (the ids)` as a statement SQLite keeps prepared, the
+/// ids bound as one JSON array (`json_list`). With `eq_any` each number of
+/// ids is a statement of its own, compiled again on every call (the
+/// pairing's reads of visits and their shares were).
+fn in_list(
+    column: &'static str,
+    list: &str,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> + use<>,
+> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(column)
+        .sql(" IN (SELECT value FROM json_each(")
+        .bind::<diesel::sql_types::Text, _>(list.to_string())
+        .sql("))")
+}
+
+/// The ids as a JSON array for [`in_list`].
+fn json_list(ids: &[&str]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string())
 }
 
 /// The stored attribution of a visit.
