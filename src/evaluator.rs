@@ -4,42 +4,19 @@
 //! a schedule and whenever the local date changes, for what time alone
 //! changes (a month closing, a visit left open, the pace).
 
+use crate::background::Background;
 use hemtid_core::db::Pool;
 use hemtid_core::domain::{STOCKHOLM, local_date};
 use hemtid_core::evaluate;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often changed client-months are looked for.
 const TICK: Duration = Duration::from_millis(150);
 
-/// The running evaluator; [`Evaluator::stop`] ends it.
-pub struct Evaluator {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Evaluator {
-    pub fn start(pool: Pool, interval: Duration) -> std::io::Result<Evaluator> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("evaluator".into())
-            .spawn(move || run(&pool, interval, &flag))?;
-        Ok(Evaluator {
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// Starts the evaluator; [`Background::stop`] ends it.
+pub fn start(pool: Pool, interval: Duration) -> std::io::Result<Background> {
+    Background::spawn("evaluator", move |stop| run(&pool, interval, stop))
 }
 
 fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {

@@ -422,11 +422,12 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         hemtid_api::Clock::System,
         Some(lock_keys),
     );
-    let evaluator = evaluator::Evaluator::start(
+    let evaluator = evaluator::start(
         state.pool.clone(),
         std::time::Duration::from_secs(config.evaluate_interval_seconds),
     )?;
-    let checkpointer = checkpointer::Checkpointer::start(state.pool.clone())?;
+    let backend = DatabaseUrl::parse(&config.database_url())?.backend();
+    let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
     let gateway = mqtt::start(&config, state.pool.clone())?;
     let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
         .shutdown_timeout(10)
@@ -465,7 +466,8 @@ async fn gateway_alone(config: &Config) -> Result<()> {
         hemtid_api::Clock::System,
         None,
     );
-    let checkpointer = checkpointer::Checkpointer::start(pool.clone())?;
+    let backend = DatabaseUrl::parse(&config.database_url())?.backend();
+    let checkpointer = checkpointer::start(pool.clone(), backend)?;
     let gateway = mqtt::start(config, pool)?;
     let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
         .workers(1)
@@ -493,6 +495,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
     result
 }
 
+mod background;
 mod checkpointer;
 mod evaluator;
 mod mqtt;
