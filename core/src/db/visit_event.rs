@@ -243,16 +243,13 @@ pub(crate) fn window_span(
         .limit(before + 1)
         .load(conn)?;
     let from_start = rows.len() as i64 <= before;
-    if let Some(extra) = rows.pop_if(|_| !from_start) {
-        let first = rows.last().map_or(extra.occurred_at, |r| r.occurred_at);
-        if first == extra.occurred_at {
-            rows.retain(|r| r.occurred_at != first);
-            rows.extend(
-                base()
-                    .filter(visit_event::occurred_at.eq(first))
-                    .load(conn)?,
-            );
-        }
+    let at_instant = |conn: &mut DbConn, t: NaiveDateTime| {
+        base()
+            .filter(visit_event::occurred_at.eq(t))
+            .load::<VisitEvent>(conn)
+    };
+    if !from_start {
+        whole_boundary(&mut rows, |t| at_instant(conn, t))?;
     }
     // The events from `from` to `to` and those after, in one read: as many
     // as there are in the span (a guess, doubled until they fit) and
@@ -260,14 +257,13 @@ pub(crate) fn window_span(
     let mut span = 8;
     let mut later: Vec<VisitEvent> = loop {
         let limit = span + after + 1;
-        let got: Vec<VisitEvent> = base()
+        let mut got: Vec<VisitEvent> = base()
             .filter(visit_event::occurred_at.ge(from))
             .order(visit_event::occurred_at.asc())
             .limit(limit)
             .load(conn)?;
         let in_span = got.iter().take_while(|r| r.occurred_at <= to).count();
         if (got.len() as i64) < limit || (got.len() - in_span) as i64 > after {
-            let mut got = got;
             let later = got.split_off(in_span);
             rows.extend(got);
             break later;
@@ -275,16 +271,8 @@ pub(crate) fn window_span(
         span *= 2;
     };
     let to_end = later.len() as i64 <= after;
-    if let Some(extra) = later.pop_if(|_| !to_end) {
-        let last = later.last().map_or(extra.occurred_at, |r| r.occurred_at);
-        if last == extra.occurred_at {
-            later.retain(|r| r.occurred_at != last);
-            later.extend(
-                base()
-                    .filter(visit_event::occurred_at.eq(last))
-                    .load(conn)?,
-            );
-        }
+    if !to_end {
+        whole_boundary(&mut later, |t| at_instant(conn, t))?;
     }
     rows.extend(later);
     rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
@@ -296,6 +284,25 @@ pub(crate) fn window_span(
         from_start,
         to_end,
     })
+}
+
+/// `rows`: one side of a window read with a limit one larger than wanted,
+/// ordered away from the window, so its last row lies beyond. That row
+/// goes; if the row before it has the same instant, the limit cut through
+/// that instant's events, and they are read whole with `at_instant`.
+fn whole_boundary(
+    rows: &mut Vec<VisitEvent>,
+    at_instant: impl FnOnce(NaiveDateTime) -> diesel::QueryResult<Vec<VisitEvent>>,
+) -> Result<(), StoreError> {
+    let Some(extra) = rows.pop() else {
+        return Ok(());
+    };
+    let edge = rows.last().map_or(extra.occurred_at, |r| r.occurred_at);
+    if edge == extra.occurred_at {
+        rows.retain(|r| r.occurred_at != edge);
+        rows.extend(at_instant(edge)?);
+    }
+    Ok(())
 }
 
 /// Every check-in and check-out of a staff member, sorted (for rebuilds and tests).
