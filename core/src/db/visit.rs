@@ -449,7 +449,7 @@ fn repair(
         // every derived visit already stored is among them.
         let holders: Vec<Visit> = match c {
             DbConn::Sqlite(s) => {
-                let list = json_list(&ids);
+                let list = json_list(&ids)?;
                 visit::table
                     .filter(
                         in_list("check_in_event_id", &list)
@@ -812,7 +812,7 @@ pub fn attributions(
     for chunk in ids.chunks(500) {
         let (shares, services): (Vec<VisitShare>, Vec<VisitService>) = match c {
             DbConn::Sqlite(s) => {
-                let list = json_list(chunk);
+                let list = json_list(chunk)?;
                 (
                     visit_share::table
                         .filter(in_list("visit_id", &list))
@@ -867,8 +867,8 @@ fn in_list(
 }
 
 /// The ids as a JSON array for [`in_list`].
-fn json_list(ids: &[&str]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string())
+fn json_list(ids: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
 /// The stored attribution of a visit.
