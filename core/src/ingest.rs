@@ -356,8 +356,9 @@ impl Batch {
     }
 
     /// [`Batch::ingest`] for many messages: each checked in order, then
-    /// each care worker's events stored and paired together
-    /// ([`visit::record_group_deferred`]). One outcome per message, in order.
+    /// each care worker's events paired together and all of them stored
+    /// together ([`visit::record_groups_deferred`]). One outcome per
+    /// message, in order.
     pub fn ingest_many(
         &mut self,
         conn: &mut DbConn,
@@ -402,6 +403,27 @@ impl Batch {
             care_workers = groups.len(),
             "batch paired by care worker"
         );
+        // All groups together; if a month lock refuses something, group
+        // by group to learn which.
+        let together: Vec<visit::Group> = groups
+            .iter()
+            .map(|g| visit::Group {
+                events: &g.events,
+                rules: g.rules,
+            })
+            .collect();
+        match visit::record_groups_deferred(conn, &together, &mut self.pending) {
+            Ok(all) => {
+                for (g, recorded) in groups.into_iter().zip(all) {
+                    for ((i, device_id, event_id), rec) in g.senders.into_iter().zip(recorded) {
+                        outcomes[i] = Some(outcome_of(rec, device_id, event_id));
+                    }
+                }
+                return Ok(outcomes.into_iter().flatten().collect());
+            }
+            Err(StoreError::MonthLocked(_)) => {}
+            Err(e) => return Err(e),
+        }
         for g in groups {
             match visit::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
                 Ok(recorded) => {

@@ -48,7 +48,11 @@ pub struct Visit {
 #[derive(
     Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
 )]
-#[diesel(table_name = visit, treat_none_as_null = true)]
+#[diesel(
+    table_name = visit,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitFields {
     pub staff_id: String,
@@ -121,7 +125,7 @@ impl Visit {
 
 /// A service of a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = visit_service)]
+#[diesel(table_name = visit_service, treat_none_as_default_value = false)]
 pub struct VisitService {
     #[serde(skip)]
     pub visit_id: String,
@@ -186,6 +190,15 @@ pub enum Recorded {
     Duplicate { event: VisitEvent },
 }
 
+impl Recorded {
+    /// The event stored, or the one stored before it.
+    pub fn event(&self) -> &VisitEvent {
+        match self {
+            Recorded::Applied { event, .. } | Recorded::Duplicate { event } => event,
+        }
+    }
+}
+
 /// Stores an event (and the journal note that came with it) and re-derives
 /// the visits around it. Idempotent on the sender's event id.
 pub fn record(
@@ -243,8 +256,13 @@ pub fn record_deferred(
     rules: Rules,
     pending: &mut Pending,
 ) -> Result<Recorded, StoreError> {
-    record_events(conn, std::slice::from_ref(event), note, rules, pending)?
+    let group = Group {
+        events: std::slice::from_ref(event),
+        rules,
+    };
+    record_events(conn, &[group], note, pending)?
         .pop()
+        .and_then(|mut g| g.pop())
         .ok_or(StoreError::NotFound)
 }
 
@@ -270,94 +288,170 @@ pub fn record_group_deferred(
     rules: Rules,
     pending: &mut Pending,
 ) -> Result<Vec<Recorded>, StoreError> {
-    record_events(conn, events, None, rules, pending)
+    Ok(
+        record_events(conn, &[Group { events, rules }], None, pending)?
+            .pop()
+            .unwrap_or_default(),
+    )
 }
 
-/// [`record_group_deferred`], with the journal note of a single event.
+/// One staff member's new events, with their municipality's rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    pub events: &'a [NewVisitEvent],
+    pub rules: Rules,
+}
+
+/// [`record_group_deferred`] for the groups of several staff members (a
+/// gateway batch's), stored together: each read and each kind of write is
+/// one statement for all the groups (per 500 rows), where group by group
+/// it was one per group. The stored visits are the same as recording the
+/// groups one after another. One result per group, in order.
+///
+/// All or nothing: on an error nothing of any group is kept. On
+/// [`StoreError::MonthLocked`] record the groups one by one to learn which
+/// of them the lock refuses.
+pub fn record_groups_deferred(
+    conn: &mut DbConn,
+    groups: &[Group<'_>],
+    pending: &mut Pending,
+) -> Result<Vec<Vec<Recorded>>, StoreError> {
+    record_events(conn, groups, None, pending)
+}
+
+/// [`record_groups_deferred`], with the journal note of a single event.
 fn record_events(
     conn: &mut DbConn,
-    events: &[NewVisitEvent],
+    groups: &[Group<'_>],
     note: Option<&NewNote>,
-    rules: Rules,
     pending: &mut Pending,
-) -> Result<Vec<Recorded>, StoreError> {
-    let Some(staff_id) = events.first().map(|e| e.staff_id.clone()) else {
-        return Ok(Vec::new());
-    };
-    if events.iter().any(|e| e.staff_id != staff_id) {
+) -> Result<Vec<Vec<Recorded>>, StoreError> {
+    // Each group one staff member's, and no two of the same one.
+    let mut staff: Vec<&str> = Vec::with_capacity(groups.len());
+    for g in groups {
+        let Some(first) = g.events.first() else {
+            continue;
+        };
+        if g.events.iter().any(|e| e.staff_id != first.staff_id) {
+            return Err(StoreError::WrongState(
+                "a group of events must be one staff member's".into(),
+            ));
+        }
+        staff.push(&first.staff_id);
+    }
+    staff.sort_unstable();
+    if staff.windows(2).any(|w| w[0] == w[1]) {
         return Err(StoreError::WrongState(
-            "a group of events must be one staff member's".into(),
+            "two groups of events of the same staff member".into(),
         ));
     }
     // PostgreSQL: one staff member's events are paired one transaction at
     // a time; the lock is the caller's transaction's (not the savepoint's
-    // below), held to its end, and taken once. SQLite: the insert below is
-    // the transaction's first statement, so it takes the write lock before
-    // anything is read.
-    if let DbConn::Pg(pg) = conn
-        && !pending.staff.contains(&staff_id)
-    {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(format!("staff:{staff_id}"))
+    // below), held to its end, and taken once; a batch's locks in one
+    // order (by staff id), so two gateways wait for each other instead of
+    // deadlocking. SQLite: the insert below is the transaction's first
+    // statement, so it takes the write lock before anything is read.
+    if let DbConn::Pg(pg) = conn {
+        let keys: Vec<String> = staff
+            .iter()
+            .filter(|s| !pending.staff.contains(**s))
+            .map(|s| format!("staff:{s}"))
+            .collect();
+        if !keys.is_empty() {
+            // Volatile functions of a SELECT list run after its ORDER BY.
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&keys)
             .execute(pg)?;
-        pending.staff.insert(staff_id.clone());
+            pending.staff.extend(staff.iter().map(|s| s.to_string()));
+        }
     }
     let mut cells = crate::domain::figures::Cells::new();
     let recorded = super::transaction(conn, |c| {
         // Each event stored, or the one stored before it.
-        let mut stored: Vec<Result<VisitEvent, VisitEvent>> = Vec::with_capacity(events.len());
-        for e in events {
-            let Some(new) = visit_event::insert(c, e)? else {
-                let existing = visit_event::find(c, &e.source, &e.source_key, &e.event_id)?
-                    .ok_or(StoreError::NotFound)?;
-                stored.push(Err(existing));
-                continue;
-            };
-            // No new event in a month locked for billing (R6).
-            let month = crate::domain::YearMonth::of(new.local_date);
-            if pending.is_locked(c, &new.provider_id, month)? {
-                return Err(StoreError::MonthLocked(month.to_string()));
+        let all: Vec<&NewVisitEvent> = groups.iter().flat_map(|g| g.events).collect();
+        let mut inserted = visit_event::insert_many(c, &all)?.into_iter();
+        let mut stored: Vec<Vec<Result<VisitEvent, VisitEvent>>> = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut mine = Vec::with_capacity(g.events.len());
+            for (e, new) in g.events.iter().zip(&mut inserted) {
+                let Some(new) = new else {
+                    let existing = visit_event::find(c, &e.source, &e.source_key, &e.event_id)?
+                        .ok_or(StoreError::NotFound)?;
+                    mine.push(Err(existing));
+                    continue;
+                };
+                // No new event in a month locked for billing (R6).
+                let month = crate::domain::YearMonth::of(new.local_date);
+                if pending.is_locked(c, &new.provider_id, month)? {
+                    return Err(StoreError::MonthLocked(month.to_string()));
+                }
+                if let Some(n) = note {
+                    journal_note::insert(c, n)?;
+                }
+                // Declined visits are counted for the month's comparison (R21).
+                if new.kind == "declined" {
+                    crate::domain::figures::add_declined(
+                        &mut cells,
+                        &new.client_id,
+                        &new.provider_id,
+                        new.local_date,
+                        1,
+                    );
+                }
+                mine.push(Ok(new));
             }
-            if let Some(n) = note {
-                journal_note::insert(c, n)?;
-            }
-            // Declined visits are counted for the month's comparison (R21).
-            if new.kind == "declined" {
-                crate::domain::figures::add_declined(
-                    &mut cells,
-                    &new.client_id,
-                    &new.provider_id,
-                    new.local_date,
-                    1,
-                );
-            }
-            stored.push(Ok(new));
+            stored.push(mine);
         }
-        // The new check-ins and check-outs by time, in groups without a
-        // long gap; each group paired once.
-        let mut paired: Vec<VisitEvent> = stored
-            .iter()
-            .filter_map(|s| s.as_ref().ok())
-            .filter(|e| e.pairing().is_some())
-            .cloned()
-            .collect();
-        paired.sort_by_key(|e| e.occurred_at);
+        // Each group's new check-ins and check-outs by time, in runs
+        // without a long gap; each run paired once. A group's runs are
+        // paired one after another: round k pairs the k-th run of every
+        // group that has one, together.
         let gap = chrono::Duration::hours(GROUP_GAP_HOURS);
+        let runs: Vec<Vec<Vec<VisitEvent>>> = stored
+            .iter()
+            .map(|mine| {
+                let mut paired: Vec<VisitEvent> = mine
+                    .iter()
+                    .filter_map(|s| s.as_ref().ok())
+                    .filter(|e| e.pairing().is_some())
+                    .cloned()
+                    .collect();
+                paired.sort_by_key(|e| e.occurred_at);
+                paired
+                    .chunk_by(|a, b| b.occurred_at - a.occurred_at <= gap)
+                    .map(<[VisitEvent]>::to_vec)
+                    .collect()
+            })
+            .collect();
         let mut visits_of: HashMap<String, Vec<Visit>> = HashMap::new();
-        for group in paired.chunk_by(|a, b| b.occurred_at - a.occurred_at <= gap) {
-            let visits = repair(c, group, rules, &mut cells, pending)?;
-            for e in group {
-                visits_of.insert(e.id.clone(), visits.clone());
+        let rounds = runs.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..rounds {
+            let items: Vec<(&[VisitEvent], Rules)> = runs
+                .iter()
+                .zip(groups)
+                .filter_map(|(r, g)| r.get(k).map(|run| (run.as_slice(), g.rules)))
+                .collect();
+            let visits = repair(c, &items, &mut cells, pending)?;
+            for ((run, _), v) in items.iter().zip(visits) {
+                for e in *run {
+                    visits_of.insert(e.id.clone(), v.clone());
+                }
             }
         }
         Ok(stored
             .into_iter()
-            .map(|s| match s {
-                Ok(event) => Recorded::Applied {
-                    visits: visits_of.remove(&event.id).unwrap_or_default(),
-                    event,
-                },
-                Err(event) => Recorded::Duplicate { event },
+            .map(|mine| {
+                mine.into_iter()
+                    .map(|s| match s {
+                        Ok(event) => Recorded::Applied {
+                            visits: visits_of.remove(&event.id).unwrap_or_default(),
+                            event,
+                        },
+                        Err(event) => Recorded::Duplicate { event },
+                    })
+                    .collect()
             })
             .collect())
     })?;
@@ -370,24 +464,44 @@ fn record_events(
 /// confirmations are long (events arriving out of order make them so).
 const WINDOW: i64 = 8;
 
-/// Re-derives the visits the new events `news` (one staff member's,
-/// sorted by time) change and stores them.
-fn repair(
-    c: &mut DbConn,
-    news: &[VisitEvent],
+/// One run's re-derivation in [`repair`].
+struct Repair {
+    /// The window's events and their pairing sequence.
+    window: Vec<VisitEvent>,
+    seq: Vec<pairing::Event>,
     rules: Rules,
-    cells: &mut crate::domain::figures::Cells,
-    pending: &mut Pending,
-) -> Result<Vec<Visit>, StoreError> {
+    /// The places whose visits are derived again.
+    indices: Vec<usize>,
+    derived: Vec<Derived>,
+    /// The stored visits holding events of `indices` or of `derived`.
+    holders: Vec<Visit>,
+    settled: bool,
+}
+
+/// What [`window_of`] reads.
+struct Around {
+    /// The window's events.
+    events: Vec<VisitEvent>,
+    /// Their pairing sequence.
+    seq: Vec<pairing::Event>,
+    /// The new events' places in `seq`.
+    at: Vec<usize>,
+}
+
+/// The window around the new events `news` (one staff member's, sorted by
+/// time): the events, their pairing sequence and the new events' places in
+/// it; `None` if none of them pairs.
+///
+/// The pairing looks at most two events that stand for themselves either
+/// side of each new one (see `pairing::touched`): the window is widened
+/// until it holds them, or the staff member's first or last event.
+fn window_of(c: &mut DbConn, news: &[VisitEvent]) -> Result<Option<Around>, StoreError> {
     let (Some(first), Some(last)) = (news.first(), news.last()) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    // The pairing looks at most two events that stand for themselves
-    // either side of each new one (see `pairing::touched`): widen the
-    // window until it holds them, or the staff member's first or last event.
     let ids: std::collections::HashSet<&str> = news.iter().map(|n| n.id.as_str()).collect();
     let (mut before, mut after) = (WINDOW, WINDOW);
-    let (window, seq, at) = loop {
+    loop {
         let w = visit_event::window_span(
             c,
             &first.staff_id,
@@ -404,7 +518,7 @@ fn repair(
             .map(|(j, _)| j)
             .collect();
         let (Some(&lo), Some(&hi)) = (at.first(), at.last()) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         // The first event of the window has no predecessor in it, so it
         // only counts when nothing comes before it at all.
@@ -415,7 +529,11 @@ fn repair(
         let more_before = roots_before < 2 && !w.from_start;
         let more_after = roots_after < 2 && !w.to_end;
         if !more_before && !more_after {
-            break (w.events, seq, at);
+            return Ok(Some(Around {
+                events: w.events,
+                seq,
+                at,
+            }));
         }
         if more_before {
             before *= 4;
@@ -423,132 +541,196 @@ fn repair(
         if more_after {
             after *= 4;
         }
-    };
-    let position: HashMap<&str, usize> = seq
-        .iter()
-        .enumerate()
-        .map(|(j, x)| (x.id.as_str(), j))
-        .collect();
-    // The visits of the touched events, and of every event whose stored
-    // visit loses one of its events to them, until nothing more is pulled in.
-    let mut indices: Vec<usize> = at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
-    indices.sort_unstable();
-    indices.dedup();
-    let (derived, holders) = loop {
-        let derived = pairing::visits_of(&seq, &indices, rules.max_seconds);
-        let mut ids: Vec<&str> = indices.iter().map(|j| seq[*j].id.as_str()).collect();
-        for d in &derived {
-            ids.extend(d.check_in.as_deref());
-            ids.extend(d.check_out.as_deref());
+    }
+}
+
+/// The stored visits holding any of `ids` as check-in or check-out.
+fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreError> {
+    Ok(match c {
+        DbConn::Sqlite(s) => {
+            let list = json_list(ids)?;
+            visit::table
+                .filter(
+                    in_list("check_in_event_id", &list).or(in_list("check_out_event_id", &list)),
+                )
+                .select(Visit::as_select())
+                .load(s)?
         }
+        DbConn::Pg(_) => visit::table
+            .filter(
+                visit::check_in_event_id
+                    .eq_any(ids)
+                    .or(visit::check_out_event_id.eq_any(ids)),
+            )
+            .select(Visit::as_select())
+            .load(c)?,
+    })
+}
+
+/// Re-derives the visits that runs of new events change and stores them.
+/// Each item is one staff member's run (sorted by time) with its rules, no
+/// two of the same staff member; one list of visits per item. The reads
+/// and writes of all the items go together.
+fn repair(
+    c: &mut DbConn,
+    items: &[(&[VisitEvent], Rules)],
+    cells: &mut crate::domain::figures::Cells,
+    pending: &mut Pending,
+) -> Result<Vec<Vec<Visit>>, StoreError> {
+    let mut work: Vec<Option<Repair>> = Vec::with_capacity(items.len());
+    for (news, rules) in items {
+        work.push(window_of(c, news)?.map(|Around { events, seq, at }| {
+            let mut indices: Vec<usize> =
+                at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
+            indices.sort_unstable();
+            indices.dedup();
+            Repair {
+                window: events,
+                seq,
+                rules: *rules,
+                indices,
+                derived: Vec::new(),
+                holders: Vec::new(),
+                settled: false,
+            }
+        }));
+    }
+    // The visits of the touched events, and of every event whose stored
+    // visit loses one of its events to them, until nothing more is pulled
+    // in: each round reads the holders of every run not yet settled at once.
+    loop {
+        let mut owner: HashMap<String, usize> = HashMap::new();
+        for (n, r) in work.iter_mut().enumerate() {
+            let Some(r) = r.as_mut().filter(|r| !r.settled) else {
+                continue;
+            };
+            r.derived = pairing::visits_of(&r.seq, &r.indices, r.rules.max_seconds);
+            for j in &r.indices {
+                owner.insert(r.seq[*j].id.clone(), n);
+            }
+            for d in &r.derived {
+                for id in [&d.check_in, &d.check_out].into_iter().flatten() {
+                    owner.insert(id.clone(), n);
+                }
+            }
+        }
+        if owner.is_empty() {
+            break;
+        }
+        let mut ids: Vec<&str> = owner.keys().map(String::as_str).collect();
         ids.sort_unstable();
-        ids.dedup();
         // The stored visits holding those events, whole: the ones to
         // compare with and the obsolete ones. A stored visit holds the event
         // it is named after (its anchor) as its check-in or check-out, so
         // every derived visit already stored is among them.
-        let holders: Vec<Visit> = match c {
-            DbConn::Sqlite(s) => {
-                let list = json_list(&ids)?;
-                visit::table
-                    .filter(
-                        in_list("check_in_event_id", &list)
-                            .or(in_list("check_out_event_id", &list)),
-                    )
-                    .select(Visit::as_select())
-                    .load(s)?
-            }
-            DbConn::Pg(_) => visit::table
-                .filter(
-                    visit::check_in_event_id
-                        .eq_any(&ids)
-                        .or(visit::check_out_event_id.eq_any(&ids)),
-                )
-                .select(Visit::as_select())
-                .load(c)?,
-        };
-        let before = indices.len();
-        for v in &holders {
-            if derived.iter().any(|d| d.anchor == v.id) {
-                continue;
-            }
-            for ev in [&v.fields.check_in_event_id, &v.fields.check_out_event_id]
+        let mut held: Vec<Vec<Visit>> = vec![Vec::new(); work.len()];
+        for v in holding(c, &ids)? {
+            let n = [&v.fields.check_in_event_id, &v.fields.check_out_event_id]
                 .into_iter()
                 .flatten()
-            {
-                if let Some(j) = position.get(ev.as_str()) {
-                    indices.push(*j);
-                }
+                .find_map(|e| owner.get(e));
+            if let Some(&n) = n {
+                held[n].push(v);
             }
         }
-        indices.sort_unstable();
-        indices.dedup();
-        if indices.len() == before {
-            break (derived, holders);
+        for (r, holders) in work.iter_mut().zip(held) {
+            let Some(r) = r.as_mut().filter(|r| !r.settled) else {
+                continue;
+            };
+            let position: HashMap<&str, usize> = r
+                .seq
+                .iter()
+                .enumerate()
+                .map(|(j, x)| (x.id.as_str(), j))
+                .collect();
+            let before = r.indices.len();
+            for v in &holders {
+                if r.derived.iter().any(|d| d.anchor == v.id) {
+                    continue;
+                }
+                for ev in [&v.fields.check_in_event_id, &v.fields.check_out_event_id]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(j) = position.get(ev.as_str()) {
+                        r.indices.push(*j);
+                    }
+                }
+            }
+            r.indices.sort_unstable();
+            r.indices.dedup();
+            r.holders = holders;
+            r.settled = r.indices.len() == before;
         }
-    };
+    }
     // The visits as they were, read once: for the figures (what they added
-    // goes) and for the comparison in `store`; those no derived visit is
+    // goes) and for the comparison in `plan`; those no derived visit is
     // named after are obsolete.
-    let was_ids: Vec<&str> = holders.iter().map(|v| v.id.as_str()).collect();
-    let mut was_attr = attributions(c, &was_ids)?;
-    let mut figures_before = Vec::new();
-    let mut existing: HashMap<String, (Visit, Attribution)> = HashMap::new();
-    let mut obsolete: Vec<String> = Vec::new();
-    for v in holders {
-        let a = was_attr.remove(&v.id).unwrap_or_default();
-        figures_before.extend(super::figure::input_of(&v, &a));
-        if derived.iter().any(|d| d.anchor == v.id) {
-            existing.insert(v.id.clone(), (v, a));
-        } else {
-            obsolete.push(v.id);
-        }
-    }
-    if !obsolete.is_empty() {
-        diesel::delete(visit::table.filter(visit::id.eq_any(&obsolete))).execute(c)?;
-    }
-    // A check-out moving from one visit to another would briefly be held by
-    // both (it is unique): free it first, keeping the rows as they were for
-    // the comparison in `store`.
-    let moving: Vec<&str> = derived
+    let was_ids: Vec<&str> = work
         .iter()
-        .filter(|d| {
-            existing
-                .get(&d.anchor)
-                .is_some_and(|(v, _)| v.fields.check_out_event_id != d.check_out)
-        })
-        .map(|d| d.anchor.as_str())
+        .flatten()
+        .flat_map(|r| r.holders.iter().map(|v| v.id.as_str()))
         .collect();
-    if !moving.is_empty() {
-        diesel::update(visit::table.filter(visit::id.eq_any(&moving)))
-            .set(visit::check_out_event_id.eq(None::<String>))
-            .execute(c)?;
+    let mut was_attr = attributions(c, &was_ids)?;
+    let mut writes = Writes::default();
+    let mut planned: Vec<Vec<Visit>> = Vec::with_capacity(work.len());
+    for r in work {
+        let Some(r) = r else {
+            planned.push(Vec::new());
+            continue;
+        };
+        let mut figures_before = Vec::new();
+        let mut existing: HashMap<String, (Visit, Attribution)> = HashMap::new();
+        for v in r.holders {
+            let a = was_attr.remove(&v.id).unwrap_or_default();
+            figures_before.extend(super::figure::input_of(&v, &a));
+            if r.derived.iter().any(|d| d.anchor == v.id) {
+                existing.insert(v.id.clone(), (v, a));
+            } else {
+                writes.obsolete.push(v.id);
+            }
+        }
+        // A check-out moving from one visit to another would briefly be
+        // held by both (it is unique): free it first, keeping the rows as
+        // they were for the comparison in `plan`.
+        for d in &r.derived {
+            if existing.get(&d.anchor).is_some_and(|(v, _)| {
+                v.fields.check_out_event_id.is_some() && v.fields.check_out_event_id != d.check_out
+            }) {
+                writes.moving.push(d.anchor.clone());
+            }
+        }
+        let events: HashMap<&str, &VisitEvent> =
+            r.window.iter().map(|w| (w.id.as_str(), w)).collect();
+        let mut out = Vec::with_capacity(r.derived.len());
+        let mut figures_after = Vec::new();
+        for d in &r.derived {
+            let old = existing.remove(&d.anchor);
+            let (v, a) = plan(c, d, &events, r.rules, old, pending, &mut writes)?;
+            figures_after.extend(super::figure::input_of(&v, &a));
+            out.push(v);
+        }
+        crate::domain::figures::merge(
+            cells,
+            super::figure::delta(&figures_before, &figures_after, r.rules.tz, r.rules.window),
+        );
+        planned.push(out);
     }
-    let events: HashMap<&str, &VisitEvent> = window.iter().map(|w| (w.id.as_str(), w)).collect();
-    let mut out = Vec::with_capacity(derived.len());
-    let mut figures_after = Vec::new();
-    for d in &derived {
-        let old = existing.remove(&d.anchor);
-        let (v, a) = store(c, d, &events, rules, old, pending)?;
-        figures_after.extend(super::figure::input_of(&v, &a));
-        out.push(v);
-    }
-    crate::domain::figures::merge(
-        cells,
-        super::figure::delta(&figures_before, &figures_after, rules.tz, rules.window),
-    );
-    Ok(out)
+    writes.apply(c)?;
+    Ok(planned)
 }
 
-/// Writes one derived visit. An unchanged visit keeps its approval; a
-/// changed one must be approved again.
-fn store(
+/// Derives one visit's row and attribution, and adds what must be written
+/// to `writes`. An unchanged visit keeps its approval; a changed one must
+/// be approved again.
+fn plan(
     c: &mut DbConn,
     d: &Derived,
     events: &HashMap<&str, &VisitEvent>,
     rules: Rules,
     existing: Option<(Visit, Attribution)>,
     pending: &mut Pending,
+    writes: &mut Writes,
 ) -> Result<(Visit, Attribution), StoreError> {
     let check_in = d.check_in.as_deref().and_then(|id| events.get(id)).copied();
     let check_out = d
@@ -633,19 +815,11 @@ fn store(
         return Err(StoreError::MonthLocked(month.to_string()));
     }
     let t = now();
-    // The row as written, without reading it back (`now` is kept to the
-    // microsecond, as both backends store it).
+    // The row as it will be written (`now` is kept to the microsecond, as
+    // both backends store it).
     let written = match existing {
         None => {
-            diesel::insert_into(visit::table)
-                .values((
-                    visit::id.eq(&d.anchor),
-                    &fields,
-                    visit::created_at.eq(t),
-                    visit::updated_at.eq(t),
-                ))
-                .execute(c)?;
-            Visit {
+            let v = Visit {
                 id: d.anchor.clone(),
                 fields,
                 approved_at: None,
@@ -655,40 +829,34 @@ fn store(
                 corrected_started_at: None,
                 corrected_ended_at: None,
                 voided: false,
-            }
+            };
+            writes.fresh.push(v.clone());
+            v
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
         Some(old) if same_effect => {
-            diesel::update(visit::table.find(&d.anchor))
-                .set((&fields, visit::updated_at.eq(t)))
-                .execute(c)?;
             let v = Visit {
                 fields,
                 updated_at: t,
                 ..old
             };
+            writes.kept.push(v.clone());
             return Ok((v, old_attr));
         }
         Some(old) => {
             // Changed: the old approval no longer covers it.
-            diesel::update(visit::table.find(&d.anchor))
-                .set((
-                    &fields,
-                    visit::approved_at.eq(None::<NaiveDateTime>),
-                    visit::approved_by.eq(None::<String>),
-                    visit::updated_at.eq(t),
-                ))
-                .execute(c)?;
-            Visit {
+            let v = Visit {
                 fields,
                 approved_at: None,
                 approved_by: None,
                 updated_at: t,
                 ..old
-            }
+            };
+            writes.fresh.push(v.clone());
+            v
         }
     };
-    write_attribution(c, &d.anchor, &attr, Some(&old_attr))?;
+    writes.attribution(&d.anchor, &attr, Some(&old_attr));
     Ok((written, attr))
 }
 
@@ -887,28 +1055,158 @@ fn write_attribution(
     a: &Attribution,
     stored: Option<&Attribution>,
 ) -> Result<(), StoreError> {
-    // What is stored already (when known) is not written again: closing an
-    // open lock visit changes neither its share nor its (no) services.
-    if stored.is_none_or(|s| s.shares != a.shares) {
-        if stored.is_none_or(|s| !s.shares.is_empty()) {
-            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(visit_id)))
-                .execute(c)?;
+    let mut w = Writes::default();
+    w.attribution(visit_id, a, stored);
+    w.apply(c)
+}
+
+/// What a re-derivation writes, gathered so that each kind is one
+/// statement (per 500 rows) for all the visits of a batch.
+#[derive(Default)]
+struct Writes {
+    /// Visits no derived visit is named after any more.
+    obsolete: Vec<String>,
+    /// Visits whose check-out moves to another visit.
+    moving: Vec<String>,
+    /// New visits, and changed ones (their approval cleared).
+    fresh: Vec<Visit>,
+    /// Changed without changing what approval rests on (approval kept).
+    kept: Vec<Visit>,
+    /// Visits whose stored shares go, and the shares to insert.
+    shares_of: Vec<String>,
+    shares: Vec<VisitShare>,
+    /// Visits whose stored services go, and the services to insert.
+    services_of: Vec<String>,
+    services: Vec<VisitService>,
+}
+
+impl Writes {
+    /// A visit's shares and services as [`write_attribution`] writes them.
+    fn attribution(&mut self, visit_id: &str, a: &Attribution, stored: Option<&Attribution>) {
+        // What is stored already (when known) is not written again: closing
+        // an open lock visit changes neither its share nor its (no) services.
+        if stored.is_none_or(|s| s.shares != a.shares) {
+            if stored.is_none_or(|s| !s.shares.is_empty()) {
+                self.shares_of.push(visit_id.to_string());
+            }
+            self.shares.extend(a.shares.iter().cloned());
         }
-        for s in &a.shares {
-            diesel::insert_into(visit_share::table)
-                .values(s)
-                .execute(c)?;
+        if stored.is_none_or(|s| s.services != a.services) {
+            if stored.is_none_or(|s| !s.services.is_empty()) {
+                self.services_of.push(visit_id.to_string());
+            }
+            self.services.extend(a.services.iter().cloned());
         }
     }
-    if stored.is_none_or(|s| s.services != a.services) {
-        if stored.is_none_or(|s| !s.services.is_empty()) {
-            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(visit_id)))
+
+    /// Writes it all, in an order no unique or foreign key objects to: the
+    /// obsolete visits go, moving check-outs are freed, then the visits
+    /// are written, then their shares and services.
+    fn apply(self, c: &mut DbConn) -> Result<(), StoreError> {
+        for ids in self.obsolete.chunks(500) {
+            diesel::delete(visit::table.filter(visit::id.eq_any(ids))).execute(c)?;
+        }
+        for ids in self.moving.chunks(500) {
+            diesel::update(visit::table.filter(visit::id.eq_any(ids)))
+                .set(visit::check_out_event_id.eq(None::<String>))
                 .execute(c)?;
         }
-        for s in &a.services {
-            diesel::insert_into(visit_service::table)
-                .values(s)
+        upsert_visits(c, &self.fresh, true)?;
+        upsert_visits(c, &self.kept, false)?;
+        for ids in self.shares_of.chunks(500) {
+            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
                 .execute(c)?;
+        }
+        for rows in self.shares.chunks(500) {
+            let q = diesel::insert_into(visit_share::table).values(rows);
+            match c {
+                DbConn::Pg(pg) => q.execute(pg)?,
+                DbConn::Sqlite(s) => q.execute(s)?,
+            };
+        }
+        for ids in self.services_of.chunks(500) {
+            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
+                .execute(c)?;
+        }
+        for rows in self.services.chunks(500) {
+            let q = diesel::insert_into(visit_service::table).values(rows);
+            match c {
+                DbConn::Pg(pg) => q.execute(pg)?,
+                DbConn::Sqlite(s) => q.execute(s)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A visit row to insert (its corrections and `voided` keep the table's
+/// defaults). `None` is NULL, not DEFAULT: SQLite takes many rows in one
+/// INSERT only without DEFAULT.
+#[derive(Insertable)]
+#[diesel(table_name = visit, treat_none_as_default_value = false)]
+struct VisitRow<'a> {
+    id: &'a str,
+    #[diesel(embed)]
+    fields: VisitFields,
+    approved_at: Option<NaiveDateTime>,
+    approved_by: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Inserts the visits, or updates the derived fields of those stored;
+/// `clear_approval`: their approval goes too (they changed).
+fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Result<(), StoreError> {
+    use diesel::upsert::excluded;
+    for chunk in visits.chunks(500) {
+        let rows: Vec<VisitRow> = chunk
+            .iter()
+            .map(|v| VisitRow {
+                id: &v.id,
+                fields: v.fields.clone(),
+                approved_at: v.approved_at,
+                approved_by: v.approved_by.as_deref(),
+                created_at: v.created_at,
+                updated_at: v.updated_at,
+            })
+            .collect();
+        let derived = (
+            visit::staff_id.eq(excluded(visit::staff_id)),
+            visit::provider_id.eq(excluded(visit::provider_id)),
+            visit::client_id.eq(excluded(visit::client_id)),
+            visit::check_in_event_id.eq(excluded(visit::check_in_event_id)),
+            visit::check_out_event_id.eq(excluded(visit::check_out_event_id)),
+            visit::started_at.eq(excluded(visit::started_at)),
+            visit::ended_at.eq(excluded(visit::ended_at)),
+            visit::seconds.eq(excluded(visit::seconds)),
+            visit::local_date.eq(excluded(visit::local_date)),
+            visit::status.eq(excluded(visit::status)),
+            visit::exception.eq(excluded(visit::exception)),
+            visit::method.eq(excluded(visit::method)),
+            visit::double_staffing.eq(excluded(visit::double_staffing)),
+            visit::approval_reasons.eq(excluded(visit::approval_reasons)),
+            visit::updated_at.eq(excluded(visit::updated_at)),
+        );
+        let base = diesel::insert_into(visit::table)
+            .values(&rows)
+            .on_conflict(visit::id)
+            .do_update();
+        if clear_approval {
+            let q = base.set((
+                derived,
+                visit::approved_at.eq(None::<NaiveDateTime>),
+                visit::approved_by.eq(None::<String>),
+            ));
+            match c {
+                DbConn::Pg(pg) => q.execute(pg)?,
+                DbConn::Sqlite(s) => q.execute(s)?,
+            };
+        } else {
+            let q = base.set(derived);
+            match c {
+                DbConn::Pg(pg) => q.execute(pg)?,
+                DbConn::Sqlite(s) => q.execute(s)?,
+            };
         }
     }
     Ok(())

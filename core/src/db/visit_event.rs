@@ -106,8 +106,10 @@ impl VisitEvent {
 }
 
 /// An event to store.
+// `None` is NULL, not DEFAULT: SQLite takes many rows in one INSERT only
+// without DEFAULT (diesel inserts them one by one otherwise).
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = visit_event)]
+#[diesel(table_name = visit_event, treat_none_as_default_value = false)]
 pub struct NewVisitEvent {
     pub id: String,
     pub source: String,
@@ -137,26 +139,57 @@ impl NewVisitEvent {
     }
 }
 
-/// Inserts the event unless the sender's event id was seen before
-/// (`Ok(None)` then), and returns it as stored: its times kept to the
-/// microsecond, as both backends keep them. No error on a repeat, so a
-/// PostgreSQL transaction goes on after one.
-pub(crate) fn insert(
+/// Inserts the events whose sender's event id was not seen before (also
+/// not earlier in `events`), in one statement per 500, and returns each as
+/// stored (`None` for a repeat): times kept to the microsecond, as both
+/// backends keep them. No error on a repeat, so a PostgreSQL transaction
+/// goes on after one.
+pub(crate) fn insert_many(
     conn: &mut DbConn,
-    e: &NewVisitEvent,
-) -> Result<Option<VisitEvent>, StoreError> {
+    events: &[&NewVisitEvent],
+) -> Result<Vec<Option<VisitEvent>>, StoreError> {
     use chrono::SubsecRound;
-    let mut row = e.clone();
-    row.occurred_at = row.occurred_at.trunc_subsecs(6);
-    row.received_at = row.received_at.trunc_subsecs(6);
-    let q = diesel::insert_into(visit_event::table)
-        .values(&row)
-        .on_conflict_do_nothing();
-    let n = match conn {
-        DbConn::Pg(pg) => q.execute(pg)?,
-        DbConn::Sqlite(s) => q.execute(s)?,
-    };
-    Ok((n == 1).then_some(VisitEvent {
+    let rows: Vec<NewVisitEvent> = events
+        .iter()
+        .map(|e| NewVisitEvent {
+            occurred_at: e.occurred_at.trunc_subsecs(6),
+            received_at: e.received_at.trunc_subsecs(6),
+            ..NewVisitEvent::clone(e)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        let q = diesel::insert_into(visit_event::table)
+            .values(chunk)
+            .on_conflict_do_nothing();
+        let n = match conn {
+            DbConn::Pg(pg) => q.execute(pg)?,
+            DbConn::Sqlite(s) => q.execute(s)?,
+        };
+        // The ids are new: a row with one of them is the one just inserted.
+        let inserted: std::collections::HashSet<String> = if n == chunk.len() {
+            chunk.iter().map(|r| r.id.clone()).collect()
+        } else {
+            let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+            visit_event::table
+                .filter(visit_event::id.eq_any(&ids))
+                .select(visit_event::id)
+                .load(conn)?
+                .into_iter()
+                .collect()
+        };
+        out.extend(
+            chunk
+                .iter()
+                .map(|row| inserted.contains(&row.id).then(|| stored(row.clone()))),
+        );
+    }
+    Ok(out)
+}
+
+/// An inserted row as [`VisitEvent`].
+fn stored(row: NewVisitEvent) -> VisitEvent {
+    VisitEvent {
         id: row.id,
         source: row.source,
         source_key: row.source_key,
@@ -172,7 +205,7 @@ pub(crate) fn insert(
         method_ref: row.method_ref,
         reason: row.reason,
         payload: row.payload,
-    }))
+    }
 }
 
 /// The stored event with this sender identity.

@@ -457,17 +457,32 @@ fn stored_pairs(f: &mut Fixture) -> Vec<(Option<String>, Option<String>, Option<
 /// order, and never trip over its own unique keys on the way.
 #[test]
 fn long_shuffled_streams_end_as_the_full_derivation() {
-    shuffled_streams(false);
+    shuffled_streams(Mode::OneByOne);
 }
 
 /// The same streams stored as a gateway stores them: in batches, each
 /// care worker's events of a batch paired together, some re-sent.
 #[test]
 fn long_shuffled_streams_in_groups_end_as_the_full_derivation() {
-    shuffled_streams(true);
+    shuffled_streams(Mode::Grouped);
 }
 
-fn shuffled_streams(grouped: bool) {
+/// Two care workers' streams in the same batches, stored together
+/// (`record_groups_deferred`: one statement of each kind for both): each
+/// ends as its own full derivation, as if stored alone.
+#[test]
+fn two_care_workers_stored_together_end_as_their_full_derivations() {
+    shuffled_streams(Mode::Together);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    OneByOne,
+    Grouped,
+    Together,
+}
+
+fn shuffled_streams(mode: Mode) {
     let mut seed = 11u64;
     for round in 0..10 {
         let mut f = fixture();
@@ -490,6 +505,29 @@ fn shuffled_streams(grouped: bool) {
                 events.push(f.event(&format!("s{i:03}"), kind, client, at, Payload::default()));
             }
         }
+        // A second care worker with the same stream a minute later.
+        let bertil = user_account::find_by_username(&mut f.conn, "demo.bertil")
+            .unwrap()
+            .unwrap()
+            .id;
+        if mode == Mode::Together {
+            let theirs: Vec<NewVisitEvent> = events
+                .iter()
+                .map(|e| {
+                    let at = e.occurred_at + chrono::Duration::minutes(1);
+                    NewVisitEvent {
+                        id: new_id(),
+                        source_key: bertil.clone(),
+                        staff_id: bertil.clone(),
+                        event_id: format!("b{}", e.event_id),
+                        occurred_at: at,
+                        local_date: crate::domain::local_date(at.and_utc(), Stockholm),
+                        ..e.clone()
+                    }
+                })
+                .collect();
+            events.extend(theirs);
+        }
         // Round 0 in order, round 1 reversed, the rest shuffled; some
         // rounds send all check-ins first (long runs of one kind).
         match round {
@@ -507,7 +545,7 @@ fn shuffled_streams(grouped: bool) {
                 }
             }
         }
-        if grouped {
+        if mode != Mode::OneByOne {
             // Every fifth event re-sent (a new row id, the same sender id).
             let again: Vec<NewVisitEvent> = events
                 .iter()
@@ -521,16 +559,45 @@ fn shuffled_streams(grouped: bool) {
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 let n = ((seed >> 33) as usize % 12 + 1).min(rest.len());
-                let (group, tail) = rest.split_at(n);
+                let (batch, tail) = rest.split_at(n);
                 rest = tail;
+                // Grouped: the batch is one group (one care worker's).
+                // Together: a group per care worker, stored together.
+                let mut by_staff: Vec<Vec<NewVisitEvent>> = Vec::new();
+                for e in batch {
+                    match by_staff.iter_mut().find(|g| g[0].staff_id == e.staff_id) {
+                        Some(g) => g.push(e.clone()),
+                        None => by_staff.push(vec![e.clone()]),
+                    }
+                }
                 let recorded = super::transaction(&mut f.conn, |c| {
                     let mut pending = visit::Pending::default();
-                    let r = visit::record_group_deferred(c, group, RULES, &mut pending)?;
+                    let r = if mode == Mode::Together {
+                        let groups: Vec<visit::Group> = by_staff
+                            .iter()
+                            .map(|g| visit::Group {
+                                events: g,
+                                rules: RULES,
+                            })
+                            .collect();
+                        visit::record_groups_deferred(c, &groups, &mut pending)?
+                    } else {
+                        vec![visit::record_group_deferred(c, batch, RULES, &mut pending)?]
+                    };
                     super::figure::apply(c, &pending.figures)?;
                     Ok(r)
                 })
-                .unwrap_or_else(|err| panic!("round {round}: a group failed: {err}"));
-                assert_eq!(recorded.len(), group.len());
+                .unwrap_or_else(|err| panic!("round {round}: a batch failed: {err}"));
+                // One result per event, each group's in its order.
+                let ids: Vec<Vec<&str>> = recorded
+                    .iter()
+                    .map(|g| g.iter().map(|r| r.event().event_id.as_str()).collect())
+                    .collect();
+                let want: Vec<Vec<&str>> = by_staff
+                    .iter()
+                    .map(|g| g.iter().map(|e| e.event_id.as_str()).collect())
+                    .collect();
+                assert_eq!(ids, want, "round {round}");
             }
         } else {
             for e in &events {
@@ -540,24 +607,32 @@ fn shuffled_streams(grouped: bool) {
                 }
             }
         }
-        let full: Vec<_> = {
-            let mut v: Vec<_> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
-                .unwrap()
-                .into_iter()
-                .map(|d| {
-                    (
-                        d.check_in,
-                        d.check_out,
-                        d.exception.map(|x| x.as_str().to_string()),
-                    )
-                })
-                .collect();
-            v.sort();
-            v
+        let staff = if mode == Mode::Together {
+            vec![f.staff.clone(), bertil]
+        } else {
+            vec![f.staff.clone()]
         };
-        assert_eq!(stored_pairs(&mut f), full, "round {round}");
-        // 60 alternating events at most make 30 visits (Maj's blocks
-        // break pairs where the client changes).
-        assert!(full.len() >= 30, "round {round}: {}", full.len());
+        for s in staff {
+            f.staff = s;
+            let full: Vec<_> = {
+                let mut v: Vec<_> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| {
+                        (
+                            d.check_in,
+                            d.check_out,
+                            d.exception.map(|x| x.as_str().to_string()),
+                        )
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(stored_pairs(&mut f), full, "round {round}");
+            // 60 alternating events at most make 30 visits (Maj's blocks
+            // break pairs where the client changes).
+            assert!(full.len() >= 30, "round {round}: {}", full.len());
+        }
     }
 }
