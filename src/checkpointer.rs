@@ -1,7 +1,9 @@
 //! SQLite only: copies the write-ahead log back into the database file on
 //! a thread of its own (a passive checkpoint, which neither waits for nor
 //! blocks the writers), so the commit that crosses SQLite's threshold does
-//! not do it inside the gateway's batch. On PostgreSQL nothing runs.
+//! not do it inside the gateway's batch; and starts the log again when it
+//! has grown long, which passive checkpoints under a steady load never do.
+//! On PostgreSQL nothing runs.
 
 use crate::background::Background;
 use hemtid_core::db::{self, Backend, Pool};
@@ -10,6 +12,10 @@ use std::time::Duration;
 
 /// How often the log is copied back.
 const EVERY: Duration = Duration::from_millis(250);
+
+/// A log this long (in pages) is started again ([`db::restart_log`]),
+/// well before the commits' own threshold (`wal_autocheckpoint`, 10,000).
+const RESTART_AT: i32 = 4000;
 
 /// Starts the checkpointer for a SQLite database; `None` for PostgreSQL.
 pub fn start(pool: Pool, backend: Backend) -> std::io::Result<Option<Background>> {
@@ -24,12 +30,12 @@ pub fn start(pool: Pool, backend: Backend) -> std::io::Result<Option<Background>
 fn run(pool: &Pool, stop: &AtomicBool) {
     let mut failing = false;
     while !stop.load(Ordering::SeqCst) {
-        let done = pool
+        match pool
             .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| db::checkpoint(&mut c).map_err(|e| e.to_string()));
-        match done {
-            Ok(_) => failing = false,
+            .map_err(db::StoreError::from)
+            .and_then(|mut c| once(&mut c))
+        {
+            Ok(()) => failing = false,
             // Once per spell of failures; the commits' own checkpoints
             // still bound the log meanwhile.
             Err(e) if !failing => {
@@ -40,4 +46,16 @@ fn run(pool: &Pool, stop: &AtomicBool) {
         }
         std::thread::sleep(EVERY);
     }
+}
+
+/// A passive checkpoint, and a restart when the log has grown long.
+fn once(c: &mut db::DbConn) -> Result<(), db::StoreError> {
+    let Some(passive) = db::checkpoint(c)? else {
+        return Ok(());
+    };
+    if passive.log >= RESTART_AT {
+        let restart = db::restart_log(c)?;
+        tracing::debug!(?passive, ?restart, "SQLite log started again");
+    }
+    Ok(())
 }

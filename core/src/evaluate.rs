@@ -146,7 +146,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Evaluates every alert kind for one client's month, in one transaction.
+/// Evaluates every alert kind for one client's month, in one transaction
+/// ([`crate::db::read_mostly`]).
 pub fn client_month(
     c: &mut DbConn,
     x: &Ctx<'_>,
@@ -156,7 +157,8 @@ pub fn client_month(
     if month > YearMonth::of(x.today) {
         return Ok(Evaluation::default());
     }
-    crate::db::transaction(c, |c| evaluate(c, x, cl, month))
+    // Usually nothing changes: no write lock unless something does.
+    crate::db::read_mostly(c, |c| evaluate(c, x, cl, month))
 }
 
 fn evaluate(
@@ -506,8 +508,8 @@ pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation
         .map(|m| (m.id.clone(), m))
         .collect();
     let mut runs: BTreeMap<&str, Ctx<'_>> = BTreeMap::new();
-    for (client_id, month, marked_at) in marks {
-        let cl = client::get_any(c, &client_id)?;
+    for (client_id, month, _) in &marks {
+        let cl = client::get_any(c, client_id)?;
         let Some(m) = municipalities.get(&cl.municipality_id) else {
             continue;
         };
@@ -519,13 +521,20 @@ pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation
             (_, Err(_)) => tracing::warn!(%month, "figure_dirty holds a malformed month"),
             (None, _) => {}
         }
-        diesel::delete(
-            figure_dirty::table
-                .filter(figure_dirty::client_id.eq(&client_id))
-                .filter(figure_dirty::month.eq(&month))
-                .filter(figure_dirty::marked_at.eq(marked_at)),
-        )
-        .execute(c)?;
     }
+    // The marks go together, in one write: one each was as many writes
+    // as evaluations, each waiting its turn with the gateway's.
+    crate::db::transaction(c, |c| {
+        for (client_id, month, marked_at) in &marks {
+            diesel::delete(
+                figure_dirty::table
+                    .filter(figure_dirty::client_id.eq(client_id))
+                    .filter(figure_dirty::month.eq(month))
+                    .filter(figure_dirty::marked_at.eq(marked_at)),
+            )
+            .execute(c)?;
+        }
+        Ok(())
+    })?;
     Ok(out)
 }

@@ -343,6 +343,22 @@ pub fn checkpoint(conn: &mut DbConn) -> Result<Option<Checkpoint>, StoreError> {
     }
 }
 
+/// SQLite: copies the whole write-ahead log into the database file and
+/// starts it again from its beginning (a restart checkpoint): waits for the
+/// writer and for readers of older snapshots, and holds new writers back
+/// meanwhile. Under a steady load passive checkpoints never catch up with
+/// every reader, the log is never started again, and once it passes
+/// `wal_autocheckpoint` every commit checkpoints (and syncs) inside its own
+/// transaction. `None` on PostgreSQL.
+pub fn restart_log(conn: &mut DbConn) -> Result<Option<Checkpoint>, StoreError> {
+    match conn {
+        DbConn::Sqlite(s) => Ok(Some(
+            diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(s)?,
+        )),
+        DbConn::Pg(_) => Ok(None),
+    }
+}
+
 /// Whether the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     Ok(conn.batch_execute("SELECT 1")?)
@@ -367,17 +383,58 @@ pub fn transaction_with<T, E: From<DieselError>>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
+    begin_with(conn, "BEGIN IMMEDIATE", f)
+}
+
+/// [`transaction`] for work that seldom writes, such as the alert
+/// evaluator's (most evaluations change nothing). On SQLite `f` runs first
+/// in a deferred transaction, which takes the write lock only when `f`
+/// writes: a stream of them does not keep the lock from the gateway, which
+/// a stream of `BEGIN IMMEDIATE` did (the gateway waited in SQLite's busy
+/// handler while the evaluator took the lock again and again). If `f`
+/// writes and SQLite refuses the lock there (another connection wrote since
+/// `f` began reading: a deferred transaction cannot wait for that), `f`
+/// runs again in [`transaction`]. `f` must only work on the database, as
+/// it may run twice.
+pub fn read_mostly<T>(
+    conn: &mut DbConn,
+    mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if let DbConn::Sqlite(s) = conn
+        && transaction_depth(s)? == 0
+    {
+        match begin_with(conn, "BEGIN DEFERRED", &mut f) {
+            Err(e) if e.is_transient() => {
+                tracing::debug!(error = %e, "a reading transaction could not write; again with the write lock");
+            }
+            other => return other,
+        }
+    }
+    transaction(conn, f)
+}
+
+fn transaction_depth(s: &mut diesel::SqliteConnection) -> Result<u32, DieselError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(s)
+        .transaction_depth()?
+        .map_or(0, |d| d.get()))
+}
+
+/// A transaction begun with `begin` on SQLite (at the outermost level; a
+/// savepoint inside one), diesel's on PostgreSQL.
+fn begin_with<T, E: From<DieselError>>(
+    conn: &mut DbConn,
+    begin: &str,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let DbConn::Sqlite(s) = conn else {
         return conn.transaction(f);
     };
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(s)
-        .transaction_depth()?
-        .map_or(0, |d| d.get());
-    if depth > 0 {
+    if transaction_depth(s)? > 0 {
         return conn.transaction(f);
     }
-    AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE")?;
+    AnsiTransactionManager::begin_transaction_sql(s, begin)?;
     let result = f(conn);
     let DbConn::Sqlite(s) = conn else {
         return Err(DieselError::BrokenTransactionManager.into());
@@ -394,9 +451,13 @@ pub fn transaction_with<T, E: From<DieselError>>(
     }
 }
 
-/// A new random id (UUID v4, stored as text).
+/// A new id (UUID v7, stored as text): ordered by the time it was made,
+/// so rows made together sit together in the indexes of their ids (a
+/// batch's events, their visits and shares) instead of one random page
+/// each, which SQLite writes whole into its log for every commit. Not a
+/// secret: the creation time can be read from it.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Now in UTC, to the microsecond (what PostgreSQL keeps), for timestamps.
