@@ -830,21 +830,23 @@ fn plan(
                 corrected_ended_at: None,
                 voided: false,
             };
-            writes.fresh.push(v.clone());
+            writes.visit(&v, true, false);
             v
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
         Some(old) if same_effect => {
+            let in_place = in_place(&old.fields, &fields);
             let v = Visit {
                 fields,
                 updated_at: t,
                 ..old
             };
-            writes.kept.push(v.clone());
+            writes.visit(&v, false, in_place);
             return Ok((v, old_attr));
         }
         Some(old) => {
             // Changed: the old approval no longer covers it.
+            let in_place = in_place(&old.fields, &fields);
             let v = Visit {
                 fields,
                 approved_at: None,
@@ -852,7 +854,7 @@ fn plan(
                 updated_at: t,
                 ..old
             };
-            writes.fresh.push(v.clone());
+            writes.visit(&v, true, in_place);
             v
         }
     };
@@ -1068,10 +1070,10 @@ struct Writes {
     obsolete: Vec<String>,
     /// Visits whose check-out moves to another visit.
     moving: Vec<String>,
-    /// New visits, and changed ones (their approval cleared).
-    fresh: Vec<Visit>,
-    /// Changed without changing what approval rests on (approval kept).
-    kept: Vec<Visit>,
+    /// Visits to insert or update, by how: whether their approval goes
+    /// (new, or changed in what approval rests on), and whether they stay
+    /// in place ([`in_place`]).
+    visits: std::collections::BTreeMap<(bool, bool), Vec<Visit>>,
     /// Visits whose stored shares go, and the shares to insert.
     shares_of: Vec<String>,
     shares: Vec<VisitShare>,
@@ -1081,6 +1083,13 @@ struct Writes {
 }
 
 impl Writes {
+    fn visit(&mut self, v: &Visit, clear_approval: bool, in_place: bool) {
+        self.visits
+            .entry((clear_approval, in_place))
+            .or_default()
+            .push(v.clone());
+    }
+
     /// A visit's shares and services as [`write_attribution`] writes them.
     fn attribution(&mut self, visit_id: &str, a: &Attribution, stored: Option<&Attribution>) {
         // What is stored already (when known) is not written again: closing
@@ -1111,8 +1120,9 @@ impl Writes {
                 .set(visit::check_out_event_id.eq(None::<String>))
                 .execute(c)?;
         }
-        upsert_visits(c, &self.fresh, true)?;
-        upsert_visits(c, &self.kept, false)?;
+        for ((clear_approval, in_place), visits) in &self.visits {
+            upsert_visits(c, visits, *clear_approval, *in_place)?;
+        }
         for ids in self.shares_of.chunks(500) {
             diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
                 .execute(c)?;
@@ -1154,9 +1164,32 @@ struct VisitRow<'a> {
     updated_at: NaiveDateTime,
 }
 
+/// Whether a stored visit keeps its client, staff member, provider,
+/// check-in and day: then only its other columns are written. Each column
+/// an UPDATE sets rewrites the index entries it is in, whether its value
+/// changed or not, and on SQLite each such entry is a page more in the log
+/// (closing an open visit changes none of them). All five follow from the
+/// event a visit is named after, so today a stored visit always stays in
+/// place; the check keeps a future change of that correct (no test reaches
+/// the other branch).
+fn in_place(old: &VisitFields, new: &VisitFields) -> bool {
+    old.staff_id == new.staff_id
+        && old.provider_id == new.provider_id
+        && old.client_id == new.client_id
+        && old.check_in_event_id == new.check_in_event_id
+        && old.local_date == new.local_date
+}
+
 /// Inserts the visits, or updates the derived fields of those stored;
-/// `clear_approval`: their approval goes too (they changed).
-fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Result<(), StoreError> {
+/// `clear_approval`: their approval goes too (they changed); `in_place`:
+/// they are all stored already and [`in_place`], and only the columns
+/// outside the visit's indexes (and its check-out) are set.
+fn upsert_visits(
+    c: &mut DbConn,
+    visits: &[Visit],
+    clear_approval: bool,
+    in_place: bool,
+) -> Result<(), StoreError> {
     use diesel::upsert::excluded;
     for chunk in visits.chunks(500) {
         let rows: Vec<VisitRow> = chunk
@@ -1170,16 +1203,11 @@ fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Resu
                 updated_at: v.updated_at,
             })
             .collect();
-        let derived = (
-            visit::staff_id.eq(excluded(visit::staff_id)),
-            visit::provider_id.eq(excluded(visit::provider_id)),
-            visit::client_id.eq(excluded(visit::client_id)),
-            visit::check_in_event_id.eq(excluded(visit::check_in_event_id)),
+        let own = (
             visit::check_out_event_id.eq(excluded(visit::check_out_event_id)),
             visit::started_at.eq(excluded(visit::started_at)),
             visit::ended_at.eq(excluded(visit::ended_at)),
             visit::seconds.eq(excluded(visit::seconds)),
-            visit::local_date.eq(excluded(visit::local_date)),
             visit::status.eq(excluded(visit::status)),
             visit::exception.eq(excluded(visit::exception)),
             visit::method.eq(excluded(visit::method)),
@@ -1187,27 +1215,37 @@ fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Resu
             visit::approval_reasons.eq(excluded(visit::approval_reasons)),
             visit::updated_at.eq(excluded(visit::updated_at)),
         );
-        let base = diesel::insert_into(visit::table)
-            .values(&rows)
-            .on_conflict(visit::id)
-            .do_update();
-        if clear_approval {
-            let q = base.set((
-                derived,
-                visit::approved_at.eq(None::<NaiveDateTime>),
-                visit::approved_by.eq(None::<String>),
-            ));
-            match c {
-                DbConn::Pg(pg) => q.execute(pg)?,
-                DbConn::Sqlite(s) => q.execute(s)?,
-            };
-        } else {
-            let q = base.set(derived);
-            match c {
-                DbConn::Pg(pg) => q.execute(pg)?,
-                DbConn::Sqlite(s) => q.execute(s)?,
+        let keys = (
+            visit::staff_id.eq(excluded(visit::staff_id)),
+            visit::provider_id.eq(excluded(visit::provider_id)),
+            visit::client_id.eq(excluded(visit::client_id)),
+            visit::check_in_event_id.eq(excluded(visit::check_in_event_id)),
+            visit::local_date.eq(excluded(visit::local_date)),
+        );
+        let clear = (
+            visit::approved_at.eq(None::<NaiveDateTime>),
+            visit::approved_by.eq(None::<String>),
+        );
+        let base = || {
+            diesel::insert_into(visit::table)
+                .values(&rows)
+                .on_conflict(visit::id)
+                .do_update()
+        };
+        macro_rules! run {
+            ($q:expr) => {
+                match c {
+                    DbConn::Pg(pg) => $q.execute(pg)?,
+                    DbConn::Sqlite(s) => $q.execute(s)?,
+                }
             };
         }
+        match (clear_approval, in_place) {
+            (true, true) => run!(base().set((own, clear))),
+            (true, false) => run!(base().set((own, keys, clear))),
+            (false, true) => run!(base().set(own)),
+            (false, false) => run!(base().set((own, keys))),
+        };
     }
     Ok(())
 }
