@@ -475,11 +475,19 @@ fn two_care_workers_stored_together_end_as_their_full_derivations() {
     shuffled_streams(Mode::Together);
 }
 
+/// Runs of confirmations longer than the first window read (a dozen
+/// devices seeing the same check-out): the window must widen past them.
+#[test]
+fn long_runs_of_confirmations_end_as_the_full_derivation() {
+    shuffled_streams(Mode::LongRuns);
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     OneByOne,
     Grouped,
     Together,
+    LongRuns,
 }
 
 fn shuffled_streams(mode: Mode) {
@@ -503,6 +511,14 @@ fn shuffled_streams(mode: Mode) {
             // limit may cut through the events of one instant.
             if i % 5 == 0 {
                 events.push(f.event(&format!("s{i:03}"), kind, client, at, Payload::default()));
+            }
+            // LongRuns: every ninth by a dozen more, five seconds apart.
+            if mode == Mode::LongRuns && i % 9 == 4 {
+                for k in 1..=12i64 {
+                    let later = at + chrono::Duration::seconds(5 * k);
+                    let id = format!("r{i:03}-{k:02}");
+                    events.push(f.event(&id, kind, client, later, Payload::default()));
+                }
             }
         }
         // A second care worker with the same stream a minute later.
