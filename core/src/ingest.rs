@@ -456,13 +456,12 @@ impl Batch {
     /// Writes what the batch's messages changed together; returns the
     /// devices as written, for [`Directory::committed`] after the commit.
     pub fn finish(self, conn: &mut DbConn) -> Result<Contacts, StoreError> {
-        let mut devices = Vec::with_capacity(self.seen.len());
-        for id in &self.seen {
-            if let Some(Some(d)) = self.devices.get(id) {
-                device::save_contact(conn, d)?;
-                devices.push(d.clone());
-            }
-        }
+        let devices: Vec<device::Device> = self
+            .seen
+            .iter()
+            .filter_map(|id| self.devices.get(id).cloned().flatten())
+            .collect();
+        device::save_contacts(conn, &devices)?;
         crate::db::figure::apply(conn, &self.pending.figures)?;
         Ok(Contacts {
             version: self.directory.as_ref().map(|(_, v)| *v),

@@ -146,6 +146,37 @@ pub fn save_contact(conn: &mut DbConn, d: &Device) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// [`save_contact`] for many devices: on PostgreSQL one statement (each
+/// was a round trip of its own, one per device of a gateway's batch); on
+/// SQLite, which has no round trips, one each.
+pub fn save_contacts(conn: &mut DbConn, devices: &[Device]) -> Result<(), StoreError> {
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+    let DbConn::Pg(pg) = conn else {
+        for d in devices {
+            save_contact(conn, d)?;
+        }
+        return Ok(());
+    };
+    for chunk in devices.chunks(1000) {
+        let ids: Vec<&str> = chunk.iter().map(|d| d.id.as_str()).collect();
+        let seen: Vec<Option<chrono::NaiveDateTime>> =
+            chunk.iter().map(|d| d.last_seen_at).collect();
+        let firmware: Vec<Option<&str>> = chunk.iter().map(|d| d.firmware.as_deref()).collect();
+        let battery: Vec<Option<i32>> = chunk.iter().map(|d| d.battery_pct).collect();
+        diesel::sql_query(
+            "UPDATE device SET last_seen_at = v.seen, firmware = v.firmware, battery_pct = v.battery \
+             FROM unnest($1::text[], $2::timestamp[], $3::text[], $4::int[]) AS v(id, seen, firmware, battery) \
+             WHERE device.id = v.id",
+        )
+        .bind::<Array<Text>, _>(&ids)
+        .bind::<Array<Nullable<Timestamp>>, _>(&seen)
+        .bind::<Array<Nullable<Text>>, _>(&firmware)
+        .bind::<Array<Nullable<Integer>>, _>(&battery)
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Whether `secret` is the device's broker password (SHA-256, random secrets).
 pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, StoreError> {
     let hash = crate::auth::hash_token(secret);

@@ -490,26 +490,35 @@ struct Around {
 
 /// The window around the new events `news` (one staff member's, sorted by
 /// time): the events, their pairing sequence and the new events' places in
-/// it; `None` if none of them pairs.
+/// it; `None` if none of them pairs. `read`: its first read
+/// ([`WINDOW`] either side), if made already.
 ///
 /// The pairing looks at most two events that stand for themselves either
 /// side of each new one (see `pairing::touched`): the window is widened
 /// until it holds them, or the staff member's first or last event.
-fn window_of(c: &mut DbConn, news: &[VisitEvent]) -> Result<Option<Around>, StoreError> {
+fn window_of(
+    c: &mut DbConn,
+    news: &[VisitEvent],
+    mut read: Option<visit_event::Window>,
+) -> Result<Option<Around>, StoreError> {
     let (Some(first), Some(last)) = (news.first(), news.last()) else {
         return Ok(None);
     };
     let ids: std::collections::HashSet<&str> = news.iter().map(|n| n.id.as_str()).collect();
     let (mut before, mut after) = (WINDOW, WINDOW);
     loop {
-        let w = visit_event::window_span(
-            c,
-            &first.staff_id,
-            first.occurred_at,
-            last.occurred_at,
-            before,
-            after,
-        )?;
+        // The first window as read for the whole batch, if it was.
+        let w = match read.take() {
+            Some(w) => w,
+            None => visit_event::window_span(
+                c,
+                &first.staff_id,
+                first.occurred_at,
+                last.occurred_at,
+                before,
+                after,
+            )?,
+        };
         let seq: Vec<pairing::Event> = w.events.iter().filter_map(VisitEvent::pairing).collect();
         let at: Vec<usize> = seq
             .iter()
@@ -577,9 +586,22 @@ fn repair(
     cells: &mut crate::domain::figures::Cells,
     pending: &mut Pending,
 ) -> Result<Vec<Vec<Visit>>, StoreError> {
+    // The first read of every run's window at once (PostgreSQL).
+    let spans: Vec<(&str, NaiveDateTime, NaiveDateTime)> = items
+        .iter()
+        .filter_map(|(news, _)| {
+            let (first, last) = (news.first()?, news.last()?);
+            Some((first.staff_id.as_str(), first.occurred_at, last.occurred_at))
+        })
+        .collect();
+    let first = if spans.len() == items.len() {
+        visit_event::windows(c, &spans, WINDOW, WINDOW)?
+    } else {
+        vec![None; items.len()]
+    };
     let mut work: Vec<Option<Repair>> = Vec::with_capacity(items.len());
-    for (news, rules) in items {
-        work.push(window_of(c, news)?.map(|Around { events, seq, at }| {
+    for ((news, rules), read) in items.iter().zip(first) {
+        work.push(window_of(c, news, read)?.map(|Around { events, seq, at }| {
             let mut indices: Vec<usize> =
                 at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
             indices.sort_unstable();

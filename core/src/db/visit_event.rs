@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = visit_event)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitEvent {
@@ -287,7 +287,7 @@ pub(crate) fn window_span(
     // The events from `from` to `to` and those after, in one read: as many
     // as there are in the span (a guess, doubled until they fit) and
     // `after` + 1 more.
-    let mut span = 8;
+    let mut span = SPAN_GUESS;
     let mut later: Vec<VisitEvent> = loop {
         let limit = span + after + 1;
         let mut got: Vec<VisitEvent> = base()
@@ -317,6 +317,114 @@ pub(crate) fn window_span(
         from_start,
         to_end,
     })
+}
+
+/// How many events [`window_span`] first reads for the span itself.
+const SPAN_GUESS: i64 = 8;
+
+/// One row of [`windows`]' read: the staff member's place in the request
+/// (from 1), the side (after the span's start or before it) and the event.
+#[derive(QueryableByName)]
+struct Sided {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    later: bool,
+    #[diesel(embed)]
+    event: VisitEvent,
+}
+
+/// [`window_span`] for several staff members at once, each `(staff_id,
+/// from, to)`: on PostgreSQL the first reads of all of them are one
+/// statement (a round trip each was most of a gateway batch's round trips).
+/// `None` for a window that needs more than that first read (a boundary
+/// cutting through one instant's events, a span longer than the guess):
+/// read it with [`window_span`]. On SQLite all `None`: its reads cost no
+/// round trip.
+pub(crate) fn windows(
+    conn: &mut DbConn,
+    spans: &[(&str, NaiveDateTime, NaiveDateTime)],
+    before: i64,
+    after: i64,
+) -> Result<Vec<Option<Window>>, StoreError> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+    let DbConn::Pg(pg) = conn else {
+        return Ok(vec![None; spans.len()]);
+    };
+    let staff: Vec<&str> = spans.iter().map(|s| s.0).collect();
+    let from: Vec<NaiveDateTime> = spans.iter().map(|s| s.1).collect();
+    let rows: Vec<Sided> = diesel::sql_query(
+        "SELECT r.n, e.* FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
+         CROSS JOIN LATERAL ( \
+           (SELECT false AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
+              AND v.kind IN ('check_in', 'check_out') AND v.occurred_at < r.t \
+              ORDER BY v.occurred_at DESC LIMIT $3) \
+           UNION ALL \
+           (SELECT true AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
+              AND v.kind IN ('check_in', 'check_out') AND v.occurred_at >= r.t \
+              ORDER BY v.occurred_at ASC LIMIT $4) \
+         ) e",
+    )
+    .bind::<Array<Text>, _>(&staff)
+    .bind::<Array<Timestamp>, _>(&from)
+    .bind::<BigInt, _>(before + 1)
+    .bind::<BigInt, _>(SPAN_GUESS + after + 1)
+    .load(pg)?;
+    let mut sides: Vec<(Vec<VisitEvent>, Vec<VisitEvent>)> =
+        vec![(Vec::new(), Vec::new()); spans.len()];
+    for r in rows {
+        let Some(side) = usize::try_from(r.n - 1).ok().and_then(|i| sides.get_mut(i)) else {
+            continue;
+        };
+        if r.later {
+            side.1.push(r.event);
+        } else {
+            side.0.push(r.event);
+        }
+    }
+    Ok(sides
+        .into_iter()
+        .zip(spans)
+        .map(|((mut rows, mut got), (_, _, to))| {
+            // As `window_span` goes on from its first two reads.
+            rows.sort_by_key(|r| std::cmp::Reverse(r.occurred_at));
+            got.sort_by_key(|r| r.occurred_at);
+            let from_start = rows.len() as i64 <= before;
+            if !from_start && cut(&mut rows) {
+                return None;
+            }
+            let limit = SPAN_GUESS + after + 1;
+            let in_span = got.iter().take_while(|r| r.occurred_at <= *to).count();
+            if (got.len() as i64) >= limit && (got.len() - in_span) as i64 <= after {
+                return None;
+            }
+            let mut later = got.split_off(in_span);
+            rows.extend(got);
+            let to_end = later.len() as i64 <= after;
+            if !to_end && cut(&mut later) {
+                return None;
+            }
+            rows.extend(later);
+            rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
+                (Some(x), Some(y)) => pairing::order(&x, &y),
+                _ => a.id.cmp(&b.id),
+            });
+            Some(Window {
+                events: rows,
+                from_start,
+                to_end,
+            })
+        })
+        .collect())
+}
+
+/// [`whole_boundary`] without the read: drops the row beyond, and tells
+/// whether the limit cut through an instant's events (read them whole).
+fn cut(rows: &mut Vec<VisitEvent>) -> bool {
+    let Some(extra) = rows.pop() else {
+        return false;
+    };
+    rows.last().map_or(extra.occurred_at, |r| r.occurred_at) == extra.occurred_at
 }
 
 /// `rows`: one side of a window read with a limit one larger than wanted,
