@@ -308,15 +308,22 @@ pub(crate) fn window_span(
         whole_boundary(&mut later, |t| at_instant(conn, t))?;
     }
     rows.extend(later);
-    rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
-        (Some(x), Some(y)) => pairing::order(&x, &y),
-        _ => a.id.cmp(&b.id),
-    });
-    Ok(Window {
-        events: rows,
-        from_start,
-        to_end,
-    })
+    Ok(Window::sorted(rows, from_start, to_end))
+}
+
+impl Window {
+    /// A window of `rows`, sorted by the pairing order.
+    fn sorted(mut rows: Vec<VisitEvent>, from_start: bool, to_end: bool) -> Window {
+        rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
+            (Some(x), Some(y)) => pairing::order(&x, &y),
+            _ => a.id.cmp(&b.id),
+        });
+        Window {
+            events: rows,
+            from_start,
+            to_end,
+        }
+    }
 }
 
 /// How many events [`window_span`] first reads for the span itself.
@@ -405,15 +412,7 @@ pub(crate) fn windows(
                 return None;
             }
             rows.extend(later);
-            rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
-                (Some(x), Some(y)) => pairing::order(&x, &y),
-                _ => a.id.cmp(&b.id),
-            });
-            Some(Window {
-                events: rows,
-                from_start,
-                to_end,
-            })
+            Some(Window::sorted(rows, from_start, to_end))
         })
         .collect())
 }
