@@ -230,11 +230,11 @@ impl DatabaseUrl {
                 // pages (40 MiB; SQLite's default is 1,000): `hemtid serve`
                 // and `hemtid gateway` do it on a thread of their own long
                 // before (`checkpoint`), this bounds the log without them.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 10000;",
-                )?;
+                     PRAGMA wal_autocheckpoint = 10000;"
+                ))?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -325,6 +325,9 @@ pub fn revert_all_migrations(conn: &mut DbConn) -> Result<Vec<String>, StoreErro
 /// it, and how many of them are in the database file now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Checkpoint {
+    /// 1 if the checkpoint could not finish (a restart that waited in vain).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub busy: i32,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub log: i32,
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -350,14 +353,25 @@ pub fn checkpoint(conn: &mut DbConn) -> Result<Option<Checkpoint>, StoreError> {
 /// every reader, the log is never started again, and once it passes
 /// `wal_autocheckpoint` every commit checkpoints (and syncs) inside its own
 /// transaction. `None` on PostgreSQL.
-pub fn restart_log(conn: &mut DbConn) -> Result<Option<Checkpoint>, StoreError> {
+///
+/// It waits at most `wait_ms` for the readers and the writer (a long
+/// report would otherwise hold the gateway back for the whole busy
+/// timeout); one that could not wait long enough reports `busy` and leaves
+/// the log as it was.
+pub fn restart_log(conn: &mut DbConn, wait_ms: u32) -> Result<Option<Checkpoint>, StoreError> {
     match conn {
-        DbConn::Sqlite(s) => Ok(Some(
-            diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(s)?,
-        )),
+        DbConn::Sqlite(s) => {
+            s.batch_execute(&format!("PRAGMA busy_timeout = {wait_ms}"))?;
+            let done = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(s);
+            s.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
+            Ok(Some(done?))
+        }
         DbConn::Pg(_) => Ok(None),
     }
 }
+
+/// How long a SQLite connection waits for a lock before it fails.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
 
 /// Whether the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {

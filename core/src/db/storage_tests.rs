@@ -278,7 +278,7 @@ fn a_restart_checkpoint_starts_the_sqlite_log_again() {
     let db = TestDb::new();
     let pool = db.pool();
     let mut conn = pool.get().unwrap();
-    if restart_log(&mut conn).unwrap().is_none() {
+    if restart_log(&mut conn, 5000).unwrap().is_none() {
         return; // PostgreSQL keeps no such log.
     }
     seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
@@ -307,12 +307,53 @@ fn a_restart_checkpoint_starts_the_sqlite_log_again() {
         });
         begin.recv().unwrap();
         write(&mut conn);
-        let restart = restart_log(&mut conn).unwrap().unwrap();
+        let restart = restart_log(&mut conn, 5000).unwrap().unwrap();
+        assert_eq!(restart.busy, 0, "{restart:?}");
         assert_eq!(restart.checkpointed, restart.log, "{restart:?}");
     });
     write(&mut conn);
     let fresh = checkpoint(&mut conn).unwrap().unwrap();
     assert!(fresh.log < grown.log, "{fresh:?} after {grown:?}");
+}
+
+#[test]
+fn a_restart_checkpoint_gives_up_on_a_reader_that_stays() {
+    let db = TestDb::new();
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    if restart_log(&mut conn, 0).unwrap().is_none() {
+        return; // PostgreSQL keeps no such log.
+    }
+    seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    let mut reader = pool.get().unwrap();
+    let sql = |c: &mut DbConn, q: &str| {
+        let DbConn::Sqlite(s) = c else { unreachable!() };
+        diesel::connection::SimpleConnection::batch_execute(s, q).unwrap()
+    };
+    sql(&mut reader, "BEGIN");
+    municipality::list(&mut reader).unwrap();
+    conn.batch_execute("UPDATE municipality SET name = name || ''")
+        .unwrap();
+    // A report reading for minutes must not hold the writers back that
+    // long: the restart gives up after its own wait, not the connection's
+    // busy timeout (10 s), and says so.
+    let started = std::time::Instant::now();
+    let restart = restart_log(&mut conn, 100).unwrap().unwrap();
+    assert_eq!(restart.busy, 1, "{restart:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The connection waits as long as before for its own locks.
+    let DbConn::Sqlite(s) = &mut *conn else {
+        unreachable!()
+    };
+    let timeout: Vec<Timeout> = diesel::sql_query("PRAGMA busy_timeout").load(s).unwrap();
+    assert_eq!(timeout[0].timeout, 10_000);
+    sql(&mut reader, "COMMIT");
+}
+
+#[derive(QueryableByName)]
+struct Timeout {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    timeout: i32,
 }
 
 #[test]
