@@ -852,23 +852,21 @@ fn plan(
                 corrected_ended_at: None,
                 voided: false,
             };
-            writes.visit(&v, true, false);
+            writes.visit(&v, true);
             v
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
         Some(old) if same_effect => {
-            let in_place = in_place(&old.fields, &fields);
             let v = Visit {
                 fields,
                 updated_at: t,
                 ..old
             };
-            writes.visit(&v, false, in_place);
+            writes.visit(&v, false);
             return Ok((v, old_attr));
         }
         Some(old) => {
             // Changed: the old approval no longer covers it.
-            let in_place = in_place(&old.fields, &fields);
             let v = Visit {
                 fields,
                 approved_at: None,
@@ -876,7 +874,7 @@ fn plan(
                 updated_at: t,
                 ..old
             };
-            writes.visit(&v, true, in_place);
+            writes.visit(&v, true);
             v
         }
     };
@@ -1092,10 +1090,9 @@ struct Writes {
     obsolete: Vec<String>,
     /// Visits whose check-out moves to another visit.
     moving: Vec<String>,
-    /// Visits to insert or update, by how: whether their approval goes
-    /// (new, or changed in what approval rests on), and whether they stay
-    /// in place ([`in_place`]).
-    visits: std::collections::BTreeMap<(bool, bool), Vec<Visit>>,
+    /// Visits to insert or update, by whether their approval goes (new, or
+    /// changed in what approval rests on).
+    visits: std::collections::BTreeMap<bool, Vec<Visit>>,
     /// Visits whose stored shares go, and the shares to insert.
     shares_of: Vec<String>,
     shares: Vec<VisitShare>,
@@ -1105,9 +1102,9 @@ struct Writes {
 }
 
 impl Writes {
-    fn visit(&mut self, v: &Visit, clear_approval: bool, in_place: bool) {
+    fn visit(&mut self, v: &Visit, clear_approval: bool) {
         self.visits
-            .entry((clear_approval, in_place))
+            .entry(clear_approval)
             .or_default()
             .push(v.clone());
     }
@@ -1142,8 +1139,8 @@ impl Writes {
                 .set(visit::check_out_event_id.eq(None::<String>))
                 .execute(c)?;
         }
-        for ((clear_approval, in_place), visits) in &self.visits {
-            upsert_visits(c, visits, *clear_approval, *in_place)?;
+        for (clear_approval, visits) in &self.visits {
+            upsert_visits(c, visits, *clear_approval)?;
         }
         for ids in self.shares_of.chunks(500) {
             diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
@@ -1186,32 +1183,15 @@ struct VisitRow<'a> {
     updated_at: NaiveDateTime,
 }
 
-/// Whether a stored visit keeps its client, staff member, provider,
-/// check-in and day: then only its other columns are written. Each column
-/// an UPDATE sets rewrites the index entries it is in, whether its value
-/// changed or not, and on SQLite each such entry is a page more in the log
-/// (closing an open visit changes none of them). All five follow from the
-/// event a visit is named after, so today a stored visit always stays in
-/// place; the check keeps a future change of that correct (no test reaches
-/// the other branch).
-fn in_place(old: &VisitFields, new: &VisitFields) -> bool {
-    old.staff_id == new.staff_id
-        && old.provider_id == new.provider_id
-        && old.client_id == new.client_id
-        && old.check_in_event_id == new.check_in_event_id
-        && old.local_date == new.local_date
-}
-
 /// Inserts the visits, or updates the derived fields of those stored;
-/// `clear_approval`: their approval goes too (they changed); `in_place`:
-/// they are all stored already and [`in_place`], and only the columns
-/// outside the visit's indexes (and its check-out) are set.
-fn upsert_visits(
-    c: &mut DbConn,
-    visits: &[Visit],
-    clear_approval: bool,
-    in_place: bool,
-) -> Result<(), StoreError> {
+/// `clear_approval`: their approval goes too (they changed).
+///
+/// A conflict is on the id, the event the visit is named after, and the
+/// client, staff member, provider, check-in and day follow from that
+/// event: an update sets only the other columns. Each column an UPDATE
+/// sets rewrites its index entries, changed or not, and on SQLite each
+/// such entry is a page more in the log.
+fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Result<(), StoreError> {
     use diesel::upsert::excluded;
     for chunk in visits.chunks(500) {
         let rows: Vec<VisitRow> = chunk
@@ -1237,13 +1217,6 @@ fn upsert_visits(
             visit::approval_reasons.eq(excluded(visit::approval_reasons)),
             visit::updated_at.eq(excluded(visit::updated_at)),
         );
-        let keys = (
-            visit::staff_id.eq(excluded(visit::staff_id)),
-            visit::provider_id.eq(excluded(visit::provider_id)),
-            visit::client_id.eq(excluded(visit::client_id)),
-            visit::check_in_event_id.eq(excluded(visit::check_in_event_id)),
-            visit::local_date.eq(excluded(visit::local_date)),
-        );
         let clear = (
             visit::approved_at.eq(None::<NaiveDateTime>),
             visit::approved_by.eq(None::<String>),
@@ -1262,12 +1235,11 @@ fn upsert_visits(
                 }
             };
         }
-        match (clear_approval, in_place) {
-            (true, true) => run!(base().set((own, clear))),
-            (true, false) => run!(base().set((own, keys, clear))),
-            (false, true) => run!(base().set(own)),
-            (false, false) => run!(base().set((own, keys))),
-        };
+        if clear_approval {
+            run!(base().set((own, clear)));
+        } else {
+            run!(base().set(own));
+        }
     }
     Ok(())
 }

@@ -435,15 +435,27 @@ fn a_late_event_reopens_an_approved_visit_for_approval() {
 }
 
 /// The stored visits as (check-in, check-out, exception) by event id.
-fn stored_pairs(f: &mut Fixture) -> Vec<(Option<String>, Option<String>, Option<String>)> {
-    let mut out: Vec<_> = f
+/// A visit as the shuffled-stream tests compare it: its events, exception,
+/// client and day.
+type Shape = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<NaiveDate>,
+);
+
+fn stored_pairs(f: &mut Fixture) -> Vec<Shape> {
+    let mut out: Vec<Shape> = f
         .visits()
         .into_iter()
         .map(|v| {
             (
-                v.fields.check_in_event_id.clone(),
-                v.fields.check_out_event_id.clone(),
-                v.fields.exception.clone(),
+                v.fields.check_in_event_id,
+                v.fields.check_out_event_id,
+                v.fields.exception,
+                v.fields.client_id,
+                Some(v.fields.local_date),
             )
         })
         .collect();
@@ -630,15 +642,23 @@ fn shuffled_streams(mode: Mode) {
         };
         for s in staff {
             f.staff = s;
-            let full: Vec<_> = {
-                let mut v: Vec<_> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
+            // The client and day too: an update of a stored visit sets
+            // neither, as both follow from the event it is named after.
+            let full: Vec<Shape> = {
+                let mut v: Vec<Shape> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
                     .unwrap()
                     .into_iter()
                     .map(|d| {
+                        let day = d
+                            .started_at
+                            .or(d.ended_at)
+                            .map(|t| crate::domain::local_date(t.and_utc(), RULES.tz));
                         (
                             d.check_in,
                             d.check_out,
                             d.exception.map(|x| x.as_str().to_string()),
+                            d.client_id,
+                            day,
                         )
                     })
                     .collect();
