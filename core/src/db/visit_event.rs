@@ -159,13 +159,12 @@ pub(crate) fn insert_many(
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
-        let q = diesel::insert_into(visit_event::table)
-            .values(chunk)
-            .on_conflict_do_nothing();
-        let n = match conn {
-            DbConn::Pg(pg) => q.execute(pg)?,
-            DbConn::Sqlite(s) => q.execute(s)?,
-        };
+        let n = super::execute_on(
+            conn,
+            diesel::insert_into(visit_event::table)
+                .values(chunk)
+                .on_conflict_do_nothing(),
+        )?;
         // The ids are new: a row with one of them is the one just inserted.
         let inserted: std::collections::HashSet<String> = if n == chunk.len() {
             chunk.iter().map(|r| r.id.clone()).collect()
@@ -267,22 +266,58 @@ pub(crate) fn window_span(
             )
             .select(VisitEvent::as_select())
     };
-    // One row more than asked for on each side tells whether anything
-    // lies beyond, and whether the limit cut through the events of one
-    // instant (only then are that instant's events read whole).
-    let mut rows: Vec<VisitEvent> = base()
+    let rows: Vec<VisitEvent> = base()
         .filter(visit_event::occurred_at.lt(from))
         .order(visit_event::occurred_at.desc())
         .limit(before + 1)
         .load(conn)?;
-    let from_start = rows.len() as i64 <= before;
-    let at_instant = |conn: &mut DbConn, t: NaiveDateTime| {
+    let later = |conn: &mut DbConn, limit: i64| {
         base()
-            .filter(visit_event::occurred_at.eq(t))
+            .filter(visit_event::occurred_at.ge(from))
+            .order(visit_event::occurred_at.asc())
+            .limit(limit)
             .load::<VisitEvent>(conn)
     };
-    if !from_start {
-        whole_boundary(&mut rows, |t| at_instant(conn, t))?;
+    let got = later(conn, SPAN_GUESS + after + 1)?;
+    let window = assemble(rows, got, before, after, to, |more| {
+        Ok(Some(match more {
+            More::Instant(t) => base().filter(visit_event::occurred_at.eq(t)).load(conn)?,
+            More::From(limit) => later(conn, limit)?,
+        }))
+    })?;
+    // `assemble` gives up only where its reader reads nothing; this one
+    // always reads.
+    window.ok_or(StoreError::NotFound)
+}
+
+/// What a window needs read beyond its first two reads.
+enum More {
+    /// All the events of this instant: a limit cut through them.
+    Instant(NaiveDateTime),
+    /// The events from the span's start on, this many: the span holds
+    /// more than the guess.
+    From(i64),
+}
+
+/// A window from its first two reads: `rows`, the events before the
+/// span's start, latest first, read with a limit of `before` + 1; `got`,
+/// those from the span's start on, earliest first, with a limit of
+/// [`SPAN_GUESS`] + `after` + 1. What else it needs it reads with `more`;
+/// `None` where `more` reads nothing.
+fn assemble(
+    mut rows: Vec<VisitEvent>,
+    mut got: Vec<VisitEvent>,
+    before: i64,
+    after: i64,
+    to: NaiveDateTime,
+    mut more: impl FnMut(More) -> Result<Option<Vec<VisitEvent>>, StoreError>,
+) -> Result<Option<Window>, StoreError> {
+    // One row more than asked for on each side tells whether anything
+    // lies beyond, and whether the limit cut through the events of one
+    // instant (only then are that instant's events read whole).
+    let from_start = rows.len() as i64 <= before;
+    if !from_start && !whole_boundary(&mut rows, &mut more)? {
+        return Ok(None);
     }
     // The events from `from` to `to` and those after, in one read: as many
     // as there are in the span (a guess, doubled until they fit) and
@@ -290,11 +325,6 @@ pub(crate) fn window_span(
     let mut span = SPAN_GUESS;
     let mut later: Vec<VisitEvent> = loop {
         let limit = span + after + 1;
-        let mut got: Vec<VisitEvent> = base()
-            .filter(visit_event::occurred_at.ge(from))
-            .order(visit_event::occurred_at.asc())
-            .limit(limit)
-            .load(conn)?;
         let in_span = got.iter().take_while(|r| r.occurred_at <= to).count();
         if (got.len() as i64) < limit || (got.len() - in_span) as i64 > after {
             let later = got.split_off(in_span);
@@ -302,13 +332,17 @@ pub(crate) fn window_span(
             break later;
         }
         span *= 2;
+        match more(More::From(span + after + 1))? {
+            Some(g) => got = g,
+            None => return Ok(None),
+        }
     };
     let to_end = later.len() as i64 <= after;
-    if !to_end {
-        whole_boundary(&mut later, |t| at_instant(conn, t))?;
+    if !to_end && !whole_boundary(&mut later, &mut more)? {
+        return Ok(None);
     }
     rows.extend(later);
-    Ok(Window::sorted(rows, from_start, to_end))
+    Ok(Some(Window::sorted(rows, from_start, to_end)))
 }
 
 impl Window {
@@ -346,7 +380,8 @@ struct Sided {
 /// statement (a round trip each was most of a gateway batch's round trips).
 /// `None` for a window that needs more than that first read (a boundary
 /// cutting through one instant's events, a span longer than the guess):
-/// read it with [`window_span`]. On SQLite all `None`: its reads cost no
+/// read it with [`window_span`]. Both go on from the first reads with
+/// [`assemble`]. On SQLite all `None`: its reads cost no
 /// round trip.
 pub(crate) fn windows(
     conn: &mut DbConn,
@@ -389,60 +424,38 @@ pub(crate) fn windows(
             side.0.push(r.event);
         }
     }
-    Ok(sides
+    sides
         .into_iter()
         .zip(spans)
         .map(|((mut rows, mut got), (_, _, to))| {
-            // As `window_span` goes on from its first two reads.
             rows.sort_by_key(|r| std::cmp::Reverse(r.occurred_at));
             got.sort_by_key(|r| r.occurred_at);
-            let from_start = rows.len() as i64 <= before;
-            if !from_start && cut(&mut rows) {
-                return None;
-            }
-            let limit = SPAN_GUESS + after + 1;
-            let in_span = got.iter().take_while(|r| r.occurred_at <= *to).count();
-            if (got.len() as i64) >= limit && (got.len() - in_span) as i64 <= after {
-                return None;
-            }
-            let mut later = got.split_off(in_span);
-            rows.extend(got);
-            let to_end = later.len() as i64 <= after;
-            if !to_end && cut(&mut later) {
-                return None;
-            }
-            rows.extend(later);
-            Some(Window::sorted(rows, from_start, to_end))
+            assemble(rows, got, before, after, *to, |_| Ok(None))
         })
-        .collect())
-}
-
-/// [`whole_boundary`] without the read: drops the row beyond, and tells
-/// whether the limit cut through an instant's events (read them whole).
-fn cut(rows: &mut Vec<VisitEvent>) -> bool {
-    let Some(extra) = rows.pop() else {
-        return false;
-    };
-    rows.last().map_or(extra.occurred_at, |r| r.occurred_at) == extra.occurred_at
+        .collect()
 }
 
 /// `rows`: one side of a window read with a limit one larger than wanted,
 /// ordered away from the window, so its last row lies beyond. That row
 /// goes; if the row before it has the same instant, the limit cut through
-/// that instant's events, and they are read whole with `at_instant`.
+/// that instant's events, and they are read whole with `more`. `false`
+/// where `more` reads nothing.
 fn whole_boundary(
     rows: &mut Vec<VisitEvent>,
-    at_instant: impl FnOnce(NaiveDateTime) -> diesel::QueryResult<Vec<VisitEvent>>,
-) -> Result<(), StoreError> {
+    more: &mut impl FnMut(More) -> Result<Option<Vec<VisitEvent>>, StoreError>,
+) -> Result<bool, StoreError> {
     let Some(extra) = rows.pop() else {
-        return Ok(());
+        return Ok(true);
     };
     let edge = rows.last().map_or(extra.occurred_at, |r| r.occurred_at);
     if edge == extra.occurred_at {
         rows.retain(|r| r.occurred_at != edge);
-        rows.extend(at_instant(edge)?);
+        match more(More::Instant(edge))? {
+            Some(all) => rows.extend(all),
+            None => return Ok(false),
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Every check-in and check-out of a staff member, sorted (for rebuilds and tests).
