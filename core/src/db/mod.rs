@@ -373,6 +373,20 @@ pub fn restart_log(conn: &mut DbConn, wait_ms: u32) -> Result<Option<Checkpoint>
 /// How long a SQLite connection waits for a lock before it fails.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// Runs a statement diesel's `MultiConnection` does not take (a
+/// multi-row INSERT, an upsert) on the backend `conn` is.
+pub(crate) fn execute_on<Q>(conn: &mut DbConn, q: Q) -> Result<usize, StoreError>
+where
+    Q: diesel::query_dsl::methods::ExecuteDsl<PgConnection>
+        + diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
+{
+    use diesel::query_dsl::methods::ExecuteDsl;
+    Ok(match conn {
+        DbConn::Pg(pg) => ExecuteDsl::<PgConnection>::execute(q, pg)?,
+        DbConn::Sqlite(s) => ExecuteDsl::<SqliteConnection>::execute(q, s)?,
+    })
+}
+
 /// Whether the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     Ok(conn.batch_execute("SELECT 1")?)

@@ -1147,22 +1147,14 @@ impl Writes {
                 .execute(c)?;
         }
         for rows in self.shares.chunks(500) {
-            let q = diesel::insert_into(visit_share::table).values(rows);
-            match c {
-                DbConn::Pg(pg) => q.execute(pg)?,
-                DbConn::Sqlite(s) => q.execute(s)?,
-            };
+            super::execute_on(c, diesel::insert_into(visit_share::table).values(rows))?;
         }
         for ids in self.services_of.chunks(500) {
             diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
                 .execute(c)?;
         }
         for rows in self.services.chunks(500) {
-            let q = diesel::insert_into(visit_service::table).values(rows);
-            match c {
-                DbConn::Pg(pg) => q.execute(pg)?,
-                DbConn::Sqlite(s) => q.execute(s)?,
-            };
+            super::execute_on(c, diesel::insert_into(visit_service::table).values(rows))?;
         }
         Ok(())
     }
@@ -1227,18 +1219,10 @@ fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Resu
                 .on_conflict(visit::id)
                 .do_update()
         };
-        macro_rules! run {
-            ($q:expr) => {
-                match c {
-                    DbConn::Pg(pg) => $q.execute(pg)?,
-                    DbConn::Sqlite(s) => $q.execute(s)?,
-                }
-            };
-        }
         if clear_approval {
-            run!(base().set((own, clear)));
+            super::execute_on(c, base().set((own, clear)))?;
         } else {
-            run!(base().set(own));
+            super::execute_on(c, base().set(own))?;
         }
     }
     Ok(())
