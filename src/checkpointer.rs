@@ -61,7 +61,15 @@ fn once(c: &mut db::DbConn) -> Result<(), db::StoreError> {
     };
     if passive.log >= RESTART_AT {
         let restart = db::restart_log(c, RESTART_WAIT_MS)?;
-        tracing::debug!(?passive, ?restart, "SQLite log started again");
+        if restart.is_some_and(|r| r.busy == 0) {
+            tracing::debug!(?passive, ?restart, "SQLite log started again");
+        } else {
+            tracing::debug!(
+                ?passive,
+                ?restart,
+                "SQLite log not started again: a reader stayed"
+            );
+        }
     }
     Ok(())
 }

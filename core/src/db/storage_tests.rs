@@ -286,10 +286,6 @@ fn a_restart_checkpoint_starts_the_sqlite_log_again() {
         conn.batch_execute("UPDATE municipality SET name = name || ''")
             .unwrap()
     };
-    let sql = |c: &mut DbConn, q: &str| {
-        let DbConn::Sqlite(s) = c else { unreachable!() };
-        diesel::connection::SimpleConnection::batch_execute(s, q).unwrap()
-    };
     write(&mut conn);
     let grown = checkpoint(&mut conn).unwrap().unwrap();
     // A reader of an older snapshot, for a moment: a passive checkpoint
@@ -299,11 +295,11 @@ fn a_restart_checkpoint_starts_the_sqlite_log_again() {
     let (began, begin) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         s.spawn(move || {
-            sql(&mut reader, "BEGIN");
+            reader.batch_execute("BEGIN").unwrap();
             municipality::list(&mut reader).unwrap();
             began.send(()).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(300));
-            sql(&mut reader, "COMMIT");
+            reader.batch_execute("COMMIT").unwrap();
         });
         begin.recv().unwrap();
         write(&mut conn);
@@ -326,11 +322,7 @@ fn a_restart_checkpoint_gives_up_on_a_reader_that_stays() {
     }
     seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
     let mut reader = pool.get().unwrap();
-    let sql = |c: &mut DbConn, q: &str| {
-        let DbConn::Sqlite(s) = c else { unreachable!() };
-        diesel::connection::SimpleConnection::batch_execute(s, q).unwrap()
-    };
-    sql(&mut reader, "BEGIN");
+    reader.batch_execute("BEGIN").unwrap();
     municipality::list(&mut reader).unwrap();
     conn.batch_execute("UPDATE municipality SET name = name || ''")
         .unwrap();
@@ -347,7 +339,7 @@ fn a_restart_checkpoint_gives_up_on_a_reader_that_stays() {
     };
     let timeout: Vec<Timeout> = diesel::sql_query("PRAGMA busy_timeout").load(s).unwrap();
     assert_eq!(timeout[0].timeout, 10_000);
-    sql(&mut reader, "COMMIT");
+    reader.batch_execute("COMMIT").unwrap();
 }
 
 #[derive(QueryableByName)]
