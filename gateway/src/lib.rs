@@ -20,6 +20,17 @@ pub use run::run;
 /// The subscription filter for device events.
 pub const EVENTS_TOPIC_FILTER: &str = "hemtid/v1/devices/+/events";
 
+/// Filters covering every topic hemtid publishes alerts and care-plan
+/// lists on (see [`alert_topics`] and [`plan_list_topics`]): what a case
+/// system subscribes to.
+pub const ALERT_TOPIC_FILTERS: [&str; 5] = [
+    "hemtid/v1/caseworkers/+/alerts",
+    "hemtid/v1/fee-admins/+/alerts",
+    "hemtid/v1/providers/+/alerts",
+    "hemtid/v1/providers/+/care-plan-lists",
+    "hemtid/v1/authorities/+/care-plan-lists",
+];
+
 /// Why a topic is not a device-event topic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
@@ -106,6 +117,61 @@ pub fn receipts_topic(device_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alert_filters_cover_every_alert_and_list_topic() {
+        let covered = |t: &str| {
+            ALERT_TOPIC_FILTERS.iter().any(|f| {
+                let (f, t): (Vec<&str>, Vec<&str>) =
+                    (f.split('/').collect(), t.split('/').collect());
+                f.len() == t.len() && f.iter().zip(&t).all(|(f, t)| *f == "+" || f == t)
+            })
+        };
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .expect("a date");
+        let alert = |audience: &str| hemtid_core::db::alert::Alert {
+            id: "a1".into(),
+            municipality_id: "m1".into(),
+            client_id: "c1".into(),
+            month: "2026-11".into(),
+            kind: "outside_band".into(),
+            rules: "R1".into(),
+            audience: audience.into(),
+            caseworker_id: Some("cw1".into()),
+            provider_id: Some("p1".into()),
+            state: "open".into(),
+            message: String::new(),
+            figures: "{}".into(),
+            raised_at: at,
+            updated_at: at,
+            resolved_at: None,
+        };
+        let mut topics = Vec::new();
+        for audience in ["caseworker", "fee_admin", "provider"] {
+            let some = alert_topics(&alert(audience));
+            assert!(!some.is_empty(), "{audience}");
+            topics.extend(some);
+        }
+        topics.extend(plan_list_topics(&hemtid_core::deadlines::PlanList {
+            seq: 1,
+            id: "l1".into(),
+            municipality_id: "m1".into(),
+            provider_id: "p1".into(),
+            list_date: at.date(),
+            generated_at: at,
+            clients: "[]".into(),
+        }));
+        topics.sort();
+        topics.dedup();
+        // One topic of each family.
+        assert_eq!(topics.len(), ALERT_TOPIC_FILTERS.len(), "{topics:?}");
+        for t in &topics {
+            assert!(covered(t), "{t}");
+        }
+        assert!(!covered(&receipts_topic("lock-1")));
+        assert!(!covered(&events_topic("lock-1")));
+    }
 
     #[test]
     fn parses_device_topics() {
