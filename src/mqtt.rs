@@ -10,6 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Connections the gateway reads the embedded broker on.
+const EMBEDDED_SUBSCRIBERS: usize = 4;
+
 /// A running gateway; [`Gateway::stop`] ends it.
 pub struct Gateway {
     shutdown: watch::Sender<bool>,
@@ -66,6 +69,12 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
                 GatewayOptions::from_url(&format!("mqtt://{}", b.addr), &config.mqtt_client_id)?;
             o.username = Some(GATEWAY_USER.to_string());
             o.password = Some(b.gateway_password);
+            // rumqttd sends a connection at most 100 unacknowledged
+            // messages, which bounded a batch to about 50 events; four
+            // connections in a shared subscription let batches grow
+            // (measured in docs/BENCHMARKS.md).
+            o.subscribers = EMBEDDED_SUBSCRIBERS;
+            o.persistent = false;
             o
         }
     };

@@ -20,6 +20,17 @@ pub struct GatewayOptions {
     /// connection; the messages of one staff credential or digital key
     /// always go to the same one.
     pub lanes: usize,
+    /// Connections the gateway reads events on, in one shared subscription
+    /// (`$share/<share_group or client_id>/…`). A broker sends each
+    /// connection only so many unacknowledged messages (rumqttd: 100), and
+    /// a batch can hold no more than are unacknowledged at once.
+    pub subscribers: usize,
+    /// Subscribe with a persistent session, so the broker redelivers what
+    /// was not acknowledged after a reconnect. Off for the embedded broker
+    /// when it has several subscribers: it keeps nothing across a restart
+    /// anyway, and rumqttd 0.20 panics when the last member of a shared
+    /// group with a persistent session leaves with messages unacknowledged.
+    pub persistent: bool,
     pub keep_alive: Duration,
 }
 
@@ -33,6 +44,8 @@ impl std::fmt::Debug for GatewayOptions {
             .field("share_group", &self.share_group)
             .field("batch_size", &self.batch_size)
             .field("lanes", &self.lanes)
+            .field("subscribers", &self.subscribers)
+            .field("persistent", &self.persistent)
             .finish_non_exhaustive()
     }
 }
@@ -78,15 +91,28 @@ impl GatewayOptions {
             share_group: None,
             batch_size: 256,
             lanes: 1,
+            subscribers: 1,
+            persistent: true,
             keep_alive: Duration::from_secs(30),
         })
     }
 
-    /// The subscription filter, shared when a group is set.
+    /// The subscription filter, shared when a group is set or the gateway
+    /// reads on several connections.
     pub fn filter(&self) -> String {
-        match &self.share_group {
-            Some(g) => format!("$share/{g}/{}", crate::EVENTS_TOPIC_FILTER),
-            None => crate::EVENTS_TOPIC_FILTER.to_string(),
+        match (&self.share_group, self.subscribers > 1) {
+            (Some(g), _) => format!("$share/{g}/{}", crate::EVENTS_TOPIC_FILTER),
+            (None, true) => format!("$share/{}/{}", self.client_id, crate::EVENTS_TOPIC_FILTER),
+            (None, false) => crate::EVENTS_TOPIC_FILTER.to_string(),
+        }
+    }
+
+    /// The client id of subscriber connection `i`: the gateway's own for
+    /// the first, so a single-connection gateway keeps its session.
+    pub fn subscriber_id(&self, i: usize) -> String {
+        match i {
+            0 => self.client_id.clone(),
+            i => format!("{}-{i}", self.client_id),
         }
     }
 }
@@ -130,5 +156,16 @@ mod tests {
         assert_eq!(o.filter(), "hemtid/v1/devices/+/events");
         o.share_group = Some("hemtid".into());
         assert_eq!(o.filter(), "$share/hemtid/hemtid/v1/devices/+/events");
+        o.subscribers = 4;
+        assert_eq!(o.filter(), "$share/hemtid/hemtid/v1/devices/+/events");
+    }
+
+    #[test]
+    fn several_subscribers_share_one_subscription() {
+        let mut o = GatewayOptions::from_url("mqtt://b", "gw").unwrap();
+        o.subscribers = 3;
+        assert_eq!(o.filter(), "$share/gw/hemtid/v1/devices/+/events");
+        let ids: Vec<String> = (0..3).map(|i| o.subscriber_id(i)).collect();
+        assert_eq!(ids, ["gw", "gw-1", "gw-2"]);
     }
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use hemtid_core::db::{Pool, alert, digital_key};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -26,8 +26,10 @@ const MAX_PACKET_BYTES: usize = 256 * 1024;
 /// locks); they now go over a connection of their own as well.
 pub const OUTGOING_INFLIGHT: u16 = 1_000;
 
-/// A received message and the connection it came on.
+/// A received message, the subscriber connection it came on and that
+/// connection's generation (it counts the connection's ConnAcks).
 struct Received {
+    subscriber: usize,
     connection: u64,
     publish: Publish,
     at: chrono::DateTime<Utc>,
@@ -39,25 +41,31 @@ pub async fn run(pool: Pool, opts: GatewayOptions, shutdown: watch::Receiver<boo
     run_with_ready(pool, opts, shutdown, ready).await;
 }
 
-/// Like [`run`]; `ready` turns true each time the subscription is in place
-/// and false when the connection is lost.
+/// Like [`run`]; `ready` turns true each time every subscriber connection
+/// has its subscription in place and false when one is lost.
 pub async fn run_with_ready(
     pool: Pool,
     opts: GatewayOptions,
     mut shutdown: watch::Receiver<bool>,
     ready: watch::Sender<bool>,
 ) {
-    let mut mqtt = MqttOptions::new(&opts.client_id, &opts.host, opts.port);
-    mqtt.set_keep_alive(opts.keep_alive)
-        .set_clean_session(false)
-        .set_manual_acks(true)
-        .set_inflight(OUTGOING_INFLIGHT)
-        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
-        .set_request_channel_capacity(opts.batch_size.max(100) * 4);
-    if let Some(user) = &opts.username {
-        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
-    }
-    let (client, mut eventloop) = AsyncClient::new(mqtt, opts.batch_size.max(100) * 4);
+    let ready = Arc::new(ready);
+    let n = opts.subscribers.max(1);
+    let (clients, eventloops): (Vec<AsyncClient>, Vec<_>) = (0..n)
+        .map(|i| {
+            let mut mqtt = MqttOptions::new(opts.subscriber_id(i), &opts.host, opts.port);
+            mqtt.set_keep_alive(opts.keep_alive)
+                .set_clean_session(!opts.persistent)
+                .set_manual_acks(true)
+                .set_inflight(OUTGOING_INFLIGHT)
+                .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
+                .set_request_channel_capacity(opts.batch_size.max(100) * 4);
+            if let Some(user) = &opts.username {
+                mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+            }
+            AsyncClient::new(mqtt, opts.batch_size.max(100) * 4)
+        })
+        .unzip();
     // What we publish (receipts, alerts, lock configurations) goes over a
     // connection of its own. On one connection, rumqttd 0.20 stopped
     // acking our publishes while it waited for our acks of the devices'
@@ -66,10 +74,12 @@ pub async fn run_with_ready(
     // the thousands of alerts a first evaluation raises).
     let publisher = publisher_connection(&opts);
     // The messages go to the batcher through an unbounded channel: the
-    // event loop must never wait on the database (it also carries our acks).
-    // The broker's inflight limit bounds how many can be waiting.
+    // event loops must never wait on the database (they also carry our
+    // acks). The broker's inflight limit bounds how many can be waiting.
     let (tx, rx) = mpsc::unbounded_channel::<Received>();
-    let connection = Arc::new(AtomicU64::new(0));
+    let connections: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
+    let subscribed: Arc<Vec<AtomicBool>> =
+        Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
     // Retained messages may be gone (the embedded broker keeps them in
     // memory): every lock's configuration is published again after a start.
     {
@@ -84,94 +94,132 @@ pub async fn run_with_ready(
             tracing::error!(error = %e, "could not schedule the locks' configurations");
         }
     }
-    let configs = tokio::spawn(publish_configs(
-        publisher.clone(),
-        pool.clone(),
-        ready.subscribe(),
-    ));
-    let alerts = tokio::spawn(publish_alerts(
-        publisher.clone(),
-        pool.clone(),
-        ready.subscribe(),
-    ));
-    let batcher = tokio::spawn(batcher(
-        client.clone(),
-        publisher.clone(),
-        rx,
-        pool,
-        connection.clone(),
-        opts.batch_size.max(1),
-        opts.lanes,
-    ));
+    let mut tasks = vec![
+        tokio::spawn(publish_configs(
+            publisher.clone(),
+            pool.clone(),
+            ready.subscribe(),
+        )),
+        tokio::spawn(publish_alerts(
+            publisher.clone(),
+            pool.clone(),
+            ready.subscribe(),
+        )),
+        tokio::spawn(batcher(
+            clients.clone(),
+            publisher.clone(),
+            rx,
+            pool,
+            connections.clone(),
+            opts.clone(),
+        )),
+    ];
     let filter = opts.filter();
-    let mut backoff = Duration::from_millis(200);
-    // The embedded broker may still be starting: the first failures are quiet.
-    let mut ever_connected = false;
-    tracing::info!(broker = %format!("{}:{}", opts.host, opts.port), client_id = %opts.client_id, "gateway starting");
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.changed() => break,
-            event = eventloop.poll() => event,
+    tracing::info!(
+        broker = %format!("{}:{}", opts.host, opts.port),
+        client_id = %opts.client_id,
+        subscribers = n,
+        "gateway starting"
+    );
+    for (i, eventloop) in eventloops.into_iter().enumerate() {
+        let link = Link {
+            subscriber: i,
+            client: clients[i].clone(),
+            filter: filter.clone(),
+            connections: connections.clone(),
+            subscribed: subscribed.clone(),
+            ready: ready.clone(),
+            tx: tx.clone(),
         };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
-                ever_connected = true;
-                backoff = Duration::from_millis(200);
-                if client
-                    .try_subscribe(filter.clone(), QoS::AtLeastOnce)
-                    .is_err()
-                {
-                    // The request queue is full (receipts, configurations,
-                    // acks): wait for room instead of never subscribing.
-                    let (client, filter) = (client.clone(), filter.clone());
-                    tokio::spawn(async move {
-                        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
-                            tracing::error!(error = %e, "could not subscribe");
-                        }
-                    });
+        tasks.push(tokio::spawn(link.run(eventloop)));
+    }
+    drop(tx);
+    // Stops when asked, or when the one who could ask is gone.
+    let _ = shutdown.changed().await;
+    for t in &tasks {
+        t.abort();
+    }
+    let _ = publisher.try_disconnect();
+    for c in &clients {
+        if let Err(e) = c.try_disconnect() {
+            tracing::debug!(error = %e, "disconnect on shutdown");
+        }
+    }
+    tracing::info!("gateway stopped");
+}
+
+/// One subscriber connection: connects with backoff, subscribes on every
+/// ConnAck and passes the devices' messages to the batcher.
+struct Link {
+    subscriber: usize,
+    client: AsyncClient,
+    filter: String,
+    connections: Arc<Vec<AtomicU64>>,
+    subscribed: Arc<Vec<AtomicBool>>,
+    ready: Arc<watch::Sender<bool>>,
+    tx: mpsc::UnboundedSender<Received>,
+}
+
+impl Link {
+    async fn run(self, mut eventloop: rumqttc::EventLoop) {
+        let mut backoff = Duration::from_millis(200);
+        // The embedded broker may still be starting: the first failures are quiet.
+        let mut ever_connected = false;
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let n = self.connections[self.subscriber].fetch_add(1, Ordering::SeqCst) + 1;
+                    ever_connected = true;
+                    backoff = Duration::from_millis(200);
+                    if self
+                        .client
+                        .try_subscribe(self.filter.clone(), QoS::AtLeastOnce)
+                        .is_err()
+                    {
+                        // The request queue is full (acks): wait for room
+                        // instead of never subscribing.
+                        let (client, filter) = (self.client.clone(), self.filter.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                                tracing::error!(error = %e, "could not subscribe");
+                            }
+                        });
+                    }
+                    tracing::info!(subscriber = self.subscriber, connection = n, filter = %self.filter, "connected to the broker");
                 }
-                tracing::info!(connection = n, filter = %filter, "connected to the broker");
-            }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
-                ready.send_replace(true);
-            }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let at = Utc::now();
-                let item = Received {
-                    connection: connection.load(Ordering::SeqCst),
-                    publish,
-                    at,
-                };
-                if tx.send(item).is_err() {
-                    tracing::error!("the batcher stopped");
-                    break;
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    self.subscribed[self.subscriber].store(true, Ordering::SeqCst);
+                    if self.subscribed.iter().all(|s| s.load(Ordering::SeqCst)) {
+                        self.ready.send_replace(true);
+                    }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                ready.send_replace(false);
-                if !ever_connected && backoff < Duration::from_secs(2) {
-                    tracing::debug!(error = %e, "broker not reachable yet");
-                } else {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection lost");
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let item = Received {
+                        subscriber: self.subscriber,
+                        connection: self.connections[self.subscriber].load(Ordering::SeqCst),
+                        publish,
+                        at: Utc::now(),
+                    };
+                    if self.tx.send(item).is_err() {
+                        tracing::error!("the batcher stopped");
+                        return;
+                    }
                 }
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                Ok(_) => {}
+                Err(e) => {
+                    self.subscribed[self.subscriber].store(false, Ordering::SeqCst);
+                    self.ready.send_replace(false);
+                    if !ever_connected && backoff < Duration::from_secs(2) {
+                        tracing::debug!(error = %e, "broker not reachable yet");
+                    } else {
+                        tracing::warn!(subscriber = self.subscriber, error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection lost");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }
     }
-    batcher.abort();
-    configs.abort();
-    alerts.abort();
-    let _ = publisher.try_disconnect();
-    if let Err(e) = client.try_disconnect() {
-        tracing::debug!(error = %e, "disconnect on shutdown");
-    }
-    tracing::info!("gateway stopped");
 }
 
 /// The outbox cursor of the MQTT alert publisher (shared by gateways:
@@ -437,15 +485,16 @@ fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
 /// transaction per lane, the lanes at once, then acknowledges in receive
 /// order and publishes receipts.
 async fn batcher(
-    client: AsyncClient,
+    clients: Vec<AsyncClient>,
     publisher: AsyncClient,
     mut rx: mpsc::UnboundedReceiver<Received>,
     pool: Pool,
-    connection: Arc<AtomicU64>,
-    batch_size: usize,
-    lanes: usize,
+    connections: Arc<Vec<AtomicU64>>,
+    opts: GatewayOptions,
 ) {
-    let lanes = lanes.max(1);
+    let (batch_size, lanes) = (opts.batch_size.max(1), opts.lanes.max(1));
+    // Given up on when their connection is gone only if it comes back.
+    let redelivered = opts.persistent;
     // What the lanes look up, kept across batches (see `ingest::Directory`).
     let directory = Arc::new(hemtid_core::ingest::Directory::default());
     while let Some(first) = rx.recv().await {
@@ -474,11 +523,22 @@ async fn batcher(
                     }
                 })
                 .collect();
-            let connections: Vec<u64> = part.iter().map(|i| batch[*i].connection).collect();
-            let (pool, connection, directory) =
-                (pool.clone(), connection.clone(), directory.clone());
+            let came_on: Vec<(usize, u64)> = part
+                .iter()
+                .map(|i| (batch[*i].subscriber, batch[*i].connection))
+                .collect();
+            let (pool, connections, directory) =
+                (pool.clone(), connections.clone(), directory.clone());
             let task = tokio::spawn(async move {
-                store(&pool, &directory, messages, &connections, &connection).await
+                store(
+                    &pool,
+                    &directory,
+                    messages,
+                    &came_on,
+                    &connections,
+                    redelivered,
+                )
+                .await
             });
             running.push((part, task));
         }
@@ -498,12 +558,11 @@ async fn batcher(
         }
         // Acks of an earlier connection are not sent: the broker redelivers
         // those messages and they come back as duplicates.
-        let current = connection.load(Ordering::SeqCst);
         for (r, o) in batch.iter().zip(&outcomes) {
-            if o.is_none() || r.connection != current {
+            if o.is_none() || r.connection != connections[r.subscriber].load(Ordering::SeqCst) {
                 continue;
             }
-            if let Err(e) = client.ack(&r.publish).await {
+            if let Err(e) = clients[r.subscriber].ack(&r.publish).await {
                 tracing::warn!(error = %e, "could not acknowledge");
             }
         }
@@ -565,14 +624,16 @@ pub fn lane_of_message(topic: &str, payload: &[u8], lanes: usize) -> usize {
 }
 
 /// Stores a batch, retrying while the database is unusable. `None` when
-/// the connection the messages came on is gone meanwhile (the broker will
-/// redeliver them).
+/// every connection the messages came on (`came_on`: subscriber and
+/// generation) is gone meanwhile and the broker will redeliver them
+/// (`redelivered`: persistent sessions); without that it keeps trying.
 async fn store(
     pool: &Pool,
     directory: &Arc<hemtid_core::ingest::Directory>,
     messages: Vec<Message>,
-    connections: &[u64],
-    connection: &AtomicU64,
+    came_on: &[(usize, u64)],
+    connections: &[AtomicU64],
+    redelivered: bool,
 ) -> Option<Vec<hemtid_core::ingest::Outcome>> {
     let mut delay = Duration::from_millis(100);
     loop {
@@ -584,8 +645,11 @@ async fn store(
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
-        let current = connection.load(Ordering::SeqCst);
-        if connections.iter().all(|c| *c != current) {
+        if redelivered
+            && came_on
+                .iter()
+                .all(|(s, c)| *c != connections[*s].load(Ordering::SeqCst))
+        {
             return None;
         }
     }

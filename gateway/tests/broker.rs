@@ -40,23 +40,30 @@ struct Env {
     device_user: Option<(String, String)>,
     /// The demo's care worker Anna, who carries key fob `fob-anna`.
     anna: user_account::UserAccount,
-    /// Each gateway: its client id, stop switch and task.
-    gateways: Vec<(String, watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    /// Each gateway: its subscribers' client ids, stop switch and task.
+    gateways: Vec<(
+        Vec<String>,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 /// A fresh database with the demo, a lock at Lisa's bound to Jakobsberg,
 /// Anna's key fob, and a gateway on `broker` (embedded when `None`).
 async fn env(external: Option<String>, device_id: &str) -> Env {
-    env_with(external, device_id, 1, None, 1).await
+    env_with(external, device_id, 1, None, 1, 1).await
 }
 
-/// Like [`env`], with `gateways` gateways sharing `share_group`.
+/// Like [`env`], with `gateways` gateways sharing `share_group`, each
+/// reading on `subscribers` connections (as `hemtid serve` does on the
+/// embedded broker: without persistent sessions there).
 async fn env_with(
     external: Option<String>,
     device_id: &str,
     gateways: usize,
     share_group: Option<&str>,
     lanes: usize,
+    subscribers: usize,
 ) -> Env {
     let db = TestDb::new();
     let pool = db.pool();
@@ -101,12 +108,14 @@ async fn env_with(
                 GatewayOptions::from_url(&format!("mqtt://{}", b.addr), &gateway_id).unwrap();
             o.username = Some(GATEWAY_USER.into());
             o.password = Some(b.gateway_password);
+            o.persistent = subscribers == 1;
             (o, Some((device_id.to_string(), SECRET.to_string())))
         }
     };
     opts.batch_size = 64;
     opts.lanes = lanes;
     opts.share_group = share_group.map(str::to_string);
+    opts.subscribers = subscribers;
     let (host, port) = (opts.host.clone(), opts.port);
     let mut running = Vec::new();
     for i in 0..gateways {
@@ -126,7 +135,11 @@ async fn env_with(
             .await
             .expect("the gateway subscribed in time")
             .unwrap();
-        running.push((o.client_id, stop, gateway));
+        running.push((
+            (0..subscribers).map(|i| o.subscriber_id(i)).collect(),
+            stop,
+            gateway,
+        ));
     }
     Env {
         _db: db,
@@ -244,14 +257,16 @@ impl Env {
     }
 
     async fn stop(self) {
-        for (id, stop, gateway) in self.gateways {
+        for (ids, stop, gateway) in self.gateways {
             stop.send(true).unwrap();
             tokio::time::timeout(Duration::from_secs(10), gateway)
                 .await
                 .unwrap()
                 .unwrap();
             if self.device_user.is_none() {
-                forget_session(&id, &self.host, self.port).await;
+                for id in ids {
+                    forget_session(&id, &self.host, self.port).await;
+                }
             }
         }
     }
@@ -404,7 +419,7 @@ async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: O
     const N: usize = 300;
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let group = format!("g{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = env_with(external, &id, 2, Some(&group), 1).await;
+    let env = env_with(external, &id, 2, Some(&group), 1, 1).await;
     // A lock that re-sends what is not receipted, as real ones must.
     let device = env.device(&id);
     let events: Vec<Value> = (0..N)
@@ -452,10 +467,12 @@ async fn shared_subscription_external() {
 
 /// A burst with no re-sends at all: the broker's buffers and inflight
 /// limit must hold every message for the gateway.
-async fn a_burst_without_re_sends_loses_nothing(external: Option<String>) {
+/// With several subscriber connections, the shared subscription splits
+/// the burst between them and loses nothing either.
+async fn a_burst_without_re_sends_loses_nothing(external: Option<String>, subscribers: usize) {
     const N: usize = 3000;
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = env(external, &id).await;
+    let env = env_with(external, &id, 1, None, 1, subscribers).await;
     let device = env.device(&id);
     let events: Vec<Value> = (0..N)
         .map(|i| {
@@ -587,7 +604,7 @@ async fn lanes_keep_one_care_workers_events_in_order(external: Option<String>) {
     const N: usize = 800;
     const LANES: usize = 4;
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = env_with(external, &id, 1, None, LANES).await;
+    let env = env_with(external, &id, 1, None, LANES, 1).await;
     let topic = hemtid_gateway::events_topic(&id);
     let lane = |cred: &str| {
         let body = serde_json::to_vec(&event("lock", 1, cred)).unwrap();
@@ -668,11 +685,24 @@ async fn lanes_external() {
 async fn burst_external() {
     if let Some(url) = external_url() {
         let _turn = EXTERNAL.lock().await;
-        a_burst_without_re_sends_loses_nothing(Some(url)).await;
+        a_burst_without_re_sends_loses_nothing(Some(url), 1).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_embedded() {
-    a_burst_without_re_sends_loses_nothing(None).await;
+    a_burst_without_re_sends_loses_nothing(None, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_external_four_subscribers() {
+    if let Some(url) = external_url() {
+        let _turn = EXTERNAL.lock().await;
+        a_burst_without_re_sends_loses_nothing(Some(url), 4).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_embedded_four_subscribers() {
+    a_burst_without_re_sends_loses_nothing(None, 4).await;
 }
