@@ -230,17 +230,17 @@ impl DatabaseUrl {
                 // pages (40 MiB; SQLite's default is 1,000): `hemtid serve`
                 // and `hemtid gateway` do it on a thread of their own long
                 // before (`checkpoint`), this bounds the log without them.
-                // A page cache of up to 32 MiB (SQLite's default is 2 MiB)
-                // holds a gateway batch's changed pages: with 2 MiB, a batch
-                // of 256 events spilled pages to the log before its commit
-                // and read them back. Statement journals (a statement that
+                // A page cache of up to 16 MiB (SQLite's default is 2 MiB)
+                // holds a gateway batch's changed pages (about 7 per event):
+                // with 2 MiB, a batch of 256 events spilled pages to the log
+                // before its commit and read them back. Statement journals (a statement that
                 // fails inside a transaction is undone with one) stay in
                 // memory instead of a temporary file. Together: about 20 %
                 // more events per second in the simulator (docs/BENCHMARKS.md).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -32768; \
+                     PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -16384; \
                      PRAGMA temp_store = MEMORY;"
                 ))?;
                 Ok(DbConn::Sqlite(conn))
