@@ -134,8 +134,11 @@ pub fn start_embedded(
             // matches: an alert topic nobody subscribed to was scanned
             // again on each alert, which took a third of the broker
             // thread's time in the simulator. With the alert families as
-            // filters from the start, each such topic is matched once;
-            // their logs hold what a case system has not read yet, bounded.
+            // filters from the start, each such topic is matched once.
+            // Their logs keep what was published on them in memory, so
+            // they are small: 4 MiB each, a few thousand alerts. A case
+            // system further behind than that misses the oldest over MQTT
+            // and reads them from the API (the alerts are kept there).
             custom_segment: Some(
                 crate::ALERT_TOPIC_FILTERS
                     .iter()
@@ -143,7 +146,7 @@ pub fn start_embedded(
                         (
                             f.to_string(),
                             SegmentConfig {
-                                max_segment_size: 8 * 1024 * 1024,
+                                max_segment_size: 1024 * 1024,
                                 max_segment_count: 4,
                             },
                         )
