@@ -116,7 +116,7 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     (
         "log",
         "HEMTID_LOG",
-        "Log filter, e.g. info or info,hemtid_api=debug.",
+        "Log filter, e.g. info or info,hemtid_api=debug (rumqttd at warn unless named).",
     ),
     ("log_format", "HEMTID_LOG_FORMAT", "text or json."),
     (
