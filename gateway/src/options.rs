@@ -107,6 +107,17 @@ impl GatewayOptions {
         }
     }
 
+    /// Options for a connection as `client_id` to this broker, with the
+    /// credentials and keep-alive: each connection adds its own settings.
+    pub fn mqtt_options(&self, client_id: &str) -> rumqttc::MqttOptions {
+        let mut mqtt = rumqttc::MqttOptions::new(client_id, &self.host, self.port);
+        mqtt.set_keep_alive(self.keep_alive);
+        if let Some(user) = &self.username {
+            mqtt.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
+        }
+        mqtt
+    }
+
     /// The client id of subscriber connection `i`: the gateway's own for
     /// the first, so a single-connection gateway keeps its session.
     pub fn subscriber_id(&self, i: usize) -> String {

@@ -7,7 +7,7 @@ use crate::options::GatewayOptions;
 use crate::process::{self, Message};
 use chrono::Utc;
 use hemtid_core::db::{Pool, alert, digital_key};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -53,16 +53,12 @@ pub async fn run_with_ready(
     let n = opts.subscribers.max(1);
     let (clients, eventloops): (Vec<AsyncClient>, Vec<_>) = (0..n)
         .map(|i| {
-            let mut mqtt = MqttOptions::new(opts.subscriber_id(i), &opts.host, opts.port);
-            mqtt.set_keep_alive(opts.keep_alive)
-                .set_clean_session(!opts.persistent)
+            let mut mqtt = opts.mqtt_options(&opts.subscriber_id(i));
+            mqtt.set_clean_session(!opts.persistent)
                 .set_manual_acks(true)
                 .set_inflight(OUTGOING_INFLIGHT)
                 .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
                 .set_request_channel_capacity(opts.batch_size.max(100) * 4);
-            if let Some(user) = &opts.username {
-                mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
-            }
             AsyncClient::new(mqtt, opts.batch_size.max(100) * 4)
         })
         .unzip();
@@ -72,7 +68,7 @@ pub async fn run_with_ready(
     // events, and ours waited behind those publishes in rumqttc's queue: a
     // deadlock the simulator hit within seconds at 2,000 locks (or with
     // the thousands of alerts a first evaluation raises).
-    let publisher = publisher_connection(&opts);
+    let (publisher, publishing) = publisher_connection(&opts);
     // The messages go to the batcher through an unbounded channel: the
     // event loops must never wait on the database (they also carry our
     // acks). The broker's inflight limit bounds how many can be waiting.
@@ -95,6 +91,7 @@ pub async fn run_with_ready(
         }
     }
     let mut tasks = vec![
+        publishing,
         tokio::spawn(publish_configs(
             publisher.clone(),
             pool.clone(),
@@ -136,14 +133,10 @@ pub async fn run_with_ready(
     drop(tx);
     // Stops when asked, or when the one who could ask is gone.
     let _ = shutdown.changed().await;
+    // Aborting the event loops' tasks drops them, which closes their
+    // connections (a DISCONNECT queued now would never be sent).
     for t in &tasks {
         t.abort();
-    }
-    let _ = publisher.try_disconnect();
-    for c in &clients {
-        if let Err(e) = c.try_disconnect() {
-            tracing::debug!(error = %e, "disconnect on shutdown");
-        }
     }
     tracing::info!("gateway stopped");
 }
@@ -418,12 +411,21 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
 /// disconnects. For a gateway id that is not used again (the simulator's
 /// and the bench's).
 pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
-    let mut mqtt = MqttOptions::new(&opts.client_id, &opts.host, opts.port);
+    for i in 0..opts.subscribers.max(1) {
+        end_one_session(opts, &opts.subscriber_id(i), limit).await?;
+    }
+    Ok(())
+}
+
+/// [`end_session`] for one client id.
+async fn end_one_session(
+    opts: &GatewayOptions,
+    client_id: &str,
+    limit: Duration,
+) -> Result<(), String> {
+    let mut mqtt = opts.mqtt_options(client_id);
     mqtt.set_keep_alive(Duration::from_secs(5))
         .set_clean_session(true);
-    if let Some(user) = &opts.username {
-        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
-    }
     let (client, mut eventloop) = AsyncClient::new(mqtt, 10);
     let work = async {
         loop {
@@ -451,20 +453,16 @@ pub fn end_session_blocking(opts: &GatewayOptions, limit: Duration) -> Result<()
         .block_on(end_session(opts, limit))
 }
 
-/// The connection the gateway publishes on; its event loop runs in a task
-/// of its own, reconnecting with backoff, for the life of the process.
-fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
-    let mut mqtt = MqttOptions::new(format!("{}-pub", opts.client_id), &opts.host, opts.port);
-    mqtt.set_keep_alive(opts.keep_alive)
-        .set_clean_session(true)
+/// The connection the gateway publishes on, and the task its event loop
+/// runs in, reconnecting with backoff until the task is aborted.
+fn publisher_connection(opts: &GatewayOptions) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let mut mqtt = opts.mqtt_options(&format!("{}-pub", opts.client_id));
+    mqtt.set_clean_session(true)
         .set_inflight(OUTGOING_INFLIGHT)
         .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
         .set_request_channel_capacity(4_000);
-    if let Some(user) = &opts.username {
-        mqtt.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
-    }
     let (client, mut eventloop) = AsyncClient::new(mqtt, 4_000);
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
             match eventloop.poll().await {
@@ -478,7 +476,7 @@ fn publisher_connection(opts: &GatewayOptions) -> AsyncClient {
             }
         }
     });
-    client
+    (client, task)
 }
 
 /// Takes what has arrived (up to `batch_size` per lane), stores it in one

@@ -40,9 +40,9 @@ struct Env {
     device_user: Option<(String, String)>,
     /// The demo's care worker Anna, who carries key fob `fob-anna`.
     anna: user_account::UserAccount,
-    /// Each gateway: its subscribers' client ids, stop switch and task.
+    /// Each gateway: its options, stop switch and task.
     gateways: Vec<(
-        Vec<String>,
+        GatewayOptions,
         watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     )>,
@@ -135,11 +135,7 @@ async fn env_with(
             .await
             .expect("the gateway subscribed in time")
             .unwrap();
-        running.push((
-            (0..subscribers).map(|i| o.subscriber_id(i)).collect(),
-            stop,
-            gateway,
-        ));
+        running.push((o, stop, gateway));
     }
     Env {
         _db: db,
@@ -183,23 +179,6 @@ fn give_fob(c: &mut db::DbConn, municipality_id: &str, staff_id: &str, credentia
         },
     )
     .unwrap();
-}
-
-/// Connects with a clean session under `client_id`, which removes the
-/// persistent session a test gateway left on a shared broker.
-async fn forget_session(client_id: &str, host: &str, port: u16) {
-    let mut o = MqttOptions::new(client_id, host, port);
-    o.set_clean_session(true);
-    let (c, mut e) = AsyncClient::new(o, 10);
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Ok(ev) = e.poll().await {
-            if let Event::Incoming(Packet::ConnAck(_)) = ev {
-                let _ = c.disconnect().await;
-                break;
-            }
-        }
-    })
-    .await;
 }
 
 /// A device: publishes events, reads receipts.
@@ -257,16 +236,17 @@ impl Env {
     }
 
     async fn stop(self) {
-        for (ids, stop, gateway) in self.gateways {
+        for (opts, stop, gateway) in self.gateways {
             stop.send(true).unwrap();
             tokio::time::timeout(Duration::from_secs(10), gateway)
                 .await
                 .unwrap()
                 .unwrap();
+            // The persistent sessions a test gateway left on a shared broker.
             if self.device_user.is_none() {
-                for id in ids {
-                    forget_session(&id, &self.host, self.port).await;
-                }
+                hemtid_gateway::run::end_session(&opts, Duration::from_secs(5))
+                    .await
+                    .expect("the gateway's sessions ended");
             }
         }
     }
