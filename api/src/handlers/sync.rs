@@ -7,7 +7,7 @@ use super::journal::{self, NoteInput};
 use super::visit::{self, CheckInInput, CheckOutInput, Ctx, DeclinedInput, EntryInput};
 use super::{Items, list};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
@@ -117,6 +117,36 @@ impl Item {
     }
 }
 
+/// What an item's outcome answers. An item refused for what it is
+/// (invalid, unknown, a locked month) is `rejected` and the phone drops it;
+/// a failure of the server (the database unavailable, an internal error)
+/// says nothing about the item, so it fails the whole batch (503 or 500)
+/// and the phone sends it again, where the items applied before come back
+/// as `duplicate`. Answering it as `rejected` lost valid registrations
+/// (found by the PostgreSQL-stop drill: 16 of 78 offline items).
+fn result_of(
+    event_id: String,
+    outcome: Result<&'static str, ApiError>,
+) -> Result<ItemResult, ApiError> {
+    match outcome {
+        Ok(result) => Ok(ItemResult {
+            event_id,
+            result,
+            code: None,
+            detail: None,
+            errors: Vec::new(),
+        }),
+        Err(e) if matches!(e.code(), ErrorCode::NotReady | ErrorCode::InternalError) => Err(e),
+        Err(e) => Ok(ItemResult {
+            event_id,
+            result: "rejected",
+            code: Some(e.code().as_str()),
+            detail: e.detail().map(str::to_string),
+            errors: e.errors().to_vec(),
+        }),
+    }
+}
+
 /// `POST /api/v1/sync`: a batch of offline items, each applied on its own.
 ///
 /// The answer has one result per item, in time order: `applied`,
@@ -157,28 +187,34 @@ pub async fn post_sync(
             // does not depend on it.
             let mut items = input.items;
             items.sort_by_key(|i| (i.at(), i.event_id()));
-            let mut out = Vec::with_capacity(items.len());
-            for item in &items {
-                let event_id = item.event_id().to_string();
-                out.push(match item.apply(c, &ctx) {
-                    Ok(result) => ItemResult {
-                        event_id,
-                        result,
-                        code: None,
-                        detail: None,
-                        errors: Vec::new(),
-                    },
-                    Err(e) => ItemResult {
-                        event_id,
-                        result: "rejected",
-                        code: Some(e.code().as_str()),
-                        detail: e.detail().map(str::to_string),
-                        errors: e.errors().to_vec(),
-                    },
-                });
-            }
-            Ok(out)
+            items
+                .iter()
+                .map(|item| result_of(item.event_id().to_string(), item.apply(c, &ctx)))
+                .collect::<Result<Vec<_>, ApiError>>()
         })
         .await?;
     Ok(list(results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_failure_fails_the_batch_and_a_refused_item_is_rejected() {
+        let unavailable = ApiError::new(ErrorCode::NotReady);
+        assert!(result_of("e1".into(), Err(unavailable)).is_err());
+        let internal = ApiError::internal("a bug");
+        assert!(result_of("e1".into(), Err(internal)).is_err());
+        let refused = result_of("e2".into(), Err(ApiError::not_found())).unwrap();
+        assert_eq!(
+            (refused.result, refused.code),
+            ("rejected", Some("not_found"))
+        );
+        let applied = result_of("e3".into(), Ok("applied")).unwrap();
+        assert_eq!(
+            (applied.event_id.as_str(), applied.result),
+            ("e3", "applied")
+        );
+    }
 }
