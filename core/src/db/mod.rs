@@ -208,13 +208,18 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
-                // Plan each statement for its values. diesel keeps its
-                // prepared statements for the connection's life, and a
-                // generic plan made while a table was small (a new
-                // deployment, or statistics not yet gathered) scans the
-                // whole table ever after: the gateway spent most of its
-                // database time so before this (docs/BENCHMARKS.md).
-                conn.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+                // Plan each statement for its values: no prepared statement
+                // is kept (each is sent with its values, one round trip, as
+                // an unnamed statement). diesel kept them for the
+                // connection's life, and a generic plan made while a table
+                // was small (a new deployment, or statistics not yet
+                // gathered) scanned the whole table ever after. This used to
+                // be `plan_cache_mode = force_custom_plan`, which also
+                // applies to the foreign-key checks' own plans: every
+                // inserted row's checks were planned again (16 % of the
+                // server's time in the simulator); those keep theirs now
+                // (docs/BENCHMARKS.md).
+                conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
                 Ok(DbConn::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {

@@ -411,3 +411,121 @@ fn ids_made_later_sort_later() {
     assert!(first < second, "{first} then {second}");
     assert_eq!(second.len(), 36);
 }
+
+/// One line of a plan (`EXPLAIN` on PostgreSQL).
+#[derive(diesel::QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// A plan line cut short of its constants (a bound list of 600 ids), and
+/// its line end.
+fn short(line: &str) -> String {
+    line.chars()
+        .take(160)
+        .chain(std::iter::once('\n'))
+        .collect()
+}
+
+/// One step of a plan (`EXPLAIN QUERY PLAN` on SQLite).
+#[derive(diesel::QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// No statement keeps a plan, and the gateway's reads by lists of ids and the pairing's window reads go
+/// through an index one id at a time and stop at their limits, whatever
+/// the planner knows of the tables: tables without statistics here, as on
+/// a new deployment or a server with autovacuum off. On PostgreSQL
+/// `visit_id = ANY(ids)` was planned as a whole-table scan and the window
+/// read all of a care worker's events and sorted them
+/// (docs/BENCHMARKS.md, the fourth session of 2026-12-01).
+#[test]
+fn ingest_reads_go_by_index_whatever_the_statistics() {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let ids: Vec<String> = (0..600).map(|_| new_id()).collect();
+    let t = d(2026, 11, 23).and_hms_opt(9, 0, 0).unwrap();
+    // No statement is kept prepared on PostgreSQL (`DatabaseUrl::establish`):
+    // a kept plan is a generic one, made once for whatever size the tables
+    // had then.
+    municipality::list(&mut conn).unwrap();
+    municipality::list(&mut conn).unwrap();
+    match &mut conn {
+        DbConn::Pg(pg) => {
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let kept: Count = diesel::sql_query("SELECT count(*) AS n FROM pg_prepared_statements")
+                .get_result(pg)
+                .unwrap();
+            assert_eq!(kept.n, 0, "statements kept prepared");
+            let mut plan = |sql: &str, ids: &[String]| -> String {
+                let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN {sql}"))
+                    .bind::<Array<Text>, _>(ids)
+                    .load(pg)
+                    .unwrap();
+                lines.into_iter().map(|l| short(&l.line)).collect()
+            };
+            let holding = plan(visit::HOLDING_SQL, &ids);
+            for must in [
+                "Nested Loop",
+                "visit_check_in_event_id_key",
+                "visit_check_out_event_id_key",
+            ] {
+                assert!(holding.contains(must), "{must} not in\n{holding}");
+            }
+            assert!(!holding.contains("Seq Scan on visit"), "{holding}");
+            for (table, index, order) in [
+                ("visit_share", "visit_share_pkey", "visit_id, client_id"),
+                (
+                    "visit_service",
+                    "visit_service_pkey",
+                    "visit_id, declined, client_id, service_id",
+                ),
+            ] {
+                let p = plan(&visit::by_visit_sql(table, order), &ids);
+                assert!(p.contains("Nested Loop") && p.contains(index), "{p}");
+                assert!(!p.contains(&format!("Seq Scan on {table}")), "{p}");
+            }
+            let staff: Vec<String> = ids[..90].to_vec();
+            let lines: Vec<PlanLine> =
+                diesel::sql_query(format!("EXPLAIN {}", visit_event::WINDOWS_SQL))
+                    .bind::<Array<Text>, _>(&staff)
+                    .bind::<Array<Timestamp>, _>(vec![t; staff.len()])
+                    .bind::<BigInt, _>(3)
+                    .bind::<BigInt, _>(7)
+                    .load(pg)
+                    .unwrap();
+            let windows: String = lines.into_iter().map(|l| short(&l.line)).collect();
+            assert!(
+                windows.contains("Index Scan Backward using visit_event_staff_pair_idx")
+                    && windows.contains("Index Scan using visit_event_staff_pair_idx"),
+                "{windows}"
+            );
+            assert!(!windows.contains("Sort"), "{windows}");
+        }
+        DbConn::Sqlite(s) => {
+            // The window reads name the pair index's condition: SQLite
+            // uses a partial index only for its own condition, written
+            // the same way.
+            let steps: Vec<PlanStep> = diesel::sql_query(format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM visit_event WHERE staff_id = ? \
+                 AND {} AND occurred_at < ? ORDER BY occurred_at DESC LIMIT 3",
+                visit_event::PAIR_KINDS
+            ))
+            .bind::<Text, _>(&ids[0])
+            .bind::<Timestamp, _>(t)
+            .load(s)
+            .unwrap();
+            let plan: String = steps.into_iter().map(|s| s.detail + "\n").collect();
+            assert!(plan.contains("visit_event_staff_pair_idx"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
+    }
+}

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// A stored visit: one staff member's time at one client.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = visit)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Visit {
@@ -46,7 +46,16 @@ pub struct Visit {
 
 /// What the pairing derives for a visit.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    Serialize,
 )]
 #[diesel(
     table_name = visit,
@@ -124,7 +133,9 @@ impl Visit {
 }
 
 /// A service of a visit.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Insertable, Serialize,
+)]
 #[diesel(table_name = visit_service, treat_none_as_default_value = false)]
 pub struct VisitService {
     #[serde(skip)]
@@ -140,7 +151,9 @@ pub struct VisitService {
 
 /// A client's share of a visit (all of it, unless co-habiting clients
 /// shared the visit).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Insertable, Serialize,
+)]
 #[diesel(table_name = visit_share)]
 pub struct VisitShare {
     #[serde(skip)]
@@ -553,6 +566,15 @@ fn window_of(
     }
 }
 
+/// PostgreSQL's [`holding`]: the visit with each id of `$1` as check-in,
+/// and as check-out (a visit with both comes twice).
+pub(crate) const HOLDING_SQL: &str = "SELECT v.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) e \
+    CROSS JOIN LATERAL ( \
+      (SELECT * FROM visit WHERE check_in_event_id = e.id LIMIT 1) \
+      UNION ALL \
+      (SELECT * FROM visit WHERE check_out_event_id = e.id LIMIT 1) \
+    ) v";
+
 /// The stored visits holding any of `ids` as check-in or check-out.
 fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreError> {
     Ok(match c {
@@ -565,14 +587,21 @@ fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreError> {
                 .select(Visit::as_select())
                 .load(s)?
         }
-        DbConn::Pg(_) => visit::table
-            .filter(
-                visit::check_in_event_id
-                    .eq_any(ids)
-                    .or(visit::check_out_event_id.eq_any(ids)),
-            )
-            .select(Visit::as_select())
-            .load(c)?,
+        DbConn::Pg(pg) => {
+            // A lookup in each unique index per id, whatever the planner
+            // would guess: `= ANY(ids) OR = ANY(ids)` was a whole-table scan
+            // until the tables had statistics and, with them, until they
+            // were large (docs/BENCHMARKS.md).
+            let rows: Vec<Visit> = diesel::sql_query(HOLDING_SQL)
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+                .load(pg)?;
+            // A visit whose check-in and check-out are both among the ids
+            // comes twice.
+            let mut seen = std::collections::HashSet::new();
+            rows.into_iter()
+                .filter(|v| seen.insert(v.id.clone()))
+                .collect()
+        }
     })
 }
 
@@ -1016,17 +1045,14 @@ pub fn attributions(
                         .load(s)?,
                 )
             }
-            DbConn::Pg(_) => (
-                visit_share::table
-                    .filter(visit_share::visit_id.eq_any(chunk))
-                    .order((visit_share::visit_id, visit_share::client_id))
-                    .select(VisitShare::as_select())
-                    .load(c)?,
-                visit_service::table
-                    .filter(visit_service::visit_id.eq_any(chunk))
-                    .order(service_order)
-                    .select(VisitService::as_select())
-                    .load(c)?,
+            DbConn::Pg(pg) => (
+                by_visit(pg, "visit_share", "visit_id, client_id", chunk)?,
+                by_visit(
+                    pg,
+                    "visit_service",
+                    "visit_id, declined, client_id, service_id",
+                    chunk,
+                )?,
             ),
         };
         for s in shares {
@@ -1037,6 +1063,34 @@ pub fn attributions(
         }
     }
     Ok(out)
+}
+
+/// PostgreSQL: the rows of `table` (a visit's shares or services) of the
+/// visits `ids`, in `order`, read by the visit's index one id at a time.
+/// With `visit_id = ANY(ids)` the planner chose a whole-table scan while the
+/// table had no statistics (it guessed half the rows would match) and with
+/// them while it was small; `OFFSET 0` keeps the lookup a loop over the ids.
+fn by_visit<T>(
+    pg: &mut diesel::PgConnection,
+    table: &'static str,
+    order: &'static str,
+    ids: &[&str],
+) -> Result<Vec<T>, StoreError>
+where
+    T: QueryableByName<diesel::pg::Pg> + 'static,
+{
+    Ok(diesel::sql_query(by_visit_sql(table, order))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+        .load(pg)?)
+}
+
+/// The statement of [`by_visit`].
+pub(crate) fn by_visit_sql(table: &str, order: &str) -> String {
+    format!(
+        "SELECT r.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) e \
+         CROSS JOIN LATERAL (SELECT * FROM {table} WHERE visit_id = e.id OFFSET 0) r \
+         ORDER BY {order}"
+    )
 }
 
 /// SQLite: `column IN (the ids)` as a statement SQLite keeps prepared, the

@@ -254,16 +254,10 @@ pub(crate) fn window_span(
     before: i64,
     after: i64,
 ) -> Result<Window, StoreError> {
-    // Not `eq_any`: SQLite's `IN (…)` statements are prepared anew each
-    // time, these are kept prepared.
     let base = || {
         visit_event::table
             .filter(visit_event::staff_id.eq(staff_id))
-            .filter(
-                visit_event::kind
-                    .eq("check_in")
-                    .or(visit_event::kind.eq("check_out")),
-            )
+            .filter(pair_kinds())
             .select(VisitEvent::as_select())
     };
     let rows: Vec<VisitEvent> = base()
@@ -289,6 +283,18 @@ pub(crate) fn window_span(
     // always reads.
     window.ok_or(StoreError::NotFound)
 }
+
+/// The condition of the index the pairing reads a staff member's events
+/// by (`visit_event_staff_pair_idx`), as a literal: a partial index is
+/// used only where the query's condition is the index's own, and a bound
+/// kind is not (SQLite never, PostgreSQL not in a generic plan).
+fn pair_kinds() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(PAIR_KINDS)
+}
+
+/// The condition of `visit_event_staff_pair_idx` (migration
+/// 2026-12-01-000013).
+pub(crate) const PAIR_KINDS: &str = "visit_event.kind IN ('check_in', 'check_out')";
 
 /// What a window needs read beyond its first two reads.
 enum More {
@@ -375,6 +381,22 @@ struct Sided {
     event: VisitEvent,
 }
 
+/// The first reads of [`windows`]: for each `(staff, instant)` of `$1`,
+/// `$2`, up to `$3` check-ins and check-outs before the instant, newest
+/// first, and up to `$4` from it on, oldest first, each by the staff
+/// member's pair index (its condition, [`PAIR_KINDS`], written out).
+pub(crate) const WINDOWS_SQL: &str = "SELECT r.n, e.* \
+    FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
+    CROSS JOIN LATERAL ( \
+      (SELECT false AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
+         AND v.kind IN ('check_in', 'check_out') AND v.occurred_at < r.t \
+         ORDER BY v.occurred_at DESC LIMIT $3) \
+      UNION ALL \
+      (SELECT true AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
+         AND v.kind IN ('check_in', 'check_out') AND v.occurred_at >= r.t \
+         ORDER BY v.occurred_at ASC LIMIT $4) \
+    ) e";
+
 /// [`window_span`] for several staff members at once, each `(staff_id,
 /// from, to)`: on PostgreSQL the first reads of all of them are one
 /// statement (a round trip each was most of a gateway batch's round trips).
@@ -395,23 +417,12 @@ pub(crate) fn windows(
     };
     let staff: Vec<&str> = spans.iter().map(|s| s.0).collect();
     let from: Vec<NaiveDateTime> = spans.iter().map(|s| s.1).collect();
-    let rows: Vec<Sided> = diesel::sql_query(
-        "SELECT r.n, e.* FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
-         CROSS JOIN LATERAL ( \
-           (SELECT false AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
-              AND v.kind IN ('check_in', 'check_out') AND v.occurred_at < r.t \
-              ORDER BY v.occurred_at DESC LIMIT $3) \
-           UNION ALL \
-           (SELECT true AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
-              AND v.kind IN ('check_in', 'check_out') AND v.occurred_at >= r.t \
-              ORDER BY v.occurred_at ASC LIMIT $4) \
-         ) e",
-    )
-    .bind::<Array<Text>, _>(&staff)
-    .bind::<Array<Timestamp>, _>(&from)
-    .bind::<BigInt, _>(before + 1)
-    .bind::<BigInt, _>(SPAN_GUESS + after + 1)
-    .load(pg)?;
+    let rows: Vec<Sided> = diesel::sql_query(WINDOWS_SQL)
+        .bind::<Array<Text>, _>(&staff)
+        .bind::<Array<Timestamp>, _>(&from)
+        .bind::<BigInt, _>(before + 1)
+        .bind::<BigInt, _>(SPAN_GUESS + after + 1)
+        .load(pg)?;
     let mut sides: Vec<(Vec<VisitEvent>, Vec<VisitEvent>)> =
         vec![(Vec::new(), Vec::new()); spans.len()];
     for r in rows {
@@ -462,7 +473,7 @@ fn whole_boundary(
 pub fn all_for_staff(conn: &mut DbConn, staff_id: &str) -> Result<Vec<pairing::Event>, StoreError> {
     let rows: Vec<VisitEvent> = visit_event::table
         .filter(visit_event::staff_id.eq(staff_id))
-        .filter(visit_event::kind.eq_any(["check_in", "check_out"]))
+        .filter(pair_kinds())
         .select(VisitEvent::as_select())
         .load(conn)?;
     let mut events: Vec<pairing::Event> = rows.iter().filter_map(VisitEvent::pairing).collect();
