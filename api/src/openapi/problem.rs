@@ -114,8 +114,10 @@ problems! {
     Conflict => [CONFLICT];
     /// Too many failed sign-ins: wait `Retry-After` seconds.
     TooManyRequests => [TOO_MANY_REQUESTS];
-    /// A server fault; the cause is logged, never sent.
-    Internal => [INTERNAL_SERVER_ERROR];
+    /// A server fault (500; the cause is logged, never sent), or the
+    /// database did not answer (503): nothing of the request was kept, send
+    /// it again.
+    Internal => [INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE];
     /// The database does not answer.
     NotReady => [SERVICE_UNAVAILABLE];
 }
