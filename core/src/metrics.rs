@@ -71,6 +71,9 @@ pub struct Metrics {
     batch_size: Mutex<Histogram>,
     batch_seconds: Mutex<Histogram>,
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
+    /// Messages received per gateway (its client id) and subscriber
+    /// connection.
+    received: Mutex<BTreeMap<String, Vec<u64>>>,
 }
 
 static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics::default);
@@ -78,6 +81,11 @@ static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics:
 /// The process-wide metrics.
 pub fn global() -> &'static Metrics {
     &METRICS
+}
+
+/// A label value as the text format writes it.
+fn escaped(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,6 +106,29 @@ impl Metrics {
         }
         lock(&self.batch_size).observe(SIZES, size as f64);
         lock(&self.batch_seconds).observe(SECONDS, seconds);
+    }
+
+    /// One device message received by `gateway` on its subscriber
+    /// connection `subscriber` (one sent again counts again).
+    pub fn received(&self, gateway: &str, subscriber: usize) {
+        let mut r = lock(&self.received);
+        let counts = match r.get_mut(gateway) {
+            Some(c) => c,
+            None => r.entry(gateway.to_string()).or_default(),
+        };
+        if counts.len() <= subscriber {
+            counts.resize(subscriber + 1, 0);
+        }
+        counts[subscriber] += 1;
+    }
+
+    /// The messages `gateway` received on each of its subscriber
+    /// connections so far.
+    pub fn received_by(&self, gateway: &str) -> Vec<u64> {
+        lock(&self.received)
+            .get(gateway)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// One HTTP request: method, route pattern, status class, duration.
@@ -134,6 +165,17 @@ impl Metrics {
         for (reason, n) in lock(&self.dead).iter() {
             let _ = writeln!(out, "hemtid_dead_letters_total{{reason=\"{reason}\"}} {n}");
         }
+        out.push_str("# HELP hemtid_gateway_received_total Device messages a gateway received, by subscriber connection (how a shared subscription spreads them).\n");
+        out.push_str("# TYPE hemtid_gateway_received_total counter\n");
+        for (gateway, counts) in lock(&self.received).iter() {
+            for (i, n) in counts.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "hemtid_gateway_received_total{{gateway=\"{}\",subscriber=\"{i}\"}} {n}",
+                    escaped(gateway)
+                );
+            }
+        }
         out.push_str("# HELP hemtid_gateway_batch_size Messages per committed gateway batch.\n");
         out.push_str("# TYPE hemtid_gateway_batch_size histogram\n");
         lock(&self.batch_size).render(&mut out, "hemtid_gateway_batch_size", "", SIZES);
@@ -147,7 +189,7 @@ impl Metrics {
         for ((method, route, class), h) in lock(&self.http).iter() {
             let labels = format!(
                 "method=\"{method}\",route=\"{}\",status=\"{class}\"",
-                route.replace('\\', "\\\\").replace('"', "\\\"")
+                escaped(route)
             );
             h.render(
                 &mut out,
@@ -203,7 +245,18 @@ mod tests {
         m.batch(200, 0.3, 150, 0, &["unknown_device", "invalid_json"]);
         m.http("GET", "/api/v1/alerts", 200, 0.02);
         m.http("GET", "/api/v1/alerts", 404, 0.001);
+        m.received("gw-1", 2);
+        m.received("gw-1", 2);
+        m.received("gw-1", 0);
+        assert_eq!(m.received_by("gw-1"), [1, 0, 2]);
+        assert!(m.received_by("gw-2").is_empty());
         let text = m.render_counters();
+        assert!(
+            text.contains("hemtid_gateway_received_total{gateway=\"gw-1\",subscriber=\"2\"} 2")
+        );
+        assert!(
+            text.contains("hemtid_gateway_received_total{gateway=\"gw-1\",subscriber=\"1\"} 0")
+        );
         assert!(text.contains("hemtid_device_events_total{outcome=\"stored\"} 152"));
         assert!(text.contains("hemtid_device_events_total{outcome=\"dead_letter\"} 2"));
         assert!(text.contains("hemtid_dead_letters_total{reason=\"unknown_device\"} 1"));

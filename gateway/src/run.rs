@@ -120,6 +120,7 @@ pub async fn run_with_ready(
     );
     for (i, eventloop) in eventloops.into_iter().enumerate() {
         let link = Link {
+            gateway: opts.client_id.clone(),
             subscriber: i,
             client: clients[i].clone(),
             filter: filter.clone(),
@@ -144,6 +145,8 @@ pub async fn run_with_ready(
 /// One subscriber connection: connects with backoff, subscribes on every
 /// ConnAck and passes the devices' messages to the batcher.
 struct Link {
+    /// The gateway's client id, which names it in `/metrics`.
+    gateway: String,
     subscriber: usize,
     client: AsyncClient,
     filter: String,
@@ -187,6 +190,7 @@ impl Link {
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    hemtid_core::metrics::global().received(&self.gateway, self.subscriber);
                     let item = Received {
                         subscriber: self.subscriber,
                         connection: self.connections[self.subscriber].load(Ordering::SeqCst),

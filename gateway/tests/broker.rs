@@ -472,6 +472,11 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>, subscr
         env.dead_letters()
     );
     assert_eq!(env.count("visit_event"), N as i64, "{report:?}");
+    // Each subscriber connection took a share of them.
+    let shares = hemtid_core::metrics::global().received_by(&env.gateways[0].0.client_id);
+    assert_eq!(shares.len(), subscribers, "{shares:?}");
+    assert!(shares.iter().all(|n| *n > 0), "{shares:?}");
+    assert!(shares.iter().sum::<u64>() >= N as u64, "{shares:?}");
     // Arriving in bursts out of order, the events still make exactly the
     // visits a derivation from all of them at once makes.
     let full = {
