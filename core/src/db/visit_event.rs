@@ -285,11 +285,33 @@ pub(crate) fn window_span(
 }
 
 /// The condition of the index the pairing reads a staff member's events
-/// by (`visit_event_staff_pair_idx`), as a literal: a partial index is
-/// used only where the query's condition is the index's own, and a bound
-/// kind is not (SQLite never, PostgreSQL not in a generic plan).
-fn pair_kinds() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>(PAIR_KINDS)
+/// by (`visit_event_staff_pair_idx`), written out: a partial index is used
+/// only where the query's condition is the index's own, and a bound kind
+/// is not (SQLite never, PostgreSQL not in a generic plan). Not a `sql`
+/// literal: diesel prepares a statement with one of those anew on every
+/// call, and keeps a statement with this one.
+fn pair_kinds() -> PairKinds {
+    PairKinds
+}
+
+/// See [`pair_kinds`].
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+struct PairKinds;
+
+impl diesel::Expression for PairKinds {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl diesel::AppearsOnTable<visit_event::table> for PairKinds {}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for PairKinds {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(PAIR_KINDS);
+        Ok(())
+    }
 }
 
 /// The condition of `visit_event_staff_pair_idx` (migration
