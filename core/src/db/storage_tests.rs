@@ -529,3 +529,35 @@ fn ingest_reads_go_by_index_whatever_the_statistics() {
         }
     }
 }
+
+/// The pairing's window reads are kept prepared on SQLite, where preparing
+/// them was a large part of each read (a `sql` literal in them made diesel
+/// prepare them on every call), and on PostgreSQL no statement is.
+#[test]
+fn window_reads_are_kept_prepared_on_sqlite() {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let cached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = cached.clone();
+    conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::CacheQuery { sql, .. } = e {
+            seen.lock().unwrap().push(sql.to_string());
+        }
+    });
+    let t = d(2026, 11, 23).and_hms_opt(9, 0, 0).unwrap();
+    for _ in 0..3 {
+        visit_event::window_span(&mut conn, "nobody", t, t, 8, 8).unwrap();
+    }
+    let windows = cached
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| sql.contains(visit_event::PAIR_KINDS))
+        .count();
+    match conn {
+        // The reads before and from the instant, each prepared once.
+        DbConn::Sqlite(_) => assert_eq!(windows, 2),
+        DbConn::Pg(_) => assert_eq!(windows, 0),
+    }
+}
