@@ -530,11 +530,12 @@ fn ingest_reads_go_by_index_whatever_the_statistics() {
     }
 }
 
-/// The pairing's window reads are kept prepared on SQLite, where preparing
-/// them was a large part of each read (a `sql` literal in them made diesel
-/// prepare them on every call), and on PostgreSQL no statement is.
+/// The pairing's window reads and its reads of visits' shares and services
+/// are kept prepared on SQLite, where preparing them was a large part of
+/// each read (a `sql` literal in them made diesel prepare them on every
+/// call), and on PostgreSQL no statement is.
 #[test]
-fn window_reads_are_kept_prepared_on_sqlite() {
+fn pairing_reads_are_kept_prepared_on_sqlite() {
     use diesel::connection::{Connection, InstrumentationEvent};
     let db = TestDb::new();
     let mut conn = db.connect();
@@ -548,16 +549,21 @@ fn window_reads_are_kept_prepared_on_sqlite() {
     let t = d(2026, 11, 23).and_hms_opt(9, 0, 0).unwrap();
     for _ in 0..3 {
         visit_event::window_span(&mut conn, "nobody", t, t, 8, 8).unwrap();
+        visit::attribution(&mut conn, "nothing").unwrap();
     }
-    let windows = cached
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|sql| sql.contains(visit_event::PAIR_KINDS))
-        .count();
+    let count = |part: &str| {
+        cached
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains(part))
+            .count()
+    };
+    let (windows, lists) = (count(visit_event::PAIR_KINDS), count("json_each"));
     match conn {
-        // The reads before and from the instant, each prepared once.
-        DbConn::Sqlite(_) => assert_eq!(windows, 2),
-        DbConn::Pg(_) => assert_eq!(windows, 0),
+        // The reads before and from the instant, and of the shares and the
+        // services, each prepared once.
+        DbConn::Sqlite(_) => assert_eq!((windows, lists), (2, 2)),
+        DbConn::Pg(_) => assert_eq!((windows, lists), (0, 0)),
     }
 }

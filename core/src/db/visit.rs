@@ -1093,21 +1093,48 @@ pub(crate) fn by_visit_sql(table: &str, order: &str) -> String {
     )
 }
 
-/// SQLite: `column IN (the ids)` as a statement SQLite keeps prepared, the
-/// ids bound as one JSON array (`json_list`). With `eq_any` each number of
-/// ids is a statement of its own, compiled again on every call (the
-/// pairing's reads of visits and their shares were).
-fn in_list(
+/// SQLite: `column IN (the ids)` as one statement diesel keeps prepared,
+/// the ids bound as one JSON array (`json_list`). With `eq_any` each number
+/// of ids is a statement of its own, compiled again on every call (the
+/// pairing's reads of visits and their shares were); a `sql` literal is
+/// compiled again on every call too (diesel does not keep those).
+fn in_list(column: &'static str, list: &str) -> InList {
+    InList {
+        column,
+        list: list.to_string(),
+    }
+}
+
+/// See [`in_list`]. No static query id: diesel keeps it by its SQL text,
+/// which names the column.
+#[derive(Debug, Clone, diesel::expression::ValidGrouping)]
+struct InList {
     column: &'static str,
-    list: &str,
-) -> diesel::expression::SqlLiteral<
-    diesel::sql_types::Bool,
-    impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> + use<>,
-> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>(column)
-        .sql(" IN (SELECT value FROM json_each(")
-        .bind::<diesel::sql_types::Text, _>(list.to_string())
-        .sql("))")
+    list: String,
+}
+
+impl diesel::query_builder::QueryId for InList {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::Expression for InList {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for InList {}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InList {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> diesel::QueryResult<()> {
+        out.push_identifier(self.column)?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.list)?;
+        out.push_sql("))");
+        Ok(())
+    }
 }
 
 /// The ids as a JSON array for [`in_list`].
