@@ -10,9 +10,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Connections the gateway reads the embedded broker on.
-const EMBEDDED_SUBSCRIBERS: usize = 4;
-
 /// A running gateway; [`Gateway::stop`] ends it.
 pub struct Gateway {
     shutdown: watch::Sender<bool>,
@@ -69,11 +66,11 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
                 GatewayOptions::from_url(&format!("mqtt://{}", b.addr), &config.mqtt_client_id)?;
             o.username = Some(GATEWAY_USER.to_string());
             o.password = Some(b.gateway_password);
-            // rumqttd sends a connection at most 100 unacknowledged
-            // messages, which bounded a batch to about 50 events; four
-            // connections in a shared subscription let batches grow
-            // (measured in docs/BENCHMARKS.md).
-            o.subscribers = EMBEDDED_SUBSCRIBERS;
+            // No persistent sessions on rumqttd with several connections:
+            // its router panics when the last member of a shared group
+            // with a persistent session leaves with messages unacked
+            // (docs/BENCHMARKS.md); the embedded broker keeps nothing
+            // across a restart anyway.
             o.persistent = false;
             o
         }
@@ -81,6 +78,7 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
     opts.share_group = config.mqtt_share_group.clone();
     opts.batch_size = config.mqtt_batch_size.max(1);
     opts.lanes = config.gateway_lanes();
+    opts.subscribers = config.gateway_subscribers();
     let (shutdown, rx) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("gateway".into())

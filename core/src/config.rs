@@ -26,6 +26,10 @@ pub struct Config {
     /// Batches stored at once, each in its own transaction; 0 chooses by
     /// the database (see [`Config::gateway_lanes`]).
     pub mqtt_lanes: usize,
+    /// Connections the gateway reads the broker on, in one shared
+    /// subscription; 0 chooses by the broker (see
+    /// [`Config::gateway_subscribers`]).
+    pub mqtt_subscribers: usize,
     /// Seconds between full runs of the alert rules (changes are evaluated
     /// as they happen; the full run catches what time alone changes).
     pub evaluate_interval_seconds: u64,
@@ -57,6 +61,7 @@ impl Default for Config {
             mqtt_share_group: None,
             mqtt_batch_size: 256,
             mqtt_lanes: 0,
+            mqtt_subscribers: 0,
             evaluate_interval_seconds: 3600,
         }
     }
@@ -150,6 +155,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "Batches stored at once, each on its own database connection; 0: 4 on PostgreSQL, 1 on SQLite (one writer).",
     ),
     (
+        "mqtt_subscribers",
+        "HEMTID_MQTT_SUBSCRIBERS",
+        "Connections the gateway reads the broker on (one shared subscription); 0: 4 on the embedded broker, 1 on an external one.",
+    ),
+    (
         "evaluate_interval_seconds",
         "HEMTID_EVALUATE_INTERVAL_SECONDS",
         "Seconds between full runs of the alert rules (changes are evaluated at once).",
@@ -226,6 +236,13 @@ impl Config {
                     .filter(|n| *n <= 64)
                     .ok_or_else(|| "expected a whole number, at most 64".to_string())?
             }
+            "mqtt_subscribers" => {
+                self.mqtt_subscribers = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= 16)
+                    .ok_or_else(|| "expected a whole number, at most 16".to_string())?
+            }
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
@@ -253,6 +270,21 @@ impl Config {
                 "sqlite://{}",
                 self.data_dir.join("hemtid.sqlite3").display()
             ),
+        }
+    }
+
+    /// Connections the gateway reads the broker on: `mqtt_subscribers`, or
+    /// by the broker: rumqttd (the embedded one) sends a connection at most
+    /// 100 unacknowledged messages, which bounded a batch to about 50
+    /// events, and four connections let batches grow (docs/BENCHMARKS.md);
+    /// an external broker's limit is its own setting (Mosquitto's
+    /// `max_inflight_messages`, EMQX's `max_inflight`), so one connection
+    /// unless set.
+    pub fn gateway_subscribers(&self) -> usize {
+        match self.mqtt_subscribers {
+            0 if self.mqtt_url.is_none() => 4,
+            0 => 1,
+            n => n,
         }
     }
 
@@ -296,6 +328,7 @@ impl Config {
             },
             "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
             "mqtt_lanes" => self.mqtt_lanes.to_string(),
+            "mqtt_subscribers" => self.mqtt_subscribers.to_string(),
             "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
@@ -383,7 +416,7 @@ mod tests {
     }
 
     #[test]
-    fn gateway_lanes_follow_the_database_unless_set() {
+    fn gateway_lanes_and_connections_follow_their_backends_unless_set() {
         let load = |vars: &[(&str, &str)]| {
             let env: HashMap<&str, &str> = vars.iter().copied().collect();
             Config::load(None, |k| env.get(k).map(|v| v.to_string()))
@@ -399,6 +432,18 @@ mod tests {
         );
         let err = load(&[("HEMTID_MQTT_LANES", "100")]).unwrap_err();
         assert!(err.to_string().contains("HEMTID_MQTT_LANES"), "{err}");
+        // Subscriber connections follow the broker unless set.
+        assert_eq!(load(&[]).unwrap().gateway_subscribers(), 4);
+        let external = ("HEMTID_MQTT_URL", "mqtt://broker:1883");
+        assert_eq!(load(&[external]).unwrap().gateway_subscribers(), 1);
+        assert_eq!(
+            load(&[external, ("HEMTID_MQTT_SUBSCRIBERS", "3")])
+                .unwrap()
+                .gateway_subscribers(),
+            3
+        );
+        let err = load(&[("HEMTID_MQTT_SUBSCRIBERS", "17")]).unwrap_err();
+        assert!(err.to_string().contains("HEMTID_MQTT_SUBSCRIBERS"), "{err}");
     }
 
     #[test]
