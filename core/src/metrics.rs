@@ -10,8 +10,8 @@ use crate::db::{DbConn, StoreError};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Latency buckets, seconds.
 const SECONDS: &[f64] = &[
@@ -73,7 +73,7 @@ pub struct Metrics {
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
     /// Messages received per gateway (its client id) and subscriber
     /// connection.
-    received: Mutex<BTreeMap<String, Vec<u64>>>,
+    received: Mutex<BTreeMap<String, Vec<Arc<AtomicU64>>>>,
 }
 
 static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics::default);
@@ -108,18 +108,16 @@ impl Metrics {
         lock(&self.batch_seconds).observe(SECONDS, seconds);
     }
 
-    /// One device message received by `gateway` on its subscriber
-    /// connection `subscriber` (one sent again counts again).
-    pub fn received(&self, gateway: &str, subscriber: usize) {
+    /// The counter of device messages `gateway` receives on its
+    /// subscriber connection `subscriber` (one sent again counts again):
+    /// the connection takes it once and adds to it without a lock.
+    pub fn received(&self, gateway: &str, subscriber: usize) -> Arc<AtomicU64> {
         let mut r = lock(&self.received);
-        let counts = match r.get_mut(gateway) {
-            Some(c) => c,
-            None => r.entry(gateway.to_string()).or_default(),
-        };
-        if counts.len() <= subscriber {
-            counts.resize(subscriber + 1, 0);
+        let counters = r.entry(gateway.to_string()).or_default();
+        while counters.len() <= subscriber {
+            counters.push(Arc::default());
         }
-        counts[subscriber] += 1;
+        counters[subscriber].clone()
     }
 
     /// The messages `gateway` received on each of its subscriber
@@ -127,7 +125,7 @@ impl Metrics {
     pub fn received_by(&self, gateway: &str) -> Vec<u64> {
         lock(&self.received)
             .get(gateway)
-            .cloned()
+            .map(|c| c.iter().map(|n| n.load(Ordering::Relaxed)).collect())
             .unwrap_or_default()
     }
 
@@ -169,6 +167,7 @@ impl Metrics {
         out.push_str("# TYPE hemtid_gateway_received_total counter\n");
         for (gateway, counts) in lock(&self.received).iter() {
             for (i, n) in counts.iter().enumerate() {
+                let n = n.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
                     "hemtid_gateway_received_total{{gateway=\"{}\",subscriber=\"{i}\"}} {n}",
@@ -245,9 +244,10 @@ mod tests {
         m.batch(200, 0.3, 150, 0, &["unknown_device", "invalid_json"]);
         m.http("GET", "/api/v1/alerts", 200, 0.02);
         m.http("GET", "/api/v1/alerts", 404, 0.001);
-        m.received("gw-1", 2);
-        m.received("gw-1", 2);
-        m.received("gw-1", 0);
+        // A connection's counter is one, however often it is asked for.
+        m.received("gw-1", 2).fetch_add(1, Ordering::Relaxed);
+        m.received("gw-1", 2).fetch_add(1, Ordering::Relaxed);
+        m.received("gw-1", 0).fetch_add(1, Ordering::Relaxed);
         assert_eq!(m.received_by("gw-1"), [1, 0, 2]);
         assert!(m.received_by("gw-2").is_empty());
         let text = m.render_counters();

@@ -120,8 +120,8 @@ pub async fn run_with_ready(
     );
     for (i, eventloop) in eventloops.into_iter().enumerate() {
         let link = Link {
-            gateway: opts.client_id.clone(),
             subscriber: i,
+            received: hemtid_core::metrics::global().received(&opts.client_id, i),
             client: clients[i].clone(),
             filter: filter.clone(),
             connections: connections.clone(),
@@ -145,9 +145,9 @@ pub async fn run_with_ready(
 /// One subscriber connection: connects with backoff, subscribes on every
 /// ConnAck and passes the devices' messages to the batcher.
 struct Link {
-    /// The gateway's client id, which names it in `/metrics`.
-    gateway: String,
     subscriber: usize,
+    /// Its count of messages in `/metrics`.
+    received: Arc<AtomicU64>,
     client: AsyncClient,
     filter: String,
     connections: Arc<Vec<AtomicU64>>,
@@ -190,7 +190,7 @@ impl Link {
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    hemtid_core::metrics::global().received(&self.gateway, self.subscriber);
+                    self.received.fetch_add(1, Ordering::Relaxed);
                     let item = Received {
                         subscriber: self.subscriber,
                         connection: self.connections[self.subscriber].load(Ordering::SeqCst),
