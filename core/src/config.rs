@@ -166,6 +166,15 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A whole number from 0 to `max`.
+fn at_most(value: &str, max: usize) -> Result<usize, String> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| format!("expected a whole number, at most {max}"))
+}
+
 impl Config {
     /// Loads defaults, then `file` if given, then the environment (`env`
     /// looks a variable up; pass `|k| std::env::var(k).ok()`).
@@ -229,20 +238,8 @@ impl Config {
                     .parse()
                     .map_err(|_| "expected a whole number".to_string())?
             }
-            "mqtt_lanes" => {
-                self.mqtt_lanes = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n <= 64)
-                    .ok_or_else(|| "expected a whole number, at most 64".to_string())?
-            }
-            "mqtt_subscribers" => {
-                self.mqtt_subscribers = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n <= 16)
-                    .ok_or_else(|| "expected a whole number, at most 16".to_string())?
-            }
+            "mqtt_lanes" => self.mqtt_lanes = at_most(value, 64)?,
+            "mqtt_subscribers" => self.mqtt_subscribers = at_most(value, 16)?,
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
