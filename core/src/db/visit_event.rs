@@ -257,7 +257,7 @@ pub(crate) fn window_span(
     let base = || {
         visit_event::table
             .filter(visit_event::staff_id.eq(staff_id))
-            .filter(pair_kinds())
+            .filter(PairKinds)
             .select(VisitEvent::as_select())
     };
     let rows: Vec<VisitEvent> = base()
@@ -285,16 +285,22 @@ pub(crate) fn window_span(
 }
 
 /// The condition of the index the pairing reads a staff member's events
-/// by (`visit_event_staff_pair_idx`), written out: a partial index is used
-/// only where the query's condition is the index's own, and a bound kind
-/// is not (SQLite never, PostgreSQL not in a generic plan). Not a `sql`
-/// literal: diesel prepares a statement with one of those anew on every
-/// call, and keeps a statement with this one.
-fn pair_kinds() -> PairKinds {
-    PairKinds
+/// by (`visit_event_staff_pair_idx`, migration 2026-12-01-000013), written
+/// out: a partial index is used only where the query's condition is the
+/// index's own, and a bound kind is not (SQLite never, PostgreSQL not in a
+/// generic plan).
+macro_rules! pair_kinds {
+    () => {
+        "visit_event.kind IN ('check_in', 'check_out')"
+    };
 }
 
-/// See [`pair_kinds`].
+/// [`pair_kinds!`] as text.
+pub(crate) const PAIR_KINDS: &str = pair_kinds!();
+
+/// [`pair_kinds!`] as a filter. Not a `sql` literal: diesel prepares a
+/// statement with one of those anew on every call, and keeps a statement
+/// with this one.
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
 struct PairKinds;
 
@@ -313,10 +319,6 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
         Ok(())
     }
 }
-
-/// The condition of `visit_event_staff_pair_idx` (migration
-/// 2026-12-01-000013).
-pub(crate) const PAIR_KINDS: &str = "visit_event.kind IN ('check_in', 'check_out')";
 
 /// What a window needs read beyond its first two reads.
 enum More {
@@ -406,18 +408,24 @@ struct Sided {
 /// The first reads of [`windows`]: for each `(staff, instant)` of `$1`,
 /// `$2`, up to `$3` check-ins and check-outs before the instant, newest
 /// first, and up to `$4` from it on, oldest first, each by the staff
-/// member's pair index (its condition, [`PAIR_KINDS`], written out).
-pub(crate) const WINDOWS_SQL: &str = "SELECT r.n, e.* \
-    FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
-    CROSS JOIN LATERAL ( \
-      (SELECT false AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
-         AND v.kind IN ('check_in', 'check_out') AND v.occurred_at < r.t \
-         ORDER BY v.occurred_at DESC LIMIT $3) \
-      UNION ALL \
-      (SELECT true AS later, v.* FROM visit_event v WHERE v.staff_id = r.staff \
-         AND v.kind IN ('check_in', 'check_out') AND v.occurred_at >= r.t \
-         ORDER BY v.occurred_at ASC LIMIT $4) \
-    ) e";
+/// member's pair index (its condition, [`pair_kinds!`]).
+pub(crate) const WINDOWS_SQL: &str = concat!(
+    "SELECT r.n, e.* \
+     FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
+     CROSS JOIN LATERAL ( \
+       (SELECT false AS later, visit_event.* FROM visit_event \
+          WHERE visit_event.staff_id = r.staff AND ",
+    pair_kinds!(),
+    " AND visit_event.occurred_at < r.t \
+          ORDER BY visit_event.occurred_at DESC LIMIT $3) \
+       UNION ALL \
+       (SELECT true AS later, visit_event.* FROM visit_event \
+          WHERE visit_event.staff_id = r.staff AND ",
+    pair_kinds!(),
+    " AND visit_event.occurred_at >= r.t \
+          ORDER BY visit_event.occurred_at ASC LIMIT $4) \
+     ) e"
+);
 
 /// [`window_span`] for several staff members at once, each `(staff_id,
 /// from, to)`: on PostgreSQL the first reads of all of them are one
@@ -495,7 +503,7 @@ fn whole_boundary(
 pub fn all_for_staff(conn: &mut DbConn, staff_id: &str) -> Result<Vec<pairing::Event>, StoreError> {
     let rows: Vec<VisitEvent> = visit_event::table
         .filter(visit_event::staff_id.eq(staff_id))
-        .filter(pair_kinds())
+        .filter(PairKinds)
         .select(VisitEvent::as_select())
         .load(conn)?;
     let mut events: Vec<pairing::Event> = rows.iter().filter_map(VisitEvent::pairing).collect();
