@@ -251,9 +251,9 @@ fn broker_of(
         Backend::Sqlite => drive::Broker {
             host: "127.0.0.1".into(),
             port: served.mqtt_port,
-            credentials: locks.to_vec(),
+            credentials: locks.iter().cloned().collect(),
         },
-        Backend::Postgres { mqtt, .. } => drive::Broker::at(mqtt, locks.to_vec())?,
+        Backend::Postgres { mqtt, .. } => drive::Broker::at(mqtt, locks.iter().cloned().collect())?,
     })
 }
 
@@ -297,10 +297,10 @@ fn ingest(backend: Backend) -> Result<()> {
         b.world.clients.len()
     );
     let served = Served::start(Path::new(EXE), &t.env)?;
+    // Every lock signs in as itself, over a connection of its own.
     let creds = |w: &simulate::world::World| -> Vec<(String, String)> {
         w.locks
             .iter()
-            .take(4)
             .map(|l| (l.id.clone(), l.secret.clone()))
             .collect()
     };
@@ -396,19 +396,20 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let mut broker = None;
     let (host, port, user) = match backend {
         Backend::Sqlite => {
-            let b =
-                hemtid_gateway::broker::start_embedded("127.0.0.1:0".parse()?, pool.clone(), 500)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            (
-                "127.0.0.1".to_string(),
-                b.addr.port(),
-                Some((
-                    hemtid_gateway::broker::GATEWAY_USER.to_string(),
-                    b.gateway_password,
-                )),
+            // The bare path publishes and reads on the gateway's listener
+            // (one publisher for every device's topic needs the gateway's
+            // rights); the broker is kept running until the run ends.
+            let b = hemtid_gateway::broker::start_embedded(
+                hemtid_gateway::broker::BrokerSettings::new("127.0.0.1:0".parse()?),
+                pool.clone(),
             )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let o = b.gateway_options("bare");
+            broker = Some(b);
+            (o.host, o.port, o.username.zip(o.password))
         }
         Backend::Postgres { mqtt, .. } => {
             let g = hemtid_gateway::GatewayOptions::from_url(mqtt, "x")?;
@@ -549,6 +550,7 @@ fn bare_limit(backend: &Backend, events: &[(String, Vec<u8>)]) -> Result<(f64, u
         )
     });
     rt.shutdown_timeout(Duration::from_secs(1));
+    drop(broker);
     if let Backend::Postgres { mqtt, .. } = backend {
         end_session(mqtt, &consumer_id);
     }

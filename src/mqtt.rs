@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use hemtid_core::config::Config;
 use hemtid_core::db::Pool;
 use hemtid_gateway::GatewayOptions;
-use hemtid_gateway::broker::{self, GATEWAY_USER};
+use hemtid_gateway::broker::{self, BrokerSettings};
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,6 +14,8 @@ use tokio::sync::watch;
 pub struct Gateway {
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
+    /// The embedded broker, if this process runs it (it stops when dropped).
+    _broker: Option<broker::EmbeddedBroker>,
 }
 
 impl Gateway {
@@ -36,14 +38,27 @@ impl Gateway {
 /// Starts the embedded broker unless an external one is configured, then
 /// the gateway in its own thread and runtime.
 pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
+    let mut broker_running = None;
     let mut opts = match &config.mqtt_url {
-        Some(url) => GatewayOptions::from_url(url, &config.mqtt_client_id)?,
+        Some(url) => {
+            let mut o = GatewayOptions::from_url(url, &config.mqtt_client_id)?;
+            o.share_group = config.mqtt_share_group.clone();
+            o
+        }
         None => {
             let listen: SocketAddr = config.mqtt_listen.parse().with_context(|| {
                 format!("HEMTID_MQTT_LISTEN: not an address: {}", config.mqtt_listen)
             })?;
             let default = Config::default().mqtt_listen == config.mqtt_listen;
-            let b = match broker::start_embedded(listen, pool.clone(), config.mqtt_batch_size) {
+            let settings = |listen| {
+                let mut s = BrokerSettings::new(listen);
+                s.max_connections = config.mqtt_max_connections;
+                s.max_connections_per_address = config.mqtt_max_connections_per_address;
+                s.device_rate_per_second = config.mqtt_device_messages_per_second;
+                s.device_burst = config.mqtt_device_messages_per_second.saturating_mul(10);
+                s
+            };
+            let b = match broker::start_embedded(settings(listen), pool.clone()) {
                 // Port 1883 is often taken by a broker already installed:
                 // with the default setting, take a free port and say which.
                 Err(broker::BrokerError::Listen { source, .. })
@@ -53,29 +68,21 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
                         "{listen} is in use; the embedded broker takes a free port \
                          (set HEMTID_MQTT_LISTEN, or HEMTID_MQTT_URL to use that broker)"
                     );
-                    broker::start_embedded(
-                        SocketAddr::new(listen.ip(), 0),
-                        pool.clone(),
-                        config.mqtt_batch_size,
-                    )?
+                    broker::start_embedded(settings(SocketAddr::new(listen.ip(), 0)), pool.clone())?
                 }
                 other => other?,
             };
             println!("hemtid MQTT broker on mqtt://{}", b.addr);
-            let mut o =
-                GatewayOptions::from_url(&format!("mqtt://{}", b.addr), &config.mqtt_client_id)?;
-            o.username = Some(GATEWAY_USER.to_string());
-            o.password = Some(b.gateway_password);
-            // No persistent sessions on rumqttd with several connections:
-            // its router panics when the last member of a shared group
-            // with a persistent session leaves with messages unacked
-            // (docs/BENCHMARKS.md); the embedded broker keeps nothing
-            // across a restart anyway.
-            o.persistent = false;
+            let o = b.gateway_options(&config.mqtt_client_id);
+            if config.mqtt_share_group.is_some() {
+                tracing::warn!(
+                    "HEMTID_MQTT_SHARE_GROUP is for external brokers; the embedded broker has one gateway"
+                );
+            }
+            broker_running = Some(b);
             o
         }
     };
-    opts.share_group = config.mqtt_share_group.clone();
     opts.batch_size = config.mqtt_batch_size.max(1);
     opts.lanes = config.gateway_lanes();
     opts.subscribers = config.gateway_subscribers();
@@ -95,6 +102,7 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
     Ok(Gateway {
         shutdown,
         thread: Some(thread),
+        _broker: broker_running,
     })
 }
 

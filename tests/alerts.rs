@@ -62,8 +62,9 @@ fn mqtt(
     subscribed: mpsc::Sender<()>,
 ) {
     std::thread::spawn(move || {
+        // A case system's client id begins with "integration-".
         let mut o = rumqttc::MqttOptions::new(
-            format!("case-system-{}", uuid::Uuid::new_v4().simple()),
+            format!("integration-{}", uuid::Uuid::new_v4().simple()),
             host,
             port,
         );
@@ -161,6 +162,7 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
     let anna = login(&s, "demo.anna", "hemtid-demo");
     let (_, _, me) = request("GET", &s.url("/api/v1/me"), Some(&caseworker), None);
     let caseworker_id = me["id"].as_str().unwrap().to_string();
+    let municipality_id = me["municipality_id"].as_str().unwrap().to_string();
     let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&caseworker), None);
     let lisa = clients["items"]
         .as_array()
@@ -315,7 +317,8 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
         broker.0,
         broker.1,
         broker.2,
-        "hemtid/v1/authorities/+/care-plan-lists".to_string(),
+        // Its own municipality's topic: a wildcard would reach others'.
+        format!("hemtid/v1/authorities/{municipality_id}/care-plan-lists"),
         tx_list,
         tx_up,
     );

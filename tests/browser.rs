@@ -266,6 +266,8 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
         host,
         port,
         password: dev["mqtt_password"].as_str().map(str::to_string),
+        // Devices sign by default: the simulated lock signs as a real one.
+        hmac_key: dev["hmac_key"].as_str().map(str::to_string),
     };
     let day = last_month.first_day().with_day(3).unwrap();
     let local = |h| {

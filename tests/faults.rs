@@ -72,7 +72,12 @@ fn serve_killed_mid_stream_loses_nothing_thanks_to_receipts() {
     let data = DataDir::new();
     let port = free_port().to_string();
     let listen = format!("127.0.0.1:{port}");
-    let env = [("HEMTID_MQTT_LISTEN", listen.as_str())];
+    // One lock sends 3,000 events here, far more than a real one: its
+    // rate limit is raised so the drill is about the kill, not the pacing.
+    let env = [
+        ("HEMTID_MQTT_LISTEN", listen.as_str()),
+        ("HEMTID_MQTT_DEVICE_MESSAGES_PER_SECOND", "2000"),
+    ];
     let s = Server::start_with(&db, &data.0, &["--demo", "--bare"], &env);
     let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
     let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
@@ -113,6 +118,8 @@ fn serve_killed_mid_stream_loses_nothing_thanks_to_receipts() {
         host: "127.0.0.1".into(),
         port: port.parse().unwrap(),
         password: Some(password),
+        // Devices sign by default: the simulated lock signs as a real one.
+        hmac_key: dev["hmac_key"].as_str().map(str::to_string),
     };
     let stream = events(N);
     let runner = std::thread::spawn(move || {
@@ -394,7 +401,7 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
     let broker = hemtid::simulate::drive::Broker {
         host: g.host,
         port: g.port,
-        credentials: vec![],
+        credentials: Default::default(),
     };
     let events = prepared.plan.device.len();
     let summary = hemtid::simulate::drive_and_check(&pool, prepared, "", &broker, &o).unwrap();

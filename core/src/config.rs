@@ -30,6 +30,14 @@ pub struct Config {
     /// subscription; 0 chooses by the broker (see
     /// [`Config::gateway_subscribers`]).
     pub mqtt_subscribers: usize,
+    /// Device connections the embedded broker accepts at most (it also
+    /// stays below the process's open-file limit).
+    pub mqtt_max_connections: usize,
+    /// Device connections the embedded broker accepts from one address.
+    pub mqtt_max_connections_per_address: usize,
+    /// Messages a device may publish per second on the embedded broker
+    /// (ten seconds' worth at once); a faster one is read more slowly.
+    pub mqtt_device_messages_per_second: u32,
     /// Seconds between full runs of the alert rules (changes are evaluated
     /// as they happen; the full run catches what time alone changes).
     pub evaluate_interval_seconds: u64,
@@ -62,6 +70,9 @@ impl Default for Config {
             mqtt_batch_size: 256,
             mqtt_lanes: 0,
             mqtt_subscribers: 0,
+            mqtt_max_connections: 50_000,
+            mqtt_max_connections_per_address: 1024,
+            mqtt_device_messages_per_second: 50,
             evaluate_interval_seconds: 3600,
         }
     }
@@ -121,7 +132,7 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     (
         "log",
         "HEMTID_LOG",
-        "Log filter, e.g. info or info,hemtid_api=debug (rumqttd at warn unless named).",
+        "Log filter, e.g. info or info,hemtid_api=debug.",
     ),
     ("log_format", "HEMTID_LOG_FORMAT", "text or json."),
     (
@@ -157,7 +168,22 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     (
         "mqtt_subscribers",
         "HEMTID_MQTT_SUBSCRIBERS",
-        "Connections the gateway reads the broker on (one shared subscription); 0: 4 on the embedded broker, 1 on an external one.",
+        "Connections the gateway reads an external broker on (one shared subscription); 0: 1. The embedded broker takes one.",
+    ),
+    (
+        "mqtt_max_connections",
+        "HEMTID_MQTT_MAX_CONNECTIONS",
+        "Device connections the embedded broker accepts at most (also kept below the open-file limit).",
+    ),
+    (
+        "mqtt_max_connections_per_address",
+        "HEMTID_MQTT_MAX_CONNECTIONS_PER_ADDRESS",
+        "Device connections the embedded broker accepts from one IP address.",
+    ),
+    (
+        "mqtt_device_messages_per_second",
+        "HEMTID_MQTT_DEVICE_MESSAGES_PER_SECOND",
+        "Messages a device may publish per second on the embedded broker (ten seconds' worth at once); a faster device is slowed down, never refused.",
     ),
     (
         "evaluate_interval_seconds",
@@ -165,6 +191,15 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "Seconds between full runs of the alert rules (changes are evaluated at once).",
     ),
 ];
+
+/// A whole number, at least 1.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| "expected a whole number, at least 1".to_string())
+}
 
 /// A whole number from 0 to `max`.
 fn at_most(value: &str, max: usize) -> Result<usize, String> {
@@ -240,6 +275,14 @@ impl Config {
             }
             "mqtt_lanes" => self.mqtt_lanes = at_most(value, 64)?,
             "mqtt_subscribers" => self.mqtt_subscribers = at_most(value, 16)?,
+            "mqtt_max_connections" => self.mqtt_max_connections = at_least_one(value)?,
+            "mqtt_max_connections_per_address" => {
+                self.mqtt_max_connections_per_address = at_least_one(value)?
+            }
+            "mqtt_device_messages_per_second" => {
+                self.mqtt_device_messages_per_second =
+                    u32::try_from(at_least_one(value)?).map_err(|_| "too large".to_string())?
+            }
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
@@ -270,16 +313,15 @@ impl Config {
         }
     }
 
-    /// Connections the gateway reads the broker on: `mqtt_subscribers`, or
-    /// by the broker: rumqttd (the embedded one) sends a connection at most
-    /// 100 unacknowledged messages, which bounded a batch to about 50
-    /// events, and four connections let batches grow (docs/BENCHMARKS.md);
-    /// an external broker's limit is its own setting (Mosquitto's
-    /// `max_inflight_messages`, EMQX's `max_inflight`), so one connection
-    /// unless set.
+    /// Connections the gateway reads the broker on: one on the embedded
+    /// broker (it sends the gateway up to 4,096 unacknowledged messages,
+    /// and has no shared subscriptions: one process, one gateway); on an
+    /// external one `mqtt_subscribers`, else one (a broker's limit per
+    /// connection is its own setting: Mosquitto's `max_inflight_messages`,
+    /// EMQX's `max_inflight`).
     pub fn gateway_subscribers(&self) -> usize {
         match self.mqtt_subscribers {
-            0 if self.mqtt_url.is_none() => 4,
+            _ if self.mqtt_url.is_none() => 1,
             0 => 1,
             n => n,
         }
@@ -326,6 +368,9 @@ impl Config {
             "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
             "mqtt_lanes" => self.mqtt_lanes.to_string(),
             "mqtt_subscribers" => self.mqtt_subscribers.to_string(),
+            "mqtt_max_connections" => self.mqtt_max_connections.to_string(),
+            "mqtt_max_connections_per_address" => self.mqtt_max_connections_per_address.to_string(),
+            "mqtt_device_messages_per_second" => self.mqtt_device_messages_per_second.to_string(),
             "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
@@ -429,8 +474,15 @@ mod tests {
         );
         let err = load(&[("HEMTID_MQTT_LANES", "100")]).unwrap_err();
         assert!(err.to_string().contains("HEMTID_MQTT_LANES"), "{err}");
-        // Subscriber connections follow the broker unless set.
-        assert_eq!(load(&[]).unwrap().gateway_subscribers(), 4);
+        // One subscriber connection on the embedded broker; on an external
+        // one as set.
+        assert_eq!(load(&[]).unwrap().gateway_subscribers(), 1);
+        assert_eq!(
+            load(&[("HEMTID_MQTT_SUBSCRIBERS", "3")])
+                .unwrap()
+                .gateway_subscribers(),
+            1
+        );
         let external = ("HEMTID_MQTT_URL", "mqtt://broker:1883");
         assert_eq!(load(&[external]).unwrap().gateway_subscribers(), 1);
         assert_eq!(

@@ -27,6 +27,10 @@ use serde::Deserialize;
 use sha2::Sha256;
 use std::collections::{BTreeSet, HashMap};
 
+/// Device ids beginning with this are reserved: client ids with it are
+/// the gateway's and hemtid's own tools' on the broker.
+pub const RESERVED_DEVICE_ID_PREFIX: &str = "hemtid-";
+
 /// Largest payload accepted.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
 /// Device clocks may be a little ahead.

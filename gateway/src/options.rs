@@ -56,6 +56,24 @@ impl std::fmt::Debug for GatewayOptions {
 pub struct InvalidMqttUrl(pub String);
 
 impl GatewayOptions {
+    /// Options for a broker at `host:port`, without credentials, with the
+    /// defaults.
+    pub fn new(host: &str, port: u16, client_id: &str) -> GatewayOptions {
+        GatewayOptions {
+            host: host.to_string(),
+            port,
+            username: None,
+            password: None,
+            client_id: client_id.to_string(),
+            share_group: None,
+            batch_size: 256,
+            lanes: 1,
+            subscribers: 1,
+            persistent: true,
+            keep_alive: Duration::from_secs(30),
+        }
+    }
+
     /// Parses `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
     pub fn from_url(url: &str, client_id: &str) -> Result<GatewayOptions, InvalidMqttUrl> {
         let bad = || InvalidMqttUrl(redact(url));
@@ -82,19 +100,10 @@ impl GatewayOptions {
         if host.is_empty() {
             return Err(bad());
         }
-        Ok(GatewayOptions {
-            host: host.to_string(),
-            port,
-            username,
-            password,
-            client_id: client_id.to_string(),
-            share_group: None,
-            batch_size: 256,
-            lanes: 1,
-            subscribers: 1,
-            persistent: true,
-            keep_alive: Duration::from_secs(30),
-        })
+        let mut o = GatewayOptions::new(host, port, client_id);
+        o.username = username;
+        o.password = password;
+        Ok(o)
     }
 
     /// The subscription filter, shared when a group is set or the gateway

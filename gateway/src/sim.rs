@@ -16,6 +16,19 @@ pub struct SimDevice {
     pub port: u16,
     /// Username is the device id.
     pub password: Option<String>,
+    /// The key it signs its events with (hex), as registration gave it.
+    pub hmac_key: Option<String>,
+}
+
+/// `event` as a signing device sends it: with `sig`, the HMAC-SHA256 of
+/// its signed text (`hemtid_core::ingest::DeviceMessage::signed_text`).
+pub fn signed(event: &serde_json::Value, hmac_key: &str) -> serde_json::Value {
+    let mut e = event.clone();
+    let text = hemtid_core::ingest::DeviceMessage::signed_text(event);
+    if let Some(sig) = hemtid_core::ingest::sign(hmac_key, &text) {
+        e["sig"] = serde_json::Value::String(sig);
+    }
+    e
 }
 
 /// What the simulation did.
@@ -49,7 +62,8 @@ pub async fn run_device(
     resend_after: Duration,
     deadline: Instant,
 ) -> SimReport {
-    let mut o = MqttOptions::new(format!("sim-{}", device.id), &device.host, device.port);
+    // A device's client id is its id (the broker refuses any other).
+    let mut o = MqttOptions::new(device.id.clone(), &device.host, device.port);
     o.set_keep_alive(Duration::from_secs(10))
         .set_clean_session(true)
         .set_inflight(200)
@@ -58,14 +72,34 @@ pub async fn run_device(
         o.set_credentials(device.id.clone(), p.clone());
     }
     let (client, mut eventloop) = AsyncClient::new(o, events.len().max(16) * 2);
+    // The event loop runs in a task of its own: rumqttc's `poll` is not
+    // safe to cancel while it connects (a `select!` with the tick opened a
+    // second connection while the first was still signing in).
+    let (tx, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let event = eventloop.poll().await;
+            let failed = event.is_err();
+            if tx.send(event).is_err() {
+                return;
+            }
+            if failed {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
     let topic = crate::events_topic(&device.id);
     let receipts_topic = crate::receipts_topic(&device.id);
     let mut queue: Vec<(String, Vec<u8>)> = events
         .iter()
         .map(|e| {
+            let body = match &device.hmac_key {
+                Some(key) => signed(e, key),
+                None => e.clone(),
+            };
             (
                 e["event_id"].as_str().unwrap_or_default().to_string(),
-                e.to_string().into_bytes(),
+                body.to_string().into_bytes(),
             )
         })
         .collect();
@@ -80,7 +114,7 @@ pub async fn run_device(
             break;
         }
         tokio::select! {
-            event = eventloop.poll() => match event {
+            event = incoming.recv() => match event.unwrap_or(Err(rumqttc::ConnectionError::RequestsDone)) {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     connected = true;
                     if let Err(e) = client.try_subscribe(receipts_topic.clone(), QoS::AtLeastOnce) {
@@ -108,7 +142,6 @@ pub async fn run_device(
                         report.reconnects += 1;
                     }
                     connected = false;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
             _ = tick.tick() => {

@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 pub struct Broker {
     pub host: String,
     pub port: u16,
-    /// Each connection signs in as one of the locks it speaks for.
-    pub credentials: Vec<(String, String)>,
+    /// Each lock's secret: a lock signs in as itself (its id as username
+    /// and client id) and speaks only for itself.
+    pub credentials: HashMap<String, String>,
 }
 
 impl Broker {
     /// The broker at `mqtt://host[:port]`; the locks sign in with `credentials`.
-    pub fn at(url: &str, credentials: Vec<(String, String)>) -> anyhow::Result<Broker> {
+    pub fn at(url: &str, credentials: HashMap<String, String>) -> anyhow::Result<Broker> {
         let g = hemtid_gateway::GatewayOptions::from_url(url, "hemtid-sim")?;
         Ok(Broker {
             host: g.host,
@@ -94,104 +95,102 @@ pub fn percentile(values: &[u64], q: f64) -> f64 {
 
 struct Pending {
     payload: Vec<u8>,
-    topic: String,
     first_sent: Option<Instant>,
     last_sent: Option<Instant>,
 }
 
-/// Sends `events` over `connections` MQTT connections at `per_second` in
-/// all (0: as fast as the receipts allow), until every event is receipted
-/// or `deadline` passes.
+/// Sends `events`, each lock over a connection of its own, at
+/// `per_second` in all (0: as fast as the receipts allow), until every
+/// event is receipted or `deadline` passes.
 pub async fn run_devices(
     broker: &Broker,
     events: Vec<DeviceEvent>,
-    connections: usize,
     per_second: u32,
     resend_after: Duration,
     deadline: Instant,
 ) -> DeviceReport {
-    let k = connections.max(1);
-    // All the events of one lock go over the same connection, in order.
-    let mut shares: Vec<Vec<DeviceEvent>> = vec![Vec::new(); k];
-    let mut lock_conn: HashMap<String, usize> = HashMap::new();
+    // Each lock's events in order.
+    let mut by_lock: BTreeMap<String, Vec<DeviceEvent>> = BTreeMap::new();
     for e in events {
-        let n = lock_conn.len();
-        let c = *lock_conn.entry(e.lock.clone()).or_insert(n % k);
-        shares[c].push(e);
+        by_lock.entry(e.lock.clone()).or_default().push(e);
     }
+    // Each lock gets its share of the rate by its share of the events, so
+    // all of them finish together (an even split left the busiest locks
+    // sending long after the rest).
+    let total = by_lock.values().map(Vec::len).sum::<usize>().max(1) as f64;
     let mut tasks = Vec::new();
-    for (i, share) in shares.into_iter().enumerate() {
-        let creds = broker
-            .credentials
-            .get(i % broker.credentials.len().max(1))
-            .cloned();
+    for (lock, share) in by_lock {
+        let rate = f64::from(per_second) * share.len() as f64 / total;
+        let secret = broker.credentials.get(&lock).cloned();
         let (host, port) = (broker.host.clone(), broker.port);
-        let rate = if per_second == 0 {
-            0
-        } else {
-            (per_second / k as u32).max(1)
-        };
         tasks.push(tokio::spawn(async move {
-            one_connection(i, &host, port, creds, share, rate, resend_after, deadline).await
+            one_lock(
+                lock,
+                &host,
+                port,
+                secret,
+                share,
+                rate,
+                resend_after,
+                deadline,
+            )
+            .await
         }));
     }
     let mut report = DeviceReport::default();
     for t in tasks {
         match t.await {
             Ok(r) => report.add(r),
-            Err(e) => tracing::error!(error = %e, "a simulated connection failed"),
+            Err(e) => tracing::error!(error = %e, "a simulated lock failed"),
         }
     }
     report
 }
 
+/// One lock: connects as itself, reads its receipts, publishes its events
+/// (`per_second`: 0 as fast as receipts come) and re-sends what is not
+/// receipted after `resend_after` and after every reconnect.
 #[allow(clippy::too_many_arguments)]
-async fn one_connection(
-    index: usize,
+async fn one_lock(
+    lock: String,
     host: &str,
     port: u16,
-    credentials: Option<(String, String)>,
+    secret: Option<String>,
     events: Vec<DeviceEvent>,
-    per_second: u32,
+    per_second: f64,
     resend_after: Duration,
     deadline: Instant,
 ) -> DeviceReport {
     // Events sent and not yet receipted, at most: a lock holds a few, and
-    // a broker queues only so many for a busy gateway (Mosquitto's default
-    // is 1,000 per session and it drops the rest).
+    // a broker queues only so many for a busy gateway.
     const WINDOW: usize = 200;
     let mut report = DeviceReport::default();
     if events.is_empty() {
         return report;
     }
-    let mut o = MqttOptions::new(
-        format!("hemtid-sim-{}-{index}", std::process::id()),
-        host,
-        port,
-    );
+    let events_list = events;
+    let mut o = MqttOptions::new(lock.clone(), host, port);
     o.set_keep_alive(Duration::from_secs(15))
         .set_clean_session(true)
-        .set_inflight(1_000)
-        .set_request_channel_capacity(WINDOW * 4);
-    if let Some((user, pass)) = credentials {
-        o.set_credentials(user, pass);
+        .set_inflight(WINDOW as u16)
+        .set_request_channel_capacity(WINDOW * 2);
+    if let Some(secret) = secret {
+        o.set_credentials(lock.clone(), secret);
     }
-    let (client, mut eventloop) = AsyncClient::new(o, WINDOW * 4);
-    let mut receipt_topics: Vec<String> = events
-        .iter()
-        .map(|e| hemtid_gateway::receipts_topic(&e.lock))
-        .collect();
-    receipt_topics.sort();
-    receipt_topics.dedup();
-    let mut queue: std::collections::VecDeque<(String, String, Vec<u8>)> = events
-        .into_iter()
-        .map(|e| (e.event_id, hemtid_gateway::events_topic(&e.lock), e.body))
-        .collect();
+    let (client, eventloop) = AsyncClient::new(o, WINDOW * 2);
+    // The event loop runs in a task of its own: rumqttc's `poll` is not
+    // safe to cancel while it connects, and a `select!` with the tick
+    // cancelled it there, so each lock opened a second connection while
+    // its first was still signing in.
+    let mut events = crate::simulate::drive::events_of(eventloop);
+    let topic = hemtid_gateway::events_topic(&lock);
+    let receipts_topic = hemtid_gateway::receipts_topic(&lock);
+    let mut queue: std::collections::VecDeque<(String, Vec<u8>)> = events_in_order(events_list);
     let mut pending: HashMap<String, Pending> = HashMap::new();
     let mut receipted: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut subacks_due = 0usize;
+    let mut subscribed = false;
     let mut connected = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut credit = 0.0f64;
     let mut last_tick = Instant::now();
@@ -200,34 +199,16 @@ async fn one_connection(
             break;
         }
         tokio::select! {
-            event = eventloop.poll() => match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            event = events.recv() => match event {
+                Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     connected = true;
-                    subacks_due = 0;
-                    for chunk in receipt_topics.chunks(200) {
-                        let filters = chunk.iter().map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
-                        if client.try_subscribe_many(filters).is_ok() {
-                            subacks_due += 1;
-                        }
-                    }
+                    subscribed = client.try_subscribe(receipts_topic.clone(), QoS::AtLeastOnce).is_err();
                     for p in pending.values_mut() {
                         p.last_sent = None;
                     }
                 }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    subacks_due = subacks_due.saturating_sub(1);
-                    if subacks_due == 0 {
-                        // The embedded broker (rumqttd 0.20) loses what a
-                        // connection publishes in its first second or so
-                        // (seen here: the first 200 events of each of four
-                        // fresh connections never reached the gateway, and
-                        // were stored only when re-sent 10 s later). Locks
-                        // re-send, so nothing is lost, but the wait keeps
-                        // that out of the latency figures.
-                        tokio::time::sleep(Duration::from_millis(1500)).await;
-                    }
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
+                Some(Ok(Event::Incoming(Packet::SubAck(_)))) => subscribed = true,
+                Some(Ok(Event::Incoming(Packet::Publish(p)))) => {
                     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&p.payload) else { continue };
                     let now = Instant::now();
                     for r in v["receipts"].as_array().into_iter().flatten() {
@@ -247,31 +228,34 @@ async fn one_connection(
                         }
                     }
                 }
-                Ok(_) => {}
-                Err(_) => {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, lock = %lock, "a simulated lock lost its connection");
                     if connected {
                         report.reconnects += 1;
                     }
                     connected = false;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    subscribed = false;
                 }
+                None => break,
             },
             _ = tick.tick() => {
-                if !connected || subacks_due > 0 {
+                if !connected || !subscribed {
                     continue;
                 }
                 let now = Instant::now();
-                let allowed = if per_second == 0 {
-                    WINDOW.saturating_sub(pending.len())
+                let room = WINDOW.saturating_sub(pending.len());
+                let allowed = if per_second <= 0.0 {
+                    room
                 } else {
-                    credit += now.duration_since(last_tick).as_secs_f64() * f64::from(per_second);
-                    credit = credit.min(f64::from(per_second));
-                    (credit as usize).min(WINDOW.saturating_sub(pending.len()))
+                    credit += now.duration_since(last_tick).as_secs_f64() * per_second;
+                    credit = credit.min(per_second.max(1.0));
+                    (credit as usize).min(room)
                 };
                 last_tick = now;
                 for _ in 0..allowed {
-                    let Some((id, topic, payload)) = queue.pop_front() else { break };
-                    pending.insert(id, Pending { payload, topic, first_sent: None, last_sent: None });
+                    let Some((id, payload)) = queue.pop_front() else { break };
+                    pending.insert(id, Pending { payload, first_sent: None, last_sent: None });
                     credit -= 1.0;
                 }
                 for p in pending.values_mut() {
@@ -279,7 +263,7 @@ async fn one_connection(
                     if !due {
                         continue;
                     }
-                    if client.try_publish(p.topic.clone(), QoS::AtLeastOnce, false, p.payload.clone()).is_err() {
+                    if client.try_publish(topic.clone(), QoS::AtLeastOnce, false, p.payload.clone()).is_err() {
                         break;
                     }
                     if p.first_sent.is_some() {
@@ -297,6 +281,33 @@ async fn one_connection(
     report.unreceipted = pending.len() + queue.len();
     let _ = client.try_disconnect();
     report
+}
+
+/// Each lock's events in order, as (event id, body).
+fn events_in_order(events: Vec<DeviceEvent>) -> std::collections::VecDeque<(String, Vec<u8>)> {
+    events.into_iter().map(|e| (e.event_id, e.body)).collect()
+}
+
+/// Runs an MQTT event loop in a task of its own and hands what it sees
+/// to the caller (errors too: it reconnects after a short pause). It ends
+/// when the receiver is dropped.
+pub fn events_of(
+    mut eventloop: rumqttc::EventLoop,
+) -> tokio::sync::mpsc::UnboundedReceiver<Result<Event, rumqttc::ConnectionError>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let event = eventloop.poll().await;
+            let failed = event.is_err();
+            if tx.send(event).is_err() {
+                return;
+            }
+            if failed {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    rx
 }
 
 /// What the phones did.

@@ -63,7 +63,6 @@ pub struct Options {
     /// The broker a running hemtid listens to; none starts `hemtid serve`
     /// here on the configured database.
     pub mqtt: Option<String>,
-    pub connections: usize,
     pub phone_threads: usize,
     pub timeout: Duration,
     /// The municipality's code (default `SIM<seed>`).
@@ -81,7 +80,6 @@ impl Default for Options {
             offline_percent: 25,
             api: None,
             mqtt: None,
-            connections: 4,
             phone_threads: 8,
             timeout: Duration::from_secs(600),
             code: None,
@@ -225,6 +223,9 @@ impl Served {
         cmd.arg("serve")
             .env("HEMTID_HTTP_ADDR", format!("127.0.0.1:{http}"))
             .env("HEMTID_MQTT_LISTEN", format!("127.0.0.1:{mqtt}"))
+            // Every simulated lock connects from this machine's loopback
+            // address: one address, thousands of devices.
+            .env("HEMTID_MQTT_MAX_CONNECTIONS_PER_ADDRESS", "100000")
             .stdout(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
@@ -335,7 +336,6 @@ pub fn drive_and_check(
     let devices = runtime.block_on(drive::run_devices(
         broker,
         plan.device.clone(),
-        o.connections,
         o.rate,
         Duration::from_secs(10),
         deadline,
@@ -374,11 +374,10 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
         prepared.world.clients.len(),
         prepared.build_seconds
     );
-    let credentials: Vec<(String, String)> = prepared
+    let credentials: std::collections::HashMap<String, String> = prepared
         .world
         .locks
         .iter()
-        .take(o.connections.max(1))
         .map(|l| (l.id.clone(), l.secret.clone()))
         .collect();
     // On an external broker the gateway's session outlives it (clean

@@ -30,9 +30,15 @@ pub struct DeviceInput {
     /// The client whose home it is in.
     #[serde(default)]
     pub client_id: Option<Uuid>,
-    /// Generate a key the device signs its payloads with.
-    #[serde(default)]
+    /// Whether the device signs its payloads with a key generated now
+    /// (HMAC-SHA256, see the AsyncAPI document). On by default: a device
+    /// that cannot sign must be registered with `false`, explicitly.
+    #[serde(default = "signed_by_default")]
     pub signed: bool,
+}
+
+fn signed_by_default() -> bool {
+    true
 }
 
 /// Body of `PUT /api/v1/devices/{id}/binding`.
@@ -69,8 +75,19 @@ pub struct RegisteredDevice {
     pub device: DeviceView,
     /// The broker password (username: the device id).
     pub mqtt_password: String,
-    /// The payload-signing key (hex), if `signed` was asked for.
+    /// The payload-signing key: 32 bytes as 64 hex digits (`null` for a
+    /// device registered with `signed: false`).
     pub hmac_key: Option<String>,
+}
+
+/// A device's new broker password, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    #[serde(flatten)]
+    pub device: DeviceView,
+    /// The new broker password (username: the device id); the old one no
+    /// longer signs in and its connection has been ended.
+    pub mqtt_password: String,
 }
 
 fn provider_admin(p: &Principal) -> Result<String, ApiError> {
@@ -127,6 +144,19 @@ pub async fn register_device(
             "id",
             "invalid_device_id",
             "1–128 characters: A–Z, a–z, 0–9, '-', '_' or '.'",
+        );
+    }
+    // Client ids beginning with "hemtid-" are the gateway's and hemtid's
+    // tools'; a device signs in with its id as client id.
+    if input
+        .id
+        .to_ascii_lowercase()
+        .starts_with(hemtid_core::ingest::RESERVED_DEVICE_ID_PREFIX)
+    {
+        v.add(
+            "id",
+            "reserved_device_id",
+            "ids beginning with 'hemtid-' are reserved",
         );
     }
     if !["door_lock", "nfc_reader", "nfc_tag"].contains(&input.kind.as_str()) {
@@ -278,6 +308,39 @@ pub async fn retire_device(
         .db(move |c| Ok(device::retire(c, &provider, &id)?))
         .await?;
     Ok(HttpResponse::Ok().json(DeviceView::from(d)))
+}
+
+/// `POST /api/v1/devices/{id}/secret`: a new broker password, shown once;
+/// the old one stops working and a connection made with it is ended.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/secret",
+    tag = "devices",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The device id.")),
+    responses(
+        (status = 200, description = "Rotated; the new password is shown this once.", body = RotatedSecret),
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn rotate_device_secret(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let provider = provider_admin(&p)?;
+    let (secret, secret_hash) =
+        hemtid_core::auth::new_secret_token("hdk_").map_err(ApiError::internal)?;
+    let d = state
+        .db(move |c| Ok(device::rotate_secret(c, &provider, &id, &secret_hash)?))
+        .await?;
+    tracing::info!(device_id = %d.id, "device secret rotated");
+    Ok(HttpResponse::Ok().json(RotatedSecret {
+        device: d.into(),
+        mqtt_password: secret,
+    }))
 }
 
 /// Body of `POST /api/v1/staff-credentials`.

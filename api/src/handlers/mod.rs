@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/devices/{id}").route(get().to(device::get_device)))
                 .service(res("/devices/{id}/binding").route(put().to(device::bind_device)))
                 .service(res("/devices/{id}/retire").route(post().to(device::retire_device)))
+                .service(res("/devices/{id}/secret").route(post().to(device::rotate_device_secret)))
                 .service(
                     res("/staff-credentials")
                         .route(get().to(device::list_credentials))

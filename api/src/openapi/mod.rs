@@ -86,6 +86,7 @@ pub const JSON: &str = "application/json";
         device::get_device,
         device::bind_device,
         device::retire_device,
+        device::rotate_device_secret,
         device::add_credential,
         device::list_credentials,
         device::revoke_credential,

@@ -39,6 +39,56 @@ async fn a_provider_admin_registers_binds_and_retires_devices() {
     )
     .await
     .problem(ErrorCode::AlreadyExists);
+    // Devices sign by default; one that cannot is registered so explicitly.
+    let r = post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "lock-0043", "kind": "door_lock"}),
+    )
+    .await;
+    let d = r.ok(StatusCode::CREATED).clone();
+    assert_eq!(d["hmac_key"].as_str().map(str::len), Some(64), "{d}");
+    assert_eq!(d["signs_payloads"], true);
+    let r = post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "lock-0044", "kind": "door_lock", "signed": false}),
+    )
+    .await;
+    let d = r.ok(StatusCode::CREATED).clone();
+    assert_eq!(
+        (d["hmac_key"].clone(), d["signs_payloads"].clone()),
+        (Value::Null, json!(false))
+    );
+    // Ids beginning with "hemtid-" are the gateway's client ids.
+    let r = post(
+        chef.clone(),
+        "/api/v1/devices",
+        json!({"id": "hemtid-gateway", "kind": "door_lock"}),
+    )
+    .await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("id".into(), "reserved_device_id".into())]
+    );
+    // A new broker password: the old one is gone, the device is the same.
+    let r = ctx
+        .call(
+            Method::POST,
+            "/api/v1/devices/lock-0043/secret",
+            Some(&chef),
+            None,
+        )
+        .await;
+    let rotated = r.ok(StatusCode::OK).clone();
+    assert!(
+        rotated["mqtt_password"]
+            .as_str()
+            .unwrap()
+            .starts_with("hdk_")
+    );
+    assert_eq!(rotated["id"], "lock-0043");
+    assert!(rotated.get("hmac_key").is_none());
     let r = post(
         chef.clone(),
         "/api/v1/devices",
@@ -75,7 +125,7 @@ async fn a_provider_admin_registers_binds_and_retires_devices() {
     let r = ctx
         .call(Method::GET, "/api/v1/devices", Some(&chef), None)
         .await;
-    assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 3);
     // Another provider's admin does not see it; care workers may not register.
     let other = ctx
         .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
@@ -179,7 +229,8 @@ async fn dead_letters_are_listed_and_replayed_by_the_admin() {
         Method::POST,
         "/api/v1/devices",
         Some(&chef),
-        Some(json!({"id": "lock-7", "kind": "door_lock", "client_id": lisa})),
+        // Its events here are unsigned: registered so, explicitly.
+        Some(json!({"id": "lock-7", "kind": "door_lock", "client_id": lisa, "signed": false})),
     )
     .await
     .ok(StatusCode::CREATED);
@@ -208,7 +259,8 @@ async fn phone_and_lock_seeing_one_visit_make_one_visit_with_both_as_evidence() 
         Method::POST,
         "/api/v1/devices",
         Some(&chef),
-        Some(json!({"id": "lock-5", "kind": "door_lock", "client_id": lisa})),
+        // Its events here are unsigned: registered so, explicitly.
+        Some(json!({"id": "lock-5", "kind": "door_lock", "client_id": lisa, "signed": false})),
     )
     .await
     .ok(StatusCode::CREATED);
@@ -318,7 +370,8 @@ async fn a_low_battery_raises_one_notice_until_the_battery_is_changed() {
         Method::POST,
         "/api/v1/devices",
         Some(&chef),
-        Some(json!({"id": "lock-9", "kind": "door_lock", "client_id": lisa})),
+        // Its events here are unsigned: registered so, explicitly.
+        Some(json!({"id": "lock-9", "kind": "door_lock", "client_id": lisa, "signed": false})),
     )
     .await
     .ok(StatusCode::CREATED);

@@ -73,3 +73,18 @@ pub fn revoke(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<(), 
     .execute(conn)?;
     one_row(n)
 }
+
+/// Of the listed tokens, those not revoked: (id, hash).
+pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            api_token::table
+                .filter(api_token::id.eq_any(chunk))
+                .filter(api_token::revoked_at.is_null())
+                .select((api_token::id, api_token::token_hash))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}

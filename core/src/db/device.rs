@@ -197,3 +197,44 @@ pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, S
         .get_result::<i64>(conn)?
         > 0)
 }
+
+/// Each listed device's status and secret hash (for the broker, which ends
+/// connections whose credential no longer holds).
+pub fn credentials_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            device::table
+                .filter(device::id.eq_any(chunk))
+                .select((device::id, device::status, device::secret_hash))
+                .load::<(String, String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Gives the device a new broker password (its hash here); the old one
+/// stops working and its connection is ended.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    provider_id: &str,
+    id: &str,
+    secret_hash: &str,
+) -> Result<Device, StoreError> {
+    let n = diesel::update(
+        device::table
+            .find(id)
+            .filter(device::provider_id.eq(provider_id))
+            .filter(device::status.eq("active")),
+    )
+    .set((
+        device::secret_hash.eq(secret_hash),
+        device::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    one_row(n)?;
+    get(conn, provider_id, id)
+}

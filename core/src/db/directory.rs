@@ -14,3 +14,14 @@ pub fn version(conn: &mut DbConn) -> Result<i64, StoreError> {
         .select(directory_version::version)
         .first(conn)?)
 }
+
+/// The version of the credentials the broker checked at sign-in: bumped
+/// by database triggers when a device is retired or deleted, its secret
+/// rotated, or an integration token revoked.
+pub fn credential_version(conn: &mut DbConn) -> Result<i64, StoreError> {
+    use super::schema::credential_version;
+    Ok(credential_version::table
+        .find(1)
+        .select(credential_version::version)
+        .first(conn)?)
+}

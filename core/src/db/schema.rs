@@ -722,3 +722,10 @@ diesel::table! {
         version -> BigInt,
     }
 }
+
+diesel::table! {
+    credential_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
