@@ -252,6 +252,7 @@ fn broker_of(
             host: "127.0.0.1".into(),
             port: served.mqtt_port,
             credentials: locks.iter().cloned().collect(),
+            pinned_key: None,
         },
         Backend::Postgres { mqtt, .. } => drive::Broker::at(mqtt, locks.iter().cloned().collect())?,
     })

@@ -429,7 +429,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         TokenKeys::new(&secret, config.access_token_ttl_seconds)
             .with_refresh_ttl(config.refresh_token_ttl_seconds),
         hemtid_api::Clock::System,
-        Some(lock_keys),
+        Some(lock_keys.clone()),
     );
     let evaluator = evaluator::start(
         state.pool.clone(),
@@ -437,7 +437,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     )?;
     let backend = DatabaseUrl::parse(&config.database_url())?.backend();
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
-    let gateway = mqtt::start(&config, state.pool.clone())?;
+    let gateway = mqtt::start(&config, state.pool.clone(), Some(lock_keys))?;
     let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
         .shutdown_timeout(10)
         .bind(&config.http_addr)
@@ -477,7 +477,16 @@ async fn gateway_alone(config: &Config) -> Result<()> {
     );
     let backend = DatabaseUrl::parse(&config.database_url())?.backend();
     let checkpointer = checkpointer::start(pool.clone(), backend)?;
-    let gateway = mqtt::start(config, pool)?;
+    // The locks' configurations are signed with the key `hemtid serve`
+    // made in the data folder; without it none are published.
+    let lock_keys = auth::lock_keys::LockKeys::load(&config.data_dir)?;
+    if lock_keys.is_none() {
+        tracing::warn!(
+            data_dir = %config.data_dir.display(),
+            "no lock-signing-key in the data folder: lock configurations will not be published"
+        );
+    }
+    let gateway = mqtt::start(config, pool, lock_keys)?;
     let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
         .workers(1)
         .shutdown_timeout(5)

@@ -37,7 +37,11 @@ impl Gateway {
 
 /// Starts the embedded broker unless an external one is configured, then
 /// the gateway in its own thread and runtime.
-pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
+pub fn start(
+    config: &Config,
+    pool: Pool,
+    lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+) -> Result<Gateway> {
     let mut broker_running = None;
     let mut opts = match &config.mqtt_url {
         Some(url) => {
@@ -83,6 +87,7 @@ pub fn start(config: &Config, pool: Pool) -> Result<Gateway> {
             o
         }
     };
+    opts.lock_keys = lock_keys;
     opts.batch_size = config.mqtt_batch_size.max(1);
     opts.lanes = config.gateway_lanes();
     opts.subscribers = config.gateway_subscribers();

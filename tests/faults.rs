@@ -402,6 +402,7 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
         host: g.host,
         port: g.port,
         credentials: Default::default(),
+        pinned_key: None,
     };
     let events = prepared.plan.device.len();
     let summary = hemtid::simulate::drive_and_check(&pool, prepared, "", &broker, &o).unwrap();

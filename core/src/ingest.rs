@@ -14,6 +14,7 @@
 //!   client is the one the device is bound to; both must belong to the
 //!   device's provider, and the client must have an order there that day.
 
+use crate::db::device_message::{self, DeviceMessageRow};
 use crate::db::visit::{self, Recorded, Rules};
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
@@ -99,6 +100,35 @@ impl DeviceMessage {
     }
 }
 
+impl DeviceMessage {
+    /// SHA-256 (hex) of what the message says: event id, kind, the instant
+    /// (in UTC, to the microsecond), staff credential and key id. Two
+    /// messages with the same event id and another hash are a conflict;
+    /// battery, firmware, signature and the JSON's spelling are not
+    /// content.
+    pub fn content_sha256(&self) -> String {
+        use sha2::Digest;
+        let at = self
+            .occurred_at
+            .with_timezone(&Utc)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        let kind = match self.kind {
+            DeviceKind::CheckIn => "check_in",
+            DeviceKind::CheckOut => "check_out",
+            DeviceKind::Unlock => "unlock",
+            DeviceKind::Lock => "lock",
+            DeviceKind::TagRead => "tag_read",
+        };
+        let text = format!(
+            "{}\n{kind}\n{at}\n{}\n{}",
+            self.event_id,
+            self.staff_credential.as_deref().unwrap_or_default(),
+            self.key_id.as_deref().unwrap_or_default()
+        );
+        crate::auth::to_hex(&Sha256::digest(text.as_bytes()))
+    }
+}
+
 /// Signs `text` with a hex key (for devices, simulators and tests).
 pub fn sign(key_hex: &str, text: &str) -> Option<String> {
     let key = from_hex(key_hex)?;
@@ -159,6 +189,7 @@ pub const REASONS: &[&str] = &[
     "no_active_order",
     "month_locked",
     "storage_error",
+    "conflicting_duplicate",
 ];
 
 /// Why a message was dead-lettered: a stable code and a detail.
@@ -186,12 +217,22 @@ pub enum Outcome {
     },
     /// The device sent it before: nothing changed.
     Duplicate { device_id: String, event_id: String },
-    /// Kept as a dead letter.
+    /// The device sent this event id before with other content: the stored
+    /// event and its visit are unchanged; both versions are kept as a dead
+    /// letter (`conflicting_duplicate`) for the provider to look into.
+    Conflict {
+        device_id: String,
+        event_id: String,
+        dead_letter_id: Option<String>,
+    },
+    /// Rejected: kept as a dead letter (`dead_letter_id`), or only counted
+    /// (a device no municipality knows, or one over its dead-letter
+    /// budget).
     Dead {
         device_id: Option<String>,
         event_id: Option<String>,
         rejection: Rejection,
-        dead_letter_id: String,
+        dead_letter_id: Option<String>,
     },
 }
 
@@ -221,7 +262,14 @@ pub struct Directory {
     known: std::sync::Mutex<Known>,
     /// Emptied at the next batch when it holds more entries.
     max_entries: usize,
+    /// Dead letters each device may still leave (a token bucket).
+    budget: std::sync::Mutex<HashMap<String, (f64, std::time::Instant)>>,
 }
+
+/// Dead letters a device may leave at once, and then per hour: what a
+/// faulty or hostile device sends beyond that is counted, not kept.
+pub const DEAD_LETTERS_PER_DEVICE_BURST: f64 = 120.0;
+pub const DEAD_LETTERS_PER_DEVICE_HOUR: f64 = 120.0;
 
 impl Default for Directory {
     fn default() -> Self {
@@ -261,6 +309,7 @@ impl Directory {
         Directory {
             known: std::sync::Mutex::default(),
             max_entries: n,
+            budget: std::sync::Mutex::default(),
         }
     }
 
@@ -277,6 +326,27 @@ impl Directory {
         }
         for d in contacts.devices {
             k.devices.insert(d.id.clone(), Some(d));
+        }
+    }
+
+    /// Whether `device_id` may leave one more dead letter now.
+    fn may_dead_letter(&self, device_id: &str) -> bool {
+        let mut b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if b.len() > 100_000 {
+            b.clear();
+        }
+        let (tokens, at) = b
+            .entry(device_id.to_string())
+            .or_insert((DEAD_LETTERS_PER_DEVICE_BURST, now));
+        let refill = now.duration_since(*at).as_secs_f64() * DEAD_LETTERS_PER_DEVICE_HOUR / 3600.0;
+        *tokens = (*tokens + refill).min(DEAD_LETTERS_PER_DEVICE_BURST);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 
@@ -317,6 +387,8 @@ pub struct Batch {
     pending: visit::Pending,
     /// The gateway's directory and its version as this transaction read it.
     directory: Option<(std::sync::Arc<Directory>, i64)>,
+    /// The messages of the events stored, written by [`Batch::finish`].
+    messages: Vec<DeviceMessageRow>,
 }
 
 impl Batch {
@@ -355,7 +427,7 @@ impl Batch {
     ) -> Result<Outcome, StoreError> {
         match self.interpret(conn, topic, payload, received)? {
             Ok(o) => Ok(o),
-            Err(rejection) => dead(conn, topic, payload, received, rejection),
+            Err(rejection) => self.dead(conn, topic, payload, received, rejection, None),
         }
     }
 
@@ -377,7 +449,9 @@ impl Batch {
                     outcomes.push(None);
                 }
                 Err(rejection) => {
-                    outcomes.push(Some(dead(conn, topic, payload, *received, rejection)?));
+                    outcomes.push(Some(
+                        self.dead(conn, topic, payload, *received, rejection, None)?,
+                    ));
                 }
             }
         }
@@ -386,7 +460,7 @@ impl Batch {
         struct Group {
             rules: Rules,
             events: Vec<NewVisitEvent>,
-            senders: Vec<(usize, String, String)>,
+            senders: Vec<(usize, Sender)>,
         }
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
@@ -400,7 +474,7 @@ impl Batch {
                 groups.len() - 1
             });
             groups[g].events.push(r.event);
-            groups[g].senders.push((i, r.device_id, r.event_id));
+            groups[g].senders.push((i, r.sender));
         }
         tracing::debug!(
             messages = messages.len(),
@@ -419,8 +493,10 @@ impl Batch {
         match visit::record_groups_deferred(conn, &together, &mut self.pending) {
             Ok(all) => {
                 for (g, recorded) in groups.into_iter().zip(all) {
-                    for ((i, device_id, event_id), rec) in g.senders.into_iter().zip(recorded) {
-                        outcomes[i] = Some(outcome_of(rec, device_id, event_id));
+                    for ((i, sender), rec) in g.senders.into_iter().zip(recorded) {
+                        let (topic, payload, received) = messages[i];
+                        outcomes[i] =
+                            Some(self.settle(conn, rec, sender, topic, payload, received)?);
                     }
                 }
                 return Ok(outcomes.into_iter().flatten().collect());
@@ -431,24 +507,28 @@ impl Batch {
         for g in groups {
             match visit::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
                 Ok(recorded) => {
-                    for ((i, device_id, event_id), rec) in g.senders.into_iter().zip(recorded) {
-                        outcomes[i] = Some(outcome_of(rec, device_id, event_id));
+                    for ((i, sender), rec) in g.senders.into_iter().zip(recorded) {
+                        let (topic, payload, received) = messages[i];
+                        outcomes[i] =
+                            Some(self.settle(conn, rec, sender, topic, payload, received)?);
                     }
                 }
                 // Which of them the lock refuses shows one by one.
                 Err(StoreError::MonthLocked(_)) => {
-                    for ((i, device_id, event_id), event) in g.senders.into_iter().zip(g.events) {
+                    for ((i, sender), event) in g.senders.into_iter().zip(g.events) {
                         let ready = Ready {
-                            device_id,
-                            event_id,
+                            sender,
                             event,
                             rules: g.rules,
                         };
                         let (topic, payload, received) = messages[i];
-                        outcomes[i] = Some(match self.record(conn, ready)? {
-                            Ok(o) => o,
-                            Err(rejection) => dead(conn, topic, payload, received, rejection)?,
-                        });
+                        outcomes[i] =
+                            Some(match self.record(conn, ready, topic, payload, received)? {
+                                Ok(o) => o,
+                                Err(rejection) => {
+                                    self.dead(conn, topic, payload, received, rejection, None)?
+                                }
+                            });
                     }
                 }
                 Err(e) => return Err(e),
@@ -466,6 +546,7 @@ impl Batch {
             .filter_map(|id| self.devices.get(id).cloned().flatten())
             .collect();
         device::save_contacts(conn, &devices)?;
+        device_message::insert_many(conn, &self.messages)?;
         crate::db::figure::apply(conn, &self.pending.figures)?;
         Ok(Contacts {
             version: self.directory.as_ref().map(|(_, v)| *v),
@@ -521,34 +602,6 @@ impl Batch {
 /// for each was one statement per event.
 pub const CONTACT_RESOLUTION_SECONDS: i64 = 60;
 
-/// Keeps a rejected message as a dead letter.
-fn dead(
-    conn: &mut DbConn,
-    topic: &str,
-    payload: &[u8],
-    received: DateTime<Utc>,
-    rejection: Rejection,
-) -> Result<Outcome, StoreError> {
-    let device_id = device_id_of(topic);
-    let event_id = event_id_of(payload);
-    let dl = dead_letter::add(
-        conn,
-        received.naive_utc(),
-        topic,
-        device_id.as_deref(),
-        rejection.reason,
-        &rejection.detail,
-        payload,
-    )?;
-    tracing::warn!(reason = rejection.reason, device = ?device_id, "dead-lettered a device message");
-    Ok(Outcome::Dead {
-        device_id,
-        event_id,
-        rejection,
-        dead_letter_id: dl.id,
-    })
-}
-
 /// `local[key]`, else the directory's (if it is still at the version the
 /// batch read), else read with `load` and kept in both.
 fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
@@ -599,6 +652,7 @@ pub fn replay(
         let note = match &result {
             Ok(Outcome::Stored { .. }) => "stored".to_string(),
             Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
+            Ok(Outcome::Conflict { .. }) => "conflict".to_string(),
             Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
                 format!("rejected: {}", rejection.reason)
             }
@@ -721,11 +775,142 @@ pub fn device_id_of(topic: &str) -> Option<String> {
 
 /// The `event_id` of a payload, if it has one (for receipts of dead letters).
 pub fn event_id_of(payload: &[u8]) -> Option<String> {
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
     Some(v.get("event_id")?.as_str()?.to_string())
 }
 
 impl Batch {
+    /// Keeps a rejected message as a dead letter of its device's
+    /// municipality, within the device's budget; a message of a device no
+    /// municipality knows, or beyond the budget, is counted, not kept.
+    fn dead(
+        &mut self,
+        conn: &mut DbConn,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
+        rejection: Rejection,
+        stored_payload: Option<&[u8]>,
+    ) -> Result<Outcome, StoreError> {
+        let device_id = device_id_of(topic);
+        let event_id = event_id_of(payload);
+        let municipality = match &device_id {
+            Some(id) => self.device(conn, id)?.map(|d| d.municipality_id),
+            None => None,
+        };
+        let within_budget = match (&device_id, &self.directory) {
+            (Some(id), Some((dir, _))) => dir.may_dead_letter(id),
+            _ => true,
+        };
+        let dead_letter_id = match municipality {
+            Some(m) if within_budget => Some(
+                dead_letter::add(
+                    conn,
+                    dead_letter::NewLetter {
+                        at: received.naive_utc(),
+                        topic,
+                        device_id: device_id.as_deref(),
+                        municipality_id: Some(&m),
+                        reason: rejection.reason,
+                        detail: &rejection.detail,
+                        payload,
+                        stored_payload,
+                    },
+                )?
+                .id,
+            ),
+            _ => {
+                crate::metrics::global().not_kept(rejection.reason);
+                None
+            }
+        };
+        // The device id is a registered one or has passed the topic's
+        // check: safe to log as it is, but logged as data all the same.
+        tracing::warn!(reason = rejection.reason, device = ?device_id, kept = dead_letter_id.is_some(), "dead-lettered a device message");
+        if rejection.reason == "conflicting_duplicate" {
+            return Ok(Outcome::Conflict {
+                device_id: device_id.unwrap_or_default(),
+                event_id: event_id.unwrap_or_default(),
+                dead_letter_id,
+            });
+        }
+        Ok(Outcome::Dead {
+            device_id,
+            event_id,
+            rejection,
+            dead_letter_id,
+        })
+    }
+
+    /// What a recorded event became: stored (its message kept with it), a
+    /// duplicate, or a conflicting re-send (kept as a dead letter with both
+    /// versions; the stored event is unchanged).
+    fn settle(
+        &mut self,
+        conn: &mut DbConn,
+        rec: Recorded,
+        sender: Sender,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        match rec {
+            Recorded::Applied { event, visits } => {
+                self.messages.push(DeviceMessageRow {
+                    visit_event_id: event.id,
+                    content_sha256: sender.content_sha256,
+                    body: sender.body,
+                });
+                Ok(Outcome::Stored {
+                    device_id: sender.device_id,
+                    event_id: sender.event_id,
+                    visits,
+                })
+            }
+            Recorded::Duplicate { event } => {
+                // The first version: in this batch, or stored before.
+                let first = match self.messages.iter().find(|m| m.visit_event_id == event.id) {
+                    Some(m) => Some(m.clone()),
+                    None => device_message::get(conn, &event.id)?,
+                };
+                let differs = match &first {
+                    Some(m) => m.content_sha256 != sender.content_sha256,
+                    // Stored before messages were kept: what the row says.
+                    None => {
+                        use chrono::SubsecRound;
+                        event.kind != sender.kind
+                            || event.occurred_at != sender.occurred_at.trunc_subsecs(6)
+                            || event.method_ref != sender.method_ref
+                            || event.staff_id != sender.staff_id
+                    }
+                };
+                if !differs {
+                    return Ok(Outcome::Duplicate {
+                        device_id: sender.device_id,
+                        event_id: sender.event_id,
+                    });
+                }
+                let detail = match &first {
+                    Some(m) => differences(&m.body, &sender.body),
+                    None => format!(
+                        "stored before as {} at {}Z",
+                        event.kind,
+                        event.occurred_at.format("%Y-%m-%dT%H:%M:%S")
+                    ),
+                };
+                let stored = first.map(|m| m.body.into_bytes());
+                let rejection = reject(
+                    "conflicting_duplicate",
+                    format!("this event id was stored before with other content: {detail}"),
+                );
+                self.dead(conn, topic, payload, received, rejection, stored.as_deref())
+            }
+        }
+    }
+
     fn interpret(
         &mut self,
         conn: &mut DbConn,
@@ -734,7 +919,7 @@ impl Batch {
         received: DateTime<Utc>,
     ) -> Result<Result<Outcome, Rejection>, StoreError> {
         match self.check(conn, topic, payload, received)? {
-            Ok(ready) => self.record(conn, ready),
+            Ok(ready) => self.record(conn, ready, topic, payload, received),
             Err(r) => Ok(Err(r)),
         }
     }
@@ -923,9 +1108,19 @@ impl Batch {
             max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
             window: m.frame_window(),
         };
-        Ok(Ok(Ready {
+        let sender = Sender {
             device_id,
             event_id: msg.event_id.to_string(),
+            content_sha256: msg.content_sha256(),
+            // Valid JSON, so valid UTF-8.
+            body: String::from_utf8_lossy(payload).into_owned(),
+            kind: event.kind.clone(),
+            occurred_at: event.occurred_at,
+            method_ref: event.method_ref.clone(),
+            staff_id: event.staff_id.clone(),
+        };
+        Ok(Ok(Ready {
+            sender,
             event,
             rules,
         }))
@@ -936,15 +1131,17 @@ impl Batch {
         &mut self,
         conn: &mut DbConn,
         ready: Ready,
+        topic: &str,
+        payload: &[u8],
+        received: DateTime<Utc>,
     ) -> Result<Result<Outcome, Rejection>, StoreError> {
         let Ready {
-            device_id,
-            event_id,
+            sender,
             event,
             rules,
         } = ready;
         match visit::record_deferred(conn, &event, None, rules, &mut self.pending) {
-            Ok(r) => Ok(Ok(outcome_of(r, device_id, event_id))),
+            Ok(r) => Ok(Ok(self.settle(conn, r, sender, topic, payload, received)?)),
             Err(StoreError::MonthLocked(month)) => Ok(Err(month_locked(&month))),
             Err(e) => Err(e),
         }
@@ -955,24 +1152,52 @@ fn month_locked(month: &str) -> Rejection {
     reject("month_locked", format!("{month} is locked for billing"))
 }
 
-fn outcome_of(r: Recorded, device_id: String, event_id: String) -> Outcome {
-    match r {
-        Recorded::Applied { visits, .. } => Outcome::Stored {
-            device_id,
-            event_id,
-            visits,
-        },
-        Recorded::Duplicate { .. } => Outcome::Duplicate {
-            device_id,
-            event_id,
-        },
-    }
-}
-
 /// A message that passed every check: the event to store.
 struct Ready {
-    device_id: String,
-    event_id: String,
+    sender: Sender,
     event: NewVisitEvent,
     rules: Rules,
+}
+
+/// Who sent a checked event and what it said, to settle its outcome.
+struct Sender {
+    device_id: String,
+    event_id: String,
+    content_sha256: String,
+    /// The message as received.
+    body: String,
+    /// As the event row holds them, for events stored before messages
+    /// were kept.
+    kind: String,
+    occurred_at: NaiveDateTime,
+    method_ref: Option<String>,
+    staff_id: String,
+}
+
+/// The fields in which two versions of a device message differ, e.g.
+/// `occurred_at 2026-11-20T09:40:00+01:00 -> 2026-11-20T11:40:00+01:00`.
+fn differences(first: &str, second: &str) -> String {
+    let (Ok(a), Ok(b)) = (
+        serde_json::from_str::<serde_json::Value>(first),
+        serde_json::from_str::<serde_json::Value>(second),
+    ) else {
+        return "the messages differ".into();
+    };
+    let fields: Vec<String> = ["kind", "occurred_at", "staff_credential", "key_id"]
+        .iter()
+        .filter(|k| a.get(**k) != b.get(**k))
+        .map(|k| {
+            let show = |v: &serde_json::Value| match v.get(*k) {
+                Some(serde_json::Value::String(s)) => s.chars().take(64).collect(),
+                Some(other) => other.to_string().chars().take(64).collect(),
+                None => "(none)".to_string(),
+            };
+            format!("{k} {} -> {}", show(&a), show(&b))
+        })
+        .collect();
+    if fields.is_empty() {
+        "the messages differ".into()
+    } else {
+        fields.join(", ")
+    }
 }

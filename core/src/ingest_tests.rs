@@ -255,39 +255,199 @@ fn every_bad_input_is_dead_lettered_and_the_next_good_one_lands() {
         f.send("nfc-1", &signed(good())),
         Outcome::Stored { .. }
     ));
+    // Nine are kept; the unknown device's and the bad topic's belong to
+    // no municipality and are only counted.
     let counts = dead_letter::counts(&mut f.conn).unwrap();
-    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 11);
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 9, "{counts:?}");
+    assert!(
+        counts
+            .iter()
+            .all(|(r, _)| r != "unknown_device" && r != "invalid_topic")
+    );
+    let text = crate::metrics::global().render_counters();
+    for reason in ["unknown_device", "invalid_topic"] {
+        assert!(
+            text.contains(&format!(
+                "hemtid_dead_letters_not_kept_total{{reason=\"{reason}\"}}"
+            )),
+            "{text}"
+        );
+    }
+    // The 20,000-byte payload: its first 4 KiB, its length and SHA-256.
+    let m = device::get_any(&mut f.conn, "lock-1")
+        .unwrap()
+        .municipality_id;
+    let big = dead_letter::list(&mut f.conn, &m, Some("lock-1"), 100)
+        .unwrap()
+        .into_iter()
+        .find(|l| l.reason == "payload_too_large")
+        .unwrap();
+    assert_eq!((big.payload.len(), big.payload_bytes), (4096, 20_000));
+    assert!(big.truncated());
+    assert_eq!(
+        big.payload_sha256.as_deref(),
+        Some(
+            crate::auth::to_hex(&<sha2::Sha256 as sha2::Digest>::digest(vec![b' '; 20_000]))
+                .as_str()
+        )
+    );
+    // Another municipality's admin sees none of them.
+    assert!(
+        dead_letter::list(&mut f.conn, "another", None, 100)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
-fn a_dead_letter_replays_once_the_device_is_registered() {
+fn a_conflicting_re_send_is_kept_with_both_versions_and_changes_nothing() {
     let mut f = fx();
-    let body = msg("check_in", "2026-11-21T10:00:00+01:00");
-    let Outcome::Dead { dead_letter_id, .. } = ingest::ingest(
+    let first = msg("unlock", "2026-11-20T09:40:00+01:00");
+    assert!(matches!(f.send("lock-1", &first), Outcome::Stored { .. }));
+    let closing = msg("lock", "2026-11-20T10:10:00+01:00");
+    let Outcome::Stored { visits, .. } = f.send("lock-1", &closing) else {
+        panic!("stored")
+    };
+    let visit_before = visits[0].clone();
+    // Byte for byte again, and the same content spelt otherwise (another
+    // battery reading, another order of keys): duplicates.
+    assert!(matches!(
+        f.send("lock-1", &first),
+        Outcome::Duplicate { .. }
+    ));
+    let mut same = first.clone();
+    same["battery_pct"] = json!(12);
+    same["occurred_at"] = json!("2026-11-20T08:40:00Z");
+    assert!(matches!(f.send("lock-1", &same), Outcome::Duplicate { .. }));
+    // The same event id with another time: a conflict.
+    let mut moved = first.clone();
+    moved["occurred_at"] = json!("2026-11-20T11:40:00+01:00");
+    let Outcome::Conflict {
+        dead_letter_id,
+        event_id,
+        ..
+    } = f.send("lock-1", &moved)
+    else {
+        panic!("a conflict")
+    };
+    assert_eq!(event_id, first["event_id"].as_str().unwrap());
+    let dl = dead_letter::get(&mut f.conn, &dead_letter_id.unwrap()).unwrap();
+    assert_eq!(dl.reason, "conflicting_duplicate");
+    assert!(
+        dl.detail
+            .contains("occurred_at 2026-11-20T09:40:00+01:00 -> 2026-11-20T11:40:00+01:00"),
+        "{}",
+        dl.detail
+    );
+    assert_eq!(dl.payload, moved.to_string().into_bytes());
+    assert_eq!(dl.stored_payload, Some(first.to_string().into_bytes()));
+    // The provider admin sees it; the stored event and its visit stand.
+    let provider = device::get_any(&mut f.conn, "lock-1").unwrap().provider_id;
+    let conflicts = dead_letter::conflicts_of_provider(&mut f.conn, &provider, 10).unwrap();
+    assert_eq!(conflicts.len(), 1);
+    let stored = visit_event::find(
         &mut f.conn,
-        "hemtid/v1/devices/lock-new/events",
-        body.to_string().as_bytes(),
-        f.now,
+        "device",
+        "lock-1",
+        first["event_id"].as_str().unwrap(),
     )
-    .unwrap() else {
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored.occurred_at.format("%H:%M").to_string(), "08:40");
+    let visit_after = visit::get(&mut f.conn, &visit_before.id).unwrap();
+    assert_eq!(visit_after.fields.seconds, visit_before.fields.seconds);
+    // Another kind under the same event id is a conflict too, even one
+    // the event row cannot tell apart (unlock and check_in are both
+    // check-ins).
+    let mut other_kind = first.clone();
+    other_kind["kind"] = json!("check_in");
+    assert!(matches!(
+        f.send("lock-1", &other_kind),
+        Outcome::Conflict { .. }
+    ));
+}
+
+#[test]
+fn an_event_stored_before_messages_were_kept_is_compared_by_its_row() {
+    let mut f = fx();
+    let first = msg("unlock", "2026-11-20T09:40:00+01:00");
+    assert!(matches!(f.send("lock-1", &first), Outcome::Stored { .. }));
+    // As if stored before migration 000015.
+    {
+        use diesel::prelude::*;
+        diesel::delete(crate::db::schema::device_message::table)
+            .execute(&mut f.conn)
+            .unwrap();
+    }
+    assert!(matches!(
+        f.send("lock-1", &first),
+        Outcome::Duplicate { .. }
+    ));
+    let mut moved = first.clone();
+    moved["occurred_at"] = json!("2026-11-20T11:40:00+01:00");
+    assert!(matches!(f.send("lock-1", &moved), Outcome::Conflict { .. }));
+}
+
+#[test]
+fn conflicting_versions_in_one_batch_keep_the_first() {
+    let mut f = fx();
+    let dir = std::sync::Arc::new(ingest::Directory::default());
+    let first = msg("unlock", "2026-11-20T09:40:00+01:00");
+    let mut moved = first.clone();
+    moved["occurred_at"] = json!("2026-11-20T11:40:00+01:00");
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[first.clone(), first.clone(), moved]),
+        ["Stored", "Duplicate", "Conflict"]
+    );
+}
+
+#[test]
+fn a_device_leaves_a_bounded_number_of_dead_letters() {
+    let mut f = fx();
+    let dir = std::sync::Arc::new(ingest::Directory::default());
+    let bad: Vec<Value> = (0..130).map(|i| json!({"event_id": i})).collect();
+    let reasons = directory_batch(&mut f, &dir, &bad);
+    assert!(
+        reasons.iter().all(|r| r == "invalid_payload"),
+        "{reasons:?}"
+    );
+    let kept: i64 = dead_letter::counts(&mut f.conn)
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(kept, ingest::DEAD_LETTERS_PER_DEVICE_BURST as i64);
+    // A good message still lands.
+    assert_eq!(
+        directory_batch(&mut f, &dir, &[msg("unlock", "2026-11-20T08:00:00+01:00")]),
+        ["Stored"]
+    );
+}
+
+#[test]
+fn a_dead_letter_replays_once_the_credential_is_registered() {
+    let mut f = fx();
+    let mut body = msg("check_in", "2026-11-21T10:00:00+01:00");
+    body["staff_credential"] = json!("fob-new");
+    let Outcome::Dead { dead_letter_id, .. } = f.send("lock-1", &body) else {
         panic!("dead")
     };
+    let dead_letter_id = dead_letter_id.expect("kept");
     let again = ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap();
-    assert_eq!(again.err().map(|r| r.reason), Some("unknown_device"));
-    let lock = device::get_any(&mut f.conn, "lock-1").unwrap();
-    device::create(
+    assert_eq!(again.err().map(|r| r.reason), Some("unknown_credential"));
+    let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
+        .unwrap()
+        .unwrap();
+    staff_credential::create(
         &mut f.conn,
-        &device::NewDevice {
-            id: "lock-new".into(),
-            municipality_id: lock.municipality_id,
-            provider_id: lock.provider_id,
-            kind: "door_lock".into(),
-            client_id: lock.client_id,
-            secret_hash: "x".into(),
-            hmac_key: None,
-            status: "active".into(),
+        &staff_credential::StaffCredential {
+            municipality_id: anna.municipality_id.clone(),
+            credential: "fob-new".into(),
+            staff_id: anna.id,
+            kind: "key_fob".into(),
+            active: true,
             created_at: now(),
-            updated_at: now(),
+            revoked_at: None,
         },
     )
     .unwrap();
@@ -302,6 +462,22 @@ fn a_dead_letter_replays_once_the_device_is_registered() {
         ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap(),
         Ok(Outcome::Duplicate { .. })
     ));
+}
+
+#[test]
+fn a_device_no_municipality_knows_is_counted_not_kept() {
+    let mut f = fx();
+    let body = msg("check_in", "2026-11-21T10:00:00+01:00");
+    let Outcome::Dead {
+        dead_letter_id,
+        rejection,
+        ..
+    } = f.send("lock-new", &body)
+    else {
+        panic!("dead")
+    };
+    assert_eq!((rejection.reason, dead_letter_id), ("unknown_device", None));
+    assert_eq!(dead_letter::counts(&mut f.conn).unwrap().len(), 0);
 }
 
 /// Registers a signing key (once) and a digital key for Anna.
@@ -384,12 +560,17 @@ fn a_digital_key_names_the_staff_member_until_it_is_revoked() {
     // The lock's configuration lists the revoked key until it expires (on
     // 1 December; asked as of the test's own day, not the wall clock's).
     let at = f.now.naive_utc();
-    let cfg = digital_key::lock_config(&mut f.conn, "lock-1", at)
+    let cfg = digital_key::lock_config(&mut f.conn, "lock-1", at, 7)
         .unwrap()
         .unwrap();
     assert_eq!(
-        (cfg.algorithm, cfg.revoked.clone()),
-        ("EdDSA", vec!["key-a".to_string()])
+        (
+            cfg.algorithm.as_str(),
+            cfg.revoked.clone(),
+            cfg.version,
+            cfg.lock.as_str()
+        ),
+        ("EdDSA", vec!["key-a".to_string()], 7, "lock-1")
     );
     let example: Value = serde_json::from_str(&contract("examples/device-config.json")).unwrap();
     let keys = |v: &Value| {
@@ -682,7 +863,11 @@ mod fuzz {
                         );
                         prop_assert!(!rejection.detail.is_empty());
                     }
-                    Ok(Outcome::Stored { .. } | Outcome::Duplicate { .. }) => {}
+                    Ok(
+                        Outcome::Stored { .. }
+                        | Outcome::Duplicate { .. }
+                        | Outcome::Conflict { .. },
+                    ) => {}
                     Err(e) => prop_assert!(false, "a storage error escaped: {e}"),
                 }
                 Ok(())
@@ -734,7 +919,7 @@ fn a_nul_character_is_refused_as_an_invalid_payload() {
         match ingest::ingest(&mut f.conn, "hemtid/v1/devices/lock-1/events", payload, now) {
             Ok(Outcome::Dead { rejection, dead_letter_id, .. }) => {
                 assert_eq!(rejection.reason, "invalid_payload");
-                let dl = dead_letter::get(&mut f.conn, &dead_letter_id).unwrap();
+                let dl = dead_letter::get(&mut f.conn, &dead_letter_id.unwrap()).unwrap();
                 assert_eq!(dl.payload, payload);
             }
             other => panic!("{other:?}"),
@@ -916,4 +1101,34 @@ fn a_device_s_last_contact_is_kept_to_the_minute() {
     let mut later = msg("lock", "2026-11-20T09:30:00+01:00");
     later["battery_pct"] = json!(40);
     assert_eq!(send(&mut f, later, 100), (Some(at(100)), Some(40)));
+}
+
+/// The test vectors published for lock vendors
+/// (mobile-contract/test-vectors/event-signature.json, computed with
+/// openssl) are what hemtid computes and accepts.
+#[test]
+fn the_published_signature_vectors_hold() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mobile-contract/test-vectors/event-signature.json"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let key = v["hmac_key"].as_str().unwrap();
+    assert_eq!(key.len(), 64);
+    let vectors = v["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 2);
+    for x in vectors {
+        let text = ingest::DeviceMessage::signed_text(&x["payload"]);
+        assert_eq!(text, x["signed_text"].as_str().unwrap());
+        assert_eq!(
+            crate::auth::to_hex(text.as_bytes()),
+            x["signed_text_hex"].as_str().unwrap()
+        );
+        assert_eq!(
+            ingest::sign(key, &text).as_deref(),
+            x["sig"].as_str(),
+            "{x}"
+        );
+        assert_eq!(x["payload"]["sig"], x["sig"]);
+    }
 }

@@ -68,6 +68,9 @@ pub struct Metrics {
     stored: AtomicU64,
     duplicates: AtomicU64,
     dead: Mutex<BTreeMap<String, u64>>,
+    /// Rejected messages counted but not kept (a device no municipality
+    /// knows, or one over its dead-letter budget), by reason.
+    not_kept: Mutex<BTreeMap<String, u64>>,
     batch_size: Mutex<Histogram>,
     batch_seconds: Mutex<Histogram>,
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
@@ -106,6 +109,11 @@ impl Metrics {
         }
         lock(&self.batch_size).observe(SIZES, size as f64);
         lock(&self.batch_seconds).observe(SECONDS, seconds);
+    }
+
+    /// A rejected message counted, not kept as a dead letter.
+    pub fn not_kept(&self, reason: &str) {
+        *lock(&self.not_kept).entry(reason.to_string()).or_default() += 1;
     }
 
     /// The counter of device messages `gateway` receives on its
@@ -162,6 +170,14 @@ impl Metrics {
         out.push_str("# TYPE hemtid_dead_letters_total counter\n");
         for (reason, n) in lock(&self.dead).iter() {
             let _ = writeln!(out, "hemtid_dead_letters_total{{reason=\"{reason}\"}} {n}");
+        }
+        out.push_str("# HELP hemtid_dead_letters_not_kept_total Rejected device messages counted but not kept: of a device no municipality knows, or over its device's dead-letter budget.\n");
+        out.push_str("# TYPE hemtid_dead_letters_not_kept_total counter\n");
+        for (reason, n) in lock(&self.not_kept).iter() {
+            let _ = writeln!(
+                out,
+                "hemtid_dead_letters_not_kept_total{{reason=\"{reason}\"}} {n}"
+            );
         }
         out.push_str("# HELP hemtid_gateway_received_total Device messages a gateway received, by subscriber connection (how a shared subscription spreads them).\n");
         out.push_str("# TYPE hemtid_gateway_received_total counter\n");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Connection and batching settings of one gateway.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct GatewayOptions {
     pub host: String,
     pub port: u16,
@@ -32,6 +32,9 @@ pub struct GatewayOptions {
     /// group with a persistent session leaves with messages unacknowledged.
     pub persistent: bool,
     pub keep_alive: Duration,
+    /// The key the locks' configurations are signed with (the one they
+    /// pinned at enrolment); without it no configuration is published.
+    pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
 }
 
 impl std::fmt::Debug for GatewayOptions {
@@ -46,6 +49,7 @@ impl std::fmt::Debug for GatewayOptions {
             .field("lanes", &self.lanes)
             .field("subscribers", &self.subscribers)
             .field("persistent", &self.persistent)
+            .field("lock_keys", &self.lock_keys)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +75,7 @@ impl GatewayOptions {
             subscribers: 1,
             persistent: true,
             keep_alive: Duration::from_secs(30),
+            lock_keys: None,
         }
     }
 

@@ -20,7 +20,8 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     pub event_id: String,
-    /// `stored`, `duplicate` or `rejected` (kept as a dead letter).
+    /// `stored`, `duplicate`, `conflict` (sent before with other content:
+    /// the first version stands) or `rejected` (with its reason).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
@@ -75,6 +76,7 @@ fn count(outcomes: &[Outcome], seconds: f64) {
         match o {
             Outcome::Stored { .. } => stored += 1,
             Outcome::Duplicate { .. } => duplicates += 1,
+            Outcome::Conflict { .. } => dead.push("conflicting_duplicate"),
             Outcome::Dead { rejection, .. } => dead.push(rejection.reason),
         }
     }
@@ -126,14 +128,27 @@ fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
         Err(e) if e.is_transient() => Err(e),
         Err(e) => {
             let device_id = ingest::device_id_of(&m.topic);
+            let municipality = match &device_id {
+                Some(id) => match db::device::get_any(conn, id) {
+                    Ok(d) => Some(d.municipality_id),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            let detail = e.to_string();
             let dl = db::dead_letter::add(
                 conn,
-                m.received.naive_utc(),
-                &m.topic,
-                device_id.as_deref(),
-                "storage_error",
-                &e.to_string(),
-                &m.payload,
+                db::dead_letter::NewLetter {
+                    at: m.received.naive_utc(),
+                    topic: &m.topic,
+                    device_id: device_id.as_deref(),
+                    municipality_id: municipality.as_deref(),
+                    reason: "storage_error",
+                    detail: &detail,
+                    payload: &m.payload,
+                    stored_payload: None,
+                },
             )?;
             tracing::error!(error = %e, dead_letter = %dl.id, "a message could not be stored");
             // Receipted as rejected: the device stops re-sending a message
@@ -145,7 +160,7 @@ fn one_by_one(conn: &mut DbConn, m: &Message) -> Result<Outcome, StoreError> {
                     reason: "storage_error",
                     detail: e.to_string(),
                 },
-                dead_letter_id: dl.id,
+                dead_letter_id: Some(dl.id),
             })
         }
     }
@@ -203,6 +218,18 @@ pub fn receipts(outcomes: &[Outcome]) -> BTreeMap<String, Receipts> {
                     event_id: event_id.clone(),
                     status: "duplicate",
                     reason: None,
+                },
+            ),
+            Outcome::Conflict {
+                device_id,
+                event_id,
+                ..
+            } => (
+                device_id.clone(),
+                Receipt {
+                    event_id: event_id.clone(),
+                    status: "conflict",
+                    reason: Some("conflicting_duplicate"),
                 },
             ),
             Outcome::Dead {
@@ -290,7 +317,12 @@ mod tests {
                     reason: "unknown_credential",
                     detail: String::new(),
                 },
-                dead_letter_id: "x".into(),
+                dead_letter_id: Some("x".into()),
+            },
+            Outcome::Conflict {
+                device_id: "lock-1".into(),
+                event_id: "d".into(),
+                dead_letter_id: Some("z".into()),
             },
             // Without an event id there is nothing to receipt.
             Outcome::Dead {
@@ -300,7 +332,7 @@ mod tests {
                     reason: "malformed_json",
                     detail: String::new(),
                 },
-                dead_letter_id: "y".into(),
+                dead_letter_id: Some("y".into()),
             },
         ];
         let ours = serde_json::to_value(&receipts(&outcomes)["lock-1"]).unwrap();

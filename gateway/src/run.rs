@@ -96,6 +96,7 @@ pub async fn run_with_ready(
             publisher.clone(),
             pool.clone(),
             ready.subscribe(),
+            opts.lock_keys.clone(),
         )),
         tokio::spawn(publish_alerts(
             publisher.clone(),
@@ -338,9 +339,21 @@ async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
 /// Lock configurations claimed and published per round (every 500 ms).
 const CONFIGS_PER_ROUND: i64 = 200;
 
-/// Publishes each lock's configuration (public key, revoked keys) as a
-/// retained message when it changed, while connected.
-async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver<bool>) {
+/// Publishes each lock's configuration (public key, revoked keys, a
+/// version that only grows), signed with the lock-signing key the locks
+/// pinned at enrolment, as a retained message when it changed, while
+/// connected. Without the key nothing is published: a lock ignores an
+/// unsigned configuration.
+async fn publish_configs(
+    client: AsyncClient,
+    pool: Pool,
+    ready: watch::Receiver<bool>,
+    keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+) {
+    let Some(keys) = keys else {
+        tracing::warn!("no lock-signing key: the locks' configurations are not published");
+        return;
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
@@ -349,6 +362,7 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
         }
         let p = pool.clone();
         let now = Utc::now().naive_utc();
+        let keys = keys.clone();
         let due = tokio::task::spawn_blocking(move || -> Result<Vec<(String, Vec<u8>)>, String> {
             let mut c = p.get().map_err(|e| e.to_string())?;
             let mut out = Vec::new();
@@ -356,14 +370,18 @@ async fn publish_configs(client: AsyncClient, pool: Pool, ready: watch::Receiver
             // thousands of claims and publishes at once starved the
             // gateway's own subscription and acks (found by the simulator).
             for lock in digital_key::dirty_locks(&mut c, CONFIGS_PER_ROUND).map_err(|e| e.to_string())? {
-                if !digital_key::claim(&mut c, &lock.id).map_err(|e| e.to_string())? {
+                let Some(version) = digital_key::claim(&mut c, &lock.id).map_err(|e| e.to_string())? else {
                     continue;
-                }
-                let cfg = digital_key::lock_config(&mut c, &lock.id, now)
+                };
+                let cfg = digital_key::lock_config(&mut c, &lock.id, now, version)
                     .map_err(|e| e.to_string())
                     .and_then(|cfg| {
-                        cfg.map(|cfg| serde_json::to_vec(&cfg).map_err(|e| e.to_string()))
-                            .transpose()
+                        cfg.map(|cfg| {
+                            keys.sign_config(&cfg)
+                                .map(String::into_bytes)
+                                .map_err(|e| e.to_string())
+                        })
+                        .transpose()
                     });
                 match cfg {
                     Ok(Some(body)) => out.push((lock.id, body)),

@@ -124,6 +124,7 @@ async fn env_with(
     opts.lanes = lanes;
     opts.share_group = share_group.map(str::to_string);
     opts.subscribers = subscribers;
+    opts.lock_keys = Some(lock_keys());
     let mut running = Vec::new();
     for i in 0..gateways {
         let mut o = opts.clone();
@@ -154,6 +155,11 @@ async fn env_with(
         _broker: embedded,
         gateways: running,
     }
+}
+
+/// The key the tests' gateways sign lock configurations with.
+fn lock_keys() -> hemtid_core::auth::lock_keys::LockKeys {
+    hemtid_core::auth::lock_keys::LockKeys::from_seed(&[4u8; 32]).unwrap()
 }
 
 /// Sends `events` from `device` as fast as receipts allow, re-sending
@@ -503,13 +509,19 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>, subscr
     env.stop().await;
 }
 
-/// The next configuration a lock receives.
-async fn next_config(events: &mut EventLoop) -> Value {
+/// The next configuration a lock receives, verified as a lock verifies it.
+async fn next_config(
+    events: &mut EventLoop,
+    held: &mut hemtid_core::auth::lock_keys::PinnedConfig,
+) -> Value {
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             match events.poll().await {
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    return serde_json::from_slice::<Value>(&p.payload).unwrap();
+                    let cfg = held
+                        .accept(&p.payload)
+                        .expect("a signed, newer configuration");
+                    return serde_json::to_value(cfg).unwrap();
                 }
                 Ok(_) => {}
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -523,7 +535,9 @@ async fn next_config(events: &mut EventLoop) -> Value {
 async fn locks_get_their_key_configuration_retained(external: Option<String>) {
     let id = format!("lock-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let env = env(external, &id).await;
-    let keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[4u8; 32]).unwrap();
+    let keys = lock_keys();
+    // The lock pinned the public key at enrolment.
+    let mut held = hemtid_core::auth::lock_keys::PinnedConfig::new(&id, &keys.public_key());
     {
         let mut c = env.pool.get().unwrap();
         hemtid_core::db::digital_key::register_signing_key(
@@ -557,7 +571,7 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
         .subscribe(hemtid_gateway::config_topic(&id), QoS::AtLeastOnce)
         .await
         .unwrap();
-    let first = next_config(&mut events).await;
+    let first = next_config(&mut events, &mut held).await;
     assert_eq!(
         (first["kid"].as_str(), first["public_key"].as_str()),
         (Some(keys.kid()), Some(keys.public_key().as_str()))
@@ -570,8 +584,10 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
         db::now(),
     )
     .unwrap();
-    let second = next_config(&mut events).await;
+    let second = next_config(&mut events, &mut held).await;
     assert_eq!(second["revoked"], json!(["key-1"]));
+    assert!(second["version"].as_i64() > first["version"].as_i64());
+    assert_eq!(second["lock"], json!(id));
     env.stop().await;
 }
 

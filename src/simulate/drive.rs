@@ -17,6 +17,9 @@ pub struct Broker {
     /// Each lock's secret: a lock signs in as itself (its id as username
     /// and client id) and speaks only for itself.
     pub credentials: HashMap<String, String>,
+    /// The lock-signing public key the locks pinned at enrolment; with it
+    /// each lock reads its configuration and verifies it as a real one.
+    pub pinned_key: Option<String>,
 }
 
 impl Broker {
@@ -27,6 +30,7 @@ impl Broker {
             host: g.host,
             port: g.port,
             credentials,
+            pinned_key: None,
         })
     }
 }
@@ -41,6 +45,12 @@ pub struct DeviceReport {
     pub late_receipts: usize,
     pub unreceipted: usize,
     pub reconnects: usize,
+    /// Configurations the locks received and verified with the pinned key
+    /// (signed, for the lock, newer than the one held).
+    pub configs_verified: usize,
+    /// Configurations a lock refused, and the first reason.
+    pub configs_refused: usize,
+    pub config_refusal: Option<String>,
     /// Microseconds from the first publish of an event to its receipt.
     pub latencies_us: Vec<u64>,
     /// The first publish and the last first-receipt: the throughput window.
@@ -58,6 +68,11 @@ impl DeviceReport {
         self.late_receipts += o.late_receipts;
         self.unreceipted += o.unreceipted;
         self.reconnects += o.reconnects;
+        self.configs_verified += o.configs_verified;
+        self.configs_refused += o.configs_refused;
+        if self.config_refusal.is_none() {
+            self.config_refusal = o.config_refusal;
+        }
         self.latencies_us.extend(o.latencies_us);
         self.first_publish = match (self.first_publish, o.first_publish) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -123,12 +138,17 @@ pub async fn run_devices(
         let rate = f64::from(per_second) * share.len() as f64 / total;
         let secret = broker.credentials.get(&lock).cloned();
         let (host, port) = (broker.host.clone(), broker.port);
+        let pinned = broker
+            .pinned_key
+            .as_ref()
+            .map(|k| hemtid_core::auth::lock_keys::PinnedConfig::new(&lock, k));
         tasks.push(tokio::spawn(async move {
             one_lock(
                 lock,
                 &host,
                 port,
                 secret,
+                pinned,
                 share,
                 rate,
                 resend_after,
@@ -147,15 +167,18 @@ pub async fn run_devices(
     report
 }
 
-/// One lock: connects as itself, reads its receipts, publishes its events
-/// (`per_second`: 0 as fast as receipts come) and re-sends what is not
-/// receipted after `resend_after` and after every reconnect.
+/// One lock: connects as itself, reads its receipts (and, with a pinned
+/// key, its configuration, which it verifies as a real lock does),
+/// publishes its events (`per_second`: 0 as fast as receipts come) and
+/// re-sends what is not receipted after `resend_after` and after every
+/// reconnect.
 #[allow(clippy::too_many_arguments)]
 async fn one_lock(
     lock: String,
     host: &str,
     port: u16,
     secret: Option<String>,
+    mut pinned: Option<hemtid_core::auth::lock_keys::PinnedConfig>,
     events: Vec<DeviceEvent>,
     per_second: f64,
     resend_after: Duration,
@@ -185,6 +208,17 @@ async fn one_lock(
     let mut events = crate::simulate::drive::events_of(eventloop);
     let topic = hemtid_gateway::events_topic(&lock);
     let receipts_topic = hemtid_gateway::receipts_topic(&lock);
+    let config_topic = hemtid_gateway::config_topic(&lock);
+    let mut filters = vec![rumqttc::SubscribeFilter::new(
+        receipts_topic.clone(),
+        QoS::AtLeastOnce,
+    )];
+    if pinned.is_some() {
+        filters.push(rumqttc::SubscribeFilter::new(
+            config_topic.clone(),
+            QoS::AtLeastOnce,
+        ));
+    }
     let mut queue: std::collections::VecDeque<(String, Vec<u8>)> = events_in_order(events_list);
     let mut pending: HashMap<String, Pending> = HashMap::new();
     let mut receipted: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -202,12 +236,23 @@ async fn one_lock(
             event = events.recv() => match event {
                 Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     connected = true;
-                    subscribed = client.try_subscribe(receipts_topic.clone(), QoS::AtLeastOnce).is_err();
+                    subscribed = client.try_subscribe_many(filters.clone()).is_err();
                     for p in pending.values_mut() {
                         p.last_sent = None;
                     }
                 }
                 Some(Ok(Event::Incoming(Packet::SubAck(_)))) => subscribed = true,
+                Some(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == config_topic => {
+                    if let Some(held) = pinned.as_mut() {
+                        match held.accept(&p.payload) {
+                            Ok(_) => report.configs_verified += 1,
+                            Err(e) => {
+                                report.configs_refused += 1;
+                                report.config_refusal.get_or_insert_with(|| e.to_string());
+                            }
+                        }
+                    }
+                }
                 Some(Ok(Event::Incoming(Packet::Publish(p)))) => {
                     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&p.payload) else { continue };
                     let now = Instant::now();

@@ -352,7 +352,23 @@ pub fn drive_and_check(
     while check::stored_events(&mut conn, &world.municipality)? < want && Instant::now() < settle {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let checks = check::run(&mut conn, &world.municipality, &plan, &world.days)?;
+    let mut checks = check::run(&mut conn, &world.municipality, &plan, &world.days)?;
+    if broker.pinned_key.is_some() {
+        checks.push(check::Check {
+            name: "every lock configuration verified",
+            ok: devices.configs_refused == 0,
+            detail: format!(
+                "{} signed configurations verified against the pinned key, {} refused{}",
+                devices.configs_verified,
+                devices.configs_refused,
+                devices
+                    .config_refusal
+                    .as_deref()
+                    .map(|r| format!(" (first: {r})"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
     Ok(Summary {
         world,
         expected: plan.expected,
@@ -421,6 +437,7 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
                     host: "127.0.0.1".into(),
                     port: s.mqtt_port,
                     credentials,
+                    pinned_key: None,
                 },
             };
             println!(
@@ -434,6 +451,13 @@ pub fn run(config: &Config, o: &Options, child_env: &[(&str, String)]) -> Result
             (Some(s), api, broker)
         }
     };
+    // The locks pin the lock-signing key hemtid made in the data folder
+    // (a serve started here made it by now), as a lock does at enrolment.
+    let mut broker = broker;
+    broker.pinned_key = hemtid_core::auth::lock_keys::LockKeys::load(&config.data_dir)
+        .ok()
+        .flatten()
+        .map(|k| k.public_key());
     let summary = drive_and_check(&pool, prepared, &api, &broker, o);
     drop(served);
     if let Some(opts) = own_session {

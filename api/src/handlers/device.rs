@@ -78,6 +78,21 @@ pub struct RegisteredDevice {
     /// The payload-signing key: 32 bytes as 64 hex digits (`null` for a
     /// device registered with `signed: false`).
     pub hmac_key: Option<String>,
+    /// For a door lock: the public key to pin at enrolment. The lock
+    /// accepts a configuration (and digital keys) only when signed with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_signing_key: Option<PinnedKey>,
+}
+
+/// The key a lock pins at enrolment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PinnedKey {
+    /// `EdDSA` (Ed25519).
+    pub algorithm: &'static str,
+    /// The key's id, as in the header of what it signs.
+    pub kid: String,
+    /// The Ed25519 public key, base64url without padding (a JWK's `x`).
+    pub public_key: String,
 }
 
 /// A device's new broker password, shown this once.
@@ -193,12 +208,22 @@ pub async fn register_device(
         })
         .await?;
     tracing::info!(device_id = %d.id, "device registered");
+    let lock_signing_key = state
+        .lock_keys
+        .as_ref()
+        .filter(|_| d.kind == "door_lock")
+        .map(|k| PinnedKey {
+            algorithm: "EdDSA",
+            kid: k.kid().to_string(),
+            public_key: k.public_key(),
+        });
     Ok(super::created(
         format!("/api/v1/devices/{}", d.id),
         &RegisteredDevice {
             device: d.into(),
             mqtt_password: secret,
             hmac_key,
+            lock_signing_key,
         },
     ))
 }
@@ -521,8 +546,28 @@ pub async fn list_notices(
 pub struct DeadLetterView {
     #[serde(flatten)]
     pub letter: dead_letter::DeadLetter,
-    /// The raw payload, lossily as UTF-8.
+    /// The raw payload, lossily as UTF-8: its first 4 KiB at most
+    /// (`payload_bytes` is its whole length).
     pub payload: String,
+    /// Whether only the first 4 KiB are kept (it cannot be replayed).
+    pub truncated: bool,
+    /// For `conflicting_duplicate`: the message stored first, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_payload: Option<String>,
+}
+
+impl From<dead_letter::DeadLetter> for DeadLetterView {
+    fn from(l: dead_letter::DeadLetter) -> Self {
+        DeadLetterView {
+            payload: String::from_utf8_lossy(&l.payload).into_owned(),
+            truncated: l.truncated(),
+            stored_payload: l
+                .stored_payload
+                .as_deref()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            letter: l,
+        }
+    }
 }
 
 /// Query of `GET /api/v1/dead-letters`.
@@ -557,18 +602,12 @@ pub async fn list_dead_letters(
     p.require(&[Role::Admin])?;
     let q = q.into_inner();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    // The admin's own municipality's dead letters only.
+    let m = p.municipality_id.clone();
     let items = state
-        .db(move |c| Ok(dead_letter::list(c, q.device_id.as_deref(), limit)?))
+        .db(move |c| Ok(dead_letter::list(c, &m, q.device_id.as_deref(), limit)?))
         .await?;
-    Ok(list(
-        items
-            .into_iter()
-            .map(|l| DeadLetterView {
-                payload: String::from_utf8_lossy(&l.payload).into_owned(),
-                letter: l,
-            })
-            .collect(),
-    ))
+    Ok(list(items.into_iter().map(DeadLetterView::from).collect()))
 }
 
 /// What a replay did.
@@ -602,8 +641,25 @@ pub async fn replay_dead_letter(
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::Admin])?;
     let at = state.clock.now().naive_utc();
+    let m = p.municipality_id.clone();
     let result = state
-        .db(move |c| Ok(ingest::replay(c, &id.to_string(), at)?))
+        .db(move |c| {
+            // Another municipality's dead letter is not found.
+            let letter = dead_letter::get_of(c, &m, &id.to_string())?;
+            if letter.truncated() {
+                return Err(ApiError::with_detail(
+                    ErrorCode::ReplayRejected,
+                    "only the first 4 KiB of this payload were kept: it cannot be replayed",
+                ));
+            }
+            if letter.reason == "conflicting_duplicate" {
+                return Err(ApiError::with_detail(
+                    ErrorCode::ReplayRejected,
+                    "a conflicting re-send is evidence: the event stored first stands",
+                ));
+            }
+            Ok(ingest::replay(c, &letter.id, at)?)
+        })
         .await?;
     let body = match result {
         Ok(Outcome::Stored { event_id, .. }) => {
@@ -611,6 +667,12 @@ pub async fn replay_dead_letter(
         }
         Ok(Outcome::Duplicate { event_id, .. }) => {
             serde_json::json!({"result": "duplicate", "event_id": event_id})
+        }
+        Ok(Outcome::Conflict { .. }) => {
+            return Err(ApiError::with_detail(
+                ErrorCode::ReplayRejected,
+                "conflicting_duplicate: this event id was stored before with other content",
+            ));
         }
         Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
             return Err(ApiError::with_detail(
@@ -620,4 +682,42 @@ pub async fn replay_dead_letter(
         }
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Query of `GET /api/v1/provider/device-conflicts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictQuery {
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/provider/device-conflicts`: events the provider's devices
+/// sent again with the same event id and other content (a firmware bug, a
+/// clock that jumped, or someone else's traffic), newest first, each with
+/// both versions. The event stored first stands.
+#[utoipa::path(
+    get,
+    path = "/api/v1/provider/device-conflicts",
+    tag = "devices",
+    security(("bearer" = [])),
+    params(ConflictQuery),
+    responses(
+        (status = 200, description = "Newest first, both versions of each.", body = Items<DeadLetterView>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn list_device_conflicts(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<ConflictQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let provider = provider_admin(&p)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let items = state
+        .db(move |c| Ok(dead_letter::conflicts_of_provider(c, &provider, limit)?))
+        .await?;
+    Ok(list(items.into_iter().map(DeadLetterView::from).collect()))
 }

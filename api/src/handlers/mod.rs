@@ -90,6 +90,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(res("/dead-letters").route(get().to(device::list_dead_letters)))
                 .service(res("/provider/notices").route(get().to(device::list_notices)))
+                .service(
+                    res("/provider/device-conflicts")
+                        .route(get().to(device::list_device_conflicts)),
+                )
                 .service(res("/locks/{device_id}/key").route(post().to(lock_key::issue_key)))
                 .service(res("/users/{id}/keys/revoke").route(post().to(lock_key::revoke_keys)))
                 .service(

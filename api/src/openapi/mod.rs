@@ -87,6 +87,7 @@ pub const JSON: &str = "application/json";
         device::bind_device,
         device::retire_device,
         device::rotate_device_secret,
+        device::list_device_conflicts,
         device::add_credential,
         device::list_credentials,
         device::revoke_credential,

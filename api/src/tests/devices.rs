@@ -202,29 +202,6 @@ async fn dead_letters_are_listed_and_replayed_by_the_admin() {
     )
     .await
     .ok(StatusCode::CREATED);
-    // A lock that speaks before it is registered.
-    let body = json!({"event_id": uuid::Uuid::new_v4(), "kind": "unlock", "occurred_at": "2026-11-22T08:00:00+01:00",
-                      "staff_credential": "fob-1"});
-    let received: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
-    let pool = ctx.state.pool.clone();
-    hemtid_core::ingest::ingest(
-        &mut pool.get().unwrap(),
-        "hemtid/v1/devices/lock-7/events",
-        body.to_string().as_bytes(),
-        received,
-    )
-    .unwrap();
-    let r = ctx.get("/api/v1/dead-letters").await;
-    let dl = r.ok(StatusCode::OK)["items"][0].clone();
-    assert_eq!(
-        (dl["reason"].as_str(), dl["device_id"].as_str()),
-        (Some("unknown_device"), Some("lock-7"))
-    );
-    assert!(dl["payload"].as_str().unwrap().contains("fob-1"));
-    let path = format!("/api/v1/dead-letters/{}/replay", dl["id"].as_str().unwrap());
-    ctx.call(Method::POST, &path, Some(&ctx.admin), None)
-        .await
-        .problem(ErrorCode::ReplayRejected);
     ctx.call(
         Method::POST,
         "/api/v1/devices",
@@ -234,12 +211,151 @@ async fn dead_letters_are_listed_and_replayed_by_the_admin() {
     )
     .await
     .ok(StatusCode::CREATED);
-    let r = ctx.call(Method::POST, &path, Some(&ctx.admin), None).await;
+    let received: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
+    let pool = ctx.state.pool.clone();
+    let send = |device: &str, body: &[u8]| {
+        hemtid_core::ingest::ingest(
+            &mut pool.get().unwrap(),
+            &format!("hemtid/v1/devices/{device}/events"),
+            body,
+            received,
+        )
+        .unwrap()
+    };
+    // A fob nobody registered yet, a device nobody knows, and a payload
+    // far over the limit.
+    let body = json!({"event_id": uuid::Uuid::new_v4(), "kind": "unlock", "occurred_at": "2026-11-22T08:00:00+01:00",
+                      "staff_credential": "fob-new"});
+    send("lock-7", body.to_string().as_bytes());
+    send("lock-unknown", body.to_string().as_bytes());
+    send("lock-7", &vec![b'x'; 250_000]);
+    let r = ctx.get("/api/v1/dead-letters").await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    // The unknown device's message belongs to no municipality: counted,
+    // not kept.
+    assert_eq!(items.len(), 2, "{items:?}");
+    let big = items
+        .iter()
+        .find(|l| l["reason"] == "payload_too_large")
+        .unwrap();
+    assert_eq!(
+        (
+            big["payload"].as_str().unwrap().len(),
+            big["payload_bytes"].as_i64(),
+            big["truncated"].as_bool()
+        ),
+        (4096, Some(250_000), Some(true))
+    );
+    assert_eq!(big["payload_sha256"].as_str().map(str::len), Some(64));
+    let path = |l: &Value| format!("/api/v1/dead-letters/{}/replay", l["id"].as_str().unwrap());
+    ctx.call(Method::POST, &path(big), Some(&ctx.admin), None)
+        .await
+        .problem(ErrorCode::ReplayRejected);
+    let dl = items
+        .iter()
+        .find(|l| l["reason"] == "unknown_credential")
+        .unwrap();
+    assert_eq!(dl["device_id"], "lock-7");
+    assert!(dl["payload"].as_str().unwrap().contains("fob-new"));
+    ctx.call(Method::POST, &path(dl), Some(&ctx.admin), None)
+        .await
+        .problem(ErrorCode::ReplayRejected);
+    // Another municipality's admin neither lists nor replays it.
+    {
+        let mut conn = pool.get().unwrap();
+        let other = hemtid_core::db::municipality::create(
+            &mut conn,
+            "0180",
+            "Stockholm",
+            &Default::default(),
+        )
+        .unwrap();
+        let hash = hemtid_core::auth::hash_password("other admin password").unwrap();
+        hemtid_core::db::user_account::create(
+            &mut conn,
+            &other.id,
+            &hemtid_core::db::new_id(),
+            &hemtid_core::db::user_account::UserFields {
+                username: "sthlm.admin".into(),
+                display_name: "S".into(),
+                role: "admin".into(),
+                provider_id: None,
+                authority_unit_id: None,
+                active: true,
+            },
+            Some(&hash),
+        )
+        .unwrap();
+    }
+    let sthlm = ctx.login("sthlm.admin", "other admin password").await;
+    let r = ctx
+        .call(Method::GET, "/api/v1/dead-letters", Some(&sthlm), None)
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    ctx.call(Method::POST, &path(dl), Some(&sthlm), None)
+        .await
+        .problem(ErrorCode::NotFound);
+    // Once the fob is registered, the admin's replay stores the event.
+    ctx.call(
+        Method::POST,
+        "/api/v1/staff-credentials",
+        Some(&chef),
+        Some(json!({"credential": "fob-new", "staff_id": anna_id, "kind": "key_fob"})),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let r = ctx
+        .call(Method::POST, &path(dl), Some(&ctx.admin), None)
+        .await;
     assert_eq!(r.ok(StatusCode::OK)["result"], "stored");
     // Only the admin.
     ctx.call(Method::GET, "/api/v1/dead-letters", Some(&chef), None)
         .await
         .problem(ErrorCode::Forbidden);
+    // A conflicting re-send: the provider admin sees both versions.
+    let mut moved = body.clone();
+    moved["occurred_at"] = json!("2026-11-22T10:00:00+01:00");
+    assert!(matches!(
+        send("lock-7", moved.to_string().as_bytes()),
+        hemtid_core::ingest::Outcome::Conflict { .. }
+    ));
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/provider/device-conflicts",
+            Some(&chef),
+            None,
+        )
+        .await;
+    let conflicts = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert!(
+        conflicts[0]["payload"]
+            .as_str()
+            .unwrap()
+            .contains("10:00:00")
+    );
+    assert!(
+        conflicts[0]["stored_payload"]
+            .as_str()
+            .unwrap()
+            .contains("08:00:00")
+    );
+    let other_chef = ctx
+        .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+        .await;
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/provider/device-conflicts",
+            Some(&other_chef),
+            None,
+        )
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    ctx.call(Method::POST, &path(&conflicts[0]), Some(&ctx.admin), None)
+        .await
+        .problem(ErrorCode::ReplayRejected);
 }
 
 #[actix_web::test]
@@ -450,14 +566,23 @@ async fn a_care_worker_gets_a_short_lived_key_for_a_lock_and_the_admin_revokes_i
         .as_str()
         .unwrap()
         .to_string();
-    ctx.call(
-        Method::POST,
-        "/api/v1/devices",
-        Some(&chef),
-        Some(json!({"id": "lock-k", "kind": "door_lock", "client_id": lisa})),
-    )
-    .await
-    .ok(StatusCode::CREATED);
+    let r = ctx
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&chef),
+            Some(json!({"id": "lock-k", "kind": "door_lock", "client_id": lisa})),
+        )
+        .await;
+    // Enrolment gives the key the lock pins: it signs its configurations.
+    let enrolled = r.ok(StatusCode::CREATED).clone();
+    assert_eq!(
+        (
+            enrolled["lock_signing_key"]["algorithm"].as_str(),
+            enrolled["lock_signing_key"]["public_key"].as_str()
+        ),
+        (Some("EdDSA"), Some(keys.public_key().as_str()))
+    );
     let r = ctx
         .call(Method::POST, "/api/v1/locks/lock-k/key", Some(&anna), None)
         .await;
@@ -521,6 +646,7 @@ async fn a_care_worker_gets_a_short_lived_key_for_a_lock_and_the_admin_revokes_i
         NOW.parse::<chrono::DateTime<chrono::Utc>>()
             .unwrap()
             .naive_utc(),
+        1,
     )
     .unwrap()
     .unwrap();

@@ -1,7 +1,12 @@
 //! Digital keys for door locks: short-lived JWTs signed with Ed25519
 //! (EdDSA), which a lock verifies offline with the public key it got as a
-//! retained message. The private key is kept in the data folder (or given
-//! in the configuration) and never leaves the API.
+//! retained message. The private key is kept in the data folder and never
+//! leaves hemtid.
+//!
+//! The same key signs each lock's configuration (the key digital keys are
+//! checked with, the revoked keys, a version that only grows): a lock pins
+//! the public key at enrolment and ignores a configuration that is not
+//! signed with it, names another lock, or is older than the one it holds.
 
 use super::AuthError;
 use base64::Engine;
@@ -82,6 +87,22 @@ impl LockKeys {
         LockKeys::from_seed(&seed)
     }
 
+    /// Reads the seed from `<data_dir>/lock-signing-key` if it is there
+    /// (`hemtid gateway` signs the locks' configurations with the key the
+    /// API made; it never makes one of its own).
+    pub fn load(data_dir: &Path) -> Result<Option<LockKeys>, AuthError> {
+        let path = data_dir.join("lock-signing-key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let seed = super::from_hex(text.trim()).ok_or(AuthError::BadSecret)?;
+                let seed: [u8; 32] = seed.try_into().map_err(|_| AuthError::BadSecret)?;
+                LockKeys::from_seed(&seed).map(Some)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The key id locks see in every key's header.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -130,6 +151,94 @@ impl LockKeys {
     }
 }
 
+/// A lock's configuration, as the signed retained message on
+/// `hemtid/v1/devices/{id}/config` carries it (JWT claims).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockConfig {
+    /// The lock it is for: a lock ignores a configuration for another.
+    pub lock: String,
+    /// `EdDSA`.
+    pub algorithm: String,
+    /// The id of the key digital keys are signed with (their header's `kid`).
+    pub kid: String,
+    /// Its Ed25519 public key, base64url without padding.
+    pub public_key: String,
+    /// Ids of revoked keys not yet expired: refuse them.
+    pub revoked: Vec<String>,
+    /// Grows with every configuration of this lock: a lock ignores one not
+    /// newer than what it holds.
+    pub version: i64,
+    /// When it was signed (seconds since 1970).
+    pub iat: i64,
+}
+
+/// Why a lock refuses a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigRefused {
+    #[error("not signed with the pinned key: {0}")]
+    Signature(String),
+    #[error("for another lock")]
+    OtherLock,
+    #[error("not newer than the one held")]
+    NotNewer,
+}
+
+impl LockKeys {
+    /// The configuration as a compact JWS (EdDSA, header `kid`).
+    pub fn sign_config(&self, config: &LockConfig) -> Result<String, AuthError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, config, &self.encoding)?)
+    }
+}
+
+/// What a lock holds: the public key pinned at enrolment and the
+/// configuration it accepted last. The reference for lock vendors.
+#[derive(Debug, Clone)]
+pub struct PinnedConfig {
+    pub lock: String,
+    /// base64url Ed25519 public key, as enrolment gave it.
+    pub pinned_key: String,
+    pub current: Option<LockConfig>,
+}
+
+impl PinnedConfig {
+    pub fn new(lock: &str, pinned_key: &str) -> PinnedConfig {
+        PinnedConfig {
+            lock: lock.to_string(),
+            pinned_key: pinned_key.to_string(),
+            current: None,
+        }
+    }
+
+    /// Takes a retained message: keeps it if it is signed with the pinned
+    /// key, for this lock, and newer than the one held.
+    pub fn accept(&mut self, payload: &[u8]) -> Result<&LockConfig, ConfigRefused> {
+        let token = std::str::from_utf8(payload)
+            .map_err(|_| ConfigRefused::Signature("not text".into()))?
+            .trim();
+        let key = DecodingKey::from_ed_components(&self.pinned_key)
+            .map_err(|e| ConfigRefused::Signature(e.to_string()))?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_required_spec_claims::<&str>(&[]);
+        v.validate_exp = false;
+        let config = jsonwebtoken::decode::<LockConfig>(token, &key, &v)
+            .map_err(|e| ConfigRefused::Signature(e.to_string()))?
+            .claims;
+        if config.lock != self.lock {
+            return Err(ConfigRefused::OtherLock);
+        }
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| config.version <= c.version)
+        {
+            return Err(ConfigRefused::NotNewer);
+        }
+        Ok(self.current.insert(config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +269,64 @@ mod tests {
         assert!(keys.verify(&old).is_err());
     }
 
+    fn config(lock: &str, version: i64) -> LockConfig {
+        LockConfig {
+            lock: lock.into(),
+            algorithm: "EdDSA".into(),
+            kid: "k".into(),
+            public_key: "p".into(),
+            revoked: vec!["key-1".into()],
+            version,
+            iat: 1_764_000_000,
+        }
+    }
+
+    #[test]
+    fn a_lock_takes_only_signed_newer_configurations_of_its_own() {
+        let keys = LockKeys::from_seed(&[9u8; 32]).unwrap();
+        let other = LockKeys::from_seed(&[8u8; 32]).unwrap();
+        let mut held = PinnedConfig::new("lock-1", &keys.public_key());
+        let two = keys.sign_config(&config("lock-1", 2)).unwrap();
+        assert_eq!(held.accept(two.as_bytes()).unwrap().version, 2);
+        // Unsigned, signed by another key, for another lock, or older.
+        let unsigned = serde_json::to_vec(&config("lock-1", 9)).unwrap();
+        assert!(matches!(
+            held.accept(&unsigned),
+            Err(ConfigRefused::Signature(_))
+        ));
+        let forged = other.sign_config(&config("lock-1", 9)).unwrap();
+        assert!(matches!(
+            held.accept(forged.as_bytes()),
+            Err(ConfigRefused::Signature(_))
+        ));
+        let theirs = keys.sign_config(&config("lock-2", 9)).unwrap();
+        assert_eq!(
+            held.accept(theirs.as_bytes()).err(),
+            Some(ConfigRefused::OtherLock)
+        );
+        let old = keys.sign_config(&config("lock-1", 1)).unwrap();
+        assert_eq!(
+            held.accept(old.as_bytes()).err(),
+            Some(ConfigRefused::NotNewer)
+        );
+        assert_eq!(
+            held.accept(two.as_bytes()).err(),
+            Some(ConfigRefused::NotNewer)
+        );
+        // A tampered claim breaks the signature.
+        let mut parts: Vec<String> = two.split('.').map(str::to_string).collect();
+        let mut claims = config("lock-1", 3);
+        claims.revoked.clear();
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        assert!(matches!(
+            held.accept(parts.join(".").as_bytes()),
+            Err(ConfigRefused::Signature(_))
+        ));
+        assert_eq!(held.current.as_ref().unwrap().revoked, ["key-1"]);
+        let three = keys.sign_config(&config("lock-1", 3)).unwrap();
+        assert_eq!(held.accept(three.as_bytes()).unwrap().version, 3);
+    }
+
     #[test]
     fn the_seed_is_created_once() {
         let dir = std::env::temp_dir().join(format!("hemtid-lockkey-{}", uuid::Uuid::new_v4()));
@@ -167,5 +334,62 @@ mod tests {
         let b = LockKeys::load_or_create(&dir).unwrap();
         assert_eq!(a.public_key(), b.public_key());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod vector {
+    use super::*;
+
+    /// The published test vector (mobile-contract/test-vectors/
+    /// lock-config.json) is what hemtid signs: Ed25519 is deterministic,
+    /// so the same seed and claims give the same bytes.
+    #[test]
+    fn the_published_lock_config_vector_is_what_hemtid_signs() {
+        let keys = LockKeys::from_seed(&[0x42; 32]).unwrap();
+        let claims = LockConfig {
+            lock: "lock-0042".into(),
+            algorithm: "EdDSA".into(),
+            kid: keys.kid().into(),
+            public_key: keys.public_key(),
+            revoked: vec!["0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into()],
+            version: 17,
+            iat: 1_764_582_000,
+        };
+        let jws = keys.sign_config(&claims).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../mobile-contract/test-vectors/lock-config.json"
+        );
+        let v: serde_json::Value = match std::fs::read_to_string(path) {
+            Ok(t) => serde_json::from_str(&t).unwrap(),
+            Err(_) if std::env::var("HEMTID_WRITE_VECTORS").is_ok() => {
+                let (h, p, sig) = {
+                    let mut it = jws.split('.');
+                    (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
+                };
+                let v = serde_json::json!({
+                    "about": "A lock's configuration as hemtid publishes it, retained, on hemtid/v1/devices/{device_id}/config: a compact JWS (JWT) signed with EdDSA (Ed25519). The lock pins public_key (base64url, no padding: the raw 32-byte Ed25519 key) at enrolment, verifies the signature over signing_input (the ASCII bytes of header '.' payload) with it, and then checks that claims.lock is its own id and claims.version is greater than the version it holds; anything else it ignores.",
+                    "pinned_public_key": keys.public_key(),
+                    "pinned_public_key_hex": crate::auth::to_hex(&URL_SAFE_NO_PAD.decode(keys.public_key()).unwrap()),
+                    "message": jws,
+                    "signing_input": format!("{h}.{p}"),
+                    "signature_hex": crate::auth::to_hex(&URL_SAFE_NO_PAD.decode(sig).unwrap()),
+                    "header": serde_json::from_slice::<serde_json::Value>(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap(),
+                    "claims": claims,
+                });
+                std::fs::write(path, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+                v
+            }
+            Err(e) => panic!("{path}: {e}"),
+        };
+        assert_eq!(v["message"].as_str(), Some(jws.as_str()));
+        assert_eq!(
+            v["pinned_public_key"].as_str(),
+            Some(keys.public_key().as_str())
+        );
+        assert_eq!(v["claims"], serde_json::to_value(&claims).unwrap());
+        let mut held = PinnedConfig::new("lock-0042", v["pinned_public_key"].as_str().unwrap());
+        assert_eq!(held.accept(jws.as_bytes()).unwrap(), &claims);
     }
 }

@@ -1,5 +1,9 @@
 //! Messages the gateway could not use, kept with the reason and the raw
 //! payload so nothing valid is lost and a bad device can be diagnosed.
+//! Each belongs to the municipality of its device (only its admin lists
+//! and replays it) and keeps at most the first [`KEPT_PAYLOAD_BYTES`] of
+//! the payload, with its length and SHA-256: a device message is at most
+//! 16 KiB, and 250 KB ones were a way to fill the disk.
 
 use super::schema::dead_letter;
 use super::{DbConn, StoreError, new_id};
@@ -28,31 +32,67 @@ pub struct DeadLetter {
     #[serde(with = "super::utc::option")]
     pub replayed_at: Option<NaiveDateTime>,
     pub replay_result: Option<String>,
+    /// The device's municipality; only its admin sees the letter.
+    #[serde(skip)]
+    pub municipality_id: Option<String>,
+    /// The payload's length as received (more than is kept when over
+    /// [`KEPT_PAYLOAD_BYTES`]).
+    pub payload_bytes: i32,
+    /// SHA-256 of the whole payload as received, hex.
+    pub payload_sha256: Option<String>,
+    /// For `conflicting_duplicate`: the message stored first.
+    #[serde(skip)]
+    pub stored_payload: Option<Vec<u8>>,
 }
 
-/// Stores a dead letter.
-pub fn add(
-    conn: &mut DbConn,
-    at: NaiveDateTime,
-    topic: &str,
-    device_id: Option<&str>,
-    reason: &str,
-    detail: &str,
-    payload: &[u8],
-) -> Result<DeadLetter, StoreError> {
+impl DeadLetter {
+    /// Whether only a part of the payload is kept (it cannot be replayed).
+    pub fn truncated(&self) -> bool {
+        self.payload.len() < self.payload_bytes as usize
+    }
+}
+
+/// Payload bytes kept of a dead letter.
+pub const KEPT_PAYLOAD_BYTES: usize = 4096;
+
+/// A dead letter to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLetter<'a> {
+    pub at: NaiveDateTime,
+    pub topic: &'a str,
+    pub device_id: Option<&'a str>,
+    pub municipality_id: Option<&'a str>,
+    pub reason: &'a str,
+    pub detail: &'a str,
+    pub payload: &'a [u8],
+    /// For a conflicting re-send: the message stored first.
+    pub stored_payload: Option<&'a [u8]>,
+}
+
+/// Stores a dead letter: at most the first [`KEPT_PAYLOAD_BYTES`] of the
+/// payload, with its length and SHA-256.
+pub fn add(conn: &mut DbConn, l: NewLetter<'_>) -> Result<DeadLetter, StoreError> {
+    use sha2::{Digest, Sha256};
     // Whatever arrived is kept: U+0000, which PostgreSQL text cannot
     // hold, is shown as ␀ in the texts (the payload is kept as bytes).
     let clean = |t: &str| t.replace('\0', "\u{2400}");
+    let kept = &l.payload[..l.payload.len().min(KEPT_PAYLOAD_BYTES)];
     let row = DeadLetter {
         id: new_id(),
-        received_at: at,
-        topic: clean(topic),
-        device_id: device_id.map(clean),
-        reason: reason.to_string(),
-        detail: clean(detail),
-        payload: payload.to_vec(),
+        received_at: l.at,
+        topic: clean(&l.topic.chars().take(300).collect::<String>()),
+        device_id: l.device_id.map(clean),
+        reason: l.reason.to_string(),
+        detail: clean(&l.detail.chars().take(1000).collect::<String>()),
+        payload: kept.to_vec(),
         replayed_at: None,
         replay_result: None,
+        municipality_id: l.municipality_id.map(str::to_string),
+        payload_bytes: i32::try_from(l.payload.len()).unwrap_or(i32::MAX),
+        payload_sha256: Some(crate::auth::to_hex(&Sha256::digest(l.payload))),
+        stored_payload: l
+            .stored_payload
+            .map(|p| p[..p.len().min(KEPT_PAYLOAD_BYTES)].to_vec()),
     };
     diesel::insert_into(dead_letter::table)
         .values(&row)
@@ -67,13 +107,28 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<DeadLetter, StoreError> {
         .first(conn)?)
 }
 
-/// Newest first; of one device if given.
+/// A municipality's dead letter.
+pub fn get_of(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    id: &str,
+) -> Result<DeadLetter, StoreError> {
+    Ok(dead_letter::table
+        .find(id)
+        .filter(dead_letter::municipality_id.eq(municipality_id))
+        .select(DeadLetter::as_select())
+        .first(conn)?)
+}
+
+/// A municipality's dead letters, newest first; of one device if given.
 pub fn list(
     conn: &mut DbConn,
+    municipality_id: &str,
     device_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DeadLetter>, StoreError> {
     let mut q = dead_letter::table
+        .filter(dead_letter::municipality_id.eq(municipality_id.to_string()))
         .order((dead_letter::received_at.desc(), dead_letter::id))
         .limit(limit)
         .select(DeadLetter::as_select())
@@ -107,4 +162,24 @@ pub fn mark_replayed(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A provider's conflicting re-sends (its devices' dead letters of reason
+/// `conflicting_duplicate`), newest first.
+pub fn conflicts_of_provider(
+    conn: &mut DbConn,
+    provider_id: &str,
+    limit: i64,
+) -> Result<Vec<DeadLetter>, StoreError> {
+    use super::schema::device;
+    let devices = device::table
+        .filter(device::provider_id.eq(provider_id))
+        .select(device::id.nullable());
+    Ok(dead_letter::table
+        .filter(dead_letter::reason.eq("conflicting_duplicate"))
+        .filter(dead_letter::device_id.eq_any(devices))
+        .order((dead_letter::received_at.desc(), dead_letter::id))
+        .limit(limit)
+        .select(DeadLetter::as_select())
+        .load(conn)?)
 }

@@ -136,16 +136,28 @@ pub fn dirty_locks(conn: &mut DbConn, limit: i64) -> Result<Vec<Device>, StoreEr
 /// Takes a lock's changed configuration for publishing: clears the mark
 /// first, so a change made while it is being published marks it again
 /// and goes out on the next round (clearing it after publishing lost such
-/// a change). False when another publisher took it.
-pub fn claim(conn: &mut DbConn, device_id: &str) -> Result<bool, StoreError> {
+/// a change), and gives it its next version. `None` when another
+/// publisher took it.
+pub fn claim(conn: &mut DbConn, device_id: &str) -> Result<Option<i64>, StoreError> {
     let n = diesel::update(
         device::table
             .find(device_id)
             .filter(device::config_dirty.eq(true)),
     )
-    .set(device::config_dirty.eq(false))
+    .set((
+        device::config_dirty.eq(false),
+        device::config_version.eq(device::config_version + 1),
+    ))
     .execute(conn)?;
-    Ok(n == 1)
+    if n != 1 {
+        return Ok(None);
+    }
+    Ok(Some(
+        device::table
+            .find(device_id)
+            .select(device::config_version)
+            .first(conn)?,
+    ))
 }
 
 /// The configuration could not be published: try again next round.
@@ -165,31 +177,24 @@ pub fn mark_all_locks_dirty(conn: &mut DbConn) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A lock's retained configuration on `hemtid/v1/devices/{id}/config`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LockConfig {
-    pub algorithm: &'static str,
-    /// The signing key's id, as in each key's header.
-    pub kid: String,
-    /// Ed25519 public key, base64url without padding.
-    pub public_key: String,
-    /// Ids of revoked keys not yet expired: refuse them.
-    pub revoked: Vec<String>,
-}
-
-/// The configuration to publish for a lock, if a signing key exists.
+/// The configuration to sign and publish for a lock as `version`, if a
+/// signing key exists (see [`crate::auth::lock_keys::LockConfig`]).
 pub fn lock_config(
     conn: &mut DbConn,
     device_id: &str,
     now: NaiveDateTime,
-) -> Result<Option<LockConfig>, StoreError> {
+    version: i64,
+) -> Result<Option<crate::auth::lock_keys::LockConfig>, StoreError> {
     let Some((kid, public_key)) = current_signing_key(conn)? else {
         return Ok(None);
     };
-    Ok(Some(LockConfig {
-        algorithm: "EdDSA",
+    Ok(Some(crate::auth::lock_keys::LockConfig {
+        lock: device_id.to_string(),
+        algorithm: "EdDSA".into(),
         kid,
         public_key,
         revoked: revoked_for(conn, device_id, now)?,
+        version,
+        iat: now.and_utc().timestamp(),
     }))
 }

@@ -21,6 +21,7 @@ pub mod consent;
 pub mod dead_letter;
 pub mod decision;
 pub mod device;
+pub mod device_message;
 pub mod digital_key;
 pub mod directory;
 pub mod explanation;

@@ -71,6 +71,7 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        broker_hash -> Nullable<Text>,
     }
 }
 
@@ -353,6 +354,8 @@ diesel::table! {
         config_dirty -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        config_version -> BigInt,
+        broker_hash -> Nullable<Text>,
     }
 }
 
@@ -379,6 +382,10 @@ diesel::table! {
         payload -> Binary,
         replayed_at -> Nullable<Timestamp>,
         replay_result -> Nullable<Text>,
+        municipality_id -> Nullable<Text>,
+        payload_bytes -> Integer,
+        payload_sha256 -> Nullable<Text>,
+        stored_payload -> Nullable<Binary>,
     }
 }
 
@@ -727,5 +734,13 @@ diesel::table! {
     credential_version (id) {
         id -> Integer,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    device_message (visit_event_id) {
+        visit_event_id -> Text,
+        content_sha256 -> Text,
+        body -> Text,
     }
 }

@@ -35,6 +35,8 @@ pub struct Attackable {
     pub caseworker: String,
     pub integration_token: String,
     pub integration_token_id: String,
+    /// The lock-signing key; the locks pinned its public half.
+    pub lock_keys: hemtid_core::auth::lock_keys::LockKeys,
     pub gateway_options: Option<GatewayOptions>,
     gateway: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
@@ -116,6 +118,14 @@ impl Attackable {
             &hemtid_core::auth::hash_token(&integration_token),
         )
         .unwrap();
+        let lock_keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[6u8; 32]).unwrap();
+        hemtid_core::db::digital_key::register_signing_key(
+            &mut c,
+            lock_keys.kid(),
+            &lock_keys.public_key(),
+            db::now(),
+        )
+        .unwrap();
         drop(c);
         Attackable {
             db,
@@ -133,6 +143,7 @@ impl Attackable {
             caseworker: caseworker.id,
             integration_token,
             integration_token_id,
+            lock_keys,
             gateway_options: None,
             gateway: None,
         }
@@ -141,6 +152,7 @@ impl Attackable {
     /// Starts the gateway and waits until it has subscribed.
     pub async fn start_gateway(&mut self, mut opts: GatewayOptions) {
         opts.batch_size = 64;
+        opts.lock_keys = Some(self.lock_keys.clone());
         let (stop, rx) = watch::channel(false);
         let (ready_tx, mut ready) = watch::channel(false);
         let task = tokio::spawn(hemtid_gateway::run::run_with_ready(
