@@ -90,6 +90,31 @@ enum Command {
         #[arg(long)]
         municipality_code: Option<String>,
     },
+    /// Write the password and ACL files for an external Mosquitto from the
+    /// device registry: each device its own topics, each case system its
+    /// municipality's, the gateway the rest (run Mosquitto with
+    /// use_username_as_clientid true and allow_anonymous false). The
+    /// gateway's password is HEMTID_MQTT_URL's. With --watch it rewrites
+    /// them whenever the registry changes and runs --reload-command.
+    MqttAcl {
+        #[arg(long)]
+        password_file: std::path::PathBuf,
+        #[arg(long)]
+        acl_file: std::path::PathBuf,
+        /// The gateways' client ids (each connection signs in with its
+        /// client id); default HEMTID_MQTT_CLIENT_ID. Repeat for several.
+        #[arg(long = "gateway-client-id")]
+        gateway_client_ids: Vec<String>,
+        /// Keep the files current: look for changes every --every seconds.
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, default_value_t = 2)]
+        every: u64,
+        /// Run (with sh -c) after the files changed, e.g.
+        /// "kill -HUP $(cat /run/mosquitto/mosquitto.pid)".
+        #[arg(long)]
+        reload_command: Option<String>,
+    },
     /// Check the hash chains of the access log and the visit change
     /// history from the first record to the last; report the first broken
     /// link (exit code 2 if there is one).
@@ -305,6 +330,24 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::MqttAcl {
+            password_file,
+            acl_file,
+            gateway_client_ids,
+            watch,
+            every,
+            reload_command,
+        } => mqtt::acl_files(
+            &config,
+            &mqtt::AclOptions {
+                password_file,
+                acl_file,
+                gateway_client_ids,
+                watch,
+                every: std::time::Duration::from_secs(every.max(1)),
+                reload_command,
+            },
+        ),
         Command::VerifyLogs => {
             let (_, mut conn) = migrated(&config)?;
             let reports = db::chain::verify(&mut conn)?;
@@ -592,9 +635,15 @@ fn token(conn: &mut DbConn, command: TokenCommand) -> Result<()> {
             let m = find_municipality(conn, &municipality_code)?;
             let (token, hash) = auth::new_integration_token()?;
             let t = api_token::create(conn, &m.id, &db::new_id(), name.trim(), &hash)?;
+            api_token::set_broker_hash(conn, &t.id, &auth::broker_password_hash(&token)?)?;
             println!("token {} for {}:", t.id, m.name);
             println!("{token}");
-            println!("(shown once; send it as Authorization: Bearer <token>)");
+            println!(
+                "(shown once; send it as Authorization: Bearer <token>; on MQTT sign in as {} \
+                 on the embedded broker, as {} on a Mosquitto with hemtid mqtt-acl's files)",
+                hemtid_gateway::broker::INTEGRATION_USER,
+                hemtid_gateway::mosquitto::integration_username(&t.id)
+            );
         }
         TokenCommand::List { municipality_code } => {
             let m = find_municipality(conn, &municipality_code)?;

@@ -47,6 +47,16 @@ pub fn start(
         Some(url) => {
             let mut o = GatewayOptions::from_url(url, &config.mqtt_client_id)?;
             o.share_group = config.mqtt_share_group.clone();
+            // Mosquitto grants any subscription and checks deliveries: a
+            // device that joins the gateways' group takes messages away
+            // from them (they reach nobody until the device re-sends).
+            if o.share_group.as_ref().is_some_and(|g| g.len() < 16) {
+                tracing::warn!(
+                    "HEMTID_MQTT_SHARE_GROUP is short: on a broker that grants any \
+                     subscription (Mosquitto), use a long random name no device can guess"
+                );
+            }
+            o.username_is_client_id = config.mqtt_username_is_client_id;
             o
         }
         None => {
@@ -109,6 +119,97 @@ pub fn start(
         thread: Some(thread),
         _broker: broker_running,
     })
+}
+
+/// What `hemtid mqtt-acl` writes and how.
+pub struct AclOptions {
+    pub password_file: std::path::PathBuf,
+    pub acl_file: std::path::PathBuf,
+    pub gateway_client_ids: Vec<String>,
+    pub watch: bool,
+    pub every: Duration,
+    pub reload_command: Option<String>,
+}
+
+/// `hemtid mqtt-acl`: writes Mosquitto's password and ACL files from the
+/// registry, once or (`watch`) whenever what they would say changes.
+pub fn acl_files(config: &Config, o: &AclOptions) -> Result<()> {
+    use hemtid_gateway::mosquitto::{self, GatewayAccount};
+    let url = config
+        .mqtt_url
+        .as_deref()
+        .context("HEMTID_MQTT_URL names the broker and carries the gateway's password")?;
+    let gw = GatewayOptions::from_url(url, &config.mqtt_client_id)?;
+    let password = gw
+        .password
+        .context("HEMTID_MQTT_URL has no password (mqtt://user:password@host): the gateway's")?;
+    let ids = if o.gateway_client_ids.is_empty() {
+        vec![config.mqtt_client_id.clone()]
+    } else {
+        o.gateway_client_ids.clone()
+    };
+    let account = GatewayAccount {
+        usernames: ids
+            .iter()
+            .flat_map(|id| GatewayAccount::usernames_for(id, config.gateway_subscribers()))
+            .collect(),
+        // Hashed once: a new salt every round would rewrite the files.
+        password_hash: hemtid_core::auth::broker_password_hash(&password)?,
+    };
+    let pool = hemtid_core::db::pool(
+        &hemtid_core::db::DatabaseUrl::parse(&config.database_url())?,
+        1,
+    )?;
+    let mut written: Option<(String, String)> = None;
+    loop {
+        let rendered = {
+            let mut c = pool.get()?;
+            mosquitto::render(&mut c, &account)
+        };
+        match rendered {
+            Ok(r) => {
+                let now = (r.password_file.clone(), r.acl_file.clone());
+                if written.as_ref() != Some(&now) {
+                    mosquitto::write_atomically(&o.password_file, &r.password_file)
+                        .with_context(|| format!("writing {}", o.password_file.display()))?;
+                    mosquitto::write_atomically(&o.acl_file, &r.acl_file)
+                        .with_context(|| format!("writing {}", o.acl_file.display()))?;
+                    println!(
+                        "wrote {} and {}: {} devices, {} case systems, {} gateway usernames",
+                        o.password_file.display(),
+                        o.acl_file.display(),
+                        r.devices,
+                        r.case_systems,
+                        account.usernames.len()
+                    );
+                    if !r.devices_without_hash.is_empty() || !r.tokens_without_hash.is_empty() {
+                        println!(
+                            "left out {} devices and {} integration tokens made before broker \
+                             passwords were kept: rotate their secrets (POST /api/v1/devices/{{id}}/secret, \
+                             hemtid token create)",
+                            r.devices_without_hash.len(),
+                            r.tokens_without_hash.len()
+                        );
+                    }
+                    if let Some(cmd) = &o.reload_command {
+                        let status = std::process::Command::new("sh").arg("-c").arg(cmd).status();
+                        match status {
+                            Ok(s) if s.success() => {}
+                            Ok(s) => eprintln!("the reload command ended with {s}"),
+                            Err(e) => eprintln!("could not run the reload command: {e}"),
+                        }
+                    }
+                    written = Some(now);
+                }
+            }
+            Err(e) if o.watch => eprintln!("could not read the registry ({e}); trying again"),
+            Err(e) => return Err(e.into()),
+        }
+        if !o.watch {
+            return Ok(());
+        }
+        std::thread::sleep(o.every);
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

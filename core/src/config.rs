@@ -22,6 +22,9 @@ pub struct Config {
     pub mqtt_listen: String,
     pub mqtt_client_id: String,
     pub mqtt_share_group: Option<String>,
+    /// Each gateway connection signs in with its client id as username
+    /// (Mosquitto with `use_username_as_clientid` and `hemtid mqtt-acl`).
+    pub mqtt_username_is_client_id: bool,
     pub mqtt_batch_size: usize,
     /// Batches stored at once, each in its own transaction; 0 chooses by
     /// the database (see [`Config::gateway_lanes`]).
@@ -67,6 +70,7 @@ impl Default for Config {
             mqtt_listen: "127.0.0.1:1883".into(),
             mqtt_client_id: "hemtid-gateway".into(),
             mqtt_share_group: None,
+            mqtt_username_is_client_id: false,
             mqtt_batch_size: 256,
             mqtt_lanes: 0,
             mqtt_subscribers: 0,
@@ -154,6 +158,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "mqtt_share_group",
         "HEMTID_MQTT_SHARE_GROUP",
         "Subscribe through $share/<group>/… so several gateways split the devices.",
+    ),
+    (
+        "mqtt_username_is_client_id",
+        "HEMTID_MQTT_USERNAME_IS_CLIENT_ID",
+        "On an external broker each gateway connection signs in with its client id as username (Mosquitto with use_username_as_clientid and hemtid mqtt-acl).",
     ),
     (
         "mqtt_batch_size",
@@ -268,6 +277,13 @@ impl Config {
             "mqtt_listen" => self.mqtt_listen = value.to_string(),
             "mqtt_client_id" => self.mqtt_client_id = value.to_string(),
             "mqtt_share_group" => self.mqtt_share_group = opt(value),
+            "mqtt_username_is_client_id" => {
+                self.mqtt_username_is_client_id = match value {
+                    "true" | "1" => true,
+                    "false" | "0" | "" => false,
+                    _ => return Err("expected true or false".into()),
+                }
+            }
             "mqtt_batch_size" => {
                 self.mqtt_batch_size = value
                     .parse()
@@ -365,6 +381,7 @@ impl Config {
                 Some(g) => q(g),
                 None => "# unset: no shared subscription".into(),
             },
+            "mqtt_username_is_client_id" => self.mqtt_username_is_client_id.to_string(),
             "mqtt_batch_size" => self.mqtt_batch_size.to_string(),
             "mqtt_lanes" => self.mqtt_lanes.to_string(),
             "mqtt_subscribers" => self.mqtt_subscribers.to_string(),

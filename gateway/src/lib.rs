@@ -9,6 +9,7 @@
 //! one is configured, with the authorization rules of [`broker::rules`].
 
 pub mod broker;
+pub mod mosquitto;
 pub mod options;
 pub mod process;
 pub mod run;

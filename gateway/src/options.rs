@@ -32,6 +32,10 @@ pub struct GatewayOptions {
     /// group with a persistent session leaves with messages unacknowledged.
     pub persistent: bool,
     pub keep_alive: Duration,
+    /// Each connection signs in with its client id as username (and the
+    /// URL's password): for a Mosquitto run with `use_username_as_clientid`
+    /// and the files `hemtid mqtt-acl` writes.
+    pub username_is_client_id: bool,
     /// The key the locks' configurations are signed with (the one they
     /// pinned at enrolment); without it no configuration is published.
     pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
@@ -49,6 +53,7 @@ impl std::fmt::Debug for GatewayOptions {
             .field("lanes", &self.lanes)
             .field("subscribers", &self.subscribers)
             .field("persistent", &self.persistent)
+            .field("username_is_client_id", &self.username_is_client_id)
             .field("lock_keys", &self.lock_keys)
             .finish_non_exhaustive()
     }
@@ -75,6 +80,7 @@ impl GatewayOptions {
             subscribers: 1,
             persistent: true,
             keep_alive: Duration::from_secs(30),
+            username_is_client_id: false,
             lock_keys: None,
         }
     }
@@ -126,8 +132,12 @@ impl GatewayOptions {
     pub fn mqtt_options(&self, client_id: &str) -> rumqttc::MqttOptions {
         let mut mqtt = rumqttc::MqttOptions::new(client_id, &self.host, self.port);
         mqtt.set_keep_alive(self.keep_alive);
-        if let Some(user) = &self.username {
-            mqtt.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
+        let user = match self.username_is_client_id {
+            true => Some(client_id.to_string()),
+            false => self.username.clone(),
+        };
+        if let Some(user) = user {
+            mqtt.set_credentials(user, self.password.clone().unwrap_or_default());
         }
         mqtt
     }

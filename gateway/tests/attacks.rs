@@ -114,6 +114,7 @@ async fn a_retired_lock_or_a_rotated_secret_ends_the_connection_at_once() {
         &t.provider_a,
         &t.lock_a,
         &new_hash,
+        None,
     )
     .unwrap();
     assert!(a.closed_within(Duration::from_secs(3)).await);

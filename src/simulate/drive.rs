@@ -48,8 +48,13 @@ pub struct DeviceReport {
     /// Configurations the locks received and verified with the pinned key
     /// (signed, for the lock, newer than the one held).
     pub configs_verified: usize,
-    /// Configurations a lock refused, and the first reason.
-    pub configs_refused: usize,
+    /// Configurations a lock ignored: not signed with its pinned key (a
+    /// shared broker may hold another run's retained ones) or not newer
+    /// than the one it holds (a retained one again after a reconnect).
+    pub configs_ignored: usize,
+    /// Configurations signed with the pinned key but for another lock: a
+    /// fault of hemtid's.
+    pub configs_misaddressed: usize,
     pub config_refusal: Option<String>,
     /// Microseconds from the first publish of an event to its receipt.
     pub latencies_us: Vec<u64>,
@@ -69,7 +74,8 @@ impl DeviceReport {
         self.unreceipted += o.unreceipted;
         self.reconnects += o.reconnects;
         self.configs_verified += o.configs_verified;
-        self.configs_refused += o.configs_refused;
+        self.configs_ignored += o.configs_ignored;
+        self.configs_misaddressed += o.configs_misaddressed;
         if self.config_refusal.is_none() {
             self.config_refusal = o.config_refusal;
         }
@@ -247,7 +253,11 @@ async fn one_lock(
                         match held.accept(&p.payload) {
                             Ok(_) => report.configs_verified += 1,
                             Err(e) => {
-                                report.configs_refused += 1;
+                                if e == hemtid_core::auth::lock_keys::ConfigRefused::OtherLock {
+                                    report.configs_misaddressed += 1;
+                                } else {
+                                    report.configs_ignored += 1;
+                                }
                                 report.config_refusal.get_or_insert_with(|| e.to_string());
                             }
                         }

@@ -355,12 +355,13 @@ pub fn drive_and_check(
     let mut checks = check::run(&mut conn, &world.municipality, &plan, &world.days)?;
     if broker.pinned_key.is_some() {
         checks.push(check::Check {
-            name: "every lock configuration verified",
-            ok: devices.configs_refused == 0,
+            name: "lock configurations signed with the pinned key, each for its lock",
+            ok: devices.configs_misaddressed == 0,
             detail: format!(
-                "{} signed configurations verified against the pinned key, {} refused{}",
+                "{} verified against the pinned key, {} for another lock, {} ignored (not signed with the key, or not newer){}",
                 devices.configs_verified,
-                devices.configs_refused,
+                devices.configs_misaddressed,
+                devices.configs_ignored,
                 devices
                     .config_refusal
                     .as_deref()

@@ -189,8 +189,24 @@ pub fn plan(world: &World, tz: Tz, offline_percent: u64, rng: &mut Rng) -> Plan 
         .into_iter()
         .filter(|p| !p.online.is_empty() || !p.offline.is_empty())
         .collect();
-    // Locks report in the order things happened.
+    // Locks report in the order things happened, each event signed with
+    // its lock's key as a real lock signs (see gateway::sim::signed).
     out.device.sort_by_key(|e| e.occurred_at);
+    let keys: BTreeMap<&str, &str> = world
+        .locks
+        .iter()
+        .map(|l| (l.id.as_str(), l.hmac_key.as_str()))
+        .collect();
+    for e in &mut out.device {
+        if let (Some(key), Ok(body)) = (
+            keys.get(e.lock.as_str()),
+            serde_json::from_slice::<serde_json::Value>(&e.body),
+        ) {
+            e.body = hemtid_gateway::sim::signed(&body, key)
+                .to_string()
+                .into_bytes();
+        }
+    }
     out
 }
 

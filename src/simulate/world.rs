@@ -70,6 +70,8 @@ pub struct SimWorker {
 pub struct SimLock {
     pub id: String,
     pub secret: String,
+    /// The key it signs its events with (hex), as registration gives it.
+    pub hmac_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -496,6 +498,13 @@ pub fn build(
             None => {
                 let id = format!("lock-{prefix}-{i}");
                 let secret = format!("{:016x}{:016x}", rng.next(), rng.next());
+                let hmac_key = format!(
+                    "{:016x}{:016x}{:016x}{:016x}",
+                    rng.next(),
+                    rng.next(),
+                    rng.next(),
+                    rng.next()
+                );
                 device::create(
                     conn,
                     &device::NewDevice {
@@ -505,13 +514,20 @@ pub fn build(
                         kind: "door_lock".into(),
                         client_id: Some(c.id.clone()),
                         secret_hash: auth::hash_token(&secret),
-                        hmac_key: None,
+                        hmac_key: Some(hmac_key.clone()),
                         status: "active".into(),
                         created_at: t,
                         updated_at: t,
                     },
                 )?;
-                locks.push(SimLock { id, secret });
+                // What an external broker's password file gets (hemtid
+                // mqtt-acl), as registration makes it.
+                device::set_broker_hash(conn, &id, &auth::broker_password_hash(&secret)?)?;
+                locks.push(SimLock {
+                    id,
+                    secret,
+                    hmac_key,
+                });
                 locks.len() - 1
             }
         };

@@ -88,11 +88,56 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        cmd.stderr(Stdio::inherit());
+        Server::spawn(cmd)
+    }
+
+    /// `hemtid serve` with its log (stderr) written to `log`, under an
+    /// open-file limit (soft and hard) of `open_files` if given (`prlimit`).
+    pub fn start_logged(
+        db: &TestDb,
+        data: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+        open_files: Option<u64>,
+    ) -> Server {
+        let inner = {
+            let mut c = hemtid(db, data);
+            c.arg("serve")
+                .args(args)
+                .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
+                .env("HEMTID_MQTT_LISTEN", "127.0.0.1:0");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            c
+        };
+        let mut cmd = match open_files {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(inner.get_program())
+                    .args(inner.get_args());
+                c.env_clear();
+                for (k, v) in inner.get_envs() {
+                    if let Some(v) = v {
+                        c.env(k, v);
+                    }
+                }
+                c
+            }
+            None => inner,
+        };
+        cmd.stderr(Stdio::from(std::fs::File::create(log).unwrap()));
+        Server::spawn(cmd)
+    }
+
+    // The child is waited for in `Drop` (and the panics below end the test).
+    #[allow(clippy::zombie_processes)]
+    fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let (tx, rx) = mpsc::channel();
         let out = child.stdout.take().unwrap();
         std::thread::spawn(move || {

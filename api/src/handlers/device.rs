@@ -179,6 +179,9 @@ pub async fn register_device(
     }
     let (secret, secret_hash) =
         hemtid_core::auth::new_secret_token("hdk_").map_err(ApiError::internal)?;
+    // For external brokers' password files (`hemtid mqtt-acl`).
+    let broker_hash =
+        hemtid_core::auth::broker_password_hash(&secret).map_err(ApiError::internal)?;
     let hmac_key = if input.signed {
         Some(hemtid_core::auth::new_hmac_key().map_err(ApiError::internal)?)
     } else {
@@ -203,8 +206,10 @@ pub async fn register_device(
                 created_at: t,
                 updated_at: t,
             };
-            device::create(c, &new)
-                .map_err(|e| super::conflict_detail(e, "a device with this id is registered"))
+            let d = device::create(c, &new)
+                .map_err(|e| super::conflict_detail(e, "a device with this id is registered"))?;
+            device::set_broker_hash(c, &d.id, &broker_hash)?;
+            Ok(d)
         })
         .await?;
     tracing::info!(device_id = %d.id, "device registered");
@@ -358,8 +363,18 @@ pub async fn rotate_device_secret(
     let provider = provider_admin(&p)?;
     let (secret, secret_hash) =
         hemtid_core::auth::new_secret_token("hdk_").map_err(ApiError::internal)?;
+    let broker_hash =
+        hemtid_core::auth::broker_password_hash(&secret).map_err(ApiError::internal)?;
     let d = state
-        .db(move |c| Ok(device::rotate_secret(c, &provider, &id, &secret_hash)?))
+        .db(move |c| {
+            Ok(device::rotate_secret(
+                c,
+                &provider,
+                &id,
+                &secret_hash,
+                Some(&broker_hash),
+            )?)
+        })
         .await?;
     tracing::info!(device_id = %d.id, "device secret rotated");
     Ok(HttpResponse::Ok().json(RotatedSecret {

@@ -88,3 +88,26 @@ pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, Strin
     }
     Ok(out)
 }
+
+/// Sets the hash an external broker's password file gets for the token.
+pub fn set_broker_hash(conn: &mut DbConn, id: &str, broker_hash: &str) -> Result<(), StoreError> {
+    let n = diesel::update(api_token::table.find(id))
+        .set(api_token::broker_hash.eq(Some(broker_hash)))
+        .execute(conn)?;
+    one_row(n)
+}
+
+/// Every unrevoked token: (id, municipality, broker password hash if any).
+pub fn active_for_broker(
+    conn: &mut DbConn,
+) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+    Ok(api_token::table
+        .filter(api_token::revoked_at.is_null())
+        .order(api_token::id)
+        .select((
+            api_token::id,
+            api_token::municipality_id,
+            api_token::broker_hash,
+        ))
+        .load(conn)?)
+}

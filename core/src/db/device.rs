@@ -216,13 +216,15 @@ pub fn credentials_of(
     Ok(out)
 }
 
-/// Gives the device a new broker password (its hash here); the old one
-/// stops working and its connection is ended.
+/// Gives the device a new broker password (its hashes here: SHA-256 for
+/// the embedded broker, `broker_hash` for external brokers' password
+/// files); the old one stops working and its connection is ended.
 pub fn rotate_secret(
     conn: &mut DbConn,
     provider_id: &str,
     id: &str,
     secret_hash: &str,
+    broker_hash: Option<&str>,
 ) -> Result<Device, StoreError> {
     let n = diesel::update(
         device::table
@@ -232,9 +234,29 @@ pub fn rotate_secret(
     )
     .set((
         device::secret_hash.eq(secret_hash),
+        device::broker_hash.eq(broker_hash),
         device::updated_at.eq(now()),
     ))
     .execute(conn)?;
     one_row(n)?;
     get(conn, provider_id, id)
+}
+
+/// Sets the hash an external broker's password file gets for the device
+/// (made with the secret, when it is made).
+pub fn set_broker_hash(conn: &mut DbConn, id: &str, broker_hash: &str) -> Result<(), StoreError> {
+    let n = diesel::update(device::table.find(id))
+        .set(device::broker_hash.eq(Some(broker_hash)))
+        .execute(conn)?;
+    one_row(n)
+}
+
+/// Every active device, by id, with its broker password hash if it has one
+/// (for `hemtid mqtt-acl`).
+pub fn active_for_broker(conn: &mut DbConn) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    Ok(device::table
+        .filter(device::status.eq("active"))
+        .order(device::id)
+        .select((device::id, device::broker_hash))
+        .load(conn)?)
 }

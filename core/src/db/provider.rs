@@ -92,3 +92,11 @@ pub fn update(
     one_row(n)?;
     get(conn, municipality_id, id)
 }
+
+/// Every provider, as (municipality, id).
+pub fn all_ids(conn: &mut DbConn) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(provider::table
+        .order((provider::municipality_id, provider::id))
+        .select((provider::municipality_id, provider::id))
+        .load(conn)?)
+}

@@ -138,3 +138,14 @@ pub fn set_password_hash(
     .execute(conn)?;
     one_row(n)
 }
+
+/// Every active user with `role`, as (municipality, id): the caseworkers
+/// whose alert topics a municipality's case system may read.
+pub fn ids_with_role(conn: &mut DbConn, role: &str) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::role.eq(role))
+        .filter(user_account::active.eq(true))
+        .order((user_account::municipality_id, user_account::id))
+        .select((user_account::municipality_id, user_account::id))
+        .load(conn)?)
+}
