@@ -1108,9 +1108,14 @@ fn build_month(
 fn idle_connections() -> Result<()> {
     println!("\n## 4. Memory: idle device connections on the embedded broker");
     // Each process may hold 20,000 descriptors here (a hard limit this
-    // container cannot raise), and the broker needs a few of its own.
+    // container cannot raise); the broker keeps device connections below
+    // it, three descriptors each (the guard's two and the broker's) and
+    // 256 for the rest: each lock once, up to what it accepts.
+    hemtid_gateway::broker::raise_open_file_limit();
     let limit = fd_limit().unwrap_or(1024);
-    let n = 20_000usize.min(limit.saturating_sub(100));
+    let accepted = hemtid_gateway::broker::BrokerSettings::new("127.0.0.1:0".parse()?)
+        .connections_for(limit as u64);
+    let n = 20_000usize.min(accepted.saturating_sub(10));
     let t = target(&Backend::Sqlite, "idle")?;
     let pool = simulate::open(&t.config)?;
     let o = Options {
@@ -1129,13 +1134,9 @@ fn idle_connections() -> Result<()> {
     let started = Instant::now();
     let mut sockets = Vec::with_capacity(n);
     let mut refused = 0;
-    for (i, lock) in p.world.locks.iter().cycle().take(n).enumerate() {
-        match mqtt_connect(
-            served.mqtt_port,
-            &format!("{}-{i}", lock.id),
-            &lock.id,
-            &lock.secret,
-        ) {
+    // A lock's client id is its id.
+    for (i, lock) in p.world.locks.iter().take(n).enumerate() {
+        match mqtt_connect(served.mqtt_port, &lock.id, &lock.id, &lock.secret) {
             Ok(s) => sockets.push(s),
             Err(e) => {
                 refused += 1;
@@ -1161,8 +1162,81 @@ fn idle_connections() -> Result<()> {
         (after - before) * 1024.0 / sockets.len().max(1) as f64
     );
     drop(sockets);
+    // The memory attack of issue 21 (before: 320 → 634 MiB, never given
+    // back): a lock subscribes to six wildcard filters, then publishes
+    // 800 messages of 250 KB. The broker refuses the filters and ends the
+    // connection at each oversized packet's header.
+    std::thread::sleep(Duration::from_secs(5));
+    let before = rss_mib(served.pid());
+    let lock = &p.world.locks[0];
+    let mut wildcards_refused = 0;
+    {
+        let mut c = mqtt_connect(served.mqtt_port, &lock.id, &lock.id, &lock.secret)?;
+        for (i, f) in ["#", "+/#", "hemtid/#", "hemtid/v1/+/+/+", "$SYS/#", "a/b/#"]
+            .iter()
+            .enumerate()
+        {
+            let mut body = ((i + 1) as u16).to_be_bytes().to_vec();
+            body.extend((f.len() as u16).to_be_bytes());
+            body.extend(f.as_bytes());
+            body.push(1);
+            c.write_all(&mqtt_packet(0x82, &body))?;
+            let mut ack = [0u8; 5];
+            if c.read_exact(&mut ack).is_ok() && ack[4] == 0x80 {
+                wildcards_refused += 1;
+            }
+        }
+    }
+    let big = vec![b'x'; 250_000];
+    let topic = hemtid_gateway::events_topic(&lock.id);
+    let mut ended = 0;
+    let attack_started = Instant::now();
+    for i in 0..800u16 {
+        let Ok(mut c) = mqtt_connect(served.mqtt_port, &lock.id, &lock.id, &lock.secret) else {
+            // Still ending the previous connection: try once more.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let mut body = (topic.len() as u16).to_be_bytes().to_vec();
+        body.extend(topic.as_bytes());
+        body.extend((i + 1).to_be_bytes());
+        body.extend(&big);
+        let _ = c.write_all(&mqtt_packet(0x32, &body));
+        let mut buf = [0u8; 1];
+        if matches!(c.read(&mut buf), Ok(0) | Err(_)) {
+            ended += 1;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let after = rss_mib(served.pid());
+    println!(
+        "memory attack: {wildcards_refused} of 6 wildcard subscriptions refused; {ended} of 800 publishes of 250 KB ended their connection ({:.0} s); hemtid serve RSS {before:.0} MiB before, {after:.0} MiB after",
+        attack_started.elapsed().as_secs_f64()
+    );
+    println!(
+        "| 6 wildcard subscriptions, 800 × 250 KB publishes from one lock | {after:.0} MiB RSS ({before:.0} MiB before) | {wildcards_refused}/6 refused, {ended}/800 cut off |"
+    );
     drop(served);
     Ok(())
+}
+
+/// An MQTT packet: the fixed header's first byte, the length, the body.
+fn mqtt_packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut packet = vec![first];
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        packet.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
+    packet.extend_from_slice(body);
+    packet
 }
 
 fn fd_limit() -> Option<usize> {

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod drive;
+pub mod locks;
 pub mod plan;
 pub mod world;
 

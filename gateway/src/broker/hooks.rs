@@ -134,7 +134,9 @@ impl Authority {
             }
             Err(e) => {
                 // The database did not answer: not the device's fault, and
-                // not "bad password" (a lock would stop trying).
+                // not "bad password". rmqtt answers this CONNACK 5 (not
+                // authorized; its refusals skip the CONNACK hook, so it
+                // cannot be 3); the contract tells locks to retry on 5.
                 self.tally.refused("database_unavailable");
                 tracing::debug!(error = %e, "could not check an MQTT sign-in");
                 return Err(AuthResult::NotFound);
