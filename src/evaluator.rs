@@ -1,6 +1,7 @@
 //! The alert rules inside `hemtid serve`: client-months whose figures,
-//! absences or explanations changed are evaluated at once (within a
-//! fraction of a second), and every client's current and previous month on
+//! absences or explanations changed are evaluated once they have been
+//! still for 300 ms ([`evaluate::QUIET`]: a batch changing them is
+//! judged whole, not halfway), and every client's current and previous month on
 //! a schedule and whenever the local date changes, for what time alone
 //! changes (a month closing, a visit left open, the pace).
 
@@ -48,7 +49,7 @@ fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
             next_full = Instant::now() + interval;
             day = Some(today);
         }
-        match evaluate::dirty(&mut conn, now, 500) {
+        match evaluate::settled(&mut conn, now, 500, evaluate::QUIET) {
             Ok(e) if e.changed() => tracing::debug!(
                 client_months = e.client_months,
                 raised = e.raised,

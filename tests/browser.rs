@@ -380,6 +380,17 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     );
     assert!(overflow.as_i64().unwrap_or(99) <= 0, "{overflow}");
     b.screenshot("client-month-narrow");
+    // Lisa's frame decision (R8): the services are drawn against their
+    // shares of the frame, none coloured over or under on its own.
+    let lisa = id_of("Lisa");
+    b.go(&format!("{server}/#/client/{lisa}/{lm}"));
+    b.wait("#chart-services", 10);
+    b.wait_for("figure figcaption", 5, |t| t.contains("andel av ramen"));
+    let judged = b.script(
+        "return [...document.querySelectorAll('#chart-services rect')].filter(r => ['#1a7f37', '#b35900', '#8f2fb3'].includes(r.getAttribute('fill'))).length",
+    );
+    assert_eq!(judged.as_i64(), Some(0), "{judged}");
+    b.screenshot("client-month-frame");
 
     // The provider admin's day.
     let b2 = Browser::start();

@@ -303,12 +303,16 @@ function svg(tag, attrs, ...children) {
   return e;
 }
 
-function barChart(services) {
+// Under a frame decision (R8) the total binds and time may move between
+// services: each service is drawn against its share of the frame, in one
+// neutral colour, never as over or under on its own.
+function barChart(services, frame) {
   const rowH = 34;
   const W = 640;
   const left = 190;
-  const max = Math.max(1, ...services.flatMap((s) => [s.expected_minutes, s.performed_minutes]));
-  const scale = (v) => ((W - left - 70) * v) / max;
+  const target = (s) => (frame ? s.frame_share_minutes ?? 0 : s.expected_minutes);
+  const max = Math.max(1, ...services.flatMap((s) => [target(s), s.performed_minutes]));
+  const scale = (v) => ((W - left - 100) * v) / max;
   const H = services.length * rowH + 24;
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", id: "chart-services",
     "aria-label": "Beställd och utförd tid per insats" });
@@ -316,20 +320,25 @@ function barChart(services) {
     const y = 8 + i * rowH;
     root.append(
       svg("text", { x: left - 8, y: y + 14, "text-anchor": "end" }, s.name.length > 28 ? s.name.slice(0, 27) + "…" : s.name),
-      svg("rect", { x: left, y, width: Math.max(1, scale(s.expected_minutes)), height: 11, fill: "#9ab8db" },
-        svg("title", {}, `Beställt ${hm(s.expected_minutes)}`)),
+      svg("rect", { x: left, y, width: Math.max(1, scale(target(s))), height: 11, fill: "#9ab8db" },
+        svg("title", {}, frame ? `Andel av ramen ${hm(target(s))}` : `Beställt ${hm(s.expected_minutes)}`)),
       svg("rect", { x: left, y: y + 13, width: Math.max(1, scale(s.performed_minutes)), height: 11,
-        fill: s.status === "within_band" ? "#1a7f37" : s.status === "under" ? "#b35900" : "#8f2fb3" },
+        fill: frame ? "#4a5a6a" : s.status === "within_band" ? "#1a7f37" : s.status === "under" ? "#b35900" : "#8f2fb3" },
       svg("title", {}, `Utfört ${hm(s.performed_minutes)}`)),
-      svg("text", { x: left + scale(Math.max(s.expected_minutes, s.performed_minutes)) + 6, y: y + 17 },
-        `${hm(s.performed_minutes)} / ${hm(s.expected_minutes)}`));
+      svg("text", { x: left + scale(Math.max(target(s), s.performed_minutes)) + 6, y: y + 17 },
+        `${hm(s.performed_minutes)} / ${hm(target(s))}`));
   });
-  return el("figure", {}, el("figcaption", {}, "Beställd och utförd tid per insats (h:mm)"), root,
-    el("div", { class: "legend" },
-      el("span", {}, el("span", { class: "swatch", style: "background:#9ab8db" }), "Beställt"),
+  const legend = frame
+    ? [el("span", {}, el("span", { class: "swatch", style: "background:#9ab8db" }), "Insatsens andel av ramen"),
+      el("span", {}, el("span", { class: "swatch", style: "background:#4a5a6a" }), "Utfört")]
+    : [el("span", {}, el("span", { class: "swatch", style: "background:#9ab8db" }), "Beställt"),
       el("span", {}, el("span", { class: "swatch", style: "background:#1a7f37" }), "Utfört inom toleransen"),
       el("span", {}, el("span", { class: "swatch", style: "background:#b35900" }), "Under"),
-      el("span", {}, el("span", { class: "swatch", style: "background:#8f2fb3" }), "Över")));
+      el("span", {}, el("span", { class: "swatch", style: "background:#8f2fb3" }), "Över")];
+  const caption = frame
+    ? "Utförd tid per insats mot insatsens andel av ramen (h:mm). Under ramtid binder totalen och tid får flyttas mellan insatser; insatserna bedöms inte var för sig."
+    : "Beställd och utförd tid per insats (h:mm)";
+  return el("figure", {}, el("figcaption", {}, caption), root, el("div", { class: "legend" }, legend));
 }
 
 function lineChart(history, toleranceBp) {
@@ -426,7 +435,7 @@ async function clientPage(main, id, month) {
       f.decision === "per_service" ? "Insatsbeslut: varje insats bedöms (R1)." : "Ingen beställning denna månad.",
     ` Toleransen är ±${(f.tolerance_basis_points / 100).toString().replace(".", ",")} %.`,
     f.explained_minutes ? ` Frånvaro avräknad: ${hm(f.explained_minutes)}.` : ""),
-    f.services.length ? barChart(f.services) : null,
+    f.services.length ? barChart(f.services, f.decision === "frame") : null,
     lineChart(f.history, f.tolerance_basis_points),
     daysChart(f.days));
   const expl = el("section", { id: "explanations" });

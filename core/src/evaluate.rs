@@ -493,7 +493,32 @@ pub fn all(c: &mut DbConn, at: DateTime<Utc>) -> Result<Evaluation, StoreError> 
 /// explanations changed, oldest first, and forgets them (unless marked
 /// again meanwhile).
 pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation, StoreError> {
+    settled(c, at, limit, std::time::Duration::ZERO)
+}
+
+/// How long a client-month must have been left alone before
+/// [`settled`] evaluates it. An offline batch of a phone, or a gateway's
+/// run of lock events, changes a client's month many times within a
+/// second; evaluated between two of them, a month that ends inside the
+/// band had an `outside_band` alert raised and resolved again, and both
+/// went out to the caseworker. Each change moves the mark's time on; the
+/// items of a batch are applied milliseconds apart, and an alert still
+/// reaches its subscribers within a second.
+pub const QUIET: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// As [`dirty`], for the client-months not marked again during the last
+/// `quiet` (by the wall clock, when the marks were made); the others wait
+/// for a later call.
+pub fn settled(
+    c: &mut DbConn,
+    at: DateTime<Utc>,
+    limit: i64,
+    quiet: std::time::Duration,
+) -> Result<Evaluation, StoreError> {
+    let still_since =
+        crate::db::now() - chrono::Duration::from_std(quiet).unwrap_or(chrono::Duration::zero());
     let marks: Vec<(String, String, NaiveDateTime)> = figure_dirty::table
+        .filter(figure_dirty::marked_at.le(still_since))
         .order(figure_dirty::marked_at)
         .limit(limit)
         .select((

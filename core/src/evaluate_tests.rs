@@ -15,6 +15,7 @@ use crate::evaluate;
 use crate::seed;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
+use diesel::prelude::*;
 
 const RULES: Rules = Rules {
     tz: Stockholm,
@@ -631,6 +632,67 @@ fn a_visit_left_open_past_the_limit_alerts_the_provider_until_closed() {
     visit::record(&mut f.c, &out, None, RULES).unwrap();
     f.evaluate(at(2026, 11, 10, 21));
     assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
+}
+
+#[test]
+fn a_check_in_that_arrives_already_stale_is_looked_at_at_once() {
+    use crate::db::schema::figure_dirty;
+    let mut f = fx();
+    let marks = |f: &mut Fx| -> i64 { figure_dirty::table.count().get_result(&mut f.c).unwrap() };
+    // The evaluator has caught up.
+    evaluate::dirty(&mut f.c, Utc::now(), 1000).unwrap();
+    assert_eq!(marks(&mut f), 0);
+    // A check-in of an hour ago opens a visit within the limit: nothing
+    // to look at until it closes.
+    let fresh = f.event("check_in", (Utc::now() - Duration::hours(1)).naive_utc());
+    visit::record(&mut f.c, &fresh, None, RULES).unwrap();
+    assert_eq!(marks(&mut f), 0);
+    // One of 13 hours ago (a phone that was offline) is past the 12-hour
+    // limit as it arrives: the next evaluation of what changed raises the
+    // alert, without waiting for the hourly full run.
+    let mut stale = f.event("check_in", (Utc::now() - Duration::hours(13)).naive_utc());
+    let bertil = user_account::find_by_username(&mut f.c, "demo.bertil")
+        .unwrap()
+        .unwrap()
+        .id;
+    stale.staff_id = bertil.clone();
+    stale.source_key = bertil;
+    visit::record(&mut f.c, &stale, None, RULES).unwrap();
+    assert_eq!(marks(&mut f), 1);
+    let month = crate::domain::YearMonth::of(crate::domain::local_date(
+        Utc::now() - Duration::hours(13),
+        crate::domain::STOCKHOLM,
+    ))
+    .to_string();
+    evaluate::dirty(&mut f.c, Utc::now(), 1000).unwrap();
+    assert!(open_alert(&mut f, "visit_open_too_long", &month).is_some());
+}
+
+#[test]
+fn a_month_being_changed_is_judged_when_it_is_still_not_halfway() {
+    use crate::db::schema::figure_dirty;
+    let mut f = fx();
+    evaluate::dirty(&mut f.c, at(2026, 11, 6, 9), 1000).unwrap();
+    // The first half of a phone's offline batch: October far under the
+    // order, and marked for the alert rules.
+    f.perform("2026-10", 120, 31);
+    let quiet = std::time::Duration::from_secs(60);
+    let half = evaluate::settled(&mut f.c, at(2026, 11, 6, 9), 1000, quiet).unwrap();
+    // Not judged while it may still be changing: no alert that the rest
+    // of the batch would resolve again, and the mark stays.
+    assert_eq!(half.client_months, 0, "{half:?}");
+    assert!(open_alert(&mut f, "outside_band", "2026-10").is_none());
+    let marks: i64 = figure_dirty::table.count().get_result(&mut f.c).unwrap();
+    assert_eq!(marks, 1);
+    // Still for long enough (the mark's time set back as the wall clock
+    // would move on): judged once, with everything in.
+    diesel::update(figure_dirty::table)
+        .set(figure_dirty::marked_at.eq(now() - Duration::minutes(2)))
+        .execute(&mut f.c)
+        .unwrap();
+    let whole = evaluate::settled(&mut f.c, at(2026, 11, 6, 9), 1000, quiet).unwrap();
+    assert_eq!(whole.client_months, 1, "{whole:?}");
+    assert!(open_alert(&mut f, "outside_band", "2026-10").is_some());
 }
 
 /// The ordered minutes remembered for reports follow a changed order and a

@@ -547,7 +547,7 @@ impl Batch {
             .collect();
         device::save_contacts(conn, &devices)?;
         device_message::insert_many(conn, &self.messages)?;
-        crate::db::figure::apply(conn, &self.pending.figures)?;
+        self.pending.apply(conn)?;
         Ok(Contacts {
             version: self.directory.as_ref().map(|(_, v)| *v),
             devices,

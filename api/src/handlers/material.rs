@@ -16,7 +16,7 @@ use hemtid_core::domain::local_date;
 use hemtid_core::domain::split::local_midnight;
 use hemtid_core::model::Role;
 use hemtid_core::validate::ValidationErrors;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -127,15 +127,32 @@ pub async fn send_request(
     ))
 }
 
+/// A request as its reader may see it: the compiled journal only where
+/// reading it is allowed now and recorded (R14).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestView {
+    #[serde(flatten)]
+    pub request: MaterialRequest,
+    /// Why `answer_journal` is empty although the answer holds one, in
+    /// Swedish for the reader: lists never carry it (open the request),
+    /// and a caseworker reads it only with the client's consent or as one
+    /// board (R14), checked at each read.
+    pub journal_withheld: Option<String>,
+}
+
+/// Shown in lists instead of the journal.
+const JOURNAL_IN_REQUEST: &str = "Journalutdraget visas när du öppnar förfrågan.";
+
 /// `GET /api/v1/material-requests`: the caseworker's requests, or those
-/// sent to the provider admin's provider; newest first.
+/// sent to the provider admin's provider; newest first. Without the
+/// compiled journal: a list is not a read of it (R14); open the request.
 #[utoipa::path(
     get,
     path = "/api/v1/material-requests",
     tag = "care",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The requests.", body = Items<MaterialRequest>),
+        (status = 200, description = "The requests, without their journal text.", body = Items<RequestView>),
         problem::SignedIn,
         problem::Internal,
     ),
@@ -154,6 +171,19 @@ pub async fn list_requests(
             Ok(material_request::list(c, party)?)
         })
         .await?;
+    let items: Vec<RequestView> = items
+        .into_iter()
+        .map(|mut request| {
+            let journal_withheld = request
+                .answer_journal
+                .take()
+                .map(|_| JOURNAL_IN_REQUEST.to_string());
+            RequestView {
+                request,
+                journal_withheld,
+            }
+        })
+        .collect();
     Ok(list(items))
 }
 
@@ -177,7 +207,10 @@ fn own_request(
     Ok(r)
 }
 
-/// `GET /api/v1/material-requests/{id}`: the request and its answer.
+/// `GET /api/v1/material-requests/{id}`: the request and its answer. An
+/// answered request's read is recorded in the access log (R14); the
+/// caseworker gets the compiled journal only while the client's consent
+/// (or one board) allows it: after consent is withdrawn it is withheld.
 #[utoipa::path(
     get,
     path = "/api/v1/material-requests/{id}",
@@ -185,7 +218,7 @@ fn own_request(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The request.")),
     responses(
-        (status = 200, description = "The request.", body = MaterialRequest),
+        (status = 200, description = "The request.", body = RequestView),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -201,11 +234,36 @@ pub async fn get_request(
     let now = state.clock.now();
     let row = state
         .db(move |c| {
-            let r = own_request(c, &p, &id, now)?;
-            if r.answered_at.is_some() {
-                log_read(c, &p, &r.client_id, "material_request", Vec::new())?;
+            let mut request = own_request(c, &p, &id, now)?;
+            let mut journal_withheld = None;
+            // The provider's own notes are the provider admin's to read;
+            // the authority's caseworker needs the right to, now (R14).
+            if request.answer_journal.is_some() && p.role == Role::Caseworker {
+                let cw = hemtid_core::db::user_account::get_any(c, &p.subject)?;
+                let unit = cw.fields.authority_unit_id.unwrap_or_default();
+                let right = hemtid_core::db::consent::read_right(
+                    c,
+                    &unit,
+                    &request.provider_id,
+                    &request.client_id,
+                )?;
+                if !right.allowed() {
+                    request.answer_journal = None;
+                    journal_withheld = Some(right.swedish().to_string());
+                }
             }
-            Ok(r)
+            if request.answered_at.is_some() {
+                let what = if request.answer_journal.is_some() {
+                    "material_request_journal"
+                } else {
+                    "material_request"
+                };
+                log_read(c, &p, &request.client_id, what, Vec::new())?;
+            }
+            Ok(RequestView {
+                request,
+                journal_withheld,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(row))

@@ -24,9 +24,17 @@ pub struct ServiceFigures {
     pub service_id: String,
     pub code: String,
     pub name: String,
+    /// The service's ordered minutes, less its part of absent days.
     pub expected_minutes: i64,
     pub performed_minutes: i64,
-    /// `within_band`, `under` or `over`.
+    /// Under a frame decision: the service's share of the month's
+    /// expected total, split in proportion to the services' ordered
+    /// minutes (the shares add up to the total; the per-service ordered
+    /// minutes need not). Unset under a per-service decision.
+    pub frame_share_minutes: Option<i64>,
+    /// `within_band`, `under` or `over` under a per-service decision (R1);
+    /// `not_judged` under a frame, where the total binds and time may move
+    /// between services (R8).
     pub status: String,
 }
 
@@ -139,8 +147,19 @@ pub async fn month_figures(
                     .into_iter()
                     .map(|x| (x.id, (x.fields.code, x.fields.name)))
                     .collect();
+            let frame = j.ordered.any() && j.ordered.frame;
+            let weights: Vec<i64> = j
+                .verdict
+                .services
+                .values()
+                .map(|s| s.expected_minutes.max(0))
+                .collect();
+            let shares = hemtid_core::domain::split::proportional(
+                j.verdict.total.expected_minutes.max(0),
+                &weights,
+            );
             let mut services = Vec::new();
-            for (sid, s) in &j.verdict.services {
+            for ((sid, s), share) in j.verdict.services.iter().zip(shares) {
                 let (code, name) = catalogue.get(sid).cloned().unwrap_or_default();
                 services.push(ServiceFigures {
                     service_id: sid.clone(),
@@ -148,7 +167,12 @@ pub async fn month_figures(
                     name,
                     expected_minutes: s.expected_minutes,
                     performed_minutes: s.performed_minutes,
-                    status: s.status.as_str().into(),
+                    frame_share_minutes: frame.then_some(share),
+                    status: if frame {
+                        "not_judged".into()
+                    } else {
+                        s.status.as_str().into()
+                    },
                 });
             }
             // The eleven months before, oldest first, then this one.

@@ -56,6 +56,49 @@ impl Desk {
             .unwrap()
     }
 
+    /// The ids of the provider's visits of a local day.
+    async fn day_list(&self, date: &str) -> Vec<String> {
+        let r = self
+            .ctx
+            .call(
+                Method::GET,
+                &format!("/api/v1/provider/visits?date={date}"),
+                Some(&self.chef),
+                None,
+            )
+            .await;
+        r.ok(StatusCode::OK)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// (visits, performed minutes) of each day of the client's month.
+    async fn days(&self, month: &str) -> Vec<(i64, i64)> {
+        let r = self
+            .ctx
+            .call(
+                Method::GET,
+                &format!("/api/v1/clients/{}/months/{month}/figures", self.lisa),
+                Some(&self.chef),
+                None,
+            )
+            .await;
+        r.ok(StatusCode::OK)["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["visits"].as_i64().unwrap(),
+                    d["performed_minutes"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     async fn performed(&self, month: &str) -> i64 {
         let r = self
             .ctx
@@ -366,4 +409,104 @@ async fn a_locked_month_refuses_late_registrations_and_changes() {
     // November is open.
     d.check("check-in", "2026-11-02T08:00:00+01:00").await;
     assert_eq!(d.performed("2026-10").await, 50);
+}
+
+#[actix_web::test]
+async fn a_correction_to_another_day_moves_the_visit_there() {
+    let d = desk().await;
+    d.check("check-in", "2026-11-02T09:00:00+01:00").await;
+    d.check("check-out", "2026-11-02T09:20:00+01:00").await;
+    let moved = d.check("check-in", "2026-11-02T14:00:00+01:00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.check("check-out", "2026-11-02T14:30:00+01:00").await;
+    assert_eq!(d.days("2026-11").await[..2], [(0, 0), (2, 50)]);
+    // It happened the day before: the admin corrects both ends.
+    let fix = json!({"reason_code": "wrong_time", "comment": "Besöket var dagen före.",
+                     "started_at": "2026-11-01T14:00:00+01:00", "ended_at": "2026-11-01T14:30:00+01:00"});
+    let r = d
+        .post(&d.chef, &format!("/api/v1/visits/{moved}/corrections"), fix)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["local_date"], "2026-11-01");
+    // The visit moved, not only its minutes: the day lists and the visit
+    // counts per day (what R8's "fewer visits than ordered" reads).
+    assert_eq!(d.day_list("2026-11-01").await, vec![moved.clone()]);
+    assert!(!d.day_list("2026-11-02").await.contains(&moved));
+    assert_eq!(d.days("2026-11").await[..2], [(1, 30), (1, 20)]);
+    // A later event of the same care worker re-pairs her visits of the
+    // day; the corrected one stays where the correction put it.
+    d.check("check-in", "2026-11-02T16:00:00+01:00").await;
+    d.check("check-out", "2026-11-02T16:10:00+01:00").await;
+    assert_eq!(d.day_list("2026-11-01").await, vec![moved]);
+    assert_eq!(d.days("2026-11").await[..2], [(1, 30), (2, 30)]);
+    assert_eq!(d.performed("2026-11").await, 60);
+}
+
+#[actix_web::test]
+async fn a_correction_cannot_move_a_visit_into_a_locked_month() {
+    let d = desk().await;
+    d.check("check-in", "2026-10-20T08:00:00+02:00").await;
+    d.check("check-out", "2026-10-20T08:30:00+02:00").await;
+    d.post(
+        &d.chef,
+        "/api/v1/provider/days/2026-10-20/approval",
+        json!({}),
+    )
+    .await
+    .ok(StatusCode::OK);
+    d.post(&d.chef, "/api/v1/provider/months/2026-10/lock", json!({}))
+        .await
+        .ok(StatusCode::OK);
+    let november = d.check("check-in", "2026-11-02T09:00:00+01:00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.check("check-out", "2026-11-02T09:30:00+01:00").await;
+    // October's billing basis is fixed (R6): a correction into it is
+    // refused like a late registration, whatever the visit's own month.
+    let fix = json!({"reason_code": "wrong_time", "comment": "Fel datum.",
+                     "started_at": "2026-10-08T09:00:00+02:00", "ended_at": "2026-10-08T11:00:00+02:00"});
+    d.post(
+        &d.chef,
+        &format!("/api/v1/visits/{november}/corrections"),
+        fix,
+    )
+    .await
+    .problem(ErrorCode::MonthLocked);
+    // Only the start: the visit would begin in October all the same.
+    let fix = json!({"reason_code": "wrong_time", "comment": "Fel datum.",
+                     "started_at": "2026-10-31T23:30:00+01:00"});
+    d.post(
+        &d.chef,
+        &format!("/api/v1/visits/{november}/corrections"),
+        fix,
+    )
+    .await
+    .problem(ErrorCode::MonthLocked);
+    assert_eq!(d.performed("2026-10").await, 30);
+    assert_eq!(d.performed("2026-11").await, 30);
+    assert_eq!(d.day_list("2026-11-02").await, vec![november.clone()]);
+    assert!(d.day_list("2026-10-08").await.is_empty());
+    let h = d
+        .ctx
+        .call(
+            Method::GET,
+            &format!("/api/v1/visits/{november}/history"),
+            Some(&d.chef),
+            None,
+        )
+        .await;
+    assert!(h.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    // Within November the same correction is fine.
+    let fix = json!({"reason_code": "wrong_time", "comment": "Fel tid.",
+                     "started_at": "2026-11-01T00:30:00+01:00", "ended_at": "2026-11-01T01:00:00+01:00"});
+    d.post(
+        &d.chef,
+        &format!("/api/v1/visits/{november}/corrections"),
+        fix,
+    )
+    .await
+    .ok(StatusCode::OK);
+    assert_eq!(d.performed("2026-10").await, 30);
 }

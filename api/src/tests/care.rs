@@ -71,6 +71,19 @@ impl Care {
         .await
     }
 
+    /// An auditor account, made by the admin, signed in.
+    async fn auditor(&self) -> String {
+        self.ctx
+            .post(
+                "/api/v1/users",
+                json!({"username": "revisor", "display_name": "Revisor", "role": "auditor",
+                       "password": "revisor-lösen-1"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        self.ctx.login("revisor", "revisor-lösen-1").await
+    }
+
     async fn consent(&self, state: &str) {
         self.call(
             Method::POST,
@@ -162,16 +175,7 @@ async fn every_read_is_logged_and_the_auditor_and_the_author_see_it() {
     // A refused read is not a read.
     let fee = t.ctx.login("demo.avgift", seed::DEMO_PASSWORD).await;
     t.journal(&fee).await.problem(ErrorCode::Forbidden);
-    // An auditor account, made by the admin.
-    t.ctx
-        .post(
-            "/api/v1/users",
-            json!({"username": "revisor", "display_name": "Revisor", "role": "auditor",
-                   "password": "revisor-lösen-1"}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
-    let auditor = t.ctx.login("revisor", "revisor-lösen-1").await;
+    let auditor = t.auditor().await;
     let log = t
         .call(
             Method::GET,
@@ -485,6 +489,83 @@ async fn a_request_for_material_is_answered_with_a_journal_compilation() {
     assert_eq!(
         r.ok(StatusCode::OK)["answer_unperformed"],
         "Lisa avböjde dusch två gånger."
+    );
+    assert_eq!(
+        r.body["answer_journal"][0]["body"],
+        "Ville inte duscha i dag."
+    );
+    assert_eq!(r.body["journal_withheld"], Value::Null);
+    // A list is not a read of the journal (R14): it carries none.
+    let r = t
+        .call(Method::GET, &t.cw, "/api/v1/material-requests", None)
+        .await;
+    let listed = &r.ok(StatusCode::OK)["items"][0];
+    assert_eq!(listed["id"], id);
+    assert_eq!(listed["answer_journal"], Value::Null);
+    assert!(r.body.to_string().find("Ville inte duscha").is_none());
+    assert_eq!(
+        listed["journal_withheld"],
+        "Journalutdraget visas när du öppnar förfrågan."
+    );
+    // The read by id is in the access log, as the caseworker's.
+    let auditor = t.auditor().await;
+    let log = t
+        .call(
+            Method::GET,
+            &auditor,
+            &format!("/api/v1/access-log?client_id={}", t.lisa),
+            None,
+        )
+        .await;
+    let reads: Vec<(String, String)> = log.ok(StatusCode::OK)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["what"].as_str().unwrap().starts_with("material_request"))
+        .map(|i| {
+            (
+                i["what"].as_str().unwrap().to_string(),
+                i["user_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![("material_request_journal".to_string(), t.cw_id.clone())]
+    );
+    // Consent withdrawn: the journal is withheld from the caseworker, and
+    // she is told why; the rest of the answer stays hers.
+    t.consent("withdrawn").await;
+    let r = t
+        .call(
+            Method::GET,
+            &t.cw,
+            &format!("/api/v1/material-requests/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["answer_journal"], Value::Null);
+    assert!(r.body.to_string().find("Ville inte duscha").is_none());
+    assert_eq!(
+        r.body["journal_withheld"],
+        "Brukaren har återkallat sitt samtycke."
+    );
+    assert_eq!(
+        r.body["answer_unperformed"],
+        "Lisa avböjde dusch två gånger."
+    );
+    // The provider's admin still reads the provider's own notes.
+    let r = t
+        .call(
+            Method::GET,
+            &t.chef,
+            &format!("/api/v1/material-requests/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.ok(StatusCode::OK)["answer_journal"][0]["body"],
+        "Ville inte duscha i dag."
     );
     let r = t
         .call(

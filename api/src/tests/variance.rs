@@ -532,7 +532,19 @@ async fn a_clients_month_figures_have_days_services_and_a_year() {
         (Some(1), Some(90))
     );
     assert_eq!(days[1]["ordered_visits"], 6, "Järfälla's six visits a day");
-    assert_eq!(f["services"].as_array().unwrap().len(), 6);
+    // Under the frame the total binds (R8): each service is shown against
+    // its share of the month's expected total, and none is judged alone.
+    let services = f["services"].as_array().unwrap();
+    assert_eq!(services.len(), 6);
+    assert!(
+        services.iter().all(|s| s["status"] == "not_judged"),
+        "{services:?}"
+    );
+    let shares: i64 = services
+        .iter()
+        .map(|s| s["frame_share_minutes"].as_i64().unwrap())
+        .sum();
+    assert_eq!(shares, f["expected_minutes"].as_i64().unwrap());
     // The year: the months with an order (the demo's start from August).
     let months: Vec<&str> = f["history"]
         .as_array()

@@ -172,6 +172,9 @@ fn approve_with(
 
 /// Corrects a visit's start and/or end. The correction wins over the
 /// events from now on (re-pairing keeps it); the visit needs approval again.
+/// A visit corrected to another day moves there (its day list, its visit
+/// count for R8); neither the month it leaves nor the one it moves to may
+/// be locked for billing (R6).
 pub fn correct(
     c: &mut DbConn,
     visit_id: &str,
@@ -184,10 +187,16 @@ pub fn correct(
         super::figure::track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
+            let mut moved = before.clone();
+            moved.corrected_started_at = started_at.or(before.corrected_started_at);
+            moved.corrected_ended_at = ended_at.or(before.corrected_ended_at);
+            moved.fields.local_date = moved.day(rules.tz);
+            ensure_open(c, &moved)?;
             diesel::update(visit::table.find(visit_id))
                 .set((
-                    visit::corrected_started_at.eq(started_at.or(before.corrected_started_at)),
-                    visit::corrected_ended_at.eq(ended_at.or(before.corrected_ended_at)),
+                    visit::corrected_started_at.eq(moved.corrected_started_at),
+                    visit::corrected_ended_at.eq(moved.corrected_ended_at),
+                    visit::local_date.eq(moved.fields.local_date),
                     visit::voided.eq(false),
                     visit::approved_at.eq(None::<NaiveDateTime>),
                     visit::approved_by.eq(None::<String>),

@@ -124,8 +124,18 @@ pub fn rules_for_visit(c: &mut DbConn, visit_id: &str) -> Result<Rules, StoreErr
 /// Adds `cells` to the day and month figures and marks their client-months
 /// for the alert rules.
 pub fn apply(c: &mut DbConn, cells: &Cells) -> Result<(), StoreError> {
+    apply_marking(c, cells, &BTreeSet::new())
+}
+
+/// [`apply`], marking the client-months of `also` (client id, month) for
+/// the alert rules too, in the same statement.
+pub fn apply_marking(
+    c: &mut DbConn,
+    cells: &Cells,
+    also: &BTreeSet<(String, String)>,
+) -> Result<(), StoreError> {
     if cells.is_empty() {
-        return Ok(());
+        return mark_dirty(c, also.iter().map(|(cl, m)| (cl.as_str(), m.as_str())));
     }
     let mut months: BTreeMap<(String, String, String, String), Amounts> = BTreeMap::new();
     for (k, a) in cells {
@@ -179,6 +189,7 @@ pub fn apply(c: &mut DbConn, cells: &Cells) -> Result<(), StoreError> {
     let dirty: BTreeSet<(&str, String)> = months
         .keys()
         .map(|(cl, _, m, _)| (cl.as_str(), m.clone()))
+        .chain(also.iter().map(|(cl, m)| (cl.as_str(), m.clone())))
         .collect();
     mark_dirty(c, dirty.iter().map(|(cl, m)| (*cl, m.as_str())))
 }

@@ -93,6 +93,16 @@ pub struct VisitFields {
 }
 
 impl Visit {
+    /// The local day the visit belongs to: the day it started, as
+    /// corrected if it was (or ended, with no start known).
+    pub fn day(&self, tz: Tz) -> NaiveDate {
+        self.start()
+            .or(self.end())
+            .map_or(self.fields.local_date, |t| {
+                crate::domain::local_date(t.and_utc(), tz)
+            })
+    }
+
     /// The start, corrected or as checked in.
     pub fn start(&self) -> Option<NaiveDateTime> {
         self.corrected_started_at.or(self.fields.started_at)
@@ -223,7 +233,7 @@ pub fn record(
     super::transaction(conn, |c| {
         let mut pending = Pending::default();
         let recorded = record_deferred(c, event, note, rules, &mut pending)?;
-        super::figure::apply(c, &pending.figures)?;
+        pending.apply(c)?;
         Ok(recorded)
     })
 }
@@ -234,12 +244,23 @@ pub fn record(
 #[derive(Default)]
 pub struct Pending {
     pub figures: crate::domain::figures::Cells,
+    /// Client-months with a visit already open past the municipality's
+    /// limit when it was recorded (a check-in that arrived late): they
+    /// change no figure, so nothing else would have the alert rules look
+    /// at them before the next full run.
+    pub stale_open: std::collections::BTreeSet<(String, String)>,
     locks: HashMap<(String, crate::domain::YearMonth), bool>,
     /// PostgreSQL: staff members whose events this transaction holds.
     staff: std::collections::HashSet<String>,
 }
 
 impl Pending {
+    /// Adds the figures and marks their client-months, and those of
+    /// [`Pending::stale_open`], for the alert rules.
+    pub fn apply(&self, c: &mut DbConn) -> Result<(), StoreError> {
+        super::figure::apply_marking(c, &self.figures, &self.stale_open)
+    }
+
     /// Whether the provider's month is locked for billing (R6), read once per
     /// transaction (a lock taken meanwhile is seen by the next one, as it
     /// would be if the two had run the other way round).
@@ -812,7 +833,18 @@ fn plan(
     if d.exception.is_some() {
         reasons.push("exception");
     }
-    let anchor_at = d.started_at.or(d.ended_at).unwrap_or(first.occurred_at);
+    // A visit belongs to the local day it started, as corrected if it was
+    // (a correction moves the visit, not only its minutes).
+    let corrected = existing
+        .as_ref()
+        .map(|(v, _)| (v.corrected_started_at, v.corrected_ended_at))
+        .unwrap_or_default();
+    let anchor_at = corrected
+        .0
+        .or(d.started_at)
+        .or(corrected.1)
+        .or(d.ended_at)
+        .unwrap_or(first.occurred_at);
     let fields = VisitFields {
         staff_id: first.staff_id.clone(),
         provider_id: first.provider_id.clone(),
@@ -862,6 +894,18 @@ fn plan(
     });
     // A late event must not change a visit of a month locked for billing (R6).
     let month = crate::domain::YearMonth::of(fields.local_date);
+    // Open past the limit already (the check-in came late, or the
+    // check-out that closed it was found to belong elsewhere): the alert
+    // rules should see it now, not at the next full run.
+    if fields.status == "open"
+        && fields
+            .started_at
+            .is_some_and(|s| (now() - s).num_seconds() > rules.max_seconds)
+    {
+        pending
+            .stale_open
+            .insert((fields.client_id.clone(), month.to_string()));
+    }
     if !same_effect && pending.is_locked(c, &fields.provider_id, month)? {
         return Err(StoreError::MonthLocked(month.to_string()));
     }

@@ -612,7 +612,7 @@ fn shuffled_streams(mode: Mode) {
                     } else {
                         vec![visit::record_group_deferred(c, batch, RULES, &mut pending)?]
                     };
-                    super::figure::apply(c, &pending.figures)?;
+                    pending.apply(c)?;
                     Ok(r)
                 })
                 .unwrap_or_else(|err| panic!("round {round}: a batch failed: {err}"));
