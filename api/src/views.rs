@@ -74,6 +74,9 @@ pub struct LineView {
     /// `mon` … `sun`.
     pub weekdays: Vec<&'static str>,
     pub note: String,
+    /// A care bundle's contents: the codes of the personal-care services
+    /// it covers (R19); empty for other services.
+    pub contents: Vec<String>,
 }
 
 impl From<LineWithService> for LineView {
@@ -100,6 +103,7 @@ impl From<LineWithService> for LineView {
                 .map(Weekdays::names)
                 .unwrap_or_default(),
             note: f.note,
+            contents: l.contents,
         }
     }
 }

@@ -75,6 +75,9 @@ pub const JARFALLA_SERVICES: &[(ServiceGroup, &str, i32)] = &[
     (ServiceGroup::PersonalCare, "Omvårdnadspaket kväll", 20),
 ];
 
+/// What the demo's and the simulator's care bundles hold (R19).
+pub const BUNDLE_CONTENTS: [&str; 3] = ["Personlig hygien", "På- och avklädning", "Toalettbesök"];
+
 /// The code the case system prints, e.g. `O-Duschhjälp` (R18).
 pub fn service_code(group: ServiceGroup, name: &str) -> String {
     format!("{}-{name}", group.as_str())
@@ -92,6 +95,7 @@ pub fn ensure_catalogue(conn: &mut DbConn, municipality_id: &str) -> Result<usiz
                 service_group: group.as_str().to_string(),
                 standard_minutes: *minutes,
                 active: true,
+                care_bundle: name.starts_with("Omvårdnadspaket"),
             };
             service::create(conn, municipality_id, &new_id(), &fields)?;
             added += 1;
@@ -513,6 +517,16 @@ fn demo_clients(conn: &mut DbConn, today: NaiveDate, ids: &Ids) -> Result<(), Se
             let code = service_code(group_of(name), name);
             let service = service::find_by_code(conn, &ids.municipality, &code)?
                 .ok_or(StoreError::NotFound)?;
+            // A bundle covers the personal care of its visit (R19).
+            let mut contents = Vec::new();
+            if service.fields.care_bundle {
+                for name in BUNDLE_CONTENTS {
+                    let code = service_code(ServiceGroup::PersonalCare, name);
+                    if let Some(s) = service::find_by_code(conn, &ids.municipality, &code)? {
+                        contents.push(s.id);
+                    }
+                }
+            }
             lines.push(OrderLineFields {
                 service_id: service.id,
                 minutes_per_occurrence: *minutes,
@@ -522,6 +536,7 @@ fn demo_clients(conn: &mut DbConn, today: NaiveDate, ids: &Ids) -> Result<(), Se
                 every: *every,
                 weekdays: weekdays.bits(),
                 note: String::new(),
+                bundle_contents: contents.join(","),
             });
         }
         care_order::create(

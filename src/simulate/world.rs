@@ -179,6 +179,15 @@ pub fn personnummer(rng: &mut Rng) -> String {
 
 pub const ALL_DAYS_MASK: u8 = 0b111_1111;
 
+/// A care bundle's services as a care worker registers them: the bundle
+/// first (the order's line), then three personal-care services it held.
+fn bundle(code: &dyn Fn(&str) -> String, name: &str) -> Vec<String> {
+    std::iter::once(name)
+        .chain(hemtid_core::seed::BUNDLE_CONTENTS)
+        .map(code)
+        .collect()
+}
+
 /// A frame decision like Järfälla's example: several visits a day, care
 /// packages morning and evening, supervision between, a weekly shower;
 /// the number of daily visits is ordered (R8) and every routine starts
@@ -189,14 +198,16 @@ fn frame_routines(rng: &mut Rng, code: &dyn Fn(&str) -> String) -> Vec<Routine> 
         Routine {
             at_minute: 7 * 60 + 30,
             minutes: 12 + rng.below(19) as u32,
-            services: vec![code("Omvårdnadspaket morgon")],
+            // A bundle is registered with the personal care it held
+            // (R19); the order names the bundle only.
+            services: bundle(code, "Omvårdnadspaket morgon"),
             weekdays: ALL_DAYS_MASK,
             every_weeks: 1,
         },
         Routine {
             at_minute: 20 * 60,
             minutes: 9 + rng.below(12) as u32,
-            services: vec![code("Omvårdnadspaket kväll")],
+            services: bundle(code, "Omvårdnadspaket kväll"),
             weekdays: ALL_DAYS_MASK,
             every_weeks: 1,
         },
@@ -591,6 +602,17 @@ pub fn build(
                 every: r.every_weeks as i32,
                 weekdays: Weekdays::ALL.bits(),
                 note: String::new(),
+                // A bundle's line names what it covers (R19): the rest of
+                // the routine's services.
+                bundle_contents: if r.services.len() > 1 {
+                    r.services[1..]
+                        .iter()
+                        .filter_map(|c| service_ids.get(c).cloned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else {
+                    String::new()
+                },
             });
         }
         let daily_visits = frame.then(|| {

@@ -85,6 +85,10 @@ pub struct LineInput {
     pub weekdays: Option<Vec<String>>,
     #[serde(default)]
     pub note: String,
+    /// For a care bundle (omvårdnadspaket): the codes of the personal-care
+    /// services it covers, at least three (R19). Empty for other services.
+    #[serde(default)]
+    pub contents: Vec<String>,
 }
 
 fn one() -> i32 {
@@ -94,10 +98,7 @@ fn one() -> i32 {
 impl OrderInput {
     /// Checks fields that need no database; returns the order and its
     /// lines with service codes still to resolve.
-    fn validate(
-        &self,
-        v: &mut ValidationErrors,
-    ) -> (CareOrderFields, Vec<(String, OrderLineFields)>) {
+    fn validate(&self, v: &mut ValidationErrors) -> (CareOrderFields, Vec<LineToResolve>) {
         if self.valid_to.is_some_and(|to| to < self.valid_from) {
             v.add(
                 "valid_to",
@@ -152,7 +153,11 @@ impl OrderInput {
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| (l.service_code.trim().to_string(), l.validate(v, i)))
+            .map(|(i, l)| LineToResolve {
+                code: l.service_code.trim().to_string(),
+                contents: l.contents.iter().map(|c| c.trim().to_string()).collect(),
+                fields: l.validate(v, i),
+            })
             .collect();
         let fields = CareOrderFields {
             decision_id: self.decision_id.to_string(),
@@ -218,8 +223,16 @@ impl LineInput {
             every: self.every,
             weekdays: weekdays.bits(),
             note: self.note.trim().to_string(),
+            bundle_contents: String::new(), // resolved in check_refs
         }
     }
+}
+
+/// A line whose service and bundle contents are still codes.
+struct LineToResolve {
+    code: String,
+    contents: Vec<String>,
+    fields: OrderLineFields,
 }
 
 /// Resolves the decision (and so the client), the provider and the
@@ -228,7 +241,7 @@ fn check_refs(
     c: &mut DbConn,
     m: &str,
     fields: &mut CareOrderFields,
-    lines: Vec<(String, OrderLineFields)>,
+    lines: Vec<LineToResolve>,
     mut v: ValidationErrors,
 ) -> Result<Vec<OrderLineFields>, ApiError> {
     if let Some(d) = reference(
@@ -260,9 +273,18 @@ fn check_refs(
         provider::get(c, m, &fields.provider_id),
     )?;
     let mut resolved = Vec::with_capacity(lines.len());
-    for (i, (code, mut line)) in lines.into_iter().enumerate() {
+    for (i, l) in lines.into_iter().enumerate() {
+        let LineToResolve {
+            code,
+            contents,
+            fields: mut line,
+        } = l;
         match service::find_by_code(c, m, &code)? {
-            Some(s) if s.fields.active => line.service_id = s.id,
+            Some(s) if s.fields.active => {
+                line.bundle_contents =
+                    bundle_contents(c, m, &mut v, i, s.fields.care_bundle, &contents)?;
+                line.service_id = s.id;
+            }
             Some(_) => v.add(
                 format!("lines[{i}].service_code"),
                 "inactive_service",
@@ -277,6 +299,58 @@ fn check_refs(
         resolved.push(line);
     }
     v.into_result(resolved).map_err(ApiError::from)
+}
+
+/// R19: a care bundle's line names at least three personal-care services
+/// it covers (active, of group `O`, not bundles themselves); other lines
+/// name none. Returns their ids, comma-separated.
+fn bundle_contents(
+    c: &mut DbConn,
+    m: &str,
+    v: &mut ValidationErrors,
+    i: usize,
+    is_bundle: bool,
+    codes: &[String],
+) -> Result<String, ApiError> {
+    let field = format!("lines[{i}].contents");
+    if !is_bundle {
+        if !codes.is_empty() {
+            v.add(
+                field,
+                "not_a_care_bundle",
+                "only a care bundle's line names what it covers",
+            );
+        }
+        return Ok(String::new());
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for (j, code) in codes.iter().enumerate() {
+        match service::find_by_code(c, m, code)? {
+            Some(s)
+                if s.fields.active && s.fields.service_group == "O" && !s.fields.care_bundle =>
+            {
+                if !ids.contains(&s.id) {
+                    ids.push(s.id);
+                }
+            }
+            _ => v.add(
+                format!("{field}[{j}]"),
+                "not_personal_care",
+                "an active personal-care service (group O) of the catalogue, not a bundle",
+            ),
+        }
+    }
+    if ids.len() < hemtid_core::domain::bundle::MIN_CONTENTS {
+        v.add(
+            field,
+            "care_bundle_too_small",
+            format!(
+                "a care bundle (omvårdnadspaket) covers at least {} personal-care services done in the same visit (R19)",
+                hemtid_core::domain::bundle::MIN_CONTENTS
+            ),
+        );
+    }
+    Ok(ids.join(","))
 }
 
 fn view(c: &mut DbConn, m: &str, id: &str) -> Result<OrderView, ApiError> {

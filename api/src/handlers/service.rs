@@ -25,6 +25,11 @@ pub struct ServiceInput {
     pub standard_minutes: i32,
     #[serde(default = "super::yes")]
     pub active: bool,
+    /// A care bundle (omvårdnadspaket): registered only with at least
+    /// three personal-care services of the same visit, which then share
+    /// its time (R19). Only personal-care services can be one.
+    #[serde(default)]
+    pub care_bundle: bool,
 }
 
 impl Crud for Service {
@@ -42,6 +47,13 @@ impl Crud for Service {
     }
 
     fn validate(input: ServiceInput, v: &mut ValidationErrors, _creating: bool) -> ServiceFields {
+        if input.care_bundle && input.group != ServiceGroup::PersonalCare {
+            v.add(
+                "care_bundle",
+                "not_personal_care",
+                "only a personal-care service (group O) can be a care bundle (R19)",
+            );
+        }
         v.range(
             "standard_minutes",
             input.standard_minutes.into(),
@@ -54,6 +66,7 @@ impl Crud for Service {
             service_group: input.group.as_str().to_string(),
             standard_minutes: input.standard_minutes,
             active: input.active,
+            care_bundle: input.care_bundle,
         }
     }
 

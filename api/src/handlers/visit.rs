@@ -74,7 +74,9 @@ pub struct ServiceDone {
     #[serde(default)]
     pub client_id: Option<Uuid>,
     /// Minutes, if the care worker wants to say; else the visit's time is
-    /// shared by standard minutes.
+    /// shared by standard minutes. Personal-care services registered
+    /// beside a care bundle (omvårdnadspaket) are its contents and share
+    /// its time; a bundle needs at least three of them (R19).
     #[serde(default)]
     pub minutes: Option<u32>,
 }

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use chrono::NaiveDate;
 use hemtid_core::db::visit_event::{ClientShare, Payload, PerformedService};
 use hemtid_core::db::{DbConn, access, service};
+use hemtid_core::domain::bundle;
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
@@ -80,6 +81,35 @@ pub(super) fn services_payload(
     }
     let codes: Vec<&str> = services.iter().map(|s| s.code.as_str()).collect();
     let ids = resolve_codes(c, v, &ctx.municipality.id, "services", &codes)?;
+    // R19: a care bundle needs three personal-care services beside it.
+    let kinds = service::kinds(c, &ids)?;
+    let whose: Vec<String> = services
+        .iter()
+        .map(|s| s.client_id.unwrap_or(*done.client_id).to_string())
+        .collect();
+    let performed: Vec<bundle::Performed<'_>> = ids
+        .iter()
+        .zip(&whose)
+        .filter_map(|(id, client_id)| {
+            let (personal_care, is_bundle) = *kinds.get(id)?;
+            Some(bundle::Performed {
+                client_id,
+                service_id: id,
+                personal_care,
+                bundle: is_bundle,
+            })
+        })
+        .collect();
+    if !bundle::incomplete(&performed).is_empty() {
+        v.add(
+            "services",
+            "care_bundle_incomplete",
+            format!(
+                "a care bundle (omvårdnadspaket) needs at least {} other personal-care services of the same client registered in the same visit (R19)",
+                bundle::MIN_CONTENTS
+            ),
+        );
+    }
     let declined_codes: Vec<&str> = declined_services.iter().map(String::as_str).collect();
     let declined = resolve_codes(
         c,

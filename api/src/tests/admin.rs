@@ -332,10 +332,35 @@ async fn organisations_users_and_services() {
         r.problem(ErrorCode::ValidationFailed).fields(),
         vec![("standard_minutes".into(), "out_of_range".into())]
     );
-    let list = ctx.get("/api/v1/services").await;
+    // A care bundle holds personal care (R19): not a service of group S.
+    let r = ctx
+        .post(
+            "/api/v1/services",
+            json!({"code": "S-Paket", "name": "Paket", "group": "S", "standard_minutes": 30,
+                   "care_bundle": true}),
+        )
+        .await;
     assert_eq!(
-        list.ok(StatusCode::OK)["items"].as_array().unwrap().len(),
-        seed::JARFALLA_SERVICES.len() + 1
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("care_bundle".into(), "not_personal_care".into())]
+    );
+    let list = ctx.get("/api/v1/services").await;
+    let items = list.ok(StatusCode::OK)["items"].as_array().unwrap();
+    assert_eq!(items.len(), seed::JARFALLA_SERVICES.len() + 1);
+    // The demo catalogue's three omvårdnadspaket are bundles, nothing else.
+    let mut bundles: Vec<&str> = items
+        .iter()
+        .filter(|s| s["care_bundle"] == true)
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    bundles.sort_unstable();
+    assert_eq!(
+        bundles,
+        [
+            "Omvårdnadspaket kväll",
+            "Omvårdnadspaket lunch",
+            "Omvårdnadspaket morgon"
+        ]
     );
 }
 
@@ -484,6 +509,16 @@ async fn another_municipality_sees_nothing() {
 /// them and the stated total "51:36 timmar/månad".
 fn bilaga4(decision: &str, provider: &str, valid_from: &str) -> Value {
     let daily = |code: &str, hours: &str| json!({"service_code": code, "amount": hours, "unit": "hours", "per": "day"});
+    // A care bundle names the personal care it covers (R19).
+    let bundle = |code: &str, hours: &str| {
+        let mut line = daily(code, hours);
+        line["contents"] = json!([
+            "O-Personlig hygien",
+            "O-På- och avklädning",
+            "O-Toalettbesök"
+        ]);
+        line
+    };
     json!({
         "decision_id": decision,
         "provider_id": provider,
@@ -495,8 +530,8 @@ fn bilaga4(decision: &str, provider: &str, valid_from: &str) -> Value {
         "lines": [
             {"service_code": "O-Promenad", "amount": 1, "unit": "hours", "per": "week"},
             {"service_code": "O-Duschhjälp", "amount": "1", "unit": "hours", "per": "week"},
-            daily("O-Omvårdnadspaket morgon", "0.2"),
-            daily("O-Omvårdnadspaket kväll", "0.15"),
+            bundle("O-Omvårdnadspaket morgon", "0.2"),
+            bundle("O-Omvårdnadspaket kväll", "0.15"),
             daily("O-Toalettbesök", "0.3"),
             {"service_code": "O-Tillsyn", "amount": 0.2, "unit": "hours", "per": "day",
              "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
@@ -545,6 +580,15 @@ async fn decisions_orders_ordered_time_and_renewal() {
     assert_eq!(o["lines"][3]["amount"], "0.15");
     assert_eq!(o["lines"][3]["minutes_per_occurrence"], 9);
     assert_eq!(o["lines"][5]["weekdays"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        o["lines"][2]["contents"],
+        json!([
+            "O-Personlig hygien",
+            "O-På- och avklädning",
+            "O-Toalettbesök"
+        ])
+    );
+    assert_eq!(o["lines"][4]["contents"], json!([]));
     let oid = o["id"].as_str().unwrap().to_string();
 
     let t = ctx
@@ -582,6 +626,26 @@ async fn decisions_orders_ordered_time_and_renewal() {
             ("lines[1].amount".into(), "invalid_amount".into()),
             ("lines[4].weekdays".into(), "invalid_weekdays".into()),
             ("lines[2].service_code".into(), "unknown_service".into()),
+        ]
+    );
+    // R19: a bundle covers at least three personal-care services; only a
+    // bundle's line names what it covers.
+    let mut small = bilaga4(&did, pid, "2022-03-11");
+    small["lines"][2]["contents"] = json!([
+        "O-Personlig hygien",
+        "O-Personlig hygien",
+        "S-Städning 2 r o k"
+    ]);
+    small["lines"][3]["contents"] = json!([]);
+    small["lines"][4]["contents"] = json!(["O-Personlig hygien"]);
+    let r = ctx.post("/api/v1/orders", small).await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![
+            ("lines[2].contents[2]".into(), "not_personal_care".into()),
+            ("lines[2].contents".into(), "care_bundle_too_small".into()),
+            ("lines[3].contents".into(), "care_bundle_too_small".into()),
+            ("lines[4].contents".into(), "not_a_care_bundle".into()),
         ]
     );
     let r = ctx

@@ -808,3 +808,69 @@ async fn any_sync_batch_is_answered_item_by_item_or_refused_with_a_code() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_care_bundle_is_registered_with_three_personal_care_services_r19() {
+    let p = phone().await;
+    let ci = check_in(&p.lisa, "2026-11-20T07:30:00+01:00");
+    p.send(&p.anna, "/api/v1/visits/check-in", ci)
+        .await
+        .ok(StatusCode::CREATED);
+    // The morning bundle with two personal-care services and a cleaning:
+    // not what a bundle is for (R19).
+    let few = json!([{"code": "O-Omvårdnadspaket morgon"}, {"code": "O-Personlig hygien"},
+                     {"code": "O-På- och avklädning"}, {"code": "S-Städning 2 r o k"}]);
+    let at = "2026-11-20T08:00:00+01:00";
+    let r = p
+        .send(
+            &p.anna,
+            "/api/v1/visits/check-out",
+            check_out(&p.lisa, at, few.clone()),
+        )
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(
+        r.fields(),
+        vec![("services".to_string(), "care_bundle_incomplete".to_string())]
+    );
+    // The same in an offline batch: that item is rejected with the code.
+    let mut item = check_out(&p.lisa, at, few);
+    item["type"] = json!("check_out");
+    let r = p
+        .send(&p.anna, "/api/v1/sync", json!({"items": [item]}))
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["items"][0]["result"], "rejected");
+    assert_eq!(
+        r.body["items"][0]["errors"][0]["code"],
+        "care_bundle_incomplete"
+    );
+    // With three personal-care services: stored, and the bundle takes the
+    // visit's time; what it held takes none of its own.
+    let full = json!([{"code": "O-Omvårdnadspaket morgon"}, {"code": "O-Personlig hygien"},
+                      {"code": "O-På- och avklädning"}, {"code": "O-Toalettbesök"}]);
+    let r = p
+        .send(
+            &p.anna,
+            "/api/v1/visits/check-out",
+            check_out(&p.lisa, at, full),
+        )
+        .await;
+    let v = &r.ok(StatusCode::CREATED)["visits"][0];
+    let minutes: std::collections::BTreeMap<&str, i64> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["code"].as_str().unwrap(), s["minutes"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        minutes,
+        [
+            ("O-Omvårdnadspaket morgon", 30),
+            ("O-Personlig hygien", 0),
+            ("O-På- och avklädning", 0),
+            ("O-Toalettbesök", 0)
+        ]
+        .into_iter()
+        .collect()
+    );
+}

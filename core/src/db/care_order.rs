@@ -78,9 +78,18 @@ pub struct OrderLineFields {
     /// Bit mask, Monday = 1 … Sunday = 64.
     pub weekdays: i32,
     pub note: String,
+    /// A care bundle's line: the ids of the personal-care services it
+    /// covers, comma-separated (at least three, R19); empty otherwise.
+    #[serde(skip)]
+    pub bundle_contents: String,
 }
 
 impl OrderLineFields {
+    /// The ids of [`OrderLineFields::bundle_contents`].
+    pub fn contents(&self) -> impl Iterator<Item = &str> {
+        self.bundle_contents.split(',').filter(|id| !id.is_empty())
+    }
+
     /// The line as the domain computation sees it; `None` if a stored value
     /// is out of range (the migrations' CHECK constraints prevent that).
     pub fn spec(&self) -> Option<OrderLineSpec> {
@@ -109,6 +118,8 @@ pub struct LineWithService {
     pub line: OrderLine,
     pub service_code: String,
     pub service_name: String,
+    /// A care bundle's contents, by code (R19).
+    pub contents: Vec<String>,
 }
 
 impl OrderWithLines {
@@ -206,9 +217,29 @@ pub fn get_with_lines(
         .filter(order_line::care_order_id.eq(id))
         .order(order_line::position)
         .select((OrderLine::as_select(), service::code, service::name))
-        .load::<(OrderLine, String, String)>(conn)?
+        .load::<(OrderLine, String, String)>(conn)?;
+    let ids: Vec<&str> = lines
+        .iter()
+        .flat_map(|(l, _, _)| l.fields.contents())
+        .collect();
+    let codes: std::collections::HashMap<String, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        service::table
+            .filter(service::id.eq_any(&ids))
+            .select((service::id, service::code))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let lines = lines
         .into_iter()
         .map(|(line, service_code, service_name)| LineWithService {
+            contents: line
+                .fields
+                .contents()
+                .filter_map(|id| codes.get(id).cloned())
+                .collect(),
             line,
             service_code,
             service_name,

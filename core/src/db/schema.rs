@@ -105,6 +105,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        care_bundle -> Bool,
     }
 }
 
@@ -157,6 +158,7 @@ diesel::table! {
         every -> Integer,
         weekdays -> Integer,
         note -> Text,
+        bundle_contents -> Text,
     }
 }
 

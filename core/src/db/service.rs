@@ -40,6 +40,9 @@ pub struct ServiceFields {
     /// Schablontid: minutes per occurrence.
     pub standard_minutes: i32,
     pub active: bool,
+    /// A care bundle (omvårdnadspaket): one total for at least three
+    /// personal-care services done in the same visit (R19).
+    pub care_bundle: bool,
 }
 
 pub fn create(
@@ -118,4 +121,22 @@ pub fn update(
     .execute(conn)?;
     one_row(n)?;
     get(conn, municipality_id, id)
+}
+
+/// Of each service of `ids` found: whether it is personal care (group
+/// `O`) and whether it is a care bundle (R19).
+pub fn kinds(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, (bool, bool)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(service::table
+        .filter(service::id.eq_any(ids))
+        .select((service::id, service::service_group, service::care_bundle))
+        .load::<(String, String, bool)>(conn)?
+        .into_iter()
+        .map(|(id, group, bundle)| (id, (group == "O", bundle)))
+        .collect())
 }

@@ -1002,35 +1002,62 @@ fn attribute(
     shares.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let ids: Vec<&str> = p.services.iter().map(|s| s.service_id.as_str()).collect();
     // Lock events carry no services: nothing to look up.
-    let standard: HashMap<String, i32> = if ids.is_empty() {
+    let catalogue: HashMap<String, (i32, bool, bool)> = if ids.is_empty() {
         HashMap::new()
     } else {
         service::table
             .filter(service::id.eq_any(&ids))
-            .select((service::id, service::standard_minutes))
-            .load::<(String, i32)>(c)?
+            .select((
+                service::id,
+                service::standard_minutes,
+                service::service_group,
+                service::care_bundle,
+            ))
+            .load::<(String, i32, String, bool)>(c)?
             .into_iter()
+            .map(|(id, minutes, group, bundle)| (id, (minutes, group == "O", bundle)))
             .collect()
     };
+    let performed: Vec<crate::domain::bundle::Performed<'_>> = p
+        .services
+        .iter()
+        .map(|s| {
+            let (_, personal_care, bundle) =
+                catalogue.get(&s.service_id).copied().unwrap_or_default();
+            crate::domain::bundle::Performed {
+                client_id: s.client_id.as_deref().unwrap_or(client_id),
+                service_id: &s.service_id,
+                personal_care,
+                bundle,
+            }
+        })
+        .collect();
     let weights: Vec<i64> = shares.iter().map(|s| i64::from(s.basis_points)).collect();
     let mut services = Vec::new();
     for (share, part) in shares.iter().zip(proportional(seconds, &weights)) {
-        let own: Vec<&PerformedService> = p
+        let own: Vec<(&PerformedService, &crate::domain::bundle::Performed<'_>)> = p
             .services
             .iter()
-            .filter(|s| s.client_id.as_deref().unwrap_or(client_id) == share.client_id)
+            .zip(&performed)
+            .filter(|(s, _)| s.client_id.as_deref().unwrap_or(client_id) == share.client_id)
             .collect();
+        // A bundle's contents share its time (R19): no weight of their own.
         let split = split_services(
             part,
             &own.iter()
-                .map(|s| ServiceShare {
-                    standard_minutes: standard
-                        .get(&s.service_id)
-                        .map_or(0, |m| u32::try_from(*m).unwrap_or(0)),
+                .map(|(s, b)| ServiceShare {
+                    standard_minutes: if crate::domain::bundle::in_bundle(b, &performed) {
+                        0
+                    } else {
+                        catalogue
+                            .get(&s.service_id)
+                            .map_or(0, |(m, _, _)| u32::try_from(*m).unwrap_or(0))
+                    },
                     entered_minutes: s.minutes,
                 })
                 .collect::<Vec<_>>(),
         );
+        let own: Vec<&PerformedService> = own.into_iter().map(|(s, _)| s).collect();
         for (s, secs) in own.iter().zip(split) {
             services.push(VisitService {
                 visit_id: visit_id.to_string(),

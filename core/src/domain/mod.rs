@@ -1,6 +1,7 @@
 //! Domain rules: pure functions, no I/O, no clock. Every function that
 //! depends on "now" takes it as a parameter so tests can travel in time.
 
+pub mod bundle;
 pub mod duration;
 pub mod figures;
 pub mod month;
