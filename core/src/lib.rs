@@ -14,6 +14,9 @@ mod evaluate_tests;
 pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;
+pub mod measures;
+#[cfg(test)]
+mod measures_tests;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -483,7 +483,7 @@ pub fn payment_basis(
 }
 
 /// Quotes a CSV field for a semicolon-separated file.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -96,6 +96,7 @@ pub fn ensure_catalogue(conn: &mut DbConn, municipality_id: &str) -> Result<usiz
                 standard_minutes: *minutes,
                 active: true,
                 care_bundle: name.starts_with("Omvårdnadspaket"),
+                continuity_excluded: matches!(*name, "Matdistribution" | "Trygghetsringning"),
             };
             service::create(conn, municipality_id, &new_id(), &fields)?;
             added += 1;

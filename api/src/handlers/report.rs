@@ -252,3 +252,116 @@ pub async fn payment_report(
     })
     .await
 }
+
+/// Query of `GET /api/v1/reports/measures`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MeasuresQuery {
+    /// The first local day; by default the Monday two weeks before this
+    /// week's (the two whole weeks before this one).
+    pub from: Option<NaiveDate>,
+    /// The last local day, inclusive; by default 13 days after `from`. At
+    /// most 92 days after it.
+    pub to: Option<NaiveDate>,
+    pub provider_id: Option<Uuid>,
+    /// Clients whose caseworker is in this authority unit.
+    pub unit_id: Option<Uuid>,
+    pub caseworker_id: Option<Uuid>,
+    /// `csv` for the clients' rows as a CSV file (as `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// `GET /api/v1/reports/measures?from=&to=`: personalkontinuitet (the
+/// different care workers a client meets in the first 14 days: clients of
+/// 65 or more with two visits every day, 07:00–22:00, without alarm visits
+/// and meal deliveries), fast omsorgskontakt (the contact person's and
+/// deputy's share of visits and time, R13) and the verification rate (visits
+/// verified at both ends by lock or NFC), per client, provider, authority
+/// unit and municipality, with the national figure beside them.
+///
+/// Never per care worker: see `hemtid_core::measures`. Admins and fee
+/// administrators see all clients (and may filter); caseworkers their
+/// unit's, provider admins their provider's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/measures",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MeasuresQuery),
+    responses(
+        (status = 200, description = "The measures (JSON, or the clients' rows as CSV with Accept: text/csv).",
+            content((hemtid_core::measures::Measures = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn measures_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MeasuresQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let mut filter = report::Filter {
+        provider_id: q.provider_id.map(|u| u.to_string()),
+        unit_id: q.unit_id.map(|u| u.to_string()),
+        caseworker_id: q.caseworker_id.map(|u| u.to_string()),
+    };
+    match p.role {
+        Role::Admin | Role::FeeAdmin => {}
+        Role::Caseworker => {
+            filter.unit_id = Some(
+                p.unit_id
+                    .clone()
+                    .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
+            );
+        }
+        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
+        Role::Staff | Role::Auditor => {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "reports are for the municipality and the provider's admins",
+            ));
+        }
+    }
+    let now = state.clock.now();
+    let out = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            let today = local_date(now, super::tz_of(&m)?);
+            let from = q.from.unwrap_or_else(|| {
+                let monday = today
+                    - chrono::Days::new(u64::from(
+                        chrono::Datelike::weekday(&today).num_days_from_monday(),
+                    ));
+                monday - chrono::Days::new(14)
+            });
+            let to = q.to.unwrap_or(from + chrono::Days::new(13));
+            if to < from || to > from + chrono::Days::new(92) {
+                return Err(ApiError::with_detail(
+                    ErrorCode::InvalidQuery,
+                    "to: on or after from, at most 92 days after it",
+                ));
+            }
+            Ok(hemtid_core::measures::measures(
+                c, &m, from, to, today, &filter,
+            )?)
+        })
+        .await?;
+    if csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"hemtid-matt-{}-{}.csv\"",
+                    out.from, out.to
+                ),
+            ))
+            .body(hemtid_core::measures::clients_csv(&out)));
+    }
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -30,6 +30,9 @@ pub struct ServiceInput {
     /// its time (R19). Only personal-care services can be one.
     #[serde(default)]
     pub care_bundle: bool,
+    /// Left out of personalkontinuitet (alarm visits, meal deliveries).
+    #[serde(default)]
+    pub continuity_excluded: bool,
 }
 
 impl Crud for Service {
@@ -67,6 +70,7 @@ impl Crud for Service {
             standard_minutes: input.standard_minutes,
             active: input.active,
             care_bundle: input.care_bundle,
+            continuity_excluded: input.continuity_excluded,
         }
     }
 

@@ -111,6 +111,7 @@ pub const JSON: &str = "application/json";
         report::monthly_report,
         report::fee_report,
         report::payment_report,
+        report::measures_report,
         month_lock::unlock_month,
         month_lock::lock_log,
         care_plan::get_plan,

@@ -8,6 +8,7 @@ mod care;
 mod contract;
 mod devices;
 mod examples;
+mod measures;
 mod phone;
 mod schema_check;
 mod variance;

@@ -106,6 +106,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         care_bundle -> Bool,
+        continuity_excluded -> Bool,
     }
 }
 

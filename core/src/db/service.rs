@@ -43,6 +43,9 @@ pub struct ServiceFields {
     /// A care bundle (omvårdnadspaket): one total for at least three
     /// personal-care services done in the same visit (R19).
     pub care_bundle: bool,
+    /// Left out of personalkontinuitet, as alarm visits and meal
+    /// deliveries are (Kolada/RKA).
+    pub continuity_excluded: bool,
 }
 
 pub fn create(

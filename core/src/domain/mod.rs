@@ -2,6 +2,7 @@
 //! depends on "now" takes it as a parameter so tests can travel in time.
 
 pub mod bundle;
+pub mod continuity;
 pub mod duration;
 pub mod figures;
 pub mod month;
