@@ -13,19 +13,15 @@
 //! for it). Keep it so.
 
 use crate::db::municipality::Municipality;
-use crate::db::schema::{
-    absence, authority_unit, client, contact_person, provider, service, user_account, visit,
-    visit_event, visit_service,
-};
-use crate::db::visit::Visit;
+use crate::db::schema::{absence, authority_unit, client, provider, user_account};
 use crate::db::{DbConn, StoreError};
 use crate::domain::PersonalNumber;
-use crate::domain::continuity::{self, ContactShare, NATIONAL, National, VisitFact};
+use crate::domain::continuity::{self, ContactShare, NATIONAL, National};
 use crate::report::Filter;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use diesel::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Methods that verify a visit's end by themselves.
 const VERIFYING: [&str; 2] = ["nfc", "lock"];
@@ -185,52 +181,11 @@ pub fn measures(
             );
         }
     }
-    // The span's visits of those clients, not voided.
-    let visits: Vec<Visit> = visit::table
-        .inner_join(client::table.on(client::id.eq(visit::client_id)))
-        .filter(client::municipality_id.eq(&m.id))
-        .filter(visit::local_date.between(from, to))
-        .filter(visit::voided.eq(false))
-        .select(Visit::as_select())
-        .load(c)?;
-    let visits: Vec<Visit> = visits
-        .into_iter()
-        .filter(|v| who.contains_key(&v.fields.client_id) && v.start().is_some())
-        .collect();
-    // How each end was registered: method and source of its event.
-    let event_ids: Vec<&str> = visits
-        .iter()
-        .flat_map(|v| [&v.fields.check_in_event_id, &v.fields.check_out_event_id])
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let mut events: HashMap<String, (Option<String>, String)> = HashMap::new();
-    for chunk in event_ids.chunks(5_000) {
-        for (id, method, source) in visit_event::table
-            .filter(visit_event::id.eq_any(chunk))
-            .select((visit_event::id, visit_event::method, visit_event::source))
-            .load::<(String, Option<String>, String)>(c)?
-        {
-            events.insert(id, (method, source));
-        }
-    }
-    // Services of each visit: whether it had any, and whether only ones
-    // the measure leaves out.
-    let visit_ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
-    let mut kinds: HashMap<String, (bool, bool)> = HashMap::new(); // (any, all excluded)
-    for chunk in visit_ids.chunks(5_000) {
-        for (vid, excluded) in visit_service::table
-            .inner_join(service::table.on(service::id.eq(visit_service::service_id)))
-            .filter(visit_service::visit_id.eq_any(chunk))
-            .filter(visit_service::declined.eq(false))
-            .select((visit_service::visit_id, service::continuity_excluded))
-            .load::<(String, bool)>(c)?
-        {
-            let k = kinds.entry(vid).or_insert((false, true));
-            k.0 = true;
-            k.1 &= excluded;
-        }
-    }
+    // The visits themselves are grouped by the database: per client, the
+    // span's counted visits with their time, the contact person's and
+    // deputy's share and the verified ones; and in personalkontinuitet's
+    // window the days with two visits and the different care workers.
+    let grouped = grouped(c, m, from, to, continuity_to, tz)?;
     // Absent days (hospital, away) in personalkontinuitet's window.
     let mut absent: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
     for (client_id, starts, ends) in absence::table
@@ -248,94 +203,19 @@ pub fn measures(
             days.insert(d);
         }
     }
-    // Contact persons and deputies at the client's provider (R13).
-    let mut contacts: HashMap<String, Vec<String>> = HashMap::new();
-    for (client_id, provider_id, user, deputy) in contact_person::table
-        .select((
-            contact_person::client_id,
-            contact_person::provider_id,
-            contact_person::user_id,
-            contact_person::deputy_user_id,
-        ))
-        .load::<(String, String, String, Option<String>)>(c)?
-    {
-        if who
-            .get(&client_id)
-            .is_some_and(|w| w.provider.as_deref() == Some(provider_id.as_str()))
-        {
-            contacts
-                .entry(client_id)
-                .or_default()
-                .extend(std::iter::once(user).chain(deputy));
-        }
-    }
-    // Per client.
-    let mut by_client: HashMap<&str, Vec<(&Visit, VisitFact<'_>)>> = HashMap::new();
-    for v in &visits {
-        let Some(start) = v.start() else { continue };
-        let local = start.and_utc().with_timezone(&tz).naive_local();
-        let (any, all_excluded) = kinds.get(&v.id).copied().unwrap_or((false, false));
-        by_client
-            .entry(v.fields.client_id.as_str())
-            .or_default()
-            .push((
-                v,
-                VisitFact {
-                    client_id: &v.fields.client_id,
-                    staff_id: &v.fields.staff_id,
-                    start: local,
-                    seconds: v.elapsed_seconds().unwrap_or(0),
-                    excluded_only: any && all_excluded,
-                },
-            ));
-    }
-    let verified = |v: &Visit| -> bool {
-        let end = |id: &Option<String>| {
-            id.as_ref()
-                .and_then(|id| events.get(id))
-                .is_some_and(|(method, source)| {
-                    source != "entry" && method.as_deref().is_some_and(|m| VERIFYING.contains(&m))
-                })
-        };
-        !v.corrected() && end(&v.fields.check_in_event_id) && end(&v.fields.check_out_event_id)
-    };
-    let window: HashSet<NaiveDate> = from
-        .iter_days()
-        .take(continuity::WINDOW_DAYS as usize)
-        .collect();
     let mut rows = Vec::with_capacity(who.len());
     let mut sums: BTreeMap<&str, Sums> = BTreeMap::new();
     for (id, w) in &who {
-        let mine = by_client.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        // The visits that happened and count as performed.
-        let counted: Vec<&(&Visit, VisitFact<'_>)> =
-            mine.iter().filter(|(v, _)| v.counts()).collect();
-        let facts: Vec<VisitFact<'_>> = counted.iter().map(|(_, f)| f.clone()).collect();
-        let mine_contacts: Vec<&str> = contacts
-            .get(id)
-            .map(|c| c.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let contact = continuity::contact_share(&facts, &mine_contacts);
-        let verified_n = counted.iter().filter(|(v, _)| verified(v)).count() as i64;
-        // Personalkontinuitet in the first 14 days.
-        let in_window: Vec<VisitFact<'_>> = facts
-            .iter()
-            .filter(|f| window.contains(&f.start.date()))
-            .cloned()
-            .collect();
-        let mut per_day: BTreeMap<NaiveDate, usize> = BTreeMap::new();
-        for f in &in_window {
-            *per_day.entry(f.start.date()).or_default() += 1;
-        }
+        let Grouped {
+            contact,
+            verified,
+            full_days,
+            staff,
+        } = grouped.get(id).copied().unwrap_or_default();
         let empty = BTreeSet::new();
         let in_population =
-            continuity::in_population(w.born, absent.get(id).unwrap_or(&empty), &per_day, from);
-        let met = in_population.then(|| {
-            continuity::staff_met(&in_window)
-                .get(id.as_str())
-                .copied()
-                .unwrap_or(0)
-        });
+            continuity::in_population(w.born, absent.get(id).unwrap_or(&empty), full_days, from);
+        let met = in_population.then_some(staff);
         rows.push(ClientMeasures {
             client_id: id.clone(),
             client_name: w.name.clone(),
@@ -346,14 +226,13 @@ pub fn measures(
             visits: contact.visits,
             contact_visits_basis_points: contact.visits_basis_points(),
             contact_minutes_basis_points: contact.seconds_basis_points(),
-            verified_basis_points: (contact.visits > 0)
-                .then(|| verified_n * 10_000 / contact.visits),
+            verified_basis_points: (contact.visits > 0).then(|| verified * 10_000 / contact.visits),
         });
         sums.insert(
             id.as_str(),
             Sums {
                 contact,
-                verified: verified_n,
+                verified,
                 met,
             },
         );
@@ -422,6 +301,218 @@ pub fn measures(
         units,
         clients: rows,
     })
+}
+
+/// The condition of a visit that counts as performed ([`Visit::counts`]):
+/// not voided, both ends known and in order, and closed, corrected or
+/// approved. `v` is the visit's alias.
+const COUNTED: &str = "NOT v.voided \
+     AND COALESCE(v.corrected_started_at, v.started_at) IS NOT NULL \
+     AND COALESCE(v.corrected_ended_at, v.ended_at) IS NOT NULL \
+     AND COALESCE(v.corrected_ended_at, v.ended_at) >= COALESCE(v.corrected_started_at, v.started_at) \
+     AND (v.status = 'closed' OR v.corrected_started_at IS NOT NULL \
+          OR v.corrected_ended_at IS NOT NULL OR v.approved_at IS NOT NULL)";
+
+/// Seconds between a visit's effective start and end, per backend.
+fn seconds_sql(pg: bool) -> &'static str {
+    if pg {
+        "CAST(EXTRACT(EPOCH FROM (COALESCE(v.corrected_ended_at, v.ended_at) \
+           - COALESCE(v.corrected_started_at, v.started_at))) AS BIGINT)"
+    } else {
+        "CAST(ROUND((julianday(COALESCE(v.corrected_ended_at, v.ended_at)) \
+           - julianday(COALESCE(v.corrected_started_at, v.started_at))) * 86400) AS BIGINT)"
+    }
+}
+
+#[derive(QueryableByName)]
+struct ClientSums {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    client_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    visits: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seconds: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    contact_visits: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    contact_seconds: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    verified: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    staff: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    full_days: i64,
+}
+
+/// What one grouped query gives per client.
+#[derive(Debug, Clone, Copy, Default)]
+struct Grouped {
+    contact: ContactShare,
+    verified: i64,
+    /// Days of personalkontinuitet's window with two counted visits.
+    full_days: usize,
+    /// Different care workers of the window's daytime visits.
+    staff: usize,
+}
+
+/// Per client of the municipality, in one pass over the counted visits of
+/// the span `from..=to` and the window: their number and time, the contact person's and deputy's (at
+/// the client's provider, R13), the verified ones (both ends by lock or
+/// NFC, neither entered afterwards nor corrected); and in
+/// personalkontinuitet's window `from..=window_to` the days with two
+/// visits and the different care workers of the visits that start
+/// 07:00–22:00 local time and are not only services the measure leaves
+/// out ([`continuity::counts`]). The day's bounds are computed here, in
+/// the municipality's time zone, and passed as a list of instants: the
+/// same SQL on both backends.
+fn grouped(
+    c: &mut DbConn,
+    m: &Municipality,
+    from: NaiveDate,
+    to: NaiveDate,
+    window_to: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<HashMap<String, Grouped>, StoreError> {
+    let pg = matches!(c, DbConn::Pg(_));
+    // Numbered on both backends: the VALUES list comes first in the text.
+    let p = |i: usize| if pg { format!("${i}") } else { format!("?{i}") };
+    // 07:00 and 22:00 on the local clock of each day, as UTC instants
+    // (neither hour falls in a Swedish daylight-saving gap).
+    let local = |d: NaiveDate, t: chrono::NaiveTime| {
+        let r = tz.from_local_datetime(&d.and_time(t));
+        r.earliest().or_else(|| r.latest()).map(|x| x.naive_utc())
+    };
+    let days: Vec<(NaiveDate, chrono::NaiveDateTime, chrono::NaiveDateTime)> = from
+        .iter_days()
+        .take_while(|d| *d <= window_to)
+        .filter_map(|d| {
+            Some((
+                d,
+                local(d, continuity::DAY_STARTS)?,
+                local(d, continuity::DAY_ENDS)?,
+            ))
+        })
+        .collect();
+    // The VALUES list needs a row even if no day's bounds could be made:
+    // one that matches no visit.
+    let days = if days.is_empty() {
+        let never = NaiveDate::MIN;
+        vec![(
+            never,
+            never.and_time(chrono::NaiveTime::MIN),
+            never.and_time(chrono::NaiveTime::MIN),
+        )]
+    } else {
+        days
+    };
+    // PostgreSQL types a VALUES list of parameters by its first use.
+    let typed = |i: usize, t: &str| {
+        if pg {
+            format!("CAST({} AS {t})", p(i))
+        } else {
+            p(i)
+        }
+    };
+    const FIRST: usize = 6;
+    let values: Vec<String> = (0..days.len())
+        .map(|k| {
+            format!(
+                "({}, {}, {})",
+                typed(FIRST + 3 * k, "DATE"),
+                typed(FIRST + 3 * k + 1, "TIMESTAMP"),
+                typed(FIRST + 3 * k + 2, "TIMESTAMP")
+            )
+        })
+        .collect();
+    let values = values.join(", ");
+    let secs = seconds_sql(pg);
+    let start = "COALESCE(v.corrected_started_at, v.started_at)";
+    let verifying = format!("IN ('{}')", VERIFYING.join("', '"));
+    let (m_id, from_p, upto_p, window_p, to_p) = (p(1), p(2), p(3), p(4), p(5));
+    let daily = continuity::DAILY_VISITS;
+    // `excluded`: visits whose every performed service is one the measure
+    // leaves out; found from the few rows of those services, not by a
+    // look at every visit's services.
+    let sql = format!(
+        "WITH days (day, lo, hi) AS (VALUES {values}), \
+         excluded AS (SELECT DISTINCT vs.visit_id FROM visit_service vs \
+           WHERE NOT vs.declined AND vs.service_id IN \
+             (SELECT id FROM service WHERE continuity_excluded AND municipality_id = {m_id}) \
+           AND NOT EXISTS (SELECT 1 FROM visit_service o JOIN service s ON s.id = o.service_id \
+             WHERE o.visit_id = vs.visit_id AND NOT o.declined AND NOT s.continuity_excluded)), \
+         counted AS ( \
+           SELECT v.client_id, v.local_date, {secs} AS secs, \
+             CASE WHEN v.local_date <= {to_p} THEN 1 ELSE 0 END AS in_span, \
+             CASE WHEN cp.user_id = v.staff_id OR cp.deputy_user_id = v.staff_id THEN 1 ELSE 0 END AS contact, \
+             CASE WHEN v.corrected_started_at IS NULL AND v.corrected_ended_at IS NULL \
+               AND ei.source <> 'entry' AND ei.method {verifying} \
+               AND eo.source <> 'entry' AND eo.method {verifying} THEN 1 ELSE 0 END AS verified, \
+             CASE WHEN {start} >= d.lo AND {start} < d.hi AND e.visit_id IS NULL \
+               THEN v.staff_id END AS met \
+           FROM visit v JOIN client c ON c.id = v.client_id \
+           LEFT JOIN contact_person cp ON cp.client_id = v.client_id AND cp.provider_id = c.provider_id \
+           LEFT JOIN visit_event ei ON ei.id = v.check_in_event_id \
+           LEFT JOIN visit_event eo ON eo.id = v.check_out_event_id \
+           LEFT JOIN days d ON d.day = v.local_date \
+           LEFT JOIN excluded e ON e.visit_id = v.id \
+           WHERE c.municipality_id = {m_id} AND v.local_date BETWEEN {from_p} AND {upto_p} AND {COUNTED}), \
+         full_days AS (SELECT client_id, SUM(CASE WHEN n >= {daily} THEN 1 ELSE 0 END) AS n \
+           FROM (SELECT client_id, local_date, COUNT(*) AS n FROM counted \
+                 WHERE local_date <= {window_p} GROUP BY client_id, local_date) per_day \
+           GROUP BY client_id), \
+         sums AS (SELECT client_id, SUM(in_span) AS visits, SUM(in_span * secs) AS seconds, \
+           SUM(in_span * contact) AS contact_visits, SUM(in_span * contact * secs) AS contact_seconds, \
+           SUM(in_span * verified) AS verified, COUNT(DISTINCT met) AS staff \
+           FROM counted GROUP BY client_id) \
+         SELECT s.client_id AS client_id, CAST(COALESCE(s.visits, 0) AS BIGINT) AS visits, \
+           CAST(COALESCE(s.seconds, 0) AS BIGINT) AS seconds, \
+           CAST(COALESCE(s.contact_visits, 0) AS BIGINT) AS contact_visits, \
+           CAST(COALESCE(s.contact_seconds, 0) AS BIGINT) AS contact_seconds, \
+           CAST(COALESCE(s.verified, 0) AS BIGINT) AS verified, \
+           CAST(s.staff AS BIGINT) AS staff, CAST(COALESCE(f.n, 0) AS BIGINT) AS full_days \
+         FROM sums s LEFT JOIN full_days f ON f.client_id = s.client_id"
+    );
+    macro_rules! run {
+        ($conn:expr, $backend:ty) => {{
+            let mut q = diesel::sql_query(sql.as_str())
+                .into_boxed::<$backend>()
+                .bind::<diesel::sql_types::Text, _>(&m.id)
+                .bind::<diesel::sql_types::Date, _>(from)
+                .bind::<diesel::sql_types::Date, _>(to.max(window_to))
+                .bind::<diesel::sql_types::Date, _>(window_to)
+                .bind::<diesel::sql_types::Date, _>(to);
+            for (day, lo, hi) in &days {
+                q = q
+                    .bind::<diesel::sql_types::Date, _>(*day)
+                    .bind::<diesel::sql_types::Timestamp, _>(*lo)
+                    .bind::<diesel::sql_types::Timestamp, _>(*hi);
+            }
+            q.load::<ClientSums>($conn)?
+        }};
+    }
+    let rows = match c {
+        DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
+        DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.client_id,
+                Grouped {
+                    contact: ContactShare {
+                        visits: r.visits,
+                        contact_visits: r.contact_visits,
+                        seconds: r.seconds,
+                        contact_seconds: r.contact_seconds,
+                    },
+                    verified: r.verified,
+                    full_days: usize::try_from(r.full_days).unwrap_or(0),
+                    staff: usize::try_from(r.staff).unwrap_or(0),
+                },
+            )
+        })
+        .collect())
 }
 
 /// The clients' rows as CSV (Swedish headings, `;`).

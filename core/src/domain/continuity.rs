@@ -12,6 +12,10 @@
 //! **Fast omsorgskontakt** (SoL 4 kap. 2 b §, R13): the share of a
 //! client's visits and minutes made by the contact person or the deputy.
 //!
+//! The functions below are the definitions, tested on hand-computed
+//! examples; [`crate::measures`] asks the database the same questions in
+//! one grouped query each (its tests count the same by hand end to end).
+//!
 //! These are about the client's experience and the organisation's
 //! planning. Nothing here is, or may be made, a figure per care worker
 //! (see [`crate::measures`]).
@@ -70,6 +74,25 @@ pub struct VisitFact<'a> {
     pub excluded_only: bool,
 }
 
+/// The first day of personalkontinuitet's default window on `today`: the
+/// Monday of ISO week `week` (the national measurement weeks, set yearly)
+/// of the latest year whose window has ended before `today`; without a
+/// week, the Monday of the two whole weeks before the current one.
+pub fn default_window(today: NaiveDate, week: Option<u32>) -> NaiveDate {
+    use chrono::Datelike;
+    let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let two_weeks_before = monday - chrono::Days::new(14);
+    let Some(week) = week else {
+        return two_weeks_before;
+    };
+    let last = u64::from(WINDOW_DAYS - 1);
+    (today.year() - 2..=today.year())
+        .rev()
+        .filter_map(|y| NaiveDate::from_isoywd_opt(y, week, chrono::Weekday::Mon))
+        .find(|from| *from + chrono::Days::new(last) < today)
+        .unwrap_or(two_weeks_before)
+}
+
 /// Whether a visit counts for personalkontinuitet.
 pub fn counts(v: &VisitFact<'_>) -> bool {
     let t = v.start.time();
@@ -78,11 +101,12 @@ pub fn counts(v: &VisitFact<'_>) -> bool {
 
 /// Whether a client belongs to the measure's population for the window
 /// `from`..`from + 14 days`: 65 or older on its first day, at home all
-/// of it, and at least two visits (any time, any service) on every day.
+/// of it, and at least two visits (any time, any service) on every day:
+/// `full_days` is the number of the window's days with two or more.
 pub fn in_population(
     birth_date: Option<NaiveDate>,
     absent_days: &BTreeSet<NaiveDate>,
-    visits_per_day: &BTreeMap<NaiveDate, usize>,
+    full_days: usize,
     from: NaiveDate,
 ) -> bool {
     let Some(born) = birth_date else {
@@ -91,9 +115,21 @@ pub fn in_population(
     if from.years_since(born).is_none_or(|age| age < AGE) {
         return false;
     }
-    from.iter_days().take(WINDOW_DAYS as usize).all(|d| {
-        !absent_days.contains(&d) && visits_per_day.get(&d).copied().unwrap_or(0) >= DAILY_VISITS
-    })
+    full_days >= WINDOW_DAYS as usize
+        && !from
+            .iter_days()
+            .take(WINDOW_DAYS as usize)
+            .any(|d| absent_days.contains(&d))
+}
+
+/// The days of a window with at least two visits, from the visits' local
+/// days (what the database counts for [`in_population`]).
+pub fn full_days(days: impl IntoIterator<Item = NaiveDate>) -> usize {
+    let mut per_day: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    for d in days {
+        *per_day.entry(d).or_default() += 1;
+    }
+    per_day.values().filter(|n| **n >= DAILY_VISITS).count()
 }
 
 /// The different care workers of the counted visits, per client.
@@ -212,23 +248,31 @@ mod tests {
     fn the_population_is_65_or_older_at_home_with_two_visits_every_day() {
         let from = day(5);
         let born = NaiveDate::from_ymd_opt(1934, 5, 12);
-        let two: BTreeMap<NaiveDate, usize> = from.iter_days().take(14).map(|d| (d, 2)).collect();
+        let twice: Vec<NaiveDate> = from.iter_days().take(14).flat_map(|d| [d, d]).collect();
+        let two = full_days(twice.iter().copied());
+        assert_eq!(two, 14);
         let home = BTreeSet::new();
-        assert!(in_population(born, &home, &two, from));
+        assert!(in_population(born, &home, two, from));
         // 64 on the first day.
         let young = NaiveDate::from_ymd_opt(1961, 10, 6);
-        assert!(!in_population(young, &home, &two, from));
+        assert!(!in_population(young, &home, two, from));
         // One day with one visit.
-        let mut short = two.clone();
-        short.insert(day(11), 1);
-        assert!(!in_population(born, &home, &short, from));
+        let short = full_days(
+            twice
+                .iter()
+                .copied()
+                .filter(|d| *d != day(11))
+                .chain([day(11)]),
+        );
+        assert_eq!(short, 13);
+        assert!(!in_population(born, &home, short, from));
         // In hospital a day.
         let away: BTreeSet<NaiveDate> = [day(18)].into();
-        assert!(!in_population(born, &away, &two, from));
+        assert!(!in_population(born, &away, two, from));
         // The day after the window does not matter.
         let after: BTreeSet<NaiveDate> = [day(19)].into();
-        assert!(in_population(born, &after, &two, from));
-        assert!(!in_population(None, &home, &two, from));
+        assert!(in_population(born, &after, two, from));
+        assert!(!in_population(None, &home, two, from));
     }
 
     #[test]
@@ -256,5 +300,19 @@ mod tests {
         assert_eq!(s.seconds_basis_points(), Some(6_000));
         assert_eq!(contact_share(&v, &[]).visits_basis_points(), Some(0));
         assert_eq!(contact_share(&[], &["anna"]).visits_basis_points(), None);
+    }
+
+    #[test]
+    fn the_default_window_is_the_measurement_weeks_or_the_last_two() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Friday 4 December 2026 (week 49): weeks 47 and 48.
+        assert_eq!(default_window(d(2026, 12, 4), None), d(2026, 11, 16));
+        // Measurement weeks from week 40: 28 September 2026 (Monday).
+        assert_eq!(default_window(d(2026, 12, 4), Some(40)), d(2026, 9, 28));
+        // Before this year's weeks have ended, last year's.
+        assert_eq!(default_window(d(2026, 10, 5), Some(40)), d(2025, 9, 29));
+        // Week 53 of 2026 has not ended, 2025 and 2024 have none: the two
+        // whole weeks before.
+        assert_eq!(default_window(d(2026, 12, 4), Some(53)), d(2026, 11, 16));
     }
 }
