@@ -361,6 +361,19 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     let first = b.script("return document.querySelector('#overview tbody tr td a').textContent");
     assert!(first.as_str().is_some_and(|n| !n.is_empty()), "{first}");
     b.screenshot("month-overview");
+    // The measures under it, beside the national figure (never per care
+    // worker): the municipality's card and the scale of the national range.
+    let card = b.wait_for("#m-continuity", 10, |t| t.contains("Riket 14,9 (2021)"));
+    assert!(
+        b.text(&card).contains("Personalkontinuitet"),
+        "{}",
+        b.text(&card)
+    );
+    b.wait("#chart-continuity", 5);
+    let verified = b.wait("#m-verified", 5);
+    assert!(b.text(&verified).contains('%'), "{}", b.text(&verified));
+    b.script("document.getElementById('measures').scrollIntoView()");
+    b.screenshot("month-overview-measures");
     // Keyboard: the sign-out button is reachable and labelled.
     let focusable = b.script(
         "return [...document.querySelectorAll('a[href], button')].filter(e => e.offsetParent !== null).length",

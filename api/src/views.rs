@@ -28,6 +28,7 @@ pub struct MunicipalityView {
     pub max_visit_minutes: i32,
     pub care_plan_escalation_days: i32,
     pub plan_list_day: i32,
+    pub continuity_week: Option<i32>,
 }
 
 impl From<Municipality> for MunicipalityView {
@@ -50,6 +51,7 @@ impl From<Municipality> for MunicipalityView {
             max_visit_minutes: s.max_visit_minutes,
             care_plan_escalation_days: s.care_plan_escalation_days,
             plan_list_day: s.plan_list_day,
+            continuity_week: s.continuity_week,
         }
     }
 }

@@ -434,7 +434,8 @@ async function clientPage(main, id, month) {
     el("p", { class: "meta" }, f.decision === "frame" ? "Ramtid: totalen binder (R8)." :
       f.decision === "per_service" ? "Insatsbeslut: varje insats bedöms (R1)." : "Ingen beställning denna månad.",
     ` Toleransen är ±${(f.tolerance_basis_points / 100).toString().replace(".", ",")} %.`,
-    f.explained_minutes ? ` Frånvaro avräknad: ${hm(f.explained_minutes)}.` : ""),
+    f.explained_minutes ? ` Frånvaro avräknad: ${hm(f.explained_minutes)}.` : "",
+    f.without_decision_minutes ? ` Insatser utan biståndsbeslut: ${hm(f.without_decision_minutes)} (räknas inte mot beställd tid).` : ""),
     f.services.length ? barChart(f.services, f.decision === "frame") : null,
     lineChart(f.history, f.tolerance_basis_points),
     daysChart(f.days));
@@ -563,10 +564,85 @@ async function overviewPage(main, month) {
     a.click();
     a.remove();
   } }, "Ladda ner CSV");
+  const measures = el("section", { id: "measures", "aria-labelledby": "measures-h" });
   main.replaceChildren(el("h1", {}, `Månadsöversikt – ${monthSv(month)}`),
     el("div", { class: "filters" }, el("div", {}, el("label", { for: "o-month" }, "Månad"), monthIn), csv),
-    el("div", { class: "table-wrap" }, el("table", { id: "overview" }, el("thead", {}, head), tbody)));
+    el("div", { class: "table-wrap" }, el("table", { id: "overview" }, el("thead", {}, head), tbody)),
+    measures);
   draw();
+  await measuresSection(measures, month);
+}
+
+// Personalkontinuitet, fast omsorgskontakt and verified visits of the
+// month, beside the national figure. Per client group, never per care
+// worker (see hemtid_core::measures).
+function share(bp) {
+  return bp === null || bp === undefined ? "–" : `${(bp / 100).toFixed(1).replace(".", ",")} %`;
+}
+
+function decimal(x) {
+  return x === null || x === undefined ? "–" : x.toFixed(1).replace(".", ",");
+}
+
+// Where the municipality's mean stands on the national range.
+function nationalScale(mean, n) {
+  const W = 640, H = 64, l = 24, r = 24;
+  const lo = Math.min(n.lowest, mean ?? n.lowest) - 1, hi = Math.max(n.highest, mean ?? n.highest) + 1;
+  const x = (v) => l + ((W - l - r) * (v - lo)) / (hi - lo);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", id: "chart-continuity",
+    "aria-label": `Personalkontinuitet ${decimal(mean)} mot riket ${decimal(n.mean)} (kommunerna ${n.lowest}–${n.highest}, ${n.year})` });
+  root.append(
+    svg("rect", { x: x(n.lowest), y: 22, width: x(n.highest) - x(n.lowest), height: 10, fill: "#d7dee6" }),
+    svg("text", { x: x(n.lowest), y: 50, "text-anchor": "middle" }, String(n.lowest)),
+    svg("text", { x: x(n.highest), y: 50, "text-anchor": "middle" }, String(n.highest)),
+    svg("line", { x1: x(n.mean), x2: x(n.mean), y1: 16, y2: 38, stroke: "#4a5a6a", "stroke-width": 2 }),
+    svg("text", { x: x(n.mean), y: 12, "text-anchor": "middle" }, `Riket ${decimal(n.mean)}`));
+  if (mean !== null && mean !== undefined) {
+    root.append(svg("circle", { cx: x(mean), cy: 27, r: 7, fill: "#1f4e8c" }),
+      svg("text", { x: x(mean), y: 62, "text-anchor": "middle", "font-weight": "700" }, `Kommunen ${decimal(mean)}`));
+  }
+  return el("figure", {}, el("figcaption", {},
+    `Antal olika personal per brukare under 14 dagar; färre är bättre. Riket ${n.year}: ${decimal(n.mean)}, kommunerna ${n.lowest}–${n.highest}.`), root);
+}
+
+async function measuresSection(box, month) {
+  const [y, m] = month.split("-").map(Number);
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const from = `${month}-01`, to = `${month}-${String(last).padStart(2, "0")}`;
+  box.replaceChildren(el("h2", { id: "measures-h" }, "Kvalitetsmått"));
+  let r;
+  try {
+    r = await api("GET", `/api/v1/reports/measures?from=${from}&to=${to}`);
+  } catch (e) {
+    box.append(errorBox(e));
+    return;
+  }
+  const k = r.municipality;
+  box.append(
+    el("div", { class: "cards" },
+      el("div", { class: "card", id: "m-continuity" }, el("div", {}, "Personalkontinuitet"),
+        el("div", { class: "big" }, decimal(k.continuity_mean)),
+        el("div", { class: "meta" }, `${k.continuity_clients} brukare i måttet, ${r.from}–${r.continuity_to}. Riket ${decimal(r.national.mean)} (${r.national.year}).`)),
+      el("div", { class: "card", id: "m-contact" }, el("div", {}, "Fast omsorgskontakt"),
+        el("div", { class: "big" }, share(k.contact_visits_basis_points)),
+        el("div", { class: "meta" }, `av besöken (${share(k.contact_minutes_basis_points)} av tiden) gjordes av kontaktpersonen eller ersättaren.`)),
+      el("div", { class: "card", id: "m-verified" }, el("div", {}, "Verifierade besök"),
+        el("div", { class: "big" }, share(k.verified_basis_points)),
+        el("div", { class: "meta" }, `${k.verified_visits} av ${k.visits} besök med lås eller NFC i båda ändar, inte efterregistrerade eller rättade.`))),
+    nationalScale(k.continuity_mean, r.national));
+  if (r.providers.length) {
+    box.append(el("div", { class: "table-wrap" }, el("table", { id: "measures-providers" },
+      el("caption", {}, "Per utförare"),
+      el("thead", {}, el("tr", {}, ["Utförare", "Personalkontinuitet", "Brukare i måttet", "Fast omsorgskontakt", "Verifierade besök"]
+        .map((h, i) => el("th", { scope: "col", class: i ? "num" : null }, h)))),
+      el("tbody", {}, r.providers.map((p) => el("tr", {},
+        el("td", {}, p.name),
+        el("td", { class: "num" }, decimal(p.continuity_mean)),
+        el("td", { class: "num" }, p.continuity_clients),
+        el("td", { class: "num" }, share(p.contact_visits_basis_points)),
+        el("td", { class: "num" }, share(p.verified_basis_points))))))));
+  }
+  box.append(el("p", { class: "meta" }, "Måtten gäller brukare och enheter, aldrig enskild personal."));
 }
 
 // ---------- provider admin ----------

@@ -62,6 +62,9 @@ pub struct MonthJudgement {
     pub ordered: OrderedMonth,
     pub figures: MonthFigures,
     pub absent_days: BTreeSet<NaiveDate>,
+    /// Performed seconds of services offered without a needs decision
+    /// (SoL 2025:400): part of the figures, outside the verdict.
+    pub undecided_seconds: i64,
     pub verdict: MonthVerdict,
 }
 
@@ -83,10 +86,18 @@ pub fn judge_month(
     let ordered = client_month::ordered(c, m, client_id, None, month)?;
     let figures = figure::client_month(c, client_id, None, month)?;
     let absent_days = absence::days(c, client_id, month, until)?;
+    let undecided = crate::db::service::without_decision(c, &m.id)?;
+    let undecided_seconds = figures
+        .by_service
+        .iter()
+        .filter(|(id, _)| undecided.contains(id.as_str()))
+        .map(|(_, a)| a.seconds)
+        .sum();
     let verdict = variance::judge_month(&MonthTime {
         ordered_minutes: ordered.minutes,
         ordered_by_service: Some(&ordered.by_service),
         performed_seconds: figures.total.seconds,
+        undecided_seconds,
         performed_by_service: figures
             .by_service
             .iter()
@@ -102,6 +113,7 @@ pub fn judge_month(
         ordered,
         figures,
         absent_days,
+        undecided_seconds,
         verdict,
     })
 }
@@ -266,32 +278,36 @@ fn evaluate(
         None
     } else {
         let (start, end) = month_bounds(month, x.tz);
-        variance::projected_minutes(j.figures.total.seconds, start, end, now).and_then(
-            |projected| {
-                let tolerance = i64::from(x.m.settings.tolerance_basis_points);
-                let pj = variance::judge(j.verdict.total.expected_minutes, projected, tolerance);
-                pj.status.is_outside().then(|| {
-                    let msg = format!(
-                        "Med nuvarande takt blir utförd tid i {} cirka {} av beställda {} timmar \
-                     ({} % {}). Hittills utfört: {} timmar (R6, R7).",
-                        month.swedish(),
-                        format_hm(projected),
-                        format_hm(j.verdict.total.expected_minutes),
-                        variance::percent_sv(pj.variance_basis_points.unwrap_or(0)),
-                        pj.status.swedish(),
-                        format_hm(j.verdict.total.performed_minutes),
-                    );
-                    let figures = json!({
-                        "expected_minutes": j.verdict.total.expected_minutes,
-                        "performed_so_far_minutes": j.verdict.total.performed_minutes,
-                        "projected_minutes": projected,
-                        "projected_variance_basis_points": pj.variance_basis_points,
-                        "status": pj.status.as_str(),
-                    });
-                    base("pace_warning", msg, figures)
-                })
-            },
+        variance::projected_minutes(
+            j.figures.total.seconds - j.undecided_seconds,
+            start,
+            end,
+            now,
         )
+        .and_then(|projected| {
+            let tolerance = i64::from(x.m.settings.tolerance_basis_points);
+            let pj = variance::judge(j.verdict.total.expected_minutes, projected, tolerance);
+            pj.status.is_outside().then(|| {
+                let msg = format!(
+                    "Med nuvarande takt blir utförd tid i {} cirka {} av beställda {} timmar \
+                     ({} % {}). Hittills utfört: {} timmar (R6, R7).",
+                    month.swedish(),
+                    format_hm(projected),
+                    format_hm(j.verdict.total.expected_minutes),
+                    variance::percent_sv(pj.variance_basis_points.unwrap_or(0)),
+                    pj.status.swedish(),
+                    format_hm(j.verdict.total.performed_minutes),
+                );
+                let figures = json!({
+                    "expected_minutes": j.verdict.total.expected_minutes,
+                    "performed_so_far_minutes": j.verdict.total.performed_minutes,
+                    "projected_minutes": projected,
+                    "projected_variance_basis_points": pj.variance_basis_points,
+                    "status": pj.status.as_str(),
+                });
+                base("pace_warning", msg, figures)
+            })
+        })
     };
     decide(c, "pace_warning", pace)?;
     // R8: days that are over with fewer visits than ordered.

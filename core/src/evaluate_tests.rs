@@ -502,7 +502,7 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
         "{csv}"
     );
     assert!(
-        csv.contains(";51:36;0;0:00;51:36;47:28;-4:08;-8,0;Under;"),
+        csv.contains(";51:36;0;0:00;51:36;47:28;0:00;-4:08;-8,0;Under;"),
         "{csv}"
     );
     // Nothing above granted in October: no fee rows. November 4 % over is one.

@@ -43,7 +43,12 @@ pub struct MonthlyRow {
     pub explained_minutes: i64,
     pub absent_days: usize,
     pub expected_minutes: i64,
+    /// Performed minutes judged against the order: all but those of
+    /// services offered without a needs decision.
     pub performed_minutes: i64,
+    /// Performed minutes of services offered without a needs decision
+    /// (SoL 2025:400): reported, outside the variance and the fees.
+    pub without_decision_minutes: i64,
     pub variance_minutes: i64,
     /// Of the expected time, in basis points (−801 = −8,01 %).
     pub variance_basis_points: Option<i64>,
@@ -126,6 +131,8 @@ struct Performed {
     names: Names,
     totals: HashMap<String, Amounts>,
     by_service: HashMap<String, BTreeMap<String, i64>>,
+    /// Services offered without a needs decision.
+    undecided: BTreeSet<String>,
     absences: HashMap<String, BTreeSet<NaiveDate>>,
     explanations: HashMap<String, (String, String)>,
     alerts: HashMap<String, Vec<String>>,
@@ -161,6 +168,7 @@ pub fn monthly_with(
         names,
         totals,
         by_service,
+        undecided,
         absences,
         explanations,
         alerts,
@@ -172,35 +180,21 @@ pub fn monthly_with(
     let row = |id: &String| -> Option<MonthlyRow> {
         let empty = OrderedMonth::default();
         let o = ordered.get(id).unwrap_or(&empty);
-        let (name, caseworker, client_provider) = names.clients.get(id)?;
-        let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
-        if f.provider_id
-            .as_ref()
-            .is_some_and(|p| Some(p) != provider_id.as_ref())
-        {
-            return None;
-        }
-        if f.caseworker_id
-            .as_ref()
-            .is_some_and(|cw| Some(cw) != caseworker.as_ref())
-        {
-            return None;
-        }
-        if let Some(unit) = &f.unit_id {
-            let unit_of = caseworker
-                .as_ref()
-                .and_then(|cw| names.users.get(cw))
-                .and_then(|(_, u)| u.as_ref());
-            if unit_of != Some(unit) {
-                return None;
-            }
-        }
+        let (name, caseworker, _) = names.clients.get(id)?;
+        let provider_id = covered(f, names, id, o)?;
         let total = totals.get(id).copied().unwrap_or_default();
         let absent = absences.get(id).map_or(0, BTreeSet::len);
+        let undecided_seconds: i64 = by_service.get(id).map_or(0, |s| {
+            s.iter()
+                .filter(|(sid, _)| undecided.contains(*sid))
+                .map(|(_, secs)| secs)
+                .sum()
+        });
         let v = variance::judge_month(&MonthTime {
             ordered_minutes: o.minutes,
             ordered_by_service: Some(&o.by_service),
             performed_seconds: total.seconds,
+            undecided_seconds,
             performed_by_service: by_service
                 .get(id)
                 .map(|s| s.iter().map(|(k, v)| (k.as_str(), *v)).collect())
@@ -230,6 +224,7 @@ pub fn monthly_with(
             absent_days: absent,
             expected_minutes: j.expected_minutes,
             performed_minutes: j.performed_minutes,
+            without_decision_minutes: minutes(undecided_seconds),
             variance_minutes: j.variance_minutes,
             variance_basis_points: j.variance_basis_points,
             status: v.status,
@@ -266,6 +261,177 @@ pub fn monthly_with(
     Ok(rows)
 }
 
+/// The client's provider in the month when `f` covers the client
+/// (`Some(None)` for a covered client without one), `None` when it does
+/// not.
+fn covered(f: &Filter, names: &Names, client_id: &str, o: &OrderedMonth) -> Option<Option<String>> {
+    let (_, caseworker, client_provider) = names.clients.get(client_id)?;
+    let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
+    if f.provider_id
+        .as_ref()
+        .is_some_and(|p| Some(p) != provider_id.as_ref())
+    {
+        return None;
+    }
+    if f.caseworker_id
+        .as_ref()
+        .is_some_and(|cw| Some(cw) != caseworker.as_ref())
+    {
+        return None;
+    }
+    if let Some(unit) = &f.unit_id {
+        let unit_of = caseworker
+            .as_ref()
+            .and_then(|cw| names.users.get(cw))
+            .and_then(|(_, u)| u.as_ref());
+        if unit_of != Some(unit) {
+            return None;
+        }
+    }
+    Some(provider_id)
+}
+
+/// One KSI code's month: the ordered and performed time of the catalogue
+/// services that carry it, over the clients the filter covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KsiRow {
+    /// The code (`SNH RB ZZ`); unset for the services without one.
+    pub ksi_code: Option<String>,
+    /// The catalogue codes of the services in the group.
+    pub services: Vec<String>,
+    /// Clients with time ordered or performed in the group.
+    pub clients: usize,
+    /// The services' ordered minutes, from the order lines (under a frame
+    /// decision the lines need not add up to the frame, R8).
+    pub ordered_minutes: i64,
+    pub performed_minutes: i64,
+    /// Of the performed minutes, those of services offered without a
+    /// needs decision (SoL 2025:400).
+    pub without_decision_minutes: i64,
+    pub ordered: String,
+    pub performed: String,
+}
+
+/// The month's ordered and performed time per KSI code of the services
+/// (Socialstyrelsen's classification), for the clients `f` covers.
+/// Performed time of visits without services has no code and is left
+/// out; the monthly report has each client's whole time.
+pub fn monthly_by_ksi(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    f: &Filter,
+) -> Result<Vec<KsiRow>, StoreError> {
+    let names = names(c, m)?;
+    let ordered = client_month::ordered_for_municipality(c, m, month)?;
+    let catalogue: HashMap<String, (String, Option<String>, bool)> = service::table
+        .filter(service::municipality_id.eq(&m.id))
+        .select((
+            service::id,
+            service::code,
+            service::ksi_code,
+            service::without_decision,
+        ))
+        .load::<(String, String, Option<String>, bool)>(c)?
+        .into_iter()
+        .map(|(id, code, ksi, undecided)| (id, (code, ksi, undecided)))
+        .collect();
+    #[derive(Default)]
+    struct Sum {
+        services: BTreeSet<String>,
+        clients: BTreeSet<String>,
+        ordered: i64,
+        performed: i64,
+        undecided: i64,
+    }
+    let mut groups: BTreeMap<Option<String>, Sum> = BTreeMap::new();
+    let empty = OrderedMonth::default();
+    let mut covers: HashMap<String, bool> = HashMap::new();
+    let mut is_covered = |id: &str| {
+        *covers
+            .entry(id.to_string())
+            .or_insert_with(|| covered(f, &names, id, ordered.get(id).unwrap_or(&empty)).is_some())
+    };
+    for (client_id, o) in &ordered {
+        if !is_covered(client_id) {
+            continue;
+        }
+        for (sid, minutes) in &o.by_service {
+            let Some((code, ksi, _)) = catalogue.get(sid) else {
+                continue;
+            };
+            let g = groups.entry(ksi.clone()).or_default();
+            g.services.insert(code.clone());
+            g.clients.insert(client_id.clone());
+            g.ordered += minutes;
+        }
+    }
+    let mut seconds: BTreeMap<Option<String>, (i64, i64)> = BTreeMap::new();
+    for (client_id, _, sid, a) in figure::municipality_month(c, &m.id, month)? {
+        if sid == WHOLE || !is_covered(&client_id) {
+            continue;
+        }
+        let Some((code, ksi, undecided)) = catalogue.get(&sid) else {
+            continue;
+        };
+        let g = groups.entry(ksi.clone()).or_default();
+        g.services.insert(code.clone());
+        g.clients.insert(client_id);
+        let s = seconds.entry(ksi.clone()).or_default();
+        s.0 += a.seconds;
+        if *undecided {
+            s.1 += a.seconds;
+        }
+    }
+    for (k, (all, undecided)) in seconds {
+        if let Some(g) = groups.get_mut(&k) {
+            g.performed = minutes(all);
+            g.undecided = minutes(undecided);
+        }
+    }
+    // Coded groups first, in code order; the uncoded last.
+    let mut rows: Vec<KsiRow> = groups
+        .into_iter()
+        .map(|(k, g)| KsiRow {
+            ksi_code: k,
+            services: g.services.into_iter().collect(),
+            clients: g.clients.len(),
+            ordered_minutes: g.ordered,
+            performed_minutes: g.performed,
+            without_decision_minutes: g.undecided,
+            ordered: format_hm(g.ordered),
+            performed: format_hm(g.performed),
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.ksi_code.is_none(), r.ksi_code.clone()));
+    Ok(rows)
+}
+
+/// The KSI report as CSV.
+pub fn ksi_csv(rows: &[KsiRow]) -> String {
+    csv(
+        &[
+            "KSI-kod",
+            "Insatser",
+            "Brukare",
+            "Beställd tid",
+            "Utförd tid",
+            "Varav utan biståndsbeslut",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.ksi_code.clone().unwrap_or_else(|| "Utan KSI-kod".into()),
+                r.services.join(", "),
+                r.clients.to_string(),
+                r.ordered.clone(),
+                r.performed.clone(),
+                format_hm(r.without_decision_minutes),
+            ]
+        }),
+    )
+}
+
 fn performed(
     c: &mut DbConn,
     m: &Municipality,
@@ -287,6 +453,7 @@ fn performed(
                 .or_default() += a.seconds;
         }
     }
+    let undecided = crate::db::service::without_decision(c, &m.id)?;
     let absences = absent_days(c, m, month, today)?;
     let clients_of_m = client::table
         .filter(client::municipality_id.eq(&m.id))
@@ -329,6 +496,7 @@ fn performed(
         names,
         totals,
         by_service,
+        undecided,
         absences,
         explanations,
         alerts,
@@ -533,6 +701,7 @@ pub fn monthly_csv(rows: &[MonthlyRow]) -> String {
             "Frånvaro avräknad",
             "Förväntad tid",
             "Utförd tid",
+            "Utan biståndsbeslut",
             "Avvikelse",
             "Avvikelse %",
             "Status",
@@ -558,6 +727,7 @@ pub fn monthly_csv(rows: &[MonthlyRow]) -> String {
                 format_hm(r.explained_minutes),
                 format_hm(r.expected_minutes),
                 r.performed.clone(),
+                format_hm(r.without_decision_minutes),
                 r.variance.clone(),
                 percent(r.variance_basis_points),
                 status_sv(r.status).into(),

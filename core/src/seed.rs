@@ -97,6 +97,10 @@ pub fn ensure_catalogue(conn: &mut DbConn, municipality_id: &str) -> Result<usiz
                 active: true,
                 care_bundle: name.starts_with("Omvårdnadspaket"),
                 continuity_excluded: matches!(*name, "Matdistribution" | "Trygghetsringning"),
+                // Järfälla's catalogue grants every service by decision;
+                // KSI codes are the municipality's to set.
+                without_decision: false,
+                ksi_code: None,
             };
             service::create(conn, municipality_id, &new_id(), &fields)?;
             added += 1;

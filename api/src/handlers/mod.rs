@@ -158,6 +158,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(get().to(month_lock::lock_log)),
                 )
                 .service(res("/reports/monthly").route(get().to(report::monthly_report)))
+                .service(res("/reports/monthly-by-ksi").route(get().to(report::ksi_report)))
                 .service(res("/reports/fees").route(get().to(report::fee_report)))
                 .service(res("/reports/payment-basis").route(get().to(report::payment_report)))
                 .service(res("/reports/measures").route(get().to(report::measures_report)))

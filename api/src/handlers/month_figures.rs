@@ -73,7 +73,11 @@ pub struct MonthFigures {
     /// Ordered minutes of absent days, taken out of the expected time.
     pub explained_minutes: i64,
     pub expected_minutes: i64,
+    /// Performed minutes judged against the order.
     pub performed_minutes: i64,
+    /// Performed minutes of services offered without a needs decision
+    /// (SoL 2025:400): recorded, outside the variance.
+    pub without_decision_minutes: i64,
     pub variance_minutes: i64,
     pub variance_basis_points: Option<i64>,
     /// `within_band`, `under` or `over` (R1).
@@ -217,6 +221,7 @@ pub async fn month_figures(
                 explained_minutes: j.verdict.explained_minutes,
                 expected_minutes: t.expected_minutes,
                 performed_minutes: t.performed_minutes,
+                without_decision_minutes: minutes(j.undecided_seconds),
                 variance_minutes: t.variance_minutes,
                 variance_basis_points: t.variance_basis_points,
                 status: j.status().as_str().into(),

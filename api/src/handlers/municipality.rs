@@ -35,6 +35,12 @@ pub struct MunicipalityInput {
     pub care_plan_escalation_days: i32,
     /// R10: the day of each month the list of clients without a plan is sent.
     pub plan_list_day: i32,
+    /// The ISO week (1–53) personalkontinuitet's two national measurement
+    /// weeks start with, as the year's national instructions set it; the
+    /// measures report's default window. Unset: the two whole weeks before
+    /// the current one.
+    #[serde(default)]
+    pub continuity_week: Option<i32>,
 }
 
 impl MunicipalityInput {
@@ -111,6 +117,9 @@ impl MunicipalityInput {
             365,
         );
         v.range("plan_list_day", self.plan_list_day.into(), 1, 28);
+        if let Some(w) = self.continuity_week {
+            v.range("continuity_week", w.into(), 1, 53);
+        }
         let settings = MunicipalitySettings {
             time_zone: self.time_zone.trim().to_string(),
             tolerance_basis_points: self.tolerance_basis_points,
@@ -125,6 +134,7 @@ impl MunicipalityInput {
             max_visit_minutes: self.max_visit_minutes,
             care_plan_escalation_days: self.care_plan_escalation_days,
             plan_list_day: self.plan_list_day,
+            continuity_week: self.continuity_week,
         };
         v.into_result((name, settings))
     }

@@ -14,7 +14,7 @@ use hemtid_core::db::municipality::{self, Municipality};
 use hemtid_core::db::{DbConn, StoreError};
 use hemtid_core::domain::{YearMonth, local_date};
 use hemtid_core::model::Role;
-use hemtid_core::report::{self, FeeRow, MonthlyRow, PaymentRow};
+use hemtid_core::report::{self, FeeRow, KsiRow, MonthlyRow, PaymentRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -115,6 +115,40 @@ where
     Ok(HttpResponse::Ok().json(Report { month, items }))
 }
 
+/// The clients a principal's report covers: admins and fee
+/// administrators all (and may filter), caseworkers their unit's,
+/// provider admins their provider's; others none.
+fn reach(
+    p: &Principal,
+    provider_id: Option<Uuid>,
+    unit_id: Option<Uuid>,
+    caseworker_id: Option<Uuid>,
+) -> Result<report::Filter, ApiError> {
+    let mut filter = report::Filter {
+        provider_id: provider_id.map(|u| u.to_string()),
+        unit_id: unit_id.map(|u| u.to_string()),
+        caseworker_id: caseworker_id.map(|u| u.to_string()),
+    };
+    match p.role {
+        Role::Admin | Role::FeeAdmin => {}
+        Role::Caseworker => {
+            filter.unit_id = Some(
+                p.unit_id
+                    .clone()
+                    .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
+            );
+        }
+        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
+        Role::Staff | Role::Auditor => {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "reports are for the municipality and the provider's admins",
+            ));
+        }
+    }
+    Ok(filter)
+}
+
 /// `GET /api/v1/reports/monthly?month=`: every client's month.
 ///
 /// Admins and fee administrators see all clients (and may filter);
@@ -141,28 +175,7 @@ pub async fn monthly_report(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let csv = wants_csv(&req, q.format.as_deref())?;
-    let mut filter = report::Filter {
-        provider_id: q.provider_id.map(|u| u.to_string()),
-        unit_id: q.unit_id.map(|u| u.to_string()),
-        caseworker_id: q.caseworker_id.map(|u| u.to_string()),
-    };
-    match p.role {
-        Role::Admin | Role::FeeAdmin => {}
-        Role::Caseworker => {
-            filter.unit_id = Some(
-                p.unit_id
-                    .clone()
-                    .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
-            );
-        }
-        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
-        Role::Staff | Role::Auditor => {
-            return Err(ApiError::with_detail(
-                ErrorCode::Forbidden,
-                "reports are for the municipality and the provider's admins",
-            ));
-        }
-    }
+    let filter = reach(&p, q.provider_id, q.unit_id, q.caseworker_id)?;
     let parts = Parts {
         name: "manad",
         month: q.month,
@@ -173,6 +186,46 @@ pub async fn monthly_report(
     let pool = state.pool.clone();
     answer(&state, p, parts, move |c, m, month, today| {
         report::monthly_with(c, Some(&pool), m, month, today, &filter)
+    })
+    .await
+}
+
+/// `GET /api/v1/reports/monthly-by-ksi?month=`: the month's ordered and
+/// performed time per KSI code of the catalogue's services
+/// (Socialstyrelsen's classification of social services' interventions),
+/// with the time of services offered without a needs decision beside it.
+/// The same clients and filters as the monthly report.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/monthly-by-ksi",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MonthlyQuery),
+    responses(
+        (status = 200, description = "The month per KSI code (JSON, or CSV with Accept: text/csv).",
+            content((Report<KsiRow> = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn ksi_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MonthlyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let filter = reach(&p, q.provider_id, q.unit_id, q.caseworker_id)?;
+    let parts = Parts {
+        name: "ksi",
+        month: q.month,
+        csv,
+        to_csv: report::ksi_csv,
+    };
+    answer(&state, p, parts, move |c, m, month, _| {
+        report::monthly_by_ksi(c, m, month, &filter)
     })
     .await
 }
@@ -258,8 +311,9 @@ pub async fn payment_report(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MeasuresQuery {
-    /// The first local day; by default the Monday two weeks before this
-    /// week's (the two whole weeks before this one).
+    /// The first local day; by default the Monday of the municipality's
+    /// national measurement weeks (`continuity_week`) in the latest year
+    /// they have ended, or without it the two whole weeks before this one.
     pub from: Option<NaiveDate>,
     /// The last local day, inclusive; by default 13 days after `from`. At
     /// most 92 days after it.
@@ -305,40 +359,19 @@ pub async fn measures_report(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let csv = wants_csv(&req, q.format.as_deref())?;
-    let mut filter = report::Filter {
-        provider_id: q.provider_id.map(|u| u.to_string()),
-        unit_id: q.unit_id.map(|u| u.to_string()),
-        caseworker_id: q.caseworker_id.map(|u| u.to_string()),
-    };
-    match p.role {
-        Role::Admin | Role::FeeAdmin => {}
-        Role::Caseworker => {
-            filter.unit_id = Some(
-                p.unit_id
-                    .clone()
-                    .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
-            );
-        }
-        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
-        Role::Staff | Role::Auditor => {
-            return Err(ApiError::with_detail(
-                ErrorCode::Forbidden,
-                "reports are for the municipality and the provider's admins",
-            ));
-        }
-    }
+    let filter = reach(&p, q.provider_id, q.unit_id, q.caseworker_id)?;
     let now = state.clock.now();
     let out = state
         .db(move |c| {
             let m = municipality::get(c, &p.municipality_id)?;
             let today = local_date(now, super::tz_of(&m)?);
-            let from = q.from.unwrap_or_else(|| {
-                let monday = today
-                    - chrono::Days::new(u64::from(
-                        chrono::Datelike::weekday(&today).num_days_from_monday(),
-                    ));
-                monday - chrono::Days::new(14)
-            });
+            let week = m
+                .settings
+                .continuity_week
+                .and_then(|w| u32::try_from(w).ok());
+            let from = q
+                .from
+                .unwrap_or_else(|| hemtid_core::domain::continuity::default_window(today, week));
             let to = q.to.unwrap_or(from + chrono::Days::new(13));
             if to < from || to > from + chrono::Days::new(92) {
                 return Err(ApiError::with_detail(

@@ -33,6 +33,16 @@ pub struct ServiceInput {
     /// Left out of personalkontinuitet (alarm visits, meal deliveries).
     #[serde(default)]
     pub continuity_excluded: bool,
+    /// Offered without an individual needs decision (SoL 2025:400): its
+    /// performed time is recorded and reported, outside the variance and
+    /// the fee report.
+    #[serde(default)]
+    pub without_decision: bool,
+    /// Its code in Socialstyrelsen's KSI: three letters of inriktning, two
+    /// of agerande and two of metod, e.g. `SNH RB ZZ` (also written
+    /// without spaces or with dots; stored as `SNH RB ZZ`).
+    #[serde(default)]
+    pub ksi_code: Option<String>,
 }
 
 impl Crud for Service {
@@ -71,6 +81,18 @@ impl Crud for Service {
             active: input.active,
             care_bundle: input.care_bundle,
             continuity_excluded: input.continuity_excluded,
+            without_decision: input.without_decision,
+            ksi_code: input.ksi_code.as_deref().and_then(|k| {
+                let code = hemtid_core::domain::ksi::normalise(k);
+                if code.is_none() {
+                    v.add(
+                        "ksi_code",
+                        "invalid_ksi_code",
+                        "a KSI code is three letters, two and two, e.g. SNH RB ZZ",
+                    );
+                }
+                code
+            }),
         }
     }
 

@@ -109,6 +109,7 @@ pub const JSON: &str = "application/json";
         explanation::list_explanations,
         explanation::review_explanation,
         report::monthly_report,
+        report::ksi_report,
         report::fee_report,
         report::payment_report,
         report::measures_report,

@@ -5,6 +5,7 @@
 mod admin;
 mod approval;
 mod care;
+mod catalogue;
 mod contract;
 mod devices;
 mod examples;

@@ -55,6 +55,10 @@ pub struct MunicipalitySettings {
     pub care_plan_escalation_days: i32,
     /// R10: the day of each month the list of clients without a plan is sent.
     pub plan_list_day: i32,
+    /// The ISO week personalkontinuitet's two national measurement weeks
+    /// start with (set yearly by the national instructions); unset, the
+    /// measures default to the two whole weeks before the current one.
+    pub continuity_week: Option<i32>,
 }
 
 impl Default for MunicipalitySettings {
@@ -73,6 +77,7 @@ impl Default for MunicipalitySettings {
             max_visit_minutes: 12 * 60,
             care_plan_escalation_days: 7,
             plan_list_day: 16,
+            continuity_week: None,
         }
     }
 }

@@ -20,6 +20,7 @@ diesel::table! {
         max_visit_minutes -> Integer,
         care_plan_escalation_days -> Integer,
         plan_list_day -> Integer,
+        continuity_week -> Nullable<Integer>,
     }
 }
 
@@ -107,6 +108,8 @@ diesel::table! {
         updated_at -> Timestamp,
         care_bundle -> Bool,
         continuity_excluded -> Bool,
+        without_decision -> Bool,
+        ksi_code -> Nullable<Text>,
     }
 }
 

@@ -46,6 +46,13 @@ pub struct ServiceFields {
     /// Left out of personalkontinuitet, as alarm visits and meal
     /// deliveries are (Kolada/RKA).
     pub continuity_excluded: bool,
+    /// Offered without an individual needs decision (SoL 2025:400): its
+    /// performed time is recorded and reported, and stays out of the
+    /// variance and the fee report.
+    pub without_decision: bool,
+    /// Its code in Socialstyrelsen's KSI, as `SNH RB ZZ` (inriktning,
+    /// agerande, metod).
+    pub ksi_code: Option<String>,
 }
 
 pub fn create(
@@ -97,6 +104,20 @@ pub fn codes(
         .filter(service::id.eq_any(ids))
         .select((service::id, service::code))
         .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The municipality's services offered without a needs decision.
+pub fn without_decision(
+    conn: &mut DbConn,
+    municipality_id: &str,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    Ok(service::table
+        .filter(service::municipality_id.eq(municipality_id))
+        .filter(service::without_decision.eq(true))
+        .select(service::id)
+        .load::<String>(conn)?
         .into_iter()
         .collect())
 }

@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod continuity;
 pub mod duration;
 pub mod figures;
+pub mod ksi;
 pub mod month;
 pub mod ordered_time;
 pub mod pairing;

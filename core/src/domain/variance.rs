@@ -103,6 +103,9 @@ pub struct MonthTime<'a> {
     pub ordered_minutes: i64,
     pub ordered_by_service: Option<&'a BTreeMap<String, i64>>,
     pub performed_seconds: i64,
+    /// Of `performed_seconds`, the time of services offered without a
+    /// needs decision (SoL 2025:400): reported, never judged.
+    pub undecided_seconds: i64,
     /// Performed seconds per service id.
     pub performed_by_service: BTreeMap<&'a str, i64>,
     /// Under a frame decision only the total binds (R8).
@@ -133,7 +136,7 @@ pub fn judge_month(t: &MonthTime<'_>) -> MonthVerdict {
     let explained = explained_minutes(t.ordered_minutes, t.absent_days, t.days_in_month);
     let total = judge(
         t.ordered_minutes - explained,
-        minutes(t.performed_seconds),
+        minutes(t.performed_seconds - t.undecided_seconds),
         t.tolerance_bp,
     );
     let services: BTreeMap<String, Judgement> = t
@@ -304,6 +307,7 @@ mod tests {
             ordered_minutes: 480,
             ordered_by_service: Some(&ordered),
             performed_seconds: 480 * 60,
+            undecided_seconds: 0,
             performed_by_service: BTreeMap::from([("shower", 180 * 60), ("walk", 300 * 60)]),
             frame: false,
             absent_days: 0,
@@ -328,11 +332,23 @@ mod tests {
             absent_days: 10,
             performed_seconds: 320 * 60,
             frame: true,
-            ..t
+            ..t.clone()
         });
         assert_eq!(
             (v.explained_minutes, v.total.status),
             (160, Status::WithinBand)
+        );
+        // Two hours of a service offered without a needs decision (SoL
+        // 2025:400) neither fill the order nor push it over.
+        let v = judge_month(&MonthTime {
+            performed_seconds: 600 * 60,
+            undecided_seconds: 120 * 60,
+            frame: true,
+            ..t
+        });
+        assert_eq!(
+            (v.total.performed_minutes, v.total.status),
+            (480, Status::WithinBand)
         );
     }
 
