@@ -622,21 +622,27 @@ fn phone() -> Result<()> {
     wait_http(&format!("{api}/healthz"))?;
     // Sign every care worker in once.
     let agent = ureq::AgentBuilder::new().build();
-    let mut workers: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut workers: Vec<SignedIn> = Vec::new();
     for w in &p.world.workers {
         let v: serde_json::Value = agent
             .post(&format!("{api}/api/v1/auth/login"))
             .send_json(serde_json::json!({"username": w.username, "password": simulate::world::SIM_PASSWORD}))?
             .into_json()?;
         let token = v["access_token"].as_str().context("no token")?.to_string();
-        let clients: Vec<(String, String)> = p
+        let clients: Vec<(String, Vec<String>)> = p
             .world
             .clients
             .iter()
             .filter(|c| p.world.workers[c.worker].id == w.id)
             .map(|c| {
-                let code = c.routines.first().and_then(|r| r.services.first()).cloned();
-                (c.id.clone(), code.unwrap_or_default())
+                // All the first routine's services: a care bundle comes
+                // with the three it held (R19).
+                let codes = c
+                    .routines
+                    .first()
+                    .map(|r| r.services.clone())
+                    .unwrap_or_default();
+                (c.id.clone(), codes)
             })
             .collect();
         if !clients.is_empty() {
@@ -744,13 +750,17 @@ fn wait_http(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// A signed-in care worker's token and her clients with the services a
+/// check-out registers.
+type SignedIn = (String, Vec<(String, Vec<String>)>);
+
 /// Check-in + check-out pairs on `threads` threads for `length`: as fast
 /// as they go, or paced to `rate` requests per second in all (latency from
 /// the time each request was due, so a slow answer delays nothing unseen).
 /// Returns pairs per second and the request latencies in microseconds.
 fn pairs(
     base: &str,
-    workers: &[(String, Vec<(String, String)>)],
+    workers: &[SignedIn],
     threads: usize,
     length: Duration,
     rate: Option<u32>,
@@ -759,9 +769,10 @@ fn pairs(
 ) -> Result<(f64, Vec<u64>)> {
     let started = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let mine: Vec<(String, Vec<(String, String)>)> = workers
+            let mine: Vec<SignedIn> = workers
                 .iter()
                 .skip(t)
                 .step_by(threads)
@@ -769,6 +780,7 @@ fn pairs(
                 .collect();
             let base = base.to_string();
             let done = done.clone();
+            let refused = refused.clone();
             std::thread::spawn(move || -> Vec<u64> {
                 let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
                 let interval = rate.map(|r| Duration::from_secs_f64(threads as f64 / f64::from(r)));
@@ -794,7 +806,7 @@ fn pairs(
                         ("/api/v1/visits/check-out", serde_json::json!({
                             "event_id": uuid::Uuid::new_v4(), "client_id": client,
                             "occurred_at": end.to_rfc3339(), "method": "nfc", "tag_uid": "04:AA:BB:CC",
-                            "services": [{"code": service}]})),
+                            "services": service.iter().map(|code| serde_json::json!({"code": code})).collect::<Vec<_>>()})),
                     ];
                     for (path, body) in &bodies {
                         let url = if noop {
@@ -816,9 +828,15 @@ fn pairs(
                         match r {
                             Ok(_) => {}
                             Err(ureq::Error::Status(s, resp)) => {
-                                eprintln!("{s} {url}: {}", resp.into_string().unwrap_or_default());
+                                if refused.fetch_add(1, Ordering::Relaxed) < 5 {
+                                    eprintln!("{s} {url}: {}", resp.into_string().unwrap_or_default());
+                                }
                             }
-                            Err(e) => eprintln!("{url}: {e}"),
+                            Err(e) => {
+                                if refused.fetch_add(1, Ordering::Relaxed) < 5 {
+                                    eprintln!("{url}: {e}");
+                                }
+                            }
                         }
                         lat.push(sent_at.elapsed().as_micros() as u64);
                         if let Some(iv) = interval {
@@ -840,6 +858,11 @@ fn pairs(
         );
     }
     let secs = started.elapsed().as_secs_f64();
+    // A figure of refused requests measures nothing: stop instead.
+    let refused = refused.load(Ordering::SeqCst);
+    if refused > 0 {
+        anyhow::bail!("{refused} requests to {base} were refused or failed");
+    }
     Ok((done.load(Ordering::SeqCst) as f64 / secs, lat))
 }
 
