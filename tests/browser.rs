@@ -415,4 +415,21 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     let plans = b2.wait("#plans", 5);
     assert!(!b2.text(&plans).contains("null"), "{}", b2.text(&plans));
     b2.screenshot("provider-day");
+    // Her own password, changed from the pages (the sign-in goes on).
+    b2.go(&format!("{server}/#/password"));
+    for (id, text) in [
+        ("#current-password", "hemtid-demo"),
+        ("#new-password", "chefens-nya-losenord"),
+        ("#repeat-password", "chefens-nya-losenord"),
+    ] {
+        let e = b2.wait(id, 5);
+        b2.type_in(&e, text);
+    }
+    let button = b2.wait("#change-password", 5);
+    b2.click(&button);
+    b2.wait_for("#password-changed", 10, |t| {
+        t.contains("Lösenordet är bytt")
+    });
+    b2.screenshot("password-changed");
+    login(&s, "demo.chef.jakobsberg", "chefens-nya-losenord");
 }

@@ -140,6 +140,9 @@ pub struct Principal {
     pub municipality_id: String,
     pub provider_id: Option<String>,
     pub unit_id: Option<String>,
+    /// The sign-in (refresh-token family) of a user's access token; unset
+    /// for an integration token.
+    pub sid: Option<String>,
 }
 
 impl FromRequest for Principal {
@@ -176,6 +179,7 @@ impl FromRequest for Principal {
                     municipality_id: t.municipality_id,
                     provider_id: None,
                     unit_id: None,
+                    sid: None,
                 });
             }
             let claims = state.keys.verify(&token).map_err(|_| {
@@ -183,12 +187,22 @@ impl FromRequest for Principal {
             })?;
             let role = Role::parse(&claims.role)
                 .ok_or_else(|| ApiError::with_detail(ErrorCode::Unauthorized, "invalid token"))?;
+            // The sign-in must still be live: deactivation, a new
+            // password, logout and ended sessions end its tokens now.
+            let live = crate::sessions::check(&state, &claims.sub, &claims.sid).await?;
+            if !live {
+                return Err(ApiError::with_detail(
+                    ErrorCode::Unauthorized,
+                    "the sign-in has ended: sign in again",
+                ));
+            }
             Ok(Principal {
                 subject: claims.sub,
                 role,
                 municipality_id: claims.mun,
                 provider_id: claims.provider,
                 unit_id: claims.unit,
+                sid: Some(claims.sid),
             })
         })
     }

@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 pub mod openapi;
+pub mod sessions;
 mod views;
 
 use actix_web::body::MessageBody;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
     /// Fans the alert outbox out to the open alert streams.
     pub alerts: handlers::alert::AlertHub,
+    /// Which sign-ins are live (answers of the last second).
+    pub sessions: sessions::Sessions,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             throttle: Default::default(),
             lock_keys,
             alerts: Default::default(),
+            sessions: Default::default(),
         })
     }
 

@@ -95,12 +95,44 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// Keeps the sign-in going: the access token is renewed with the refresh
+// token shortly before it expires and on a 401; when the refresh token is
+// refused (the sign-in ended: logout elsewhere, a new password, an
+// account disabled) the page signs out. One refresh at a time.
+let refreshing = null;
+let refreshTimer = null;
+
+function keep(t) {
+  S.token = t.access_token;
+  sessionStorage.setItem("hemtid.token", S.token);
+  sessionStorage.setItem("hemtid.refresh", t.refresh_token);
+  clearTimeout(refreshTimer);
+  const ahead = Math.max(5, (t.expires_in || 900) - 60);
+  refreshTimer = setTimeout(() => { refresh().catch(() => {}); }, ahead * 1000);
+}
+
+function refresh() {
+  if (refreshing) return refreshing;
+  const token = sessionStorage.getItem("hemtid.refresh");
+  refreshing = (async () => {
+    if (!token) return false;
+    const r = await fetch("/api/v1/auth/refresh", { method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ refresh_token: token }) });
+    if (!r.ok) return false;
+    keep(await r.json());
+    return true;
+  })().catch(() => false).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function api(method, path, body, retried = false) {
   const headers = { Accept: "application/json" };
   if (S.token) headers.Authorization = `Bearer ${S.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401 && path !== "/api/v1/auth/login") {
+  if (r.status === 401 && !path.startsWith("/api/v1/auth/")) {
+    if (!retried && await refresh()) return api(method, path, body, true);
     signOut();
     throw new ApiError(401, { title: "Logga in igen" });
   }
@@ -121,6 +153,7 @@ function statusBadge(s) {
 // ---------- sign-in ----------
 
 function signOut() {
+  clearTimeout(refreshTimer);
   S.token = null;
   S.me = null;
   sessionStorage.removeItem("hemtid.token");
@@ -139,9 +172,7 @@ function loginPage(main) {
     msg.replaceChildren();
     try {
       const t = await api("POST", "/api/v1/auth/login", { username: user.value.trim(), password: pass.value });
-      S.token = t.access_token;
-      sessionStorage.setItem("hemtid.token", S.token);
-      sessionStorage.setItem("hemtid.refresh", t.refresh_token);
+      keep(t);
       S.me = null;
       location.hash = "#/";
     } catch (e) {
@@ -645,6 +676,41 @@ async function measuresSection(box, month) {
   box.append(el("p", { class: "meta" }, "Måtten gäller brukare och enheter, aldrig enskild personal."));
 }
 
+// ---------- own password ----------
+
+function passwordPage(main) {
+  const field = (id, label, autocomplete) => [el("label", { for: id }, label),
+    el("input", { id, name: id, type: "password", autocomplete, required: true })];
+  const msg = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "login", onsubmit: async (ev) => {
+    ev.preventDefault();
+    msg.replaceChildren();
+    const current = form.querySelector("#current-password").value;
+    const next = form.querySelector("#new-password").value;
+    if (next !== form.querySelector("#repeat-password").value) {
+      msg.append(errorBox(new Error("De nya lösenorden är inte lika.")));
+      return;
+    }
+    try {
+      await api("PUT", "/api/v1/me/password", { current_password: current, new_password: next });
+      form.reset();
+      msg.append(el("p", { id: "password-changed", role: "status" },
+        "Lösenordet är bytt. Dina andra inloggningar är avslutade."));
+    } catch (e) {
+      const codes = ((e.body && e.body.errors) || []).map((x) => x.code);
+      msg.append(errorBox(codes.includes("wrong_password") ? new Error("Nuvarande lösenord stämmer inte.")
+        : codes.includes("too_short") ? new Error("Det nya lösenordet behöver minst 10 tecken.") : e));
+    }
+  } },
+  el("h1", {}, "Byt lösenord"),
+  ...field("current-password", "Nuvarande lösenord", "current-password"),
+  ...field("new-password", "Nytt lösenord (minst 10 tecken)", "new-password"),
+  ...field("repeat-password", "Nytt lösenord igen", "new-password"),
+  el("p", {}, el("button", { type: "submit", id: "change-password" }, "Byt lösenord")),
+  msg);
+  main.replaceChildren(form);
+}
+
 // ---------- provider admin ----------
 
 async function providerPage(main) {
@@ -748,6 +814,7 @@ async function route() {
   nav.replaceChildren(...navFor(S.me.role).map(([href, label]) =>
     el("a", { href, "aria-current": path === href.slice(1).split("?")[0] || (href.startsWith("#/overview") && path.startsWith("/overview")) ? "page" : null }, label)));
   document.getElementById("who").replaceChildren(`${S.me.display_name} (${ROLE_SV[S.me.role] || S.me.role}) `,
+    el("a", { href: "#/password", id: "password-link" }, "Byt lösenord"), " ",
     el("button", { class: "secondary", id: "logout", onclick: () => {
       const refresh = sessionStorage.getItem("hemtid.refresh");
       if (refresh) api("POST", "/api/v1/auth/logout", { refresh_token: refresh }).catch(() => {});
@@ -763,6 +830,7 @@ async function route() {
   if (parts[0] === "overview") return overviewPage(main, parts[1] || thisMonth(-1));
   if (parts[0] === "provider") return providerPage(main);
   if (parts[0] === "inbox") return inboxPage(main, params);
+  if (parts[0] === "password") return passwordPage(main);
   location.hash = S.me.role === "provider_admin" ? "#/provider" : "#/inbox";
 }
 

@@ -438,6 +438,16 @@ pub async fn alert_stream(
                 catch_up = !done;
                 continue;
             }
+            // A sign-in that has ended ends its stream too (the client's
+            // reconnect is then refused).
+            if let Some(sid) = &p.sid
+                && !matches!(
+                    crate::sessions::check(&state, &p.subject, sid).await,
+                    Ok(true)
+                )
+            {
+                return;
+            }
             let next = actix_web::rt::time::timeout(KEEP_ALIVE, live.recv()).await;
             match next {
                 Err(_) => {

@@ -169,6 +169,8 @@ pub async fn refresh(
                         tracing::warn!(
                             "a rotated refresh token was presented again; its sign-in is revoked"
                         );
+                        // The copied sign-in's access tokens end too.
+                        crate::sessions::forget();
                         ApiError::new(ErrorCode::RefreshTokenReused)
                     }
                     RefreshError::Store(e) => e.into(),
@@ -189,7 +191,7 @@ pub async fn refresh(
 }
 
 /// `POST /api/v1/auth/logout`: ends the sign-in the refresh token belongs
-/// to. Access tokens already issued run out within their short lifetime.
+/// to, and the access tokens issued to it.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -214,6 +216,8 @@ pub async fn logout(
             )?)
         })
         .await?;
+    // Its access tokens end with it.
+    crate::sessions::forget();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,7 @@ use crate::extract::Principal;
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::digital_key::{self, DigitalKey};
-use hemtid_core::db::{access, device, new_id, user_account};
+use hemtid_core::db::{access, device, new_id, refresh_token, user_account};
 use hemtid_core::domain::local_date;
 use hemtid_core::model::Role;
 use serde::Serialize;
@@ -140,8 +140,62 @@ pub async fn revoke_keys(
             if staff.fields.provider_id.as_deref() != Some(provider.as_str()) {
                 return Err(ApiError::not_found());
             }
-            Ok(digital_key::revoke_staff(c, &staff.id, at)?)
+            let n = digital_key::revoke_staff(c, &staff.id, at)?;
+            // A lost phone: its sign-ins end too, or it would fetch a new
+            // key at once.
+            refresh_token::revoke_user(c, &staff.id, at)?;
+            Ok(n)
         })
         .await?;
+    crate::sessions::forget();
     Ok(HttpResponse::Ok().json(Revoked { revoked: n }))
+}
+
+/// How many sign-ins were ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ended {
+    /// Refresh tokens revoked (each sign-in has one live).
+    pub ended: usize,
+}
+
+/// `POST /api/v1/users/{id}/sessions/end`: every sign-in of a user ends
+/// now, its access tokens with it (a lost or stolen phone). The provider
+/// admin ends her care workers'; the admin anyone's in the municipality.
+/// The user signs in again with the password; keys are revoked apart
+/// (`…/keys/revoke`, which ends the sign-ins too).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/sessions/end",
+    tag = "devices",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user.")),
+    responses(
+        (status = 200, description = "The sign-ins ended.", body = Ended),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn end_sessions(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::ProviderAdmin, Role::Admin])?;
+    let at = state.clock.now().naive_utc();
+    let ended = state
+        .db(move |c| {
+            let user = user_account::get(c, &p.municipality_id, &id.to_string())?;
+            if p.role == Role::ProviderAdmin {
+                let provider = p.provider()?.to_string();
+                if user.fields.provider_id.as_deref() != Some(provider.as_str()) {
+                    return Err(ApiError::not_found());
+                }
+            }
+            Ok(refresh_token::revoke_user(c, &user.id, at)?)
+        })
+        .await?;
+    crate::sessions::forget();
+    Ok(HttpResponse::Ok().json(Ended { ended }))
 }

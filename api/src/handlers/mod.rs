@@ -58,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/auth/logout").route(post().to(auth::logout)))
                 .service(res("/me").route(get().to(auth::me)))
                 .service(res("/me/clients").route(get().to(me::my_clients)))
+                .service(res("/me/password").route(put().to(user::change_own_password)))
                 .service(res("/me/visits").route(get().to(me::my_visits)))
                 .service(res("/visits/check-in").route(post().to(visit_view::post_check_in)))
                 .service(res("/visits/check-out").route(post().to(visit_view::post_check_out)))
@@ -96,6 +97,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(res("/locks/{device_id}/key").route(post().to(lock_key::issue_key)))
                 .service(res("/users/{id}/keys/revoke").route(post().to(lock_key::revoke_keys)))
+                .service(res("/users/{id}/sessions/end").route(post().to(lock_key::end_sessions)))
                 .service(
                     res("/dead-letters/{id}/replay").route(post().to(device::replay_dead_letter)),
                 )

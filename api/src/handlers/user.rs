@@ -175,9 +175,85 @@ impl Crud for UserAccount {
         if !updated.fields.active {
             // A disabled account's sign-ins end now, not when they expire.
             refresh_token::revoke_user(c, id, hemtid_core::db::now())?;
+            crate::sessions::forget();
         }
         Ok(updated)
     }
+}
+
+/// Body of `PUT /api/v1/me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnPasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `PUT /api/v1/me/password`: any signed-in user changes her own password
+/// with the current one. Her other sign-ins end; this one goes on.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = OwnPasswordInput,
+    responses(
+        (status = 204, description = "Changed."),
+        problem::BadRequest,
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn change_own_password(
+    state: web::Data<AppState>,
+    p: crate::extract::Principal,
+    req: actix_web::HttpRequest,
+    Json(input): Json<OwnPasswordInput>,
+) -> Result<HttpResponse, ApiError> {
+    if p.subject.starts_with("integration:") {
+        return Err(ApiError::with_detail(
+            crate::error::ErrorCode::Forbidden,
+            "an integration token has no password",
+        ));
+    }
+    let mut v = ValidationErrors::new();
+    let n = input.new_password.chars().count();
+    if n < 10 {
+        v.add("new_password", "too_short", "at least 10 characters");
+    } else if n > 256 {
+        v.add("new_password", "too_long", "at most 256 characters");
+    }
+    v.into_result(())?;
+    // The sign-in this request came with stays.
+    let sid = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(|t| state.keys.verify(t.trim()).ok())
+        .map(|c| c.sid)
+        .unwrap_or_default();
+    state
+        .db(move |c| {
+            let user = user_account::get(c, &p.municipality_id, &p.subject)?;
+            if !auth::verify_password(&input.current_password, user.password_hash.as_deref()) {
+                let mut v = ValidationErrors::new();
+                v.add(
+                    "current_password",
+                    "wrong_password",
+                    "the current password is not right",
+                );
+                return Err(v.into());
+            }
+            let hash = auth::hash_password(&input.new_password).map_err(ApiError::internal)?;
+            user_account::set_password_hash(c, &p.municipality_id, &user.id, &hash)?;
+            refresh_token::revoke_user_except(c, &user.id, &sid, hemtid_core::db::now())?;
+            Ok(())
+        })
+        .await?;
+    crate::sessions::forget();
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PUT /api/v1/users/{id}/password`: a new password; every sign-in of the
@@ -217,5 +293,6 @@ pub async fn set_password(
             Ok(())
         })
         .await?;
+    crate::sessions::forget();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ mod examples;
 mod measures;
 mod phone;
 mod schema_check;
+mod sessions;
 mod variance;
 
 use super::*;

@@ -166,7 +166,51 @@ pub fn revoke_family(
     .execute(conn)?)
 }
 
-/// Revokes every sign-in of a user (password change, account disabled).
+/// Revokes every sign-in of a user but `keep` (the one changing its own
+/// password).
+pub fn revoke_user_except(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_token::table
+            .filter(refresh_token::user_id.eq(user_id))
+            .filter(refresh_token::family_id.ne(keep))
+            .filter(refresh_token::revoked_at.is_null()),
+    )
+    .set(refresh_token::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
+/// Whether sign-in `family_id` of `user_id` is live: the account exists
+/// and is active, and the family has a token not revoked. A token without
+/// a sign-in (`family_id` empty) depends on the account only.
+pub fn session_live(conn: &mut DbConn, user_id: &str, family_id: &str) -> Result<bool, StoreError> {
+    use super::schema::user_account;
+    let active: Option<bool> = user_account::table
+        .find(user_id)
+        .select(user_account::active)
+        .first(conn)
+        .optional()?;
+    if active != Some(true) {
+        return Ok(false);
+    }
+    if family_id.is_empty() {
+        return Ok(true);
+    }
+    Ok(diesel::select(diesel::dsl::exists(
+        refresh_token::table
+            .filter(refresh_token::family_id.eq(family_id))
+            .filter(refresh_token::user_id.eq(user_id))
+            .filter(refresh_token::revoked_at.is_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Revokes every sign-in of a user (password change, account disabled,
+/// keys revoked, sessions ended).
 pub fn revoke_user(
     conn: &mut DbConn,
     user_id: &str,
