@@ -74,6 +74,55 @@ fn serve_demo_answers_health_and_demo_logins_work() {
     assert!(s.terminate().success());
 }
 
+/// Two `hemtid serve` processes over one database, as behind a load
+/// balancer: a sign-in ended through one stops working on the other
+/// within a second (each process trusts its answer for at most one).
+#[test]
+fn a_sign_in_ended_on_one_process_ends_on_the_other_too() {
+    let db = TestDb::empty();
+    let (da, dbb) = (DataDir::new(), DataDir::new());
+    let secret = [(
+        "HEMTID_JWT_SECRET",
+        "two-processes-one-secret-of-40-characters",
+    )];
+    let a = Server::start_with(&db, &da.0, &["--demo", "--bare"], &secret);
+    let b = Server::start_with(&db, &dbb.0, &[], &secret);
+    let (status, _, t) = request(
+        "POST",
+        &a.url("/api/v1/auth/login"),
+        None,
+        Some(json!({"username": "demo.anna", "password": "hemtid-demo"})),
+    );
+    assert_eq!(status, 200, "{t}");
+    let access = t["access_token"].as_str().unwrap();
+    // B accepts what A issued, and remembers that the sign-in is live.
+    let reads = |s: &Server| request("GET", &s.url("/api/v1/me/clients"), Some(access), None).0;
+    assert_eq!((reads(&a), reads(&b)), (200, 200));
+    let (status, _, _) = request(
+        "POST",
+        &a.url("/api/v1/auth/logout"),
+        None,
+        Some(json!({"refresh_token": t["refresh_token"]})),
+    );
+    assert_eq!(status, 204);
+    assert_eq!(reads(&a), 401, "the process that ended it");
+    let ended = std::time::Instant::now();
+    let deadline = ended + std::time::Duration::from_secs(5);
+    while reads(&b) != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other process still accepts the ended sign-in"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // One second of trust, with room for a slow machine.
+    assert!(
+        ended.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        ended.elapsed()
+    );
+}
+
 #[test]
 fn secret_survives_restart_and_demo_seed_is_idempotent() {
     let db = TestDb::empty();
