@@ -474,6 +474,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         hemtid_api::Clock::System,
         Some(lock_keys.clone()),
     );
+    let _ = state.proxies.set(config.proxies());
     let evaluator = evaluator::start(
         state.pool.clone(),
         std::time::Duration::from_secs(config.evaluate_interval_seconds),

@@ -44,6 +44,9 @@ pub struct AppState {
     pub alerts: handlers::alert::AlertHub,
     /// Which sign-ins are live (answers of the last second).
     pub sessions: sessions::Sessions,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the
+    /// client; set once at start.
+    pub proxies: std::sync::OnceLock<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -69,7 +72,13 @@ impl AppState {
             lock_keys,
             alerts: Default::default(),
             sessions: Default::default(),
+            proxies: Default::default(),
         })
+    }
+
+    /// The trusted reverse proxies (none unless configured).
+    pub fn trusted_proxies(&self) -> Vec<std::net::IpAddr> {
+        self.proxies.get().cloned().unwrap_or_default()
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool; the
@@ -182,3 +191,109 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The client's address: the peer's, or when the peer is one of the
+/// trusted reverse proxies, the nearest address before them in `Forwarded`
+/// (RFC 7239) or else `X-Forwarded-For`. Anyone else's forwarding headers
+/// are ignored: a client cannot choose its address.
+pub fn client_address(req: &actix_web::HttpRequest, proxies: &[std::net::IpAddr]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    if !proxies.contains(&peer) {
+        return peer.to_string();
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let forwarded: Vec<std::net::IpAddr> = {
+        let f = header("forwarded");
+        if f.is_empty() {
+            header("x-forwarded-for")
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect()
+        } else {
+            f.split(',')
+                .filter_map(|element| {
+                    element.split(';').find_map(|pair| {
+                        let (k, v) = pair.split_once('=')?;
+                        if !k.trim().eq_ignore_ascii_case("for") {
+                            return None;
+                        }
+                        parse_node(v.trim().trim_matches('"'))
+                    })
+                })
+                .collect()
+        }
+    };
+    // From the nearest hop back: the first that is not a trusted proxy.
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !proxies.contains(ip))
+        .map_or_else(|| peer.to_string(), |ip| ip.to_string())
+}
+
+/// An RFC 7239 node: `192.0.2.1`, `192.0.2.1:4711`, `[2001:db8::1]:4711`.
+fn parse_node(v: &str) -> Option<std::net::IpAddr> {
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    v.parse()
+        .ok()
+        .or_else(|| v.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok()))
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::{client_address, parse_node};
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn forwarded_nodes_in_their_forms() {
+        assert_eq!(parse_node("192.0.2.1"), "192.0.2.1".parse().ok());
+        assert_eq!(parse_node("192.0.2.1:4711"), "192.0.2.1".parse().ok());
+        assert_eq!(parse_node("[2001:db8::1]:4711"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_node("_hidden"), None);
+    }
+
+    #[test]
+    fn the_nearest_untrusted_hop_is_the_client() {
+        let proxies = ["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        let from = |peer: &str, name: &str, value: &str| {
+            let req = TestRequest::default()
+                .peer_addr(format!("{peer}:1234").parse().unwrap())
+                .insert_header((name, value))
+                .to_http_request();
+            client_address(&req, &proxies)
+        };
+        // Two proxies in a row; the client before them; a spoofed first
+        // entry the client wrote itself is not reached.
+        assert_eq!(
+            from(
+                "10.0.0.1",
+                "X-Forwarded-For",
+                "1.2.3.4, 203.0.113.7, 10.0.0.2"
+            ),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            from(
+                "10.0.0.1",
+                "Forwarded",
+                "for=203.0.113.8;proto=https, for=\"[2001:db8::9]:80\""
+            ),
+            "2001:db8::9"
+        );
+        // Not from a proxy: the header is ignored.
+        assert_eq!(
+            from("192.0.2.5", "X-Forwarded-For", "203.0.113.7"),
+            "192.0.2.5"
+        );
+    }
+}

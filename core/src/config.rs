@@ -44,6 +44,9 @@ pub struct Config {
     /// Seconds between full runs of the alert rules (changes are evaluated
     /// as they happen; the full run catches what time alone changes).
     pub evaluate_interval_seconds: u64,
+    /// Reverse proxies (IP addresses, comma-separated) whose `Forwarded`
+    /// or `X-Forwarded-For` name the client; empty: the peer is the client.
+    pub trusted_proxies: String,
 }
 
 /// How logs are written.
@@ -78,6 +81,7 @@ impl Default for Config {
             mqtt_max_connections_per_address: 1024,
             mqtt_device_messages_per_second: 50,
             evaluate_interval_seconds: 3600,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -199,7 +203,29 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "HEMTID_EVALUATE_INTERVAL_SECONDS",
         "Seconds between full runs of the alert rules (changes are evaluated at once).",
     ),
+    (
+        "trusted_proxies",
+        "HEMTID_TRUSTED_PROXIES",
+        "IP addresses of reverse proxies, comma-separated, whose Forwarded / X-Forwarded-For name the client (for the sign-in throttle); empty: the peer is the client.",
+    ),
 ];
+
+/// The addresses of a `trusted_proxies` value.
+pub fn parse_proxies(value: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| x.parse().map_err(|_| format!("{x:?} is not an IP address")))
+        .collect()
+}
+
+impl Config {
+    /// The trusted reverse proxies (validated when set).
+    pub fn proxies(&self) -> Vec<std::net::IpAddr> {
+        parse_proxies(&self.trusted_proxies).unwrap_or_default()
+    }
+}
 
 /// A whole number, at least 1.
 fn at_least_one(value: &str) -> Result<usize, String> {
@@ -249,6 +275,11 @@ impl Config {
                     })?;
             }
         }
+        // A file's value is checked here (the environment's when set).
+        parse_proxies(&config.trusted_proxies).map_err(|message| ConfigError::Env {
+            var: "trusted_proxies".into(),
+            message,
+        })?;
         Ok(config)
     }
 
@@ -298,6 +329,10 @@ impl Config {
             "mqtt_device_messages_per_second" => {
                 self.mqtt_device_messages_per_second =
                     u32::try_from(at_least_one(value)?).map_err(|_| "too large".to_string())?
+            }
+            "trusted_proxies" => {
+                parse_proxies(value)?;
+                self.trusted_proxies = value.trim().to_string()
             }
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
@@ -389,6 +424,7 @@ impl Config {
             "mqtt_max_connections_per_address" => self.mqtt_max_connections_per_address.to_string(),
             "mqtt_device_messages_per_second" => self.mqtt_device_messages_per_second.to_string(),
             "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
+            "trusted_proxies" => q(&self.trusted_proxies),
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
@@ -471,6 +507,19 @@ mod tests {
         let err =
             Config::load(None, |k| (k == "HEMTID_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
         assert!(err.to_string().contains("HEMTID_LOG_FORMAT"));
+        // Trusted proxies are addresses, from the environment or a file.
+        let err = Config::load(None, |k| {
+            (k == "HEMTID_TRUSTED_PROXIES").then(|| "10.0.0.1, proxy.example".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("proxy.example"), "{err}");
+        std::fs::write(&file, "trusted_proxies = \"10.0.0.1,nope\"\n").unwrap();
+        assert!(Config::load(Some(&file), |_| None).is_err());
+        let ok = Config::load(None, |k| {
+            (k == "HEMTID_TRUSTED_PROXIES").then(|| "10.0.0.1, ::1".into())
+        })
+        .unwrap();
+        assert_eq!(ok.proxies().len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpRequest, HttpResponse, web};
-use hemtid_core::auth::{self, throttle};
+use hemtid_core::auth;
 use hemtid_core::db::refresh_token::{self, RefreshError};
 use hemtid_core::db::user_account::{self, UserAccount};
 use hemtid_core::model::Role;
@@ -64,21 +64,6 @@ fn tokens(
     })
 }
 
-/// Waits imposed on an account or address after failed sign-ins.
-fn check_throttle(state: &AppState, keys: &[(String, u32)]) -> Result<(), ApiError> {
-    let throttle = state
-        .throttle
-        .lock()
-        .map_err(|_| ApiError::internal("throttle lock poisoned"))?;
-    let now = Instant::now();
-    for (key, free) in keys {
-        throttle
-            .check(key, *free, now)
-            .map_err(ApiError::retry_after)?;
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/auth/login`: an access token and a refresh token.
 #[utoipa::path(
     post,
@@ -99,14 +84,14 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let username = body.username.trim().to_lowercase();
-    let address = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
-    let keys = [
-        (format!("user:{username}"), throttle::FREE_PER_ACCOUNT),
-        (format!("addr:{address}"), throttle::FREE_PER_ADDRESS),
-    ];
-    check_throttle(&state, &keys)?;
+    let address = crate::client_address(&req, &state.trusted_proxies());
+    // Checked and counted in one step: concurrent attempts are counted.
+    let attempt = state
+        .throttle
+        .lock()
+        .map_err(|_| ApiError::internal("throttle lock poisoned"))?
+        .begin(&username, &address, Instant::now())
+        .map_err(ApiError::retry_after)?;
     let refresh_ttl = state.keys.refresh_ttl_seconds();
     // Lookup, argon2 and the refresh token all run on the blocking pool.
     let signed_in = state
@@ -124,18 +109,15 @@ pub async fn login(
             Ok(Some((user, sid, refresh)))
         })
         .await?;
-    let mut throttle = state
-        .throttle
-        .lock()
-        .map_err(|_| ApiError::internal("throttle lock poisoned"))?;
     let Some((user, sid, refresh)) = signed_in else {
-        for (key, _) in &keys {
-            throttle.record_failure(key, Instant::now());
-        }
+        // Already counted when it was let through.
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     };
-    throttle.record_success(&keys[0].0);
-    drop(throttle);
+    state
+        .throttle
+        .lock()
+        .map_err(|_| ApiError::internal("throttle lock poisoned"))?
+        .succeeded(&attempt);
     tracing::info!(user_id = %user.id, role = %user.fields.role, "signed in");
     Ok(HttpResponse::Ok().json(tokens(&state, user, &sid, refresh)?))
 }

@@ -13,6 +13,7 @@ mod measures;
 mod phone;
 mod schema_check;
 mod sessions;
+mod throttle;
 mod variance;
 
 use super::*;
