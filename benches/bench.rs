@@ -2,7 +2,7 @@
 //! compared to, measured in the same run (docs/BENCHMARKS.md):
 //!
 //! ```text
-//! cargo bench --bench bench -- [ingest] [phone] [figures] [memory]
+//! cargo bench --bench bench -- [ingest | ingest-sqlite] [phone] [figures] [memory]
 //! ```
 //!
 //! 1. ingest: device events per second from MQTT publish to receipt
@@ -58,8 +58,10 @@ fn main() -> Result<()> {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
     println!("{}", machine());
-    if want("ingest") {
+    if want("ingest") || want("ingest-sqlite") {
         ingest(Backend::Sqlite)?;
+    }
+    if want("ingest") {
         match Backend::postgres() {
             Some(b) => ingest(b)?,
             None => {

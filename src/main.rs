@@ -428,6 +428,12 @@ fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
     for v in db::run_migrations(&mut conn)? {
         tracing::info!(version = %v, "applied migration");
     }
+    // Loud, not fatal: a test or a migration rehearsal may run so on
+    // purpose; production must not.
+    for w in db::durability_warnings(&mut conn)? {
+        tracing::error!("{w}");
+        eprintln!("WARNING: {w}");
+    }
     Ok((pool, conn))
 }
 

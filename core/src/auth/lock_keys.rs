@@ -75,7 +75,7 @@ impl LockKeys {
         let seed = match std::fs::read_to_string(&path) {
             Ok(text) => super::from_hex(text.trim()).ok_or(AuthError::BadSecret)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir)?;
+                crate::db::create_private_dir(data_dir)?;
                 let seed = super::random_bytes::<32>()?;
                 super::write_private(&path, &super::to_hex(&seed))?;
                 tracing::info!(path = %path.display(), "generated a new key for signing digital lock keys");

@@ -158,7 +158,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, AuthError> {
             Ok(bytes)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir)?;
+            crate::db::create_private_dir(data_dir)?;
             let secret = random_bytes::<32>()?;
             write_private(&path, &to_hex(&secret))?;
             tracing::info!(path = %path.display(), "generated a new JWT signing secret");

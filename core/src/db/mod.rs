@@ -225,13 +225,20 @@ impl DatabaseUrl {
             }
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    create_private_dir(dir)?;
                 }
+                // Personal data: readable by hemtid's user only. SQLite
+                // gives the -wal and -shm files the database file's mode.
+                create_private_file(path)?;
                 let url = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&url)?;
                 // Per-connection settings: wait instead of failing on a
-                // locked database, WAL for readers during writes, and
-                // foreign keys (off by default in SQLite). A commit copies
+                // locked database, WAL for readers during writes, every
+                // commit synced to disk before it returns (`FULL`: a
+                // receipt tells a lock to delete its event, so what was
+                // receipted must survive a power cut; `NORMAL` in WAL mode
+                // may lose the last commits), and foreign keys (off by
+                // default in SQLite). A commit copies
                 // the log back into the database once it holds 10,000
                 // pages (40 MiB; SQLite's default is 1,000): `hemtid serve`
                 // and `hemtid gateway` do it on a thread of their own long
@@ -245,13 +252,89 @@ impl DatabaseUrl {
                 // more events per second in the simulator (docs/BENCHMARKS.md).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -16384; \
                      PRAGMA temp_store = MEMORY;"
                 ))?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
+    }
+}
+
+/// What makes the database lose commits it has acknowledged after a power
+/// cut or an OS crash: PostgreSQL with `fsync` or `synchronous_commit`
+/// off, SQLite below `synchronous = FULL`. One sentence each; empty when
+/// it is durable.
+pub fn durability_warnings(c: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        setting: String,
+    }
+    let mut out = Vec::new();
+    match c {
+        DbConn::Pg(pg) => {
+            for name in ["fsync", "synchronous_commit"] {
+                let v: Setting =
+                    diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
+                        .bind::<diesel::sql_types::Text, _>(name)
+                        .get_result(pg)?;
+                if v.setting == "off" {
+                    out.push(format!(
+                        "PostgreSQL runs with {name} = off: commits hemtid has receipted or \
+                         answered 201 can be lost in a power cut; set it on"
+                    ));
+                }
+            }
+        }
+        DbConn::Sqlite(s) => {
+            #[derive(diesel::QueryableByName)]
+            struct Sync {
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                synchronous: i32,
+            }
+            let v: Sync = diesel::sql_query("PRAGMA synchronous").get_result(s)?;
+            if v.synchronous < 2 {
+                out.push(format!(
+                    "SQLite runs with synchronous = {} (FULL is 2): the last commits can be lost in a power cut",
+                    v.synchronous
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Creates `dir` (and its missing parents) readable by this user only; an
+/// existing folder is left as it is (it may be the operator's choice).
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates an empty file readable and writable by this user only, unless
+/// it exists.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -546,6 +629,48 @@ pub(crate) fn one_row(affected: usize) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SQLite file, its log and the folder made for them hold personal
+    /// data: only hemtid's user may read them (they were 0644 and 0755).
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("hemtid-mode-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&root).unwrap();
+        let data = root.join("data");
+        let path = data.join("hemtid.sqlite3");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let mut c = url.establish().unwrap();
+        c.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        let wal = data.join("hemtid.sqlite3-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600);
+        // A folder that was there keeps its mode.
+        assert_eq!(mode(&root) & 0o700, 0o700);
+        drop(c);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_database_is_durable_and_says_so_when_it_is_not() {
+        let db = testing::TestDb::empty();
+        let mut c = db.pool().get().unwrap();
+        assert_eq!(durability_warnings(&mut c).unwrap(), Vec::<String>::new());
+        // The same connection made unsafe: named.
+        let unsafe_setting = match &*c {
+            DbConn::Pg(_) => "SET synchronous_commit = off",
+            DbConn::Sqlite(_) => "PRAGMA synchronous = NORMAL",
+        };
+        c.batch_execute(unsafe_setting).unwrap();
+        let w = durability_warnings(&mut c).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("power cut"), "{w:?}");
+    }
 
     #[test]
     fn parses_database_urls_by_scheme() {
