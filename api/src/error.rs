@@ -288,6 +288,16 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             resp.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
         }
+        // RFC 6750: a 401 names the scheme it wants.
+        if self.status_code() == actix_web::http::StatusCode::UNAUTHORIZED {
+            resp.insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                match self.code {
+                    ErrorCode::Unauthorized => "Bearer realm=\"hemtid\", error=\"invalid_token\"",
+                    _ => "Bearer realm=\"hemtid\"",
+                },
+            ));
+        }
         resp.content_type("application/problem+json").json(problem)
     }
 }

@@ -112,6 +112,10 @@ pub fn app(
 > {
     App::new()
         .wrap_fn(access_log)
+        // No answer is sniffed into another type than it says.
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")),
+        )
         .app_data(state)
         .app_data(web::PayloadConfig::new(extract::MAX_BODY_BYTES))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))

@@ -164,3 +164,29 @@ async fn anyone_changes_her_own_password_and_her_other_sign_ins_end() {
         .ok(StatusCode::NO_CONTENT);
     sign_in(&ctx, "demo.handlaggare", "handlaggarens-nya-losenord").await;
 }
+
+#[actix_web::test]
+async fn a_refused_token_is_told_which_scheme_to_use() {
+    let ctx = setup().await;
+    let app = test::init_service(app(ctx.state.clone())).await;
+    for auth in [None, Some("Bearer not-a-token")] {
+        let mut req = TestRequest::get().uri("/api/v1/me");
+        if let Some(a) = auth {
+            req = req.insert_header(("Authorization", a));
+        }
+        let resp = test::call_service(&app, req.to_request()).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            h("www-authenticate").starts_with("Bearer realm=\"hemtid\""),
+            "{auth:?}"
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff");
+    }
+}
