@@ -75,18 +75,20 @@ impl MonthJudgement {
 }
 
 /// Judges a client's month from the stored figures. `until` is the last
-/// local day an ongoing absence counts to.
+/// local day an ongoing absence counts to; `undecided` are the services
+/// offered without a needs decision ([`crate::db::service::without_decision`],
+/// read once per run or request), whose time is not judged.
 pub fn judge_month(
     c: &mut DbConn,
     m: &Municipality,
     client_id: &str,
     month: YearMonth,
     until: NaiveDate,
+    undecided: &BTreeSet<String>,
 ) -> Result<MonthJudgement, StoreError> {
     let ordered = client_month::ordered(c, m, client_id, None, month)?;
     let figures = figure::client_month(c, client_id, None, month)?;
     let absent_days = absence::days(c, client_id, month, until)?;
-    let undecided = crate::db::service::without_decision(c, &m.id)?;
     let undecided_seconds = figures
         .by_service
         .iter()
@@ -134,6 +136,8 @@ pub struct Ctx<'a> {
     pub(crate) today: NaiveDate,
     /// Service names, for messages.
     names: BTreeMap<String, String>,
+    /// Services offered without a needs decision (SoL 2025:400).
+    undecided: BTreeSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -142,18 +146,25 @@ impl<'a> Ctx<'a> {
         let tz = m
             .tz()
             .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
-        let names = service::table
+        let mut names = BTreeMap::new();
+        let mut undecided = BTreeSet::new();
+        for (id, name, without_decision) in service::table
             .filter(service::municipality_id.eq(&m.id))
-            .select((service::id, service::name))
-            .load::<(String, String)>(c)?
-            .into_iter()
-            .collect();
+            .select((service::id, service::name, service::without_decision))
+            .load::<(String, String, bool)>(c)?
+        {
+            if without_decision {
+                undecided.insert(id.clone());
+            }
+            names.insert(id, name);
+        }
         Ok(Ctx {
             m,
             tz,
             at,
             today: local_date(at, tz),
             names,
+            undecided,
         })
     }
 }
@@ -185,7 +196,7 @@ fn evaluate(
     };
     let closed = month < YearMonth::of(x.today);
     let now = x.at.naive_utc();
-    let j = judge_month(c, x.m, &cl.id, month, x.today)?;
+    let j = judge_month(c, x.m, &cl.id, month, x.today, &x.undecided)?;
     let base = |kind: &'static str, message: String, figures: serde_json::Value| alert::Finding {
         municipality_id: x.m.id.clone(),
         client_id: cl.id.clone(),
@@ -238,7 +249,7 @@ fn evaluate(
             let jj = if mm == month {
                 j.clone()
             } else {
-                judge_month(c, x.m, &cl.id, mm, x.today)?
+                judge_month(c, x.m, &cl.id, mm, x.today, &x.undecided)?
             };
             let outside = jj.ordered.any() && jj.status().is_outside();
             outcomes.push(MonthOutcome {

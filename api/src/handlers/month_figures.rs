@@ -128,7 +128,15 @@ pub async fn month_figures(
             let cl = client_in_reach(c, &p, &id.to_string(), now)?;
             let m = municipality::get(c, &p.municipality_id)?;
             let today = local_date(now, tz_of(&m)?);
-            let j = judge_month(c, &m, &cl.id, month, today)?;
+            // The catalogue once, not a query per service or per month:
+            // names, and the services without a needs decision.
+            let services_of_m = service::list(c, &m.id)?;
+            let undecided: std::collections::BTreeSet<String> = services_of_m
+                .iter()
+                .filter(|x| x.fields.without_decision)
+                .map(|x| x.id.clone())
+                .collect();
+            let j = judge_month(c, &m, &cl.id, month, today, &undecided)?;
             let per_day = figure::client_days(c, &cl.id, month)?;
             let mut days = Vec::new();
             let mut d = month.first_day();
@@ -145,12 +153,10 @@ pub async fn month_figures(
                 let Some(n) = d.succ_opt() else { break };
                 d = n;
             }
-            // The catalogue once, not a query per service.
-            let catalogue: std::collections::BTreeMap<String, (String, String)> =
-                service::list(c, &m.id)?
-                    .into_iter()
-                    .map(|x| (x.id, (x.fields.code, x.fields.name)))
-                    .collect();
+            let catalogue: std::collections::BTreeMap<String, (String, String)> = services_of_m
+                .into_iter()
+                .map(|x| (x.id, (x.fields.code, x.fields.name)))
+                .collect();
             let frame = j.ordered.any() && j.ordered.frame;
             let weights: Vec<i64> = j
                 .verdict
@@ -190,7 +196,7 @@ pub async fn month_figures(
                 let (t, any) = if mm == month {
                     (j.verdict.total, j.ordered.any())
                 } else {
-                    let h = judge_month(c, &m, &cl.id, mm, today)?;
+                    let h = judge_month(c, &m, &cl.id, mm, today, &undecided)?;
                     (h.verdict.total, h.ordered.any())
                 };
                 if any {
