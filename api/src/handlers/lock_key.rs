@@ -135,11 +135,7 @@ pub async fn revoke_keys(
     let at = state.clock.now().naive_utc();
     let n = state
         .db(move |c| {
-            let provider = p.provider()?.to_string();
-            let staff = user_account::get(c, &p.municipality_id, &id.to_string())?;
-            if staff.fields.provider_id.as_deref() != Some(provider.as_str()) {
-                return Err(ApiError::not_found());
-            }
+            let staff = user_in_reach(c, &p, &id.to_string())?;
             let n = digital_key::revoke_staff(c, &staff.id, at)?;
             // A lost phone: its sign-ins end too, or it would fetch a new
             // key at once.
@@ -149,6 +145,20 @@ pub async fn revoke_keys(
         .await?;
     crate::sessions::forget();
     Ok(HttpResponse::Ok().json(Revoked { revoked: n }))
+}
+
+/// User `id` of the principal's municipality, for a provider admin only
+/// one of her provider's (others are 404, as if they did not exist).
+fn user_in_reach(
+    c: &mut hemtid_core::db::DbConn,
+    p: &Principal,
+    id: &str,
+) -> Result<user_account::UserAccount, ApiError> {
+    let user = user_account::get(c, &p.municipality_id, id)?;
+    if p.role == Role::ProviderAdmin && user.fields.provider_id.as_deref() != Some(p.provider()?) {
+        return Err(ApiError::not_found());
+    }
+    Ok(user)
 }
 
 /// How many sign-ins were ended.
@@ -186,13 +196,7 @@ pub async fn end_sessions(
     let at = state.clock.now().naive_utc();
     let ended = state
         .db(move |c| {
-            let user = user_account::get(c, &p.municipality_id, &id.to_string())?;
-            if p.role == Role::ProviderAdmin {
-                let provider = p.provider()?.to_string();
-                if user.fields.provider_id.as_deref() != Some(provider.as_str()) {
-                    return Err(ApiError::not_found());
-                }
-            }
+            let user = user_in_reach(c, &p, &id.to_string())?;
             Ok(refresh_token::revoke_user(c, &user.id, at)?)
         })
         .await?;

@@ -43,12 +43,12 @@ pub struct PasswordInput {
     pub password: String,
 }
 
-fn check_password(v: &mut ValidationErrors, password: &str) {
+fn check_password(v: &mut ValidationErrors, field: &str, password: &str) {
     let n = password.chars().count();
     if n < 10 {
-        v.add("password", "too_short", "at least 10 characters");
+        v.add(field, "too_short", "at least 10 characters");
     } else if n > 256 {
-        v.add("password", "too_long", "at most 256 characters");
+        v.add(field, "too_long", "at most 256 characters");
     }
 }
 
@@ -114,7 +114,7 @@ impl Crud for UserAccount {
             );
         }
         match (&input.password, creating) {
-            (Some(pw), true) => check_password(v, pw),
+            (Some(pw), true) => check_password(v, "password", pw),
             (Some(_), false) => v.add(
                 "password",
                 "not_allowed",
@@ -208,32 +208,19 @@ pub struct OwnPasswordInput {
 pub async fn change_own_password(
     state: web::Data<AppState>,
     p: crate::extract::Principal,
-    req: actix_web::HttpRequest,
     Json(input): Json<OwnPasswordInput>,
 ) -> Result<HttpResponse, ApiError> {
-    if p.subject.starts_with("integration:") {
+    // The sign-in this request came with stays; an integration token has
+    // none, and no password.
+    let Some(sid) = p.sid.clone() else {
         return Err(ApiError::with_detail(
             crate::error::ErrorCode::Forbidden,
             "an integration token has no password",
         ));
-    }
+    };
     let mut v = ValidationErrors::new();
-    let n = input.new_password.chars().count();
-    if n < 10 {
-        v.add("new_password", "too_short", "at least 10 characters");
-    } else if n > 256 {
-        v.add("new_password", "too_long", "at most 256 characters");
-    }
+    check_password(&mut v, "new_password", &input.new_password);
     v.into_result(())?;
-    // The sign-in this request came with stays.
-    let sid = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(|t| state.keys.verify(t.trim()).ok())
-        .map(|c| c.sid)
-        .unwrap_or_default();
     state
         .db(move |c| {
             let user = user_account::get(c, &p.municipality_id, &p.subject)?;
@@ -281,7 +268,7 @@ pub async fn set_password(
     Json(input): Json<PasswordInput>,
 ) -> Result<HttpResponse, ApiError> {
     let mut v = ValidationErrors::new();
-    check_password(&mut v, &input.password);
+    check_password(&mut v, "password", &input.password);
     v.into_result(())?;
     let id = id.to_string();
     state

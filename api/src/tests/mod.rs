@@ -149,6 +149,11 @@ impl Ctx {
     }
 
     pub(super) async fn login(&self, username: &str, password: &str) -> String {
+        self.sign_in(username, password).await.0
+    }
+
+    /// Signs in; the access and the refresh token.
+    pub(super) async fn sign_in(&self, username: &str, password: &str) -> (String, String) {
         let r = self
             .call(
                 Method::POST,
@@ -157,10 +162,11 @@ impl Ctx {
                 Some(json!({"username": username, "password": password})),
             )
             .await;
-        r.ok(StatusCode::OK)["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let b = r.ok(StatusCode::OK);
+        (
+            b["access_token"].as_str().unwrap().to_string(),
+            b["refresh_token"].as_str().unwrap().to_string(),
+        )
     }
 
     pub(super) async fn find(&self, path: &str, key: &str, value: &str) -> Value {

@@ -140,7 +140,7 @@ impl LoginThrottle {
     /// The attempt signed in: its address's failures for the account are
     /// forgotten and its provisional count is taken back.
     pub fn succeeded(&mut self, a: &Attempt) {
-        self.entries.remove(&a.pair);
+        self.record_success(&a.pair);
         self.take_back(&a.account);
         self.take_back(&a.address);
     }
