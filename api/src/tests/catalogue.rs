@@ -189,6 +189,53 @@ async fn time_without_a_needs_decision_is_reported_but_not_judged() {
         )
         .await;
     staff.problem(ErrorCode::Forbidden);
+
+    // Six hours of the undecided service at Nils's, whose month orders
+    // about five: his performed time over the granted would put him in
+    // the fee report (R5), but the time had no decision to exceed.
+    let nils = ctx.find("/api/v1/clients", "given_name", "Nils").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at_nils = |t: &str| {
+        json!({"event_id": uuid::Uuid::new_v4().to_string(), "client_id": nils,
+               "occurred_at": t, "method": "nfc", "tag_uid": "04:A2:19:7C"})
+    };
+    ctx.call(
+        Method::POST,
+        "/api/v1/visits/check-in",
+        Some(&anna),
+        Some(at_nils("2026-11-19T08:00:00+01:00")),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let mut out = at_nils("2026-11-19T14:00:00+01:00");
+    out["services"] = json!([{"code": "S-Fixartjänst"}]);
+    ctx.call(
+        Method::POST,
+        "/api/v1/visits/check-out",
+        Some(&anna),
+        Some(out),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let r = ctx.get("/api/v1/reports/monthly?month=2026-11").await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    let row = items
+        .iter()
+        .find(|i| i["client_id"] == nils.as_str())
+        .unwrap();
+    assert!(
+        row["ordered_minutes"].as_i64().unwrap() < 360,
+        "Nils's order is not below six hours: {row}"
+    );
+    assert_eq!(row["without_decision_minutes"], 360, "{row}");
+    let r = ctx.get("/api/v1/reports/fees?month=2026-11").await;
+    let fees = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert!(
+        fees.iter().all(|f| f["client_id"] != nils.as_str()),
+        "{fees:?}"
+    );
 }
 
 #[actix_web::test]

@@ -4,23 +4,6 @@
 
 use super::*;
 
-/// Signs in; the access and the refresh token.
-async fn sign_in(ctx: &Ctx, username: &str, password: &str) -> (String, String) {
-    let r = ctx
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": username, "password": password})),
-        )
-        .await;
-    let b = r.ok(StatusCode::OK);
-    (
-        b["access_token"].as_str().unwrap().to_string(),
-        b["refresh_token"].as_str().unwrap().to_string(),
-    )
-}
-
 /// Whether the access token still reads the care worker's clients.
 async fn reads(ctx: &Ctx, token: &str) -> bool {
     let r = ctx
@@ -47,8 +30,8 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
         .await;
 
     // Logout ends that sign-in only.
-    let (a1, r1) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
-    let (a2, _) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
+    let (a1, r1) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
+    let (a2, _) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
     assert!(reads(&ctx, &a1).await && reads(&ctx, &a2).await);
     ctx.call(
         Method::POST,
@@ -69,7 +52,7 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
     ctx.call(Method::POST, &path, Some(&a2), None)
         .await
         .problem(ErrorCode::Forbidden);
-    let (a3, r3) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
+    let (a3, r3) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
     let r = ctx.call(Method::POST, &path, Some(&chef), None).await;
     assert!(
         r.ok(StatusCode::OK)["ended"].as_u64().unwrap() >= 2,
@@ -87,7 +70,7 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
     .problem(ErrorCode::InvalidRefreshToken);
 
     // Revoking her keys ends her sign-ins: the phone cannot fetch a new key.
-    let (a4, _) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
+    let (a4, _) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
     assert!(reads(&ctx, &a4).await);
     ctx.call(
         Method::POST,
@@ -103,7 +86,7 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
     );
 
     // A new password.
-    let (a5, _) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
+    let (a5, _) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
     assert!(reads(&ctx, &a5).await);
     ctx.put(
         &format!("/api/v1/users/{id}/password"),
@@ -114,7 +97,7 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
     assert!(!reads(&ctx, &a5).await, "new password, old token reads");
 
     // The account disabled.
-    let (a6, _) = sign_in(&ctx, "demo.anna", "ett-nytt-langt-losenord").await;
+    let (a6, _) = ctx.sign_in("demo.anna", "ett-nytt-langt-losenord").await;
     assert!(reads(&ctx, &a6).await);
     let mut body = json!({"username": anna["username"], "display_name": anna["display_name"],
         "role": anna["role"], "provider_id": anna["provider_id"], "active": false});
@@ -130,8 +113,8 @@ async fn every_way_of_ending_a_sign_in_ends_its_access_tokens_at_once() {
 #[actix_web::test]
 async fn anyone_changes_her_own_password_and_her_other_sign_ins_end() {
     let ctx = setup().await;
-    let (here, _) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
-    let (elsewhere, _) = sign_in(&ctx, "demo.anna", seed::DEMO_PASSWORD).await;
+    let (here, _) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
+    let (elsewhere, _) = ctx.sign_in("demo.anna", seed::DEMO_PASSWORD).await;
     let change = |token: String, current: &str, new: &str| {
         let body = json!({"current_password": current, "new_password": new});
         let ctx = &ctx;
@@ -156,13 +139,14 @@ async fn anyone_changes_her_own_password_and_her_other_sign_ins_end() {
         !reads(&ctx, &elsewhere).await,
         "the other sign-in still reads"
     );
-    sign_in(&ctx, "demo.anna", "ett-nytt-langt-losenord").await;
+    ctx.sign_in("demo.anna", "ett-nytt-langt-losenord").await;
     // A caseworker too (she got 403 before).
     let cw = ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await;
     change(cw, seed::DEMO_PASSWORD, "handlaggarens-nya-losenord")
         .await
         .ok(StatusCode::NO_CONTENT);
-    sign_in(&ctx, "demo.handlaggare", "handlaggarens-nya-losenord").await;
+    ctx.sign_in("demo.handlaggare", "handlaggarens-nya-losenord")
+        .await;
 }
 
 #[actix_web::test]
@@ -189,4 +173,26 @@ async fn a_refused_token_is_told_which_scheme_to_use() {
         );
         assert_eq!(h("x-content-type-options"), "nosniff");
     }
+}
+
+#[actix_web::test]
+async fn an_integration_token_has_no_password_to_change() {
+    let ctx = setup().await;
+    let (token, hash) = hemtid_core::auth::new_integration_token().unwrap();
+    let mut conn = ctx.state.pool.get().unwrap();
+    let m = municipality::find_by_code(&mut conn, seed::DEMO_MUNICIPALITY_CODE)
+        .unwrap()
+        .unwrap();
+    api_token::create(
+        &mut conn,
+        &m.id,
+        &hemtid_core::db::new_id(),
+        "case system",
+        &hash,
+    )
+    .unwrap();
+    let body = json!({"current_password": "x", "new_password": "ett-nytt-langt-losenord"});
+    ctx.call(Method::PUT, "/api/v1/me/password", Some(&token), Some(body))
+        .await
+        .problem(ErrorCode::Forbidden);
 }
