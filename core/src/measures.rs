@@ -23,9 +23,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Methods that verify a visit's end by themselves.
-const VERIFYING: [&str; 2] = ["nfc", "lock"];
-
 /// A group's measures (the municipality, a provider, a unit).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -313,17 +310,6 @@ const COUNTED: &str = "NOT v.voided \
      AND (v.status = 'closed' OR v.corrected_started_at IS NOT NULL \
           OR v.corrected_ended_at IS NOT NULL OR v.approved_at IS NOT NULL)";
 
-/// Seconds between a visit's effective start and end, per backend.
-fn seconds_sql(pg: bool) -> &'static str {
-    if pg {
-        "CAST(EXTRACT(EPOCH FROM (COALESCE(v.corrected_ended_at, v.ended_at) \
-           - COALESCE(v.corrected_started_at, v.started_at))) AS BIGINT)"
-    } else {
-        "CAST(ROUND((julianday(COALESCE(v.corrected_ended_at, v.ended_at)) \
-           - julianday(COALESCE(v.corrected_started_at, v.started_at))) * 86400) AS BIGINT)"
-    }
-}
-
 #[derive(QueryableByName)]
 struct ClientSums {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -355,16 +341,17 @@ struct Grouped {
     staff: usize,
 }
 
-/// Per client of the municipality, in one pass over the counted visits of
-/// the span `from..=to` and the window: their number and time, the contact person's and deputy's (at
-/// the client's provider, R13), the verified ones (both ends by lock or
-/// NFC, neither entered afterwards nor corrected); and in
-/// personalkontinuitet's window `from..=window_to` the days with two
-/// visits and the different care workers of the visits that start
-/// 07:00–22:00 local time and are not only services the measure leaves
-/// out ([`continuity::counts`]). The day's bounds are computed here, in
-/// the municipality's time zone, and passed as a list of instants: the
-/// same SQL on both backends.
+/// Per client of the municipality, from the kept measures' figures
+/// (`figure_staff_day`: per client, day and care worker) of the span
+/// `from..=to` and the window: the counted visits' number and time, the
+/// contact person's and deputy's (at the client's provider, R13), the
+/// verified ones (both ends by lock or NFC, neither entered afterwards nor
+/// corrected); and in personalkontinuitet's window `from..=window_to` the
+/// days with two visits and the different care workers of the visits that
+/// start 07:00–22:00 local time and are not only services the measure
+/// leaves out ([`continuity::counts`]). For those left out, the day's
+/// bounds are computed here, in the municipality's time zone, and passed
+/// as a list of instants: the same SQL on both backends.
 fn grouped(
     c: &mut DbConn,
     m: &Municipality,
@@ -425,45 +412,66 @@ fn grouped(
         })
         .collect();
     let values = values.join(", ");
-    let secs = seconds_sql(pg);
     let start = "COALESCE(v.corrected_started_at, v.started_at)";
-    let verifying = format!("IN ('{}')", VERIFYING.join("', '"));
     let (m_id, from_p, upto_p, window_p, to_p) = (p(1), p(2), p(3), p(4), p(5));
     let daily = continuity::DAILY_VISITS;
-    // `excluded`: visits whose every performed service is one the measure
-    // leaves out; found from the few rows of those services, not by a
-    // look at every visit's services.
+    // The kept figures per client, day and care worker
+    // (`figure_staff_day`, maintained with the other figures) give
+    // everything but one thing: whether a daytime visit was made only of
+    // services the measure leaves out, which a catalogue setting decides.
+    // `excluded` counts those visits of the window per client, day and
+    // care worker, found from those services' few rows, not by a look at
+    // every visit's services; a care worker is met on a day when some of
+    // the day's daytime visits are not among them.
+    // The services left out, as parameters: with the ids themselves the
+    // planner finds their few rows by index (asked by a subquery, it
+    // guessed a share of all rows and read every visit's services).
+    let left_out: Vec<String> = crate::db::schema::service::table
+        .filter(crate::db::schema::service::municipality_id.eq(&m.id))
+        .filter(crate::db::schema::service::continuity_excluded.eq(true))
+        .select(crate::db::schema::service::id)
+        .load(c)?;
+    let first_left_out = FIRST + 3 * days.len();
+    let left_out_list: Vec<String> = (0..left_out.len()).map(|k| p(first_left_out + k)).collect();
+    // Without any, nothing is left out.
+    let excluded = if left_out.is_empty() {
+        "excluded AS (SELECT client_id, local_date, staff_id, 0 AS n FROM figure_staff_day WHERE 1 = 0), "
+            .to_string()
+    } else {
+        format!(
+            "excluded AS (SELECT v.client_id, v.local_date, v.staff_id, COUNT(*) AS n \
+               FROM visit v JOIN days d ON d.day = v.local_date \
+               WHERE v.id IN (SELECT vs.visit_id FROM visit_service vs \
+                 WHERE NOT vs.declined AND vs.service_id IN ({}) \
+                 AND NOT EXISTS (SELECT 1 FROM visit_service o JOIN service s ON s.id = o.service_id \
+                   WHERE o.visit_id = vs.visit_id AND NOT o.declined AND NOT s.continuity_excluded)) \
+               AND {COUNTED} AND {start} >= d.lo AND {start} < d.hi \
+               GROUP BY v.client_id, v.local_date, v.staff_id), ",
+            left_out_list.join(", ")
+        )
+    };
     let sql = format!(
-        "WITH days (day, lo, hi) AS (VALUES {values}), \
-         excluded AS (SELECT DISTINCT vs.visit_id FROM visit_service vs \
-           WHERE NOT vs.declined AND vs.service_id IN \
-             (SELECT id FROM service WHERE continuity_excluded AND municipality_id = {m_id}) \
-           AND NOT EXISTS (SELECT 1 FROM visit_service o JOIN service s ON s.id = o.service_id \
-             WHERE o.visit_id = vs.visit_id AND NOT o.declined AND NOT s.continuity_excluded)), \
-         counted AS ( \
-           SELECT v.client_id, v.local_date, {secs} AS secs, \
-             CASE WHEN v.local_date <= {to_p} THEN 1 ELSE 0 END AS in_span, \
-             CASE WHEN cp.user_id = v.staff_id OR cp.deputy_user_id = v.staff_id THEN 1 ELSE 0 END AS contact, \
-             CASE WHEN v.corrected_started_at IS NULL AND v.corrected_ended_at IS NULL \
-               AND ei.source <> 'entry' AND ei.method {verifying} \
-               AND eo.source <> 'entry' AND eo.method {verifying} THEN 1 ELSE 0 END AS verified, \
-             CASE WHEN {start} >= d.lo AND {start} < d.hi AND e.visit_id IS NULL \
-               THEN v.staff_id END AS met \
-           FROM visit v JOIN client c ON c.id = v.client_id \
-           LEFT JOIN contact_person cp ON cp.client_id = v.client_id AND cp.provider_id = c.provider_id \
-           LEFT JOIN visit_event ei ON ei.id = v.check_in_event_id \
-           LEFT JOIN visit_event eo ON eo.id = v.check_out_event_id \
-           LEFT JOIN days d ON d.day = v.local_date \
-           LEFT JOIN excluded e ON e.visit_id = v.id \
-           WHERE c.municipality_id = {m_id} AND v.local_date BETWEEN {from_p} AND {upto_p} AND {COUNTED}), \
+        "WITH days (day, lo, hi) AS (VALUES {values}), {excluded}\
+         cells AS ( \
+           SELECT f.client_id, f.local_date, f.visits, f.seconds, f.verified, \
+             CASE WHEN f.local_date <= {to_p} THEN 1 ELSE 0 END AS in_span, \
+             CASE WHEN cp.user_id = f.staff_id OR cp.deputy_user_id = f.staff_id THEN 1 ELSE 0 END AS contact, \
+             CASE WHEN f.local_date <= {window_p} AND f.daytime > COALESCE(e.n, 0) \
+               THEN f.staff_id END AS met \
+           FROM figure_staff_day f JOIN client c ON c.id = f.client_id \
+           LEFT JOIN contact_person cp ON cp.client_id = f.client_id AND cp.provider_id = c.provider_id \
+           LEFT JOIN excluded e ON e.client_id = f.client_id AND e.local_date = f.local_date \
+             AND e.staff_id = f.staff_id \
+           WHERE c.municipality_id = {m_id} AND f.local_date BETWEEN {from_p} AND {upto_p}), \
          full_days AS (SELECT client_id, SUM(CASE WHEN n >= {daily} THEN 1 ELSE 0 END) AS n \
-           FROM (SELECT client_id, local_date, COUNT(*) AS n FROM counted \
+           FROM (SELECT client_id, local_date, SUM(visits) AS n FROM cells \
                  WHERE local_date <= {window_p} GROUP BY client_id, local_date) per_day \
            GROUP BY client_id), \
-         sums AS (SELECT client_id, SUM(in_span) AS visits, SUM(in_span * secs) AS seconds, \
-           SUM(in_span * contact) AS contact_visits, SUM(in_span * contact * secs) AS contact_seconds, \
+         sums AS (SELECT client_id, SUM(in_span * visits) AS visits, SUM(in_span * seconds) AS seconds, \
+           SUM(in_span * contact * visits) AS contact_visits, \
+           SUM(in_span * contact * seconds) AS contact_seconds, \
            SUM(in_span * verified) AS verified, COUNT(DISTINCT met) AS staff \
-           FROM counted GROUP BY client_id) \
+           FROM cells GROUP BY client_id) \
          SELECT s.client_id AS client_id, CAST(COALESCE(s.visits, 0) AS BIGINT) AS visits, \
            CAST(COALESCE(s.seconds, 0) AS BIGINT) AS seconds, \
            CAST(COALESCE(s.contact_visits, 0) AS BIGINT) AS contact_visits, \
@@ -486,6 +494,9 @@ fn grouped(
                     .bind::<diesel::sql_types::Date, _>(*day)
                     .bind::<diesel::sql_types::Timestamp, _>(*lo)
                     .bind::<diesel::sql_types::Timestamp, _>(*hi);
+            }
+            for id in &left_out {
+                q = q.bind::<diesel::sql_types::Text, _>(id);
             }
             q.load::<ClientSums>($conn)?
         }};

@@ -224,3 +224,62 @@ fn a_fortnight_of_visits_counted_by_hand() {
     assert!(csv.starts_with("\u{feff}Brukare;"), "{csv}");
     assert!(csv.contains("Lisa Lindqvist;"), "{csv}");
 }
+
+/// The measures read kept figures (`figure_staff_day`, with each visit's
+/// verification derived with it): filled from the visits by the migration
+/// that added them, they answer as before; a catalogue change of what
+/// personalkontinuitet leaves out applies at once.
+#[test]
+fn the_kept_figures_survive_their_migration_and_follow_the_catalogue() {
+    let mut f = fx();
+    let (anna, cecilia) = (user(&mut f.c, "demo.anna"), user(&mut f.c, "demo.cecilia"));
+    let from = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    for k in 0..14u64 {
+        let d = from + Days::new(k);
+        f.visit(
+            &anna,
+            d,
+            8,
+            0,
+            if k == 3 { "manual" } else { "lock" },
+            "O-Tillsyn",
+        );
+        f.visit(&cecilia, d, 12, 0, "nfc", "S-Matdistribution");
+    }
+    let lisa = f.lisa.clone();
+    let row = |f: &mut Fx| {
+        let r = measures(
+            &mut f.c,
+            &f.m,
+            from,
+            from + Days::new(13),
+            from,
+            &Filter::default(),
+        )
+        .unwrap();
+        r.clients.into_iter().find(|c| c.client_id == lisa).unwrap()
+    };
+    let before = row(&mut f);
+    // Anna only: Cecilia brought meals, which the measure leaves out.
+    assert_eq!(before.care_workers_met, Some(1));
+    assert_eq!(
+        (before.visits, before.verified_basis_points),
+        (28, Some(27 * 10_000 / 28))
+    );
+    let reverted = crate::db::revert_last_migration(&mut f.c).unwrap();
+    assert!(reverted.contains("000019"), "{reverted}");
+    let applied = crate::db::run_migrations(&mut f.c).unwrap();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(row(&mut f), before);
+    // Meal deliveries count from now on: Cecilia is met too.
+    let meals = service::find_by_code(&mut f.c, &f.m.id, "S-Matdistribution")
+        .unwrap()
+        .unwrap()
+        .id;
+    use diesel::prelude::*;
+    diesel::update(crate::db::schema::service::table.find(&meals))
+        .set(crate::db::schema::service::continuity_excluded.eq(false))
+        .execute(&mut f.c)
+        .unwrap();
+    assert_eq!(row(&mut f).care_workers_met, Some(2));
+}

@@ -213,6 +213,15 @@ pub fn run(
                 computed.len()
             ));
         }
+        let computed = figure::compute_staff_month(c, m, *month, rules)?;
+        let kept = figure::stored_staff_month(c, m, *month)?;
+        if computed != kept {
+            months_differing.push(format!(
+                "{month}: {} measures' cells kept, {} computed",
+                kept.len(),
+                computed.len()
+            ));
+        }
     }
     out.push(Check {
         name: "incremental figures equal a rebuild",

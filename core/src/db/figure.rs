@@ -5,11 +5,14 @@
 //! two agree.
 
 use super::municipality::Municipality;
-use super::schema::{client, figure_day, figure_month, visit, visit_event};
+use super::schema::{client, figure_day, figure_month, figure_staff_day, visit, visit_event};
 use super::visit::{Rules, Visit};
 use super::{DbConn, StoreError, now};
 use crate::domain::YearMonth;
-use crate::domain::figures::{self, Amounts, CellKey, Cells, FrameWindow, VisitFigureInput, WHOLE};
+use crate::domain::figures::{
+    self, Amounts, CellKey, Cells, Figures, FrameWindow, StaffAmounts, StaffCells, StaffKey,
+    VisitFigureInput, WHOLE,
+};
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -67,6 +70,9 @@ pub fn input_of(v: &Visit, a: &super::visit::Attribution) -> Option<VisitFigureI
             .collect()
     };
     Some(VisitFigureInput {
+        client_id: v.fields.client_id.clone(),
+        staff_id: v.fields.staff_id.clone(),
+        verified: v.fields.verified && !v.corrected(),
         provider_id: v.fields.provider_id.clone(),
         local_date: v.fields.local_date,
         counts: true,
@@ -84,16 +90,12 @@ pub fn delta(
     after: &[VisitFigureInput],
     tz: Tz,
     window: FrameWindow,
-) -> Cells {
-    let mut cells = Cells::new();
-    for v in before {
-        figures::add_visit(&mut cells, v, tz, window, -1);
-    }
-    for v in after {
-        figures::add_visit(&mut cells, v, tz, window, 1);
-    }
-    figures::prune(&mut cells);
-    cells
+) -> Figures {
+    let mut f = Figures::default();
+    f.add_visits(before, tz, window, -1);
+    f.add_visits(after, tz, window, 1);
+    f.prune();
+    f
 }
 
 /// Runs `f`, which changes visits `ids`, and brings the figures along.
@@ -121,19 +123,24 @@ pub fn rules_for_visit(c: &mut DbConn, visit_id: &str) -> Result<Rules, StoreErr
     Rules::of(&m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))
 }
 
-/// Adds `cells` to the day and month figures and marks their client-months
-/// for the alert rules.
-pub fn apply(c: &mut DbConn, cells: &Cells) -> Result<(), StoreError> {
-    apply_marking(c, cells, &BTreeSet::new())
+/// Adds `f` to the day, month and measures' figures and marks the
+/// client-months of its time figures for the alert rules.
+pub fn apply(c: &mut DbConn, f: &Figures) -> Result<(), StoreError> {
+    apply_marking(c, f, &BTreeSet::new())
 }
 
 /// [`apply`], marking the client-months of `also` (client id, month) for
 /// the alert rules too, in the same statement.
 pub fn apply_marking(
     c: &mut DbConn,
-    cells: &Cells,
+    f: &Figures,
     also: &BTreeSet<(String, String)>,
 ) -> Result<(), StoreError> {
+    let staff: Vec<(&StaffKey, &StaffAmounts)> = f.staff.iter().collect();
+    for chunk in staff.chunks(500) {
+        upsert_staff(c, chunk)?;
+    }
+    let cells = &f.cells;
     if cells.is_empty() {
         return mark_dirty(c, also.iter().map(|(cl, m)| (cl.as_str(), m.as_str())));
     }
@@ -236,6 +243,43 @@ fn upsert<'a>(
                     .bind::<BigInt, _>(a.frame_seconds)
                     .bind::<BigInt, _>(a.visits)
                     .bind::<BigInt, _>(a.declined);
+            }
+            q.execute($conn)?;
+        }};
+    }
+    match c {
+        DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
+        DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
+    }
+    Ok(())
+}
+
+/// [`upsert`] for the measures' figures.
+fn upsert_staff(c: &mut DbConn, rows: &[(&StaffKey, &StaffAmounts)]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values = placeholders(c, rows.len(), 7);
+    let sql = format!(
+        "INSERT INTO figure_staff_day (client_id, local_date, staff_id, visits, seconds, verified, daytime) \
+         VALUES {values} ON CONFLICT (client_id, local_date, staff_id) DO UPDATE SET \
+         visits = figure_staff_day.visits + excluded.visits, \
+         seconds = figure_staff_day.seconds + excluded.seconds, \
+         verified = figure_staff_day.verified + excluded.verified, \
+         daytime = figure_staff_day.daytime + excluded.daytime"
+    );
+    macro_rules! run {
+        ($conn:expr, $backend:ty) => {{
+            let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
+            for (k, a) in rows {
+                q = q
+                    .bind::<Text, _>(k.client_id.as_str())
+                    .bind::<Date, _>(k.local_date)
+                    .bind::<Text, _>(k.staff_id.as_str())
+                    .bind::<BigInt, _>(a.visits)
+                    .bind::<BigInt, _>(a.seconds)
+                    .bind::<BigInt, _>(a.verified)
+                    .bind::<BigInt, _>(a.daytime);
             }
             q.execute($conn)?;
         }};
@@ -443,7 +487,8 @@ pub struct Rebuilt {
 }
 
 /// Recomputes a municipality's figures for `month` from its visits and
-/// declined visits, replacing what was kept incrementally.
+/// declined visits, replacing what was kept incrementally (the measures'
+/// figures too).
 pub fn rebuild_month(
     c: &mut DbConn,
     m: &Municipality,
@@ -476,9 +521,147 @@ pub fn rebuild_month(
             declined: cells.2,
             day_cells: cells.0.len(),
         };
-        apply(c, &cells.0)?;
+        apply(
+            c,
+            &Figures {
+                cells: cells.0,
+                staff: StaffCells::new(),
+            },
+        )?;
+        rebuild_staff_month(c, m, month, rules)?;
         Ok(out)
     })
+}
+
+/// Recomputes the measures' figures of a municipality's `month` from its
+/// visits; returns how many cells it wrote.
+pub fn rebuild_staff_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    rules: Rules,
+) -> Result<usize, StoreError> {
+    super::transaction(c, |c| {
+        let staff = compute_staff_month(c, m, month, rules)?;
+        let clients = client::table
+            .filter(client::municipality_id.eq(&m.id))
+            .select(client::id);
+        diesel::delete(
+            figure_staff_day::table
+                .filter(figure_staff_day::local_date.between(month.first_day(), month.last_day()))
+                .filter(figure_staff_day::client_id.eq_any(clients)),
+        )
+        .execute(c)?;
+        let n = staff.len();
+        apply(
+            c,
+            &Figures {
+                cells: Cells::new(),
+                staff,
+            },
+        )?;
+        Ok(n)
+    })
+}
+
+/// Fills the measures' figures of every municipality's months from their
+/// visits (after the migration that added them); returns the cells.
+pub fn rebuild_all_staff(c: &mut DbConn) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for m in super::municipality::list(c)? {
+        let Some(rules) = Rules::of(&m) else { continue };
+        let clients = client::table
+            .filter(client::municipality_id.eq(&m.id))
+            .select(client::id);
+        let span: (Option<NaiveDate>, Option<NaiveDate>) = visit::table
+            .filter(visit::client_id.eq_any(clients))
+            .select((
+                diesel::dsl::min(visit::local_date),
+                diesel::dsl::max(visit::local_date),
+            ))
+            .first(c)?;
+        let (Some(first), Some(last)) = span else {
+            continue;
+        };
+        let mut month = YearMonth::of(first);
+        while month <= YearMonth::of(last) {
+            n += rebuild_staff_month(c, &m, month, rules)?;
+            month = month.next();
+        }
+    }
+    Ok(n)
+}
+
+/// The measures' figures of a municipality's month computed from scratch.
+pub fn compute_staff_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    rules: Rules,
+) -> Result<StaffCells, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let visits: Vec<Visit> = visit::table
+        .filter(visit::local_date.between(month.first_day(), month.last_day()))
+        .filter(visit::client_id.eq_any(clients))
+        .select(Visit::as_select())
+        .load(c)?;
+    let no_attribution = super::visit::Attribution::default();
+    let mut staff = StaffCells::new();
+    for v in &visits {
+        if let Some(input) = input_of(v, &no_attribution) {
+            figures::add_staff(&mut staff, &input, rules.tz, 1);
+        }
+    }
+    staff.retain(|_, a| !a.is_zero());
+    Ok(staff)
+}
+
+/// The stored measures' figures of a municipality's month (non-zero), to
+/// compare with [`compute_staff_month`].
+pub fn stored_staff_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+) -> Result<StaffCells, StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    let rows: Vec<(String, NaiveDate, String, i64, i64, i64, i64)> = figure_staff_day::table
+        .filter(figure_staff_day::local_date.between(month.first_day(), month.last_day()))
+        .filter(figure_staff_day::client_id.eq_any(clients))
+        .select((
+            figure_staff_day::client_id,
+            figure_staff_day::local_date,
+            figure_staff_day::staff_id,
+            figure_staff_day::visits,
+            figure_staff_day::seconds,
+            figure_staff_day::verified,
+            figure_staff_day::daytime,
+        ))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(client_id, local_date, staff_id, visits, seconds, verified, daytime)| {
+                (
+                    StaffKey {
+                        client_id,
+                        local_date,
+                        staff_id,
+                    },
+                    StaffAmounts {
+                        visits,
+                        seconds,
+                        verified,
+                        daytime,
+                    },
+                )
+            },
+        )
+        .filter(|(_, a)| !a.is_zero())
+        .collect())
 }
 
 /// The figures of a municipality's month computed from scratch: the cells,

@@ -245,7 +245,18 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
         let stored = figure::stored_month(&mut c, &m, month).unwrap();
         let (computed, _, _) = figure::compute_month(&mut c, &m, month, RULES).unwrap();
         assert_eq!(stored, computed, "{month}");
+        // The measures' figures too.
+        let stored = figure::stored_staff_month(&mut c, &m, month).unwrap();
+        let computed = figure::compute_staff_month(&mut c, &m, month, RULES).unwrap();
+        assert_eq!(stored, computed, "{month}: measures");
     }
+    let staff = figure::stored_staff_month(&mut c, &m, "2026-11".parse().unwrap()).unwrap();
+    let sum =
+        |f: fn(&crate::domain::figures::StaffAmounts) -> i64| staff.values().map(f).sum::<i64>();
+    assert!(
+        sum(|a| a.visits) > 20 && sum(|a| a.daytime) > 0,
+        "{staff:?}"
+    );
     // There was something to compare: time, visits, declined visits,
     // time outside the frame window.
     let nov = figure::stored_month(&mut c, &m, "2026-11".parse().unwrap()).unwrap();

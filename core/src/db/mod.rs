@@ -405,7 +405,25 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
     }
     .map_err(|e| StoreError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+    let applied: Vec<String> = applied.iter().map(|v| v.to_string()).collect();
+    // The measures' figures of the visits stored before they were kept.
+    if applied.iter().any(|v| v.contains(MEASURE_FIGURES)) {
+        figure::rebuild_all_staff(conn)?;
+    }
+    Ok(applied)
+}
+
+/// The migration that added the measures' figures (`figure_staff_day`).
+const MEASURE_FIGURES: &str = "000019";
+
+/// Reverts the last applied migration (for tests of a migration).
+pub fn revert_last_migration(conn: &mut DbConn) -> Result<String, StoreError> {
+    let reverted = match conn {
+        DbConn::Pg(c) => c.revert_last_migration(PG_MIGRATIONS),
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(reverted.to_string())
 }
 
 /// Reverts every applied migration (for tests and `hemtid migrate --revert-all`).

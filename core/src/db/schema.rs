@@ -235,6 +235,7 @@ diesel::table! {
         corrected_started_at -> Nullable<Timestamp>,
         corrected_ended_at -> Nullable<Timestamp>,
         voided -> Bool,
+        verified -> Bool,
     }
 }
 
@@ -441,6 +442,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    figure_staff_day (client_id, local_date, staff_id) {
+        client_id -> Text,
+        local_date -> Date,
+        staff_id -> Text,
+        visits -> BigInt,
+        seconds -> BigInt,
+        verified -> BigInt,
+        daytime -> BigInt,
+    }
+}
+
+diesel::table! {
     figure_month (client_id, provider_id, month, service_id) {
         client_id -> Text,
         provider_id -> Text,
@@ -558,6 +571,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     client,
     figure_day,
+    figure_staff_day,
     figure_month,
     figure_dirty,
     absence,

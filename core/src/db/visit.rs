@@ -90,6 +90,10 @@ pub struct VisitFields {
     /// Why it needs a provider admin's approval, comma-separated:
     /// `manual_method`, `unplanned`, `entered_after`, `exception`.
     pub approval_reasons: String,
+    /// Both ends by a lock or an NFC tag, neither entered afterwards (the
+    /// verification rate; a correction is left out where it is counted).
+    #[serde(skip)]
+    pub verified: bool,
 }
 
 impl Visit {
@@ -243,7 +247,7 @@ pub fn record(
 /// month locks read so far.
 #[derive(Default)]
 pub struct Pending {
-    pub figures: crate::domain::figures::Cells,
+    pub figures: crate::domain::figures::Figures,
     /// Client-months with a visit already open past the municipality's
     /// limit when it was recorded (a check-in that arrived late): they
     /// change no figure, so nothing else would have the alert rules look
@@ -401,7 +405,7 @@ fn record_events(
             pending.staff.extend(staff.iter().map(|s| s.to_string()));
         }
     }
-    let mut cells = crate::domain::figures::Cells::new();
+    let mut cells = crate::domain::figures::Figures::default();
     let recorded = super::transaction(conn, |c| {
         // Each event stored, or the one stored before it.
         let all: Vec<&NewVisitEvent> = groups.iter().flat_map(|g| g.events).collect();
@@ -427,7 +431,7 @@ fn record_events(
                 // Declined visits are counted for the month's comparison (R21).
                 if new.kind == "declined" {
                     crate::domain::figures::add_declined(
-                        &mut cells,
+                        &mut cells.cells,
                         &new.client_id,
                         &new.provider_id,
                         new.local_date,
@@ -490,7 +494,7 @@ fn record_events(
             .collect())
     })?;
     // Only what the savepoint kept counts.
-    crate::domain::figures::merge(&mut pending.figures, cells);
+    pending.figures.merge(cells);
     Ok(recorded)
 }
 
@@ -633,7 +637,7 @@ fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreError> {
 fn repair(
     c: &mut DbConn,
     items: &[(&[VisitEvent], Rules)],
-    cells: &mut crate::domain::figures::Cells,
+    cells: &mut crate::domain::figures::Figures,
     pending: &mut Pending,
 ) -> Result<Vec<Vec<Visit>>, StoreError> {
     // The first read of every run's window at once (PostgreSQL).
@@ -782,10 +786,12 @@ fn repair(
             figures_after.extend(super::figure::input_of(&v, &a));
             out.push(v);
         }
-        crate::domain::figures::merge(
-            cells,
-            super::figure::delta(&figures_before, &figures_after, r.rules.tz, r.rules.window),
-        );
+        cells.merge(super::figure::delta(
+            &figures_before,
+            &figures_after,
+            r.rules.tz,
+            r.rules.window,
+        ));
         planned.push(out);
     }
     writes.apply(c)?;
@@ -860,6 +866,10 @@ fn plan(
         method,
         double_staffing: in_payload.double_staffing,
         approval_reasons: reasons.join(","),
+        verified: check_in.zip(check_out).is_some_and(|(i, o)| {
+            crate::domain::continuity::verifies(&i.source, i.method.as_deref())
+                && crate::domain::continuity::verifies(&o.source, o.method.as_deref())
+        }),
     };
     // Services share the visit's time as corrected, if it was; a visit
     // with an end or start missing has no time to share yet.
@@ -1359,6 +1369,7 @@ fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Resu
             visit::method.eq(excluded(visit::method)),
             visit::double_staffing.eq(excluded(visit::double_staffing)),
             visit::approval_reasons.eq(excluded(visit::approval_reasons)),
+            visit::verified.eq(excluded(visit::verified)),
             visit::updated_at.eq(excluded(visit::updated_at)),
         );
         let clear = (

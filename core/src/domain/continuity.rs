@@ -95,8 +95,22 @@ pub fn default_window(today: NaiveDate, week: Option<u32>) -> NaiveDate {
 
 /// Whether a visit counts for personalkontinuitet.
 pub fn counts(v: &VisitFact<'_>) -> bool {
-    let t = v.start.time();
-    !v.excluded_only && t >= DAY_STARTS && t < DAY_ENDS
+    !v.excluded_only && daytime(v.start.time())
+}
+
+/// Whether a visit starting at local time `t` is in personalkontinuitet's
+/// day, [07:00, 22:00).
+pub fn daytime(t: NaiveTime) -> bool {
+    t >= DAY_STARTS && t < DAY_ENDS
+}
+
+/// Methods that verify a visit's end by themselves.
+pub const VERIFYING: [&str; 2] = ["nfc", "lock"];
+
+/// Whether an end of a visit, registered from `source` with `method`, is
+/// verified: by a lock or an NFC tag, not entered afterwards (`entry`).
+pub fn verifies(source: &str, method: Option<&str>) -> bool {
+    source != "entry" && method.is_some_and(|m| VERIFYING.contains(&m))
 }
 
 /// Whether a client belongs to the measure's population for the window

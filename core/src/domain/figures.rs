@@ -19,6 +19,12 @@ pub const WHOLE: &str = "";
 /// What the figures need of a visit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisitFigureInput {
+    /// The visit's own client and care worker (for the measures' figures;
+    /// `shares` says whose time it is).
+    pub client_id: String,
+    pub staff_id: String,
+    /// Verified at both ends and not corrected (the verification rate).
+    pub verified: bool,
     pub provider_id: String,
     /// The local day the visit is counted on.
     pub local_date: NaiveDate,
@@ -192,6 +198,121 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
     }
 }
 
+/// One cell of the measures' figures: a client's local day with one care
+/// worker. Only ever summed per client (see [`crate::measures`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StaffKey {
+    pub client_id: String,
+    pub local_date: NaiveDate,
+    pub staff_id: String,
+}
+
+/// What a client's visits by one care worker on one day add up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StaffAmounts {
+    /// Visits that count (double-staffed ones too: each person's).
+    pub visits: i64,
+    /// Their whole elapsed seconds.
+    pub seconds: i64,
+    /// Of which verified at both ends and not corrected.
+    pub verified: i64,
+    /// Of which started in personalkontinuitet's day (07:00-22:00 local).
+    pub daytime: i64,
+}
+
+impl StaffAmounts {
+    pub fn is_zero(&self) -> bool {
+        *self == StaffAmounts::default()
+    }
+
+    fn add(&mut self, o: StaffAmounts, sign: i64) {
+        self.visits += sign * o.visits;
+        self.seconds += sign * o.seconds;
+        self.verified += sign * o.verified;
+        self.daytime += sign * o.daytime;
+    }
+}
+
+/// A set of measures' cells.
+pub type StaffCells = BTreeMap<StaffKey, StaffAmounts>;
+
+/// Adds what the visit contributes to the measures' figures: all of it on
+/// its own client's local day (unlike the time figures, not split at
+/// midnight or between co-habiting clients), as the measures count it.
+pub fn add_staff(out: &mut StaffCells, v: &VisitFigureInput, tz: Tz, sign: i64) {
+    if !v.counts || v.end < v.start {
+        return;
+    }
+    let local = tz.from_utc_datetime(&v.start).naive_local();
+    let daytime = local.date() == v.local_date && super::continuity::daytime(local.time());
+    let a = StaffAmounts {
+        visits: 1,
+        seconds: (v.end - v.start).num_seconds(),
+        verified: i64::from(v.verified),
+        daytime: i64::from(daytime),
+    };
+    let key = StaffKey {
+        client_id: v.client_id.clone(),
+        local_date: v.local_date,
+        staff_id: v.staff_id.clone(),
+    };
+    out.entry(key).or_default().add(a, sign);
+}
+
+/// Both kinds of kept figures: the time figures and the measures'.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub cells: Cells,
+    pub staff: StaffCells,
+}
+
+impl Figures {
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty() && self.staff.is_empty()
+    }
+
+    /// Adds `from`; cells that come to zero go.
+    pub fn merge(&mut self, from: Figures) {
+        use std::collections::btree_map::Entry;
+        merge(&mut self.cells, from.cells);
+        for (k, a) in from.staff {
+            match self.staff.entry(k) {
+                Entry::Occupied(mut cell) => {
+                    cell.get_mut().add(a, 1);
+                    if cell.get().is_zero() {
+                        cell.remove();
+                    }
+                }
+                Entry::Vacant(cell) => {
+                    if !a.is_zero() {
+                        cell.insert(a);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What `visits` add (`sign` 1) or take away (−1).
+    pub fn add_visits(
+        &mut self,
+        visits: &[VisitFigureInput],
+        tz: Tz,
+        window: FrameWindow,
+        sign: i64,
+    ) {
+        for v in visits {
+            add_visit(&mut self.cells, v, tz, window, sign);
+            add_staff(&mut self.staff, v, tz, sign);
+        }
+    }
+
+    /// Drops the cells whose amounts cancelled out.
+    pub fn prune(&mut self) {
+        prune(&mut self.cells);
+        self.staff.retain(|_, a| !a.is_zero());
+    }
+}
+
 /// Adds a declined visit (R21) of a client on a day.
 pub fn add_declined(
     out: &mut Cells,
@@ -258,6 +379,9 @@ mod tests {
 
     fn visit(start: NaiveDateTime, end: NaiveDateTime) -> VisitFigureInput {
         VisitFigureInput {
+            client_id: "lisa".into(),
+            staff_id: "anna".into(),
+            verified: false,
             provider_id: "p".into(),
             local_date: Stockholm.from_utc_datetime(&start).date_naive(),
             counts: true,

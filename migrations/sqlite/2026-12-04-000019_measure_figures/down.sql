@@ -1,0 +1,2 @@
+DROP TABLE figure_staff_day;
+ALTER TABLE visit DROP COLUMN verified;
