@@ -488,6 +488,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let backend = DatabaseUrl::parse(&config.database_url())?.backend();
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
     let gateway = mqtt::start(&config, state.pool.clone(), Some(lock_keys))?;
+    let _ = state.gateway_ready.set(gateway.ready.clone());
     let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
         .shutdown_timeout(10)
         .bind(&config.http_addr)
@@ -537,6 +538,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
         );
     }
     let gateway = mqtt::start(config, pool, lock_keys)?;
+    let _ = state.gateway_ready.set(gateway.ready.clone());
     let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
         .workers(1)
         .shutdown_timeout(5)

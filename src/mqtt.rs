@@ -16,6 +16,8 @@ pub struct Gateway {
     thread: Option<JoinHandle<()>>,
     /// The embedded broker, if this process runs it (it stops when dropped).
     _broker: Option<broker::EmbeddedBroker>,
+    /// True while every subscriber connection has its subscription.
+    pub ready: watch::Receiver<bool>,
 }
 
 impl Gateway {
@@ -102,6 +104,7 @@ pub fn start(
     opts.lanes = config.gateway_lanes();
     opts.subscribers = config.gateway_subscribers();
     let (shutdown, rx) = watch::channel(false);
+    let (ready_tx, ready) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
@@ -110,7 +113,9 @@ pub fn start(
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(hemtid_gateway::run(pool, opts, rx)),
+                Ok(rt) => rt.block_on(hemtid_gateway::run::run_with_ready(
+                    pool, opts, rx, ready_tx,
+                )),
                 Err(e) => tracing::error!(error = %e, "could not start the gateway's runtime"),
             }
         })?;
@@ -118,6 +123,7 @@ pub fn start(
         shutdown,
         thread: Some(thread),
         _broker: broker_running,
+        ready,
     })
 }
 

@@ -10,6 +10,41 @@ use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
+/// Devices' events published before the gateway subscribes reach no one:
+/// `/readyz` says not ready while the gateway's broker cannot be reached,
+/// and the process is alive all the same.
+#[test]
+fn serve_is_not_ready_while_its_gateway_has_no_broker() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let s = Server::start_with(
+        &db,
+        &data.0,
+        &["--demo", "--bare"],
+        &[("HEMTID_MQTT_URL", &url)],
+    );
+    let (status, _, _) = request("GET", &s.url("/healthz"), None, None);
+    assert_eq!(status, 200);
+    let (status, headers, body) = request("GET", &s.url("/readyz"), None, None);
+    assert_eq!(status, 503, "{body}");
+    assert!(headers.contains("application/problem+json"), "{headers}");
+    assert_eq!(body["code"], "not_ready", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gateway"),
+        "{body}"
+    );
+}
+
 #[test]
 fn serve_demo_answers_health_and_demo_logins_work() {
     let db = TestDb::empty();
@@ -17,8 +52,17 @@ fn serve_demo_answers_health_and_demo_logins_work() {
     let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
     let (status, _, body) = request("GET", &s.url("/healthz"), None, None);
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
-    let (status, _, _) = request("GET", &s.url("/readyz"), None, None);
-    assert_eq!(status, 200);
+    // Ready once the embedded gateway has subscribed (moments after).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let ready = loop {
+        let (status, _, body) = request("GET", &s.url("/readyz"), None, None);
+        if status == 200 || std::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(ready.0, 200, "{}", ready.1);
+    assert_eq!(ready.1["gateway"], "subscribed", "{}", ready.1);
     for user in ["demo.admin", "demo.handlaggare", "demo.anna"] {
         let token = login(&s, user, "hemtid-demo");
         let (status, _, me) = request("GET", &s.url("/api/v1/me"), Some(&token), None);

@@ -384,19 +384,16 @@ fn three_gateways_on_a_shared_subscription_store_every_event_once_and_share_the_
                 .to_string()
         })
         .collect();
-    for base in &ops {
-        let (status, _, body) = request("GET", &format!("{base}/readyz"), None, None);
-        assert_eq!(status, 200, "{base}: {body}");
-    }
-    // All three subscribed before the load starts.
-    wait_for("three subscriptions", 30, || {
-        logs.iter().all(|l| {
-            std::fs::read_to_string(l)
-                .unwrap_or_default()
-                .contains("connected to the broker")
-        })
+    // All three subscribed before the load starts: each says ready only
+    // then.
+    wait_for("three gateways ready", 30, || {
+        ops.iter()
+            .all(|base| request("GET", &format!("{base}/readyz"), None, None).0 == 200)
     });
-    std::thread::sleep(Duration::from_millis(500));
+    for base in &ops {
+        let (_, _, body) = request("GET", &format!("{base}/readyz"), None, None);
+        assert_eq!(body["gateway"], "subscribed", "{base}: {body}");
+    }
     let g = hemtid_gateway::GatewayOptions::from_url(&url, "x").unwrap();
     let broker = hemtid::simulate::drive::Broker {
         host: g.host,

@@ -47,6 +47,9 @@ pub struct AppState {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the
     /// client; set once at start.
     pub proxies: std::sync::OnceLock<Vec<std::net::IpAddr>>,
+    /// Whether this process's MQTT gateway has its subscriptions in place
+    /// (`/readyz` says not ready until it has); unset without a gateway.
+    pub gateway_ready: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             alerts: Default::default(),
             sessions: Default::default(),
             proxies: Default::default(),
+            gateway_ready: Default::default(),
         })
     }
 

@@ -21,6 +21,11 @@ pub struct Readiness {
     pub status: &'static str,
     /// Always `ok`.
     pub database: &'static str,
+    /// `subscribed` when this process runs the MQTT gateway (it is not
+    /// ready before the gateway has its subscriptions: devices' events
+    /// published earlier would reach no one); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<&'static str>,
 }
 
 /// The process answers.
@@ -34,7 +39,8 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database answers too.
+/// The database answers too, and the MQTT gateway, where this process
+/// runs one, has its subscriptions in place.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -52,17 +58,27 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     })
     .await
     .unwrap_or(false);
-    if ok {
-        Ok(HttpResponse::Ok().json(Readiness {
-            status: "ready",
-            database: "ok",
-        }))
-    } else {
-        Err(ApiError::with_detail(
+    if !ok {
+        return Err(ApiError::with_detail(
             ErrorCode::NotReady,
             "the database does not answer",
-        ))
+        ));
     }
+    let gateway = match state.gateway_ready.get() {
+        Some(ready) if !*ready.borrow() => {
+            return Err(ApiError::with_detail(
+                ErrorCode::NotReady,
+                "the MQTT gateway is not subscribed to the broker",
+            ));
+        }
+        Some(_) => Some("subscribed"),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        database: "ok",
+        gateway,
+    }))
 }
 
 /// `GET /metrics`: the process metrics in the Prometheus text format
