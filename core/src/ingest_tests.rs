@@ -588,6 +588,45 @@ fn contract(file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The AsyncAPI document's examples carry their payloads (tools such as
+/// `@asyncapi/parser` require them); each is the example file it names,
+/// so the files the other tests check and the document never drift.
+#[test]
+fn the_asyncapi_examples_are_the_example_files() {
+    let doc = contract("asyncapi.yaml");
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut checked = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let named = line.trim().strip_prefix("summary: The same as ");
+        let message = line
+            .trim()
+            .strip_prefix("summary: The message of ")
+            .is_some();
+        if named.is_none() && !message {
+            continue;
+        }
+        let payload = lines
+            .get(i + 1)
+            .and_then(|l| l.trim().strip_prefix("payload: "))
+            .unwrap_or_else(|| panic!("no payload after line {}: {line}", i + 1));
+        let inline: serde_json::Value = serde_json::from_str(payload).unwrap();
+        let expected: serde_json::Value = match named {
+            Some(file) => serde_json::from_str(&contract(file.trim_end_matches('.'))).unwrap(),
+            None => {
+                let vector: serde_json::Value =
+                    serde_json::from_str(&contract("test-vectors/lock-config.json")).unwrap();
+                vector["message"].clone()
+            }
+        };
+        assert_eq!(inline, expected, "line {}", i + 2);
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 8,
+        "the examples of the alert, device events, config and receipts"
+    );
+}
+
 #[test]
 fn the_asyncapi_document_lists_every_rejection_reason_and_kind() {
     let doc = contract("asyncapi.yaml");

@@ -872,6 +872,7 @@ pub async fn put_shared_board(
 /// Query of `GET /api/v1/access-log`: one of the two.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AccessQuery {
     /// Reads of this client.
     #[serde(default)]

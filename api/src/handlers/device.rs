@@ -522,6 +522,7 @@ pub async fn revoke_credential(
 /// Query of `GET /api/v1/provider/notices`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NoticeQuery {
     /// Resolved notices too.
     #[serde(default)]
@@ -588,6 +589,7 @@ impl From<dead_letter::DeadLetter> for DeadLetterView {
 /// Query of `GET /api/v1/dead-letters`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
     #[serde(default)]
     pub device_id: Option<String>,
@@ -702,6 +704,7 @@ pub async fn replay_dead_letter(
 /// Query of `GET /api/v1/provider/device-conflicts`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConflictQuery {
     #[serde(default)]
     pub limit: Option<i64>,

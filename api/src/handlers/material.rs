@@ -435,6 +435,7 @@ pub async fn close_request(
 /// Query of `GET /api/v1/care-plan-lists`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListsQuery {
     /// One provider's lists (the authority's roles).
     #[serde(default)]
