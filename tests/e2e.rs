@@ -486,3 +486,164 @@ fn a_care_worker_checks_in_and_out_and_sync_gives_the_same_month() {
         );
     }
 }
+
+/// One HTTP/1.1 exchange over a plain socket: the status line and headers
+/// (names lower-cased) and the body's bytes, exactly as sent.
+fn raw(
+    s: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).unwrap();
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header block in {} bytes", all.len()));
+    let head = String::from_utf8_lossy(&all[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = all[split + 4..].to_vec();
+    if header(&headers, "transfer-encoding") == Some("chunked") {
+        body = unchunk(&body);
+    }
+    (status, headers, body)
+}
+
+/// The data of a chunked body (chunk sizes in hex, each chunk and size
+/// line ended by CRLF, a zero-size chunk last).
+fn unchunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or_else(|| panic!("no chunk size"));
+        let size_text = String::from_utf8_lossy(&rest[..line_end]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What HTTP clients, proxies and scanners expect (issue 27), tried with a
+/// plain socket: HEAD wherever GET is, `Allow` on 405, compression when
+/// asked, security headers on pages and API, and made-up methods counted
+/// under one metrics label.
+#[test]
+fn http_behaves_as_clients_expect() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
+    // HEAD: GET's status and headers, no body.
+    let (status, got, body) = raw(&s, "GET", "/api/v1/openapi.json", &[]);
+    assert_eq!(status, 200);
+    let length = header(&got, "content-length").unwrap().to_string();
+    assert_eq!(length, body.len().to_string());
+    for path in ["/api/v1/openapi.json", "/healthz", "/"] {
+        let (status, headers, body) = raw(&s, "HEAD", path, &[]);
+        assert_eq!((status, body.len()), (200, 0), "HEAD {path}");
+        assert!(
+            header(&headers, "content-type").is_some(),
+            "HEAD {path}: {headers:?}"
+        );
+    }
+    let (_, headers, _) = raw(&s, "HEAD", "/api/v1/openapi.json", &[]);
+    assert_eq!(header(&headers, "content-length"), Some(length.as_str()));
+    // A signed-in GET answered to HEAD too (no sign-in: 401, as GET).
+    assert_eq!(raw(&s, "HEAD", "/api/v1/me", &[]).0, 401);
+    // 405 with the methods the resource has.
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/me", "GET, HEAD"),
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("POST", "/", "GET, HEAD"),
+        ("PATCH", "/api/v1/clients", "GET, HEAD, POST"),
+    ] {
+        let (status, headers, body) = raw(&s, method, path, &[]);
+        assert_eq!(status, 405, "{method} {path}");
+        assert_eq!(header(&headers, "allow"), Some(allow), "{method} {path}");
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/problem+json"),
+            "{method} {path}"
+        );
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "method_not_allowed");
+    }
+    // Compression when asked, and the same document inside.
+    let (_, headers, gz) = raw(
+        &s,
+        "GET",
+        "/api/v1/openapi.json",
+        &[("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    assert_eq!(plain, body);
+    assert!(gz.len() * 5 < body.len(), "{} of {}", gz.len(), body.len());
+    let (_, headers, br) = raw(
+        &s,
+        "GET",
+        "/api/v1/openapi.json",
+        &[("Accept-Encoding", "br")],
+    );
+    assert_eq!(header(&headers, "content-encoding"), Some("br"));
+    assert!(br.len() * 5 < body.len());
+    // Security headers: the API loads nothing, the pages only their own
+    // files, no inline script, never framed; no referrer anywhere.
+    let (_, api, _) = raw(&s, "GET", "/healthz", &[]);
+    let (_, page, _) = raw(&s, "GET", "/", &[]);
+    for headers in [&api, &page] {
+        assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
+        assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
+        let csp = header(headers, "content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+    }
+    assert_eq!(
+        header(&api, "content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
+    // Made-up methods: one label, however many names.
+    for i in 0..12 {
+        let (status, _, _) = raw(&s, &format!("MADEUP{i}"), "/api/v1/nothing", &[]);
+        assert!(status >= 400, "{status}");
+    }
+    let (_, _, metrics) = raw(&s, "GET", "/metrics", &[]);
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(!metrics.contains("MADEUP"), "{metrics}");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+}

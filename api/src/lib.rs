@@ -115,10 +115,25 @@ pub fn app(
     >,
 > {
     App::new()
+        // Registered first, so it runs last before the routes: a HEAD is
+        // answered as the GET it stands for (the server sends the headers
+        // only); the access log and metrics still see HEAD.
+        .wrap_fn(head_as_get)
         .wrap_fn(access_log)
-        // No answer is sniffed into another type than it says.
+        // JSON and the document compressed when asked (gzip, br); the
+        // alert stream opts out.
+        .wrap(actix_web::middleware::Compress::default())
+        // No answer is sniffed into another type than it says, sends a
+        // referrer, or may be framed; API answers load nothing (the pages
+        // set their own policy).
         .wrap(
-            actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")),
+            actix_web::middleware::DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add((
+                    "Content-Security-Policy",
+                    "default-src 'none'; frame-ancestors 'none'",
+                )),
         )
         .app_data(state)
         .app_data(web::PayloadConfig::new(extract::MAX_BODY_BYTES))
@@ -190,6 +205,26 @@ where
         }
         Ok(res)
     }
+}
+
+/// Routes HEAD as GET. HTTP/1.1 (the only protocol hemtid speaks) sends
+/// no body in answer to a HEAD whatever the handler made, and the length
+/// it would have had.
+fn head_as_get<S, B>(
+    mut req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: actix_web::dev::Service<
+            ServiceRequest,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    srv.call(req)
 }
 
 /// Unknown paths get 404 as problem+json.

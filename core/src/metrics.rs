@@ -140,6 +140,12 @@ impl Metrics {
     /// One HTTP request: method, route pattern, status class, duration.
     pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let class = format!("{}xx", status / 100);
+        // Any other method name is one label: made-up names would each
+        // add series for ever, without signing in.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
         lock(&self.http)
             .entry((method.to_string(), route.to_string(), class))
             .or_default()

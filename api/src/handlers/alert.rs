@@ -473,7 +473,9 @@ pub async fn alert_stream(
         }
     });
     Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
+        .content_type("text/event-stream; charset=utf-8")
+        // Never compressed: a compressor would hold events back.
+        .insert_header(actix_web::http::header::ContentEncoding::Identity)
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .body(ChannelBody(rx)))

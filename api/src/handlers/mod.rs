@@ -243,14 +243,73 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A resource whose wrong-method answer is problem+json.
-fn res(path: &str) -> Resource {
+/// A resource whose wrong-method answer is problem+json with `Allow`.
+pub(crate) fn res(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::MethodNotAllowed))
+/// 405 as problem+json, with the methods the resource has in `Allow`
+/// (from the OpenAPI document; `GET, HEAD` for the pages, which it does
+/// not describe).
+async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    let allowed = req
+        .match_pattern()
+        .and_then(|p| ALLOWED.get(&template(&p)).cloned())
+        .unwrap_or_else(|| "GET, HEAD".to_string());
+    let mut res = ApiError::new(ErrorCode::MethodNotAllowed).error_response();
+    if let Ok(v) = header::HeaderValue::from_str(&allowed) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
 }
+
+/// A path template with its parameters' names left out, so that
+/// `/clients/{id}` and `/clients/{client_id}` compare equal.
+fn template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut inside = false;
+    for ch in path.chars() {
+        match ch {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Each documented path's methods as an `Allow` value (HEAD wherever GET
+/// is: the API answers HEAD as GET without the body).
+static ALLOWED: std::sync::LazyLock<std::collections::HashMap<String, String>> =
+    std::sync::LazyLock::new(|| {
+        let doc = crate::openapi::document();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let mut methods = Vec::new();
+                if item.get.is_some() {
+                    methods.extend(["GET", "HEAD"]);
+                }
+                for (m, op) in [
+                    ("POST", &item.post),
+                    ("PUT", &item.put),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(m);
+                    }
+                }
+                (template(path), methods.join(", "))
+            })
+            .collect()
+    });
 
 /// `{"items": [...]}`: lists are wrapped so paging can be added later.
 #[derive(Serialize, ToSchema)]

@@ -34,8 +34,8 @@ pub async fn app_css() -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index))
-        .route("/web/app.js", web::get().to(app_js))
-        .route("/web/app.css", web::get().to(app_css))
-        .route("/metrics", web::get().to(super::health::metrics));
+    cfg.service(super::res("/").route(web::get().to(index)))
+        .service(super::res("/web/app.js").route(web::get().to(app_js)))
+        .service(super::res("/web/app.css").route(web::get().to(app_css)))
+        .service(super::res("/metrics").route(web::get().to(super::health::metrics)));
 }
