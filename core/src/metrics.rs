@@ -242,7 +242,23 @@ pub fn render_gauges(c: &mut DbConn) -> Result<String, StoreError> {
         .load(c)?;
     out.push_str("# HELP hemtid_alerts Alerts by kind and state.\n");
     out.push_str("# TYPE hemtid_alerts gauge\n");
-    for (kind, state, n) in rows {
+    // Every kind and state, 0 when there is none: a series that vanished
+    // when the last open alert of a kind was resolved looked to an alert
+    // rule like missing data, not like zero.
+    let counted: BTreeMap<(String, String), i64> = rows
+        .into_iter()
+        .map(|(kind, state, n)| ((kind, state), n))
+        .collect();
+    let mut series: BTreeMap<(String, String), i64> = crate::db::alert::KINDS
+        .iter()
+        .flat_map(|(kind, _, _)| {
+            crate::db::alert::STATES
+                .iter()
+                .map(move |state| ((kind.to_string(), state.to_string()), 0))
+        })
+        .collect();
+    series.extend(counted);
+    for ((kind, state), n) in series {
         let _ = writeln!(
             out,
             "hemtid_alerts{{kind=\"{kind}\",state=\"{state}\"}} {n}"
@@ -253,6 +269,68 @@ pub fn render_gauges(c: &mut DbConn) -> Result<String, StoreError> {
     out.push_str("# TYPE hemtid_dead_letters_kept gauge\n");
     let _ = writeln!(out, "hemtid_dead_letters_kept {kept}");
     Ok(out)
+}
+
+/// The process's own figures in the names every Prometheus client uses
+/// (CPU seconds, resident and virtual memory, open and allowed file
+/// descriptors, threads, start time), read by `metrics-process` (a
+/// maintained port of client_golang's collector) from `/proc`. What a
+/// platform does not give is left out.
+pub fn render_process() -> String {
+    let p = metrics_process::collector::collect();
+    let mut out = String::new();
+    let mut one = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        if let Some(v) = value {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {v}");
+        }
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let f = |v: Option<u64>| v.map(|v| v as f64);
+    one(
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        p.cpu_seconds_total,
+    );
+    one(
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        f(p.open_fds),
+    );
+    one(
+        "process_max_fds",
+        "gauge",
+        "Maximum number of open file descriptors.",
+        f(p.max_fds),
+    );
+    one(
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+        f(p.virtual_memory_bytes),
+    );
+    one(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        f(p.resident_memory_bytes),
+    );
+    one(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since the Unix epoch in seconds.",
+        f(p.start_time_seconds),
+    );
+    one(
+        "process_threads",
+        "gauge",
+        "Number of OS threads in the process.",
+        f(p.threads),
+    );
+    out
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// (counts and latencies, no personal data; no sign-in, like `/healthz`).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut text = hemtid_core::metrics::global().render_counters();
+    text.push_str(&hemtid_core::metrics::render_process());
     match state
         .db(|c| Ok(hemtid_core::metrics::render_gauges(c)?))
         .await

@@ -597,6 +597,29 @@ async fn metrics_show_latency_per_route_and_the_database_gauges() {
     );
     assert!(text.contains("hemtid_open_visits 0"), "{text}");
     assert!(text.contains("# TYPE hemtid_alerts gauge"), "{text}");
+    // Every kind and state is a series, 0 when there is no such alert, so
+    // none vanishes when its last alert is resolved.
+    for (kind, _, _) in hemtid_core::db::alert::KINDS {
+        for state in hemtid_core::db::alert::STATES {
+            assert!(
+                text.contains(&format!(
+                    "hemtid_alerts{{kind=\"{kind}\",state=\"{state}\"}} "
+                )),
+                "{kind} {state}: {text}"
+            );
+        }
+    }
+    assert!(text.contains("hemtid_alerts{kind=\"visit_open_too_long\",state=\"acknowledged\"} 0"));
+    // The process's own figures, under the names every client uses.
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+    ] {
+        assert!(text.contains(&format!("\n{name} ")), "{name}: {text}");
+    }
     assert!(text.contains("hemtid_device_events_total{outcome=\"stored\"}"));
     // Route patterns, never ids.
     assert!(!text.contains(&p.lisa));
