@@ -117,7 +117,8 @@ enum Command {
     },
     /// Check the hash chains of the access log and the visit change
     /// history from the first record to the last; report the first broken
-    /// link (exit code 2 if there is one).
+    /// link (exit code 3 if there is one; 1 if the check could not run, 2
+    /// for a mistyped command line).
     VerifyLogs,
     /// Simulate a municipality: build N clients with orders, care workers
     /// and door locks, drive days of visits through the real paths (locks
@@ -374,7 +375,9 @@ fn main() -> Result<()> {
                 }
             }
             if broken {
-                std::process::exit(2);
+                // Not 1 (the check could not run) nor 2 (clap's usage
+                // error): a script can tell a tampered log from a typo.
+                std::process::exit(3);
             }
             Ok(())
         }
@@ -388,7 +391,15 @@ fn init_tracing(config: &Config) -> Result<()> {
     let filter: Targets = log_targets(&config.log)
         .parse()
         .with_context(|| format!("HEMTID_LOG: cannot parse {:?}", config.log))?;
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colour only on a terminal (and not under NO_COLOR): escape codes in
+    // a file or a log collector are noise.
+    let colour = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    };
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let registry = tracing_subscriber::registry().with(filter);
     match config.log_format {
         LogFormat::Json => registry.with(fmt.json()).init(),

@@ -28,10 +28,16 @@ fn sse(url: String, token: String, tx: mpsc::Sender<Arrival>, connected: mpsc::S
     std::thread::spawn(move || {
         let resp = ureq::get(&url)
             .set("Authorization", &format!("Bearer {token}"))
+            .set("Accept-Encoding", "gzip, br")
             .timeout(Duration::from_secs(300))
             .call()
             .unwrap();
-        assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+        assert_eq!(
+            resp.header("content-type"),
+            Some("text/event-stream; charset=utf-8")
+        );
+        // Never compressed, so no event waits in a compressor.
+        assert_eq!(resp.header("content-encoding"), None);
         let mut event = String::new();
         for line in BufReader::new(resp.into_reader()).lines() {
             let Ok(line) = line else { return };

@@ -647,3 +647,111 @@ fn http_behaves_as_clients_expect() {
     assert!(!metrics.contains("MADEUP"), "{metrics}");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
 }
+
+/// `hemtid verify-logs`: 0 for intact chains, 3 for a broken one (naming
+/// the record), 2 for a mistyped command line (clap's usage error), so a
+/// script or a monitoring check can tell a tampered log from a typo.
+#[test]
+fn verify_logs_tells_a_broken_chain_from_a_mistyped_flag() {
+    use diesel::RunQueryDsl;
+    use hemtid_core::db::{access_log, client, municipality, user_account};
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let seeded = hemtid(&db, &data.0)
+        .args(["seed", "--demo", "--bare"])
+        .output()
+        .unwrap();
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let mut c = db.connect();
+    let m = municipality::find_by_code(&mut c, "9999").unwrap().unwrap();
+    let reader = user_account::find_by_username(&mut c, "demo.handlaggare")
+        .unwrap()
+        .unwrap();
+    let lisa = client::list(&mut c, &m.id).unwrap().remove(0);
+    for what in ["client", "journal", "visits"] {
+        let read = access_log::Read {
+            user_id: &reader.id,
+            role: "caseworker",
+            client_id: &lisa.id,
+            what,
+            subjects: vec![],
+        };
+        access_log::record(&mut c, &read, hemtid_core::db::now()).unwrap();
+    }
+    let verify = |args: &[&str]| {
+        let out = hemtid(&db, &data.0).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = verify(&["verify-logs"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("access_log: 3 records, chain intact"), "{out}");
+    // Someone with the database's own rights edits the second record:
+    // refused while the append-only trigger stands, so first it goes.
+    let edit = "UPDATE access_log SET what = 'care_plan' WHERE seq = (SELECT MIN(seq) + 1 FROM access_log)";
+    assert!(diesel::sql_query(edit).execute(&mut c).is_err());
+    let drop_trigger = match c {
+        hemtid_core::db::DbConn::Pg(_) => "DROP TRIGGER access_log_append_only ON access_log",
+        hemtid_core::db::DbConn::Sqlite(_) => "DROP TRIGGER access_log_append_only_u",
+    };
+    diesel::sql_query(drop_trigger).execute(&mut c).unwrap();
+    diesel::sql_query(edit).execute(&mut c).unwrap();
+    let (code, out) = verify(&["verify-logs"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("access_log: BROKEN at record"), "{out}");
+    let (code, _) = verify(&["verify-logs", "--chian", "access_log"]);
+    assert_eq!(code, Some(2));
+}
+
+/// A personal identity number put in a URL path by mistake never reaches
+/// the log; ids and ordinary paths do.
+#[test]
+fn a_personal_identity_number_in_a_path_is_not_logged() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let log = data.0.join("serve.log");
+    let s = Server::start_logged(
+        &db,
+        &data.0,
+        &["--demo", "--bare"],
+        &[("HEMTID_LOG", "info"), ("HEMTID_LOG_FORMAT", "text")],
+        &log,
+        None,
+    );
+    for path in [
+        "/api/v1/clients/19121212-1212",
+        "/api/v1/clients/191212121212/journal",
+        "/api/v1/clients/121212%2B1212",
+        "/api/v1/clients/1212121212",
+    ] {
+        let (status, _, _) = request("GET", &s.url(path), None, None);
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+    let (status, _, _) = request("GET", &s.url("/api/v1/clients/not-a-number"), None, None);
+    assert!((400..500).contains(&status), "{status}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("not-a-number") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(text.contains("/api/v1/clients/not-a-number"), "{text}");
+    assert_eq!(
+        text.matches("/api/v1/clients/{redacted}").count(),
+        4,
+        "{text}"
+    );
+    for digits in ["1212121212", "121212-1212", "121212%2B1212"] {
+        assert!(!text.contains(digits), "{digits} in the log:\n{text}");
+    }
+    // Written to a file: no terminal colour codes.
+    assert!(!text.contains('\u{1b}'), "escape codes in the log file");
+}

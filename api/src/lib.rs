@@ -123,6 +123,9 @@ pub fn app(
         // JSON and the document compressed when asked (gzip, br); the
         // alert stream opts out.
         .wrap(actix_web::middleware::Compress::default())
+        // ... which it learns from `Content-Encoding: identity`, a value
+        // HTTP says never to send: taken off again outside it.
+        .wrap_fn(no_identity_encoding)
         // No answer is sniffed into another type than it says, sends a
         // referrer, or may be framed; API answers load nothing (the pages
         // set their own policy).
@@ -181,7 +184,7 @@ where
 {
     let start = std::time::Instant::now();
     let method = req.method().clone();
-    let path = req.path().to_string();
+    let path = redact_path(req.path());
     // The route's pattern (`/api/v1/clients/{id}`), never the ids, for the
     // latency metrics.
     let route = req
@@ -207,6 +210,34 @@ where
     }
 }
 
+/// Takes `Content-Encoding: identity` off an answer: the alert stream sets
+/// it so that `Compress` leaves it alone, and HTTP says never to send it.
+fn no_identity_encoding<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: actix_web::dev::Service<
+            ServiceRequest,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        let encoding = actix_web::http::header::CONTENT_ENCODING;
+        if res
+            .headers()
+            .get(&encoding)
+            .is_some_and(|v| v == "identity")
+        {
+            res.headers_mut().remove(encoding);
+        }
+        Ok(res)
+    }
+}
+
 /// Routes HEAD as GET. HTTP/1.1 (the only protocol hemtid speaks) sends
 /// no body in answer to a HEAD whatever the handler made, and the length
 /// it would have had.
@@ -225,6 +256,52 @@ where
         req.head_mut().method = actix_web::http::Method::GET;
     }
     srv.call(req)
+}
+
+/// The path as it may be logged: a segment that looks like a personal
+/// identity number (10 or 12 digits, with or without `-` or `+` before
+/// the last four; percent-encoding decoded first) becomes `{redacted}`.
+/// The API never puts one in a path, but a client may by mistake.
+pub fn redact_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let decoded = percent_decoded(segment);
+            let digits: String = decoded
+                .chars()
+                .filter(|c| !matches!(c, '-' | '+' | ' '))
+                .collect();
+            let looks_like = (digits.len() == 10 || digits.len() == 12)
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && decoded.len() <= digits.len() + 2;
+            if looks_like { "{redacted}" } else { segment }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `%2D` and the like decoded (bytes that do not decode stay as they are).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Unknown paths get 404 as problem+json.
