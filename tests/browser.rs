@@ -29,6 +29,10 @@ struct Browser {
     driver: Child,
     base: String,
     session: String,
+    /// axe-core's script (`HEMTID_AXE_JS`), run on every page shown.
+    axe: String,
+    /// What axe-core found, per page.
+    violations: std::cell::RefCell<Vec<String>>,
 }
 
 impl Browser {
@@ -68,10 +72,17 @@ impl Browser {
             .into_json()
             .unwrap();
         let session = r["value"]["sessionId"].as_str().unwrap().to_string();
+        let axe_path = std::env::var("HEMTID_AXE_JS").unwrap_or_else(|_| {
+            panic!("HEMTID_AXE_JS: the path of axe-core's axe.min.js (npm install axe-core)")
+        });
+        let axe = std::fs::read_to_string(&axe_path)
+            .unwrap_or_else(|e| panic!("HEMTID_AXE_JS={axe_path}: {e}"));
         Browser {
             driver,
             base,
             session,
+            axe,
+            violations: Default::default(),
         }
     }
 
@@ -153,7 +164,32 @@ impl Browser {
         )
     }
 
+    /// Runs axe-core (Deque's accessibility engine, all its rules but the
+    /// experimental) on the page as it is and keeps what it finds.
+    fn check_accessibility(&self, name: &str) {
+        self.script(&format!("{}\n;return typeof axe;", self.axe));
+        let found = self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": r#"
+                const done = arguments[arguments.length - 1];
+                axe.run(document).then(
+                    (r) => done(r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: ` +
+                        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))),
+                    (e) => done([`axe failed: ${e}`]));
+            "#, "args": []})),
+        );
+        for v in found.as_array().cloned().unwrap_or_default() {
+            self.violations
+                .borrow_mut()
+                .push(format!("{name}: {}", v.as_str().unwrap_or_default()));
+        }
+    }
+
+    /// The page as a picture in `target/screenshots/`, and axe-core's
+    /// check of it.
     fn screenshot(&self, name: &str) {
+        self.check_accessibility(name);
         let png = self.cmd("GET", "/screenshot", None);
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap_or_default())
@@ -321,7 +357,7 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     );
     assert_eq!(status, 200, "{body}");
     // The caseworker opens the client's month from the alert and approves.
-    let link = b.wait_for("li.alert[data-kind='outside_band'] h3 a", 5, |t| {
+    let link = b.wait_for("li.alert[data-kind='outside_band'] h2 a", 5, |t| {
         t.contains("Maj")
     });
     b.click(&link);
@@ -432,4 +468,20 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     });
     b2.screenshot("password-changed");
     login(&s, "demo.chef.jakobsberg", "chefens-nya-losenord");
+    // The accessibility statement, linked from every page, public.
+    let linked =
+        b2.script("return document.querySelector('footer a[href=\"/tillganglighet\"]') !== null");
+    assert_eq!(linked, json!(true));
+    b2.go(&format!("{server}/tillganglighet"));
+    b2.wait_for("h1", 10, |t| t.contains("Tillgänglighetsredogörelse"));
+    b2.screenshot("accessibility-statement");
+    // axe-core found nothing on any page shown (every screenshot).
+    let found: Vec<String> = b
+        .violations
+        .borrow()
+        .iter()
+        .chain(b2.violations.borrow().iter())
+        .cloned()
+        .collect();
+    assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
 }

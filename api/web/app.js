@@ -64,6 +64,12 @@ function pct(bp) {
   return (bp > 0 ? "+" : bp < 0 ? "−" : "") + v.replace("-", "") + " %";
 }
 
+// The API's texts cite the rules they apply ("(R8)"); the caseworker reads
+// the text without them, and the rules as a small reference beside it.
+function withoutRuleIds(text) {
+  return String(text || "").replace(/\s*\(R\d+(?:\s*[,–-]\s*R?\d+)*\)/g, "");
+}
+
 function thisMonth(offset = 0) {
   const d = new Date();
   const t = new Date(d.getFullYear(), d.getMonth() + offset, 1);
@@ -196,7 +202,12 @@ async function inboxPage(main, params) {
   const state = params.get("state") || "unresolved";
   const kindSel = el("select", { id: "f-kind" }, el("option", { value: "" }, "Alla slag"),
     Object.entries(KIND_SV).map(([k, v]) => el("option", { value: k, selected: k === kind }, v)));
-  const monthIn = el("input", { id: "f-month", type: "month", value: month });
+  // A list of months, not a month input: an empty one showed its
+  // placeholder dashes ("--------- ----") in Chromium.
+  const months = Array.from({ length: 15 }, (_, i) => thisMonth(1 - i));
+  if (month && !months.includes(month)) months.push(month);
+  const monthIn = el("select", { id: "f-month" }, el("option", { value: "" }, "Alla månader"),
+    months.map((m) => el("option", { value: m, selected: m === month }, monthSv(m))));
   const stateSel = el("select", { id: "f-state" },
     [["unresolved", "Nya och kvitterade"], ["open", "Nya"], ["acknowledged", "Kvitterade"],
       ["resolved", "Åtgärdade"], ["", "Alla"]]
@@ -230,7 +241,7 @@ async function inboxPage(main, params) {
     const data = await api("GET", `/api/v1/alerts?${q}`);
     const items = data.items.filter(fits);
     if (!items.length) list.append(el("li", { class: "meta", id: "empty" }, "Inga avvikelser."));
-    for (const a of items) list.append(alertItem(a, false));
+    for (const a of items) list.append(alertItem(a, false, "h2"));
   } catch (e) {
     main.append(errorBox(e));
     return;
@@ -244,19 +255,21 @@ async function inboxPage(main, params) {
       return;
     }
     if (empty) empty.remove();
-    const item = alertItem(a, true);
+    const item = alertItem(a, true, "h2");
     if (old) old.replaceWith(item);
     else list.prepend(item);
     say(`Ny avvikelse: ${KIND_SV[a.kind] || a.kind}, ${a.client_name}`);
   });
 }
 
-function alertItem(a, fresh) {
+// `heading`: the level under the page's own headings (h2 in the inbox,
+// h3 under a section).
+function alertItem(a, fresh, heading = "h3") {
   const note = el("input", { "aria-label": "Anteckning", placeholder: "Anteckning (valfri)", class: "note" });
   const act = async (what) => {
     try {
       const r = await api("POST", `/api/v1/alerts/${a.id}/${what}`, { note: note.value });
-      document.getElementById(`alert-${a.id}`).replaceWith(alertItem(r, false));
+      document.getElementById(`alert-${a.id}`).replaceWith(alertItem(r, false, heading));
       say(what === "acknowledge" ? "Kvitterad." : "Åtgärdad.");
     } catch (e) {
       item.append(errorBox(e));
@@ -265,8 +278,8 @@ function alertItem(a, fresh) {
   const link = el("a", { href: `#/client/${a.client_id}/${a.month}` }, a.client_name || "Brukaren");
   const item = el("li", { class: `alert state-${a.state}${fresh ? " new" : ""}`, id: `alert-${a.id}`,
     "data-kind": a.kind, "data-state": a.state },
-  el("h3", {}, `${KIND_SV[a.kind] || a.kind} – `, link, ` – ${monthSv(a.month)}`),
-  el("p", {}, a.message),
+  el(heading, {}, `${KIND_SV[a.kind] || a.kind} – `, link, ` – ${monthSv(a.month)}`),
+  el("p", {}, withoutRuleIds(a.message)),
   el("p", { class: "meta" }, `${STATE_SV[a.state] || a.state} · regler ${a.rules} · uppdaterad ${when(a.updated_at)}`),
   a.state === "resolved" ? null : el("div", { class: "actions" }, note,
     a.state === "open" ? el("button", { class: "secondary ack", onclick: () => act("acknowledge") }, "Kvittera") : null,
@@ -462,8 +475,8 @@ async function clientPage(main, id, month) {
       el("div", { class: "card" }, el("div", {}, "Avvikelse"),
         el("div", { class: "big" }, `${hm(f.variance_minutes)} (${pct(f.variance_basis_points)})`),
         statusBadge(f.status))),
-    el("p", { class: "meta" }, f.decision === "frame" ? "Ramtid: totalen binder (R8)." :
-      f.decision === "per_service" ? "Insatsbeslut: varje insats bedöms (R1)." : "Ingen beställning denna månad.",
+    el("p", { class: "meta" }, f.decision === "frame" ? "Ramtid: totalen binder." :
+      f.decision === "per_service" ? "Insatsbeslut: varje insats bedöms för sig." : "Ingen beställning denna månad.",
     ` Toleransen är ±${(f.tolerance_basis_points / 100).toString().replace(".", ",")} %.`,
     f.explained_minutes ? ` Frånvaro avräknad: ${hm(f.explained_minutes)}.` : "",
     f.without_decision_minutes ? ` Insatser utan biståndsbeslut: ${hm(f.without_decision_minutes)} (räknas inte mot beställd tid).` : ""),
@@ -487,7 +500,7 @@ async function clientPage(main, id, month) {
 }
 
 async function explanations(box, id, month) {
-  box.replaceChildren(el("h2", {}, "Utförarens förklaring (R3)"));
+  box.replaceChildren(el("h2", {}, "Utförarens förklaring"));
   let list;
   try {
     list = (await api("GET", `/api/v1/clients/${id}/months/${month}/explanations`)).items;
@@ -762,9 +775,9 @@ async function providerPage(main) {
     // before the first one there is none to show, which is not the same as
     // everyone having a plan.
     if (!latest) {
-      sections.plans.append(el("p", { class: "meta" }, "Ingen lista har gjorts ännu (R10)."));
+      sections.plans.append(el("p", { class: "meta" }, "Ingen lista har gjorts ännu."));
     } else {
-      sections.plans.append(el("p", { class: "meta" }, `Listan den ${latest.list_date} (R10):`),
+      sections.plans.append(el("p", { class: "meta" }, `Listan den ${latest.list_date}:`),
         latest.clients.length ? el("ul", {}, latest.clients.map((c) => el("li", {},
           `${c.name} – insatsen började ${c.service_start}, ${c.days_late > 0 ? `${c.days_late} dagar sen` : "inte sen än"}`)))
           : el("p", { class: "meta" }, "Alla har en plan enligt listan."));

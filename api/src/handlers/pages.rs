@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 const INDEX: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
+const ACCESSIBILITY: &str = include_str!("../../web/tillganglighet.html");
 
 fn page(body: &'static str, content_type: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -33,9 +34,17 @@ pub async fn app_css() -> HttpResponse {
     page(APP_CSS, "text/css; charset=utf-8")
 }
 
+/// The accessibility statement (tillgänglighetsredogörelse) that Swedish
+/// public-sector digital services publish (lagen 2018:1937); public,
+/// linked from every page.
+pub async fn accessibility() -> HttpResponse {
+    page(ACCESSIBILITY, "text/html; charset=utf-8")
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::res("/").route(web::get().to(index)))
         .service(super::res("/web/app.js").route(web::get().to(app_js)))
         .service(super::res("/web/app.css").route(web::get().to(app_css)))
+        .service(super::res("/tillganglighet").route(web::get().to(accessibility)))
         .service(super::res("/metrics").route(web::get().to(super::health::metrics)));
 }
