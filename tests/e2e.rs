@@ -85,8 +85,20 @@ fn serve_demo_answers_health_and_demo_logins_work() {
     );
     let order_id = orders["items"][0]["id"].as_str().unwrap();
     // The demo's orders run from three months back (a fixed month here
-    // failed once the demo's start passed it).
+    // failed once the demo's start passed it); the README's example asks
+    // for last month as this does, never a month written into it.
     let month = this_month().prev();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = readme
+        .lines()
+        .find(|l| l.contains("/ordered-time?month="))
+        .unwrap();
+    assert!(example.contains("month=$MONTH"), "{example}");
+    assert!(
+        readme.contains(r#"MONTH=$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)"#),
+        "the README's example month is last month"
+    );
     let (status, _, t) = request(
         "GET",
         &s.url(&format!(
