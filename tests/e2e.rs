@@ -649,6 +649,24 @@ fn http_behaves_as_clients_expect() {
         header(&api, "content-security-policy"),
         Some("default-src 'none'; frame-ancestors 'none'")
     );
+    // The scheme's name in any case; personal data never cached.
+    let token = login(&s, "demo.handlaggare", "hemtid-demo");
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let auth = format!("{scheme} {token}");
+        let (status, headers, _) = raw(&s, "GET", "/api/v1/me", &[("Authorization", &auth)]);
+        assert_eq!(status, 200, "{scheme}");
+        assert_eq!(header(&headers, "cache-control"), Some("no-store"));
+    }
+    assert_eq!(
+        raw(
+            &s,
+            "GET",
+            "/api/v1/me",
+            &[("Authorization", &format!("Basic {token}"))]
+        )
+        .0,
+        401
+    );
     // Made-up methods: one label, however many names.
     for i in 0..12 {
         let (status, _, _) = raw(&s, &format!("MADEUP{i}"), "/api/v1/nothing", &[]);

@@ -133,6 +133,9 @@ pub fn app(
             actix_web::middleware::DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
                 .add(("Referrer-Policy", "no-referrer"))
+                // Answers carry personal data: no cache keeps them (the
+                // pages and the document say what they allow).
+                .add(("Cache-Control", "no-store"))
                 .add((
                     "Content-Security-Policy",
                     "default-src 'none'; frame-ancestors 'none'",

@@ -650,13 +650,33 @@ pub fn payment_basis(
         .collect())
 }
 
-/// Quotes a CSV field for a semicolon-separated file.
+/// Quotes a CSV field for a semicolon-separated file. A text a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return: a client's or a service's name typed so)
+/// gets a leading apostrophe, which Excel and LibreOffice show as text;
+/// numbers such as `-30` or `-1,5` stay numbers.
 pub(crate) fn csv_field(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(s);
+    let s = if formula {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
+}
+
+/// A signed decimal number as the reports write them (`-30`, `+1,5`, `-2:30`).
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty()
+        && digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | ':'))
 }
 
 fn csv(headings: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
@@ -787,4 +807,26 @@ pub fn payment_csv(rows: &[PaymentRow]) -> String {
             ]
         }),
     )
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_field;
+
+    #[test]
+    fn formulas_become_text_and_numbers_stay_numbers() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(csv_field("+46 8 123"), "'+46 8 123");
+        assert_eq!(csv_field("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
+        assert_eq!(csv_field("@SUM(1)"), "'@SUM(1)");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("-30"), "-30");
+        assert_eq!(csv_field("-1,5"), "-1,5");
+        assert_eq!(csv_field("-2:30"), "-2:30");
+        assert_eq!(csv_field("Lisa Lindqvist"), "Lisa Lindqvist");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+    }
 }
