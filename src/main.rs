@@ -500,12 +500,28 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
     let gateway = mqtt::start(&config, state.pool.clone(), Some(lock_keys))?;
     let _ = state.gateway_ready.set(gateway.ready.clone());
-    let server = actix_web::HttpServer::new(move || hemtid_api::app(state.clone()))
-        .shutdown_timeout(10)
-        .bind(&config.http_addr)
-        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let server =
+        actix_web::HttpServer::new(move || hemtid_api::app(state.clone())).shutdown_timeout(10);
+    // HTTPS only, when a certificate is configured; plain HTTP otherwise
+    // (loopback, the demo, or behind a proxy that ends TLS).
+    let (server, scheme) = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let certificate = tls::Certificate::load(cert, key)?;
+            tls::reload_on_sighup(certificate.clone())?;
+            let server = server
+                .bind_rustls_0_23(&config.http_addr, tls::server_config(certificate)?)
+                .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+            (server, "https")
+        }
+        _ => {
+            let server = server
+                .bind(&config.http_addr)
+                .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+            (server, "http")
+        }
+    };
     for addr in server.addrs() {
-        println!("hemtid listening on http://{addr}");
+        println!("hemtid listening on {scheme}://{addr}");
     }
     tracing::info!("started; SIGINT or SIGTERM stops gracefully");
     let result = server.run().await;
@@ -580,6 +596,7 @@ mod background;
 mod checkpointer;
 mod evaluator;
 mod mqtt;
+mod tls;
 
 fn print_demo(summary: &seed::DemoSummary) {
     let m = &summary.municipality;

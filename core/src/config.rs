@@ -47,6 +47,10 @@ pub struct Config {
     /// Reverse proxies (IP addresses, comma-separated) whose `Forwarded`
     /// or `X-Forwarded-For` name the client; empty: the peer is the client.
     pub trusted_proxies: String,
+    /// PEM certificate chain and private key: with both, the HTTP address
+    /// speaks HTTPS only (reloaded on SIGHUP).
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// How logs are written.
@@ -82,6 +86,8 @@ impl Default for Config {
             mqtt_device_messages_per_second: 50,
             evaluate_interval_seconds: 3600,
             trusted_proxies: String::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -208,6 +214,16 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "HEMTID_TRUSTED_PROXIES",
         "IP addresses of reverse proxies, comma-separated, whose Forwarded / X-Forwarded-For name the client (for the sign-in throttle); empty: the peer is the client.",
     ),
+    (
+        "tls_cert_file",
+        "HEMTID_TLS_CERT_FILE",
+        "PEM certificate chain for HTTPS; with tls_key_file the HTTP address speaks HTTPS only, and both files are read again on SIGHUP.",
+    ),
+    (
+        "tls_key_file",
+        "HEMTID_TLS_KEY_FILE",
+        "PEM private key (PKCS#8, PKCS#1 or SEC1) of tls_cert_file.",
+    ),
 ];
 
 /// The addresses of a `trusted_proxies` value.
@@ -280,6 +296,12 @@ impl Config {
             var: "trusted_proxies".into(),
             message,
         })?;
+        if config.tls_cert_file.is_some() != config.tls_key_file.is_some() {
+            return Err(ConfigError::Env {
+                var: "tls_cert_file".into(),
+                message: "HTTPS needs both tls_cert_file and tls_key_file".into(),
+            });
+        }
         Ok(config)
     }
 
@@ -334,6 +356,8 @@ impl Config {
                 parse_proxies(value)?;
                 self.trusted_proxies = value.trim().to_string()
             }
+            "tls_cert_file" => self.tls_cert_file = opt(value).map(PathBuf::from),
+            "tls_key_file" => self.tls_key_file = opt(value).map(PathBuf::from),
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
@@ -425,6 +449,14 @@ impl Config {
             "mqtt_device_messages_per_second" => self.mqtt_device_messages_per_second.to_string(),
             "evaluate_interval_seconds" => self.evaluate_interval_seconds.to_string(),
             "trusted_proxies" => q(&self.trusted_proxies),
+            "tls_cert_file" => match &self.tls_cert_file {
+                Some(p) => q(&p.to_string_lossy()),
+                None => "# unset: plain HTTP".into(),
+            },
+            "tls_key_file" => match &self.tls_key_file {
+                Some(p) => q(&p.to_string_lossy()),
+                None => "# unset".into(),
+            },
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
