@@ -500,6 +500,28 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
     let gateway = mqtt::start(&config, state.pool.clone(), Some(lock_keys))?;
     let _ = state.gateway_ready.set(gateway.ready.clone());
+    // /metrics (with /healthz and /readyz) on a listener of its own, for a
+    // scraper on a private network; the API's address then has none.
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let _ = state.metrics_elsewhere.set(());
+            let ops = state.clone();
+            let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(ops.clone()))
+                .workers(1)
+                .shutdown_timeout(5)
+                .disable_signals()
+                .bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (metrics_addr)"))?;
+            for a in server.addrs() {
+                println!("hemtid metrics on http://{a}/metrics");
+            }
+            let server = server.run();
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
     let server =
         actix_web::HttpServer::new(move || hemtid_api::app(state.clone())).shutdown_timeout(10);
     // HTTPS only, when a certificate is configured; plain HTTP otherwise
@@ -525,6 +547,9 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     }
     tracing::info!("started; SIGINT or SIGTERM stops gracefully");
     let result = server.run().await;
+    if let Some(m) = metrics {
+        m.stop(true).await;
+    }
     gateway.stop();
     evaluator.stop();
     if let Some(c) = checkpointer {

@@ -785,3 +785,37 @@ fn a_personal_identity_number_in_a_path_is_not_logged() {
     // Written to a file: no terminal colour codes.
     assert!(!text.contains('\u{1b}'), "escape codes in the log file");
 }
+
+/// With `metrics_addr`, /metrics is served on a listener of its own (for
+/// a scraper on a private network) and no longer where the API is public.
+#[test]
+fn metrics_can_have_a_listener_of_their_own() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start_with(
+        &db,
+        &data.0,
+        &["--demo", "--bare"],
+        &[("HEMTID_METRICS_ADDR", "127.0.0.1:0")],
+    );
+    let url = s
+        .printed
+        .iter()
+        .find_map(|l| l.strip_prefix("hemtid metrics on "))
+        .unwrap_or_else(|| panic!("no metrics address in {:?}", s.printed))
+        .trim()
+        .to_string();
+    let (status, _, _) = request("GET", &s.url("/healthz"), None, None);
+    assert_eq!(status, 200);
+    let (status, ct, body) = request("GET", &s.url("/metrics"), None, None);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(ct, "application/problem+json");
+    let text = ureq::get(&url).call().unwrap().into_string().unwrap();
+    assert!(
+        text.contains(
+            "hemtid_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains("process_resident_memory_bytes "), "{text}");
+}

@@ -50,6 +50,9 @@ pub struct AppState {
     /// Whether this process's MQTT gateway has its subscriptions in place
     /// (`/readyz` says not ready until it has); unset without a gateway.
     pub gateway_ready: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
+    /// Set when `/metrics` has a listener of its own (`metrics_addr`):
+    /// the API's address then answers 404 there.
+    pub metrics_elsewhere: std::sync::OnceLock<()>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             sessions: Default::default(),
             proxies: Default::default(),
             gateway_ready: Default::default(),
+            metrics_elsewhere: Default::default(),
         })
     }
 

@@ -51,6 +51,9 @@ pub struct Config {
     /// speaks HTTPS only (reloaded on SIGHUP).
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Where `/metrics` is served instead of the HTTP address (plain HTTP,
+    /// for the scraper on a private network); unset: on the HTTP address.
+    pub metrics_addr: Option<String>,
 }
 
 /// How logs are written.
@@ -88,6 +91,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             tls_cert_file: None,
             tls_key_file: None,
+            metrics_addr: None,
         }
     }
 }
@@ -224,6 +228,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "HEMTID_TLS_KEY_FILE",
         "PEM private key (PKCS#8, PKCS#1 or SEC1) of tls_cert_file.",
     ),
+    (
+        "metrics_addr",
+        "HEMTID_METRICS_ADDR",
+        "Address of a listener of its own for /metrics, /healthz and /readyz (plain HTTP, for a private network); set, the HTTP address no longer serves /metrics.",
+    ),
 ];
 
 /// The addresses of a `trusted_proxies` value.
@@ -358,6 +367,7 @@ impl Config {
             }
             "tls_cert_file" => self.tls_cert_file = opt(value).map(PathBuf::from),
             "tls_key_file" => self.tls_key_file = opt(value).map(PathBuf::from),
+            "metrics_addr" => self.metrics_addr = opt(value),
             "evaluate_interval_seconds" => {
                 self.evaluate_interval_seconds = value
                     .parse::<u64>()
@@ -456,6 +466,10 @@ impl Config {
             "tls_key_file" => match &self.tls_key_file {
                 Some(p) => q(&p.to_string_lossy()),
                 None => "# unset".into(),
+            },
+            "metrics_addr" => match &self.metrics_addr {
+                Some(a) => q(a),
+                None => "# unset: /metrics on http_addr".into(),
             },
             "log_format" => q(match self.log_format {
                 LogFormat::Text => "text",

@@ -81,6 +81,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }))
 }
 
+/// `/metrics` on the API's address: 404 when it has a listener of its
+/// own (`metrics_addr`), so the numbers are not public where the API is.
+pub async fn metrics_here(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.metrics_elsewhere.get().is_some() {
+        return Err(ApiError::new(ErrorCode::NotFound));
+    }
+    Ok(metrics(state).await)
+}
+
 /// `GET /metrics`: the process metrics in the Prometheus text format
 /// (counts and latencies, no personal data; no sign-in, like `/healthz`).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -46,5 +46,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(super::res("/web/app.js").route(web::get().to(app_js)))
         .service(super::res("/web/app.css").route(web::get().to(app_css)))
         .service(super::res("/tillganglighet").route(web::get().to(accessibility)))
-        .service(super::res("/metrics").route(web::get().to(super::health::metrics)));
+        .service(super::res("/metrics").route(web::get().to(super::health::metrics_here)));
 }
