@@ -53,14 +53,7 @@ fn serve_demo_answers_health_and_demo_logins_work() {
     let (status, _, body) = request("GET", &s.url("/healthz"), None, None);
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     // Ready once the embedded gateway has subscribed (moments after).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let ready = loop {
-        let (status, _, body) = request("GET", &s.url("/readyz"), None, None);
-        if status == 200 || std::time::Instant::now() > deadline {
-            break (status, body);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let ready = s.wait_ready(10);
     assert_eq!(ready.0, 200, "{}", ready.1);
     assert_eq!(ready.1["gateway"], "subscribed", "{}", ready.1);
     for user in ["demo.admin", "demo.handlaggare", "demo.anna"] {

@@ -45,11 +45,8 @@ fn idle_connections_and_failed_sign_ins_neither_stop_the_api_nor_fill_the_log() 
     );
     let (host, port) = s.broker().expect("the broker's address");
     // Ready (the gateway subscribed) before the flood starts.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while request("GET", &s.url("/readyz"), None, None).0 != 200 {
-        assert!(Instant::now() < deadline, "not ready within 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (status, body) = s.wait_ready(10);
+    assert_eq!(status, 200, "not ready within 10 s: {body}");
     let (lines_before, _) = log_size(&log);
     // 1,100 connections that never say a word.
     let mut idle = Vec::new();

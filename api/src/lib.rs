@@ -272,7 +272,7 @@ where
 pub fn redact_path(path: &str) -> String {
     path.split('/')
         .map(|segment| {
-            let decoded = percent_decoded(segment);
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
             let digits: String = decoded
                 .chars()
                 .filter(|c| !matches!(c, '-' | '+' | ' '))
@@ -284,31 +284,6 @@ pub fn redact_path(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// `%2D` and the like decoded (bytes that do not decode stay as they are).
-fn percent_decoded(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Unknown paths get 404 as problem+json.

@@ -24,9 +24,9 @@ static EXTERNAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The external broker's URL. The external-broker tests are ignored by
 /// default (`.ci/run` runs them against Mosquitto with `--ignored
 /// external`); run by hand without the URL, they fail.
-fn external_url() -> Option<String> {
+fn external_url() -> String {
     match std::env::var("HEMTID_TEST_MQTT_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
+        Ok(url) if !url.is_empty() => url,
         _ => panic!("HEMTID_TEST_MQTT_URL is not set: this test needs an external MQTT broker"),
     }
 }
@@ -406,10 +406,9 @@ async fn embedded_broker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn external_broker() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        events_become_visits_once_and_bad_input_is_dead_lettered(Some(url)).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    events_become_visits_once_and_bad_input_is_dead_lettered(Some(url)).await;
 }
 
 async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: Option<String>) {
@@ -452,10 +451,9 @@ async fn two_gateways_on_a_shared_subscription_store_each_event_once(external: O
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn shared_subscription_external() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        two_gateways_on_a_shared_subscription_store_each_event_once(Some(url)).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    two_gateways_on_a_shared_subscription_store_each_event_once(Some(url)).await;
 }
 
 /// A burst with no re-sends at all: the broker's buffers and inflight
@@ -600,10 +598,9 @@ async fn key_configuration_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn key_configuration_external() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        locks_get_their_key_configuration_retained(Some(url)).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    locks_get_their_key_configuration_retained(Some(url)).await;
 }
 
 /// Four lanes store batches at once; one care worker carrying two key
@@ -685,19 +682,17 @@ async fn lanes_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn lanes_external() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        lanes_keep_one_care_workers_events_in_order(Some(url)).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    lanes_keep_one_care_workers_events_in_order(Some(url)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn burst_external() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        a_burst_without_re_sends_loses_nothing(Some(url), 1).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    a_burst_without_re_sends_loses_nothing(Some(url), 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -708,8 +703,7 @@ async fn burst_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs an external MQTT broker at HEMTID_TEST_MQTT_URL (.ci/run: --ignored external)"]
 async fn burst_external_four_subscribers() {
-    if let Some(url) = external_url() {
-        let _turn = EXTERNAL.lock().await;
-        a_burst_without_re_sends_loses_nothing(Some(url), 4).await;
-    }
+    let url = external_url();
+    let _turn = EXTERNAL.lock().await;
+    a_burst_without_re_sends_loses_nothing(Some(url), 4).await;
 }

@@ -166,6 +166,19 @@ impl Server {
         }
     }
 
+    /// Polls `/readyz` until it answers 200 (the database answers and the
+    /// gateway has subscribed) or `seconds` pass: its last status and body.
+    pub fn wait_ready(&self, seconds: u64) -> (u16, Value) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let (status, _, body) = request("GET", &self.url("/readyz"), None, None);
+            if status == 200 || Instant::now() > deadline {
+                return (status, body);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -497,7 +497,8 @@ pub fn rebuild_month(
     let rules =
         Rules::of(m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
     super::transaction(c, |c| {
-        let cells = compute_month(c, m, month, rules)?;
+        // One read of the month's visits for both kinds of figures.
+        let (figures, visits, declined) = compute_month_figures(c, m, month, rules)?;
         let clients = client::table
             .filter(client::municipality_id.eq(&m.id))
             .select(client::id);
@@ -516,21 +517,32 @@ pub fn rebuild_month(
                 .filter(figure_month::client_id.eq_any(clients)),
         )
         .execute(c)?;
-        let out = Rebuilt {
-            visits: cells.1,
-            declined: cells.2,
-            day_cells: cells.0.len(),
-        };
-        apply(
-            c,
-            &Figures {
-                cells: cells.0,
-                staff: StaffCells::new(),
-            },
-        )?;
-        rebuild_staff_month(c, m, month, rules)?;
-        Ok(out)
+        delete_staff_month(c, m, month)?;
+        apply(c, &figures)?;
+        Ok(Rebuilt {
+            visits,
+            declined,
+            day_cells: figures.cells.len(),
+        })
     })
+}
+
+/// Deletes the measures' figures of a municipality's month.
+fn delete_staff_month(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+) -> Result<(), StoreError> {
+    let clients = client::table
+        .filter(client::municipality_id.eq(&m.id))
+        .select(client::id);
+    diesel::delete(
+        figure_staff_day::table
+            .filter(figure_staff_day::local_date.between(month.first_day(), month.last_day()))
+            .filter(figure_staff_day::client_id.eq_any(clients)),
+    )
+    .execute(c)?;
+    Ok(())
 }
 
 /// Recomputes the measures' figures of a municipality's `month` from its
@@ -543,15 +555,7 @@ pub fn rebuild_staff_month(
 ) -> Result<usize, StoreError> {
     super::transaction(c, |c| {
         let staff = compute_staff_month(c, m, month, rules)?;
-        let clients = client::table
-            .filter(client::municipality_id.eq(&m.id))
-            .select(client::id);
-        diesel::delete(
-            figure_staff_day::table
-                .filter(figure_staff_day::local_date.between(month.first_day(), month.last_day()))
-                .filter(figure_staff_day::client_id.eq_any(clients)),
-        )
-        .execute(c)?;
+        delete_staff_month(c, m, month)?;
         let n = staff.len();
         apply(
             c,
@@ -614,7 +618,7 @@ pub fn compute_staff_month(
             figures::add_staff(&mut staff, &input, rules.tz, 1);
         }
     }
-    staff.retain(|_, a| !a.is_zero());
+    figures::prune(&mut staff);
     Ok(staff)
 }
 
@@ -660,7 +664,7 @@ pub fn stored_staff_month(
                 )
             },
         )
-        .filter(|(_, a)| !a.is_zero())
+        .filter(|(_, a)| !figures::CellAmounts::is_zero(a))
         .collect())
 }
 
@@ -672,6 +676,18 @@ pub fn compute_month(
     month: YearMonth,
     rules: Rules,
 ) -> Result<(Cells, usize, usize), StoreError> {
+    let (figures, visits, declined) = compute_month_figures(c, m, month, rules)?;
+    Ok((figures.cells, visits, declined))
+}
+
+/// [`compute_month`] with the measures' figures of the month too, from
+/// the same read of the visits.
+fn compute_month_figures(
+    c: &mut DbConn,
+    m: &Municipality,
+    month: YearMonth,
+    rules: Rules,
+) -> Result<(Figures, usize, usize), StoreError> {
     // A visit is listed under the day it started: take those that started
     // shortly before the month too, as they can reach into it.
     let margin = Days::new(u64::try_from(rules.max_seconds / 86_400).unwrap_or(0) + 2);
@@ -710,11 +726,17 @@ pub fn compute_month(
         figures::add_declined(&mut cells, client_id, provider_id, *day, 1);
     }
     figures::prune(&mut cells);
-    let counted = inputs
+    let mut staff = StaffCells::new();
+    let mut counted = 0;
+    for v in inputs
         .iter()
         .filter(|v| YearMonth::of(v.local_date) == month)
-        .count();
-    Ok((cells, counted, declined.len()))
+    {
+        figures::add_staff(&mut staff, v, rules.tz, 1);
+        counted += 1;
+    }
+    figures::prune(&mut staff);
+    Ok((Figures { cells, staff }, counted, declined.len()))
 }
 
 /// The stored day figures of a municipality's month (non-zero cells), to

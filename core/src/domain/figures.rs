@@ -80,8 +80,24 @@ impl Amounts {
 /// A set of cells with amounts.
 pub type Cells = BTreeMap<CellKey, Amounts>;
 
+/// What a cell holds: amounts that add up and may cancel out.
+pub trait CellAmounts: Copy {
+    /// Adds `o` (`sign` 1) or takes it away (−1).
+    fn add(&mut self, o: Self, sign: i64);
+    fn is_zero(&self) -> bool;
+}
+
+impl CellAmounts for Amounts {
+    fn add(&mut self, o: Self, sign: i64) {
+        Amounts::add(self, o, sign)
+    }
+    fn is_zero(&self) -> bool {
+        Amounts::is_zero(self)
+    }
+}
+
 /// Adds the cells of `from` to `into`; cells that come to zero go.
-pub fn merge(into: &mut Cells, from: Cells) {
+pub fn merge<K: Ord, A: CellAmounts>(into: &mut BTreeMap<K, A>, from: BTreeMap<K, A>) {
     use std::collections::btree_map::Entry;
     for (k, a) in from {
         match into.entry(k) {
@@ -220,8 +236,8 @@ pub struct StaffAmounts {
     pub daytime: i64,
 }
 
-impl StaffAmounts {
-    pub fn is_zero(&self) -> bool {
+impl CellAmounts for StaffAmounts {
+    fn is_zero(&self) -> bool {
         *self == StaffAmounts::default()
     }
 
@@ -273,23 +289,8 @@ impl Figures {
 
     /// Adds `from`; cells that come to zero go.
     pub fn merge(&mut self, from: Figures) {
-        use std::collections::btree_map::Entry;
         merge(&mut self.cells, from.cells);
-        for (k, a) in from.staff {
-            match self.staff.entry(k) {
-                Entry::Occupied(mut cell) => {
-                    cell.get_mut().add(a, 1);
-                    if cell.get().is_zero() {
-                        cell.remove();
-                    }
-                }
-                Entry::Vacant(cell) => {
-                    if !a.is_zero() {
-                        cell.insert(a);
-                    }
-                }
-            }
-        }
+        merge(&mut self.staff, from.staff);
     }
 
     /// What `visits` add (`sign` 1) or take away (−1).
@@ -309,7 +310,7 @@ impl Figures {
     /// Drops the cells whose amounts cancelled out.
     pub fn prune(&mut self) {
         prune(&mut self.cells);
-        self.staff.retain(|_, a| !a.is_zero());
+        prune(&mut self.staff);
     }
 }
 
@@ -335,7 +336,7 @@ pub fn add_declined(
 }
 
 /// Drops the cells whose amounts cancelled out.
-pub fn prune(cells: &mut Cells) {
+pub fn prune<K: Ord, A: CellAmounts>(cells: &mut BTreeMap<K, A>) {
     cells.retain(|_, a| !a.is_zero());
 }
 
