@@ -492,6 +492,17 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         Some(lock_keys.clone()),
     );
     let _ = state.proxies.set(config.proxies());
+    let identity = hemtid_core::auth::oidc::IdentityProviders::new(&config.identity_provider)
+        .context("identity_provider")?;
+    for p in identity.all() {
+        tracing::info!(
+            municipality = %p.config.municipality,
+            issuer = %p.config.issuer,
+            password_login = p.config.password_login,
+            "sign-in through the identity provider"
+        );
+    }
+    let _ = state.identity.set(std::sync::Arc::new(identity));
     let evaluator = evaluator::start(
         state.pool.clone(),
         std::time::Duration::from_secs(config.evaluate_interval_seconds),
@@ -670,6 +681,7 @@ fn bootstrap(conn: &mut DbConn, code: &str, name: &str, username: &str) -> Resul
         provider_id: None,
         authority_unit_id: None,
         active: true,
+        external_id: None,
     };
     user_account::create(
         conn,

@@ -485,3 +485,58 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
         .collect();
     assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
 }
+
+#[test]
+#[ignore = "needs chromium, chromedriver and the test OpenID provider (npm ci --prefix tests/oidc): cargo test --test browser -- --ignored"]
+fn a_caseworker_signs_in_with_e_identification_and_sees_her_inbox() {
+    use common::idp::{self, Idp};
+    let idp = Idp::start(
+        0,
+        json!([]),
+        json!({"handl.eid": {"hsa_id": "SE2321000016-H001"},
+               "stranger": {"hsa_id": "SE2321000016-X999"}}),
+    );
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = idp::start_hemtid(&db, &data.0, &idp, true);
+    let server = s.url("");
+    let server = server.trim_end_matches('/');
+    let admin = login(&s, "demo.admin", "hemtid-demo");
+    idp::link(&s, &admin, "demo.handlaggare", "SE2321000016-H001");
+    let b = Browser::start();
+    let through_provider = |login: &str| {
+        b.go(&format!("{server}/"));
+        let button = b.wait_for(&format!("#oidc-{}", idp::MUNICIPALITY), 10, |t| {
+            t == "Logga in med SITHS"
+        });
+        b.click(&button);
+        // The provider's own sign-in page (Freja or SITHS in real life).
+        let field = b.wait("input#login[name=login]", 10);
+        b.type_in(&field, login);
+        let submit = b.wait("button[type=submit]", 5);
+        b.click(&submit);
+    };
+
+    // Someone the provider knows and hemtid does not: told in Swedish.
+    through_provider("stranger");
+    b.wait_for(".error", 15, |t| {
+        t.contains("Du har inget aktivt konto i hemtid")
+    });
+    b.screenshot("eid-unknown-person");
+    // The provider remembers whom it signed in: a new browser session
+    // (hemtid and the provider share 127.0.0.1, so this clears both).
+    b.cmd("DELETE", "/cookie", None);
+
+    // The caseworker: through the provider, back to her inbox, with the
+    // code gone from the address bar.
+    through_provider("handl.eid");
+    b.wait("#logout", 15);
+    b.wait("#live-dot.on", 15);
+    let href = b.script("return location.href;");
+    let href = href.as_str().unwrap();
+    assert!(!href.contains("code="), "{href}");
+    assert!(!href.contains("/inloggning"), "{href}");
+    b.screenshot("eid-inbox");
+    let violations = b.violations.borrow().clone();
+    assert!(violations.is_empty(), "{violations:#?}");
+}

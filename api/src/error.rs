@@ -36,6 +36,20 @@ pub enum ErrorCode {
     WrongState,
     ConsentRequired,
     NotReady,
+    PasswordLoginDisabled,
+    OidcNotConfigured,
+    OidcProviderUnavailable,
+    OidcUnknownState,
+    OidcStateReplayed,
+    OidcStateExpired,
+    OidcPkceMismatch,
+    OidcCodeRejected,
+    OidcWrongIssuer,
+    OidcWrongAudience,
+    OidcTokenExpired,
+    OidcInvalidToken,
+    OidcClaimMissing,
+    OidcUnknownPerson,
     InternalError,
 }
 
@@ -67,6 +81,20 @@ impl ErrorCode {
         ErrorCode::WrongState,
         ErrorCode::ConsentRequired,
         ErrorCode::NotReady,
+        ErrorCode::PasswordLoginDisabled,
+        ErrorCode::OidcNotConfigured,
+        ErrorCode::OidcProviderUnavailable,
+        ErrorCode::OidcUnknownState,
+        ErrorCode::OidcStateReplayed,
+        ErrorCode::OidcStateExpired,
+        ErrorCode::OidcPkceMismatch,
+        ErrorCode::OidcCodeRejected,
+        ErrorCode::OidcWrongIssuer,
+        ErrorCode::OidcWrongAudience,
+        ErrorCode::OidcTokenExpired,
+        ErrorCode::OidcInvalidToken,
+        ErrorCode::OidcClaimMissing,
+        ErrorCode::OidcUnknownPerson,
         ErrorCode::InternalError,
     ];
 
@@ -97,6 +125,20 @@ impl ErrorCode {
             ErrorCode::WrongState => "wrong_state",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::NotReady => "not_ready",
+            ErrorCode::PasswordLoginDisabled => "password_login_disabled",
+            ErrorCode::OidcNotConfigured => "oidc_not_configured",
+            ErrorCode::OidcProviderUnavailable => "oidc_provider_unavailable",
+            ErrorCode::OidcUnknownState => "oidc_unknown_state",
+            ErrorCode::OidcStateReplayed => "oidc_state_replayed",
+            ErrorCode::OidcStateExpired => "oidc_state_expired",
+            ErrorCode::OidcPkceMismatch => "oidc_pkce_mismatch",
+            ErrorCode::OidcCodeRejected => "oidc_code_rejected",
+            ErrorCode::OidcWrongIssuer => "oidc_wrong_issuer",
+            ErrorCode::OidcWrongAudience => "oidc_wrong_audience",
+            ErrorCode::OidcTokenExpired => "oidc_token_expired",
+            ErrorCode::OidcInvalidToken => "oidc_invalid_token",
+            ErrorCode::OidcClaimMissing => "oidc_claim_missing",
+            ErrorCode::OidcUnknownPerson => "oidc_unknown_person",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -128,6 +170,20 @@ impl ErrorCode {
             | ErrorCode::WrongState => StatusCode::CONFLICT,
             ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
             ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::PasswordLoginDisabled => StatusCode::FORBIDDEN,
+            ErrorCode::OidcNotConfigured => StatusCode::NOT_FOUND,
+            ErrorCode::OidcProviderUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::OidcUnknownState => StatusCode::BAD_REQUEST,
+            ErrorCode::OidcStateReplayed => StatusCode::BAD_REQUEST,
+            ErrorCode::OidcStateExpired => StatusCode::BAD_REQUEST,
+            ErrorCode::OidcPkceMismatch => StatusCode::BAD_REQUEST,
+            ErrorCode::OidcCodeRejected => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcWrongIssuer => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcWrongAudience => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcTokenExpired => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcInvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcClaimMissing => StatusCode::UNAUTHORIZED,
+            ErrorCode::OidcUnknownPerson => StatusCode::FORBIDDEN,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,6 +216,26 @@ impl ErrorCode {
             ErrorCode::WrongState => "Not possible in the item's present state",
             ErrorCode::ConsentRequired => "The client's consent is needed to read this",
             ErrorCode::NotReady => "Not ready",
+            ErrorCode::PasswordLoginDisabled => {
+                "Sign in with e-identification: passwords are off in this municipality"
+            }
+            ErrorCode::OidcNotConfigured => "No identity provider is configured for this",
+            ErrorCode::OidcProviderUnavailable => "The identity provider could not be reached",
+            ErrorCode::OidcUnknownState => "Unknown sign-in: start again",
+            ErrorCode::OidcStateReplayed => "This sign-in was used already: start again",
+            ErrorCode::OidcStateExpired => "The sign-in took too long: start again",
+            ErrorCode::OidcPkceMismatch => "The code verifier does not match this sign-in",
+            ErrorCode::OidcCodeRejected => "The identity provider refused the code",
+            ErrorCode::OidcWrongIssuer => {
+                "The ID token is not from the configured identity provider"
+            }
+            ErrorCode::OidcWrongAudience => "The ID token is not meant for hemtid",
+            ErrorCode::OidcTokenExpired => "The ID token has expired",
+            ErrorCode::OidcInvalidToken => "The ID token is invalid",
+            ErrorCode::OidcClaimMissing => "The ID token does not say who the person is",
+            ErrorCode::OidcUnknownPerson => {
+                "The person has no active hemtid account in this municipality"
+            }
             ErrorCode::InternalError => "Internal error",
         }
     }

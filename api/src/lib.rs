@@ -53,6 +53,9 @@ pub struct AppState {
     /// Set when `/metrics` has a listener of its own (`metrics_addr`):
     /// the API's address then answers 404 there.
     pub metrics_elsewhere: std::sync::OnceLock<()>,
+    /// The municipalities' identity providers (OpenID Connect); set once
+    /// at start, none unless configured.
+    pub identity: std::sync::OnceLock<std::sync::Arc<hemtid_core::auth::oidc::IdentityProviders>>,
 }
 
 impl AppState {
@@ -81,7 +84,13 @@ impl AppState {
             proxies: Default::default(),
             gateway_ready: Default::default(),
             metrics_elsewhere: Default::default(),
+            identity: Default::default(),
         })
+    }
+
+    /// The configured identity providers (none unless configured).
+    pub fn identity_providers(&self) -> std::sync::Arc<hemtid_core::auth::oidc::IdentityProviders> {
+        self.identity.get().cloned().unwrap_or_default()
     }
 
     /// The trusted reverse proxies (none unless configured).

@@ -168,11 +168,62 @@ function signOut() {
   location.hash = "#/login";
 }
 
-function loginPage(main) {
+// Sign-in through the municipality's identity provider (e-legitimation):
+// the page keeps its own PKCE verifier, hemtid sends the browser to the
+// provider, the provider sends it back to /inloggning with a code.
+const OIDC_SV = {
+  oidc_unknown_person: "Du har inget aktivt konto i hemtid i den här kommunen. Kontakta din administratör.",
+  oidc_state_replayed: "Inloggningen har redan använts. Logga in igen.",
+  oidc_unknown_state: "Inloggningen känns inte igen. Logga in igen.",
+  oidc_state_expired: "Inloggningen tog för lång tid. Logga in igen.",
+  oidc_provider_unavailable: "Kommunens inloggningstjänst svarar inte just nu. Försök igen om en stund.",
+  oidc_not_configured: "Inloggning med e-legitimation är inte inställd för kommunen.",
+  password_login_disabled: "Lösenord används inte i din kommun: logga in med e-legitimation.",
+  access_denied: "Inloggningen avbröts.",
+};
+const OIDC_FAILED = "Inloggningen med e-legitimation kunde inte kontrolleras. Försök igen.";
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function startOidc(code) {
+  if (!window.crypto || !crypto.subtle) throw new Error("Inloggning med e-legitimation kräver HTTPS.");
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem("hemtid.oidc.verifier", verifier);
+  location.assign(`/api/v1/auth/oidc/${encodeURIComponent(code)}/authorize?client=web&code_challenge=${challenge}`);
+}
+
+// Back from the provider: trades the code for hemtid's tokens, then takes
+// the code out of the address bar. Answers an error text, or null.
+async function finishOidc() {
+  const q = new URLSearchParams(location.search);
+  history.replaceState(null, "", "/#/login");
+  const verifier = sessionStorage.getItem("hemtid.oidc.verifier");
+  sessionStorage.removeItem("hemtid.oidc.verifier");
+  if (q.get("error")) return OIDC_SV[q.get("error")] || OIDC_FAILED;
+  if (!q.get("code") || !q.get("state") || !verifier) return OIDC_FAILED;
+  try {
+    const t = await api("POST", "/api/v1/auth/oidc/token",
+      { state: q.get("state"), code: q.get("code"), code_verifier: verifier });
+    keep(t);
+    S.me = null;
+    location.hash = "#/";
+    return null;
+  } catch (e) {
+    return (e.body && OIDC_SV[e.body.code]) || OIDC_FAILED;
+  }
+}
+
+function loginPage(main, notice) {
   const user = el("input", { id: "username", name: "username", autocomplete: "username", required: true });
   const pass = el("input", { id: "password", name: "password", type: "password",
     autocomplete: "current-password", required: true });
   const msg = el("div");
+  if (notice) msg.append(errorBox(new Error(notice)));
+  const eid = el("div", { class: "eid" });
   const form = el("form", { class: "login", onsubmit: async (ev) => {
     ev.preventDefault();
     msg.replaceChildren();
@@ -182,16 +233,27 @@ function loginPage(main) {
       S.me = null;
       location.hash = "#/";
     } catch (e) {
-      msg.append(errorBox(e.status === 401 ? new Error("Fel användarnamn eller lösenord.") : e));
+      const text = e.status === 401 ? "Fel användarnamn eller lösenord."
+        : (e.body && OIDC_SV[e.body.code]) || e.message;
+      msg.append(errorBox(new Error(text)));
     }
   } },
   el("h1", {}, "Logga in"),
+  msg,
+  eid,
   el("label", { for: "username" }, "Användarnamn"), user,
   el("label", { for: "password" }, "Lösenord"), pass,
-  el("p", {}, el("button", { type: "submit", id: "login" }, "Logga in")),
-  msg);
+  el("p", {}, el("button", { type: "submit", id: "login" }, "Logga in")));
   main.replaceChildren(form);
   user.focus();
+  api("GET", "/api/v1/auth/identity-providers").then((r) => {
+    eid.replaceChildren(...r.items.map((p) => el("p", {}, el("button", {
+      type: "button", id: `oidc-${p.municipality_code}`, class: "eid-button",
+      onclick: () => startOidc(p.municipality_code).catch((e) => {
+        msg.replaceChildren(errorBox(e));
+      }),
+    }, p.label))));
+  }).catch(() => {});
 }
 
 // ---------- inbox ----------
@@ -810,6 +872,14 @@ async function route() {
   const main = document.getElementById("main");
   const [path, query] = location.hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
+  if (location.pathname === "/inloggning") {
+    // Signed in: the new hash routes to the start page.
+    const notice = await finishOidc();
+    if (!notice) return;
+    document.getElementById("nav").replaceChildren();
+    document.getElementById("who").replaceChildren();
+    return loginPage(main, notice);
+  }
   if (!S.token || path === "/login") {
     document.getElementById("nav").replaceChildren();
     document.getElementById("who").replaceChildren();

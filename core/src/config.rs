@@ -54,6 +54,9 @@ pub struct Config {
     /// Where `/metrics` is served instead of the HTTP address (plain HTTP,
     /// for the scraper on a private network); unset: on the HTTP address.
     pub metrics_addr: Option<String>,
+    /// Sign-in through municipalities' identity providers (OpenID
+    /// Connect): `[[identity_provider]]` tables, in the file only.
+    pub identity_provider: Vec<crate::auth::oidc::IdentityProviderConfig>,
 }
 
 /// How logs are written.
@@ -92,6 +95,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             metrics_addr: None,
+            identity_provider: Vec::new(),
         }
     }
 }
@@ -494,6 +498,16 @@ impl Config {
                 out.push_str(&format!("{key} = {value}\n"));
             }
         }
+        out.push_str(&format!(
+            "\n# Identity providers (OpenID Connect), one [[identity_provider]] table per\n\
+             # municipality, file only (README: Sign-in through the municipality's\n\
+             # identity provider): {} configured{}\n",
+            self.identity_provider.len(),
+            self.identity_provider
+                .iter()
+                .map(|p| format!(", {} at {}", p.municipality, p.issuer))
+                .collect::<String>()
+        ));
         out
     }
 }

@@ -280,6 +280,7 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
                 provider_id: provider_id.clone(),
                 authority_unit_id,
                 active: true,
+                external_id: None,
             },
             Some(hash),
         )?;

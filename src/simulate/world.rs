@@ -380,6 +380,7 @@ pub fn build(
                 provider_id,
                 authority_unit_id: unit_id,
                 active: true,
+                external_id: None,
             },
             Some(&hash),
         )?

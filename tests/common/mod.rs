@@ -2,6 +2,8 @@
 //! `hemtid serve`, HTTP requests.
 #![allow(dead_code)] // each test binary uses part of it
 
+pub mod idp;
+
 use hemtid_core::db::testing::TestDb;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

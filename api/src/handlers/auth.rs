@@ -44,7 +44,7 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-fn tokens(
+pub(crate) fn tokens(
     state: &AppState,
     user: UserAccount,
     sid: &str,
@@ -74,6 +74,7 @@ fn tokens(
         (status = 200, description = "Signed in.", body = TokenResponse),
         problem::JsonBody,
         problem::Unauthorized,
+        problem::Forbidden,
         problem::TooManyRequests,
         problem::Internal,
     ),
@@ -93,6 +94,7 @@ pub async fn login(
         .begin(&username, &address, Instant::now())
         .map_err(ApiError::retry_after)?;
     let refresh_ttl = state.keys.refresh_ttl_seconds();
+    let providers = state.identity_providers();
     // Lookup, argon2 and the refresh token all run on the blocking pool.
     let signed_in = state
         .db(move |c| {
@@ -102,6 +104,11 @@ pub async fn login(
             let Some(user) = user.filter(|u| ok && u.fields.active) else {
                 return Ok(None);
             };
+            // Told only to whoever knows the password.
+            let m = hemtid_core::db::municipality::get(c, &user.municipality_id)?;
+            if !providers.password_login(&m.code) {
+                return Err(ApiError::new(ErrorCode::PasswordLoginDisabled));
+            }
             let sid = hemtid_core::db::new_id();
             let refresh =
                 refresh_token::issue(c, &user.id, &sid, hemtid_core::db::now(), refresh_ttl)

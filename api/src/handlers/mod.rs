@@ -20,6 +20,7 @@ pub(crate) mod month;
 pub(crate) mod month_figures;
 pub(crate) mod month_lock;
 pub(crate) mod municipality;
+pub(crate) mod oidc;
 pub(crate) mod order;
 pub(crate) mod pages;
 pub(crate) mod provider;
@@ -56,6 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/auth/login").route(post().to(auth::login)))
                 .service(res("/auth/refresh").route(post().to(auth::refresh)))
                 .service(res("/auth/logout").route(post().to(auth::logout)))
+                .service(
+                    res("/auth/identity-providers").route(get().to(oidc::list_identity_providers)),
+                )
+                .service(res("/auth/oidc/token").route(post().to(oidc::token)))
+                .service(res("/auth/oidc/{kommunkod}/authorize").route(get().to(oidc::authorize)))
                 .service(res("/me").route(get().to(auth::me)))
                 .service(res("/me/clients").route(get().to(me::my_clients)))
                 .service(res("/me/password").route(put().to(user::change_own_password)))

@@ -43,6 +43,9 @@ pub async fn accessibility() -> HttpResponse {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::res("/").route(web::get().to(index)))
+        // Where the identity provider sends the browser back (the page
+        // finishes the sign-in).
+        .service(super::res("/inloggning").route(web::get().to(index)))
         .service(super::res("/web/app.js").route(web::get().to(app_js)))
         .service(super::res("/web/app.css").route(web::get().to(app_css)))
         .service(super::res("/tillganglighet").route(web::get().to(accessibility)))

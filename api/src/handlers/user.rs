@@ -34,6 +34,11 @@ pub struct UserInput {
     /// Only on create; change it later with `PUT /users/{id}/password`.
     #[serde(default)]
     pub password: Option<String>,
+    /// Who the person is at the municipality's identity provider: the
+    /// value of the claim it is configured to match (`sub`, HSA-id,
+    /// employee number, e-mail). Without it she cannot sign in there.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// Body of `PUT /api/v1/users/{id}/password`.
@@ -62,7 +67,7 @@ impl Crud for UserAccount {
     type Input = UserInput;
     type Fields = NewUser;
     const PATH: &'static str = "/users";
-    const TAKEN: &'static str = "the username is taken";
+    const TAKEN: &'static str = "the username or the external id is taken";
 
     fn id(&self) -> &str {
         &self.id
@@ -129,6 +134,7 @@ impl Crud for UserAccount {
             provider_id: input.provider_id.map(|u| u.to_string()),
             authority_unit_id: input.authority_unit_id.map(|u| u.to_string()),
             active: input.active,
+            external_id: v.optional_text("external_id", input.external_id.as_deref(), 256),
         };
         NewUser {
             fields,

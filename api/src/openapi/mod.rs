@@ -11,8 +11,8 @@ mod sync_item;
 use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
     absence, alert, approval, auth, care_plan, client, decision, device, docs, explanation, health,
-    journal, lock_key, material, me, month, month_figures, month_lock, municipality, order, report,
-    sync, user, visit_view,
+    journal, lock_key, material, me, month, month_figures, month_lock, municipality, oidc, order,
+    report, sync, user, visit_view,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -47,6 +47,9 @@ pub const JSON: &str = "application/json";
         auth::login,
         auth::refresh,
         auth::logout,
+        oidc::list_identity_providers,
+        oidc::authorize,
+        oidc::token,
         auth::me,
         me::my_clients,
         me::my_visits,

@@ -120,4 +120,8 @@ problems! {
     Internal => [INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE];
     /// The database does not answer.
     NotReady => [SERVICE_UNAVAILABLE];
+    /// The account or the municipality's settings do not allow it.
+    Forbidden => [FORBIDDEN];
+    /// A service hemtid relies on (the identity provider) did not answer.
+    BadGateway => [BAD_GATEWAY];
 }

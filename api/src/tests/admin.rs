@@ -490,6 +490,7 @@ async fn another_municipality_sees_nothing() {
             provider_id: None,
             authority_unit_id: None,
             active: true,
+            external_id: None,
         },
         Some(&hash),
     )

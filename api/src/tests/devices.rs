@@ -282,6 +282,7 @@ async fn dead_letters_are_listed_and_replayed_by_the_admin() {
                 provider_id: None,
                 authority_unit_id: None,
                 active: true,
+                external_id: None,
             },
             Some(&hash),
         )

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 pub mod lock_keys;
+pub mod oidc;
 pub mod throttle;
 
 /// Errors from hashing, issuing and verifying credentials.
@@ -307,6 +308,7 @@ mod tests {
                 provider_id: Some("p1".into()),
                 authority_unit_id: None,
                 active: true,
+                external_id: None,
             },
             password_hash: None,
             created_at: crate::db::now(),

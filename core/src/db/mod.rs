@@ -29,6 +29,7 @@ pub mod figure;
 pub mod journal_note;
 pub mod material_request;
 pub mod municipality;
+pub mod oidc_login;
 pub mod provider;
 pub mod provider_notice;
 pub mod refresh_token;

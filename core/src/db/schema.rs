@@ -61,6 +61,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -762,5 +763,18 @@ diesel::table! {
         visit_event_id -> Text,
         content_sha256 -> Text,
         body -> Text,
+    }
+}
+
+diesel::table! {
+    oidc_login (state_hash) {
+        state_hash -> Text,
+        municipality_id -> Text,
+        redirect_uri -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        client_challenge -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }

@@ -44,6 +44,10 @@ pub struct UserFields {
     pub provider_id: Option<String>,
     pub authority_unit_id: Option<String>,
     pub active: bool,
+    /// Who the person is at the municipality's identity provider: the
+    /// value of its configured claim (`sub`, HSA-id, employee number,
+    /// e-mail). Unset: no sign-in through the provider.
+    pub external_id: Option<String>,
 }
 
 pub fn create(
@@ -81,6 +85,21 @@ pub fn get_any(conn: &mut DbConn, id: &str) -> Result<UserAccount, StoreError> {
         .find(id)
         .select(UserAccount::as_select())
         .first(conn)?)
+}
+
+/// For sign-in through the identity provider: the account of
+/// `municipality_id` the provider's claim names.
+pub fn find_by_external_id(
+    conn: &mut DbConn,
+    municipality_id: &str,
+    external_id: &str,
+) -> Result<Option<UserAccount>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::municipality_id.eq(municipality_id))
+        .filter(user_account::external_id.eq(external_id))
+        .select(UserAccount::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// For sign-in: usernames are unique across municipalities.

@@ -1,0 +1,3 @@
+DROP TABLE oidc_login;
+DROP INDEX user_account_external_id_idx;
+ALTER TABLE user_account DROP COLUMN external_id;
