@@ -38,11 +38,16 @@ say() { printf '[drill %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A port nothing listens on, below Linux's ephemeral range (32768-60999,
+# where outgoing connections take theirs: a port picked there was once
+# taken by one before serve could bind it), and never one this drill has
+# handed out already (called in $(...), so remembered in a file).
 free_port() {
   local p
   while :; do
-    p=$(( 20000 + RANDOM % 20000 ))
-    port_free "$p" && { echo "$p"; return; }
+    p=$(( 20000 + RANDOM % 12000 ))
+    grep -qx "$p" "$WORK/ports" 2>/dev/null && continue
+    port_free "$p" && { echo "$p" >>"$WORK/ports"; echo "$p"; return; }
   done
 }
 
