@@ -120,6 +120,22 @@ enum Command {
     /// link (exit code 3 if there is one; 1 if the check could not run, 2
     /// for a mistyped command line).
     VerifyLogs,
+    /// Copy the database (a consistent snapshot, while hemtid serves) and
+    /// what lives beside it (JWT secret, lock-signing key, TLS files) into
+    /// one file, mode 0600. SQLite: VACUUM INTO; PostgreSQL: pg_dump under
+    /// the snapshot the rows were counted in.
+    Backup {
+        /// The archive to write; never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty data folder and an empty database
+    /// (the configured ones), check every file's checksum and every
+    /// table's rows, and run newer migrations.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Simulate a municipality: build N clients with orders, care workers
     /// and door locks, drive days of visits through the real paths (locks
     /// over MQTT with receipts, phones over HTTP with late offline
@@ -349,6 +365,8 @@ fn main() -> Result<()> {
                 reload_command,
             },
         ),
+        Command::Backup { to } => backup::backup(&config, &to),
+        Command::Restore { from } => backup::restore(&config, &from),
         Command::VerifyLogs => {
             let (_, mut conn) = migrated(&config)?;
             let reports = db::chain::verify(&mut conn)?;
@@ -629,6 +647,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
 }
 
 mod background;
+mod backup;
 mod checkpointer;
 mod evaluator;
 mod mqtt;
