@@ -129,6 +129,18 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Move the installation's SQLite database to an empty PostgreSQL
+    /// database: every table, ids and hash chains kept, rows counted on
+    /// both sides, all or nothing. Then point database_url at it.
+    Copy {
+        /// The source; default the configured database.
+        #[arg(long)]
+        from: Option<String>,
+        /// The empty PostgreSQL database (postgres://…); from the
+        /// environment keeps a password out of the process list.
+        #[arg(long, env = "HEMTID_COPY_TO")]
+        to: String,
+    },
     /// Restore a backup into an empty data folder and an empty database
     /// (the configured ones), check every file's checksum and every
     /// table's rows, and run newer migrations.
@@ -367,6 +379,9 @@ fn main() -> Result<()> {
         ),
         Command::Backup { to } => backup::backup(&config, &to),
         Command::Restore { from } => backup::restore(&config, &from),
+        Command::Copy { from, to } => {
+            copy::copy(&from.unwrap_or_else(|| config.database_url()), &to)
+        }
         Command::VerifyLogs => {
             let (_, mut conn) = migrated(&config)?;
             let reports = db::chain::verify(&mut conn)?;
@@ -649,6 +664,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
 mod background;
 mod backup;
 mod checkpointer;
+mod copy;
 mod evaluator;
 mod mqtt;
 mod tls;
