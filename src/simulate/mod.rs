@@ -219,23 +219,57 @@ impl Served {
     /// Starts `exe serve` with the caller's configuration and loopback
     /// ports of its own; `env` adds to it. Waits until `/readyz` answers.
     pub fn start(exe: &std::path::Path, env: &[(&str, String)]) -> Result<Served> {
-        let (http, mqtt) = (free_port()?, free_port()?);
+        // Ports the server picks itself and prints: a port picked here and
+        // handed over could be taken by another process's connection in
+        // between (it happened in CI).
         let mut cmd = Command::new(exe);
         cmd.arg("serve")
-            .env("HEMTID_HTTP_ADDR", format!("127.0.0.1:{http}"))
-            .env("HEMTID_MQTT_LISTEN", format!("127.0.0.1:{mqtt}"))
+            .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
+            .env("HEMTID_MQTT_LISTEN", "127.0.0.1:0")
             // Every simulated lock connects from this machine's loopback
             // address: one address, thousands of devices.
             .env("HEMTID_MQTT_MAX_CONNECTIONS_PER_ADDRESS", "100000")
-            .stdout(Stdio::null());
+            .stdout(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().context("cannot start hemtid serve")?;
+        let mut child = cmd.spawn().context("cannot start hemtid serve")?;
+        let stdout = child.stdout.take().context("hemtid serve has no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        // Drains what serve prints for as long as it runs.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let (mut api, mut mqtt_port) = (None, 0);
+        while api.is_none() {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .context("hemtid serve did not print its address in 120 s")?;
+            let Ok(line) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("hemtid serve stopped before it printed its address");
+            };
+            if let Some(addr) = line.strip_prefix("hemtid MQTT broker on mqtt://") {
+                mqtt_port = addr
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or(0);
+            }
+            if let Some(addr) = line.strip_prefix("hemtid listening on ") {
+                api = Some(addr.trim().to_string());
+            }
+        }
         let served = Served {
             child,
-            api: format!("http://127.0.0.1:{http}"),
-            mqtt_port: mqtt,
+            api: api.unwrap_or_default(),
+            mqtt_port,
         };
         served.wait_ready(Duration::from_secs(120))?;
         Ok(served)

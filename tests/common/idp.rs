@@ -160,12 +160,20 @@ pub fn as_person(url: &str, login: &str) -> String {
     u.into()
 }
 
+/// A free port for hemtid's HTTP address, which the provider's redirect
+/// URI must name before hemtid starts: below Linux's ephemeral range
+/// (32768-60999), where another process's outgoing connection could take
+/// it before hemtid binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
         .unwrap()
-        .local_addr()
+        .subsec_nanos() as usize;
+    (0..12_000)
+        .map(|i| 20_000 + ((seed + i * 7919) % 12_000) as u16)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
         .unwrap()
-        .port()
 }
 
 /// hemtid's `[[identity_provider]]` for the demo municipality.
