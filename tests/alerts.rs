@@ -24,9 +24,19 @@ use std::time::{Duration, Instant};
 type Arrival = (Instant, Value);
 
 /// Reads a Server-Sent-Events stream into `tx`, one alert per event.
-fn sse(url: String, token: String, tx: mpsc::Sender<Arrival>, connected: mpsc::Sender<()>) {
+fn sse(
+    url: String,
+    token: String,
+    resume: Option<i64>,
+    tx: mpsc::Sender<Arrival>,
+    connected: mpsc::Sender<()>,
+) {
     std::thread::spawn(move || {
-        let resp = ureq::get(&url)
+        let mut req = ureq::get(&url);
+        if let Some(id) = resume {
+            req = req.set("Last-Event-ID", &id.to_string());
+        }
+        let resp = req
             .set("Authorization", &format!("Bearer {token}"))
             .set("Accept-Encoding", "gzip, br")
             .timeout(Duration::from_secs(300))
@@ -211,7 +221,19 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
     sse(
         s.url("/api/v1/alerts/stream"),
         caseworker.clone(),
+        None,
         tx_sse,
+        tx_up.clone(),
+    );
+    // A client resuming from a change that does not exist (a number from
+    // another database, or garbage) is told to reload, and still gets
+    // what happens next (issue 27: it used to wait for that number).
+    let (tx_future, rx_future) = mpsc::channel();
+    sse(
+        s.url("/api/v1/alerts/stream"),
+        caseworker.clone(),
+        Some(i64::MAX),
+        tx_future,
         tx_up.clone(),
     );
     let (tx_mqtt, rx_mqtt) = mpsc::channel();
@@ -224,7 +246,7 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
         tx_mqtt,
         tx_up,
     );
-    for _ in 0..2 {
+    for _ in 0..3 {
         rx_up
             .recv_timeout(Duration::from_secs(20))
             .expect("SSE connected and MQTT subscribed");
@@ -260,6 +282,9 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
             && v["figures"]["performed_minutes"] == 180
     };
     let (at_sse, via_sse) = first(&rx_sse, 10, is_it).expect("the alert on the SSE stream");
+    let (_, reset) = first(&rx_future, 10, |_| true).expect("an event on the resumed stream");
+    assert_eq!(reset["reason"], "replay_limited", "{reset}");
+    first(&rx_future, 10, is_it).expect("the alert on the stream resumed from the future");
     let got = first(&rx_mqtt, 10, is_it);
     if got.is_none() {
         let mut c = db.connect();

@@ -321,6 +321,9 @@ async function inboxPage(main, params) {
     if (old) old.replaceWith(item);
     else list.prepend(item);
     say(`Ny avvikelse: ${KIND_SV[a.kind] || a.kind}, ${a.client_name}`);
+  }, () => {
+    // The server could not replay all that was missed: the list anew.
+    if (location.hash.split("?")[0] === "#/inbox") route();
   });
 }
 
@@ -350,7 +353,7 @@ function alertItem(a, fresh, heading = "h3") {
 }
 
 // Server-Sent Events over fetch (EventSource cannot send the token).
-function follow(onAlert) {
+function follow(onAlert, onReset) {
   if (S.stream) S.stream.abort();
   const ctl = new AbortController();
   S.stream = ctl;
@@ -380,10 +383,17 @@ function follow(onAlert) {
             const block = buf.slice(0, i);
             buf = buf.slice(i + 2);
             let data = "";
+            let kind = "message";
             for (const line of block.split("\n")) {
               if (line.startsWith(": connected")) setLive(true);
               if (line.startsWith("id: ")) last = line.slice(4);
+              if (line.startsWith("event: ")) kind = line.slice(7);
               if (line.startsWith("data: ")) data += line.slice(6);
+            }
+            // More was missed than the server replays: read the list again.
+            if (kind === "reset") {
+              if (onReset) onReset();
+              continue;
             }
             if (data) {
               try { onAlert(JSON.parse(data)); } catch (e) { /* a bad event is skipped */ }

@@ -306,6 +306,26 @@ const POLL: Duration = Duration::from_millis(150);
 /// A comment line now and then keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// How many changes a resuming stream replays at most: a laptop woken
+/// after a night catches up; a `Last-Event-ID` of 0 (or far below) does not
+/// read the whole outbox.
+const REPLAY_LIMIT: i64 = 10_000;
+
+/// Where a stream starts, given the client's `Last-Event-ID` and the last
+/// change: and whether the client must reload its list instead (it asked
+/// for more than the replay keeps, or for a change that does not exist,
+/// e.g. after a restore; following such a number would skip every new
+/// change below it).
+fn replay_from(resume: Option<i64>, last: i64) -> (i64, bool) {
+    let floor = last.saturating_sub(REPLAY_LIMIT).max(0);
+    match resume {
+        None => (last, false),
+        Some(s) if s > last => (last, true),
+        Some(s) if s < floor => (floor, floor > 0),
+        Some(s) => (s, false),
+    }
+}
+
 impl AlertHub {
     /// Starts the reader on first use (it needs the server's runtime).
     fn ensure_started(&self, state: web::Data<AppState>) {
@@ -369,7 +389,10 @@ fn sse_event(seq: i64, view: &AlertView) -> Option<Bytes> {
 
 /// `GET /api/v1/alerts/stream`: new and changed alerts as Server-Sent
 /// Events (`event: alert`, `id:` the change's sequence number, `data:` the
-/// alert as JSON). Send `Last-Event-ID` to resume after a reconnect.
+/// alert as JSON). Send `Last-Event-ID` to resume after a reconnect: at
+/// most the last 10,000 changes are replayed; when more were missed, or
+/// the id is unknown, the stream starts with `event: reset` (reload the
+/// list with `GET /api/v1/alerts`) and goes on from there.
 #[utoipa::path(
     get,
     path = "/api/v1/alerts/stream",
@@ -397,10 +420,8 @@ pub async fn alert_stream(
     state.alerts.ensure_started(state.clone());
     // Subscribe before reading where to start, so nothing falls between.
     let mut live = state.alerts.tx.subscribe();
-    let mut sent = match resume {
-        Some(s) => s,
-        None => state.db(|c| Ok(alert::last_seq(c)?)).await?,
-    };
+    let last = state.db(|c| Ok(alert::last_seq(c)?)).await?;
+    let (mut sent, reset) = replay_from(resume, last);
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let municipality = p.municipality_id.clone();
     actix_web::rt::spawn(async move {
@@ -412,7 +433,17 @@ pub async fn alert_stream(
         {
             return;
         }
-        let mut catch_up = resume.is_some();
+        if reset
+            && tx
+                .send(Bytes::from(format!(
+                    "event: reset\ndata: {{\"reason\":\"replay_limited\",\"from\":{sent}}}\n\n"
+                )))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        let mut catch_up = sent < last;
         loop {
             if catch_up {
                 let from = sent;
@@ -505,5 +536,29 @@ async fn forward(
     match views.pop().and_then(|v| sse_event(seq, &v)) {
         Some(bytes) => tx.send(bytes).await.is_ok(),
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_replays_a_bounded_window_and_never_waits_for_the_future() {
+        assert_eq!(replay_from(None, 50), (50, false));
+        assert_eq!(replay_from(Some(40), 50), (40, false));
+        assert_eq!(
+            replay_from(Some(0), 50),
+            (0, false),
+            "all 50 are within the window"
+        );
+        assert_eq!(
+            replay_from(Some(-9_223_372_036_854_775_807), 50),
+            (0, false)
+        );
+        assert_eq!(replay_from(Some(0), 25_000), (15_000, true));
+        assert_eq!(replay_from(Some(i64::MIN), 25_000), (15_000, true));
+        assert_eq!(replay_from(Some(i64::MAX), 50), (50, true));
+        assert_eq!(replay_from(Some(51), 50), (50, true));
     }
 }
