@@ -59,20 +59,20 @@ pub struct FileEntry {
 }
 
 /// Progress on a terminal (one line rewritten), plain lines when piped.
-struct Progress {
+pub(crate) struct Progress {
     tty: bool,
-    started: Instant,
+    pub(crate) started: Instant,
 }
 
 impl Progress {
-    fn new() -> Progress {
+    pub(crate) fn new() -> Progress {
         Progress {
             tty: std::io::stderr().is_terminal(),
             started: Instant::now(),
         }
     }
 
-    fn step(&self, text: &str) {
+    pub(crate) fn step(&self, text: &str) {
         let secs = self.started.elapsed().as_secs_f64();
         if self.tty {
             eprint!("\r\x1b[2K[{secs:6.1} s] {text}");
@@ -81,7 +81,7 @@ impl Progress {
         }
     }
 
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if self.tty {
             eprintln!();
         }
@@ -89,21 +89,21 @@ impl Progress {
 }
 
 #[derive(QueryableByName)]
-struct Name {
+pub(crate) struct Name {
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(crate) name: String,
 }
 
 #[derive(QueryableByName)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 /// Every table of the database and its rows, per backend.
 macro_rules! count_tables {
     ($name:ident, $conn:ty, $list:expr) => {
-        fn $name(c: &mut $conn) -> Result<BTreeMap<String, i64>> {
+        pub(crate) fn $name(c: &mut $conn) -> Result<BTreeMap<String, i64>> {
             let names: Vec<Name> = diesel::sql_query($list).load(c)?;
             let mut counts = BTreeMap::new();
             for t in names {
@@ -120,9 +120,9 @@ count_tables!(count_pg, diesel::PgConnection, PG_TABLES);
 count_tables!(count_sqlite, diesel::SqliteConnection, SQLITE_TABLES);
 
 const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
-const PG_TABLES: &str = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename";
+pub(crate) const PG_TABLES: &str = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename";
 
-fn last_migration(counts_conn: &mut DbConn) -> Result<String> {
+pub(crate) fn last_migration(counts_conn: &mut DbConn) -> Result<String> {
     #[derive(QueryableByName)]
     struct V {
         #[diesel(sql_type = Text)]
@@ -172,17 +172,14 @@ fn create_private(path: &Path) -> Result<std::fs::File> {
 /// it never shows in the process list).
 fn pg_url_and_password(url: &str) -> Result<(String, Option<String>)> {
     let mut u = url::Url::parse(url).context("the PostgreSQL URL")?;
-    let password = u.password().map(percent_decode);
+    let password = u.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
     u.set_password(None)
         .map_err(|_| anyhow::anyhow!("the PostgreSQL URL cannot hold a password"))?;
     Ok((u.into(), password))
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("p={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 /// A tool of PostgreSQL's client, with the connection's password.

@@ -11,24 +11,17 @@
 //! rows counted on both sides before the commit. Nothing is kept unless
 //! all of it is.
 
+use crate::backup::{Count, Name, Progress, count_pg, last_migration};
 use anyhow::{Context, Result, bail};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use hemtid_core::db::{self, DatabaseUrl, DbConn};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
-use std::time::Instant;
 
 /// Rows read and inserted at once (fewer for wide tables: PostgreSQL takes
 /// at most 65,535 parameters per statement).
 const PAGE: usize = 2000;
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
 
 #[derive(QueryableByName)]
 struct Edge {
@@ -56,28 +49,14 @@ struct Row {
     row: String,
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `hemtid copy`.
 pub fn copy(from: &str, to: &str) -> Result<()> {
-    let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let say = |text: &str| {
-        let secs = started.elapsed().as_secs_f64();
-        if tty {
-            eprint!("\r\x1b[2K[{secs:6.1} s] {text}");
-        } else {
-            eprintln!("[{secs:.1} s] {text}");
-        }
-    };
+    let progress = Progress::new();
+    let say = |text: &str| progress.step(text);
     let (src_url, dst_url) = (DatabaseUrl::parse(from)?, DatabaseUrl::parse(to)?);
     let (DatabaseUrl::Sqlite(_), DatabaseUrl::Postgres(_)) = (&src_url, &dst_url) else {
         bail!(
@@ -89,10 +68,7 @@ pub fn copy(from: &str, to: &str) -> Result<()> {
     let (DbConn::Sqlite(_), DbConn::Pg(pg)) = (&mut src, &mut dst) else {
         bail!("unexpected backends");
     };
-    let existing: Vec<Name> = diesel::sql_query(
-        "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
-    )
-    .load(pg)?;
+    let existing = count_pg(pg)?;
     if !existing.is_empty() {
         bail!(
             "the target database has {} tables: hemtid copy needs an empty one",
@@ -101,15 +77,7 @@ pub fn copy(from: &str, to: &str) -> Result<()> {
     }
     say("migrating the target");
     db::run_migrations(&mut dst)?;
-    let migration = |c: &mut DbConn| -> Result<String> {
-        let q =
-            "SELECT version AS name FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1";
-        Ok(match c {
-            DbConn::Pg(c) => diesel::sql_query(q).get_result::<Name>(c)?.name,
-            DbConn::Sqlite(c) => diesel::sql_query(q).get_result::<Name>(c)?.name,
-        })
-    };
-    let (at_src, at_dst) = (migration(&mut src)?, migration(&mut dst)?);
+    let (at_src, at_dst) = (last_migration(&mut src)?, last_migration(&mut dst)?);
     if at_src != at_dst {
         bail!(
             "the source is at migration {at_src} and this hemtid's latest is {at_dst}: \
@@ -250,16 +218,14 @@ pub fn copy(from: &str, to: &str) -> Result<()> {
         Ok(())
     })
     })?;
-    if tty {
-        eprintln!();
-    }
+    progress.done();
     println!(
         "copied {} tables ({} rows) from {} to {} at migration {at_src} in {:.1} s",
         copied.len(),
         copied.values().sum::<i64>(),
         src_url.redacted(),
         dst_url.redacted(),
-        started.elapsed().as_secs_f64()
+        progress.started.elapsed().as_secs_f64()
     );
     let shown = [
         "client",

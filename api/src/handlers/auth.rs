@@ -104,10 +104,13 @@ pub async fn login(
             let Some(user) = user.filter(|u| ok && u.fields.active) else {
                 return Ok(None);
             };
-            // Told only to whoever knows the password.
-            let m = hemtid_core::db::municipality::get(c, &user.municipality_id)?;
-            if !providers.password_login(&m.code) {
-                return Err(ApiError::new(ErrorCode::PasswordLoginDisabled));
+            // Told only to whoever knows the password; without identity
+            // providers there is nothing to look up.
+            if !providers.is_empty() {
+                let m = hemtid_core::db::municipality::get(c, &user.municipality_id)?;
+                if !providers.password_login(&m.code) {
+                    return Err(ApiError::new(ErrorCode::PasswordLoginDisabled));
+                }
             }
             let sid = hemtid_core::db::new_id();
             let refresh =

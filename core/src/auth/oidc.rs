@@ -595,6 +595,11 @@ impl IdentityProviders {
         v
     }
 
+    /// Whether no provider is configured.
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+
     /// Whether local passwords work in the municipality `code`.
     pub fn password_login(&self, code: &str) -> bool {
         self.by_code
