@@ -30,8 +30,12 @@ grep -q "every table's rows as in the backup" "$WORK/restore.log" || {
   say "FAILED: the restored rows were not compared"; exit 1; }
 restored verify-logs
 http=$(free_port)
+# The binary itself in the background, not the function: $! must be
+# hemtid's pid for the cleanup to stop it (a function's subshell killed
+# left hemtid serving after the drill).
 HEMTID_HTTP_ADDR=127.0.0.1:$http HEMTID_MQTT_LISTEN=127.0.0.1:$(free_port) \
-  restored serve >>"$WORK/restored-serve.log" 2>&1 &
+  HEMTID_DATA_DIR=$RESTORED HEMTID_DATABASE_URL="sqlite://$RESTORED/hemtid.sqlite3" \
+  "$BIN" serve >>"$WORK/restored-serve.log" 2>&1 &
 CHILDREN+=("$!")
 for _ in $(seq 1 300); do
   curl -fsS "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
