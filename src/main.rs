@@ -573,13 +573,14 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     let (server, scheme) = match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
             let certificate = tls::Certificate::load(cert, key)?;
-            tls::reload_on_sighup(certificate.clone())?;
+            tls::reload_on_change(certificate.clone())?;
             let server = server
                 .bind_rustls_0_23(&config.http_addr, tls::server_config(certificate)?)
                 .with_context(|| format!("cannot listen on {}", config.http_addr))?;
             (server, "https")
         }
         _ => {
+            tls::ignore_sighup()?;
             let server = server
                 .bind(&config.http_addr)
                 .with_context(|| format!("cannot listen on {}", config.http_addr))?;

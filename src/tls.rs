@@ -1,8 +1,10 @@
 //! HTTPS for the API and the pages: rustls (ring, the provider already in
 //! the dependency tree) with the certificate chain and key files of the
-//! configuration, read again on SIGHUP so a renewed certificate (say from
-//! certbot's deploy hook) takes effect without a restart. A failed
-//! reload keeps the certificate in use and says why.
+//! configuration, read again on SIGHUP and when either file changes (its
+//! modification time, length or, for certbot's symlinks, target), so a
+//! renewed certificate takes effect without a restart and without a
+//! deploy hook. A failed reload keeps the certificate in use and says
+//! why.
 
 use anyhow::{Context, Result, bail};
 use rustls::pki_types::pem::PemObject;
@@ -11,6 +13,21 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+/// How often the files are looked at: a renewal is days ahead of expiry,
+/// two `stat`s every few seconds cost nothing.
+const WATCH_EVERY: Duration = Duration::from_secs(5);
+
+/// What a change of a file changes: its modification time, its length,
+/// and where its symlinks lead (certbot swaps links to new files).
+type Fingerprint = Option<(SystemTime, u64, PathBuf)>;
+
+fn fingerprint(path: &Path) -> Fingerprint {
+    let meta = std::fs::metadata(path).ok()?;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Some((meta.modified().ok()?, meta.len(), target))
+}
 
 /// The certificate in use, replaced whole on a reload.
 #[derive(Debug)]
@@ -87,19 +104,57 @@ pub fn server_config(certificate: Arc<Certificate>) -> Result<rustls::ServerConf
     Ok(config)
 }
 
-/// Reads the certificate again on each SIGHUP while the process runs.
-pub fn reload_on_sighup(certificate: Arc<Certificate>) -> Result<()> {
+/// Reads the certificate again on each SIGHUP, and when either file has
+/// changed since it was last read, while the process runs.
+pub fn reload_on_change(certificate: Arc<Certificate>) -> Result<()> {
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("cannot listen for SIGHUP")?;
+    let on_hangup = certificate.clone();
     actix_web::rt::spawn(async move {
         while hangups.recv().await.is_some() {
-            match certificate.reload() {
+            match on_hangup.reload() {
                 Ok(()) => tracing::info!("SIGHUP: the TLS certificate was read again"),
                 Err(e) => tracing::error!(
                     error = %format!("{e:#}"),
                     "SIGHUP: the TLS certificate could not be read; the one in use stays"
                 ),
             }
+        }
+    });
+    actix_web::rt::spawn(async move {
+        let files = |c: &Certificate| [fingerprint(&c.cert_file), fingerprint(&c.key_file)];
+        // What was last tried: a bad pair is reported once, and tried
+        // again when a file changes again (the key written after the
+        // certificate, say).
+        let mut seen = files(&certificate);
+        let mut ticks = actix_web::rt::time::interval(WATCH_EVERY);
+        loop {
+            ticks.tick().await;
+            let now = files(&certificate);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match certificate.reload() {
+                Ok(()) => tracing::info!("the TLS certificate files changed and were read again"),
+                Err(e) => tracing::error!(
+                    error = %format!("{e:#}"),
+                    "the TLS certificate files changed but could not be read; the one in use stays"
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Without TLS a SIGHUP (`systemctl reload`) has nothing to read again:
+/// it is logged instead of ending the process, SIGHUP's default.
+pub fn ignore_sighup() -> Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot listen for SIGHUP")?;
+    actix_web::rt::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: no TLS certificate configured, nothing to read again");
         }
     });
     Ok(())

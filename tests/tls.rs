@@ -159,6 +159,60 @@ fn https_with_the_configured_certificate_renewed_on_sighup() {
         assert_eq!(shown, der_b);
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Renewed files and no signal at all (a renewal tool without a deploy
+    // hook): hemtid sees the files change and reads them. The key lands
+    // after the certificate, so one look may find a pair that does not
+    // match; the next finds the whole.
+    let (ca_c, cert_c, key_c, der_c) = issue("hemtid C");
+    std::fs::write(&cert_file, &cert_c).unwrap();
+    std::fs::write(&key_file, &key_c).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((answer, shown)) = get(&addr, std::slice::from_ref(&ca_c), "/healthz")
+            && shown == der_c
+        {
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the changed files were not read without a SIGHUP"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `systemctl reload hemtid` sends SIGHUP whether or not TLS is
+/// configured; without it hemtid has nothing to read again and must not
+/// die of the signal's default action.
+#[test]
+fn a_sighup_without_tls_leaves_hemtid_serving() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let mut s = Server::start(&db, &data.0, &["--demo", "--bare"]);
+    assert_eq!(s.wait_ready(30).0, 200);
+    let pid = s.child.id().to_string();
+    for _ in 0..3 {
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    // Signals arrive at once; a process they end is gone well within this.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        assert!(
+            s.child.try_wait().unwrap().is_none(),
+            "hemtid exited on SIGHUP"
+        );
+        let (status, _, _) = common::request("GET", &s.url("/healthz"), None, None);
+        assert_eq!(status, 200);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.terminate().success());
 }
 
 /// Half a TLS configuration is refused at start, not run as plain HTTP.
