@@ -474,7 +474,12 @@ fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
     }
     // Loud, not fatal: a test or a migration rehearsal may run so on
     // purpose; production must not.
-    for w in db::durability_warnings(&mut conn)? {
+    let url = DatabaseUrl::parse(&config.database_url())?;
+    let transport = db::transport_warnings(&url, &mut conn)?;
+    for w in db::durability_warnings(&mut conn)?
+        .into_iter()
+        .chain(transport)
+    {
         tracing::error!("{w}");
         eprintln!("WARNING: {w}");
     }

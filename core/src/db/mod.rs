@@ -307,6 +307,75 @@ pub fn durability_warnings(c: &mut DbConn) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// What leaves the way to PostgreSQL open to a listener or an impostor:
+/// a server on another machine reached without TLS, or with TLS that
+/// checks neither the server's certificate nor its name (any `sslmode`
+/// but `verify-full`). Loopback and Unix sockets need neither. One
+/// sentence, or none; the URL's password never in it.
+pub fn transport_warnings(url: &DatabaseUrl, c: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let (DatabaseUrl::Postgres(url), DbConn::Pg(pg)) = (url, c) else {
+        return Ok(Vec::new());
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let encrypted = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result::<Ssl>(pg)
+        .optional()?
+        .is_some_and(|s| s.ssl);
+    let (host, sslmode) = postgres_host_and_sslmode(url);
+    Ok(transport_warning(&host, sslmode.as_deref(), encrypted)
+        .into_iter()
+        .collect())
+}
+
+/// The host a `postgres://` URL names (its `host` parameter wins, as in
+/// libpq) and its `sslmode`.
+fn postgres_host_and_sslmode(url: &str) -> (String, Option<String>) {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return (String::new(), None);
+    };
+    let mut host = parsed.host_str().unwrap_or_default().to_string();
+    let mut sslmode = None;
+    for (k, v) in parsed.query_pairs() {
+        match &*k {
+            "host" => host = v.into_owned(),
+            "sslmode" => sslmode = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (host, sslmode)
+}
+
+fn transport_warning(host: &str, sslmode: Option<&str>, encrypted: bool) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let local = bare.is_empty()
+        || bare.starts_with('/')
+        || bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if local || sslmode == Some("verify-full") {
+        return None;
+    }
+    Some(if encrypted {
+        format!(
+            "PostgreSQL at {bare} is reached over TLS without checking its certificate and name \
+             (sslmode={}): anyone between can pose as it; add sslmode=verify-full and \
+             sslrootcert=<its CA file> to database_url",
+            sslmode.unwrap_or("prefer")
+        )
+    } else {
+        format!(
+            "PostgreSQL at {bare} is reached without TLS: personal data and the password cross \
+             the network in the clear; turn ssl on in the server and add sslmode=verify-full and \
+             sslrootcert=<its CA file> to database_url"
+        )
+    })
+}
+
 /// Creates `dir` (and its missing parents) readable by this user only; an
 /// existing folder is left as it is (it may be the operator's choice).
 pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
@@ -708,6 +777,34 @@ mod tests {
         for bad in ["mysql://x", "sqlite://", "data/db.sqlite3", ""] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_remote_postgres_without_verified_tls_is_warned_of() {
+        let warn = |url: &str, encrypted: bool| {
+            let (host, mode) = postgres_host_and_sslmode(url);
+            transport_warning(&host, mode.as_deref(), encrypted)
+        };
+        // Loopback, a Unix socket, or verify-full: nothing to say.
+        assert_eq!(warn("postgres://h:pw@127.0.0.1:5432/h", false), None);
+        assert_eq!(warn("postgres://h@localhost/h", false), None);
+        assert_eq!(warn("postgres://h@[::1]:5432/h", false), None);
+        assert_eq!(warn("postgres:///h?host=/var/run/postgresql", false), None);
+        let full = "postgres://h@db.kommun.se/h?sslmode=verify-full&sslrootcert=/etc/ca.pem";
+        assert_eq!(warn(full, true), None);
+        // Another machine without TLS, or with TLS that trusts anyone.
+        let plain = warn("postgres://h:secret@db.kommun.se/h", false).unwrap();
+        assert!(
+            plain.contains("db.kommun.se") && plain.contains("without TLS"),
+            "{plain}"
+        );
+        assert!(!plain.contains("secret"));
+        let unchecked = warn("postgres://h@10.1.2.3/h?sslmode=require", true).unwrap();
+        assert!(unchecked.contains("sslmode=require"), "{unchecked}");
+        let ca_only = warn("postgres://h@db/h?sslmode=verify-ca", true).unwrap();
+        assert!(ca_only.contains("verify-full"), "{ca_only}");
+        // The host parameter wins over the authority, as in libpq.
+        assert!(warn("postgres://h@localhost/h?host=db.kommun.se", false).is_some());
     }
 
     #[test]
