@@ -793,6 +793,26 @@ mod tests {
         t.would_enable(target, &level)
     }
 
+    /// The packaged manual page (packaging/deb/hemtid.1) is written by
+    /// hand: it must not lose a command the binary has.
+    #[test]
+    fn the_manual_page_describes_every_command() {
+        use clap::CommandFactory;
+        let page = include_str!("../packaging/deb/hemtid.1");
+        let commands: Vec<String> = super::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|n| n != "help")
+            .collect();
+        assert!(commands.len() > 10);
+        for name in commands {
+            assert!(
+                page.lines().any(|l| l.starts_with(&format!(".B {name}"))),
+                "packaging/deb/hemtid.1 does not describe `hemtid {name}`"
+            );
+        }
+    }
+
     #[test]
     fn the_log_filter_is_the_setting_or_info() {
         assert!(enabled("", "hemtid_gateway::run", Level::INFO));

@@ -554,6 +554,47 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The Debian package's /etc/hemtid/hemtid.toml loads as it is and
+    /// with every commented example setting switched on (so none of them
+    /// is misspelled).
+    #[test]
+    fn the_packaged_configuration_loads_with_and_without_its_examples() {
+        let text = include_str!("../../packaging/deb/hemtid.toml");
+        let dir = std::env::temp_dir().join(format!("hemtid-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hemtid.toml");
+        std::fs::write(&file, text).unwrap();
+        let c = Config::load(Some(&file), |_| None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/hemtid"));
+        assert_eq!(c.http_addr, "127.0.0.1:8080");
+        assert!(c.tls_cert_file.is_none() && c.identity_provider.is_empty());
+        assert_eq!(c.proxies().len(), 2);
+        // "# key = value" and "# [[table]]" lines are examples; the
+        // rest of the comments are prose.
+        let examples: String = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with("[[")
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&file, &examples).unwrap();
+        let c = Config::load(Some(&file), |_| None).unwrap();
+        assert!(c.database_url().starts_with("postgres://"));
+        assert!(c.tls_cert_file.is_some() && c.metrics_addr.is_some() && c.mqtt_url.is_some());
+        assert_eq!(c.identity_provider.len(), 1);
+        assert_eq!(c.identity_provider[0].municipality, "0123");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn rejects_unknown_keys_and_bad_values() {
         let dir = std::env::temp_dir().join(format!("hemtid-config-{}", uuid::Uuid::new_v4()));
