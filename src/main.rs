@@ -547,7 +547,25 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     )?;
     let backend = DatabaseUrl::parse(&config.database_url())?.backend();
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
-    let gateway = mqtt::start(&config, state.pool.clone(), Some(lock_keys))?;
+    // The certificate for HTTPS and for MQTT over TLS, read again on
+    // SIGHUP and when its files change.
+    let certificate = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let certificate = tls::Certificate::load(cert, key)?;
+            tls::reload_on_change(certificate.clone())?;
+            Some(certificate)
+        }
+        _ => {
+            tls::ignore_sighup()?;
+            None
+        }
+    };
+    let gateway = mqtt::start(
+        &config,
+        state.pool.clone(),
+        Some(lock_keys),
+        certificate.clone(),
+    )?;
     let _ = state.gateway_ready.set(gateway.ready.clone());
     // /metrics (with /healthz and /readyz) on a listener of its own, for a
     // scraper on a private network; the API's address then has none.
@@ -575,17 +593,14 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         actix_web::HttpServer::new(move || hemtid_api::app(state.clone())).shutdown_timeout(10);
     // HTTPS only, when a certificate is configured; plain HTTP otherwise
     // (loopback, the demo, or behind a proxy that ends TLS).
-    let (server, scheme) = match (&config.tls_cert_file, &config.tls_key_file) {
-        (Some(cert), Some(key)) => {
-            let certificate = tls::Certificate::load(cert, key)?;
-            tls::reload_on_change(certificate.clone())?;
+    let (server, scheme) = match certificate {
+        Some(certificate) => {
             let server = server
                 .bind_rustls_0_23(&config.http_addr, tls::server_config(certificate)?)
                 .with_context(|| format!("cannot listen on {}", config.http_addr))?;
             (server, "https")
         }
-        _ => {
-            tls::ignore_sighup()?;
+        None => {
             let server = server
                 .bind(&config.http_addr)
                 .with_context(|| format!("cannot listen on {}", config.http_addr))?;
@@ -639,7 +654,7 @@ async fn gateway_alone(config: &Config) -> Result<()> {
             "no lock-signing-key in the data folder: lock configurations will not be published"
         );
     }
-    let gateway = mqtt::start(config, pool, lock_keys)?;
+    let gateway = mqtt::start(config, pool, lock_keys, None)?;
     let _ = state.gateway_ready.set(gateway.ready.clone());
     let server = actix_web::HttpServer::new(move || hemtid_api::ops_app(state.clone()))
         .workers(1)

@@ -43,6 +43,7 @@ pub fn start(
     config: &Config,
     pool: Pool,
     lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+    certificate: Option<std::sync::Arc<crate::tls::Certificate>>,
 ) -> Result<Gateway> {
     let mut broker_running = None;
     let mut opts = match &config.mqtt_url {
@@ -59,6 +60,12 @@ pub fn start(
                 );
             }
             o.username_is_client_id = config.mqtt_username_is_client_id;
+            if let Some(ca) = &config.mqtt_ca_file {
+                if o.tls.is_none() {
+                    anyhow::bail!("HEMTID_MQTT_CA_FILE is for an mqtts:// broker");
+                }
+                o.trust_only(ca).map_err(anyhow::Error::msg)?;
+            }
             o
         }
         None => {
@@ -66,12 +73,24 @@ pub fn start(
                 format!("HEMTID_MQTT_LISTEN: not an address: {}", config.mqtt_listen)
             })?;
             let default = Config::default().mqtt_listen == config.mqtt_listen;
+            // MQTT over TLS with the HTTPS certificate (and its reloads).
+            let tls = match (
+                config.mqtt_tls_addr().map_err(anyhow::Error::msg)?,
+                &certificate,
+            ) {
+                (Some(listen), Some(c)) => Some(broker::TlsListen {
+                    listen,
+                    config: std::sync::Arc::new(crate::tls::mqtt_server_config(c.clone())?),
+                }),
+                _ => None,
+            };
             let settings = |listen| {
                 let mut s = BrokerSettings::new(listen);
                 s.max_connections = config.mqtt_max_connections;
                 s.max_connections_per_address = config.mqtt_max_connections_per_address;
                 s.device_rate_per_second = config.mqtt_device_messages_per_second;
                 s.device_burst = config.mqtt_device_messages_per_second.saturating_mul(10);
+                s.tls = tls.clone();
                 s
             };
             let b = match broker::start_embedded(settings(listen), pool.clone()) {
@@ -89,6 +108,9 @@ pub fn start(
                 other => other?,
             };
             println!("hemtid MQTT broker on mqtt://{}", b.addr);
+            if let Some(a) = b.tls_addr {
+                println!("hemtid MQTT broker on mqtts://{a}");
+            }
             let o = b.gateway_options(&config.mqtt_client_id);
             if config.mqtt_share_group.is_some() {
                 tracing::warn!(

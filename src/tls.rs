@@ -104,6 +104,18 @@ pub fn server_config(certificate: Arc<Certificate>) -> Result<rustls::ServerConf
     Ok(config)
 }
 
+/// The server side of TLS 1.2 and 1.3 for MQTT (the embedded broker's
+/// TLS door): the same certificate, no HTTP protocol offered.
+pub fn mqtt_server_config(certificate: Arc<Certificate>) -> Result<rustls::ServerConfig> {
+    Ok(
+        rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_no_client_auth()
+            .with_cert_resolver(certificate),
+    )
+}
+
 /// Reads the certificate again on each SIGHUP, and when either file has
 /// changed since it was last read, while the process runs.
 pub fn reload_on_change(certificate: Arc<Certificate>) -> Result<()> {

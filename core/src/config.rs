@@ -20,6 +20,13 @@ pub struct Config {
     pub log_format: LogFormat,
     pub mqtt_url: Option<String>,
     pub mqtt_listen: String,
+    /// Where the embedded broker accepts MQTT over TLS with the HTTPS
+    /// certificate; unset: port 8883 on mqtt_listen's address when a
+    /// certificate is configured; "off": none.
+    pub mqtt_tls_listen: Option<String>,
+    /// The CA certificates (PEM) an `mqtts://` broker's certificate must
+    /// come from; unset: the public roots.
+    pub mqtt_ca_file: Option<PathBuf>,
     pub mqtt_client_id: String,
     pub mqtt_share_group: Option<String>,
     /// Each gateway connection signs in with its client id as username
@@ -81,6 +88,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             mqtt_url: None,
             mqtt_listen: "127.0.0.1:1883".into(),
+            mqtt_tls_listen: None,
+            mqtt_ca_file: None,
             mqtt_client_id: "hemtid-gateway".into(),
             mqtt_share_group: None,
             mqtt_username_is_client_id: false,
@@ -166,6 +175,16 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
         "mqtt_listen",
         "HEMTID_MQTT_LISTEN",
         "Where the embedded broker listens (port 0 picks a free one).",
+    ),
+    (
+        "mqtt_tls_listen",
+        "HEMTID_MQTT_TLS_LISTEN",
+        "Where the embedded broker takes MQTT over TLS with the tls_cert_file certificate; unset: port 8883 on mqtt_listen's address when a certificate is configured; off: none.",
+    ),
+    (
+        "mqtt_ca_file",
+        "HEMTID_MQTT_CA_FILE",
+        "CA certificates (PEM) an mqtts:// broker's certificate must come from; unset: the public roots.",
     ),
     (
         "mqtt_client_id",
@@ -309,6 +328,10 @@ impl Config {
             var: "trusted_proxies".into(),
             message,
         })?;
+        config.mqtt_tls_addr().map_err(|message| ConfigError::Env {
+            var: "mqtt_tls_listen".into(),
+            message,
+        })?;
         if config.tls_cert_file.is_some() != config.tls_key_file.is_some() {
             return Err(ConfigError::Env {
                 var: "tls_cert_file".into(),
@@ -341,6 +364,8 @@ impl Config {
             "log" => self.log = value.to_string(),
             "mqtt_url" => self.mqtt_url = opt(value),
             "mqtt_listen" => self.mqtt_listen = value.to_string(),
+            "mqtt_tls_listen" => self.mqtt_tls_listen = opt(value),
+            "mqtt_ca_file" => self.mqtt_ca_file = opt(value).map(PathBuf::from),
             "mqtt_client_id" => self.mqtt_client_id = value.to_string(),
             "mqtt_share_group" => self.mqtt_share_group = opt(value),
             "mqtt_username_is_client_id" => {
@@ -389,6 +414,36 @@ impl Config {
             _ => return Err(format!("unknown setting {key}")),
         }
         Ok(())
+    }
+
+    /// Where the embedded broker takes MQTT over TLS, if anywhere: the
+    /// setting, or port 8883 on `mqtt_listen`'s address (port 0 there
+    /// keeps 0: a free port) when a certificate is configured.
+    pub fn mqtt_tls_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let certificate = self.tls_cert_file.is_some() && self.tls_key_file.is_some();
+        match self.mqtt_tls_listen.as_deref() {
+            Some("off") => Ok(None),
+            Some(a) => {
+                if !certificate {
+                    return Err(
+                        "MQTT over TLS needs tls_cert_file and tls_key_file (or set it \"off\")"
+                            .into(),
+                    );
+                }
+                a.parse()
+                    .map(Some)
+                    .map_err(|_| format!("not an address: {a}"))
+            }
+            None if certificate => {
+                let plain: std::net::SocketAddr = self
+                    .mqtt_listen
+                    .parse()
+                    .map_err(|_| format!("mqtt_listen is not an address: {}", self.mqtt_listen))?;
+                let port = if plain.port() == 0 { 0 } else { 8883 };
+                Ok(Some(std::net::SocketAddr::new(plain.ip(), port)))
+            }
+            None => Ok(None),
+        }
     }
 
     /// `HEMTID_DATABASE_URL`, or the SQLite file in the data folder.
@@ -449,6 +504,14 @@ impl Config {
                 None => "# unset: the embedded broker".into(),
             },
             "mqtt_listen" => q(&self.mqtt_listen),
+            "mqtt_tls_listen" => match &self.mqtt_tls_listen {
+                Some(a) => q(a),
+                None => "# unset: port 8883 on mqtt_listen's address with a TLS certificate".into(),
+            },
+            "mqtt_ca_file" => match &self.mqtt_ca_file {
+                Some(p) => q(&p.to_string_lossy()),
+                None => "# unset: the public roots for an mqtts:// broker".into(),
+            },
             "mqtt_client_id" => q(&self.mqtt_client_id),
             "mqtt_share_group" => match &self.mqtt_share_group {
                 Some(g) => q(g),
@@ -593,6 +656,42 @@ mod tests {
         assert_eq!(c.identity_provider.len(), 1);
         assert_eq!(c.identity_provider[0].municipality, "0123");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mqtt_over_tls_follows_the_certificate_unless_set() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+            Config::load(None, |k| env.get(k).map(|v| v.to_string()))
+        };
+        let cert = [
+            ("HEMTID_TLS_CERT_FILE", "/etc/hemtid/cert.pem"),
+            ("HEMTID_TLS_KEY_FILE", "/etc/hemtid/key.pem"),
+        ];
+        assert_eq!(load(&[]).unwrap().mqtt_tls_addr().unwrap(), None);
+        let c = load(&cert).unwrap();
+        assert_eq!(
+            c.mqtt_tls_addr().unwrap(),
+            Some("127.0.0.1:8883".parse().unwrap())
+        );
+        let mut any = cert.to_vec();
+        any.push(("HEMTID_MQTT_LISTEN", "0.0.0.0:0"));
+        assert_eq!(
+            load(&any).unwrap().mqtt_tls_addr().unwrap(),
+            Some("0.0.0.0:0".parse().unwrap())
+        );
+        let mut off = cert.to_vec();
+        off.push(("HEMTID_MQTT_TLS_LISTEN", "off"));
+        assert_eq!(load(&off).unwrap().mqtt_tls_addr().unwrap(), None);
+        let mut set = cert.to_vec();
+        set.push(("HEMTID_MQTT_TLS_LISTEN", "0.0.0.0:9883"));
+        assert_eq!(
+            load(&set).unwrap().mqtt_tls_addr().unwrap(),
+            Some("0.0.0.0:9883".parse().unwrap())
+        );
+        // A TLS listener without a certificate is refused at start.
+        let err = load(&[("HEMTID_MQTT_TLS_LISTEN", "0.0.0.0:8883")]).unwrap_err();
+        assert!(err.to_string().contains("mqtt_tls_listen"), "{err}");
     }
 
     #[test]

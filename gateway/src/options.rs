@@ -1,5 +1,7 @@
 //! How the gateway reaches its broker.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Connection and batching settings of one gateway.
@@ -39,6 +41,9 @@ pub struct GatewayOptions {
     /// The key the locks' configurations are signed with (the one they
     /// pinned at enrolment); without it no configuration is published.
     pub lock_keys: Option<hemtid_core::auth::lock_keys::LockKeys>,
+    /// MQTT over TLS (`mqtts://`): the client side, checking the broker's
+    /// certificate and name against the roots in it.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for GatewayOptions {
@@ -55,13 +60,14 @@ impl std::fmt::Debug for GatewayOptions {
             .field("persistent", &self.persistent)
             .field("username_is_client_id", &self.username_is_client_id)
             .field("lock_keys", &self.lock_keys)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// The broker URL could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("expected mqtt://[user[:password]@]host[:port], got {0}")]
+#[error("expected mqtt://[user[:password]@]host[:port] or mqtts://…, got {0}")]
 pub struct InvalidMqttUrl(pub String);
 
 impl GatewayOptions {
@@ -82,16 +88,42 @@ impl GatewayOptions {
             keep_alive: Duration::from_secs(30),
             username_is_client_id: false,
             lock_keys: None,
+            tls: None,
         }
+    }
+
+    /// Checks the broker's certificate against the CA certificates in
+    /// `ca_file` (PEM) instead of the public roots.
+    pub fn trust_only(&mut self, ca_file: &Path) -> Result<(), String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = CertificateDer::pem_file_iter(ca_file)
+            .map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
+        }
+        if roots.is_empty() {
+            return Err(format!(
+                "mqtt_ca_file {}: no certificate in it",
+                ca_file.display()
+            ));
+        }
+        self.tls = Some(client_config(roots)?);
+        Ok(())
     }
 
     /// Parses `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
     pub fn from_url(url: &str, client_id: &str) -> Result<GatewayOptions, InvalidMqttUrl> {
         let bad = || InvalidMqttUrl(redact(url));
-        let rest = url
-            .strip_prefix("mqtt://")
-            .or_else(|| url.strip_prefix("tcp://"))
-            .ok_or_else(bad)?;
+        let (rest, tls) = match url.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (rest, false),
+            Some(("mqtts" | "ssl", rest)) => (rest, true),
+            _ => return Err(bad()),
+        };
         let rest = rest.trim_end_matches('/');
         let (userinfo, hostport) = match rest.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
@@ -106,7 +138,7 @@ impl GatewayOptions {
         };
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (h, p.parse().map_err(|_| bad())?),
-            None => (hostport, 1883),
+            None => (hostport, if tls { 8883 } else { 1883 }),
         };
         if host.is_empty() {
             return Err(bad());
@@ -114,6 +146,12 @@ impl GatewayOptions {
         let mut o = GatewayOptions::new(host, port, client_id);
         o.username = username;
         o.password = password;
+        if tls {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            o.tls = Some(client_config(roots).map_err(|_| bad())?);
+        }
         Ok(o)
     }
 
@@ -139,6 +177,11 @@ impl GatewayOptions {
         if let Some(user) = user {
             mqtt.set_credentials(user, self.password.clone().unwrap_or_default());
         }
+        if let Some(tls) = &self.tls {
+            mqtt.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(tls.clone()),
+            ));
+        }
         mqtt
     }
 
@@ -150,6 +193,19 @@ impl GatewayOptions {
             i => format!("{}-{i}", self.client_id),
         }
     }
+}
+
+/// TLS 1.2 and 1.3 with ring (the provider in the tree) trusting `roots`.
+fn client_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
+    Ok(Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    ))
 }
 
 /// The URL without its password, for logs.
@@ -179,6 +235,15 @@ mod tests {
         let o = GatewayOptions::from_url("mqtt://127.0.0.1", "gw").unwrap();
         assert_eq!(o.port, 1883);
         assert!(o.username.is_none());
+        assert!(o.tls.is_none());
+        // MQTT over TLS: port 8883 unless given, the public roots until a
+        // CA file is named.
+        let o = GatewayOptions::from_url("mqtts://gw:pw@broker.kommun.se", "gw").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("broker.kommun.se", 8883));
+        assert!(o.tls.is_some());
+        let o = GatewayOptions::from_url("ssl://broker:9883", "gw").unwrap();
+        assert_eq!(o.port, 9883);
+        assert!(o.tls.is_some());
         assert!(GatewayOptions::from_url("http://x", "gw").is_err());
         assert!(GatewayOptions::from_url("mqtt://:1883", "gw").is_err());
         assert!(!format!("{o:?}").contains("s3cret"));

@@ -9,6 +9,12 @@
 //! first byte, and then passes the bytes through to the broker's own
 //! listener on the loopback interface (which then gives the CONNECT a few
 //! seconds more). It reads nothing of MQTT.
+//!
+//! On its TLS door (MQTT over TLS, port 8883 by default) the guard also
+//! ends TLS (rustls, the HTTPS certificate) within the same first seconds
+//! and passes the plain bytes on: the broker's sign-in, rules and limits
+//! are the same whichever door a device used, and the per-address limit
+//! still sees the device's own address.
 
 use super::tally::Tally;
 use std::collections::HashMap;
@@ -16,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// The guard's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +39,18 @@ pub struct Limits {
 /// most 16 KiB; small buffers keep 30,000 connections cheap).
 const BUFFER_BYTES: usize = 2048;
 
+/// The connections open through the guard's doors.
 #[derive(Default)]
-struct Open {
+pub struct Open {
     total: usize,
     by_address: HashMap<IpAddr, usize>,
+}
+
+impl Open {
+    /// One count shared by every door.
+    pub fn shared() -> Arc<Mutex<Open>> {
+        Arc::new(Mutex::new(Open::default()))
+    }
 }
 
 /// A place among the open connections, given back on drop.
@@ -74,16 +89,24 @@ fn take_place(open: &Arc<Mutex<Open>>, ip: IpAddr, limits: &Limits) -> Result<Pl
     })
 }
 
-/// Accepts on `listener` forever, passing each connection to `upstream`.
-pub async fn run(listener: TcpListener, upstream: SocketAddr, limits: Limits, tally: Arc<Tally>) {
-    let open = Arc::new(Mutex::new(Open::default()));
+/// Accepts on `listener` forever, passing each connection to `upstream`
+/// (after ending TLS with `tls`, when given), counted in `open`.
+pub async fn run(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    limits: Limits,
+    tally: Arc<Tally>,
+    open: Arc<Mutex<Open>>,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
         match listener.accept().await {
             Ok((socket, peer)) => match take_place(&open, peer.ip(), &limits) {
                 Ok(place) => {
                     let tally = tally.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        pass(socket, upstream, limits, place, tally).await;
+                        pass(socket, upstream, limits, place, tally, tls).await;
                     });
                 }
                 // Closed at once: the descriptor is given back now.
@@ -107,11 +130,12 @@ pub async fn run(listener: TcpListener, upstream: SocketAddr, limits: Limits, ta
 }
 
 async fn pass(
-    mut socket: TcpStream,
+    socket: TcpStream,
     upstream: SocketAddr,
     limits: Limits,
     _place: Place,
     tally: Arc<Tally>,
+    tls: Option<TlsAcceptor>,
 ) {
     let mut first = [0u8; 1];
     match tokio::time::timeout(limits.first_byte_timeout, socket.peek(&mut first)).await {
@@ -123,6 +147,26 @@ async fn pass(
         }
     }
     let _ = socket.set_nodelay(true);
+    match tls {
+        None => relay(socket, upstream, &tally).await,
+        // The handshake gets the same few seconds as the first byte: a
+        // client that starts one and stalls holds a place no longer.
+        Some(acceptor) => {
+            match tokio::time::timeout(limits.first_byte_timeout, acceptor.accept(socket)).await {
+                Ok(Ok(stream)) => relay(stream, upstream, &tally).await,
+                Ok(Err(_)) => tally.dropped("tls_handshake_failed"),
+                Err(_) => tally.dropped("tls_handshake_timeout"),
+            }
+        }
+    }
+}
+
+/// Copies bytes both ways between the device and the broker until either
+/// side closes.
+async fn relay<S>(mut device: S, upstream: SocketAddr, tally: &Tally)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut broker = match TcpStream::connect(upstream).await {
         Ok(b) => b,
         Err(_) => {
@@ -133,7 +177,7 @@ async fn pass(
     let _ = broker.set_nodelay(true);
     // Ends when either side closes; errors are resets, nothing to report.
     let _ = tokio::io::copy_bidirectional_with_sizes(
-        &mut socket,
+        &mut device,
         &mut broker,
         BUFFER_BYTES,
         BUFFER_BYTES,
@@ -147,7 +191,7 @@ mod tests {
 
     #[test]
     fn places_are_limited_in_total_and_per_address_and_given_back() {
-        let open = Arc::new(Mutex::new(Open::default()));
+        let open = Open::shared();
         let limits = Limits {
             max_connections: 3,
             max_per_address: 2,

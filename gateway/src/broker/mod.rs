@@ -80,6 +80,24 @@ pub struct BrokerSettings {
     /// sends what it kept while offline at once.
     pub device_burst: u32,
     pub device_rate_per_second: u32,
+    /// MQTT over TLS for devices as well, ended by the guard.
+    pub tls: Option<TlsListen>,
+}
+
+/// A listener for MQTT over TLS: where, and the server side of TLS (whose
+/// certificate resolver may read renewed files while it runs).
+#[derive(Clone)]
+pub struct TlsListen {
+    pub listen: SocketAddr,
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for TlsListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListen")
+            .field("listen", &self.listen)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BrokerSettings {
@@ -93,6 +111,7 @@ impl BrokerSettings {
             gateway_inflight: 4096,
             device_burst: 500,
             device_rate_per_second: 50,
+            tls: None,
         }
     }
 
@@ -109,6 +128,8 @@ impl BrokerSettings {
 pub struct EmbeddedBroker {
     /// Where devices and case systems connect.
     pub addr: SocketAddr,
+    /// Where they connect over TLS, when a certificate is configured.
+    pub tls_addr: Option<SocketAddr>,
     /// Where the gateway connects (loopback).
     pub gateway_addr: SocketAddr,
     /// The gateway's password for this process's life.
@@ -124,6 +145,7 @@ impl std::fmt::Debug for EmbeddedBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmbeddedBroker")
             .field("addr", &self.addr)
+            .field("tls_addr", &self.tls_addr)
             .field("gateway_addr", &self.gateway_addr)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
@@ -215,6 +237,23 @@ pub fn start_embedded(settings: BrokerSettings, pool: Pool) -> Result<EmbeddedBr
     let addr = public
         .local_addr()
         .map_err(|e| BrokerError::Other(e.to_string()))?;
+    let tls_public = match &settings.tls {
+        Some(t) => Some((
+            bind(t.listen).map_err(|source| BrokerError::Listen {
+                addr: t.listen,
+                source,
+            })?,
+            t.config.clone(),
+        )),
+        None => None,
+    };
+    let tls_addr = match &tls_public {
+        Some((l, _)) => Some(
+            l.local_addr()
+                .map_err(|e| BrokerError::Other(e.to_string()))?,
+        ),
+        None => None,
+    };
     let open_files = rlimit::getrlimit(rlimit::Resource::NOFILE)
         .map(|(soft, _)| soft)
         .unwrap_or(1024);
@@ -246,7 +285,7 @@ pub fn start_embedded(settings: BrokerSettings, pool: Pool) -> Result<EmbeddedBr
                 }
             };
             rt.block_on(async move {
-                match serve(public, settings, limits, pool, &password, t).await {
+                match serve(public, tls_public, settings, limits, pool, &password, t).await {
                     Ok(gateway_addr) => {
                         let _ = started_tx.send(Ok(gateway_addr));
                         // Runs until the broker is dropped; dropping the
@@ -267,6 +306,7 @@ pub fn start_embedded(settings: BrokerSettings, pool: Pool) -> Result<EmbeddedBr
         .map_err(BrokerError::Other)?;
     tracing::info!(
         addr = %addr,
+        tls_addr = ?tls_addr,
         max_connections = limits.max_connections,
         max_per_address = limits.max_per_address,
         open_files,
@@ -274,6 +314,7 @@ pub fn start_embedded(settings: BrokerSettings, pool: Pool) -> Result<EmbeddedBr
     );
     Ok(EmbeddedBroker {
         addr,
+        tls_addr,
         gateway_addr,
         gateway_password,
         limits,
@@ -286,6 +327,7 @@ pub fn start_embedded(settings: BrokerSettings, pool: Pool) -> Result<EmbeddedBr
 /// gateway's address.
 async fn serve(
     public: std::net::TcpListener,
+    tls_public: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
     settings: BrokerSettings,
     limits: Limits,
     pool: Pool,
@@ -374,8 +416,29 @@ async fn serve(
             tracing::error!(error = %e, "the embedded broker stopped");
         }
     });
+    // One count of open connections for both doors: the limits are the
+    // process's descriptors, whichever way a device came in.
+    let open = guard::Open::shared();
     let public = tokio::net::TcpListener::from_std(public).map_err(|e| e.to_string())?;
-    tokio::spawn(guard::run(public, device_addr, limits, tally.clone()));
+    tokio::spawn(guard::run(
+        public,
+        device_addr,
+        limits,
+        tally.clone(),
+        open.clone(),
+        None,
+    ));
+    if let Some((listener, config)) = tls_public {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        tokio::spawn(guard::run(
+            listener,
+            device_addr,
+            limits,
+            tally.clone(),
+            open,
+            Some(tokio_rustls::TlsAcceptor::from(config)),
+        ));
+    }
     tokio::spawn(tally.log_every_interval());
     tokio::spawn(watch::run(scx, pool, sessions));
     Ok(gateway_addr)
