@@ -530,6 +530,9 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
         Some(lock_keys.clone()),
     );
     let _ = state.proxies.set(config.proxies());
+    for w in config.exposure_warnings() {
+        tracing::warn!("{w}");
+    }
     let identity = hemtid_core::auth::oidc::IdentityProviders::new(&config.identity_provider)
         .context("identity_provider")?;
     for p in identity.all() {

@@ -273,6 +273,42 @@ impl Config {
     pub fn proxies(&self) -> Vec<std::net::IpAddr> {
         parse_proxies(&self.trusted_proxies).unwrap_or_default()
     }
+
+    /// Where serve would answer in the clear beyond this machine: the API
+    /// on a public address without TLS and without a proxy named in front,
+    /// the embedded broker's plain listener on one. One sentence each
+    /// (legitimate on a private network, hence warnings, not refusals).
+    pub fn exposure_warnings(&self) -> Vec<String> {
+        let beyond = |addr: &str| {
+            addr.parse::<std::net::SocketAddr>()
+                .is_ok_and(|a| !a.ip().is_loopback())
+        };
+        let tls = self.tls_cert_file.is_some() && self.tls_key_file.is_some();
+        let mut out = Vec::new();
+        if !tls && self.trusted_proxies.is_empty() && beyond(&self.http_addr) {
+            out.push(format!(
+                "the API and the pages answer in the clear on {}: put a reverse proxy with TLS \
+                 in front (and name it in trusted_proxies) or set tls_cert_file and tls_key_file",
+                self.http_addr
+            ));
+        }
+        if self.mqtt_url.is_none() && beyond(&self.mqtt_listen) {
+            let tls_door = self.mqtt_tls_addr().ok().flatten();
+            out.push(match tls_door {
+                Some(t) => format!(
+                    "devices reach the embedded broker in the clear on {} as well as over TLS \
+                     on {t}: keep mqtt_listen on loopback or a private network",
+                    self.mqtt_listen
+                ),
+                None => format!(
+                    "devices reach the embedded broker in the clear on {}: set tls_cert_file \
+                     and tls_key_file for MQTT over TLS, or keep it on a private network",
+                    self.mqtt_listen
+                ),
+            });
+        }
+        out
+    }
 }
 
 /// A whole number, at least 1.
@@ -656,6 +692,38 @@ mod tests {
         assert_eq!(c.identity_provider.len(), 1);
         assert_eq!(c.identity_provider[0].municipality, "0123");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn listeners_in_the_clear_beyond_loopback_are_warned_of() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+            Config::load(None, |k| env.get(k).map(|v| v.to_string())).unwrap()
+        };
+        // The defaults: loopback only.
+        assert!(load(&[]).exposure_warnings().is_empty());
+        let open = [
+            ("HEMTID_HTTP_ADDR", "0.0.0.0:8080"),
+            ("HEMTID_MQTT_LISTEN", "0.0.0.0:1883"),
+        ];
+        let w = load(&open).exposure_warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("0.0.0.0:8080") && w[1].contains("0.0.0.0:1883"));
+        // A proxy named in front, TLS on the API: only the broker's plain
+        // door is left to mention, with the TLS door beside it.
+        let mut behind = open.to_vec();
+        behind.push(("HEMTID_TRUSTED_PROXIES", "10.0.0.5"));
+        assert_eq!(load(&behind).exposure_warnings().len(), 1);
+        let mut tls = open.to_vec();
+        tls.push(("HEMTID_TLS_CERT_FILE", "/c.pem"));
+        tls.push(("HEMTID_TLS_KEY_FILE", "/k.pem"));
+        let w = load(&tls).exposure_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("0.0.0.0:8883"), "{w:?}");
+        // An external broker: the embedded one's listener is not opened.
+        let mut external = tls.clone();
+        external.push(("HEMTID_MQTT_URL", "mqtts://broker:8883"));
+        assert!(load(&external).exposure_warnings().is_empty());
     }
 
     #[test]
