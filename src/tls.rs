@@ -95,17 +95,14 @@ fn read(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey> {
 
 /// The server side of TLS 1.2 and 1.3 with `certificate`, HTTP/1.1.
 pub fn server_config(certificate: Arc<Certificate>) -> Result<rustls::ServerConfig> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
-        .with_cert_resolver(certificate);
+    let mut config = mqtt_server_config(certificate)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
-/// The server side of TLS 1.2 and 1.3 for MQTT (the embedded broker's
-/// TLS door): the same certificate, no HTTP protocol offered.
+/// The server side of TLS 1.2 and 1.3 with `certificate`, no application
+/// protocol named: the embedded broker's TLS door (MQTT), and the base of
+/// [`server_config`].
 pub fn mqtt_server_config(certificate: Arc<Certificate>) -> Result<rustls::ServerConfig> {
     Ok(
         rustls::ServerConfig::builder_with_provider(Arc::new(provider()))

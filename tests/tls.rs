@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A CA and a server certificate for 127.0.0.1 signed by it: (CA
-/// certificate, server certificate PEM, server key PEM, server DER).
+/// certificate, server certificate PEM, server key PEM, server DER, CA
+/// PEM).
 fn issue(
     cn: &str,
 ) -> (
@@ -23,6 +24,7 @@ fn issue(
     String,
     String,
     CertificateDer<'static>,
+    String,
 ) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
@@ -40,35 +42,35 @@ fn issue(
         cert.pem(),
         key.serialize_pem(),
         cert.der().clone(),
+        ca.pem(),
     )
 }
 
-/// One GET over TLS, trusting `roots` only: the answer's text and the
+/// One request over TLS, trusting `roots` only, with a JSON body (or
+/// none) and a bearer token (or none): the answer's text and the
 /// certificate the server showed.
-fn get(
+fn request_tls(
     addr: &str,
     roots: &[CertificateDer<'static>],
+    method: &str,
     path: &str,
+    token: Option<&str>,
+    body: &str,
 ) -> Result<(String, CertificateDer<'static>), String> {
-    let mut store = rustls::RootCertStore::empty();
-    for r in roots {
-        store.add(r.clone()).map_err(|e| e.to_string())?;
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(store)
-    .with_no_client_auth();
     let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let conn =
+        rustls::ClientConnection::new(client_config(roots), name).map_err(|e| e.to_string())?;
     let sock = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut tls = rustls::StreamOwned::new(conn, sock);
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         tls,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -83,16 +85,28 @@ fn get(
     Ok((String::from_utf8_lossy(&out).into_owned(), peer))
 }
 
-#[test]
-fn https_with_the_configured_certificate_renewed_on_sighup() {
-    let db = TestDb::empty();
-    let data = DataDir::new();
-    let (ca_a, cert_a, key_a, der_a) = issue("hemtid A");
+/// One GET over TLS, trusting `roots` only.
+fn get(
+    addr: &str,
+    roots: &[CertificateDer<'static>],
+    path: &str,
+) -> Result<(String, CertificateDer<'static>), String> {
+    request_tls(addr, roots, "GET", path, None, "")
+}
+
+/// `hemtid serve --demo --bare` with `cert` and `key` as its TLS files
+/// (written into `data`): the server and the files' paths.
+fn start_https(
+    db: &TestDb,
+    data: &DataDir,
+    cert: &str,
+    key: &str,
+) -> (Server, std::path::PathBuf, std::path::PathBuf) {
     let (cert_file, key_file) = (data.0.join("cert.pem"), data.0.join("key.pem"));
-    std::fs::write(&cert_file, &cert_a).unwrap();
-    std::fs::write(&key_file, &key_a).unwrap();
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
     let s = Server::start_with(
-        &db,
+        db,
         &data.0,
         &["--demo", "--bare"],
         &[
@@ -100,6 +114,15 @@ fn https_with_the_configured_certificate_renewed_on_sighup() {
             ("HEMTID_TLS_KEY_FILE", key_file.to_str().unwrap()),
         ],
     );
+    (s, cert_file, key_file)
+}
+
+#[test]
+fn https_with_the_configured_certificate_renewed_on_sighup() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let (ca_a, cert_a, key_a, der_a, _) = issue("hemtid A");
+    let (s, cert_file, key_file) = start_https(&db, &data, &cert_a, &key_a);
     let addr = s
         .base
         .strip_prefix("https://")
@@ -120,10 +143,10 @@ fn https_with_the_configured_certificate_renewed_on_sighup() {
     let _ = plain.read_to_end(&mut text);
     assert!(!String::from_utf8_lossy(&text).contains("200 OK"));
     // A client that trusts another CA is refused.
-    let (ca_other, _, _, _) = issue("elsewhere");
+    let (ca_other, _, _, _, _) = issue("elsewhere");
     assert!(get(&addr, &[ca_other], "/healthz").is_err());
     // Renewed files, then SIGHUP: new connections get the new certificate.
-    let (ca_b, cert_b, key_b, der_b) = issue("hemtid B");
+    let (ca_b, cert_b, key_b, der_b, _) = issue("hemtid B");
     std::fs::write(&cert_file, &cert_b).unwrap();
     std::fs::write(&key_file, &key_b).unwrap();
     let hup = |pid: u32| {
@@ -163,7 +186,7 @@ fn https_with_the_configured_certificate_renewed_on_sighup() {
     // hook): hemtid sees the files change and reads them. The key lands
     // after the certificate, so one look may find a pair that does not
     // match; the next finds the whole.
-    let (ca_c, cert_c, key_c, der_c) = issue("hemtid C");
+    let (ca_c, cert_c, key_c, der_c, _) = issue("hemtid C");
     std::fs::write(&cert_file, &cert_c).unwrap();
     std::fs::write(&key_file, &key_c).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -301,19 +324,8 @@ fn publish(
 fn a_lock_reaches_the_embedded_broker_over_tls() {
     let db = TestDb::empty();
     let data = DataDir::new();
-    let (ca, cert, key, _) = issue("hemtid MQTT");
-    let (cert_file, key_file) = (data.0.join("cert.pem"), data.0.join("key.pem"));
-    std::fs::write(&cert_file, &cert).unwrap();
-    std::fs::write(&key_file, &key).unwrap();
-    let s = Server::start_with(
-        &db,
-        &data.0,
-        &["--demo", "--bare"],
-        &[
-            ("HEMTID_TLS_CERT_FILE", cert_file.to_str().unwrap()),
-            ("HEMTID_TLS_KEY_FILE", key_file.to_str().unwrap()),
-        ],
-    );
+    let (ca, cert, key, _, _) = issue("hemtid MQTT");
+    let (s, _, _) = start_https(&db, &data, &cert, &key);
     let mqtts = s
         .printed
         .iter()
@@ -402,7 +414,7 @@ fn a_lock_reaches_the_embedded_broker_over_tls() {
     }
 
     // A client that does not trust the certificate.
-    let (other, _, _, _) = issue("elsewhere");
+    let (other, _, _, _, _) = issue("elsewhere");
     assert!(publish(&mqtts, "lock-tls", &password, Some(&[other]), b"x").is_err());
     // Plain MQTT on the TLS door.
     assert!(publish(&mqtts, "lock-tls", &password, None, b"x").is_err());
@@ -417,8 +429,7 @@ fn a_lock_reaches_the_embedded_broker_over_tls() {
     assert!(refused.is_err(), "a wrong password was accepted over TLS");
 }
 
-/// One HTTPS request with a JSON body (or none) and a bearer token (or
-/// none), trusting `ca`: the JSON answer.
+/// [`request_tls`] trusting `ca`: the JSON answer.
 fn https_json(
     addr: &str,
     ca: &CertificateDer<'static>,
@@ -427,25 +438,7 @@ fn https_json(
     token: Option<&str>,
     body: &str,
 ) -> serde_json::Value {
-    let name = ServerName::try_from("127.0.0.1").unwrap();
-    let conn =
-        rustls::ClientConnection::new(client_config(std::slice::from_ref(ca)), name).unwrap();
-    let sock = std::net::TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut tls = rustls::StreamOwned::new(conn, sock);
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        tls,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
+    let (text, _) = request_tls(addr, std::slice::from_ref(ca), method, path, token, body).unwrap();
     let (_, json) = text
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("{text}"));
@@ -463,26 +456,13 @@ fn https_json(
 fn external_broker_over_tls_is_reached_and_an_unknown_one_refused() {
     let db = TestDb::new();
     let data = DataDir::new();
-    let (ca, cert, key, _) = issue("mosquitto");
-    let pem = |der: &CertificateDer<'static>| {
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            lines.join("\n")
-        )
-    };
+    let (_, cert, key, _, ca_pem) = issue("mosquitto");
     let dir = &data.0;
-    std::fs::write(dir.join("ca.pem"), pem(&ca)).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
     std::fs::write(dir.join("cert.pem"), &cert).unwrap();
     std::fs::write(dir.join("key.pem"), &key).unwrap();
-    let (other, _, _, _) = issue("elsewhere");
-    std::fs::write(dir.join("other-ca.pem"), pem(&other)).unwrap();
+    let (_, _, _, _, other_pem) = issue("elsewhere");
+    std::fs::write(dir.join("other-ca.pem"), other_pem).unwrap();
     // Mosquitto drops to its own user: it must read these.
     for f in ["", "ca.pem", "cert.pem", "key.pem"] {
         use std::os::unix::fs::PermissionsExt;
