@@ -80,6 +80,19 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Delete what each municipality's retention settings no longer allow
+    /// to be kept, as at `--at` (default now): access-log records older
+    /// than its period and the records of clients whose last order ended
+    /// longer ago than theirs. `hemtid serve` does this once a day; this
+    /// runs it now and prints what was deleted per table.
+    Retention {
+        /// An RFC 3339 instant, e.g. 2031-07-01T03:00:00+02:00.
+        #[arg(long)]
+        at: Option<String>,
+        /// Count what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Recompute a month's performed-time figures from the stored visits
     /// (they are kept up to date as visits change; this is the repair tool).
     RebuildFigures {
@@ -116,8 +129,8 @@ enum Command {
         reload_command: Option<String>,
     },
     /// Check the hash chains of the access log and the visit change
-    /// history from the first record to the last; report the first broken
-    /// link (exit code 3 if there is one; 1 if the check could not run, 2
+    /// history from the first record to the last, across the signed gaps
+    /// retention left; report the first broken link (exit code 3 if there is one; 1 if the check could not run, 2
     /// for a mistyped command line).
     VerifyLogs,
     /// Copy the database (a consistent snapshot, while hemtid serves) and
@@ -301,6 +314,44 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Retention { at, dry_run } => {
+            let at = match at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .with_context(|| format!("--at: not an RFC 3339 instant: {t}"))?
+                    .to_utc(),
+                None => chrono::Utc::now(),
+            };
+            let (_, mut conn) = migrated(&config)?;
+            let keys = auth::lock_keys::LockKeys::load_or_create(&config.data_dir)?;
+            db::digital_key::register_signing_key(
+                &mut conn,
+                keys.kid(),
+                &keys.public_key(),
+                db::now(),
+            )?;
+            let outcomes = hemtid_core::retention::run_all(&mut conn, at, &keys, dry_run)?;
+            let names: std::collections::HashMap<String, String> =
+                db::municipality::list(&mut conn)?
+                    .into_iter()
+                    .map(|m| (m.id, format!("{} {}", m.code, m.name)))
+                    .collect();
+            for o in &outcomes {
+                println!(
+                    "{}{}: access log before {} UTC, clients whose orders ended before {}: {} clients' records deleted, {} kept in the research sample, {} rows",
+                    if dry_run { "(dry run) " } else { "" },
+                    names.get(&o.municipality_id).map_or("?", String::as_str),
+                    o.access_log_before.format("%Y-%m-%d %H:%M"),
+                    o.orders_ended_before,
+                    o.clients_purged,
+                    o.clients_kept,
+                    o.rows_deleted(),
+                );
+                for (table, n) in &o.counts {
+                    println!("  {table} {n}");
+                }
+            }
+            Ok(())
+        }
         Command::RebuildFigures {
             month,
             municipality_code,
@@ -389,11 +440,19 @@ fn main() -> Result<()> {
             for r in &reports {
                 match &r.broken {
                     None => println!(
-                        "{}: {} records, chain intact{}",
+                        "{}: {} records, chain intact{}{}",
                         r.chain,
                         r.records,
                         if r.unlinked > 0 {
                             format!(" ({} earlier records not linked)", r.unlinked)
+                        } else {
+                            String::new()
+                        },
+                        if r.gaps > 0 {
+                            format!(
+                                " ({} records removed by retention, under {} signed gaps)",
+                                r.removed, r.gaps
+                            )
                         } else {
                             String::new()
                         }
@@ -550,6 +609,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     )?;
     let backend = DatabaseUrl::parse(&config.database_url())?.backend();
     let checkpointer = checkpointer::start(state.pool.clone(), backend)?;
+    let retention = retention::start(state.pool.clone(), lock_keys.clone())?;
     // The certificate for HTTPS and for MQTT over TLS, read again on
     // SIGHUP and when its files change.
     let certificate = match (&config.tls_cert_file, &config.tls_key_file) {
@@ -620,6 +680,7 @@ async fn serve(config: Config, demo: bool, bare: bool) -> Result<()> {
     }
     gateway.stop();
     evaluator.stop();
+    retention.stop();
     if let Some(c) = checkpointer {
         c.stop();
     }
@@ -691,6 +752,7 @@ mod checkpointer;
 mod copy;
 mod evaluator;
 mod mqtt;
+mod retention;
 mod tls;
 
 fn print_demo(summary: &seed::DemoSummary) {

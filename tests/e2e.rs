@@ -732,6 +732,81 @@ fn verify_logs_tells_a_broken_chain_from_a_mistyped_flag() {
     assert_eq!(code, Some(2));
 }
 
+/// `hemtid retention --at`: time travel. Access-log reads older than the
+/// period go (a dry run first only counts them), `verify-logs` still
+/// passes across the signed gap, and the run is recorded.
+#[test]
+fn retention_cuts_the_access_log_and_verify_logs_still_passes() {
+    use diesel::RunQueryDsl;
+    use hemtid_core::db::{access_log, client, municipality, user_account};
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let seeded = hemtid(&db, &data.0)
+        .args(["seed", "--demo", "--bare"])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let mut c = db.connect();
+    let m = municipality::find_by_code(&mut c, "9999").unwrap().unwrap();
+    let reader = user_account::find_by_username(&mut c, "demo.handlaggare")
+        .unwrap()
+        .unwrap();
+    let lisa = client::list(&mut c, &m.id).unwrap().remove(0);
+    for when in [
+        "2019-03-01T09:00:00Z",
+        "2020-01-01T09:00:00Z",
+        "2026-11-01T09:00:00Z",
+    ] {
+        let read = access_log::Read {
+            user_id: &reader.id,
+            role: "caseworker",
+            client_id: &lisa.id,
+            what: "journal",
+            subjects: vec![],
+        };
+        let at = chrono::DateTime::parse_from_rfc3339(when)
+            .unwrap()
+            .naive_utc();
+        access_log::record(&mut c, &read, at).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = hemtid(&db, &data.0).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    // Ten years by default: in June 2031 the reads of 2019 and 2020 are due.
+    let at = "2031-06-01T03:00:00+02:00";
+    let (code, out) = run(&["retention", "--at", at, "--dry-run"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("(dry run) 9999"), "{out}");
+    assert!(out.contains("  access_log 2\n"), "{out}");
+    let (_, out) = run(&["verify-logs"]);
+    assert!(
+        out.contains("access_log: 3 records, chain intact\n"),
+        "{out}"
+    );
+    let (code, out) = run(&["retention", "--at", at]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("  access_log 2\n"), "{out}");
+    assert!(!out.contains(&lisa.fields.personal_number), "{out}");
+    let (code, out) = run(&["verify-logs"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(
+            "access_log: 1 records, chain intact (2 records removed by retention, under 1 signed gaps)"
+        ),
+        "{out}"
+    );
+    use diesel::QueryDsl;
+    let runs: i64 = hemtid_core::db::schema::retention_run::table
+        .count()
+        .get_result(&mut c)
+        .unwrap();
+    assert_eq!(runs, 1, "the real run is recorded, the dry one is not");
+}
+
 /// A personal identity number put in a URL path by mistake never reaches
 /// the log; ids and ordinary paths do.
 #[test]

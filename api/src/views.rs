@@ -29,6 +29,9 @@ pub struct MunicipalityView {
     pub care_plan_escalation_days: i32,
     pub plan_list_day: i32,
     pub continuity_week: Option<i32>,
+    pub access_log_retention_years: i32,
+    pub client_retention_years: i32,
+    pub keep_research_sample: bool,
 }
 
 impl From<Municipality> for MunicipalityView {
@@ -52,6 +55,9 @@ impl From<Municipality> for MunicipalityView {
             care_plan_escalation_days: s.care_plan_escalation_days,
             plan_list_day: s.plan_list_day,
             continuity_week: s.continuity_week,
+            access_log_retention_years: s.access_log_retention_years,
+            client_retention_years: s.client_retention_years,
+            keep_research_sample: s.keep_research_sample,
         }
     }
 }

@@ -20,5 +20,8 @@ mod measures_tests;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod retention;
+#[cfg(test)]
+mod retention_tests;
 pub mod seed;
 pub mod validate;

@@ -41,6 +41,15 @@ pub struct MunicipalityInput {
     /// the current one.
     #[serde(default)]
     pub continuity_week: Option<i32>,
+    /// Retention: years the access log is kept, at least 5 (HSLF-FS
+    /// 2016:40 4 kap. 9 §).
+    pub access_log_retention_years: i32,
+    /// Retention: years a client's records are kept after the client's
+    /// last order ended (the document management plan).
+    pub client_retention_years: i32,
+    /// Retention: keep clients born on the 5th, 15th or 25th (the research
+    /// sample) instead of deleting their records.
+    pub keep_research_sample: bool,
 }
 
 impl MunicipalityInput {
@@ -120,6 +129,27 @@ impl MunicipalityInput {
         if let Some(w) = self.continuity_week {
             v.range("continuity_week", w.into(), 1, 53);
         }
+        use hemtid_core::retention::{MAX_YEARS, MIN_ACCESS_LOG_YEARS};
+        if self.access_log_retention_years < MIN_ACCESS_LOG_YEARS {
+            v.add(
+                "access_log_retention_years",
+                "retention_too_short",
+                "the access log is kept at least 5 years (HSLF-FS 2016:40 4 kap. 9 §)",
+            );
+        } else {
+            v.range(
+                "access_log_retention_years",
+                self.access_log_retention_years.into(),
+                MIN_ACCESS_LOG_YEARS.into(),
+                MAX_YEARS.into(),
+            );
+        }
+        v.range(
+            "client_retention_years",
+            self.client_retention_years.into(),
+            1,
+            MAX_YEARS.into(),
+        );
         let settings = MunicipalitySettings {
             time_zone: self.time_zone.trim().to_string(),
             tolerance_basis_points: self.tolerance_basis_points,
@@ -135,6 +165,9 @@ impl MunicipalityInput {
             care_plan_escalation_days: self.care_plan_escalation_days,
             plan_list_day: self.plan_list_day,
             continuity_week: self.continuity_week,
+            access_log_retention_years: self.access_log_retention_years,
+            client_retention_years: self.client_retention_years,
+            keep_research_sample: self.keep_research_sample,
         };
         v.into_result((name, settings))
     }

@@ -398,6 +398,49 @@ async fn municipality_settings_round_trip() {
     );
 }
 
+#[actix_web::test]
+async fn the_access_log_is_kept_at_least_five_years() {
+    let ctx = setup().await;
+    let mut m = ctx
+        .get("/api/v1/municipality")
+        .await
+        .ok(StatusCode::OK)
+        .clone();
+    assert_eq!(m["access_log_retention_years"], 10);
+    assert_eq!(m["client_retention_years"], 5);
+    assert_eq!(m["keep_research_sample"], true);
+    for k in ["id", "code"] {
+        m.as_object_mut().unwrap().remove(k);
+    }
+    m["access_log_retention_years"] = json!(5);
+    m["client_retention_years"] = json!(2);
+    m["keep_research_sample"] = json!(false);
+    let r = ctx.put("/api/v1/municipality", m.clone()).await;
+    let stored = r.ok(StatusCode::OK);
+    assert_eq!(stored["access_log_retention_years"], 5);
+    assert_eq!(stored["client_retention_years"], 2);
+    assert_eq!(stored["keep_research_sample"], false);
+    m["access_log_retention_years"] = json!(4);
+    m["client_retention_years"] = json!(0);
+    let r = ctx.put("/api/v1/municipality", m).await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![
+            (
+                "access_log_retention_years".into(),
+                "retention_too_short".into()
+            ),
+            ("client_retention_years".into(), "out_of_range".into()),
+        ]
+    );
+    let m = ctx
+        .get("/api/v1/municipality")
+        .await
+        .ok(StatusCode::OK)
+        .clone();
+    assert_eq!(m["access_log_retention_years"], 5, "nothing was stored");
+}
+
 pub(super) fn client_body(personal_number: &str) -> Value {
     json!({
         "personal_number": personal_number,

@@ -36,6 +36,7 @@ pub struct KeyClaims {
 #[derive(Clone)]
 pub struct LockKeys {
     encoding: EncodingKey,
+    signing: SigningKey,
     public: [u8; 32],
     kid: String,
 }
@@ -63,6 +64,7 @@ impl LockKeys {
             .collect();
         Ok(LockKeys {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            signing,
             public,
             kid,
         })
@@ -111,6 +113,35 @@ impl LockKeys {
     /// The public key, base64url without padding (the JWK `x`).
     pub fn public_key(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.public)
+    }
+
+    /// A detached Ed25519 signature of `message`, base64url without
+    /// padding (the checkpoints of the hash chains, see `db::chain`).
+    pub fn sign(&self, message: &[u8]) -> String {
+        use ed25519_dalek::Signer;
+        URL_SAFE_NO_PAD.encode(self.signing.sign(message).to_bytes())
+    }
+
+    /// Whether `signature` (as [`LockKeys::sign`] writes it) is `message`
+    /// signed by the base64url `public_key`.
+    pub fn signature_valid(public_key: &str, message: &[u8], signature: &str) -> bool {
+        let (Ok(public), Ok(sig)) = (
+            URL_SAFE_NO_PAD.decode(public_key),
+            URL_SAFE_NO_PAD.decode(signature),
+        ) else {
+            return false;
+        };
+        let (Ok(public), Ok(sig)) = (
+            <[u8; 32]>::try_from(public.as_slice()),
+            <[u8; 64]>::try_from(sig.as_slice()),
+        ) else {
+            return false;
+        };
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else {
+            return false;
+        };
+        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok()
     }
 
     /// Signs a key for `staff_id` to open `lock`, valid `ttl_seconds` from `now`.

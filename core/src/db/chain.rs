@@ -4,9 +4,21 @@
 //! appends one at a time. Triggers refuse UPDATE and DELETE on the logs; a
 //! row altered anyway (by someone who dropped the trigger) no longer
 //! matches its hash, and [`verify`] names the first broken link.
+//!
+//! Retention removes old records ([`remove`]): each run of consecutive
+//! records removed leaves a [`Gap`] with the hash before its first record
+//! and the hash of its last, signed with hemtid's Ed25519 key (the one
+//! that signs digital keys). The triggers let a record be deleted only
+//! inside a recorded gap, and [`verify`] crosses a gap only when its
+//! signature holds under a registered key and its hashes join the records
+//! on either side: deleting records needs the private key, which lives in
+//! the data folder, not in the database.
 
-use super::schema::{access_log, log_head, visit_change};
+use super::schema::{
+    access_log, access_subject, chain_gap, lock_signing_key, log_head, visit_change,
+};
 use super::{DbConn, StoreError};
+use crate::auth::lock_keys::LockKeys;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -54,6 +66,131 @@ pub fn advance(c: &mut DbConn, chain: &str, hash: &str) -> Result<(), StoreError
     Ok(())
 }
 
+/// A run of consecutive records removed by retention.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = chain_gap)]
+pub struct Gap {
+    pub chain: String,
+    pub from_seq: i64,
+    pub to_seq: i64,
+    /// The hash the first removed record was linked to.
+    pub prev_hash: String,
+    /// The hash of the last removed record (the next record links to it).
+    pub last_hash: String,
+    pub removed_at: NaiveDateTime,
+    /// Why: `retention`.
+    pub reason: String,
+    /// The signing key's id.
+    pub kid: String,
+    /// Ed25519 over [`Gap::message`], base64url.
+    pub signature: String,
+}
+
+impl Gap {
+    /// What is signed: every field but the signature, one per line.
+    pub fn message(&self) -> Vec<u8> {
+        format!(
+            "hemtid chain gap v1\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.chain,
+            self.from_seq,
+            self.to_seq,
+            self.prev_hash,
+            self.last_hash,
+            stamp(self.removed_at),
+            self.reason,
+            self.kid
+        )
+        .into_bytes()
+    }
+}
+
+/// The chains there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    AccessLog,
+    VisitChange,
+}
+
+impl Chain {
+    pub fn name(self) -> &'static str {
+        match self {
+            Chain::AccessLog => "access_log",
+            Chain::VisitChange => "visit_change",
+        }
+    }
+}
+
+/// Removes the records at `seqs` from `chain` (the access log's `seq`, the
+/// change history's `chain_seq`), recording and signing a [`Gap`] for each
+/// run of consecutive ones first. Returns the records removed. Call inside
+/// a transaction.
+pub fn remove(
+    c: &mut DbConn,
+    chain: Chain,
+    seqs: &[i64],
+    reason: &str,
+    at: NaiveDateTime,
+    keys: &LockKeys,
+) -> Result<usize, StoreError> {
+    let mut seqs = seqs.to_vec();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut removed = 0;
+    let mut i = 0;
+    while i < seqs.len() {
+        let mut j = i;
+        while j + 1 < seqs.len() && seqs[j + 1] == seqs[j] + 1 {
+            j += 1;
+        }
+        let (from, to) = (seqs[i], seqs[j]);
+        let ends = |c: &mut DbConn, seq: i64| -> Result<(String, String), StoreError> {
+            Ok(match chain {
+                Chain::AccessLog => access_log::table
+                    .find(seq)
+                    .select((access_log::prev_hash, access_log::hash))
+                    .first(c)?,
+                Chain::VisitChange => visit_change::table
+                    .filter(visit_change::chain_seq.eq(seq))
+                    .select((visit_change::prev_hash, visit_change::hash))
+                    .first(c)?,
+            })
+        };
+        let (prev_hash, _) = ends(c, from)?;
+        let (_, last_hash) = ends(c, to)?;
+        let mut gap = Gap {
+            chain: chain.name().into(),
+            from_seq: from,
+            to_seq: to,
+            prev_hash,
+            last_hash,
+            removed_at: at,
+            reason: reason.into(),
+            kid: keys.kid().into(),
+            signature: String::new(),
+        };
+        gap.signature = keys.sign(&gap.message());
+        diesel::insert_into(chain_gap::table)
+            .values(&gap)
+            .execute(c)?;
+        removed += match chain {
+            Chain::AccessLog => {
+                diesel::delete(
+                    access_subject::table.filter(access_subject::access_seq.between(from, to)),
+                )
+                .execute(c)?;
+                diesel::delete(access_log::table.filter(access_log::seq.between(from, to)))
+                    .execute(c)?
+            }
+            Chain::VisitChange => diesel::delete(
+                visit_change::table.filter(visit_change::chain_seq.between(from, to)),
+            )
+            .execute(c)?,
+        };
+        i = j + 1;
+    }
+    Ok(removed)
+}
+
 /// What [`verify`] found for one chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
@@ -62,6 +199,10 @@ pub struct ChainReport {
     pub records: i64,
     /// Records written before the chain existed (not linked).
     pub unlinked: i64,
+    /// Records removed by retention, crossed through signed gaps.
+    pub removed: i64,
+    /// The signed gaps crossed.
+    pub gaps: i64,
     /// The first broken link, if any.
     pub broken: Option<BrokenLink>,
 }
@@ -70,7 +211,8 @@ pub struct ChainReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrokenLink {
     pub seq: i64,
-    /// `altered`, `missing`, `relinked` or `head_mismatch`.
+    /// `altered`, `missing`, `relinked`, `head_mismatch`, or
+    /// `unsigned_gap` (a gap whose signature does not hold).
     pub reason: String,
 }
 
@@ -81,20 +223,78 @@ struct Walk {
     prev: String,
     records: i64,
     broken: Option<BrokenLink>,
+    /// The chain's gaps by first record.
+    gaps: std::collections::BTreeMap<i64, Gap>,
+    /// Registered public keys by id.
+    keys: std::collections::HashMap<String, String>,
+    removed: i64,
+    crossed: i64,
 }
 
 impl Walk {
-    fn new() -> Self {
-        Walk {
+    fn new(c: &mut DbConn, chain: &str) -> Result<Self, StoreError> {
+        let gaps = chain_gap::table
+            .filter(chain_gap::chain.eq(chain))
+            .select(Gap::as_select())
+            .load::<Gap>(c)?
+            .into_iter()
+            .map(|g| (g.from_seq, g))
+            .collect();
+        let keys = lock_signing_key::table
+            .select((lock_signing_key::kid, lock_signing_key::public_key))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect();
+        Ok(Walk {
             expect_seq: 1,
             prev: String::new(),
             records: 0,
             broken: None,
+            gaps,
+            keys,
+            removed: 0,
+            crossed: 0,
+        })
+    }
+
+    /// Crosses the signed gaps that start where the next record is due,
+    /// up to (not past) `until`; false if one does not hold.
+    fn cross(&mut self, until: i64) -> bool {
+        while self.expect_seq < until {
+            let Some(g) = self.gaps.get(&self.expect_seq) else {
+                return true;
+            };
+            let signed = self
+                .keys
+                .get(&g.kid)
+                .is_some_and(|k| LockKeys::signature_valid(k, &g.message(), &g.signature));
+            if !signed {
+                self.broken = Some(BrokenLink {
+                    seq: g.from_seq,
+                    reason: "unsigned_gap".into(),
+                });
+                return false;
+            }
+            if g.prev_hash != self.prev || g.to_seq < g.from_seq || g.to_seq >= until {
+                self.broken = Some(BrokenLink {
+                    seq: g.from_seq,
+                    reason: "relinked".into(),
+                });
+                return false;
+            }
+            self.removed += g.to_seq - g.from_seq + 1;
+            self.crossed += 1;
+            self.prev = g.last_hash.clone();
+            self.expect_seq = g.to_seq + 1;
         }
+        true
     }
 
     /// Checks one record; false once the chain is broken.
     fn step(&mut self, seq: i64, prev_hash: &str, hash: &str, fields: &[&str]) -> bool {
+        if !self.cross(seq) {
+            return false;
+        }
         let reason = if seq != self.expect_seq {
             Some("missing")
         } else if prev_hash != self.prev {
@@ -128,7 +328,8 @@ impl Walk {
                 .find(chain)
                 .select((log_head::seq, log_head::hash))
                 .first::<(i64, String)>(c)?;
-            if seq != self.expect_seq - 1 || hash != self.prev {
+            // Records removed at the end of the chain.
+            if self.cross(seq + 1) && (seq != self.expect_seq - 1 || hash != self.prev) {
                 self.broken = Some(BrokenLink {
                     seq: self.expect_seq,
                     reason: "head_mismatch".into(),
@@ -139,6 +340,8 @@ impl Walk {
             chain: chain.into(),
             records: self.records,
             unlinked,
+            removed: self.removed,
+            gaps: self.crossed,
             broken: self.broken,
         })
     }
@@ -178,7 +381,7 @@ type AccessRow = (
 );
 
 fn verify_access_log(c: &mut DbConn) -> Result<ChainReport, StoreError> {
-    let mut w = Walk::new();
+    let mut w = Walk::new(c, "access_log")?;
     let mut after = 0i64;
     'pages: loop {
         let rows: Vec<AccessRow> = access_log::table
@@ -248,7 +451,7 @@ fn verify_visit_change(c: &mut DbConn) -> Result<ChainReport, StoreError> {
         .filter(visit_change::chain_seq.is_null())
         .count()
         .get_result::<i64>(c)?;
-    let mut w = Walk::new();
+    let mut w = Walk::new(c, "visit_change")?;
     let mut after = 0i64;
     'pages: loop {
         let rows: Vec<VisitChange> = visit_change::table

@@ -97,6 +97,7 @@ pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<Client,
     Ok(client::table
         .find(id)
         .filter(client::municipality_id.eq(municipality_id))
+        .filter(client::purged_at.is_null())
         .select(Client::as_select())
         .first(conn)?)
 }
@@ -118,6 +119,7 @@ pub fn find_by_personal_number(
 pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<Client>, StoreError> {
     Ok(client::table
         .filter(client::municipality_id.eq(municipality_id))
+        .filter(client::purged_at.is_null())
         .order((client::family_name, client::given_name))
         .select(Client::as_select())
         .load(conn)?)
@@ -132,7 +134,8 @@ pub fn update(
     let n = diesel::update(
         client::table
             .find(id)
-            .filter(client::municipality_id.eq(municipality_id)),
+            .filter(client::municipality_id.eq(municipality_id))
+            .filter(client::purged_at.is_null()),
     )
     .set((fields, client::updated_at.eq(now())))
     .execute(conn)?;

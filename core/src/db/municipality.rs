@@ -59,6 +59,13 @@ pub struct MunicipalitySettings {
     /// start with (set yearly by the national instructions); unset, the
     /// measures default to the two whole weeks before the current one.
     pub continuity_week: Option<i32>,
+    /// Years the access log is kept (at least five, HSLF-FS 2016:40).
+    pub access_log_retention_years: i32,
+    /// Years a client's records are kept after the last order ended.
+    pub client_retention_years: i32,
+    /// Keep clients born on the 5th, 15th or 25th (the research sample of
+    /// socialtjänstförordningen) instead of deleting their records.
+    pub keep_research_sample: bool,
 }
 
 impl Default for MunicipalitySettings {
@@ -78,6 +85,9 @@ impl Default for MunicipalitySettings {
             care_plan_escalation_days: 7,
             plan_list_day: 16,
             continuity_week: None,
+            access_log_retention_years: 10,
+            client_retention_years: 5,
+            keep_research_sample: true,
         }
     }
 }

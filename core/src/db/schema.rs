@@ -21,6 +21,9 @@ diesel::table! {
         care_plan_escalation_days -> Integer,
         plan_list_day -> Integer,
         continuity_week -> Nullable<Integer>,
+        access_log_retention_years -> Integer,
+        client_retention_years -> Integer,
+        keep_research_sample -> Bool,
     }
 }
 
@@ -93,6 +96,7 @@ diesel::table! {
         household_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -778,3 +782,34 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    chain_gap (chain, from_seq) {
+        chain -> Text,
+        from_seq -> BigInt,
+        to_seq -> BigInt,
+        prev_hash -> Text,
+        last_hash -> Text,
+        removed_at -> Timestamp,
+        reason -> Text,
+        kid -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
+    retention_run (id) {
+        id -> Text,
+        municipality_id -> Text,
+        ran_at -> Timestamp,
+        access_log_before -> Timestamp,
+        orders_ended_before -> Date,
+        clients_purged -> Integer,
+        clients_kept -> Integer,
+        rows_deleted -> BigInt,
+        counts -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(access_log, client);
+diesel::allow_tables_to_appear_in_same_query!(access_log, user_account);
