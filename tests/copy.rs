@@ -60,6 +60,33 @@ fn a_sqlite_installation_moves_to_postgresql_whole() {
     // locks and phones (its own serve on the same SQLite file).
     on_sqlite(&["seed", "--demo"]);
     on_sqlite(&["simulate", "--clients", "30", "--days", "2"]);
+    // Two reads from 2015, past the access log's ten years: retention
+    // removes them under a signed gap, which must verify on PostgreSQL too.
+    {
+        use hemtid_core::db::{DatabaseUrl, access_log, client, municipality, user_account};
+        let mut c = DatabaseUrl::parse(&sqlite).unwrap().establish().unwrap();
+        let m = municipality::find_by_code(&mut c, "9999").unwrap().unwrap();
+        let reader = user_account::find_by_username(&mut c, "demo.handlaggare")
+            .unwrap()
+            .unwrap();
+        let lisa = client::list(&mut c, &m.id).unwrap().remove(0);
+        for day in [1, 2] {
+            let read = access_log::Read {
+                user_id: &reader.id,
+                role: "caseworker",
+                client_id: &lisa.id,
+                what: "journal",
+                subjects: vec![],
+            };
+            let at = chrono::NaiveDate::from_ymd_opt(2015, 1, day)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap();
+            access_log::record(&mut c, &read, at).unwrap();
+        }
+    }
+    let cut = on_sqlite(&["retention"]);
+    assert!(cut.contains("  access_log 2\n"), "{cut}");
     let month = this_month().to_string();
     let before = {
         let s = Server::start_with(&target, &data.0, &[], &[("HEMTID_DATABASE_URL", &sqlite)]);
@@ -109,6 +136,10 @@ fn a_sqlite_installation_moves_to_postgresql_whole() {
     );
     let copied = logged(&chains);
     assert!(copied >= 3, "{chains}");
+    assert!(
+        chains.contains("(2 records removed by retention, under 1 signed gaps)"),
+        "{chains}"
+    );
 
     // The same installation on PostgreSQL: the same clients, the same
     // month's figures, and what is written next gets a new number.

@@ -163,7 +163,8 @@ pub fn remove(
             to_seq: to,
             prev_hash,
             last_hash,
-            removed_at: at,
+            // What both backends keep (PostgreSQL rounds to microseconds).
+            removed_at: chrono::SubsecRound::trunc_subsecs(at, 6),
             reason: reason.into(),
             kid: keys.kid().into(),
             signature: String::new(),
