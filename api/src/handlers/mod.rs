@@ -115,6 +115,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     res("/provider/months/{month}/lock").route(post().to(approval::lock_month)),
                 )
                 .service(
+                    res("/municipality/retention-runs")
+                        .route(get().to(municipality::retention_runs)),
+                )
+                .service(
                     res("/municipality")
                         .route(get().to(municipality::get_municipality))
                         .route(put().to(municipality::update_municipality)),

@@ -2,14 +2,19 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Admin, Json};
+use crate::extract::{Admin, Json, Principal};
 use crate::openapi::problem;
 use crate::views::MunicipalityView;
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
 use hemtid_core::db::municipality::{self, MunicipalitySettings};
+use hemtid_core::db::retention_run;
 use hemtid_core::domain::{MonthConvention, parse_time_of_day};
+use hemtid_core::model::Role;
 use hemtid_core::validate::ValidationErrors;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 
 /// `PUT /api/v1/municipality`: every setting, as in the GET answer.
@@ -229,4 +234,77 @@ pub async fn update_municipality(
         })
         .await?;
     Ok(HttpResponse::Ok().json(MunicipalityView::from(m)))
+}
+
+/// Query of `GET /api/v1/municipality/retention-runs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RetentionQuery {
+    /// At most this many runs (1–1000, default 100).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// What one retention run deleted: counts, never the data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionRunView {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub ran_at: String,
+    /// Access-log records before this instant (RFC 3339, UTC) were due.
+    pub access_log_before: String,
+    /// Clients whose last order ended before this local date were due.
+    pub orders_ended_before: NaiveDate,
+    /// Clients whose records were deleted (the row stays, anonymised).
+    pub clients_purged: i32,
+    /// Due, but kept in the research sample (born on the 5th, 15th or 25th).
+    pub clients_kept: i32,
+    pub rows_deleted: i64,
+    /// Rows deleted per table.
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// `GET /api/v1/municipality/retention-runs`: what retention deleted,
+/// newest first (admins and auditors of the municipality).
+#[utoipa::path(
+    get,
+    path = "/api/v1/municipality/retention-runs",
+    tag = "integration",
+    security(("bearer" = [])),
+    params(RetentionQuery),
+    responses(
+        (status = 200, description = "Newest first.", body = crate::handlers::Items<RetentionRunView>),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn retention_runs(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<RetentionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(&[Role::Admin, Role::Auditor])?;
+    let limit = q.into_inner().limit.unwrap_or(100).clamp(1, 1000);
+    let m = p.municipality_id.clone();
+    let runs = state
+        .db(move |c| Ok(retention_run::latest(c, &m, limit)?))
+        .await?;
+    let rfc = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let items: Vec<RetentionRunView> = runs
+        .into_iter()
+        .map(|r| RetentionRunView {
+            id: r.id,
+            ran_at: rfc(r.ran_at),
+            access_log_before: rfc(r.access_log_before),
+            orders_ended_before: r.orders_ended_before,
+            clients_purged: r.clients_purged,
+            clients_kept: r.clients_kept,
+            rows_deleted: r.rows_deleted,
+            counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(crate::handlers::Items { items }))
 }

@@ -72,6 +72,7 @@ pub const JSON: &str = "application/json";
         approval::lock_month,
         municipality::get_municipality,
         municipality::update_municipality,
+        municipality::retention_runs,
         client::lookup_client,
         user::set_password,
         user::change_own_password,

@@ -958,3 +958,61 @@ async fn every_role_reads_the_clients_within_its_reach() {
         .await
         .problem(ErrorCode::Forbidden);
 }
+
+#[actix_web::test]
+async fn retention_runs_are_shown_to_their_municipalitys_admin_only() {
+    let ctx = setup().await;
+    let pool = ctx.state.pool.clone();
+    let mut conn = pool.get().unwrap();
+    let keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[3; 32]).unwrap();
+    let at: chrono::DateTime<chrono::Utc> = "2026-11-22T02:00:00Z".parse().unwrap();
+    let outcomes = hemtid_core::retention::run_all(&mut conn, at, &keys, false).unwrap();
+    assert_eq!(outcomes.len(), 1);
+    let r = ctx.get("/api/v1/municipality/retention-runs").await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["ran_at"], "2026-11-22T02:00:00Z");
+    assert_eq!(items[0]["orders_ended_before"], "2021-11-22");
+    assert_eq!(items[0]["access_log_before"], "2016-11-21T23:00:00Z");
+    assert_eq!(items[0]["clients_purged"], 0);
+    assert_eq!(items[0]["rows_deleted"], 0);
+    assert!(items[0]["counts"].as_object().unwrap().is_empty());
+    // A care worker may not see it; another municipality's admin sees none.
+    let anna = ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    ctx.call(
+        Method::GET,
+        "/api/v1/municipality/retention-runs",
+        Some(&anna),
+        None,
+    )
+    .await
+    .problem(ErrorCode::Forbidden);
+    let other = municipality::create(&mut conn, "0180", "Stockholm", &Default::default()).unwrap();
+    let hash = hemtid_core::auth::hash_password("other admin password").unwrap();
+    user_account::create(
+        &mut conn,
+        &other.id,
+        &hemtid_core::db::new_id(),
+        &user_account::UserFields {
+            username: "sthlm.admin".into(),
+            display_name: "S".into(),
+            role: "admin".into(),
+            provider_id: None,
+            authority_unit_id: None,
+            active: true,
+            external_id: None,
+        },
+        Some(&hash),
+    )
+    .unwrap();
+    let token = ctx.login("sthlm.admin", "other admin password").await;
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/municipality/retention-runs",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+}

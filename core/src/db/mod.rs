@@ -33,6 +33,7 @@ pub mod oidc_login;
 pub mod provider;
 pub mod provider_notice;
 pub mod refresh_token;
+pub mod retention_run;
 pub mod schema;
 pub mod service;
 pub mod staff_credential;
