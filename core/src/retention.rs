@@ -14,6 +14,8 @@
 //!   stays, without name, personal identity number, address or phone, for
 //!   the access log still names it. A visit shared with a client whose
 //!   records are kept stays with that client.
+//! - The monthly lists of clients without a care plan (they name
+//!   clients) go once they are older than the clients' period.
 //! - Clients born on the 5th, 15th or 25th are kept when the municipality
 //!   keeps socialtjänstförordningen's research sample
 //!   (`keep_research_sample`); they are counted, not deleted.
@@ -23,8 +25,8 @@ use crate::db::chain::{self, Chain};
 use crate::db::municipality::{self, Municipality};
 use crate::db::schema::{
     absence, access_log, alert, alert_event, alert_history, care_order, care_plan_follow_up,
-    care_plan_version, client, consent, contact_person, decision, device_message, explanation,
-    explanation_history, figure_day, figure_dirty, figure_month, figure_staff_day,
+    care_plan_list, care_plan_version, client, consent, contact_person, decision, device_message,
+    explanation, explanation_history, figure_day, figure_dirty, figure_month, figure_staff_day,
     individual_follow_up, journal_note, material_request, order_month, retention_run, user_account,
     visit, visit_change, visit_event, visit_share,
 };
@@ -179,6 +181,13 @@ fn work(
         ..Outcome::default()
     };
     access_log_due(c, m, at, keys, &mut o)?;
+    // The monthly lists of clients without a care plan name clients; a
+    // list older than the clients' period has served its month long ago.
+    let lists = care_plan_list::table
+        .filter(care_plan_list::municipality_id.eq(&m.id))
+        .filter(care_plan_list::list_date.lt(o.orders_ended_before));
+    let n = crate::db::transaction(c, |c| Ok(diesel::delete(lists).execute(c)?))?;
+    o.add("care_plan_list", n);
     for (id, personal_number) in clients_due(c, m, o.orders_ended_before)? {
         if s.keep_research_sample && in_research_sample(&personal_number) {
             o.clients_kept += 1;

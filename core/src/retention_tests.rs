@@ -201,6 +201,18 @@ fn a_clients_records_are_deleted_five_years_after_the_last_order_and_the_chains_
     f.correct(&maj, 0);
     f.correct(&lisa, 1);
     f.correct(&maj, 1);
+    // The list of clients without a care plan, made on 16 June 2019,
+    // names Lisa.
+    let m = crate::db::municipality::list(&mut f.c).unwrap().remove(0);
+    let x = crate::evaluate::Ctx::new(&mut f.c, &m, at(2019, 6, 16)).unwrap();
+    assert!(crate::deadlines::plan_lists(&mut f.c, &x).unwrap() > 0);
+    let lists = |c: &mut DbConn| -> Vec<String> {
+        crate::db::schema::care_plan_list::table
+            .select(crate::db::schema::care_plan_list::clients)
+            .load(c)
+            .unwrap()
+    };
+    assert!(lists(&mut f.c).iter().any(|l| l.contains(&lisa)));
     let maj_visits = f.count("visit", &maj);
     let maj_figures = f.count("figure_day", &maj);
     assert!(f.count("visit", &lisa) > 10 && maj_visits > 10);
@@ -211,6 +223,9 @@ fn a_clients_records_are_deleted_five_years_after_the_last_order_and_the_chains_
     assert_eq!(o.orders_ended_before, day(2019, 6, 30));
     assert_eq!((o.clients_purged, o.clients_kept), (0, 0));
     assert!(f.count("visit", &lisa) > 10);
+    // The list of 16 June 2019 is older than five years by then.
+    assert!(o.counts["care_plan_list"] > 0, "{o:?}");
+    assert!(lists(&mut f.c).is_empty());
 
     // The dry run a day later counts what the real run then deletes.
     let dry = f.run(at(2024, 7, 2), true);
