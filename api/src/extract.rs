@@ -124,6 +124,10 @@ fn classify_data_error(message: &str, path: &str) -> (&'static str, String) {
         ("missing_field", join(&quoted()))
     } else if message.starts_with("unknown field") {
         ("unknown_field", path.to_string())
+    } else if message.starts_with("too long") {
+        ("too_long", path.to_string())
+    } else if message.starts_with("out of range") {
+        ("out_of_range", path.to_string())
     } else if message.starts_with("invalid type") {
         ("invalid_type", path.to_string())
     } else {

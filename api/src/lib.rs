@@ -1,10 +1,12 @@
 //! hemtid-api: the REST API, an actix-web application over `hemtid-core`.
 
+mod dates;
 pub mod error;
 pub mod extract;
 mod handlers;
 pub mod openapi;
 pub mod sessions;
+mod texts;
 mod views;
 
 use actix_web::body::MessageBody;

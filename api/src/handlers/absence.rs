@@ -24,13 +24,17 @@ pub struct AbsenceInput {
     #[serde(default)]
     pub id: Option<Uuid>,
     /// First local day away.
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub starts_on: NaiveDate,
     /// Last local day away; leave out while it lasts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub ends_on: Option<NaiveDate>,
     /// `hospital`, `short_term_care`, `travel` or `other`.
     pub cause: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -39,6 +43,8 @@ pub struct AbsenceInput {
 #[serde(deny_unknown_fields)]
 pub struct AbsenceEnd {
     /// Last local day away; `null` makes it ongoing again.
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub ends_on: Option<NaiveDate>,
 }
 

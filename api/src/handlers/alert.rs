@@ -61,7 +61,8 @@ pub struct AlertQuery {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertAction {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -387,6 +388,25 @@ fn sse_event(seq: i64, view: &AlertView) -> Option<Bytes> {
     )))
 }
 
+/// One event of `GET /api/v1/alerts/stream`, as a client's Server-Sent
+/// Events parser hands it over.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents the stream's shape; written as text
+pub struct AlertStreamEvent {
+    /// `alert`, or `reset` (more changes were missed than are replayed:
+    /// reload the list with `GET /api/v1/alerts`).
+    #[schema(pattern = "^(alert|reset)$")]
+    pub event: String,
+    /// `alert`: the change's sequence number (send it back as
+    /// `Last-Event-ID`).
+    pub id: Option<String>,
+    /// `alert`: the alert as JSON (`AlertView`); `reset`: JSON with
+    /// `reason` and `from`.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+    pub retry: Option<i64>,
+}
+
 /// `GET /api/v1/alerts/stream`: new and changed alerts as Server-Sent
 /// Events (`event: alert`, `id:` the change's sequence number, `data:` the
 /// alert as JSON). Send `Last-Event-ID` to resume after a reconnect: at
@@ -400,8 +420,8 @@ fn sse_event(seq: i64, view: &AlertView) -> Option<Bytes> {
     security(("bearer" = [])),
     params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this change.")),
     responses(
-        (status = 200, description = "A `text/event-stream` of alerts, until the client disconnects.",
-            content_type = "text/event-stream", body = String),
+        (status = 200, description = "A `text/event-stream` of alerts, until the client disconnects. The schema describes one event as an SSE parser hands it over.",
+            content_type = "text/event-stream", body = AlertStreamEvent),
         problem::SignedIn,
         problem::Internal,
     ),

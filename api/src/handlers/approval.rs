@@ -25,6 +25,8 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[param(value_type = crate::dates::Day)]
     pub date: NaiveDate,
     #[serde(default)]
     pub staff_id: Option<Uuid>,
@@ -37,7 +39,8 @@ pub struct DayApprovalInput {
     /// One staff member's visits only.
     #[serde(default)]
     pub staff_id: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub comment: String,
 }
 
@@ -45,7 +48,8 @@ pub struct DayApprovalInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub comment: String,
 }
 
@@ -56,6 +60,7 @@ pub struct CorrectionInput {
     /// One of `forgot_check_in`, `forgot_check_out`, `wrong_time`,
     /// `device_fault`, `registered_by_mistake`, `other`.
     pub reason_code: String,
+    #[schema(max_length = 2000)]
     pub comment: String,
     #[serde(default)]
     pub started_at: Option<DateTime<FixedOffset>>,
@@ -122,7 +127,7 @@ pub async fn day_visits(
     path = "/api/v1/provider/days/{date}/approval",
     tag = "provider",
     security(("bearer" = [])),
-    params(("date" = NaiveDate, Path, description = "The local day.")),
+    params(("date" = crate::dates::Day, Path, description = "The local day.")),
     request_body = DayApprovalInput,
     responses(
         (status = 200, description = "What was approved.", body = DayApproval),
@@ -139,6 +144,12 @@ pub async fn approve_day(
     date: web::Path<NaiveDate>,
     Json(input): Json<DayApprovalInput>,
 ) -> Result<HttpResponse, ApiError> {
+    if !crate::dates::in_range(*date) {
+        return Err(ApiError::with_detail(
+            crate::error::ErrorCode::InvalidPath,
+            "expected a date from 1900-01-01 to 2200-12-31",
+        ));
+    }
     let provider = provider_admin(&p)?;
     let at = state.clock.now().naive_utc();
     let result = state

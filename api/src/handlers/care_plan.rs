@@ -147,7 +147,8 @@ pub struct PlanInput {
     /// `took_part` or `declined`.
     pub participation: String,
     /// How the client took part, or why they declined (required then).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub participation_note: String,
 }
 
@@ -356,7 +357,8 @@ pub struct PlanReviewInput {
     /// `checked` (agrees with the order) or `remarks` (sent back).
     pub outcome: String,
     /// Required with remarks.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -422,8 +424,11 @@ pub async fn review_version(
 #[serde(deny_unknown_fields)]
 pub struct FollowUpInput {
     /// The local day the plan was followed up with the client.
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub followed_up_on: NaiveDate,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub note: String,
 }
 
@@ -599,12 +604,16 @@ pub async fn get_contact(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndividualInput {
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub done_on: NaiveDate,
     /// The next watch date; by default the municipality's interval later
     /// (12 months, R12). Sooner when needs are changing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub next_due: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub note: String,
 }
 
@@ -713,7 +722,8 @@ pub struct ConsentInput {
     /// `given`, `refused` or `withdrawn`.
     pub state: String,
     /// How it was given (in writing, orally at the visit of …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 

@@ -25,14 +25,21 @@ pub struct ClientInput {
     #[serde(default)]
     pub id: Option<Uuid>,
     /// Personnummer or samordningsnummer, e.g. `19121212-1212`.
+    #[schema(pattern = "^([0-9]{6}|[0-9]{8})[-+]?[0-9]{4}$")]
     pub personal_number: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub given_name: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub family_name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub street_address: String,
     /// Five digits, `NNN NN`.
+    #[schema(pattern = "^[0-9]{3} ?[0-9]{2}$")]
     pub postal_code: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     #[serde(default)]
+    #[schema(pattern = "^[0-9 +()-]{1,40}$")]
     pub phone: Option<String>,
     #[serde(default)]
     pub caseworker_id: Option<Uuid>,
@@ -47,6 +54,7 @@ pub struct ClientInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupInput {
+    #[schema(pattern = "^([0-9]{6}|[0-9]{8})[-+]?[0-9]{4}$")]
     pub personal_number: String,
 }
 

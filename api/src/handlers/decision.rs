@@ -25,15 +25,23 @@ pub struct DecisionInput {
     /// `frame` (rambeslut) or `per_service` (insatsbeslut).
     pub kind: DecisionKind,
     #[serde(default = "sol")]
+    #[schema(min_length = 1, max_length = 200)]
     pub legal_basis: String,
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub decided_on: NaiveDate,
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub valid_from: NaiveDate,
     /// Last valid day, inclusive.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub valid_to: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub purpose: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub goals: String,
     #[serde(default)]
     pub caseworker_id: Option<Uuid>,

@@ -388,6 +388,7 @@ pub async fn rotate_device_secret(
 #[serde(deny_unknown_fields)]
 pub struct CredentialInput {
     /// As devices report it, e.g. a fob's serial.
+    #[schema(min_length = 1, max_length = 200)]
     pub credential: String,
     pub staff_id: Uuid,
     /// `key_fob`, `staff_tag` or `phone_key`.

@@ -25,6 +25,7 @@ pub struct ExplanationInput {
     /// `declined_visits`, `absence`, `temporarily_changed_needs`,
     /// `permanently_changed_needs` or `other`.
     pub cause: String,
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
 }
 
@@ -35,7 +36,8 @@ pub struct ReviewInput {
     /// `approve` or `reject`.
     pub decision: String,
     /// Required when rejecting: what the provider should do.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 

@@ -26,6 +26,7 @@ pub struct NoteInput {
     /// Made by the phone; sending it again is harmless.
     pub event_id: Uuid,
     pub written_at: DateTime<FixedOffset>,
+    #[schema(min_length = 1, max_length = 4000)]
     pub body: String,
     /// The note this one corrects.
     #[serde(default)]

@@ -28,9 +28,11 @@ pub struct RequestInput {
     #[serde(default)]
     pub plan: bool,
     /// The journal notes of this period (local days, inclusive).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub journal_from: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub journal_to: Option<NaiveDate>,
     /// Anything the provider wants to convey.
     #[serde(default)]
@@ -38,8 +40,11 @@ pub struct RequestInput {
     /// Why not all ordered time was performed.
     #[serde(default)]
     pub unperformed: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub message: String,
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub due_on: NaiveDate,
 }
 
@@ -277,12 +282,15 @@ pub struct AnswerInput {
     #[serde(default)]
     pub plan_version_id: Option<Uuid>,
     /// Why the plan was not updated, when it was not.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub plan_note: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub comment: String,
     /// Why not all ordered time was performed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub unperformed: String,
 }
 

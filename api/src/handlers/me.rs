@@ -161,7 +161,8 @@ pub async fn my_clients(
 #[into_params(parameter_in = Query)]
 pub struct DateQuery {
     /// Local date; today when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[param(value_type = Option<crate::dates::Day>)]
     pub date: Option<NaiveDate>,
 }
 

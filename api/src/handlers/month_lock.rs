@@ -23,6 +23,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct UnlockInput {
     /// Why the month is opened again (kept in the log).
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

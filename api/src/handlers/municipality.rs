@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MunicipalityInput {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub time_zone: String,
     /// R1, in basis points: 500 = ±5 %.

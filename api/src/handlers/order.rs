@@ -33,10 +33,15 @@ pub struct OrderInput {
     pub decision_id: Uuid,
     pub provider_id: Uuid,
     /// Beställningsdatum.
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub ordered_on: NaiveDate,
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[schema(value_type = crate::dates::Day)]
     pub valid_from: NaiveDate,
     /// Last valid day, inclusive; open-ended when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[schema(value_type = Option<crate::dates::Day>)]
     pub valid_to: Option<NaiveDate>,
     /// Visits per day (R8).
     #[serde(default)]
@@ -50,7 +55,8 @@ pub struct OrderInput {
     /// … or as the case system prints it, `51:36` (R18).
     #[serde(default)]
     pub monthly_total: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
+    #[schema(max_length = 4000)]
     pub free_text: String,
     pub lines: Vec<LineInput>,
 }
@@ -83,7 +89,8 @@ pub struct LineInput {
     /// `mon` … `sun`; all days when absent.
     #[serde(default)]
     pub weekdays: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
+    #[schema(max_length = 2000)]
     pub note: String,
     /// For a care bundle (omvårdnadspaket): the codes of the personal-care
     /// services it covers, at least three (R19). Empty for other services.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 pub struct ProviderInput {
     #[serde(default)]
     pub id: Option<Uuid>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Organisationsnummer, `NNNNNN-NNNN`.
     #[serde(default)]

@@ -314,9 +314,13 @@ pub struct MeasuresQuery {
     /// The first local day; by default the Monday of the municipality's
     /// national measurement weeks (`continuity_week`) in the latest year
     /// they have ended, or without it the two whole weeks before this one.
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[param(value_type = Option<crate::dates::Day>)]
     pub from: Option<NaiveDate>,
     /// The last local day, inclusive; by default 13 days after `from`. At
     /// most 92 days after it.
+    #[serde(default, deserialize_with = "crate::dates::opt_day")]
+    #[param(value_type = Option<crate::dates::Day>)]
     pub to: Option<NaiveDate>,
     pub provider_id: Option<Uuid>,
     /// Clients whose caseworker is in this authority unit.

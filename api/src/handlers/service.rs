@@ -17,7 +17,9 @@ pub struct ServiceInput {
     #[serde(default)]
     pub id: Option<Uuid>,
     /// As the case system prints it, e.g. `O-Duschhjälp`.
+    #[schema(min_length = 1, max_length = 100)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `S` (service) or `O` (personal care).
     pub group: ServiceGroup,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub struct UnitInput {
     #[serde(default)]
     pub id: Option<Uuid>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `elderly` (ÄVO) or `disability` (FFS).
     pub kind: UnitKind,

@@ -23,6 +23,7 @@ pub struct UserInput {
     #[serde(default)]
     pub id: Option<Uuid>,
     pub username: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     pub role: Role,
     #[serde(default)]

@@ -124,6 +124,7 @@ pub struct DeclinedInput {
     pub event_id: Uuid,
     pub client_id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     /// Codes of the services that were declined, if known.
     #[serde(default)]
@@ -399,6 +400,7 @@ pub struct EntryInput {
     pub started_at: DateTime<FixedOffset>,
     pub ended_at: DateTime<FixedOffset>,
     /// Why it was not registered at the time.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     #[serde(default)]
     pub services: Vec<ServiceDone>,

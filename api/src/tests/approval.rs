@@ -336,6 +336,10 @@ async fn a_locked_month_refuses_late_registrations_and_changes() {
         .to_string();
     d.check("check-out", "2026-10-20T08:30:00+02:00").await;
     d.check("check-in", "2026-10-21T08:00:00+02:00").await;
+    // A month lock for 9999-12 is a typo: not a month the API takes.
+    d.post(&d.chef, "/api/v1/provider/months/9999-12/lock", json!({}))
+        .await
+        .problem(ErrorCode::InvalidPath);
     // Not everything is approved yet.
     d.post(&d.chef, "/api/v1/provider/months/2026-10/lock", json!({}))
         .await

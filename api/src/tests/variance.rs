@@ -159,6 +159,36 @@ async fn absences_are_validated_and_kept_within_reach() {
             ("ends_on".into(), "before_start".into())
         ]
     );
+    // Dates outside 1900–2200 and overlong notes are refused with the
+    // field that holds them.
+    for (body, field, code) in [
+        (
+            json!({"starts_on": "0000-01-01", "cause": "hospital"}),
+            "starts_on",
+            "out_of_range",
+        ),
+        (
+            json!({"starts_on": "2026-10-10", "ends_on": "+262142-12-31", "cause": "hospital"}),
+            "ends_on",
+            "invalid_value",
+        ),
+        (
+            json!({"starts_on": "2026-10-10", "ends_on": "9999-12-31", "cause": "hospital"}),
+            "ends_on",
+            "out_of_range",
+        ),
+        (
+            json!({"starts_on": "2026-10-10", "cause": "hospital", "note": "x".repeat(2001)}),
+            "note",
+            "too_long",
+        ),
+    ] {
+        let r = ctx
+            .call(Method::POST, &path, Some(&p.chef), Some(body))
+            .await;
+        r.problem(ErrorCode::ValidationFailed);
+        assert_eq!(r.fields(), [(field.into(), code.into())]);
+    }
     let good = json!({"starts_on": "2026-10-10", "ends_on": "2026-10-19", "cause": "hospital"});
     ctx.call(Method::POST, &path, Some(&p.staff), Some(good.clone()))
         .await
@@ -246,6 +276,17 @@ async fn alerts_are_listed_acknowledged_and_resolved_by_whoever_may_see_them() {
     )
     .await
     .problem(ErrorCode::InvalidQuery);
+    // A 200,000-character note is refused, not stored and sent on.
+    let r = ctx
+        .call(
+            Method::POST,
+            &format!("{one}/acknowledge"),
+            Some(&p.caseworker),
+            Some(json!({"note": "a".repeat(200_000)})),
+        )
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(r.fields(), [("note".into(), "too_long".into())]);
     let r = ctx
         .call(
             Method::POST,

@@ -14,9 +14,10 @@ pub struct YearMonth {
 }
 
 impl YearMonth {
-    /// `None` unless `month` is 1–12 and the year is within 1900–9999.
+    /// `None` unless `month` is 1–12 and the year is within 1900–2200
+    /// (the API's dates; a month lock for 9999-12 is a typo).
     pub fn new(year: i32, month: u32) -> Option<YearMonth> {
-        ((1..=12).contains(&month) && (1900..=9999).contains(&year))
+        ((1..=12).contains(&month) && (1900..=2200).contains(&year))
             .then_some(YearMonth { year, month })
     }
 
@@ -149,8 +150,10 @@ impl utoipa::PartialSchema for YearMonth {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))
-            .description(Some("A local calendar month, `YYYY-MM`."))
+            .pattern(Some("^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])$"))
+            .description(Some(
+                "A local calendar month, `YYYY-MM`, from 1900-01 to 2200-12.",
+            ))
             .examples(["2026-11"])
             .into()
     }
