@@ -32,6 +32,7 @@ pub struct AbsenceInput {
     #[schema(value_type = Option<crate::dates::Day>)]
     pub ends_on: Option<NaiveDate>,
     /// `hospital`, `short_term_care`, `travel` or `other`.
+    #[schema(pattern = "^(hospital|short_term_care|travel|other)$")]
     pub cause: String,
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
     #[schema(max_length = 2000)]

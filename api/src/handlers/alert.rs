@@ -47,8 +47,12 @@ pub struct AlertDetail {
 pub struct AlertQuery {
     /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
     /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
+    #[param(
+        pattern = "^(outside_band|follow_up_recommended|exceeds_granted|pace_warning|missing_visits|visit_open_too_long|care_plan_missing|care_plan_missing_escalated|care_plan_follow_up_due|individual_follow_up_due|contact_person_missing)$"
+    )]
     pub kind: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
+    #[param(pattern = "^(open|acknowledged|resolved)$")]
     pub state: Option<String>,
     /// `YYYY-MM`.
     pub month: Option<hemtid_core::domain::YearMonth>,

@@ -59,6 +59,9 @@ pub struct ApprovalInput {
 pub struct CorrectionInput {
     /// One of `forgot_check_in`, `forgot_check_out`, `wrong_time`,
     /// `device_fault`, `registered_by_mistake`, `other`.
+    #[schema(
+        pattern = "^(forgot_check_in|forgot_check_out|wrong_time|device_fault|registered_by_mistake|other)$"
+    )]
     pub reason_code: String,
     #[schema(max_length = 2000)]
     pub comment: String,

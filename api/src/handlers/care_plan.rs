@@ -145,6 +145,7 @@ pub async fn get_plan(
 pub struct PlanInput {
     pub content: PlanContent,
     /// `took_part` or `declined`.
+    #[schema(pattern = "^(took_part|declined)$")]
     pub participation: String,
     /// How the client took part, or why they declined (required then).
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
@@ -355,6 +356,7 @@ pub async fn approve_version(
 #[serde(deny_unknown_fields)]
 pub struct PlanReviewInput {
     /// `checked` (agrees with the order) or `remarks` (sent back).
+    #[schema(pattern = "^(checked|remarks)$")]
     pub outcome: String,
     /// Required with remarks.
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
@@ -720,6 +722,7 @@ pub async fn list_individual(
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// `given`, `refused` or `withdrawn`.
+    #[schema(pattern = "^(given|refused|withdrawn)$")]
     pub state: String,
     /// How it was given (in writing, orally at the visit of …).
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]

@@ -26,6 +26,7 @@ pub struct DeviceInput {
     /// The id it publishes under (A–Z, a–z, 0–9, `-`, `_`, `.`; at most 128).
     pub id: String,
     /// `door_lock`, `nfc_reader` or `nfc_tag`.
+    #[schema(pattern = "^(door_lock|nfc_reader|nfc_tag)$")]
     pub kind: String,
     /// The client whose home it is in.
     #[serde(default)]
@@ -392,6 +393,7 @@ pub struct CredentialInput {
     pub credential: String,
     pub staff_id: Uuid,
     /// `key_fob`, `staff_tag` or `phone_key`.
+    #[schema(pattern = "^(key_fob|staff_tag|phone_key)$")]
     pub kind: String,
 }
 

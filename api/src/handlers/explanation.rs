@@ -24,6 +24,9 @@ use uuid::Uuid;
 pub struct ExplanationInput {
     /// `declined_visits`, `absence`, `temporarily_changed_needs`,
     /// `permanently_changed_needs` or `other`.
+    #[schema(
+        pattern = "^(declined_visits|absence|temporarily_changed_needs|permanently_changed_needs|other)$"
+    )]
     pub cause: String,
     #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
@@ -34,6 +37,7 @@ pub struct ExplanationInput {
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {
     /// `approve` or `reject`.
+    #[schema(pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Required when rejecting: what the provider should do.
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]

@@ -31,6 +31,7 @@ pub struct MonthlyQuery {
     pub unit_id: Option<Uuid>,
     pub caseworker_id: Option<Uuid>,
     /// `csv` for a CSV file (as `Accept: text/csv`).
+    #[param(pattern = "^(csv|json)$")]
     pub format: Option<String>,
 }
 
@@ -42,6 +43,7 @@ pub struct MonthQuery {
     /// The local month, `YYYY-MM`.
     pub month: YearMonth,
     /// `csv` for a CSV file (as `Accept: text/csv`).
+    #[param(pattern = "^(csv|json)$")]
     pub format: Option<String>,
 }
 
@@ -327,6 +329,7 @@ pub struct MeasuresQuery {
     pub unit_id: Option<Uuid>,
     pub caseworker_id: Option<Uuid>,
     /// `csv` for the clients' rows as a CSV file (as `Accept: text/csv`).
+    #[param(pattern = "^(csv|json)$")]
     pub format: Option<String>,
 }
 
