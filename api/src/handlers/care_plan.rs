@@ -148,8 +148,8 @@ pub struct PlanInput {
     #[schema(pattern = "^(took_part|declined)$")]
     pub participation: String,
     /// How the client took part, or why they declined (required then).
-    #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
-    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::texts::up_to::<8000, _>")]
+    #[schema(max_length = 8000)]
     pub participation_note: String,
 }
 
@@ -184,6 +184,21 @@ impl PlanInput {
             }
         }
         for (i, s) in self.content.services.iter().enumerate() {
+            let parts = [
+                ("need_help_with", &s.need_help_with),
+                ("how_and_when", &s.how_and_when),
+                ("by_whom", &s.by_whom),
+                ("my_goal", &s.my_goal),
+            ];
+            for (field, text) in parts {
+                if text.chars().count() > 8000 {
+                    v.add(
+                        format!("content.services[{i}].{field}"),
+                        "too_long",
+                        "at most 8000 characters",
+                    );
+                }
+            }
             let known = hemtid_core::db::service::get(c, municipality_id, &s.service_id).is_ok();
             if !known {
                 v.add(

@@ -290,6 +290,36 @@ async fn a_plan_is_written_approved_revised_and_checked_by_the_caseworker() {
     )
     .await
     .problem(ErrorCode::ValidationFailed);
+    // Each text at most 8,000 characters, a service's part too.
+    let long = "x".repeat(8001);
+    let r = t
+        .call(
+            Method::POST,
+            &t.anna,
+            &format!("{plan_url}/versions"),
+            Some(json!({
+                "content": {"my_goal": long, "services": [
+                    {"service_id": t.lisa, "by_whom": long}
+                ]},
+                "participation": "took_part"
+            })),
+        )
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(
+        r.fields(),
+        [
+            ("content.my_goal".to_string(), "too_long".to_string()),
+            (
+                "content.services[0].by_whom".to_string(),
+                "too_long".to_string()
+            ),
+            (
+                "content.services[0].service_id".to_string(),
+                "unknown_reference".to_string()
+            ),
+        ]
+    );
     let v1 = t
         .call(
             Method::POST,

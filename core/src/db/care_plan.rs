@@ -20,18 +20,23 @@ use serde::{Deserialize, Serialize, Serializer};
 pub struct PlanContent {
     /// Det här klarar jag själv.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub manage_myself: String,
     /// Det här behöver jag hjälp med.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub need_help_with: String,
     /// Hur och när.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub how_and_when: String,
     /// Av vem.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub by_whom: String,
     /// Mitt mål.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub my_goal: String,
     /// The same per service, where useful.
     #[serde(default)]
@@ -45,12 +50,16 @@ pub struct PlanContent {
 pub struct ServicePart {
     pub service_id: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub need_help_with: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub how_and_when: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub by_whom: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub my_goal: String,
 }
 
