@@ -118,6 +118,7 @@ pub fn measures(
     // The clients, their caseworkers' units, names.
     let clients: Vec<ClientRow> = client::table
         .filter(client::municipality_id.eq(&m.id))
+        .filter(client::purged_at.is_null())
         .select((
             client::id,
             client::given_name,
