@@ -1057,7 +1057,7 @@ fn a_care_workers_events_in_a_locked_month_are_refused_and_the_rest_of_the_batch
         .unwrap()
         .unwrap();
     let october = crate::domain::YearMonth::of(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
-    approval::lock_month(&mut f.conn, &d.provider_id, october, &anna.id, now()).unwrap();
+    month_lock::lock_month(&mut f.conn, &d.provider_id, october, &anna.id, now()).unwrap();
     let dir = std::sync::Arc::new(ingest::Directory::default());
     // One care worker's events, paired together until the lock refuses
     // one; then one by one.

@@ -13,6 +13,7 @@ use hemtid_core::db::DbConn;
 use hemtid_core::db::approval::{self, Change, DayApproval, REASON_CODES};
 use hemtid_core::db::visit::{self, Visit};
 use hemtid_core::db::visit_event::{self, VisitEvent};
+use hemtid_core::db::{month_lock, visit_change};
 use hemtid_core::domain::YearMonth;
 use hemtid_core::model::Role;
 use hemtid_core::validate::ValidationErrors;
@@ -440,7 +441,7 @@ pub async fn visit_history(
     let items = state
         .db(move |c| {
             own_visit(c, &provider, &id)?;
-            approval::history(c, &id.to_string())?
+            visit_change::history(c, &id.to_string())?
                 .into_iter()
                 .map(|h| {
                     Ok(ChangeView {
@@ -484,7 +485,7 @@ pub async fn lock_month(
     let at = state.clock.now().naive_utc();
     let month = month.into_inner();
     state
-        .db(move |c| Ok(approval::lock_month(c, &provider, month, &p.subject, at)?))
+        .db(move |c| Ok(month_lock::lock_month(c, &provider, month, &p.subject, at)?))
         .await?;
     Ok(HttpResponse::Ok().json(MonthLocked {
         month,
@@ -529,7 +530,7 @@ pub async fn locked_months(
     let provider = provider_admin(&p)?;
     let items = state
         .db(move |c| {
-            Ok(approval::locked_months(c, &provider)?
+            Ok(month_lock::locked_months(c, &provider)?
                 .into_iter()
                 .map(|(month, at, by)| LockView {
                     month,

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
-use hemtid_core::db::approval::{self, LockEvent};
+use hemtid_core::db::month_lock::{self, LockEvent};
 use hemtid_core::db::provider;
 use hemtid_core::domain::YearMonth;
 use hemtid_core::model::Role;
@@ -72,7 +72,7 @@ pub async fn unlock_month(
     let unlocked = state
         .db(move |c| {
             let pr = provider::get(c, &p.municipality_id, &provider_id.to_string())?;
-            Ok(approval::unlock_month(
+            Ok(month_lock::unlock_month(
                 c, &pr.id, month, &p.subject, &reason, at,
             )?)
         })
@@ -113,7 +113,7 @@ pub async fn lock_log(
     let items = state
         .db(move |c| {
             let pr = provider::get(c, &p.municipality_id, &provider_id)?;
-            Ok(approval::lock_log(c, &pr.id, month)?)
+            Ok(month_lock::lock_log(c, &pr.id, month)?)
         })
         .await?;
     Ok(list(items))

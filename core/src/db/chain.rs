@@ -447,7 +447,7 @@ pub fn change_fields(
 }
 
 fn verify_visit_change(c: &mut DbConn) -> Result<ChainReport, StoreError> {
-    use super::approval::VisitChange;
+    use super::visit_change::VisitChange;
     let unlinked = visit_change::table
         .filter(visit_change::chain_seq.is_null())
         .count()

@@ -28,6 +28,7 @@ pub mod explanation;
 pub mod figure;
 pub mod journal_note;
 pub mod material_request;
+pub mod month_lock;
 pub mod municipality;
 pub mod oidc_login;
 pub mod provider;
@@ -41,6 +42,7 @@ pub mod staff_credential;
 pub mod testing;
 pub mod user_account;
 pub mod visit;
+pub mod visit_change;
 pub mod visit_event;
 
 #[cfg(test)]

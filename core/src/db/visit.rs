@@ -278,7 +278,7 @@ impl Pending {
         if let Some(l) = self.locks.get(&key) {
             return Ok(*l);
         }
-        let l = super::approval::is_locked(c, provider_id, month)?;
+        let l = super::month_lock::is_locked(c, provider_id, month)?;
         self.locks.insert(key, l);
         Ok(l)
     }
