@@ -436,6 +436,12 @@ fn main() -> Result<()> {
         Command::VerifyLogs => {
             let (_, mut conn) = migrated(&config)?;
             let reports = db::chain::verify(&mut conn)?;
+            // Whose signatures the gaps carry: this installation's key (in
+            // its data folder) or another registered one.
+            let own = auth::lock_keys::LockKeys::load(&config.data_dir)
+                .ok()
+                .flatten()
+                .map(|k| k.kid().to_string());
             let mut broken = false;
             for r in &reports {
                 match &r.broken {
@@ -449,9 +455,22 @@ fn main() -> Result<()> {
                             String::new()
                         },
                         if r.gaps > 0 {
+                            let keys: Vec<String> = r
+                                .gap_keys
+                                .iter()
+                                .map(|k| {
+                                    if own.as_deref() == Some(k.as_str()) {
+                                        format!("{k}, the data folder's")
+                                    } else {
+                                        format!("{k}, NOT the data folder's")
+                                    }
+                                })
+                                .collect();
                             format!(
-                                " ({} records removed by retention, under {} signed gaps)",
-                                r.removed, r.gaps
+                                " ({} records removed by retention, under {} signed gaps; key {})",
+                                r.removed,
+                                r.gaps,
+                                keys.join("; ")
                             )
                         } else {
                             String::new()

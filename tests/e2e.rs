@@ -795,10 +795,17 @@ fn retention_cuts_the_access_log_and_verify_logs_still_passes() {
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains(
-            "access_log: 1 records, chain intact (2 records removed by retention, under 1 signed gaps)"
+            "access_log: 1 records, chain intact (2 records removed by retention, under 1 signed gaps; key "
         ),
         "{out}"
     );
+    assert!(out.contains(", the data folder's)"), "{out}");
+    // Signed with a registered key that is not this installation's: still
+    // intact, but said, for someone with database rights could register one.
+    std::fs::write(data.0.join("lock-signing-key"), "11".repeat(32)).unwrap();
+    let (code, out) = run(&["verify-logs"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(", NOT the data folder's)"), "{out}");
     use diesel::QueryDsl;
     let runs: i64 = hemtid_core::db::schema::retention_run::table
         .count()

@@ -204,6 +204,8 @@ pub struct ChainReport {
     pub removed: i64,
     /// The signed gaps crossed.
     pub gaps: i64,
+    /// The ids of the keys the crossed gaps were signed with.
+    pub gap_keys: Vec<String>,
     /// The first broken link, if any.
     pub broken: Option<BrokenLink>,
 }
@@ -230,6 +232,7 @@ struct Walk {
     keys: std::collections::HashMap<String, String>,
     removed: i64,
     crossed: i64,
+    kids: std::collections::BTreeSet<String>,
 }
 
 impl Walk {
@@ -255,6 +258,7 @@ impl Walk {
             keys,
             removed: 0,
             crossed: 0,
+            kids: std::collections::BTreeSet::new(),
         })
     }
 
@@ -285,6 +289,7 @@ impl Walk {
             }
             self.removed += g.to_seq - g.from_seq + 1;
             self.crossed += 1;
+            self.kids.insert(g.kid.clone());
             self.prev = g.last_hash.clone();
             self.expect_seq = g.to_seq + 1;
         }
@@ -343,6 +348,7 @@ impl Walk {
             unlinked,
             removed: self.removed,
             gaps: self.crossed,
+            gap_keys: self.kids.into_iter().collect(),
             broken: self.broken,
         })
     }
