@@ -285,12 +285,7 @@ fn main() -> Result<()> {
             token(&mut conn, command)
         }
         Command::Evaluate { at } => {
-            let at = match at {
-                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
-                    .with_context(|| format!("--at: not an RFC 3339 instant: {t}"))?
-                    .to_utc(),
-                None => chrono::Utc::now(),
-            };
+            let at = instant(at)?;
             let (_, mut conn) = migrated(&config)?;
             let mut e = hemtid_core::evaluate::all(&mut conn, at)?;
             loop {
@@ -315,12 +310,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Retention { at, dry_run } => {
-            let at = match at {
-                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
-                    .with_context(|| format!("--at: not an RFC 3339 instant: {t}"))?
-                    .to_utc(),
-                None => chrono::Utc::now(),
-            };
+            let at = instant(at)?;
             let (_, mut conn) = migrated(&config)?;
             let keys = auth::lock_keys::LockKeys::load_or_create(&config.data_dir)?;
             db::digital_key::register_signing_key(
@@ -439,8 +429,7 @@ fn main() -> Result<()> {
             // Whose signatures the gaps carry: this installation's key (in
             // its data folder) or another registered one.
             let own = auth::lock_keys::LockKeys::load(&config.data_dir)
-                .ok()
-                .flatten()
+                .context("reading the data folder's lock-signing key")?
                 .map(|k| k.kid().to_string());
             let mut broken = false;
             for r in &reports {
@@ -562,6 +551,16 @@ fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
         eprintln!("WARNING: {w}");
     }
     Ok((pool, conn))
+}
+
+/// `--at`: an RFC 3339 instant, or now.
+fn instant(at: Option<String>) -> Result<chrono::DateTime<chrono::Utc>> {
+    Ok(match at {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+            .with_context(|| format!("--at: not an RFC 3339 instant: {t}"))?
+            .to_utc(),
+        None => chrono::Utc::now(),
+    })
 }
 
 /// Loads the demo unless it is there, with its visits unless `bare`.

@@ -294,18 +294,21 @@ pub async fn retention_runs(
         .db(move |c| Ok(retention_run::latest(c, &m, limit)?))
         .await?;
     let rfc = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let items: Vec<RetentionRunView> = runs
+    let items = runs
         .into_iter()
-        .map(|r| RetentionRunView {
-            id: r.id,
-            ran_at: rfc(r.ran_at),
-            access_log_before: rfc(r.access_log_before),
-            orders_ended_before: r.orders_ended_before,
-            clients_purged: r.clients_purged,
-            clients_kept: r.clients_kept,
-            rows_deleted: r.rows_deleted,
-            counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+        .map(|r| {
+            let counts = serde_json::from_str(&r.counts).map_err(ApiError::internal)?;
+            Ok(RetentionRunView {
+                id: r.id,
+                ran_at: rfc(r.ran_at),
+                access_log_before: rfc(r.access_log_before),
+                orders_ended_before: r.orders_ended_before,
+                clients_purged: r.clients_purged,
+                clients_kept: r.clients_kept,
+                rows_deleted: r.rows_deleted,
+                counts,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<RetentionRunView>, ApiError>>()?;
     Ok(HttpResponse::Ok().json(crate::handlers::Items { items }))
 }

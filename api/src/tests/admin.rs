@@ -518,27 +518,7 @@ async fn clients_validate_personal_numbers_and_never_put_them_in_urls() {
 async fn another_municipality_sees_nothing() {
     let ctx = setup().await;
     let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await;
-    let pool = ctx.state.pool.clone();
-    let mut conn = pool.get().unwrap();
-    let other = municipality::create(&mut conn, "0180", "Stockholm", &Default::default()).unwrap();
-    let hash = hemtid_core::auth::hash_password("other admin password").unwrap();
-    user_account::create(
-        &mut conn,
-        &other.id,
-        &hemtid_core::db::new_id(),
-        &user_account::UserFields {
-            username: "sthlm.admin".into(),
-            display_name: "S".into(),
-            role: "admin".into(),
-            provider_id: None,
-            authority_unit_id: None,
-            active: true,
-            external_id: None,
-        },
-        Some(&hash),
-    )
-    .unwrap();
-    let token = ctx.login("sthlm.admin", "other admin password").await;
+    let token = other_municipalitys_admin(&ctx).await;
     let path = format!("/api/v1/clients/{}", lisa["id"].as_str().unwrap());
     ctx.call(Method::GET, &path, Some(&token), None)
         .await
@@ -987,6 +967,22 @@ async fn retention_runs_are_shown_to_their_municipalitys_admin_only() {
     )
     .await
     .problem(ErrorCode::Forbidden);
+    let token = other_municipalitys_admin(&ctx).await;
+    let r = ctx
+        .call(
+            Method::GET,
+            "/api/v1/municipality/retention-runs",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+}
+
+/// Signs in the admin of a second municipality (Stockholm) in the same
+/// database.
+async fn other_municipalitys_admin(ctx: &Ctx) -> String {
+    let mut conn = ctx.state.pool.get().unwrap();
     let other = municipality::create(&mut conn, "0180", "Stockholm", &Default::default()).unwrap();
     let hash = hemtid_core::auth::hash_password("other admin password").unwrap();
     user_account::create(
@@ -1005,14 +1001,5 @@ async fn retention_runs_are_shown_to_their_municipalitys_admin_only() {
         Some(&hash),
     )
     .unwrap();
-    let token = ctx.login("sthlm.admin", "other admin password").await;
-    let r = ctx
-        .call(
-            Method::GET,
-            "/api/v1/municipality/retention-runs",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    ctx.login("sthlm.admin", "other admin password").await
 }
