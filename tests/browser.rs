@@ -87,6 +87,14 @@ impl Browser {
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match self.try_cmd(method, path, body) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A WebDriver command; `Err` carries the driver's error code and text.
+    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let req = ureq::request(method, &url);
         let resp = match body {
@@ -94,12 +102,12 @@ impl Browser {
             None => req.call(),
         };
         match resp {
-            Ok(r) => r.into_json::<Value>().unwrap()["value"].clone(),
+            Ok(r) => Ok(r.into_json::<Value>().unwrap()["value"].clone()),
             Err(ureq::Error::Status(code, r)) => {
                 let body: Value = r.into_json().unwrap_or(Value::Null);
-                panic!("webdriver {method} {path}: {code} {body}")
+                Err(format!("webdriver {method} {path}: {code} {body}"))
             }
-            Err(e) => panic!("webdriver {method} {path}: {e}"),
+            Err(e) => Err(format!("webdriver {method} {path}: {e}")),
         }
     }
 
@@ -125,8 +133,13 @@ impl Browser {
                 let Some(id) = e[ELEMENT].as_str().map(str::to_string) else {
                     panic!("not an element: {e}");
                 };
-                if pick(&self.text(&id)) {
-                    return id;
+                // The page may re-render between finding an element and
+                // reading it: a stale element is "not yet", look again.
+                match self.try_cmd("GET", &format!("/element/{id}/text"), None) {
+                    Ok(text) if pick(text.as_str().unwrap_or_default()) => return id,
+                    Ok(_) => {}
+                    Err(e) if e.contains("stale element reference") => {}
+                    Err(e) => panic!("{e}"),
                 }
             }
             if Instant::now() > deadline {
