@@ -593,6 +593,9 @@ fn phone() -> Result<()> {
         ..Options::default()
     };
     let p = simulate::prepare(&pool, &o)?;
+    // As `hemtid serve` runs it: the log copied back on a thread of its
+    // own, not inside a commit.
+    let checkpointer = hemtid::checkpointer::start(pool.clone(), db::Backend::Sqlite)?;
     let keys = hemtid_core::auth::TokenKeys::new(&[7u8; 32], 3600);
     let state = hemtid_api::AppState::build(pool.clone(), keys, hemtid_api::Clock::System, None);
     let (api_port, noop_port) = (simulate::free_port()?, simulate::free_port()?);
@@ -709,6 +712,9 @@ fn phone() -> Result<()> {
         q(&n_lat, 0.5),
         q(&n_lat, 0.99)
     );
+    if let Some(c) = checkpointer {
+        c.stop();
+    }
     Ok(())
 }
 

@@ -764,9 +764,8 @@ async fn gateway_alone(config: &Config) -> Result<()> {
     result
 }
 
-mod background;
+use hemtid::{background, checkpointer};
 mod backup;
-mod checkpointer;
 mod copy;
 mod evaluator;
 mod mqtt;

@@ -58,6 +58,9 @@ pub struct AppState {
     /// The municipalities' identity providers (OpenID Connect); set once
     /// at start, none unless configured.
     pub identity: std::sync::OnceLock<std::sync::Arc<hemtid_core::auth::oidc::IdentityProviders>>,
+    /// SQLite: the single writer the phone's writes are committed by
+    /// together; started at the first write.
+    writer: std::sync::OnceLock<Option<hemtid_core::writer::Writer>>,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ impl AppState {
             gateway_ready: Default::default(),
             metrics_elsewhere: Default::default(),
             identity: Default::default(),
+            writer: Default::default(),
         })
     }
 
@@ -114,6 +118,44 @@ impl AppState {
         })
         .await
         .map_err(ApiError::internal)?
+    }
+
+    /// Runs `f`, which writes, and answers once its write is committed. On
+    /// SQLite `f` runs in the single writer's next transaction (in a
+    /// savepoint of its own) with the other writes waiting then, committed
+    /// together (`hemtid_core::writer`); on PostgreSQL as [`AppState::db`].
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let writer = match self.writer.get() {
+            Some(w) => w,
+            None => {
+                let pool = self.pool.clone();
+                let backend = web::block(move || hemtid_core::db::backend_of(&pool))
+                    .await
+                    .map_err(ApiError::internal)??;
+                self.writer.get_or_init(|| match backend {
+                    hemtid_core::db::Backend::Sqlite => {
+                        hemtid_core::writer::Writer::start(self.pool.clone())
+                            .inspect_err(
+                                |e| tracing::error!(error = %e, "the writer thread did not start"),
+                            )
+                            .ok()
+                    }
+                    hemtid_core::db::Backend::Postgres => None,
+                })
+            }
+        };
+        let Some(writer) = writer else {
+            return self.db(f).await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer.submit(f, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.await.map_err(ApiError::internal)?
     }
 }
 

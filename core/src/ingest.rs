@@ -858,7 +858,7 @@ impl Batch {
         received: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
         match rec {
-            Recorded::Applied { event, visits } => {
+            Recorded::Applied { event, visits, .. } => {
                 self.messages.push(DeviceMessageRow {
                     visit_event_id: event.id,
                     content_sha256: sender.content_sha256,

@@ -25,3 +25,4 @@ pub mod retention;
 mod retention_tests;
 pub mod seed;
 pub mod validate;
+pub mod writer;

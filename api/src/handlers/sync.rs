@@ -181,7 +181,7 @@ pub async fn post_sync(
     }
     let now = state.clock.now();
     let results = state
-        .db(move |c| {
+        .write(move |c| {
             let ctx = Ctx::load(c, &p, now)?;
             // In time order, so the answer reads like the day; the result
             // does not depend on it.

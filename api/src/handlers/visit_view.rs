@@ -56,6 +56,14 @@ pub(crate) fn views(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitView>
         let a = visit::attribution(c, &v.id)?;
         attributed.push((v, a));
     }
+    views_of(c, attributed)
+}
+
+/// [`views`] of visits whose shares and services are known.
+fn views_of(
+    c: &mut DbConn,
+    attributed: Vec<(Visit, visit::Attribution)>,
+) -> Result<Vec<VisitView>, ApiError> {
     let ids: Vec<String> = attributed
         .iter()
         .flat_map(|(_, a)| a.services.iter().map(|s| s.service_id.clone()))
@@ -103,10 +111,14 @@ pub struct RecordedView {
 
 pub(crate) fn recorded_view(c: &mut DbConn, r: Recorded) -> Result<RecordedView, ApiError> {
     Ok(match r {
-        Recorded::Applied { event, visits } => RecordedView {
+        Recorded::Applied {
+            event,
+            visits,
+            attributions,
+        } => RecordedView {
             result: "applied",
             event,
-            visits: views(c, visits)?,
+            visits: views_of(c, visits.into_iter().zip(attributions).collect())?,
         },
         Recorded::Duplicate { event } => RecordedView {
             result: "duplicate",
@@ -157,7 +169,7 @@ pub async fn post_check_in(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let ctx = Ctx::load(c, &p, now)?;
             let r = check_in(c, &ctx, &input)?;
             recorded_view(c, r)
@@ -200,7 +212,7 @@ pub async fn post_check_out(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let ctx = Ctx::load(c, &p, now)?;
             let r = check_out(c, &ctx, &input)?;
             recorded_view(c, r)
@@ -243,7 +255,7 @@ pub async fn post_entry(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let ctx = Ctx::load(c, &p, now)?;
             let r = entry(c, &ctx, &input)?;
             recorded_view(c, r)
@@ -281,7 +293,7 @@ pub async fn post_declined(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let ctx = Ctx::load(c, &p, now)?;
             let r = declined(c, &ctx, &input)?;
             recorded_view(c, r)

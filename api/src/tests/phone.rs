@@ -457,6 +457,85 @@ async fn double_staffing_counts_per_person() {
     assert_eq!(r.ok(StatusCode::OK)["items"][0]["double_staffing"], true);
 }
 
+/// Writes sent at the same moment (on SQLite committed together by the
+/// single writer) are answered each as if it had come alone: a repeat is
+/// a duplicate, a refused one changes nothing, the others are kept.
+#[actix_web::test]
+async fn writes_sent_together_are_answered_each_as_if_alone() {
+    let p = phone().await;
+    let ci = check_in(&p.lisa, "2026-11-20T08:00:00+01:00");
+    let services = json!([{"code": "O-Promenad"}]);
+    let (a, b, refused, maj, out) = tokio::join!(
+        p.send(&p.anna, "/api/v1/visits/check-in", ci.clone()),
+        p.send(&p.anna, "/api/v1/visits/check-in", ci),
+        p.send(
+            &p.anna,
+            "/api/v1/visits/check-in",
+            check_in(&p.sven, "2026-11-20T09:00:00+01:00")
+        ),
+        p.send(
+            &p.anna,
+            "/api/v1/visits/check-in",
+            check_in(&p.maj, "2026-11-20T10:00:00+01:00")
+        ),
+        p.send(
+            &p.anna,
+            "/api/v1/visits/check-out",
+            check_out(&p.maj, "2026-11-20T10:30:00+01:00", services)
+        ),
+    );
+    let mut results: Vec<(u16, String)> = [&a, &b]
+        .iter()
+        .map(|r| {
+            (
+                r.status.as_u16(),
+                r.body["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [(200, "duplicate".to_string()), (201, "applied".to_string())]
+    );
+    refused.problem(ErrorCode::NotFound);
+    maj.ok(StatusCode::CREATED);
+    out.ok(StatusCode::CREATED);
+    // Maj's visit closed whatever order the two arrived in; Lisa's lacks
+    // its check-out (the next check-in came first), stored once.
+    let r = p
+        .ctx
+        .call(
+            Method::GET,
+            "/api/v1/me/visits?date=2026-11-20",
+            Some(&p.anna),
+            None,
+        )
+        .await;
+    let mut visits: Vec<(String, String)> = r.ok(StatusCode::OK)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["client_id"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    visits.sort();
+    let mut want = vec![
+        (p.lisa.clone(), "exception".to_string()),
+        (p.maj.clone(), "closed".to_string()),
+    ];
+    want.sort();
+    assert_eq!(visits, want);
+    assert_eq!(
+        p.month(&p.anna, &p.maj, "2026-11").await["performed_minutes"],
+        30
+    );
+}
+
 #[actix_web::test]
 async fn another_providers_client_is_not_found() {
     let p = phone().await;

@@ -6,6 +6,7 @@
 
 use super::municipality::Municipality;
 use super::schema::{client, figure_day, figure_month, figure_staff_day, visit, visit_event};
+use super::sql::{Statement, Value, markers};
 use super::visit::{Rules, Visit};
 use super::{DbConn, StoreError, now};
 use crate::domain::YearMonth;
@@ -16,7 +17,6 @@ use crate::domain::figures::{
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the figures need of visits `ids` (those that exist).
@@ -219,39 +219,44 @@ fn upsert<'a>(
     if rows.is_empty() {
         return Ok(());
     }
-    let values = placeholders(c, rows.len(), 8);
     let sql = format!(
         "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
-         VALUES {values} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
+         VALUES {} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
          seconds = {table}.seconds + excluded.seconds, \
          frame_seconds = {table}.frame_seconds + excluded.frame_seconds, \
          visits = {table}.visits + excluded.visits, \
-         declined = {table}.declined + excluded.declined"
+         declined = {table}.declined + excluded.declined",
+        markers(rows.len(), 8)
     );
-    macro_rules! run {
-        ($conn:expr, $backend:ty) => {{
-            let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
-            for (client_id, provider_id, key, service_id, a) in rows {
-                q = q.bind::<Text, _>(client_id).bind::<Text, _>(provider_id);
-                q = match key {
-                    Key::Date(d) => q.bind::<Date, _>(d),
-                    Key::Month(m) => q.bind::<Text, _>(m),
-                };
-                q = q
-                    .bind::<Text, _>(service_id)
-                    .bind::<BigInt, _>(a.seconds)
-                    .bind::<BigInt, _>(a.frame_seconds)
-                    .bind::<BigInt, _>(a.visits)
-                    .bind::<BigInt, _>(a.declined);
-            }
-            q.execute($conn)?;
-        }};
+    let mut q = kept(&sql, rows.len());
+    for (client_id, provider_id, key, service_id, a) in rows {
+        q = q
+            .bind(Value::Text(client_id))
+            .bind(Value::Text(provider_id));
+        q = q.bind(match key {
+            Key::Date(d) => Value::Date(d),
+            Key::Month(m) => Value::Text(m),
+        });
+        q = q
+            .bind(Value::Text(service_id))
+            .bind(Value::BigInt(a.seconds))
+            .bind(Value::BigInt(a.frame_seconds))
+            .bind(Value::BigInt(a.visits))
+            .bind(Value::BigInt(a.declined));
     }
-    match c {
-        DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
-        DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
-    }
+    q.execute(c)?;
     Ok(())
+}
+
+/// A statement for `rows` rows: kept prepared for a few
+/// ([`super::visit::FEW`]), prepared for this run only for more.
+fn kept(sql: &str, rows: usize) -> Statement<'_> {
+    let q = Statement::new(sql);
+    if rows <= super::visit::FEW {
+        q
+    } else {
+        q.once()
+    }
 }
 
 /// [`upsert`] for the measures' figures.
@@ -259,35 +264,27 @@ fn upsert_staff(c: &mut DbConn, rows: &[(&StaffKey, &StaffAmounts)]) -> Result<(
     if rows.is_empty() {
         return Ok(());
     }
-    let values = placeholders(c, rows.len(), 7);
     let sql = format!(
         "INSERT INTO figure_staff_day (client_id, local_date, staff_id, visits, seconds, verified, daytime) \
-         VALUES {values} ON CONFLICT (client_id, local_date, staff_id) DO UPDATE SET \
+         VALUES {} ON CONFLICT (client_id, local_date, staff_id) DO UPDATE SET \
          visits = figure_staff_day.visits + excluded.visits, \
          seconds = figure_staff_day.seconds + excluded.seconds, \
          verified = figure_staff_day.verified + excluded.verified, \
-         daytime = figure_staff_day.daytime + excluded.daytime"
+         daytime = figure_staff_day.daytime + excluded.daytime",
+        markers(rows.len(), 7)
     );
-    macro_rules! run {
-        ($conn:expr, $backend:ty) => {{
-            let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
-            for (k, a) in rows {
-                q = q
-                    .bind::<Text, _>(k.client_id.as_str())
-                    .bind::<Date, _>(k.local_date)
-                    .bind::<Text, _>(k.staff_id.as_str())
-                    .bind::<BigInt, _>(a.visits)
-                    .bind::<BigInt, _>(a.seconds)
-                    .bind::<BigInt, _>(a.verified)
-                    .bind::<BigInt, _>(a.daytime);
-            }
-            q.execute($conn)?;
-        }};
+    let mut q = kept(&sql, rows.len());
+    for (k, a) in rows {
+        q = q
+            .bind(Value::Text(&k.client_id))
+            .bind(Value::Date(k.local_date))
+            .bind(Value::Text(&k.staff_id))
+            .bind(Value::BigInt(a.visits))
+            .bind(Value::BigInt(a.seconds))
+            .bind(Value::BigInt(a.verified))
+            .bind(Value::BigInt(a.daytime));
     }
-    match c {
-        DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
-        DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
-    }
+    q.execute(c)?;
     Ok(())
 }
 
@@ -320,27 +317,19 @@ pub fn mark_dirty<'a>(
     let rows: Vec<(&str, &str)> = client_months.collect();
     let at = now();
     for chunk in rows.chunks(500) {
-        let values = placeholders(c, chunk.len(), 3);
         let sql = format!(
-            "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {values} \
-             ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at"
+            "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {} \
+             ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at",
+            markers(chunk.len(), 3)
         );
-        macro_rules! run {
-            ($conn:expr, $backend:ty) => {{
-                let mut q = diesel::sql_query(sql).into_boxed::<$backend>();
-                for (client_id, month) in chunk {
-                    q = q
-                        .bind::<Text, _>(*client_id)
-                        .bind::<Text, _>(*month)
-                        .bind::<Timestamp, _>(at);
-                }
-                q.execute($conn)?;
-            }};
+        let mut q = kept(&sql, chunk.len());
+        for (client_id, month) in chunk {
+            q = q
+                .bind(Value::Text(client_id))
+                .bind(Value::Text(month))
+                .bind(Value::Timestamp(at));
         }
-        match c {
-            DbConn::Pg(pg) => run!(pg, diesel::pg::Pg),
-            DbConn::Sqlite(s) => run!(s, diesel::sqlite::Sqlite),
-        }
+        q.execute(c)?;
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ pub mod refresh_token;
 pub mod retention_run;
 pub mod schema;
 pub mod service;
+pub(crate) mod sql;
 pub mod staff_credential;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -442,9 +443,28 @@ impl r2d2::ManageConnection for Manager {
         Ok(conn.batch_execute("SELECT 1")?)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection left inside a transaction (a panic in the middle of
+    /// one) is not handed out again.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let depth = match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map(|d| d.is_some()),
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map(|d| d.is_some()),
+        };
+        depth.unwrap_or(true)
     }
+}
+
+/// The backend a pool's connections are of (takes one to see).
+pub fn backend_of(pool: &Pool) -> Result<Backend, StoreError> {
+    Ok(match *pool.get()? {
+        DbConn::Pg(_) => Backend::Postgres,
+        DbConn::Sqlite(_) => Backend::Sqlite,
+    })
 }
 
 /// Builds a pool; fails if the database cannot be reached.
@@ -636,6 +656,43 @@ fn transaction_depth(s: &mut diesel::SqliteConnection) -> Result<u32, DieselErro
         .map_or(0, |d| d.get()))
 }
 
+/// [`transaction`] for SQLite's single writer ([`crate::writer`]), which
+/// commits many requests at once: it waits for the write lock by trying
+/// again every quarter of a millisecond, where SQLite's busy handler sleeps
+/// 1, 2, 5, 10, 15 ms … between tries. Another connection's write of a
+/// millisecond (a restart of the log, a gateway batch) cost the writer 8
+/// or 18 ms, and every request it held as much (measured in the phone
+/// bench: the 99th percentile). Gives up after the busy timeout, as
+/// SQLite would. Elsewhere as [`transaction`].
+pub fn transaction_polling<T, E: From<DieselError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    use diesel::connection::AnsiTransactionManager;
+    let DbConn::Sqlite(s) = conn else {
+        return conn.transaction(f);
+    };
+    if transaction_depth(s)? > 0 {
+        return conn.transaction(f);
+    }
+    s.batch_execute("PRAGMA busy_timeout = 0")?;
+    let deadline = std::time::Instant::now() + Duration::from_millis(u64::from(BUSY_TIMEOUT_MS));
+    let begun = loop {
+        match AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE") {
+            Err(DieselError::DatabaseError(_, info))
+                if info.message().contains("database is locked")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_micros(250));
+            }
+            other => break other,
+        }
+    };
+    s.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
+    begun?;
+    finish(conn, f)
+}
+
 /// A transaction begun with `begin` on SQLite (at the outermost level; a
 /// savepoint inside one), diesel's on PostgreSQL.
 fn begin_with<T, E: From<DieselError>>(
@@ -643,7 +700,7 @@ fn begin_with<T, E: From<DieselError>>(
     begin: &str,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::connection::AnsiTransactionManager;
     let DbConn::Sqlite(s) = conn else {
         return conn.transaction(f);
     };
@@ -651,6 +708,16 @@ fn begin_with<T, E: From<DieselError>>(
         return conn.transaction(f);
     }
     AnsiTransactionManager::begin_transaction_sql(s, begin)?;
+    finish(conn, f)
+}
+
+/// Runs `f` in the SQLite transaction just begun, and commits it or rolls
+/// it back.
+fn finish<T, E: From<DieselError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let result = f(conn);
     let DbConn::Sqlite(s) = conn else {
         return Err(DieselError::BrokenTransactionManager.into());

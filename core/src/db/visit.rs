@@ -212,6 +212,9 @@ pub enum Recorded {
     Applied {
         event: VisitEvent,
         visits: Vec<Visit>,
+        /// Each visit's shares and services, as written (in the order of
+        /// `visits`): what an answer shows needs no read again.
+        attributions: Vec<Attribution>,
     },
     /// Seen before (same sender and event id): nothing changed.
     Duplicate { event: VisitEvent },
@@ -463,7 +466,7 @@ fn record_events(
                     .collect()
             })
             .collect();
-        let mut visits_of: HashMap<String, Vec<Visit>> = HashMap::new();
+        let mut visits_of: HashMap<String, Vec<(Visit, Attribution)>> = HashMap::new();
         let rounds = runs.iter().map(Vec::len).max().unwrap_or(0);
         for k in 0..rounds {
             let items: Vec<(&[VisitEvent], Rules)> = runs
@@ -483,10 +486,18 @@ fn record_events(
             .map(|mine| {
                 mine.into_iter()
                     .map(|s| match s {
-                        Ok(event) => Recorded::Applied {
-                            visits: visits_of.remove(&event.id).unwrap_or_default(),
-                            event,
-                        },
+                        Ok(event) => {
+                            let (visits, attributions) = visits_of
+                                .remove(&event.id)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .unzip();
+                            Recorded::Applied {
+                                visits,
+                                attributions,
+                                event,
+                            }
+                        }
                         Err(event) => Recorded::Duplicate { event },
                     })
                     .collect()
@@ -639,7 +650,7 @@ fn repair(
     items: &[(&[VisitEvent], Rules)],
     cells: &mut crate::domain::figures::Figures,
     pending: &mut Pending,
-) -> Result<Vec<Vec<Visit>>, StoreError> {
+) -> Result<Vec<Vec<(Visit, Attribution)>>, StoreError> {
     // The first read of every run's window at once (PostgreSQL).
     let spans: Vec<(&str, NaiveDateTime, NaiveDateTime)> = items
         .iter()
@@ -749,7 +760,7 @@ fn repair(
         .collect();
     let mut was_attr = attributions(c, &was_ids)?;
     let mut writes = Writes::default();
-    let mut planned: Vec<Vec<Visit>> = Vec::with_capacity(work.len());
+    let mut planned: Vec<Vec<(Visit, Attribution)>> = Vec::with_capacity(work.len());
     for r in work {
         let Some(r) = r else {
             planned.push(Vec::new());
@@ -784,7 +795,7 @@ fn repair(
             let old = existing.remove(&d.anchor);
             let (v, a) = plan(c, d, &events, r.rules, old, pending, &mut writes)?;
             figures_after.extend(super::figure::input_of(&v, &a));
-            out.push(v);
+            out.push((v, a));
         }
         cells.merge(super::figure::delta(
             &figures_before,
@@ -935,7 +946,7 @@ fn plan(
                 corrected_ended_at: None,
                 voided: false,
             };
-            writes.visit(&v, true);
+            writes.new_visit(&v);
             v
         }
         Some(old) if unchanged => return Ok((old, old_attr)),
@@ -1252,8 +1263,10 @@ struct Writes {
     obsolete: Vec<String>,
     /// Visits whose check-out moves to another visit.
     moving: Vec<String>,
-    /// Visits to insert or update, by whether their approval goes (new, or
-    /// changed in what approval rests on).
+    /// New visits (none stored with their id).
+    new_visits: Vec<Visit>,
+    /// Stored visits to update, by whether their approval goes (changed
+    /// in what approval rests on).
     visits: std::collections::BTreeMap<bool, Vec<Visit>>,
     /// Visits whose stored shares go, and the shares to insert.
     shares_of: Vec<String>,
@@ -1264,6 +1277,10 @@ struct Writes {
 }
 
 impl Writes {
+    fn new_visit(&mut self, v: &Visit) {
+        self.new_visits.push(v.clone());
+    }
+
     fn visit(&mut self, v: &Visit, clear_approval: bool) {
         self.visits
             .entry(clear_approval)
@@ -1301,26 +1318,66 @@ impl Writes {
                 .set(visit::check_out_event_id.eq(None::<String>))
                 .execute(c)?;
         }
+        if self.new_visits.len() <= FEW {
+            for v in &self.new_visits {
+                super::execute_on(c, diesel::insert_into(visit::table).values(&row_of(v)))?;
+            }
+        } else {
+            upsert_visits(c, &self.new_visits, true)?;
+        }
         for (clear_approval, visits) in &self.visits {
-            upsert_visits(c, visits, *clear_approval)?;
+            if visits.len() <= FEW {
+                for v in visits {
+                    update_visit(c, v, *clear_approval)?;
+                }
+            } else {
+                upsert_visits(c, visits, *clear_approval)?;
+            }
         }
-        for ids in self.shares_of.chunks(500) {
-            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
+        if let [id] = self.shares_of.as_slice() {
+            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(id))).execute(c)?;
+        } else {
+            for ids in self.shares_of.chunks(500) {
+                diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
+                    .execute(c)?;
+            }
+        }
+        if self.shares.len() <= FEW {
+            for row in &self.shares {
+                super::execute_on(c, diesel::insert_into(visit_share::table).values(row))?;
+            }
+        } else {
+            for rows in self.shares.chunks(500) {
+                super::execute_on(c, diesel::insert_into(visit_share::table).values(rows))?;
+            }
+        }
+        if let [id] = self.services_of.as_slice() {
+            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(id)))
                 .execute(c)?;
+        } else {
+            for ids in self.services_of.chunks(500) {
+                diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
+                    .execute(c)?;
+            }
         }
-        for rows in self.shares.chunks(500) {
-            super::execute_on(c, diesel::insert_into(visit_share::table).values(rows))?;
-        }
-        for ids in self.services_of.chunks(500) {
-            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
-                .execute(c)?;
-        }
-        for rows in self.services.chunks(500) {
-            super::execute_on(c, diesel::insert_into(visit_service::table).values(rows))?;
+        if self.services.len() <= FEW {
+            for row in &self.services {
+                super::execute_on(c, diesel::insert_into(visit_service::table).values(row))?;
+            }
+        } else {
+            for rows in self.services.chunks(500) {
+                super::execute_on(c, diesel::insert_into(visit_service::table).values(rows))?;
+            }
         }
         Ok(())
     }
 }
+
+/// Up to this many rows are written one statement each: a statement of
+/// one row is prepared once per connection and kept, one of many rows is
+/// prepared anew each time (its length varies), which on SQLite costs
+/// more than running the one-row statement a few times.
+pub(crate) const FEW: usize = 8;
 
 /// A visit row to insert (its corrections and `voided` keep the table's
 /// defaults). `None` is NULL, not DEFAULT: SQLite takes many rows in one
@@ -1337,6 +1394,52 @@ struct VisitRow<'a> {
     updated_at: NaiveDateTime,
 }
 
+fn row_of(v: &Visit) -> VisitRow<'_> {
+    VisitRow {
+        id: &v.id,
+        fields: v.fields.clone(),
+        approved_at: v.approved_at,
+        approved_by: v.approved_by.as_deref(),
+        created_at: v.created_at,
+        updated_at: v.updated_at,
+    }
+}
+
+/// Updates the derived fields of a stored visit, the columns
+/// [`upsert_visits`] updates, in a statement kept prepared (an upsert is
+/// prepared anew each time).
+fn update_visit(c: &mut DbConn, v: &Visit, clear_approval: bool) -> Result<(), StoreError> {
+    let f = &v.fields;
+    let own = (
+        visit::check_out_event_id.eq(f.check_out_event_id.as_deref()),
+        visit::started_at.eq(f.started_at),
+        visit::ended_at.eq(f.ended_at),
+        visit::seconds.eq(f.seconds),
+        visit::status.eq(f.status.as_str()),
+        visit::exception.eq(f.exception.as_deref()),
+        visit::method.eq(f.method.as_deref()),
+        visit::double_staffing.eq(f.double_staffing),
+        visit::approval_reasons.eq(f.approval_reasons.as_str()),
+        visit::verified.eq(f.verified),
+        visit::updated_at.eq(v.updated_at),
+    );
+    let q = diesel::update(visit::table.filter(visit::id.eq(v.id.as_str())));
+    let n = if clear_approval {
+        let clear = (
+            visit::approved_at.eq(None::<NaiveDateTime>),
+            visit::approved_by.eq(None::<&str>),
+        );
+        super::execute_on(c, q.set((own, clear)))?
+    } else {
+        super::execute_on(c, q.set(own))?
+    };
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 /// Inserts the visits, or updates the derived fields of those stored;
 /// `clear_approval`: their approval goes too (they changed).
 ///
@@ -1348,17 +1451,7 @@ struct VisitRow<'a> {
 fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Result<(), StoreError> {
     use diesel::upsert::excluded;
     for chunk in visits.chunks(500) {
-        let rows: Vec<VisitRow> = chunk
-            .iter()
-            .map(|v| VisitRow {
-                id: &v.id,
-                fields: v.fields.clone(),
-                approved_at: v.approved_at,
-                approved_by: v.approved_by.as_deref(),
-                created_at: v.created_at,
-                updated_at: v.updated_at,
-            })
-            .collect();
+        let rows: Vec<VisitRow> = chunk.iter().map(row_of).collect();
         let own = (
             visit::check_out_event_id.eq(excluded(visit::check_out_event_id)),
             visit::started_at.eq(excluded(visit::started_at)),
@@ -1376,16 +1469,25 @@ fn upsert_visits(c: &mut DbConn, visits: &[Visit], clear_approval: bool) -> Resu
             visit::approved_at.eq(None::<NaiveDateTime>),
             visit::approved_by.eq(None::<String>),
         );
-        let base = || {
-            diesel::insert_into(visit::table)
-                .values(&rows)
-                .on_conflict(visit::id)
-                .do_update()
-        };
-        if clear_approval {
-            super::execute_on(c, base().set((own, clear)))?;
-        } else {
-            super::execute_on(c, base().set(own))?;
+        // One row: the statement of one row, kept prepared (see [`FEW`]).
+        macro_rules! upsert {
+            ($values:expr) => {{
+                let base = || {
+                    diesel::insert_into(visit::table)
+                        .values($values)
+                        .on_conflict(visit::id)
+                        .do_update()
+                };
+                if clear_approval {
+                    super::execute_on(c, base().set((own, clear)))?;
+                } else {
+                    super::execute_on(c, base().set(own))?;
+                }
+            }};
+        }
+        match rows.as_slice() {
+            [row] => upsert!(row),
+            rows => upsert!(rows),
         }
     }
     Ok(())

@@ -158,6 +158,19 @@ pub(crate) fn insert_many(
         })
         .collect();
     let mut out = Vec::with_capacity(rows.len());
+    // A few rows one statement each, kept prepared (see `visit::FEW`).
+    if rows.len() <= super::visit::FEW {
+        for row in rows {
+            let n = super::execute_on(
+                conn,
+                diesel::insert_into(visit_event::table)
+                    .values(&row)
+                    .on_conflict_do_nothing(),
+            )?;
+            out.push((n == 1).then(|| stored(row)));
+        }
+        return Ok(out);
+    }
     for chunk in rows.chunks(500) {
         let n = super::execute_on(
             conn,
