@@ -45,6 +45,8 @@ pub mod user_account;
 pub mod visit;
 pub mod visit_change;
 pub mod visit_event;
+pub mod visit_service;
+pub mod visit_share;
 
 #[cfg(test)]
 mod figure_tests;

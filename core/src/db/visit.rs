@@ -146,36 +146,8 @@ impl Visit {
     }
 }
 
-/// A service of a visit.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Insertable, Serialize,
-)]
-#[diesel(table_name = visit_service, treat_none_as_default_value = false)]
-pub struct VisitService {
-    #[serde(skip)]
-    pub visit_id: String,
-    /// Whose service: the visit's client, or a co-habiting one.
-    pub client_id: String,
-    pub service_id: String,
-    pub declined: bool,
-    pub entered_minutes: Option<i32>,
-    /// This service's share of the visit's real time.
-    pub seconds: i32,
-}
-
-/// A client's share of a visit (all of it, unless co-habiting clients
-/// shared the visit).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Insertable, Serialize,
-)]
-#[diesel(table_name = visit_share)]
-pub struct VisitShare {
-    #[serde(skip)]
-    pub visit_id: String,
-    pub client_id: String,
-    /// 10,000 = all of the visit.
-    pub basis_points: i32,
-}
+pub use super::visit_service::{VisitService, services_for};
+pub use super::visit_share::VisitShare;
 
 /// Whose time and which services a visit was.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1334,41 +1306,8 @@ impl Writes {
                 upsert_visits(c, visits, *clear_approval)?;
             }
         }
-        if let [id] = self.shares_of.as_slice() {
-            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(id))).execute(c)?;
-        } else {
-            for ids in self.shares_of.chunks(500) {
-                diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
-                    .execute(c)?;
-            }
-        }
-        if self.shares.len() <= FEW {
-            for row in &self.shares {
-                super::execute_on(c, diesel::insert_into(visit_share::table).values(row))?;
-            }
-        } else {
-            for rows in self.shares.chunks(500) {
-                super::execute_on(c, diesel::insert_into(visit_share::table).values(rows))?;
-            }
-        }
-        if let [id] = self.services_of.as_slice() {
-            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(id)))
-                .execute(c)?;
-        } else {
-            for ids in self.services_of.chunks(500) {
-                diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
-                    .execute(c)?;
-            }
-        }
-        if self.services.len() <= FEW {
-            for row in &self.services {
-                super::execute_on(c, diesel::insert_into(visit_service::table).values(row))?;
-            }
-        } else {
-            for rows in self.services.chunks(500) {
-                super::execute_on(c, diesel::insert_into(visit_service::table).values(rows))?;
-            }
-        }
+        super::visit_share::replace(c, &self.shares_of, &self.shares)?;
+        super::visit_service::replace(c, &self.services_of, &self.services)?;
         Ok(())
     }
 }
@@ -1498,19 +1437,6 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Visit, StoreError> {
         .find(id)
         .select(Visit::as_select())
         .first(conn)?)
-}
-
-/// The services of a visit, performed first.
-pub fn services_for(conn: &mut DbConn, visit_id: &str) -> Result<Vec<VisitService>, StoreError> {
-    Ok(visit_service::table
-        .filter(visit_service::visit_id.eq(visit_id))
-        .order((
-            visit_service::declined,
-            visit_service::client_id,
-            visit_service::service_id,
-        ))
-        .select(VisitService::as_select())
-        .load(conn)?)
 }
 
 /// The staff member's open visit, if any (at most one by construction).

@@ -1,0 +1,66 @@
+//! The table `visit_service`: the services performed or declined at a
+//! visit, each with its share of the visit's time. Written by the visit
+//! engine (`super::visit`) with its visit.
+
+use super::schema::visit_service;
+use super::{DbConn, StoreError};
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// A service of a visit.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Insertable, Serialize,
+)]
+#[diesel(table_name = visit_service, treat_none_as_default_value = false)]
+pub struct VisitService {
+    #[serde(skip)]
+    pub visit_id: String,
+    /// Whose service: the visit's client, or a co-habiting one.
+    pub client_id: String,
+    pub service_id: String,
+    pub declined: bool,
+    pub entered_minutes: Option<i32>,
+    /// This service's share of the visit's real time.
+    pub seconds: i32,
+}
+
+/// Replaces the services of the visits `of` (their stored rows go) with
+/// `rows`, in as few statements as keep their shape (see
+/// `super::visit::FEW`).
+pub(crate) fn replace(
+    c: &mut DbConn,
+    of: &[String],
+    rows: &[VisitService],
+) -> Result<(), StoreError> {
+    if let [id] = of {
+        diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(id))).execute(c)?;
+    } else {
+        for ids in of.chunks(500) {
+            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
+                .execute(c)?;
+        }
+    }
+    if rows.len() <= super::visit::FEW {
+        for row in rows {
+            super::execute_on(c, diesel::insert_into(visit_service::table).values(row))?;
+        }
+    } else {
+        for chunk in rows.chunks(500) {
+            super::execute_on(c, diesel::insert_into(visit_service::table).values(chunk))?;
+        }
+    }
+    Ok(())
+}
+
+/// The services of a visit, performed first.
+pub fn services_for(conn: &mut DbConn, visit_id: &str) -> Result<Vec<VisitService>, StoreError> {
+    Ok(visit_service::table
+        .filter(visit_service::visit_id.eq(visit_id))
+        .order((
+            visit_service::declined,
+            visit_service::client_id,
+            visit_service::service_id,
+        ))
+        .select(VisitService::as_select())
+        .load(conn)?)
+}
