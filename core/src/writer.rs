@@ -93,9 +93,7 @@ where
             },
             Err(_) => Ran {
                 settle: Box::new(Done {
-                    result: Err(E::from(StoreError::WrongState(
-                        "the write failed unexpectedly".into(),
-                    ))),
+                    result: Err(E::from(failure("a write panicked", false))),
                     reply,
                 }),
                 panicked: true,
@@ -127,12 +125,22 @@ where
 
 /// The commit's failure for each write it held, transient if it was.
 fn failed_commit(e: &StoreError) -> StoreError {
-    let kind = if e.is_transient() {
+    failure(&e.to_string(), e.is_transient())
+}
+
+/// A failure of the writer rather than of a write's data: an internal
+/// error, or one to try again later (the API answers 503) if `transient`.
+/// Not `WrongState`, which the API answers as the item's own conflict.
+fn failure(message: &str, transient: bool) -> StoreError {
+    let kind = if transient {
         DatabaseErrorKind::SerializationFailure
     } else {
         DatabaseErrorKind::Unknown
     };
-    StoreError::Database(DieselError::DatabaseError(kind, Box::new(e.to_string())))
+    StoreError::Database(DieselError::DatabaseError(
+        kind,
+        Box::new(message.to_string()),
+    ))
 }
 
 impl Writer {
@@ -158,7 +166,7 @@ impl Writer {
         R: FnOnce(Result<T, E>) + Send + 'static,
     {
         if let Err(mpsc::SendError(work)) = self.tx.send(Box::new(Task { f, reply })) {
-            work.refuse(StoreError::WrongState("the writer has stopped".into()));
+            work.refuse(failure("the writer has stopped", true));
         }
     }
 }
@@ -196,9 +204,7 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
             settles.push(ran.settle);
             if ran.panicked {
                 // The connection's state is unknown: keep nothing.
-                return Err(StoreError::WrongState(
-                    "a write in the transaction failed unexpectedly".into(),
-                ));
+                return Err(failure("a write in the transaction panicked", false));
             }
         }
         Ok(())
@@ -209,13 +215,11 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
     for s in settles {
         s.settle(outcome.as_ref().map(|_| ()));
     }
-    // Those the failed transaction did not reach.
-    let e = outcome.err();
-    for w in pending {
-        w.refuse(failed_commit(
-            e.as_ref()
-                .unwrap_or(&StoreError::WrongState("not run".into())),
-        ));
+    // Those a failed transaction did not reach (a committed one ran all).
+    if let Err(e) = &outcome {
+        for w in pending {
+            w.refuse(failed_commit(e));
+        }
     }
 }
 
@@ -380,7 +384,11 @@ mod tests {
         go.send(()).unwrap();
         assert!(answer(&held).is_ok());
         for r in &rx {
-            assert!(answer(r).is_err());
+            // A failure of the writer, not the item's own conflict (which
+            // the API would answer 409).
+            let e = answer(r).expect_err("nothing of the batch is kept");
+            assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+            assert!(!e.is_transient(), "{e:?}");
         }
         assert!(keys(&db).is_empty());
         // The next transaction works, on a sound connection.

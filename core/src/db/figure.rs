@@ -228,7 +228,7 @@ fn upsert<'a>(
          declined = {table}.declined + excluded.declined",
         markers(rows.len(), 8)
     );
-    let mut q = kept(&sql, rows.len());
+    let mut q = Statement::for_rows(&sql, rows.len());
     for (client_id, provider_id, key, service_id, a) in rows {
         q = q
             .bind(Value::Text(client_id))
@@ -248,17 +248,6 @@ fn upsert<'a>(
     Ok(())
 }
 
-/// A statement for `rows` rows: kept prepared for a few
-/// ([`super::visit::FEW`]), prepared for this run only for more.
-fn kept(sql: &str, rows: usize) -> Statement<'_> {
-    let q = Statement::new(sql);
-    if rows <= super::visit::FEW {
-        q
-    } else {
-        q.once()
-    }
-}
-
 /// [`upsert`] for the measures' figures.
 fn upsert_staff(c: &mut DbConn, rows: &[(&StaffKey, &StaffAmounts)]) -> Result<(), StoreError> {
     if rows.is_empty() {
@@ -273,7 +262,7 @@ fn upsert_staff(c: &mut DbConn, rows: &[(&StaffKey, &StaffAmounts)]) -> Result<(
          daytime = figure_staff_day.daytime + excluded.daytime",
         markers(rows.len(), 7)
     );
-    let mut q = kept(&sql, rows.len());
+    let mut q = Statement::for_rows(&sql, rows.len());
     for (k, a) in rows {
         q = q
             .bind(Value::Text(&k.client_id))
@@ -322,7 +311,7 @@ pub fn mark_dirty<'a>(
              ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at",
             markers(chunk.len(), 3)
         );
-        let mut q = kept(&sql, chunk.len());
+        let mut q = Statement::for_rows(&sql, chunk.len());
         for (client_id, month) in chunk {
             q = q
                 .bind(Value::Text(client_id))

@@ -670,13 +670,13 @@ pub fn transaction_polling<T, E: From<DieselError>>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
+    begin_by(conn, begin_polling, f)
+}
+
+/// `BEGIN IMMEDIATE`, tried again every quarter of a millisecond while
+/// another connection holds the write lock, up to the busy timeout.
+fn begin_polling(s: &mut SqliteConnection) -> Result<(), DieselError> {
     use diesel::connection::AnsiTransactionManager;
-    let DbConn::Sqlite(s) = conn else {
-        return conn.transaction(f);
-    };
-    if transaction_depth(s)? > 0 {
-        return conn.transaction(f);
-    }
     s.batch_execute("PRAGMA busy_timeout = 0")?;
     let deadline = std::time::Instant::now() + Duration::from_millis(u64::from(BUSY_TIMEOUT_MS));
     let begun = loop {
@@ -691,8 +691,7 @@ pub fn transaction_polling<T, E: From<DieselError>>(
         }
     };
     s.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
-    begun?;
-    finish(conn, f)
+    begun
 }
 
 /// A transaction begun with `begin` on SQLite (at the outermost level; a
@@ -703,13 +702,26 @@ fn begin_with<T, E: From<DieselError>>(
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
     use diesel::connection::AnsiTransactionManager;
+    begin_by(
+        conn,
+        |s| AnsiTransactionManager::begin_transaction_sql(s, begin),
+        f,
+    )
+}
+
+/// [`begin_with`], the outermost SQLite transaction begun by `begin`.
+fn begin_by<T, E: From<DieselError>>(
+    conn: &mut DbConn,
+    begin: impl FnOnce(&mut SqliteConnection) -> Result<(), DieselError>,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     let DbConn::Sqlite(s) = conn else {
         return conn.transaction(f);
     };
     if transaction_depth(s)? > 0 {
         return conn.transaction(f);
     }
-    AnsiTransactionManager::begin_transaction_sql(s, begin)?;
+    begin(s)?;
     finish(conn, f)
 }
 

@@ -58,13 +58,21 @@ impl<'a> Statement<'a> {
         self
     }
 
+    /// A statement of `rows` rows: kept for a few (up to
+    /// `super::visit::FEW`, the shapes that recur), prepared for this run
+    /// only for more.
+    pub(crate) fn for_rows(sql: &'a str, rows: usize) -> Statement<'a> {
+        let q = Statement::new(sql);
+        if rows <= super::visit::FEW {
+            q
+        } else {
+            q.once()
+        }
+    }
+
     /// Runs it on the connection's backend; the number of rows changed.
     pub(crate) fn execute(self, c: &mut DbConn) -> Result<usize, StoreError> {
-        use diesel::query_dsl::methods::ExecuteDsl;
-        Ok(match c {
-            DbConn::Pg(pg) => ExecuteDsl::<diesel::PgConnection>::execute(self, pg)?,
-            DbConn::Sqlite(s) => ExecuteDsl::<diesel::SqliteConnection>::execute(self, s)?,
-        })
+        super::execute_on(c, self)
     }
 }
 
