@@ -125,6 +125,55 @@ fn mismatch() -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError("a statement's values do not match its markers".into())
 }
 
+/// SQLite: `column IN (the ids)` as one statement diesel keeps prepared,
+/// the ids bound as one JSON array (`json_list`). With `eq_any` each number
+/// of ids is a statement of its own, compiled again on every call (the
+/// pairing's reads of visits and their shares were); a `sql` literal is
+/// compiled again on every call too (diesel does not keep those).
+pub(crate) fn in_list(column: &'static str, list: &str) -> InList {
+    InList {
+        column,
+        list: list.to_string(),
+    }
+}
+
+/// See [`in_list`]. No static query id: diesel keeps it by its SQL text,
+/// which names the column.
+#[derive(Debug, Clone, diesel::expression::ValidGrouping)]
+pub(crate) struct InList {
+    column: &'static str,
+    list: String,
+}
+
+impl diesel::query_builder::QueryId for InList {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::Expression for InList {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for InList {}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InList {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> diesel::QueryResult<()> {
+        out.push_identifier(self.column)?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.list)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+/// The ids as a JSON array for [`in_list`].
+pub(crate) fn json_list(ids: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -4,6 +4,7 @@
 
 use super::journal_note::{self, NewNote};
 use super::schema::{service, visit, visit_service, visit_share};
+use super::sql::{in_list, json_list};
 use super::visit_event::{self, NewVisitEvent, Payload, PerformedService, VisitEvent};
 use super::{DbConn, StoreError, now};
 use crate::domain::figures::FrameWindow;
@@ -487,8 +488,7 @@ const WINDOW: i64 = 8;
 
 /// One run's re-derivation in [`repair`].
 struct Repair {
-    /// The window's events and their pairing sequence.
-    window: Vec<VisitEvent>,
+    /// The window's pairing sequence.
     seq: Vec<pairing::Event>,
     rules: Rules,
     /// The places whose visits are derived again.
@@ -501,9 +501,7 @@ struct Repair {
 
 /// What [`window_of`] reads.
 struct Around {
-    /// The window's events.
-    events: Vec<VisitEvent>,
-    /// Their pairing sequence.
+    /// The window's pairing sequence.
     seq: Vec<pairing::Event>,
     /// The new events' places in `seq`.
     at: Vec<usize>,
@@ -540,7 +538,7 @@ fn window_of(
                 after,
             )?,
         };
-        let seq: Vec<pairing::Event> = w.events.iter().filter_map(VisitEvent::pairing).collect();
+        let seq = w.events;
         let at: Vec<usize> = seq
             .iter()
             .enumerate()
@@ -559,11 +557,7 @@ fn window_of(
         let more_before = roots_before < 2 && !w.from_start;
         let more_after = roots_after < 2 && !w.to_end;
         if !more_before && !more_after {
-            return Ok(Some(Around {
-                events: w.events,
-                seq,
-                at,
-            }));
+            return Ok(Some(Around { seq, at }));
         }
         if more_before {
             before *= 4;
@@ -638,13 +632,12 @@ fn repair(
     };
     let mut work: Vec<Option<Repair>> = Vec::with_capacity(items.len());
     for ((news, rules), read) in items.iter().zip(first) {
-        work.push(window_of(c, news, read)?.map(|Around { events, seq, at }| {
+        work.push(window_of(c, news, read)?.map(|Around { seq, at }| {
             let mut indices: Vec<usize> =
                 at.iter().flat_map(|i| pairing::touched(&seq, *i)).collect();
             indices.sort_unstable();
             indices.dedup();
             Repair {
-                window: events,
                 seq,
                 rules: *rules,
                 indices,
@@ -731,6 +724,23 @@ fn repair(
         .flat_map(|r| r.holders.iter().map(|v| v.id.as_str()))
         .collect();
     let mut was_attr = attributions(c, &was_ids)?;
+    // The whole rows of the events the derived visits are made of: the new
+    // ones as they came, the others read once.
+    let mut full: HashMap<&str, &VisitEvent> = items
+        .iter()
+        .flat_map(|(news, _)| news.iter())
+        .map(|e| (e.id.as_str(), e))
+        .collect();
+    let wanted: Vec<&str> = work
+        .iter()
+        .flatten()
+        .flat_map(|r| r.derived.iter())
+        .flat_map(|d| [d.check_in.as_deref(), d.check_out.as_deref()])
+        .flatten()
+        .filter(|id| !full.contains_key(id))
+        .collect();
+    let stored = visit_event::by_ids(c, &wanted)?;
+    full.extend(stored.iter().map(|e| (e.id.as_str(), e)));
     let mut writes = Writes::default();
     let mut planned: Vec<Vec<(Visit, Attribution)>> = Vec::with_capacity(work.len());
     for r in work {
@@ -759,13 +769,11 @@ fn repair(
                 writes.moving.push(d.anchor.clone());
             }
         }
-        let events: HashMap<&str, &VisitEvent> =
-            r.window.iter().map(|w| (w.id.as_str(), w)).collect();
         let mut out = Vec::with_capacity(r.derived.len());
         let mut figures_after = Vec::new();
         for d in &r.derived {
             let old = existing.remove(&d.anchor);
-            let (v, a) = plan(c, d, &events, r.rules, old, pending, &mut writes)?;
+            let (v, a) = plan(c, d, &full, r.rules, old, pending, &mut writes)?;
             figures_after.extend(super::figure::input_of(&v, &a));
             out.push((v, a));
         }
@@ -1155,55 +1163,6 @@ pub(crate) fn by_visit_sql(table: &str, order: &str) -> String {
          CROSS JOIN LATERAL (SELECT * FROM {table} WHERE visit_id = e.id OFFSET 0) r \
          ORDER BY {order}"
     )
-}
-
-/// SQLite: `column IN (the ids)` as one statement diesel keeps prepared,
-/// the ids bound as one JSON array (`json_list`). With `eq_any` each number
-/// of ids is a statement of its own, compiled again on every call (the
-/// pairing's reads of visits and their shares were); a `sql` literal is
-/// compiled again on every call too (diesel does not keep those).
-fn in_list(column: &'static str, list: &str) -> InList {
-    InList {
-        column,
-        list: list.to_string(),
-    }
-}
-
-/// See [`in_list`]. No static query id: diesel keeps it by its SQL text,
-/// which names the column.
-#[derive(Debug, Clone, diesel::expression::ValidGrouping)]
-struct InList {
-    column: &'static str,
-    list: String,
-}
-
-impl diesel::query_builder::QueryId for InList {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::Expression for InList {
-    type SqlType = diesel::sql_types::Bool;
-}
-
-impl<QS> diesel::AppearsOnTable<QS> for InList {}
-
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InList {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> diesel::QueryResult<()> {
-        out.push_identifier(self.column)?;
-        out.push_sql(" IN (SELECT value FROM json_each(");
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.list)?;
-        out.push_sql("))");
-        Ok(())
-    }
-}
-
-/// The ids as a JSON array for [`in_list`].
-fn json_list(ids: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(ids).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
 /// The stored attribution of a visit.

@@ -243,11 +243,63 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<VisitEvent, StoreError> {
         .first(conn)?)
 }
 
+/// An event as a window reads it: only what the pairing looks at. The
+/// whole rows were most of a gateway batch's time on SQLite (ten strings
+/// and three dates parsed per row, for the two or three events of a run
+/// whose visit is derived again); those are read by id ([`by_ids`]).
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = visit_event)]
+pub(crate) struct Paired {
+    pub id: String,
+    pub kind: String,
+    pub client_id: String,
+    pub occurred_at: NaiveDateTime,
+}
+
+impl Paired {
+    fn pairing(self) -> Option<pairing::Event> {
+        let kind = match self.kind.as_str() {
+            "check_in" => Kind::CheckIn,
+            "check_out" => Kind::CheckOut,
+            _ => return None,
+        };
+        Some(pairing::Event {
+            id: self.id,
+            kind,
+            client_id: self.client_id,
+            at: self.occurred_at,
+        })
+    }
+}
+
+/// The events with these ids (in no particular order; unknown ids are
+/// left out).
+pub(crate) fn by_ids(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<VisitEvent>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<VisitEvent> = match conn {
+            DbConn::Sqlite(s) => {
+                let list = super::sql::json_list(chunk)?;
+                visit_event::table
+                    .filter(super::sql::in_list("id", &list))
+                    .select(VisitEvent::as_select())
+                    .load(s)?
+            }
+            DbConn::Pg(pg) => visit_event::table
+                .filter(visit_event::id.eq_any(chunk))
+                .select(VisitEvent::as_select())
+                .load(pg)?,
+        };
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// A staff member's check-ins and check-outs around some events.
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
     /// Sorted by the pairing order.
-    pub events: Vec<VisitEvent>,
+    pub events: Vec<pairing::Event>,
     /// No earlier event exists: the first one has no predecessor.
     pub from_start: bool,
     /// No later event exists.
@@ -271,9 +323,9 @@ pub(crate) fn window_span(
         visit_event::table
             .filter(visit_event::staff_id.eq(staff_id))
             .filter(PairKinds)
-            .select(VisitEvent::as_select())
+            .select(Paired::as_select())
     };
-    let rows: Vec<VisitEvent> = base()
+    let rows: Vec<Paired> = base()
         .filter(visit_event::occurred_at.lt(from))
         .order(visit_event::occurred_at.desc())
         .limit(before + 1)
@@ -283,7 +335,7 @@ pub(crate) fn window_span(
             .filter(visit_event::occurred_at.ge(from))
             .order(visit_event::occurred_at.asc())
             .limit(limit)
-            .load::<VisitEvent>(conn)
+            .load::<Paired>(conn)
     };
     let got = later(conn, SPAN_GUESS + after + 1)?;
     let window = assemble(rows, got, before, after, to, |more| {
@@ -348,12 +400,12 @@ enum More {
 /// [`SPAN_GUESS`] + `after` + 1. What else it needs it reads with `more`;
 /// `None` where `more` reads nothing.
 fn assemble(
-    mut rows: Vec<VisitEvent>,
-    mut got: Vec<VisitEvent>,
+    mut rows: Vec<Paired>,
+    mut got: Vec<Paired>,
     before: i64,
     after: i64,
     to: NaiveDateTime,
-    mut more: impl FnMut(More) -> Result<Option<Vec<VisitEvent>>, StoreError>,
+    mut more: impl FnMut(More) -> Result<Option<Vec<Paired>>, StoreError>,
 ) -> Result<Option<Window>, StoreError> {
     // One row more than asked for on each side tells whether anything
     // lies beyond, and whether the limit cut through the events of one
@@ -366,7 +418,7 @@ fn assemble(
     // as there are in the span (a guess, doubled until they fit) and
     // `after` + 1 more.
     let mut span = SPAN_GUESS;
-    let mut later: Vec<VisitEvent> = loop {
+    let mut later: Vec<Paired> = loop {
         let limit = span + after + 1;
         let in_span = got.iter().take_while(|r| r.occurred_at <= to).count();
         if (got.len() as i64) < limit || (got.len() - in_span) as i64 > after {
@@ -390,13 +442,13 @@ fn assemble(
 
 impl Window {
     /// A window of `rows`, sorted by the pairing order.
-    fn sorted(mut rows: Vec<VisitEvent>, from_start: bool, to_end: bool) -> Window {
-        rows.sort_by(|a, b| match (a.pairing(), b.pairing()) {
-            (Some(x), Some(y)) => pairing::order(&x, &y),
-            _ => a.id.cmp(&b.id),
-        });
+    fn sorted(rows: Vec<Paired>, from_start: bool, to_end: bool) -> Window {
+        // Only check-ins and check-outs are read (`PairKinds`).
+        let mut events: Vec<pairing::Event> =
+            rows.into_iter().filter_map(Paired::pairing).collect();
+        events.sort_by(pairing::order);
         Window {
-            events: rows,
+            events,
             from_start,
             to_end,
         }
@@ -415,7 +467,7 @@ struct Sided {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     later: bool,
     #[diesel(embed)]
-    event: VisitEvent,
+    event: Paired,
 }
 
 /// The first reads of [`windows`]: for each `(staff, instant)` of `$1`,
@@ -426,13 +478,15 @@ pub(crate) const WINDOWS_SQL: &str = concat!(
     "SELECT r.n, e.* \
      FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
      CROSS JOIN LATERAL ( \
-       (SELECT false AS later, visit_event.* FROM visit_event \
+       (SELECT false AS later, visit_event.id, visit_event.kind, \
+          visit_event.client_id, visit_event.occurred_at FROM visit_event \
           WHERE visit_event.staff_id = r.staff AND ",
     pair_kinds!(),
     " AND visit_event.occurred_at < r.t \
           ORDER BY visit_event.occurred_at DESC LIMIT $3) \
        UNION ALL \
-       (SELECT true AS later, visit_event.* FROM visit_event \
+       (SELECT true AS later, visit_event.id, visit_event.kind, \
+          visit_event.client_id, visit_event.occurred_at FROM visit_event \
           WHERE visit_event.staff_id = r.staff AND ",
     pair_kinds!(),
     " AND visit_event.occurred_at >= r.t \
@@ -466,8 +520,7 @@ pub(crate) fn windows(
         .bind::<BigInt, _>(before + 1)
         .bind::<BigInt, _>(SPAN_GUESS + after + 1)
         .load(pg)?;
-    let mut sides: Vec<(Vec<VisitEvent>, Vec<VisitEvent>)> =
-        vec![(Vec::new(), Vec::new()); spans.len()];
+    let mut sides: Vec<(Vec<Paired>, Vec<Paired>)> = vec![(Vec::new(), Vec::new()); spans.len()];
     for r in rows {
         let Some(side) = usize::try_from(r.n - 1).ok().and_then(|i| sides.get_mut(i)) else {
             continue;
@@ -495,8 +548,8 @@ pub(crate) fn windows(
 /// that instant's events, and they are read whole with `more`. `false`
 /// where `more` reads nothing.
 fn whole_boundary(
-    rows: &mut Vec<VisitEvent>,
-    more: &mut impl FnMut(More) -> Result<Option<Vec<VisitEvent>>, StoreError>,
+    rows: &mut Vec<Paired>,
+    more: &mut impl FnMut(More) -> Result<Option<Vec<Paired>>, StoreError>,
 ) -> Result<bool, StoreError> {
     let Some(extra) = rows.pop() else {
         return Ok(true);
