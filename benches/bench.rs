@@ -244,6 +244,42 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds a process has used so far: its embedded broker's threads
+/// and the rest (from `/proc`; zeros where it cannot be read).
+fn cpu_seconds(pid: u32) -> (f64, f64) {
+    let tick = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    let (mut broker, mut rest) = (0.0, 0.0);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0.0, 0.0);
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may hold spaces: fields after it.
+        let Some((head, tail)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let f: Vec<&str> = tail.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|i| f.get(*i).and_then(|v| v.parse::<f64>().ok()))
+            .sum();
+        if head.ends_with("(mqtt-broker") {
+            broker += ticks / tick;
+        } else {
+            rest += ticks / tick;
+        }
+    }
+    (broker, rest)
+}
+
 fn broker_of(
     backend: &Backend,
     served: &Served,
@@ -312,7 +348,9 @@ fn ingest(backend: Backend) -> Result<()> {
         .enable_all()
         .build()?;
     let broker = broker_of(&backend, &served, &creds(&a.world))?;
+    let cpu_before = cpu_seconds(served.pid());
     let summary = simulate::drive_and_check(&pool, a, &served.api, &broker, &heavy)?;
+    let cpu_after = cpu_seconds(served.pid());
     let product = summary.devices.receipted_per_second();
     let failed: Vec<_> = summary.checks.iter().filter(|c| !c.ok).collect();
     println!(
@@ -325,6 +363,19 @@ fn ingest(backend: Backend) -> Result<()> {
             "all passed".to_string()
         } else {
             format!("FAILED {failed:?}")
+        }
+    );
+    // The served process's CPU per event stored: less noisy than the rate
+    // on a shared machine, where the simulator and the broker take a core.
+    let per_thousand = |s: f64| s * 1e6 / summary.devices.sent.max(1) as f64;
+    println!(
+        "hemtid CPU per 1,000 events (throughput run and its checks): {:.0} ms, of which the embedded broker {:.0} ms{}",
+        per_thousand(cpu_after.0 + cpu_after.1 - cpu_before.0 - cpu_before.1),
+        per_thousand(cpu_after.0 - cpu_before.0),
+        if matches!(backend, Backend::Postgres { .. }) {
+            " (none: external broker)"
+        } else {
+            ""
         }
     );
     let broker = broker_of(&backend, &served, &creds(&b.world))?;
