@@ -5,6 +5,34 @@
 //! by diesel's multi-backend `establish` (which silently falls back to SQLite
 //! when PostgreSQL is unreachable).
 
+/// Replaces the rows of the visits `of` in a table keyed by `visit_id`
+/// (their stored rows go) with `rows`, in as few statements as keep their
+/// shape (see `visit::FEW`): `visit_share` and `visit_service`.
+macro_rules! replace_of_visits {
+    ($c:expr, $table:ident, $of:expr, $rows:expr) => {{
+        use super::schema::$table;
+        let (c, of, rows) = ($c, $of, $rows);
+        if let [id] = of {
+            diesel::delete($table::table.filter($table::visit_id.eq(id))).execute(c)?;
+        } else {
+            for ids in of.chunks(500) {
+                diesel::delete($table::table.filter($table::visit_id.eq_any(ids))).execute(c)?;
+            }
+        }
+        if rows.len() <= super::visit::FEW {
+            for row in rows {
+                super::execute_on(c, diesel::insert_into($table::table).values(row))?;
+            }
+        } else {
+            for chunk in rows.chunks(500) {
+                super::execute_on(c, diesel::insert_into($table::table).values(chunk))?;
+            }
+        }
+        Ok(())
+    }};
+}
+pub(crate) use replace_of_visits;
+
 pub mod absence;
 pub mod access;
 pub mod access_log;

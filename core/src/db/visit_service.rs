@@ -24,32 +24,14 @@ pub struct VisitService {
     pub seconds: i32,
 }
 
-/// Replaces the services of the visits `of` (their stored rows go) with
-/// `rows`, in as few statements as keep their shape (see
-/// `super::visit::FEW`).
+/// Replaces the services of the visits `of` with `rows`
+/// ([`super::replace_of_visits`]).
 pub(crate) fn replace(
     c: &mut DbConn,
     of: &[String],
     rows: &[VisitService],
 ) -> Result<(), StoreError> {
-    if let [id] = of {
-        diesel::delete(visit_service::table.filter(visit_service::visit_id.eq(id))).execute(c)?;
-    } else {
-        for ids in of.chunks(500) {
-            diesel::delete(visit_service::table.filter(visit_service::visit_id.eq_any(ids)))
-                .execute(c)?;
-        }
-    }
-    if rows.len() <= super::visit::FEW {
-        for row in rows {
-            super::execute_on(c, diesel::insert_into(visit_service::table).values(row))?;
-        }
-    } else {
-        for chunk in rows.chunks(500) {
-            super::execute_on(c, diesel::insert_into(visit_service::table).values(chunk))?;
-        }
-    }
-    Ok(())
+    super::replace_of_visits!(c, visit_service, of, rows)
 }
 
 /// The services of a visit, performed first.

@@ -21,30 +21,12 @@ pub struct VisitShare {
     pub basis_points: i32,
 }
 
-/// Replaces the shares of the visits `of` (their stored rows go) with
-/// `rows`, in as few statements as keep their shape (see
-/// `super::visit::FEW`).
+/// Replaces the shares of the visits `of` with `rows`
+/// ([`super::replace_of_visits`]).
 pub(crate) fn replace(
     c: &mut DbConn,
     of: &[String],
     rows: &[VisitShare],
 ) -> Result<(), StoreError> {
-    if let [id] = of {
-        diesel::delete(visit_share::table.filter(visit_share::visit_id.eq(id))).execute(c)?;
-    } else {
-        for ids in of.chunks(500) {
-            diesel::delete(visit_share::table.filter(visit_share::visit_id.eq_any(ids)))
-                .execute(c)?;
-        }
-    }
-    if rows.len() <= super::visit::FEW {
-        for row in rows {
-            super::execute_on(c, diesel::insert_into(visit_share::table).values(row))?;
-        }
-    } else {
-        for chunk in rows.chunks(500) {
-            super::execute_on(c, diesel::insert_into(visit_share::table).values(chunk))?;
-        }
-    }
-    Ok(())
+    super::replace_of_visits!(c, visit_share, of, rows)
 }
