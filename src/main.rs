@@ -425,7 +425,7 @@ fn main() -> Result<()> {
         }
         Command::VerifyLogs => {
             let (_, mut conn) = migrated(&config)?;
-            let reports = db::chain::verify(&mut conn)?;
+            let reports = hemtid_core::audit::verify_chains(&mut conn)?;
             // Whose signatures the gaps carry: this installation's key (in
             // its data folder) or another registered one.
             let own = auth::lock_keys::LockKeys::load(&config.data_dir)

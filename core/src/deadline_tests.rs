@@ -5,8 +5,8 @@ use crate::db::alert::{self, Viewer};
 use crate::db::care_order::{self, CareOrderFields};
 use crate::db::care_plan::{self, Draft, PlanContent, PlanStatus};
 use crate::db::testing::TestDb;
-use crate::db::{DbConn, access_log, chain, client, municipality::Municipality, user_account};
-use crate::deadlines;
+use crate::db::{DbConn, access_log, client, municipality::Municipality, user_account};
+use crate::evaluate::deadlines;
 use crate::evaluate::{self, Ctx};
 use crate::seed;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -436,7 +436,7 @@ fn the_hash_chains_verify_and_name_the_first_altered_record() {
         )
         .unwrap();
     }
-    let reports = chain::verify(&mut c).unwrap();
+    let reports = crate::audit::verify_chains(&mut c).unwrap();
     assert_eq!(reports[0].chain, "access_log");
     assert_eq!(reports[0].records, 5);
     assert_eq!(reports[0].broken, None);
@@ -457,7 +457,7 @@ fn the_hash_chains_verify_and_name_the_first_altered_record() {
     c.batch_execute(drop_guard).unwrap();
     c.batch_execute("UPDATE access_log SET user_id = 'someone-else' WHERE seq = 3")
         .unwrap();
-    let reports = chain::verify(&mut c).unwrap();
+    let reports = crate::audit::verify_chains(&mut c).unwrap();
     let broken = reports[0].broken.clone().expect("the chain is broken");
     assert_eq!((broken.seq, broken.reason.as_str()), (3, "altered"));
     assert_eq!(reports[0].records, 2, "two good records before it");
@@ -488,6 +488,9 @@ fn a_deleted_record_breaks_the_chain_where_it_was() {
     c.batch_execute(drop_guard).unwrap();
     c.batch_execute("DELETE FROM access_log WHERE seq = 2")
         .unwrap();
-    let broken = chain::verify(&mut c).unwrap()[0].broken.clone().unwrap();
+    let broken = crate::audit::verify_chains(&mut c).unwrap()[0]
+        .broken
+        .clone()
+        .unwrap();
     assert_eq!((broken.seq, broken.reason.as_str()), (2, "missing"));
 }

@@ -4,7 +4,6 @@
 use crate::db::absence::{self, NewAbsence};
 use crate::db::alert::{self, Alert, Viewer};
 use crate::db::testing::TestDb;
-use crate::db::visit::{self, Rules};
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
     DbConn, client, explanation, municipality::Municipality, new_id, now, user_account,
@@ -12,6 +11,7 @@ use crate::db::{
 use crate::domain::figures::FrameWindow;
 use crate::domain::{YearMonth, variance};
 use crate::evaluate;
+use crate::record::{self, Rules};
 use crate::seed;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
@@ -114,7 +114,7 @@ impl Fx {
                 self.event("check_in", start),
                 self.event("check_out", start + Duration::minutes(length)),
             ] {
-                visit::record(&mut self.c, &e, None, RULES).unwrap();
+                record::record(&mut self.c, &e, None, RULES).unwrap();
             }
             left -= length;
             day = day.succ_opt().unwrap();
@@ -158,7 +158,7 @@ impl Fx {
         alert::list(&mut self.c, &self.m.id, &viewer, &filter, 100)
             .unwrap()
             .into_iter()
-            .filter(|a| !crate::deadlines::KINDS.contains(&a.kind.as_str()))
+            .filter(|a| !crate::evaluate::deadlines::KINDS.contains(&a.kind.as_str()))
             .collect()
     }
 }
@@ -402,16 +402,16 @@ impl Fx {
             check_in.clone(),
             self.event("check_out", start + Duration::minutes(minutes)),
         ] {
-            visit::record(&mut self.c, &e, None, RULES).unwrap();
+            record::record(&mut self.c, &e, None, RULES).unwrap();
         }
         let chef = self.chef.clone();
-        let change = crate::db::approval::Change {
+        let change = crate::record::Change {
             by: &chef,
             at: now(),
             reason_code: None,
             comment: "",
         };
-        crate::db::approval::approve(&mut self.c, &check_in.id, change).unwrap();
+        crate::record::approve(&mut self.c, &check_in.id, change).unwrap();
     }
 }
 
@@ -584,7 +584,7 @@ fn r8_short_days_and_r21_declined_visits() {
         "declined",
         local(NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(), 18, 0),
     );
-    visit::record(&mut f.c, &declined, None, RULES).unwrap();
+    record::record(&mut f.c, &declined, None, RULES).unwrap();
     f.evaluate(at(2026, 10, 5, 8));
     let a = open_alert(&mut f, "missing_visits", "2026-10").unwrap();
     assert_eq!((a.audience.as_str(), a.rules.as_str()), ("provider", "R8"));
@@ -601,7 +601,7 @@ fn r8_short_days_and_r21_declined_visits() {
         "declined",
         local(NaiveDate::from_ymd_opt(2026, 9, 29).unwrap(), 18, 0),
     );
-    visit::record(&mut f.c, &sep, None, RULES).unwrap();
+    record::record(&mut f.c, &sep, None, RULES).unwrap();
     f.evaluate(at(2026, 10, 5, 9));
     let band = open_alert(&mut f, "outside_band", "2026-09").unwrap();
     assert!(
@@ -617,7 +617,7 @@ fn a_visit_left_open_past_the_limit_alerts_the_provider_until_closed() {
     let mut f = fx();
     let start = local(NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(), 7, 0);
     let check_in = f.event("check_in", start);
-    visit::record(&mut f.c, &check_in, None, RULES).unwrap();
+    record::record(&mut f.c, &check_in, None, RULES).unwrap();
     f.evaluate(at(2026, 11, 10, 18));
     assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
     f.evaluate(at(2026, 11, 10, 20));
@@ -629,7 +629,7 @@ fn a_visit_left_open_past_the_limit_alerts_the_provider_until_closed() {
         a.message
     );
     let out = f.event("check_out", start + Duration::minutes(45));
-    visit::record(&mut f.c, &out, None, RULES).unwrap();
+    record::record(&mut f.c, &out, None, RULES).unwrap();
     f.evaluate(at(2026, 11, 10, 21));
     assert!(open_alert(&mut f, "visit_open_too_long", "2026-11").is_none());
 }
@@ -645,7 +645,7 @@ fn a_check_in_that_arrives_already_stale_is_looked_at_at_once() {
     // A check-in of an hour ago opens a visit within the limit: nothing
     // to look at until it closes.
     let fresh = f.event("check_in", (Utc::now() - Duration::hours(1)).naive_utc());
-    visit::record(&mut f.c, &fresh, None, RULES).unwrap();
+    record::record(&mut f.c, &fresh, None, RULES).unwrap();
     assert_eq!(marks(&mut f), 0);
     // One of 13 hours ago (a phone that was offline) is past the 12-hour
     // limit as it arrives: the next evaluation of what changed raises the
@@ -657,7 +657,7 @@ fn a_check_in_that_arrives_already_stale_is_looked_at_at_once() {
         .id;
     stale.staff_id = bertil.clone();
     stale.source_key = bertil;
-    visit::record(&mut f.c, &stale, None, RULES).unwrap();
+    record::record(&mut f.c, &stale, None, RULES).unwrap();
     assert_eq!(marks(&mut f), 1);
     let month = crate::domain::YearMonth::of(crate::domain::local_date(
         Utc::now() - Duration::hours(13),

@@ -15,13 +15,14 @@
 //!   device's provider, and the client must have an order there that day.
 
 use crate::db::device_message::{self, DeviceMessageRow};
-use crate::db::visit::{self, Recorded, Rules};
+use crate::db::visit;
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
     DbConn, StoreError, access, dead_letter, device, digital_key, municipality, new_id, now,
     provider_notice, staff_credential, user_account,
 };
 use crate::domain::local_date;
+use crate::record::{self, Recorded, Rules};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -384,7 +385,7 @@ pub struct Batch {
     staff: HashMap<(String, String), user_account::UserAccount>,
     credentials: HashMap<(String, String), Option<String>>,
     orders: HashMap<(String, String, NaiveDate), bool>,
-    pending: visit::Pending,
+    pending: record::Pending,
     /// The gateway's directory and its version as this transaction read it.
     directory: Option<(std::sync::Arc<Directory>, i64)>,
     /// The messages of the events stored, written by [`Batch::finish`].
@@ -433,7 +434,7 @@ impl Batch {
 
     /// [`Batch::ingest`] for many messages: each checked in order, then
     /// each care worker's events paired together and all of them stored
-    /// together ([`visit::record_groups_deferred`]). One outcome per
+    /// together ([`record::record_groups_deferred`]). One outcome per
     /// message, in order.
     pub fn ingest_many(
         &mut self,
@@ -483,14 +484,14 @@ impl Batch {
         );
         // All groups together; if a month lock refuses something, group
         // by group to learn which.
-        let together: Vec<visit::Group> = groups
+        let together: Vec<record::Group> = groups
             .iter()
-            .map(|g| visit::Group {
+            .map(|g| record::Group {
                 events: &g.events,
                 rules: g.rules,
             })
             .collect();
-        match visit::record_groups_deferred(conn, &together, &mut self.pending) {
+        match record::record_groups_deferred(conn, &together, &mut self.pending) {
             Ok(all) => {
                 for (g, recorded) in groups.into_iter().zip(all) {
                     for ((i, sender), rec) in g.senders.into_iter().zip(recorded) {
@@ -505,7 +506,7 @@ impl Batch {
             Err(e) => return Err(e),
         }
         for g in groups {
-            match visit::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
+            match record::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
                 Ok(recorded) => {
                     for ((i, sender), rec) in g.senders.into_iter().zip(recorded) {
                         let (topic, payload, received) = messages[i];
@@ -1140,7 +1141,7 @@ impl Batch {
             event,
             rules,
         } = ready;
-        match visit::record_deferred(conn, &event, None, rules, &mut self.pending) {
+        match record::record_deferred(conn, &event, None, rules, &mut self.pending) {
             Ok(r) => Ok(Ok(self.settle(conn, r, sender, topic, payload, received)?)),
             Err(StoreError::MonthLocked(month)) => Ok(Err(month_locked(&month))),
             Err(e) => Err(e),

@@ -174,7 +174,7 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
         reason: None,
         payload: "{}".into(),
     };
-    let rules = visit::Rules {
+    let rules = crate::domain::Rules {
         tz: crate::domain::STOCKHOLM,
         max_seconds: 12 * 3600,
         window: crate::domain::figures::FrameWindow {
@@ -182,7 +182,7 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
             end_minute: 1320,
         },
     };
-    visit::record(&mut f.conn, &e, None, rules).unwrap();
+    crate::record::record(&mut f.conn, &e, None, rules).unwrap();
     // … closed by locking the door on the way out.
     let Outcome::Stored { visits, .. } =
         f.send("lock-1", &msg("lock", "2026-11-20T08:30:00+01:00"))
@@ -680,7 +680,7 @@ fn batch_state(f: &mut Fx) -> BatchState {
     // The figures written once for the batch equal a rebuild.
     let m = municipality::get(&mut f.conn, &d.municipality_id).unwrap();
     let month = crate::domain::YearMonth::of(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
-    let rules = visit::Rules::of(&m).unwrap();
+    let rules = m.rules().unwrap();
     let (computed, _, _) = figure::compute_month(&mut f.conn, &m, month, rules).unwrap();
     assert_eq!(
         figure::stored_month(&mut f.conn, &m, month).unwrap(),

@@ -1,12 +1,12 @@
 //! hemtid-core: configuration, domain rules (pure), storage and auth.
 //! Everything both the API and the gateway need lives here.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
 #[cfg(test)]
 mod deadline_tests;
-pub mod deadlines;
 pub mod domain;
 pub mod evaluate;
 #[cfg(test)]
@@ -19,6 +19,7 @@ pub mod measures;
 mod measures_tests;
 pub mod metrics;
 pub mod model;
+pub mod record;
 pub mod report;
 pub mod retention;
 #[cfg(test)]

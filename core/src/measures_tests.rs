@@ -4,11 +4,11 @@
 
 use crate::db::testing::TestDb;
 use crate::db::user_account;
-use crate::db::visit::{self, Rules};
 use crate::db::visit_event::{NewVisitEvent, Payload, PerformedService};
 use crate::db::{DbConn, care_plan, client, municipality::Municipality, new_id, now, service};
 use crate::domain::figures::FrameWindow;
 use crate::measures::measures;
+use crate::record::{self, Rules};
 use crate::report::Filter;
 use crate::seed;
 use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
@@ -84,7 +84,7 @@ impl Fx {
                 reason: None,
                 payload: serde_json::to_string(&payload).unwrap(),
             };
-            visit::record(&mut self.c, &e, None, RULES).unwrap();
+            record::record(&mut self.c, &e, None, RULES).unwrap();
         }
     }
 }

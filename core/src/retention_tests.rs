@@ -2,10 +2,10 @@
 //! client's orders ended, the clock moved five years on.
 
 use crate::auth::lock_keys::LockKeys;
-use crate::db::approval::{self, Change};
 use crate::db::schema::{care_order, client, municipality, retention_run, visit, visit_change};
 use crate::db::testing::TestDb;
-use crate::db::{DbConn, access_log, chain, digital_key, user_account};
+use crate::db::{DbConn, access_log, digital_key, user_account};
+use crate::record::{self as approval, Change};
 use crate::retention::{self, in_research_sample};
 use crate::seed;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -205,7 +205,7 @@ fn a_clients_records_are_deleted_five_years_after_the_last_order_and_the_chains_
     // names Lisa.
     let m = crate::db::municipality::list(&mut f.c).unwrap().remove(0);
     let x = crate::evaluate::Ctx::new(&mut f.c, &m, at(2019, 6, 16)).unwrap();
-    assert!(crate::deadlines::plan_lists(&mut f.c, &x).unwrap() > 0);
+    assert!(crate::evaluate::deadlines::plan_lists(&mut f.c, &x).unwrap() > 0);
     let lists = |c: &mut DbConn| -> Vec<String> {
         crate::db::schema::care_plan_list::table
             .select(crate::db::schema::care_plan_list::clients)
@@ -269,7 +269,7 @@ fn a_clients_records_are_deleted_five_years_after_the_last_order_and_the_chains_
     assert_eq!(f.count("figure_day", &maj), maj_figures);
 
     // The change history still verifies, across the gaps Lisa left.
-    let reports = chain::verify(&mut f.c).unwrap();
+    let reports = crate::audit::verify_chains(&mut f.c).unwrap();
     let changes = reports.iter().find(|r| r.chain == "visit_change").unwrap();
     assert_eq!(changes.broken, None, "{changes:?}");
     assert_eq!((changes.removed, changes.gaps), (2, 2));
@@ -316,7 +316,7 @@ fn the_access_log_is_cut_at_its_period_and_a_forged_gap_is_named() {
         .load(&mut f.c)
         .unwrap();
     assert_eq!(left, vec![3, 4]);
-    let r = chain::verify(&mut f.c).unwrap().remove(0);
+    let r = crate::audit::verify_chains(&mut f.c).unwrap().remove(0);
     assert_eq!(r.chain, "access_log");
     assert_eq!((r.records, r.removed, r.gaps, r.broken), (2, 2, 1, None));
 
@@ -344,7 +344,7 @@ fn the_access_log_is_cut_at_its_period_and_a_forged_gap_is_named() {
     .unwrap();
     f.c.batch_execute("DELETE FROM access_log WHERE seq = 3")
         .unwrap();
-    let r = chain::verify(&mut f.c).unwrap().remove(0);
+    let r = crate::audit::verify_chains(&mut f.c).unwrap().remove(0);
     let broken = r.broken.expect("the forged gap is found");
     assert_eq!((broken.seq, broken.reason.as_str()), (3, "unsigned_gap"));
     // And the gaps themselves cannot be rewritten.

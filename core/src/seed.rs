@@ -651,12 +651,12 @@ pub struct DemoVisits {
 /// check-out with the services performed), by the providers' care workers.
 /// Lisa declines a few visits and Greta spends five days in hospital.
 pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, SeedError> {
-    use crate::db::visit::{self, Rules};
     use crate::db::visit_event::{NewVisitEvent, Payload, PerformedService};
     use crate::domain::YearMonth;
+    use crate::record;
     let m =
         municipality::find_by_code(conn, DEMO_MUNICIPALITY_CODE)?.ok_or(StoreError::NotFound)?;
-    let rules = Rules::of(&m).ok_or(StoreError::NotFound)?;
+    let rules = m.rules().ok_or(StoreError::NotFound)?;
     let tz = rules.tz;
     let first = YearMonth::of(today).prev().prev().prev().first_day();
     let mut staff: std::collections::HashMap<String, Vec<String>> =
@@ -814,11 +814,11 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         declined_services: mine.iter().map(|(s, _)| s.clone()).collect(),
                         ..Payload::default()
                     };
-                    visit::record(conn, &event("declined", start, p), None, rules)?;
+                    record::record(conn, &event("declined", start, p), None, rules)?;
                     out.declined += 1;
                     continue;
                 }
-                visit::record(
+                record::record(
                     conn,
                     &event("check_in", start, Payload::default()),
                     None,
@@ -835,7 +835,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         .collect(),
                     ..Payload::default()
                 };
-                visit::record(conn, &event("check_out", end, p), None, rules)?;
+                record::record(conn, &event("check_out", end, p), None, rules)?;
                 out.visits += 1;
             }
             day = day.succ_opt().unwrap_or(today);

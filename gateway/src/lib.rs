@@ -90,7 +90,7 @@ pub fn alert_topics(a: &hemtid_core::db::alert::Alert) -> Vec<String> {
 
 /// The topics a monthly list of clients without a care plan goes to: the
 /// provider's and the authority's (R10).
-pub fn plan_list_topics(l: &hemtid_core::deadlines::PlanList) -> Vec<String> {
+pub fn plan_list_topics(l: &hemtid_core::evaluate::deadlines::PlanList) -> Vec<String> {
     vec![
         format!("hemtid/v1/providers/{}/care-plan-lists", l.provider_id),
         format!(
@@ -137,15 +137,17 @@ mod tests {
             assert!(!some.is_empty(), "{audience}");
             topics.extend(some);
         }
-        topics.extend(plan_list_topics(&hemtid_core::deadlines::PlanList {
-            seq: 1,
-            id: "l1".into(),
-            municipality_id: "m1".into(),
-            provider_id: "p1".into(),
-            list_date: at.date(),
-            generated_at: at,
-            clients: "[]".into(),
-        }));
+        topics.extend(plan_list_topics(
+            &hemtid_core::evaluate::deadlines::PlanList {
+                seq: 1,
+                id: "l1".into(),
+                municipality_id: "m1".into(),
+                provider_id: "p1".into(),
+                list_date: at.date(),
+                generated_at: at,
+                clients: "[]".into(),
+            },
+        ));
         topics.sort();
         topics.dedup();
         // One topic of each family.

@@ -296,8 +296,8 @@ async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
     let read = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let mut c = p.get().map_err(|e| e.to_string())?;
         let from = alert::cursor(&mut c, PLAN_LIST_CURSOR).map_err(|e| e.to_string())?;
-        let lists =
-            hemtid_core::deadlines::lists_after(&mut c, from, 100).map_err(|e| e.to_string())?;
+        let lists = hemtid_core::evaluate::deadlines::lists_after(&mut c, from, 100)
+            .map_err(|e| e.to_string())?;
         Ok((from, lists))
     })
     .await;

@@ -492,7 +492,7 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>, subscr
     // visits a derivation from all of them at once makes.
     let full = {
         let mut c = env.pool.get().unwrap();
-        let rules = hemtid_core::db::visit::Rules {
+        let rules = hemtid_core::domain::Rules {
             tz: hemtid_core::domain::STOCKHOLM,
             max_seconds: 12 * 3600,
             window: hemtid_core::domain::figures::FrameWindow {
@@ -500,7 +500,7 @@ async fn a_burst_without_re_sends_loses_nothing(external: Option<String>, subscr
                 end_minute: 1320,
             },
         };
-        hemtid_core::db::visit::rederive_staff(&mut c, &env.anna.id, rules)
+        hemtid_core::record::rederive_staff(&mut c, &env.anna.id, rules)
             .unwrap()
             .len()
     };

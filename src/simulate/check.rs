@@ -7,7 +7,6 @@ use diesel::sql_types::{BigInt, Text};
 use hemtid_core::db::DbConn;
 use hemtid_core::db::figure;
 use hemtid_core::db::municipality::Municipality;
-use hemtid_core::db::visit::Rules;
 use hemtid_core::domain::YearMonth;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -198,7 +197,9 @@ pub fn run(
         ),
     });
     // The incremental figures equal the figures computed from scratch.
-    let rules = Rules::of(m).ok_or_else(|| anyhow::anyhow!("invalid time zone"))?;
+    let rules = m
+        .rules()
+        .ok_or_else(|| anyhow::anyhow!("invalid time zone"))?;
     let months: BTreeSet<YearMonth> = days.iter().map(|d| YearMonth::of(*d)).collect();
     let mut months_differing = Vec::new();
     let mut cells = 0;

@@ -90,7 +90,7 @@ pub struct PlanView {
 fn reevaluate(c: &mut DbConn, cl: &Client, now: DateTime<Utc>) -> Result<(), ApiError> {
     let m = municipality::get(c, &cl.municipality_id)?;
     let x = EvalCtx::new(c, &m, now)?;
-    hemtid_core::deadlines::client(c, &x, cl)?;
+    hemtid_core::evaluate::deadlines::client(c, &x, cl)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::DbConn;
-use hemtid_core::db::visit::Recorded;
+use hemtid_core::record::Recorded;
 use hemtid_core::validate::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

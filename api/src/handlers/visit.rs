@@ -8,11 +8,11 @@ use crate::extract::Principal;
 use chrono::{DateTime, FixedOffset, Utc};
 use hemtid_core::db::journal_note::NewNote;
 use hemtid_core::db::municipality::{self, Municipality};
-use hemtid_core::db::visit::{self, Recorded, Rules};
 use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
 use hemtid_core::db::{DbConn, access, new_id, now};
 use hemtid_core::domain::local_date;
 use hemtid_core::model::Role;
+use hemtid_core::record::{self, Recorded, Rules};
 use hemtid_core::validate::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -145,7 +145,8 @@ impl Ctx {
         p.require(&[Role::Staff])?;
         let provider_id = p.provider()?.to_string();
         let municipality = municipality::get(c, &p.municipality_id)?;
-        let rules = Rules::of(&municipality)
+        let rules = municipality
+            .rules()
             .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
         Ok(Ctx {
             staff_id: p.subject.clone(),
@@ -321,7 +322,7 @@ pub(crate) fn check_in(
         input.reason.clone(),
         &payload,
     )?;
-    Ok(visit::record(c, &e, None, ctx.rules)?)
+    Ok(record::record(c, &e, None, ctx.rules)?)
 }
 
 /// The journal note written with a check-out, under the same event id.
@@ -386,7 +387,7 @@ pub(crate) fn check_out(
         &payload,
     )?;
     let note = note_with(ctx, &e, &input.event_id, note);
-    Ok(visit::record(c, &e, note.as_ref(), ctx.rules)?)
+    Ok(record::record(c, &e, note.as_ref(), ctx.rules)?)
 }
 
 /// `POST /api/v1/visits/entries`: a whole visit registered afterwards (the
@@ -469,8 +470,8 @@ pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Rec
     // Both halves or neither.
     let rules = ctx.rules;
     let result = hemtid_core::db::transaction(c, |c| {
-        let first = visit::record(c, &check_in, None, rules)?;
-        let second = visit::record(c, &check_out, note.as_ref(), rules)?;
+        let first = record::record(c, &check_in, None, rules)?;
+        let second = record::record(c, &check_out, note.as_ref(), rules)?;
         Ok(match (first, second) {
             (Recorded::Duplicate { .. }, Recorded::Duplicate { event }) => {
                 Recorded::Duplicate { event }
@@ -511,5 +512,5 @@ pub(crate) fn declined(
         Some(reason),
         &payload,
     )?;
-    Ok(visit::record(c, &e, None, ctx.rules)?)
+    Ok(record::record(c, &e, None, ctx.rules)?)
 }

@@ -236,7 +236,7 @@ async fn a_day_is_approved_corrected_and_its_history_kept() {
     .problem(ErrorCode::NotFound);
     // Every change is a link in the visit history's hash chain (R14).
     let mut c = d.ctx.state.pool.get().unwrap();
-    let chains = hemtid_core::db::chain::verify(&mut c).unwrap();
+    let chains = hemtid_core::audit::verify_chains(&mut c).unwrap();
     let visits = chains.iter().find(|r| r.chain == "visit_change").unwrap();
     assert!(visits.records >= 3, "{visits:?}");
     assert_eq!(visits.broken, None);

@@ -250,7 +250,7 @@ async fn every_read_is_logged_and_the_auditor_and_the_author_see_it() {
     .problem(ErrorCode::Forbidden);
     // The chain holds.
     let mut c = t.ctx.state.pool.get().unwrap();
-    let chains = hemtid_core::db::chain::verify(&mut c).unwrap();
+    let chains = hemtid_core::audit::verify_chains(&mut c).unwrap();
     assert!(chains.iter().all(|r| r.broken.is_none()), "{chains:?}");
     assert!(chains[0].records >= 4);
 }

@@ -7,8 +7,9 @@
 use super::municipality::Municipality;
 use super::schema::{client, figure_day, figure_month, figure_staff_day, visit, visit_event};
 use super::sql::{Statement, Value, markers};
-use super::visit::{Rules, Visit};
+use super::visit::Visit;
 use super::{DbConn, StoreError, now};
+use crate::domain::Rules;
 use crate::domain::YearMonth;
 use crate::domain::figures::{
     self, Amounts, CellKey, Cells, Figures, FrameWindow, StaffAmounts, StaffCells, StaffKey,
@@ -120,7 +121,8 @@ pub fn rules_for_visit(c: &mut DbConn, visit_id: &str) -> Result<Rules, StoreErr
         .select(client::municipality_id)
         .first(c)?;
     let m = super::municipality::get(c, &municipality_id)?;
-    Rules::of(&m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))
+    m.rules()
+        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))
 }
 
 /// Adds `f` to the day, month and measures' figures and marks the
@@ -472,8 +474,9 @@ pub fn rebuild_month(
     m: &Municipality,
     month: YearMonth,
 ) -> Result<Rebuilt, StoreError> {
-    let rules =
-        Rules::of(m).ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
+    let rules = m
+        .rules()
+        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
     super::transaction(c, |c| {
         // One read of the month's visits for both kinds of figures.
         let (figures, visits, declined) = compute_month_figures(c, m, month, rules)?;
@@ -551,7 +554,7 @@ pub fn rebuild_staff_month(
 pub fn rebuild_all_staff(c: &mut DbConn) -> Result<usize, StoreError> {
     let mut n = 0;
     for m in super::municipality::list(c)? {
-        let Some(rules) = Rules::of(&m) else { continue };
+        let Some(rules) = m.rules() else { continue };
         let clients = client::table
             .filter(client::municipality_id.eq(&m.id))
             .select(client::id);

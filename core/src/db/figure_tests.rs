@@ -2,13 +2,14 @@
 //! randomised mix of visits arriving in any order (with duplicates and
 //! late arrivals), declined visits, corrections, voids and approvals.
 
-use super::approval::{self, Change};
 use super::testing::TestDb;
-use super::visit::{self, Rules};
+use super::visit;
 use super::visit_event::{ClientShare, NewVisitEvent, Payload, PerformedService};
 use super::*;
 use crate::domain::YearMonth;
 use crate::domain::figures::FrameWindow;
+use crate::record::{self as approval, Change};
+use crate::record::{self, Rules};
 use crate::seed;
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Stockholm;
@@ -198,7 +199,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
         .map(NewVisitEvent::resent)
         .collect();
     for e in events.iter().chain(&dups) {
-        visit::record(&mut c, e, None, RULES).unwrap();
+        record::record(&mut c, e, None, RULES).unwrap();
     }
     // Provider admins at work: approvals, corrections, voids.
     let all: Vec<visit::Visit> = staff
@@ -238,7 +239,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
         }
     }
     for e in &late {
-        visit::record(&mut c, e, None, RULES).unwrap();
+        record::record(&mut c, e, None, RULES).unwrap();
     }
     for month in ["2026-10", "2026-11", "2026-12"] {
         let month: YearMonth = month.parse().unwrap();

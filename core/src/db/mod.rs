@@ -7,7 +7,7 @@
 
 /// Replaces the rows of the visits `of` in a table keyed by `visit_id`
 /// (their stored rows go) with `rows`, in as few statements as keep their
-/// shape (see `visit::FEW`): `visit_share` and `visit_service`.
+/// shape (see `sql::FEW`): `visit_share` and `visit_service`.
 macro_rules! replace_of_visits {
     ($c:expr, $table:ident, $of:expr, $rows:expr) => {{
         use super::schema::$table;
@@ -19,7 +19,7 @@ macro_rules! replace_of_visits {
                 diesel::delete($table::table.filter($table::visit_id.eq_any(ids))).execute(c)?;
             }
         }
-        if rows.len() <= super::visit::FEW {
+        if rows.len() <= super::sql::FEW {
             for row in rows {
                 super::execute_on(c, diesel::insert_into($table::table).values(row))?;
             }
@@ -38,7 +38,6 @@ pub mod access;
 pub mod access_log;
 pub mod alert;
 pub mod api_token;
-pub mod approval;
 pub mod authority_unit;
 pub mod care_order;
 pub mod care_plan;
@@ -80,8 +79,6 @@ pub mod visit_share;
 mod figure_tests;
 #[cfg(test)]
 mod storage_tests;
-#[cfg(test)]
-mod visit_tests;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -99,6 +99,16 @@ impl Municipality {
         self.settings.time_zone.parse().ok()
     }
 
+    /// The rules events are recorded and counted by; `None` if the stored
+    /// time zone is invalid.
+    pub fn rules(&self) -> Option<crate::domain::Rules> {
+        Some(crate::domain::Rules {
+            tz: self.tz()?,
+            max_seconds: i64::from(self.settings.max_visit_minutes) * 60,
+            window: self.frame_window(),
+        })
+    }
+
     /// The frame window (R9).
     pub fn frame_window(&self) -> crate::domain::figures::FrameWindow {
         let minute = |m: i32| u32::try_from(m.clamp(0, 1440)).unwrap_or(0);

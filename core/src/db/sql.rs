@@ -59,15 +59,11 @@ impl<'a> Statement<'a> {
     }
 
     /// A statement of `rows` rows: kept for a few (up to
-    /// `super::visit::FEW`, the shapes that recur), prepared for this run
+    /// `FEW`, the shapes that recur), prepared for this run
     /// only for more.
     pub(crate) fn for_rows(sql: &'a str, rows: usize) -> Statement<'a> {
         let q = Statement::new(sql);
-        if rows <= super::visit::FEW {
-            q
-        } else {
-            q.once()
-        }
+        if rows <= FEW { q } else { q.once() }
     }
 
     /// Runs it on the connection's backend; the number of rows changed.
@@ -173,6 +169,12 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InList {
 pub(crate) fn json_list(ids: &[&str]) -> Result<String, StoreError> {
     serde_json::to_string(ids).map_err(|e| StoreError::Encode(e.to_string()))
 }
+
+/// Up to this many rows are written one statement each: a statement of
+/// one row is prepared once per connection and kept, one of many rows is
+/// prepared anew each time (its length varies), which on SQLite costs
+/// more than running the one-row statement a few times.
+pub(crate) const FEW: usize = 8;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -158,8 +158,8 @@ pub(crate) fn insert_many(
         })
         .collect();
     let mut out = Vec::with_capacity(rows.len());
-    // A few rows one statement each, kept prepared (see `visit::FEW`).
-    if rows.len() <= super::visit::FEW {
+    // A few rows one statement each, kept prepared (see `sql::FEW`).
+    if rows.len() <= super::sql::FEW {
         for row in rows {
             let n = super::execute_on(
                 conn,

@@ -28,6 +28,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// The default time zone of Swedish municipalities.
 pub const STOCKHOLM: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
 
+/// What recording events and counting figures need of a municipality
+/// (`db::municipality::Municipality::rules` reads them from its settings).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub tz: chrono_tz::Tz,
+    /// A longer pair is `too_long`.
+    pub max_seconds: i64,
+    /// The frame window (R9), for the figures.
+    pub window: figures::FrameWindow,
+}
+
 /// The local calendar date of an instant in `tz`.
 pub fn local_date(at: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()

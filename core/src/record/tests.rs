@@ -1,14 +1,16 @@
 //! The visit store on a real database: pairing as events arrive, in any
 //! order, with duplicates; services sharing the time; real elapsed time.
 
-use super::testing::TestDb;
-use super::visit::{self, Recorded, Rules, Visit};
-use super::visit_event::{NewVisitEvent, Payload, PerformedService};
-use super::*;
+use crate::db::testing::TestDb;
+use crate::db::visit::{self, Visit};
+use crate::db::visit_event::{NewVisitEvent, Payload, PerformedService};
+use crate::db::*;
 use crate::domain::pairing::Exception;
+use crate::record::{self, Recorded, Rules};
 use crate::seed;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Stockholm;
+use diesel::prelude::*;
 
 const RULES: Rules = Rules {
     tz: Stockholm,
@@ -97,7 +99,7 @@ impl Fixture {
     }
 
     fn record(&mut self, e: &NewVisitEvent) -> Recorded {
-        let r = visit::record(&mut self.conn, e, None, RULES).unwrap();
+        let r = record::record(&mut self.conn, e, None, RULES).unwrap();
         // What `record` returns is what it stored (it does not read the
         // rows back).
         if let Recorded::Applied { visits, .. } = &r {
@@ -298,7 +300,7 @@ fn any_arrival_order_with_duplicates_gives_the_same_visits() {
             })
             .collect();
         // The full derivation from the stored events agrees with the store.
-        let full = visit::rederive_staff(&mut f.conn, &f.staff, RULES).unwrap();
+        let full = record::rederive_staff(&mut f.conn, &f.staff, RULES).unwrap();
         assert_eq!(full.len(), got.len(), "round {round}");
         let mut got_sorted = got.clone();
         got_sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)));
@@ -598,19 +600,24 @@ fn shuffled_streams(mode: Mode) {
                         None => by_staff.push(vec![e.clone()]),
                     }
                 }
-                let recorded = super::transaction(&mut f.conn, |c| {
-                    let mut pending = visit::Pending::default();
+                let recorded = crate::db::transaction(&mut f.conn, |c| {
+                    let mut pending = record::Pending::default();
                     let r = if mode == Mode::Together {
-                        let groups: Vec<visit::Group> = by_staff
+                        let groups: Vec<record::Group> = by_staff
                             .iter()
-                            .map(|g| visit::Group {
+                            .map(|g| record::Group {
                                 events: g,
                                 rules: RULES,
                             })
                             .collect();
-                        visit::record_groups_deferred(c, &groups, &mut pending)?
+                        record::record_groups_deferred(c, &groups, &mut pending)?
                     } else {
-                        vec![visit::record_group_deferred(c, batch, RULES, &mut pending)?]
+                        vec![record::record_group_deferred(
+                            c,
+                            batch,
+                            RULES,
+                            &mut pending,
+                        )?]
                     };
                     pending.apply(c)?;
                     Ok(r)
@@ -629,7 +636,7 @@ fn shuffled_streams(mode: Mode) {
             }
         } else {
             for e in &events {
-                match visit::record(&mut f.conn, e, None, RULES) {
+                match record::record(&mut f.conn, e, None, RULES) {
                     Ok(_) => {}
                     Err(err) => panic!("round {round}: event {} failed: {err}", e.event_id),
                 }
@@ -645,7 +652,7 @@ fn shuffled_streams(mode: Mode) {
             // The client and day too: an update of a stored visit sets
             // neither, as both follow from the event it is named after.
             let full: Vec<Shape> = {
-                let mut v: Vec<Shape> = visit::rederive_staff(&mut f.conn, &f.staff, RULES)
+                let mut v: Vec<Shape> = record::rederive_staff(&mut f.conn, &f.staff, RULES)
                     .unwrap()
                     .into_iter()
                     .map(|d| {

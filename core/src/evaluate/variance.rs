@@ -1,59 +1,22 @@
-//! The alert rules applied to the stored figures, at a given instant (the
-//! clock is a parameter, so tests and `hemtid evaluate --at` can travel in
-//! time). Each client-month is evaluated in its own transaction: its
-//! alerts are raised, updated or resolved, and the changes land in the
-//! outbox the publishers read.
+//! The variance rules applied to a client's month: the month judged from
+//! the stored figures, and its alerts raised, updated or resolved.
 
-use crate::db::client::{self, Client};
+use super::context::{Ctx, Evaluation};
+use crate::db::client::Client;
 use crate::db::client_month::{self, OrderedMonth};
 use crate::db::figure::{self, MonthFigures};
-use crate::db::municipality::{self, Municipality};
-use crate::db::schema::{figure_dirty, service, visit};
+use crate::db::municipality::Municipality;
+use crate::db::schema::visit;
 use crate::db::{DbConn, StoreError, absence, alert, explanation};
 use crate::domain::performed::minutes;
 use crate::domain::split::local_midnight;
 use crate::domain::variance::{self, MonthOutcome, MonthTime, MonthVerdict, Status};
-use crate::domain::{YearMonth, format_hm, local_date};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use crate::domain::{YearMonth, format_hm};
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// What an evaluation changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Evaluation {
-    pub client_months: usize,
-    pub raised: usize,
-    pub updated: usize,
-    pub reopened: usize,
-    pub resolved: usize,
-}
-
-impl Evaluation {
-    pub(crate) fn count(&mut self, o: alert::Outcome) {
-        match o {
-            alert::Outcome::Raised => self.raised += 1,
-            alert::Outcome::Updated => self.updated += 1,
-            alert::Outcome::Reopened => self.reopened += 1,
-            alert::Outcome::Resolved => self.resolved += 1,
-            alert::Outcome::Unchanged => {}
-        }
-    }
-
-    fn add(&mut self, o: Evaluation) {
-        self.client_months += o.client_months;
-        self.raised += o.raised;
-        self.updated += o.updated;
-        self.reopened += o.reopened;
-        self.resolved += o.resolved;
-    }
-
-    /// Whether any alert changed.
-    pub fn changed(&self) -> bool {
-        self.raised + self.updated + self.reopened + self.resolved > 0
-    }
-}
+use std::collections::BTreeSet;
 
 /// A client's month judged: the figures behind every alert.
 #[derive(Debug, Clone)]
@@ -126,47 +89,6 @@ fn month_bounds(month: YearMonth, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
         local_midnight(month.first_day(), tz),
         local_midnight(month.next().first_day(), tz),
     )
-}
-
-/// What every client-month of a municipality's run shares, loaded once.
-pub struct Ctx<'a> {
-    pub(crate) m: &'a Municipality,
-    pub(crate) tz: Tz,
-    pub(crate) at: DateTime<Utc>,
-    pub(crate) today: NaiveDate,
-    /// Service names, for messages.
-    names: BTreeMap<String, String>,
-    /// Services offered without a needs decision (SoL 2025:400).
-    undecided: BTreeSet<String>,
-}
-
-impl<'a> Ctx<'a> {
-    /// The municipality's run as at `at`.
-    pub fn new(c: &mut DbConn, m: &'a Municipality, at: DateTime<Utc>) -> Result<Self, StoreError> {
-        let tz = m
-            .tz()
-            .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
-        let mut names = BTreeMap::new();
-        let mut undecided = BTreeSet::new();
-        for (id, name, without_decision) in service::table
-            .filter(service::municipality_id.eq(&m.id))
-            .select((service::id, service::name, service::without_decision))
-            .load::<(String, String, bool)>(c)?
-        {
-            if without_decision {
-                undecided.insert(id.clone());
-            }
-            names.insert(id, name);
-        }
-        Ok(Ctx {
-            m,
-            tz,
-            at,
-            today: local_date(at, tz),
-            names,
-            undecided,
-        })
-    }
 }
 
 /// Evaluates every alert kind for one client's month, in one transaction
@@ -483,110 +405,4 @@ fn month_figures(x: &Ctx<'_>, j: &MonthJudgement) -> serde_json::Value {
             "status": s.status.as_str(),
         })).collect::<Vec<_>>(),
     })
-}
-
-/// Evaluates the current and the previous month of every client of the
-/// municipality, and the deadlines (R10–R13), and makes the monthly list
-/// of clients without a plan when its day has come (the scheduled run, and
-/// `hemtid evaluate --at`).
-pub fn municipality(
-    c: &mut DbConn,
-    m: &Municipality,
-    at: DateTime<Utc>,
-) -> Result<Evaluation, StoreError> {
-    let x = Ctx::new(c, m, at)?;
-    let current = YearMonth::of(x.today);
-    let mut out = Evaluation::default();
-    for cl in client::list(c, &m.id)? {
-        for month in [current.prev(), current] {
-            out.add(client_month(c, &x, &cl, month)?);
-        }
-        out.add(crate::deadlines::client(c, &x, &cl)?);
-    }
-    crate::deadlines::plan_lists(c, &x)?;
-    Ok(out)
-}
-
-/// [`municipality`] for every municipality.
-pub fn all(c: &mut DbConn, at: DateTime<Utc>) -> Result<Evaluation, StoreError> {
-    let mut out = Evaluation::default();
-    for m in municipality::list(c)? {
-        out.add(municipality(c, &m, at)?);
-    }
-    Ok(out)
-}
-
-/// Evaluates up to `limit` client-months whose figures, absences or
-/// explanations changed, oldest first, and forgets them (unless marked
-/// again meanwhile).
-pub fn dirty(c: &mut DbConn, at: DateTime<Utc>, limit: i64) -> Result<Evaluation, StoreError> {
-    settled(c, at, limit, std::time::Duration::ZERO)
-}
-
-/// How long a client-month must have been left alone before
-/// [`settled`] evaluates it. An offline batch of a phone, or a gateway's
-/// run of lock events, changes a client's month many times within a
-/// second; evaluated between two of them, a month that ends inside the
-/// band had an `outside_band` alert raised and resolved again, and both
-/// went out to the caseworker. Each change moves the mark's time on; the
-/// items of a batch are applied milliseconds apart, and an alert still
-/// reaches its subscribers within a second.
-pub const QUIET: std::time::Duration = std::time::Duration::from_millis(300);
-
-/// As [`dirty`], for the client-months not marked again during the last
-/// `quiet` (by the wall clock, when the marks were made); the others wait
-/// for a later call.
-pub fn settled(
-    c: &mut DbConn,
-    at: DateTime<Utc>,
-    limit: i64,
-    quiet: std::time::Duration,
-) -> Result<Evaluation, StoreError> {
-    let still_since =
-        crate::db::now() - chrono::Duration::from_std(quiet).unwrap_or(chrono::Duration::zero());
-    let marks: Vec<(String, String, NaiveDateTime)> = figure_dirty::table
-        .filter(figure_dirty::marked_at.le(still_since))
-        .order(figure_dirty::marked_at)
-        .limit(limit)
-        .select((
-            figure_dirty::client_id,
-            figure_dirty::month,
-            figure_dirty::marked_at,
-        ))
-        .load(c)?;
-    let mut out = Evaluation::default();
-    let municipalities: BTreeMap<String, Municipality> = municipality::list(c)?
-        .into_iter()
-        .map(|m| (m.id.clone(), m))
-        .collect();
-    let mut runs: BTreeMap<&str, Ctx<'_>> = BTreeMap::new();
-    for (client_id, month, _) in &marks {
-        let cl = client::get_any(c, client_id)?;
-        let Some(m) = municipalities.get(&cl.municipality_id) else {
-            continue;
-        };
-        if !runs.contains_key(m.id.as_str()) {
-            runs.insert(m.id.as_str(), Ctx::new(c, m, at)?);
-        }
-        match (runs.get(m.id.as_str()), month.parse::<YearMonth>()) {
-            (Some(x), Ok(mm)) => out.add(client_month(c, x, &cl, mm)?),
-            (_, Err(_)) => tracing::warn!(%month, "figure_dirty holds a malformed month"),
-            (None, _) => {}
-        }
-    }
-    // The marks go together, in one write: one each was as many writes
-    // as evaluations, each waiting its turn with the gateway's.
-    crate::db::transaction(c, |c| {
-        for (client_id, month, marked_at) in &marks {
-            diesel::delete(
-                figure_dirty::table
-                    .filter(figure_dirty::client_id.eq(client_id))
-                    .filter(figure_dirty::month.eq(month))
-                    .filter(figure_dirty::marked_at.eq(marked_at)),
-            )
-            .execute(c)?;
-        }
-        Ok(())
-    })?;
-    Ok(out)
 }

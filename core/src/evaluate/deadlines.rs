@@ -6,13 +6,13 @@
 //! plan (R17); a new provider starts a new run and needs its own plan.
 //! Each deadline alert carries the month its deadline fell in.
 
+use super::context::{Ctx, Evaluation};
 use crate::db::care_order::{self, CareOrder};
 use crate::db::care_plan::{self, PlanStatus, PlanVersion};
 use crate::db::client::{self, Client};
 use crate::db::schema::care_plan_list;
 use crate::db::{DbConn, StoreError, alert, new_id};
 use crate::domain::{YearMonth, local_date};
-use crate::evaluate::{Ctx, Evaluation};
 use chrono::{Days, Months, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;

@@ -3,12 +3,14 @@
 //! locked for billing (`db::month_lock`). Every change is recorded in the
 //! visit's history (`db::visit_change`).
 
-use super::month_lock::is_locked;
-use super::schema::visit;
-use super::visit::{self as visits, Visit};
-use super::visit_change;
-pub use super::visit_change::Change;
-use super::{DbConn, StoreError};
+use super::attribute::reshare;
+use crate::db::month_lock::is_locked;
+use crate::db::schema::visit;
+use crate::db::visit::{self as visits, Visit};
+use crate::db::visit_change;
+pub use crate::db::visit_change::Change;
+use crate::db::{self, DbConn, StoreError};
+use crate::domain::Rules;
 use crate::domain::YearMonth;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -35,7 +37,7 @@ fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
 /// Approves one visit as it is (an over-long visit, a manual check-in).
 /// A visit without both ends cannot be approved: correct it first.
 pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
-    let rules = super::figure::rules_for_visit(c, visit_id)?;
+    let rules = db::figure::rules_for_visit(c, visit_id)?;
     approve_with(c, visit_id, ch, rules)
 }
 
@@ -43,10 +45,10 @@ fn approve_with(
     c: &mut DbConn,
     visit_id: &str,
     ch: Change<'_>,
-    rules: super::visit::Rules,
+    rules: Rules,
 ) -> Result<Visit, StoreError> {
-    super::transaction(c, |c| {
-        super::figure::track(c, &[visit_id], rules, |c| {
+    db::transaction(c, |c| {
+        db::figure::track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             if before.voided || before.elapsed_seconds().is_none() {
@@ -77,9 +79,9 @@ pub fn correct(
     ended_at: Option<NaiveDateTime>,
     ch: Change<'_>,
 ) -> Result<Visit, StoreError> {
-    let rules = super::figure::rules_for_visit(c, visit_id)?;
-    super::transaction(c, |c| {
-        super::figure::track(c, &[visit_id], rules, |c| {
+    let rules = db::figure::rules_for_visit(c, visit_id)?;
+    db::transaction(c, |c| {
+        db::figure::track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             let mut moved = before.clone();
@@ -98,7 +100,7 @@ pub fn correct(
                 ))
                 .execute(c)?;
             let after = visits::get(c, visit_id)?;
-            visits::reshare(c, &after)?;
+            reshare(c, &after)?;
             visit_change::record(c, "correct", &before, &after, ch)?;
             Ok(after)
         })
@@ -107,9 +109,9 @@ pub fn correct(
 
 /// Voids a visit registered by mistake: kept, never counted.
 pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
-    let rules = super::figure::rules_for_visit(c, visit_id)?;
-    super::transaction(c, |c| {
-        super::figure::track(c, &[visit_id], rules, |c| {
+    let rules = db::figure::rules_for_visit(c, visit_id)?;
+    db::transaction(c, |c| {
+        db::figure::track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             diesel::update(visit::table.find(visit_id))
@@ -147,7 +149,7 @@ pub fn approve_day(
     staff_id: Option<&str>,
     ch: Change<'_>,
 ) -> Result<DayApproval, StoreError> {
-    super::transaction(c, |c| {
+    db::transaction(c, |c| {
         if is_locked(c, provider_id, YearMonth::of(date))? {
             return Err(StoreError::MonthLocked(YearMonth::of(date).to_string()));
         }
@@ -170,7 +172,7 @@ pub fn approve_day(
                 // One provider, one municipality: its rules once for the day.
                 let r = match rules {
                     Some(r) => r,
-                    None => *rules.insert(super::figure::rules_for_visit(c, &v.id)?),
+                    None => *rules.insert(db::figure::rules_for_visit(c, &v.id)?),
                 };
                 approve_with(c, &v.id, ch, r)?;
                 out.approved += 1;

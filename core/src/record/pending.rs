@@ -1,0 +1,46 @@
+//! What the events of one transaction share.
+
+use crate::db::{self, DbConn, StoreError};
+use std::collections::HashMap;
+
+/// What the events of one transaction share (see `record::record_deferred`):
+/// the change to the figures, applied once before the commit, and the
+/// month locks read so far.
+#[derive(Default)]
+pub struct Pending {
+    pub figures: crate::domain::figures::Figures,
+    /// Client-months with a visit already open past the municipality's
+    /// limit when it was recorded (a check-in that arrived late): they
+    /// change no figure, so nothing else would have the alert rules look
+    /// at them before the next full run.
+    pub stale_open: std::collections::BTreeSet<(String, String)>,
+    locks: HashMap<(String, crate::domain::YearMonth), bool>,
+    /// PostgreSQL: staff members whose events this transaction holds.
+    pub(super) staff: std::collections::HashSet<String>,
+}
+
+impl Pending {
+    /// Adds the figures and marks their client-months, and those of
+    /// [`Pending::stale_open`], for the alert rules.
+    pub fn apply(&self, c: &mut DbConn) -> Result<(), StoreError> {
+        db::figure::apply_marking(c, &self.figures, &self.stale_open)
+    }
+
+    /// Whether the provider's month is locked for billing (R6), read once per
+    /// transaction (a lock taken meanwhile is seen by the next one, as it
+    /// would be if the two had run the other way round).
+    pub(super) fn is_locked(
+        &mut self,
+        c: &mut DbConn,
+        provider_id: &str,
+        month: crate::domain::YearMonth,
+    ) -> Result<bool, StoreError> {
+        let key = (provider_id.to_string(), month);
+        if let Some(l) = self.locks.get(&key) {
+            return Ok(*l);
+        }
+        let l = db::month_lock::is_locked(c, provider_id, month)?;
+        self.locks.insert(key, l);
+        Ok(l)
+    }
+}
