@@ -1,0 +1,79 @@
+//! What became of a message, and why one was refused.
+
+use crate::db::visit;
+
+/// Every reason a message can be dead-lettered for (the AsyncAPI document
+/// lists them; a test keeps the two in step).
+pub const REASONS: &[&str] = &[
+    "invalid_topic",
+    "payload_too_large",
+    "malformed_json",
+    "invalid_payload",
+    "unknown_device",
+    "device_retired",
+    "device_mismatch",
+    "unsigned",
+    "bad_signature",
+    "timestamp_in_future",
+    "timestamp_too_old",
+    "device_unbound",
+    "missing_credential",
+    "unknown_credential",
+    "unknown_key",
+    "key_for_another_lock",
+    "key_revoked",
+    "key_expired",
+    "wrong_provider",
+    "no_active_order",
+    "month_locked",
+    "storage_error",
+    "conflicting_duplicate",
+];
+
+/// Why a message was dead-lettered: a stable code and a detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+pub(super) fn reject(reason: &'static str, detail: impl Into<String>) -> Rejection {
+    Rejection {
+        reason,
+        detail: detail.into(),
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Stored as a new event.
+    Stored {
+        device_id: String,
+        event_id: String,
+        visits: Vec<visit::Visit>,
+    },
+    /// The device sent it before: nothing changed.
+    Duplicate { device_id: String, event_id: String },
+    /// The device sent this event id before with other content: the stored
+    /// event and its visit are unchanged; both versions are kept as a dead
+    /// letter (`conflicting_duplicate`) for the provider to look into.
+    Conflict {
+        device_id: String,
+        event_id: String,
+        dead_letter_id: Option<String>,
+    },
+    /// Rejected: kept as a dead letter (`dead_letter_id`), or only counted
+    /// (a device no municipality knows, or one over its dead-letter
+    /// budget).
+    Dead {
+        device_id: Option<String>,
+        event_id: Option<String>,
+        rejection: Rejection,
+        dead_letter_id: Option<String>,
+    },
+}
+
+pub(super) fn month_locked(month: &str) -> Rejection {
+    reject("month_locked", format!("{month} is locked for billing"))
+}
