@@ -12,6 +12,7 @@ pub mod broker;
 pub mod mosquitto;
 pub mod options;
 pub mod process;
+mod publish;
 pub mod run;
 pub mod sim;
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod drive;
 pub mod locks;
 pub mod plan;
+mod population;
 pub mod world;
 
 use anyhow::{Context, Result, bail};

@@ -1,7 +1,7 @@
 //! The provider admin's desk (R6): a day's visits, approval day by day,
 //! corrections and voids with a reason, each visit's history, month locks.
 
-use super::visit_view::{VisitView, views};
+use super::visit::{VisitView, views};
 use super::{Items, list};
 use crate::AppState;
 use crate::error::ApiError;

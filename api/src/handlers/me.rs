@@ -1,6 +1,6 @@
 //! The signed-in care worker's day: today's clients and own visits.
 
-use super::visit_view::{VisitView, views};
+use super::visit::{VisitView, views};
 use super::{Items, list};
 use crate::AppState;
 use crate::error::ApiError;

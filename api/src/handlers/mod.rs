@@ -6,7 +6,11 @@ pub(crate) mod approval;
 pub(crate) mod auth;
 pub(crate) mod care_plan;
 pub(crate) mod client;
+pub(crate) mod consent;
+pub(crate) mod contact;
+pub(crate) mod credential;
 pub(crate) mod crud;
+pub(crate) mod dead_letters;
 pub(crate) mod decision;
 pub(crate) mod device;
 pub(crate) mod docs;
@@ -30,8 +34,6 @@ pub(crate) mod sync;
 pub(crate) mod unit;
 pub(crate) mod user;
 pub(crate) mod visit;
-pub(crate) mod visit_services;
-pub(crate) mod visit_view;
 
 use crate::error::{ApiError, ErrorCode};
 use actix_web::http::header;
@@ -66,11 +68,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/me/clients").route(get().to(me::my_clients)))
                 .service(res("/me/password").route(put().to(user::change_own_password)))
                 .service(res("/me/visits").route(get().to(me::my_visits)))
-                .service(res("/visits/check-in").route(post().to(visit_view::post_check_in)))
-                .service(res("/visits/check-out").route(post().to(visit_view::post_check_out)))
-                .service(res("/visits/declined").route(post().to(visit_view::post_declined)))
+                .service(res("/visits/check-in").route(post().to(visit::post_check_in)))
+                .service(res("/visits/check-out").route(post().to(visit::post_check_out)))
+                .service(res("/visits/declined").route(post().to(visit::post_declined)))
                 .service(res("/sync").route(post().to(sync::post_sync)))
-                .service(res("/visits/entries").route(post().to(visit_view::post_entry)))
+                .service(res("/visits/entries").route(post().to(visit::post_entry)))
                 .service(res("/visits/{id}/approval").route(post().to(approval::approve_visit)))
                 .service(res("/visits/{id}/corrections").route(post().to(approval::correct_visit)))
                 .service(res("/visits/{id}/void").route(post().to(approval::void_visit)))
@@ -88,24 +90,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/devices/{id}/secret").route(post().to(device::rotate_device_secret)))
                 .service(
                     res("/staff-credentials")
-                        .route(get().to(device::list_credentials))
-                        .route(post().to(device::add_credential)),
+                        .route(get().to(credential::list_credentials))
+                        .route(post().to(credential::add_credential)),
                 )
                 .service(
                     res("/staff-credentials/{credential}/revoke")
-                        .route(post().to(device::revoke_credential)),
+                        .route(post().to(credential::revoke_credential)),
                 )
-                .service(res("/dead-letters").route(get().to(device::list_dead_letters)))
-                .service(res("/provider/notices").route(get().to(device::list_notices)))
+                .service(res("/dead-letters").route(get().to(dead_letters::list_dead_letters)))
+                .service(res("/provider/notices").route(get().to(dead_letters::list_notices)))
                 .service(
                     res("/provider/device-conflicts")
-                        .route(get().to(device::list_device_conflicts)),
+                        .route(get().to(dead_letters::list_device_conflicts)),
                 )
                 .service(res("/locks/{device_id}/key").route(post().to(lock_key::issue_key)))
                 .service(res("/users/{id}/keys/revoke").route(post().to(lock_key::revoke_keys)))
                 .service(res("/users/{id}/sessions/end").route(post().to(lock_key::end_sessions)))
                 .service(
-                    res("/dead-letters/{id}/replay").route(post().to(device::replay_dead_letter)),
+                    res("/dead-letters/{id}/replay")
+                        .route(post().to(dead_letters::replay_dead_letter)),
                 )
                 .service(
                     res("/provider/days/{date}/approval").route(post().to(approval::approve_day)),
@@ -218,25 +221,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     res("/clients/{id}/contact-person")
-                        .route(get().to(care_plan::get_contact))
-                        .route(put().to(care_plan::put_contact)),
+                        .route(get().to(contact::get_contact))
+                        .route(put().to(contact::put_contact)),
                 )
                 .service(
                     res("/clients/{id}/individual-follow-ups")
-                        .route(get().to(care_plan::list_individual))
-                        .route(post().to(care_plan::post_individual)),
+                        .route(get().to(contact::list_individual))
+                        .route(post().to(contact::post_individual)),
                 )
                 .service(
                     res("/clients/{id}/consents")
-                        .route(get().to(care_plan::list_consents))
-                        .route(post().to(care_plan::post_consent)),
+                        .route(get().to(consent::list_consents))
+                        .route(post().to(consent::post_consent)),
                 )
                 .service(
                     res("/authority-units/{id}/shared-boards/{provider_id}")
-                        .route(put().to(care_plan::put_shared_board)),
+                        .route(put().to(consent::put_shared_board)),
                 )
-                .service(res("/access-log").route(get().to(care_plan::access_log)))
-                .service(res("/me/access-log").route(get().to(care_plan::my_access_log)))
+                .service(res("/access-log").route(get().to(consent::access_log)))
+                .service(res("/me/access-log").route(get().to(consent::my_access_log)))
                 .service(
                     res("/clients/{id}/material-requests").route(post().to(material::send_request)),
                 )

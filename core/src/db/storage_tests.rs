@@ -10,6 +10,8 @@ use super::*;
 use crate::domain::{MonthConvention, monthly_ordered_time};
 use crate::seed;
 use chrono::NaiveDate;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()

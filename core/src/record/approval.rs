@@ -5,7 +5,7 @@
 
 use super::attribute::reshare;
 use crate::db::month_lock::is_locked;
-use crate::db::schema::visit;
+use crate::db::schema::{client, visit};
 use crate::db::visit::{self as visits, Visit};
 use crate::db::visit_change;
 pub use crate::db::visit_change::Change;
@@ -37,7 +37,7 @@ fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
 /// Approves one visit as it is (an over-long visit, a manual check-in).
 /// A visit without both ends cannot be approved: correct it first.
 pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
-    let rules = db::figure::rules_for_visit(c, visit_id)?;
+    let rules = rules_for_visit(c, visit_id)?;
     approve_with(c, visit_id, ch, rules)
 }
 
@@ -48,7 +48,7 @@ fn approve_with(
     rules: Rules,
 ) -> Result<Visit, StoreError> {
     db::transaction(c, |c| {
-        db::figure::track(c, &[visit_id], rules, |c| {
+        track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             if before.voided || before.elapsed_seconds().is_none() {
@@ -79,9 +79,9 @@ pub fn correct(
     ended_at: Option<NaiveDateTime>,
     ch: Change<'_>,
 ) -> Result<Visit, StoreError> {
-    let rules = db::figure::rules_for_visit(c, visit_id)?;
+    let rules = rules_for_visit(c, visit_id)?;
     db::transaction(c, |c| {
-        db::figure::track(c, &[visit_id], rules, |c| {
+        track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             let mut moved = before.clone();
@@ -109,9 +109,9 @@ pub fn correct(
 
 /// Voids a visit registered by mistake: kept, never counted.
 pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
-    let rules = db::figure::rules_for_visit(c, visit_id)?;
+    let rules = rules_for_visit(c, visit_id)?;
     db::transaction(c, |c| {
-        db::figure::track(c, &[visit_id], rules, |c| {
+        track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             diesel::update(visit::table.find(visit_id))
@@ -172,7 +172,7 @@ pub fn approve_day(
                 // One provider, one municipality: its rules once for the day.
                 let r = match rules {
                     Some(r) => r,
-                    None => *rules.insert(db::figure::rules_for_visit(c, &v.id)?),
+                    None => *rules.insert(rules_for_visit(c, &v.id)?),
                 };
                 approve_with(c, &v.id, ch, r)?;
                 out.approved += 1;
@@ -199,4 +199,33 @@ pub fn day_visits(
         q = q.filter(visit::staff_id.eq(s.to_string()));
     }
     Ok(q.load(c)?)
+}
+
+/// Runs `f`, which changes visits `ids`, and brings the figures along.
+fn track<T>(
+    c: &mut DbConn,
+    ids: &[&str],
+    rules: Rules,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let before = db::figure::inputs(c, ids)?;
+    let out = f(c)?;
+    let after = db::figure::inputs(c, ids)?;
+    db::figure::apply(
+        c,
+        &db::figure::delta(&before, &after, rules.tz, rules.window),
+    )?;
+    Ok(out)
+}
+
+/// The rules of the municipality a visit's client belongs to.
+fn rules_for_visit(c: &mut DbConn, visit_id: &str) -> Result<Rules, StoreError> {
+    let municipality_id: String = visit::table
+        .inner_join(client::table.on(client::id.eq(visit::client_id)))
+        .filter(visit::id.eq(visit_id))
+        .select(client::municipality_id)
+        .first(c)?;
+    let m = db::municipality::get(c, &municipality_id)?;
+    m.rules()
+        .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))
 }

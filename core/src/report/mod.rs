@@ -16,6 +16,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+mod csv;
+mod ksi;
+
+pub(crate) use csv::csv_field;
+pub use csv::{fees_csv, monthly_csv, payment_csv};
+pub use ksi::{KsiRow, ksi_csv, monthly_by_ksi};
+
 /// Which clients a report covers.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -70,13 +77,13 @@ pub struct MonthlyRow {
     pub alerts: Vec<String>,
 }
 
-struct Names {
+pub(super) struct Names {
     clients: HashMap<String, (String, Option<String>, Option<String>)>,
     providers: HashMap<String, String>,
     users: HashMap<String, (String, Option<String>)>,
 }
 
-fn names(c: &mut DbConn, m: &Municipality) -> Result<Names, StoreError> {
+pub(super) fn names(c: &mut DbConn, m: &Municipality) -> Result<Names, StoreError> {
     let clients = client::table
         .filter(client::municipality_id.eq(&m.id))
         .select((
@@ -127,7 +134,7 @@ pub fn monthly(
 }
 
 /// What the monthly report reads besides the ordered time.
-struct Performed {
+pub(super) struct Performed {
     names: Names,
     totals: HashMap<String, Amounts>,
     by_service: HashMap<String, BTreeMap<String, i64>>,
@@ -264,7 +271,12 @@ pub fn monthly_with(
 /// The client's provider in the month when `f` covers the client
 /// (`Some(None)` for a covered client without one), `None` when it does
 /// not.
-fn covered(f: &Filter, names: &Names, client_id: &str, o: &OrderedMonth) -> Option<Option<String>> {
+pub(super) fn covered(
+    f: &Filter,
+    names: &Names,
+    client_id: &str,
+    o: &OrderedMonth,
+) -> Option<Option<String>> {
     let (_, caseworker, client_provider) = names.clients.get(client_id)?;
     let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
     if f.provider_id
@@ -289,147 +301,6 @@ fn covered(f: &Filter, names: &Names, client_id: &str, o: &OrderedMonth) -> Opti
         }
     }
     Some(provider_id)
-}
-
-/// One KSI code's month: the ordered and performed time of the catalogue
-/// services that carry it, over the clients the filter covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct KsiRow {
-    /// The code (`SNH RB ZZ`); unset for the services without one.
-    pub ksi_code: Option<String>,
-    /// The catalogue codes of the services in the group.
-    pub services: Vec<String>,
-    /// Clients with time ordered or performed in the group.
-    pub clients: usize,
-    /// The services' ordered minutes, from the order lines (under a frame
-    /// decision the lines need not add up to the frame, R8).
-    pub ordered_minutes: i64,
-    pub performed_minutes: i64,
-    /// Of the performed minutes, those of services offered without a
-    /// needs decision (SoL 2025:400).
-    pub without_decision_minutes: i64,
-    pub ordered: String,
-    pub performed: String,
-}
-
-/// The month's ordered and performed time per KSI code of the services
-/// (Socialstyrelsen's classification), for the clients `f` covers.
-/// Performed time of visits without services has no code and is left
-/// out; the monthly report has each client's whole time.
-pub fn monthly_by_ksi(
-    c: &mut DbConn,
-    m: &Municipality,
-    month: YearMonth,
-    f: &Filter,
-) -> Result<Vec<KsiRow>, StoreError> {
-    let names = names(c, m)?;
-    let ordered = client_month::ordered_for_municipality(c, m, month)?;
-    let catalogue: HashMap<String, (String, Option<String>, bool)> = service::table
-        .filter(service::municipality_id.eq(&m.id))
-        .select((
-            service::id,
-            service::code,
-            service::ksi_code,
-            service::without_decision,
-        ))
-        .load::<(String, String, Option<String>, bool)>(c)?
-        .into_iter()
-        .map(|(id, code, ksi, undecided)| (id, (code, ksi, undecided)))
-        .collect();
-    #[derive(Default)]
-    struct Sum {
-        services: BTreeSet<String>,
-        clients: BTreeSet<String>,
-        ordered: i64,
-        performed: i64,
-        undecided: i64,
-    }
-    let mut groups: BTreeMap<Option<String>, Sum> = BTreeMap::new();
-    let empty = OrderedMonth::default();
-    let mut covers: HashMap<String, bool> = HashMap::new();
-    let mut is_covered = |id: &str| {
-        *covers
-            .entry(id.to_string())
-            .or_insert_with(|| covered(f, &names, id, ordered.get(id).unwrap_or(&empty)).is_some())
-    };
-    for (client_id, o) in &ordered {
-        if !is_covered(client_id) {
-            continue;
-        }
-        for (sid, minutes) in &o.by_service {
-            let Some((code, ksi, _)) = catalogue.get(sid) else {
-                continue;
-            };
-            let g = groups.entry(ksi.clone()).or_default();
-            g.services.insert(code.clone());
-            g.clients.insert(client_id.clone());
-            g.ordered += minutes;
-        }
-    }
-    let mut seconds: BTreeMap<Option<String>, (i64, i64)> = BTreeMap::new();
-    for (client_id, _, sid, a) in figure::municipality_month(c, &m.id, month)? {
-        if sid == WHOLE || !is_covered(&client_id) {
-            continue;
-        }
-        let Some((code, ksi, undecided)) = catalogue.get(&sid) else {
-            continue;
-        };
-        let g = groups.entry(ksi.clone()).or_default();
-        g.services.insert(code.clone());
-        g.clients.insert(client_id);
-        let s = seconds.entry(ksi.clone()).or_default();
-        s.0 += a.seconds;
-        if *undecided {
-            s.1 += a.seconds;
-        }
-    }
-    for (k, (all, undecided)) in seconds {
-        if let Some(g) = groups.get_mut(&k) {
-            g.performed = minutes(all);
-            g.undecided = minutes(undecided);
-        }
-    }
-    // Coded groups first, in code order; the uncoded last.
-    let mut rows: Vec<KsiRow> = groups
-        .into_iter()
-        .map(|(k, g)| KsiRow {
-            ksi_code: k,
-            services: g.services.into_iter().collect(),
-            clients: g.clients.len(),
-            ordered_minutes: g.ordered,
-            performed_minutes: g.performed,
-            without_decision_minutes: g.undecided,
-            ordered: format_hm(g.ordered),
-            performed: format_hm(g.performed),
-        })
-        .collect();
-    rows.sort_by_key(|r| (r.ksi_code.is_none(), r.ksi_code.clone()));
-    Ok(rows)
-}
-
-/// The KSI report as CSV.
-pub fn ksi_csv(rows: &[KsiRow]) -> String {
-    csv(
-        &[
-            "KSI-kod",
-            "Insatser",
-            "Brukare",
-            "Beställd tid",
-            "Utförd tid",
-            "Varav utan biståndsbeslut",
-        ],
-        rows.iter().map(|r| {
-            vec![
-                r.ksi_code.clone().unwrap_or_else(|| "Utan KSI-kod".into()),
-                r.services.join(", "),
-                r.clients.to_string(),
-                r.ordered.clone(),
-                r.performed.clone(),
-                format_hm(r.without_decision_minutes),
-            ]
-        }),
-    )
 }
 
 fn performed(
@@ -648,185 +519,4 @@ pub fn payment_basis(
             frame_window_minutes: minutes(frame),
         })
         .collect())
-}
-
-/// Quotes a CSV field for a semicolon-separated file. A text a
-/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return: a client's or a service's name typed so)
-/// gets a leading apostrophe, which Excel and LibreOffice show as text;
-/// numbers such as `-30` or `-1,5` stay numbers.
-pub(crate) fn csv_field(s: &str) -> String {
-    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(s);
-    let s = if formula {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-/// A signed decimal number as the reports write them (`-30`, `+1,5`, `-2:30`).
-fn is_number(s: &str) -> bool {
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    !digits.is_empty()
-        && digits.starts_with(|c: char| c.is_ascii_digit())
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | ':'))
-}
-
-fn csv(headings: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    // A BOM and semicolons: what Excel with Swedish settings opens as is.
-    let mut out = String::from("\u{feff}");
-    out.push_str(&headings.join(";"));
-    out.push_str("\r\n");
-    for r in rows {
-        let fields: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&fields.join(";"));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn status_sv(s: Status) -> &'static str {
-    match s {
-        Status::WithinBand => "Inom toleransen",
-        Status::Over => "Över",
-        Status::Under => "Under",
-    }
-}
-
-fn percent(bp: Option<i64>) -> String {
-    bp.map(|b| {
-        let sign = if b < 0 { "-" } else { "" };
-        format!("{sign}{}", variance::percent_sv(b))
-    })
-    .unwrap_or_default()
-}
-
-/// The monthly report as CSV, headings in Swedish, hours as h:mm.
-pub fn monthly_csv(rows: &[MonthlyRow]) -> String {
-    csv(
-        &[
-            "Brukare",
-            "Utförare",
-            "Handläggare",
-            "Beslut",
-            "Beställd tid",
-            "Frånvarodagar",
-            "Frånvaro avräknad",
-            "Förväntad tid",
-            "Utförd tid",
-            "Utan biståndsbeslut",
-            "Avvikelse",
-            "Avvikelse %",
-            "Status",
-            "Inom ramtid",
-            "Besök",
-            "Avböjda besök",
-            "Förklaring",
-            "Larm",
-        ],
-        rows.iter().map(|r| {
-            vec![
-                r.client_name.clone(),
-                r.provider_name.clone().unwrap_or_default(),
-                r.caseworker_name.clone().unwrap_or_default(),
-                if r.decision == "frame" {
-                    "Ramtid"
-                } else {
-                    "Insatsbeslut"
-                }
-                .into(),
-                r.ordered.clone(),
-                r.absent_days.to_string(),
-                format_hm(r.explained_minutes),
-                format_hm(r.expected_minutes),
-                r.performed.clone(),
-                format_hm(r.without_decision_minutes),
-                r.variance.clone(),
-                percent(r.variance_basis_points),
-                status_sv(r.status).into(),
-                format_hm(r.frame_window_minutes),
-                r.visits.to_string(),
-                r.declined_visits.to_string(),
-                match r.explanation_state.as_deref() {
-                    Some("approved") => "Godkänd",
-                    Some("rejected") => "Avslagen",
-                    Some(_) => "Inskickad",
-                    None => "",
-                }
-                .into(),
-                r.alerts.join(", "),
-            ]
-        }),
-    )
-}
-
-/// The fee report as CSV.
-pub fn fees_csv(rows: &[FeeRow]) -> String {
-    csv(
-        &[
-            "Brukare",
-            "Utförare",
-            "Beviljad tid",
-            "Utförd tid",
-            "Överskjutande tid",
-        ],
-        rows.iter().map(|r| {
-            vec![
-                r.client_name.clone(),
-                r.provider_name.clone().unwrap_or_default(),
-                r.granted.clone(),
-                r.performed.clone(),
-                r.over.clone(),
-            ]
-        }),
-    )
-}
-
-/// The payment basis as CSV.
-pub fn payment_csv(rows: &[PaymentRow]) -> String {
-    csv(
-        &["Utförare", "Insatsgrupp", "Utförd tid", "Inom ramtid"],
-        rows.iter().map(|r| {
-            vec![
-                r.provider_name.clone(),
-                match r.service_group.as_str() {
-                    "S" => "Service (S)",
-                    "O" => "Omvårdnad (O)",
-                    _ => "Utan insats",
-                }
-                .into(),
-                r.performed.clone(),
-                format_hm(r.frame_window_minutes),
-            ]
-        }),
-    )
-}
-
-#[cfg(test)]
-mod csv_tests {
-    use super::csv_field;
-
-    #[test]
-    fn formulas_become_text_and_numbers_stay_numbers() {
-        assert_eq!(
-            csv_field("=HYPERLINK(\"http://x\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\")\""
-        );
-        assert_eq!(csv_field("+46 8 123"), "'+46 8 123");
-        assert_eq!(csv_field("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
-        assert_eq!(csv_field("@SUM(1)"), "'@SUM(1)");
-        assert_eq!(csv_field("\tx"), "'\tx");
-        assert_eq!(csv_field("-30"), "-30");
-        assert_eq!(csv_field("-1,5"), "-1,5");
-        assert_eq!(csv_field("-2:30"), "-2:30");
-        assert_eq!(csv_field("Lisa Lindqvist"), "Lisa Lindqvist");
-        assert_eq!(csv_field("a;b"), "\"a;b\"");
-    }
 }

@@ -1,141 +1,27 @@
-//! Visits as the API shows them (with shares and services by code), and
-//! the endpoints that record phone items one by one.
+//! The care worker's phone: check-in, check-out, declined visits and
+//! visits entered afterwards, one by one (here) or in an offline batch
+//! (`sync`). `input` is what the phone sends, `context` who sends it,
+//! `record` the checks and the recording, `services` the services and
+//! shares of a check-out, `view` the visits as the API shows them.
 
-use super::visit::{
-    CheckInInput, CheckOutInput, Ctx, DeclinedInput, EntryInput, check_in, check_out, declined,
-    entry,
-};
+mod context;
+mod input;
+mod record;
+mod services;
+mod view;
+
+pub(crate) use context::Ctx;
+pub use input::{CheckInInput, CheckOutInput, DeclinedInput, EntryInput};
+pub(crate) use record::{check_in, check_out, declined, entry};
+use view::respond;
+pub use view::{RecordedView, VisitView};
+pub(crate) use view::{recorded_view, views};
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
-use hemtid_core::db::visit::{self, Visit};
-use hemtid_core::db::visit_event::VisitEvent;
-use hemtid_core::db::{DbConn, service};
-use hemtid_core::record::Recorded;
-use serde::Serialize;
-use std::collections::HashMap;
-use utoipa::ToSchema;
-
-/// A visit with its shares and services by code.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VisitView {
-    #[serde(flatten)]
-    pub visit: Visit,
-    /// Whether its time counts as performed.
-    pub counts: bool,
-    /// Whether it waits for a provider admin's approval.
-    pub needs_approval: bool,
-    /// Whose time it is: one client with 100, or co-habiting clients.
-    pub shares: Vec<ShareView>,
-    pub services: Vec<ServiceView>,
-}
-
-/// A client's share of a visit.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShareView {
-    pub client_id: String,
-    pub percent: f64,
-}
-
-/// A service of a visit.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServiceView {
-    pub code: String,
-    pub client_id: String,
-    pub declined: bool,
-    pub entered_minutes: Option<i32>,
-    /// Its share of the visit's real time, in whole minutes.
-    pub minutes: i64,
-}
-
-/// Visits with their shares and services (by code).
-pub(crate) fn views(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitView>, ApiError> {
-    let mut attributed = Vec::with_capacity(visits.len());
-    for v in visits {
-        let a = visit::attribution(c, &v.id)?;
-        attributed.push((v, a));
-    }
-    views_of(c, attributed)
-}
-
-/// [`views`] of visits whose shares and services are known.
-fn views_of(
-    c: &mut DbConn,
-    attributed: Vec<(Visit, visit::Attribution)>,
-) -> Result<Vec<VisitView>, ApiError> {
-    let ids: Vec<String> = attributed
-        .iter()
-        .flat_map(|(_, a)| a.services.iter().map(|s| s.service_id.clone()))
-        .collect();
-    let codes: HashMap<String, String> = service::codes(c, &ids)?;
-    Ok(attributed
-        .into_iter()
-        .map(|(visit, a)| VisitView {
-            counts: visit.counts(),
-            needs_approval: visit.needs_approval(),
-            visit,
-            shares: a
-                .shares
-                .into_iter()
-                .map(|s| ShareView {
-                    client_id: s.client_id,
-                    percent: f64::from(s.basis_points) / 100.0,
-                })
-                .collect(),
-            services: a
-                .services
-                .into_iter()
-                .map(|s| ServiceView {
-                    code: codes.get(&s.service_id).cloned().unwrap_or_default(),
-                    client_id: s.client_id,
-                    declined: s.declined,
-                    entered_minutes: s.entered_minutes,
-                    minutes: hemtid_core::domain::performed::minutes(i64::from(s.seconds)),
-                })
-                .collect(),
-        })
-        .collect())
-}
-
-/// The answer to a recorded item.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecordedView {
-    /// `applied` or `duplicate`.
-    #[schema(example = "applied")]
-    pub result: &'static str,
-    pub event: VisitEvent,
-    /// The visits the event created or changed.
-    pub visits: Vec<VisitView>,
-}
-
-pub(crate) fn recorded_view(c: &mut DbConn, r: Recorded) -> Result<RecordedView, ApiError> {
-    Ok(match r {
-        Recorded::Applied {
-            event,
-            visits,
-            attributions,
-        } => RecordedView {
-            result: "applied",
-            event,
-            visits: views_of(c, visits.into_iter().zip(attributions).collect())?,
-        },
-        Recorded::Duplicate { event } => RecordedView {
-            result: "duplicate",
-            event,
-            visits: Vec::new(),
-        },
-    })
-}
-
-fn respond(view: RecordedView) -> HttpResponse {
-    if view.result == "applied" {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    }
-}
 
 /// `POST /api/v1/visits/check-in`: a care worker arrives at a client.
 #[utoipa::path(

@@ -1,162 +1,18 @@
-//! The care worker's phone: check-in, check-out and declined visits. The
-//! same item types arrive one by one (`visit_view`) and in batches through
-//! `/sync`; this module checks and records them.
+//! A phone item checked and recorded through the visit engine: the same
+//! checks for items one by one and in an offline batch (`/sync`).
 
-use super::visit_services::{Done, resolve_codes, services_payload};
+use super::context::Ctx;
+use super::input::{CheckInInput, CheckOutInput, DeclinedInput, EntryInput, Method};
+use super::services::{Done, resolve_codes, services_payload};
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::Principal;
 use chrono::{DateTime, FixedOffset, Utc};
 use hemtid_core::db::journal_note::NewNote;
-use hemtid_core::db::municipality::{self, Municipality};
 use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
 use hemtid_core::db::{DbConn, access, new_id, now};
 use hemtid_core::domain::local_date;
-use hemtid_core::model::Role;
-use hemtid_core::record::{self, Recorded, Rules};
+use hemtid_core::record::{self, Recorded};
 use hemtid_core::validate::ValidationErrors;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// How a check-in or check-out was verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// The client's NFC tag: `tag_uid` required.
-    Nfc,
-    /// The client's door lock: `lock_id` required.
-    Lock,
-    /// Without a tag or lock: `reason` required; the visit needs approval.
-    Manual,
-}
-
-impl Method {
-    fn as_str(self) -> &'static str {
-        match self {
-            Method::Nfc => "nfc",
-            Method::Lock => "lock",
-            Method::Manual => "manual",
-        }
-    }
-}
-
-/// `POST /api/v1/visits/check-in`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckInInput {
-    /// Made by the phone; sending it again is harmless.
-    pub event_id: Uuid,
-    pub client_id: Uuid,
-    /// The phone's clock, RFC 3339 with offset.
-    pub occurred_at: DateTime<FixedOffset>,
-    pub method: Method,
-    #[serde(default)]
-    pub tag_uid: Option<String>,
-    #[serde(default)]
-    pub lock_id: Option<String>,
-    /// Required for `manual` and for unplanned visits.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// The second staff member of a double-staffed visit (R20).
-    #[serde(default)]
-    pub double_staffing: bool,
-    /// A visit outside the plan: needs approval.
-    #[serde(default)]
-    pub unplanned: bool,
-}
-
-/// A service performed, by catalogue code.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceDone {
-    pub code: String,
-    /// For a shared visit: whose service (default: the visit's client).
-    #[serde(default)]
-    pub client_id: Option<Uuid>,
-    /// Minutes, if the care worker wants to say; else the visit's time is
-    /// shared by standard minutes. Personal-care services registered
-    /// beside a care bundle (omvårdnadspaket) are its contents and share
-    /// its time; a bundle needs at least three of them (R19).
-    #[serde(default)]
-    pub minutes: Option<u32>,
-}
-
-/// A co-habiting client's share of a visit, in whole percent.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShareInput {
-    pub client_id: Uuid,
-    pub percent: u32,
-}
-
-/// `POST /api/v1/visits/check-out`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckOutInput {
-    pub event_id: Uuid,
-    pub client_id: Uuid,
-    pub occurred_at: DateTime<FixedOffset>,
-    #[serde(default)]
-    pub method: Option<Method>,
-    #[serde(default)]
-    pub tag_uid: Option<String>,
-    #[serde(default)]
-    pub lock_id: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub services: Vec<ServiceDone>,
-    /// Codes of services the client declined this time.
-    #[serde(default)]
-    pub declined_services: Vec<String>,
-    /// A journal note written with the check-out.
-    #[serde(default)]
-    pub note: Option<String>,
-    /// Co-habiting clients sharing the visit; empty: all the client's.
-    #[serde(default)]
-    pub shares: Vec<ShareInput>,
-}
-
-/// `POST /api/v1/visits/declined`: the client said no to a visit (R21).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeclinedInput {
-    pub event_id: Uuid,
-    pub client_id: Uuid,
-    pub occurred_at: DateTime<FixedOffset>,
-    #[schema(min_length = 1, max_length = 500)]
-    pub reason: String,
-    /// Codes of the services that were declined, if known.
-    #[serde(default)]
-    pub services: Vec<String>,
-}
-
-/// What every phone item needs: who, where, and the municipality's rules.
-pub(crate) struct Ctx {
-    pub staff_id: String,
-    pub provider_id: String,
-    pub municipality: Municipality,
-    pub rules: Rules,
-    pub now: DateTime<Utc>,
-}
-
-impl Ctx {
-    pub(crate) fn load(c: &mut DbConn, p: &Principal, now: DateTime<Utc>) -> Result<Ctx, ApiError> {
-        p.require(&[Role::Staff])?;
-        let provider_id = p.provider()?.to_string();
-        let municipality = municipality::get(c, &p.municipality_id)?;
-        let rules = municipality
-            .rules()
-            .ok_or_else(|| ApiError::internal("invalid stored time zone"))?;
-        Ok(Ctx {
-            staff_id: p.subject.clone(),
-            provider_id,
-            municipality,
-            rules,
-            now,
-        })
-    }
-}
 
 /// The phone's clock may be a little ahead; older than this is refused
 /// (locked months refuse earlier still).
@@ -388,31 +244,6 @@ pub(crate) fn check_out(
     )?;
     let note = note_with(ctx, &e, &input.event_id, note);
     Ok(record::record(c, &e, note.as_ref(), ctx.rules)?)
-}
-
-/// `POST /api/v1/visits/entries`: a whole visit registered afterwards (the
-/// phone was dead, the tag missing). Who and when are recorded; the visit
-/// waits for a provider admin's approval.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EntryInput {
-    pub event_id: Uuid,
-    pub client_id: Uuid,
-    pub started_at: DateTime<FixedOffset>,
-    pub ended_at: DateTime<FixedOffset>,
-    /// Why it was not registered at the time.
-    #[schema(min_length = 1, max_length = 500)]
-    pub reason: String,
-    #[serde(default)]
-    pub services: Vec<ServiceDone>,
-    #[serde(default)]
-    pub declined_services: Vec<String>,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub double_staffing: bool,
-    #[serde(default)]
-    pub shares: Vec<ShareInput>,
 }
 
 pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Recorded, ApiError> {

@@ -2,7 +2,8 @@
 //! code, the ones the client declined, and the shares of co-habiting
 //! clients.
 
-use super::visit::{Ctx, ServiceDone, ShareInput};
+use super::context::Ctx;
+use super::input::{ServiceDone, ShareInput};
 use crate::error::ApiError;
 use chrono::NaiveDate;
 use hemtid_core::db::visit_event::{ClientShare, Payload, PerformedService};
