@@ -5,7 +5,6 @@
 
 use super::{DatabaseUrl, DbConn, Pool};
 use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
 use std::path::PathBuf;
 
 /// A database that exists for the lifetime of the value.
@@ -34,7 +33,7 @@ impl TestDb {
         match std::env::var("HEMTID_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("hemtid_test_{tag}");
-                let mut admin = PgConnection::establish(&admin_url)
+                let mut admin = crate::db::url::establish_pg(&admin_url)
                     .expect("HEMTID_TEST_DATABASE_URL must reach PostgreSQL");
                 admin
                     .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -98,7 +97,7 @@ impl Drop for TestDb {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Postgres { admin_url, name } => {
-                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                if let Ok(mut admin) = crate::db::url::establish_pg(admin_url) {
                     let _ = admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }

@@ -55,7 +55,7 @@ impl DatabaseUrl {
     pub fn establish(&self) -> Result<DbConn, StoreError> {
         match self {
             DatabaseUrl::Postgres(url) => {
-                let mut conn = PgConnection::establish(url)?;
+                let mut conn = establish_pg(url)?;
                 // Plan each statement for its values: no prepared statement
                 // is kept (each is sent with its values, one round trip, as
                 // an unnamed statement). diesel kept them for the
@@ -152,4 +152,15 @@ fn redact_password(url: &str) -> String {
         },
         None => url.to_string(),
     }
+}
+
+/// Opens a PostgreSQL connection. libpq's TLS is OpenSSL's; initialised by
+/// libpq, OpenSSL frees its global state at exit while another thread may
+/// be opening a connection (the pool's, a gateway lane's): a test process
+/// crashed so after its tests had passed (in `ENGINE_pkey_asn1_find_str`,
+/// under libpq's client hello). `openssl_sys::init` initialises OpenSSL
+/// first, without the exit handler (`OPENSSL_INIT_NO_ATEXIT`), once.
+pub(crate) fn establish_pg(url: &str) -> Result<PgConnection, diesel::ConnectionError> {
+    openssl_sys::init();
+    PgConnection::establish(url)
 }
