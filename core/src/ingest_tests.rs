@@ -434,7 +434,17 @@ fn a_dead_letter_replays_once_the_credential_is_registered() {
     };
     let dead_letter_id = dead_letter_id.expect("kept");
     let again = ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap();
-    assert_eq!(again.err().map(|r| r.reason), Some("unknown_credential"));
+    let Outcome::Dead {
+        rejection,
+        dead_letter_id: kept,
+        ..
+    } = again
+    else {
+        panic!("refused again: {again:?}")
+    };
+    assert_eq!(rejection.reason, "unknown_credential");
+    // A refused replay adds no dead letter: it names the one replayed.
+    assert_eq!(kept.as_deref(), Some(dead_letter_id.as_str()));
     let anna = user_account::find_by_username(&mut f.conn, "demo.anna")
         .unwrap()
         .unwrap();
@@ -453,14 +463,14 @@ fn a_dead_letter_replays_once_the_credential_is_registered() {
     .unwrap();
     assert!(matches!(
         ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap(),
-        Ok(Outcome::Stored { .. })
+        Outcome::Stored { .. }
     ));
     let dl = dead_letter::get(&mut f.conn, &dead_letter_id).unwrap();
     assert_eq!(dl.replay_result.as_deref(), Some("stored"));
     // Replaying again is a harmless duplicate.
     assert!(matches!(
         ingest::replay(&mut f.conn, &dead_letter_id, now()).unwrap(),
-        Ok(Outcome::Duplicate { .. })
+        Outcome::Duplicate { .. }
     ));
 }
 

@@ -176,19 +176,19 @@ pub async fn replay_dead_letter(
         })
         .await?;
     let body = match result {
-        Ok(Outcome::Stored { event_id, .. }) => {
+        Outcome::Stored { event_id, .. } => {
             serde_json::json!({"result": "stored", "event_id": event_id})
         }
-        Ok(Outcome::Duplicate { event_id, .. }) => {
+        Outcome::Duplicate { event_id, .. } => {
             serde_json::json!({"result": "duplicate", "event_id": event_id})
         }
-        Ok(Outcome::Conflict { .. }) => {
+        Outcome::Conflict { .. } => {
             return Err(ApiError::with_detail(
                 ErrorCode::ReplayRejected,
                 "conflicting_duplicate: this event id was stored before with other content",
             ));
         }
-        Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
+        Outcome::Dead { rejection, .. } => {
             return Err(ApiError::with_detail(
                 ErrorCode::ReplayRejected,
                 format!("{}: {}", rejection.reason, rejection.detail),

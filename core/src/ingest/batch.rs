@@ -2,7 +2,7 @@
 
 use super::directory::{CONTACT_RESOLUTION_SECONDS, Contacts, Directory, Known, cached};
 use super::message::{device_id_of, differences, event_id_of};
-use super::outcome::{Outcome, Rejection, month_locked, reject};
+use super::outcome::{Outcome, Refusal, Rejection, month_locked, reject};
 use crate::db::device_message::{self, DeviceMessageRow};
 use crate::db::visit_event::NewVisitEvent;
 use crate::db::{DbConn, StoreError, dead_letter, device, municipality, user_account};
@@ -67,9 +67,12 @@ impl Batch {
         payload: &[u8],
         received: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        match self.interpret(conn, topic, payload, received)? {
+        match self.interpret(conn, topic, payload, received) {
             Ok(o) => Ok(o),
-            Err(rejection) => self.dead(conn, topic, payload, received, rejection, None),
+            Err(Refusal::Refused(rejection)) => {
+                self.dead(conn, topic, payload, received, rejection, None)
+            }
+            Err(Refusal::Store(e)) => Err(e),
         }
     }
 
@@ -85,12 +88,13 @@ impl Batch {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(messages.len());
         let mut ready: Vec<(usize, Ready)> = Vec::new();
         for (i, (topic, payload, received)) in messages.iter().enumerate() {
-            match self.check(conn, topic, payload, *received)? {
+            match self.check(conn, topic, payload, *received) {
                 Ok(r) => {
                     ready.push((i, r));
                     outcomes.push(None);
                 }
-                Err(rejection) => {
+                Err(Refusal::Store(e)) => return Err(e),
+                Err(Refusal::Refused(rejection)) => {
                     outcomes.push(Some(
                         self.dead(conn, topic, payload, *received, rejection, None)?,
                     ));
@@ -165,11 +169,12 @@ impl Batch {
                         };
                         let (topic, payload, received) = messages[i];
                         outcomes[i] =
-                            Some(match self.record(conn, ready, topic, payload, received)? {
+                            Some(match self.record(conn, ready, topic, payload, received) {
                                 Ok(o) => o,
-                                Err(rejection) => {
+                                Err(Refusal::Refused(rejection)) => {
                                     self.dead(conn, topic, payload, received, rejection, None)?
                                 }
+                                Err(Refusal::Store(e)) => return Err(e),
                             });
                     }
                 }
@@ -380,11 +385,9 @@ impl Batch {
         topic: &str,
         payload: &[u8],
         received: DateTime<Utc>,
-    ) -> Result<Result<Outcome, Rejection>, StoreError> {
-        match self.check(conn, topic, payload, received)? {
-            Ok(ready) => self.record(conn, ready, topic, payload, received),
-            Err(r) => Ok(Err(r)),
-        }
+    ) -> Result<Outcome, Refusal> {
+        let ready = self.check(conn, topic, payload, received)?;
+        self.record(conn, ready, topic, payload, received)
     }
 
     /// Stores a checked event on its own.
@@ -395,16 +398,16 @@ impl Batch {
         topic: &str,
         payload: &[u8],
         received: DateTime<Utc>,
-    ) -> Result<Result<Outcome, Rejection>, StoreError> {
+    ) -> Result<Outcome, Refusal> {
         let Ready {
             sender,
             event,
             rules,
         } = ready;
         match record::record_deferred(conn, &event, None, rules, &mut self.pending) {
-            Ok(r) => Ok(Ok(self.settle(conn, r, sender, topic, payload, received)?)),
-            Err(StoreError::MonthLocked(month)) => Ok(Err(month_locked(&month))),
-            Err(e) => Err(e),
+            Ok(r) => Ok(self.settle(conn, r, sender, topic, payload, received)?),
+            Err(StoreError::MonthLocked(month)) => Err(month_locked(&month).into()),
+            Err(e) => Err(e.into()),
         }
     }
 }

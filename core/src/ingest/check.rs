@@ -6,7 +6,7 @@ use super::message::{
     DeviceKind, DeviceMessage, MAX_AGE_DAYS, MAX_PAYLOAD_BYTES, MAX_SKEW_SECONDS, device_id_of,
     has_nul, verify,
 };
-use super::outcome::{Rejection, reject};
+use super::outcome::{Refusal, reject};
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
     DbConn, StoreError, access, device, digital_key, municipality, new_id, now, provider_notice,
@@ -23,90 +23,90 @@ impl Batch {
         topic: &str,
         payload: &[u8],
         received: DateTime<Utc>,
-    ) -> Result<Result<Ready, Rejection>, StoreError> {
+    ) -> Result<Ready, Refusal> {
         let Some(device_id) = device_id_of(topic) else {
-            return Ok(Err(reject(
+            return Err(reject(
                 "invalid_topic",
                 "expected hemtid/v1/devices/{device_id}/events",
-            )));
+            )
+            .into());
         };
         if payload.len() > MAX_PAYLOAD_BYTES {
-            return Ok(Err(reject(
+            return Err(reject(
                 "payload_too_large",
                 format!("{} bytes; at most {MAX_PAYLOAD_BYTES}", payload.len()),
-            )));
+            )
+            .into());
         }
         let raw: serde_json::Value = match serde_json::from_slice(payload) {
             Ok(v) => v,
-            Err(e) => return Ok(Err(reject("malformed_json", e.to_string()))),
+            Err(e) => return Err(reject("malformed_json", e.to_string()).into()),
         };
         // PostgreSQL text cannot hold U+0000: such a message is refused here,
         // before any of its text reaches a query.
         if has_nul(&raw) {
-            return Ok(Err(reject(
+            return Err(reject(
                 "invalid_payload",
                 "a text contains the NUL character (U+0000)",
-            )));
+            )
+            .into());
         }
         let de = serde_json::Value::clone(&raw);
         let msg: DeviceMessage = match serde_path_to_error::deserialize(de) {
             Ok(m) => m,
             Err(e) => {
-                return Ok(Err(reject(
-                    "invalid_payload",
-                    format!("{}: {}", e.path(), e.inner()),
-                )));
+                return Err(
+                    reject("invalid_payload", format!("{}: {}", e.path(), e.inner())).into(),
+                );
             }
         };
         let Some(dev) = self.device(conn, &device_id)? else {
-            return Ok(Err(reject(
-                "unknown_device",
-                "no device with this id is registered",
-            )));
+            return Err(reject("unknown_device", "no device with this id is registered").into());
         };
         if dev.status != "active" {
-            return Ok(Err(reject("device_retired", "the device is retired")));
+            return Err(reject("device_retired", "the device is retired").into());
         }
         if msg.device_id.as_deref().is_some_and(|d| d != device_id) {
-            return Ok(Err(reject(
+            return Err(reject(
                 "device_mismatch",
                 "the payload's device_id differs from the topic's",
-            )));
+            )
+            .into());
         }
         if let Some(key) = &dev.hmac_key {
             match &msg.sig {
                 None => {
-                    return Ok(Err(reject(
-                        "unsigned",
-                        "this device must sign its messages",
-                    )));
+                    return Err(reject("unsigned", "this device must sign its messages").into());
                 }
                 Some(sig) if !verify(key, &DeviceMessage::signed_text(&raw), sig) => {
-                    return Ok(Err(reject("bad_signature", "the signature does not match")));
+                    return Err(reject("bad_signature", "the signature does not match").into());
                 }
                 Some(_) => {}
             }
         }
         let at = msg.occurred_at.with_timezone(&Utc);
         if (at - received).num_seconds() > MAX_SKEW_SECONDS {
-            return Ok(Err(reject(
+            return Err(reject(
                 "timestamp_in_future",
                 "occurred_at is ahead of the server's clock",
-            )));
+            )
+            .into());
         }
         if (received - at).num_days() > MAX_AGE_DAYS {
-            return Ok(Err(reject(
+            return Err(reject(
                 "timestamp_too_old",
                 format!("occurred_at is older than {MAX_AGE_DAYS} days"),
-            )));
+            )
+            .into());
         }
         if msg.firmware.as_ref().is_some_and(|f| f.len() > 100)
             || msg.battery_pct.is_some_and(|b| b > 100)
         {
-            return Ok(Err(reject(
+            return Err(reject(
                 "invalid_payload",
                 "firmware at most 100 characters, battery_pct 0–100",
-            )));
+            )
+            .into());
         }
         battery_notice(
             conn,
@@ -121,15 +121,13 @@ impl Batch {
             msg.battery_pct.map(i32::from),
         );
         let Some(client_id) = dev.client_id.clone() else {
-            return Ok(Err(reject(
+            return Err(reject(
                 "device_unbound",
                 "the device is not bound to a client's home",
-            )));
+            )
+            .into());
         };
-        let staff_id = match staff_of(self, conn, &dev, &msg, at.naive_utc())? {
-            Ok(s) => s,
-            Err(r) => return Ok(Err(r)),
-        };
+        let staff_id = staff_of(self, conn, &dev, &msg, at.naive_utc())?;
         let staff = cached(
             &mut self.staff,
             self.directory.as_ref(),
@@ -140,10 +138,11 @@ impl Batch {
         if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str())
             || !staff.fields.active
         {
-            return Ok(Err(reject(
+            return Err(reject(
                 "wrong_provider",
                 "the staff member does not work for the device's provider",
-            )));
+            )
+            .into());
         }
         let m = cached(
             &mut self.municipalities,
@@ -162,10 +161,11 @@ impl Batch {
             || Ok(access::active_order(conn, &client_id, &dev.provider_id, day)?.is_some()),
         )?;
         if !has_order {
-            return Ok(Err(reject(
+            return Err(reject(
                 "no_active_order",
                 "the client has no order at the device's provider that day",
-            )));
+            )
+            .into());
         }
         let kind = match msg.kind {
             DeviceKind::CheckIn | DeviceKind::Unlock => "check_in",
@@ -211,11 +211,11 @@ impl Batch {
             method_ref: event.method_ref.clone(),
             staff_id: event.staff_id.clone(),
         };
-        Ok(Ok(Ready {
+        Ok(Ready {
             sender,
             event,
             rules,
-        }))
+        })
     }
 }
 
@@ -256,39 +256,28 @@ fn staff_of(
     dev: &device::Device,
     msg: &DeviceMessage,
     at: NaiveDateTime,
-) -> Result<Result<String, Rejection>, StoreError> {
+) -> Result<String, Refusal> {
     if let Some(key_id) = &msg.key_id {
         let Some(key) = digital_key::get(conn, key_id)? else {
-            return Ok(Err(reject(
-                "unknown_key",
-                "no digital key with this id was issued",
-            )));
+            return Err(reject("unknown_key", "no digital key with this id was issued").into());
         };
         if key.device_id != dev.id {
-            return Ok(Err(reject(
+            return Err(reject(
                 "key_for_another_lock",
                 "the key was issued for another lock",
-            )));
+            )
+            .into());
         }
         if key.revoked_at.is_some_and(|r| r <= at) {
-            return Ok(Err(reject(
-                "key_revoked",
-                "the key was revoked before the event",
-            )));
+            return Err(reject("key_revoked", "the key was revoked before the event").into());
         }
         if at > key.expires_at + chrono::Duration::seconds(MAX_SKEW_SECONDS) {
-            return Ok(Err(reject(
-                "key_expired",
-                "the key had expired at the event",
-            )));
+            return Err(reject("key_expired", "the key had expired at the event").into());
         }
-        return Ok(Ok(key.staff_id));
+        return Ok(key.staff_id);
     }
     let Some(credential) = msg.staff_credential.as_deref() else {
-        return Ok(Err(reject(
-            "missing_credential",
-            "give staff_credential or key_id",
-        )));
+        return Err(reject("missing_credential", "give staff_credential or key_id").into());
     };
     Ok(
         match cached(
@@ -298,11 +287,14 @@ fn staff_of(
             (dev.municipality_id.clone(), credential.to_string()),
             || staff_credential::staff_of(conn, &dev.municipality_id, credential),
         )? {
-            Some(s) => Ok(s),
-            None => Err(reject(
-                "unknown_credential",
-                "no active staff credential with this id",
-            )),
+            Some(s) => s,
+            None => {
+                return Err(reject(
+                    "unknown_credential",
+                    "no active staff credential with this id",
+                )
+                .into());
+            }
         },
     )
 }

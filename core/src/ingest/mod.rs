@@ -37,7 +37,7 @@ pub use message::{
     DeviceKind, DeviceMessage, MAX_PAYLOAD_BYTES, RESERVED_DEVICE_ID_PREFIX, device_id_of,
     event_id_of, sign,
 };
-pub use outcome::{Outcome, REASONS, Rejection};
+pub use outcome::{Outcome, REASONS, Refusal, Rejection};
 
 use crate::db::{DbConn, StoreError, dead_letter};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -60,26 +60,34 @@ pub fn ingest(
 }
 
 /// Tries a dead letter again (after the device was registered, say).
-/// The dead letter records the outcome; a new rejection adds no new row.
+/// The dead letter records the outcome; a new rejection adds no new row
+/// (the outcome is `Dead` with the letter's own id).
 pub fn replay(
     conn: &mut DbConn,
     dead_letter_id: &str,
     at: NaiveDateTime,
-) -> Result<Result<Outcome, Rejection>, StoreError> {
+) -> Result<Outcome, StoreError> {
     // One transaction: the event, its figures (written by `finish`) and
     // the dead letter's note.
     crate::db::transaction(conn, |conn| {
         let dl = dead_letter::get(conn, dead_letter_id)?;
         let mut batch = Batch::default();
-        let result = batch.interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc())?;
+        let result = match batch.interpret(conn, &dl.topic, &dl.payload, dl.received_at.and_utc()) {
+            Ok(o) => o,
+            Err(Refusal::Refused(rejection)) => Outcome::Dead {
+                device_id: device_id_of(&dl.topic),
+                event_id: event_id_of(&dl.payload),
+                rejection,
+                dead_letter_id: Some(dead_letter_id.to_string()),
+            },
+            Err(Refusal::Store(e)) => return Err(e),
+        };
         batch.finish(conn)?;
         let note = match &result {
-            Ok(Outcome::Stored { .. }) => "stored".to_string(),
-            Ok(Outcome::Duplicate { .. }) => "duplicate".to_string(),
-            Ok(Outcome::Conflict { .. }) => "conflict".to_string(),
-            Ok(Outcome::Dead { rejection, .. }) | Err(rejection) => {
-                format!("rejected: {}", rejection.reason)
-            }
+            Outcome::Stored { .. } => "stored".to_string(),
+            Outcome::Duplicate { .. } => "duplicate".to_string(),
+            Outcome::Conflict { .. } => "conflict".to_string(),
+            Outcome::Dead { rejection, .. } => format!("rejected: {}", rejection.reason),
         };
         dead_letter::mark_replayed(conn, dead_letter_id, at, &note)?;
         Ok(result)

@@ -1,6 +1,6 @@
 //! What became of a message, and why one was refused.
 
-use crate::db::visit;
+use crate::db::{StoreError, visit};
 
 /// Every reason a message can be dead-lettered for (the AsyncAPI document
 /// lists them; a test keeps the two in step).
@@ -41,6 +41,27 @@ pub(super) fn reject(reason: &'static str, detail: impl Into<String>) -> Rejecti
     Rejection {
         reason,
         detail: detail.into(),
+    }
+}
+
+/// Why a message was not stored: refused for what it says (it becomes a
+/// dead letter), or the database failed (nothing is acknowledged; the
+/// message is tried again).
+#[derive(Debug)]
+pub enum Refusal {
+    Refused(Rejection),
+    Store(StoreError),
+}
+
+impl From<Rejection> for Refusal {
+    fn from(r: Rejection) -> Refusal {
+        Refusal::Refused(r)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Refusal {
+        Refusal::Store(e)
     }
 }
 
