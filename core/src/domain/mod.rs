@@ -28,6 +28,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// The default time zone of Swedish municipalities.
 pub const STOCKHOLM: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
 
+/// How far ahead of the server's clock a phone's or a device's event may
+/// be (their clocks drift).
+pub const MAX_SKEW_SECONDS: i64 = 10 * 60;
+/// Older events are refused, from phones and devices alike (locked months
+/// refuse earlier still, R6).
+pub const MAX_AGE_DAYS: i64 = 62;
+
 /// What recording events and counting figures need of a municipality
 /// (`db::municipality::Municipality::rules` reads them from its settings).
 #[derive(Debug, Clone, Copy)]

@@ -2,17 +2,14 @@
 
 use super::batch::{Batch, Ready, Sender};
 use super::directory::cached;
-use super::message::{
-    DeviceKind, DeviceMessage, MAX_AGE_DAYS, MAX_PAYLOAD_BYTES, MAX_SKEW_SECONDS, device_id_of,
-    has_nul, verify,
-};
+use super::message::{DeviceKind, DeviceMessage, MAX_PAYLOAD_BYTES, device_id_of, has_nul, verify};
 use super::outcome::{Refusal, reject};
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{
     DbConn, StoreError, access, device, digital_key, municipality, new_id, now, provider_notice,
     staff_credential, user_account,
 };
-use crate::domain::{Rules, local_date};
+use crate::domain::{MAX_AGE_DAYS, MAX_SKEW_SECONDS, Rules, local_date};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 impl Batch {

@@ -11,10 +11,6 @@ pub const RESERVED_DEVICE_ID_PREFIX: &str = "hemtid-";
 
 /// Largest payload accepted.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
-/// Device clocks may be a little ahead.
-pub(super) const MAX_SKEW_SECONDS: i64 = 10 * 60;
-/// Older events are refused (locked months refuse earlier still).
-pub(super) const MAX_AGE_DAYS: i64 = 62;
 
 /// What a device reports.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -9,15 +9,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use hemtid_core::db::journal_note::NewNote;
 use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
 use hemtid_core::db::{DbConn, access, new_id, now};
-use hemtid_core::domain::local_date;
+use hemtid_core::domain::{MAX_AGE_DAYS, MAX_SKEW_SECONDS, local_date};
 use hemtid_core::record::{self, Recorded};
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
-
-/// The phone's clock may be a little ahead; older than this is refused
-/// (locked months refuse earlier still).
-const MAX_SKEW_SECONDS: i64 = 10 * 60;
-const MAX_AGE_DAYS: i64 = 62;
 
 fn check_time(v: &mut ValidationErrors, ctx: &Ctx, at: &DateTime<FixedOffset>) {
     let at = at.with_timezone(&Utc);
