@@ -1193,3 +1193,36 @@ fn the_published_signature_vectors_hold() {
         assert_eq!(x["payload"]["sig"], x["sig"]);
     }
 }
+
+/// A stored time zone no longer readable (edited in the database, or gone
+/// from a newer time-zone table) is the municipality's to correct: the
+/// message is kept under its own reason, not read in another time zone,
+/// and replays once the setting is corrected.
+#[test]
+fn an_unreadable_time_zone_keeps_the_message_until_it_is_corrected() {
+    use crate::db::schema::municipality;
+    use diesel::prelude::*;
+    let mut f = fx();
+    let set_zone = |f: &mut Fx, zone: &str| {
+        diesel::update(municipality::table)
+            .set(municipality::time_zone.eq(zone))
+            .execute(&mut f.conn)
+            .unwrap();
+    };
+    set_zone(&mut f, "Mars/Olympus");
+    let Outcome::Dead {
+        rejection,
+        dead_letter_id,
+        ..
+    } = f.send("lock-1", &msg("unlock", "2026-11-21T08:00:00+01:00"))
+    else {
+        panic!("dead")
+    };
+    assert_eq!(rejection.reason, "invalid_settings");
+    set_zone(&mut f, "Europe/Stockholm");
+    let Outcome::Stored { .. } =
+        ingest::replay(&mut f.conn, &dead_letter_id.expect("kept"), now()).unwrap()
+    else {
+        panic!("stored once corrected")
+    };
+}

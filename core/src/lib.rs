@@ -14,6 +14,7 @@ mod evaluate_tests;
 pub mod ingest;
 #[cfg(test)]
 mod ingest_tests;
+pub mod intake;
 pub mod measures;
 #[cfg(test)]
 mod measures_tests;

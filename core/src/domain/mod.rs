@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod continuity;
 pub mod duration;
+pub mod event;
 pub mod figures;
 pub mod ksi;
 pub mod month;
@@ -16,6 +17,7 @@ pub mod split;
 pub mod variance;
 
 pub use duration::{format_hm, parse_decimal_minutes, parse_hm, parse_time_of_day};
+pub use event::{EventKind, Method, Source};
 pub use month::YearMonth;
 pub use ordered_time::{
     MonthConvention, MonthlyOrderedTime, OrderLineSpec, OrderSpec, Period, Weekdays,

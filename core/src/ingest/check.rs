@@ -4,12 +4,13 @@ use super::batch::{Batch, Ready, Sender};
 use super::directory::cached;
 use super::message::{DeviceKind, DeviceMessage, MAX_PAYLOAD_BYTES, device_id_of, has_nul, verify};
 use super::outcome::{Refusal, reject};
-use crate::db::visit_event::{NewVisitEvent, Payload};
+use crate::db::visit_event::Payload;
 use crate::db::{
-    DbConn, StoreError, access, device, digital_key, municipality, new_id, now, provider_notice,
-    staff_credential, user_account,
+    DbConn, StoreError, device, digital_key, municipality, provider_notice, staff_credential,
+    user_account,
 };
-use crate::domain::{MAX_AGE_DAYS, MAX_SKEW_SECONDS, Rules, local_date};
+use crate::domain::{EventKind, MAX_AGE_DAYS, MAX_SKEW_SECONDS, Method, Source, local_date};
+use crate::intake::{self, Item, Timing};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 impl Batch {
@@ -82,19 +83,22 @@ impl Batch {
             }
         }
         let at = msg.occurred_at.with_timezone(&Utc);
-        if (at - received).num_seconds() > MAX_SKEW_SECONDS {
-            return Err(reject(
-                "timestamp_in_future",
-                "occurred_at is ahead of the server's clock",
-            )
-            .into());
-        }
-        if (received - at).num_days() > MAX_AGE_DAYS {
-            return Err(reject(
-                "timestamp_too_old",
-                format!("occurred_at is older than {MAX_AGE_DAYS} days"),
-            )
-            .into());
+        match intake::check_time(at, received) {
+            Ok(()) => {}
+            Err(Timing::InFuture) => {
+                return Err(reject(
+                    "timestamp_in_future",
+                    "occurred_at is ahead of the server's clock",
+                )
+                .into());
+            }
+            Err(Timing::TooOld) => {
+                return Err(reject(
+                    "timestamp_too_old",
+                    format!("occurred_at is older than {MAX_AGE_DAYS} days"),
+                )
+                .into());
+            }
         }
         if msg.firmware.as_ref().is_some_and(|f| f.len() > 100)
             || msg.battery_pct.is_some_and(|b| b > 100)
@@ -148,14 +152,22 @@ impl Batch {
             dev.municipality_id.clone(),
             || municipality::get(conn, &dev.municipality_id),
         )?;
-        let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
-        let day = local_date(at, tz);
+        // The same rules as the phone's: an unreadable stored time zone is
+        // the municipality's to correct, and the letter is kept to replay.
+        let Some(rules) = m.rules() else {
+            return Err(reject(
+                "invalid_settings",
+                "the municipality's stored time zone is not valid",
+            )
+            .into());
+        };
+        let day = local_date(at, rules.tz);
         let has_order = cached(
             &mut self.orders,
             self.directory.as_ref(),
             |k| &mut k.orders,
             (client_id.clone(), dev.provider_id.clone(), day),
-            || Ok(access::active_order(conn, &client_id, &dev.provider_id, day)?.is_some()),
+            || intake::has_order(conn, &client_id, &dev.provider_id, day),
         )?;
         if !has_order {
             return Err(reject(
@@ -165,38 +177,30 @@ impl Batch {
             .into());
         }
         let kind = match msg.kind {
-            DeviceKind::CheckIn | DeviceKind::Unlock => "check_in",
-            DeviceKind::CheckOut | DeviceKind::Lock => "check_out",
-            DeviceKind::TagRead => "presence",
+            DeviceKind::CheckIn | DeviceKind::Unlock => EventKind::CheckIn,
+            DeviceKind::CheckOut | DeviceKind::Lock => EventKind::CheckOut,
+            DeviceKind::TagRead => EventKind::Presence,
         };
         let method = if dev.kind == "door_lock" {
-            "lock"
+            Method::Lock
         } else {
-            "nfc"
+            Method::Nfc
         };
-        let event = NewVisitEvent {
-            id: new_id(),
-            source: "device".into(),
+        let event = Item {
+            source: Source::Device,
             source_key: device_id.clone(),
             event_id: msg.event_id.to_string(),
-            kind: kind.into(),
+            kind,
             staff_id,
             client_id,
             provider_id: dev.provider_id.clone(),
-            occurred_at: at.naive_utc(),
-            received_at: now(),
-            local_date: day,
-            method: Some(method.into()),
+            occurred_at: at,
+            method: Some(method),
             method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
             reason: None,
-            payload: serde_json::to_string(&Payload::default())
-                .map_err(|e| StoreError::Encode(e.to_string()))?,
-        };
-        let rules = Rules {
-            tz,
-            max_seconds: i64::from(m.settings.max_visit_minutes) * 60,
-            window: m.frame_window(),
-        };
+            payload: Payload::default(),
+        }
+        .into_event(rules.tz)?;
         let sender = Sender {
             device_id,
             event_id: msg.event_id.to_string(),

@@ -24,6 +24,7 @@ pub const REASONS: &[&str] = &[
     "key_revoked",
     "key_expired",
     "wrong_provider",
+    "invalid_settings",
     "no_active_order",
     "month_locked",
     "storage_error",

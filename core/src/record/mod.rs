@@ -30,6 +30,7 @@ use crate::db::journal_note::{self, NewNote};
 use crate::db::visit::{Attribution, Visit};
 use crate::db::visit_event::{self, NewVisitEvent, VisitEvent};
 use crate::db::{self, DbConn, StoreError};
+use crate::domain::EventKind;
 pub use crate::domain::Rules;
 use crate::domain::pairing::{self, Derived};
 use diesel::prelude::*;
@@ -220,7 +221,7 @@ fn record_events(
                     journal_note::insert(c, n)?;
                 }
                 // Declined visits are counted for the month's comparison (R21).
-                if new.kind == "declined" {
+                if new.kind == EventKind::Declined.as_str() {
                     crate::domain::figures::add_declined(
                         &mut cells.cells,
                         &new.client_id,

@@ -7,6 +7,7 @@ use crate::db::client::{self};
 use crate::db::municipality::{self};
 use crate::db::user_account::{self};
 use crate::db::{DbConn, StoreError, new_id};
+use crate::domain::{EventKind, Method, Source};
 use crate::model::Role;
 use chrono::{Datelike, NaiveDate};
 
@@ -175,21 +176,22 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                 }
                 free.insert(key, end + chrono::Duration::minutes(10));
                 let event =
-                    |kind: &str, at: chrono::NaiveDateTime, payload: Payload| NewVisitEvent {
+                    |kind: EventKind, at: chrono::NaiveDateTime, payload: Payload| NewVisitEvent {
                         id: new_id(),
-                        source: "phone".into(),
+                        source: Source::Phone.as_str().into(),
                         source_key: worker.clone(),
                         event_id: new_id(),
-                        kind: kind.into(),
+                        kind: kind.as_str().into(),
                         staff_id: worker.clone(),
                         client_id: cl.id.clone(),
                         provider_id: provider.clone(),
                         occurred_at: at,
                         received_at: at,
                         local_date: day,
-                        method: (kind != "declined").then(|| "nfc".into()),
-                        method_ref: (kind != "declined").then(|| "demo-tag".into()),
-                        reason: (kind == "declined").then(|| "Brukaren avböjde besöket.".into()),
+                        method: (kind != EventKind::Declined).then(|| Method::Nfc.as_str().into()),
+                        method_ref: (kind != EventKind::Declined).then(|| "demo-tag".into()),
+                        reason: (kind == EventKind::Declined)
+                            .then(|| "Brukaren avböjde besöket.".into()),
                         payload: serde_json::to_string(&payload).unwrap_or_default(),
                     };
                 if declines {
@@ -197,13 +199,13 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         declined_services: mine.iter().map(|(s, _)| s.clone()).collect(),
                         ..Payload::default()
                     };
-                    record::record(conn, &event("declined", start, p), None, rules)?;
+                    record::record(conn, &event(EventKind::Declined, start, p), None, rules)?;
                     out.declined += 1;
                     continue;
                 }
                 record::record(
                     conn,
-                    &event("check_in", start, Payload::default()),
+                    &event(EventKind::CheckIn, start, Payload::default()),
                     None,
                     rules,
                 )?;
@@ -218,7 +220,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         .collect(),
                     ..Payload::default()
                 };
-                record::record(conn, &event("check_out", end, p), None, rules)?;
+                record::record(conn, &event(EventKind::CheckOut, end, p), None, rules)?;
                 out.visits += 1;
             }
             day = day.succ_opt().unwrap_or(today);

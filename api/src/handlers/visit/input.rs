@@ -18,12 +18,12 @@ pub enum Method {
     Manual,
 }
 
-impl Method {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Method::Nfc => "nfc",
-            Method::Lock => "lock",
-            Method::Manual => "manual",
+impl From<Method> for hemtid_core::domain::Method {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Nfc => Self::Nfc,
+            Method::Lock => Self::Lock,
+            Method::Manual => Self::Manual,
         }
     }
 }

@@ -8,26 +8,26 @@ use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, FixedOffset, Utc};
 use hemtid_core::db::journal_note::NewNote;
 use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
-use hemtid_core::db::{DbConn, access, new_id, now};
-use hemtid_core::domain::{MAX_AGE_DAYS, MAX_SKEW_SECONDS, local_date};
+use hemtid_core::db::{DbConn, new_id};
+use hemtid_core::domain::{EventKind, MAX_AGE_DAYS, Method as DomainMethod, Source, local_date};
+use hemtid_core::intake::{self, Item, Timing};
 use hemtid_core::record::{self, Recorded};
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
 fn check_time(v: &mut ValidationErrors, ctx: &Ctx, at: &DateTime<FixedOffset>) {
-    let at = at.with_timezone(&Utc);
-    if (at - ctx.now).num_seconds() > MAX_SKEW_SECONDS {
-        v.add(
+    match intake::check_time(at.with_timezone(&Utc), ctx.now) {
+        Ok(()) => {}
+        Err(Timing::InFuture) => v.add(
             "occurred_at",
             "in_future",
             "the time is in the future: check the phone's clock",
-        );
-    } else if (ctx.now - at).num_days() > MAX_AGE_DAYS {
-        v.add(
+        ),
+        Err(Timing::TooOld) => v.add(
             "occurred_at",
             "too_old",
             format!("older than {MAX_AGE_DAYS} days"),
-        );
+        ),
     }
 }
 
@@ -84,20 +84,20 @@ fn check_client(
     let day = local_date(at.with_timezone(&Utc), ctx.rules.tz);
     let id = client_id.to_string();
     hemtid_core::db::client::get(c, &ctx.municipality.id, &id)?;
-    access::active_order(c, &id, &ctx.provider_id, day)?
-        .map(|_| ())
-        .ok_or_else(|| {
-            ApiError::with_detail(
-                ErrorCode::NotFound,
-                "no such client with an order at your provider that day",
-            )
-        })
+    if intake::has_order(c, &id, &ctx.provider_id, day)? {
+        Ok(())
+    } else {
+        Err(ApiError::with_detail(
+            ErrorCode::NotFound,
+            "no such client with an order at your provider that day",
+        ))
+    }
 }
 
 /// The fields every phone item has.
 struct Head<'a> {
-    /// `phone`, or `entry` for a visit registered afterwards.
-    source: &'static str,
+    /// A phone's item, or an entry: a visit registered afterwards.
+    source: Source,
     event_id: String,
     client_id: &'a Uuid,
     at: &'a DateTime<FixedOffset>,
@@ -105,34 +105,28 @@ struct Head<'a> {
 
 fn new_event(
     ctx: &Ctx,
-    kind: &str,
+    kind: EventKind,
     head: Head<'_>,
-    method: Option<Method>,
+    method: Option<DomainMethod>,
     method_ref: Option<String>,
     reason: Option<String>,
-    payload: &Payload,
+    payload: Payload,
 ) -> Result<NewVisitEvent, ApiError> {
-    let client_id = head.client_id;
-    let at = head.at.with_timezone(&Utc);
-    Ok(NewVisitEvent {
-        id: new_id(),
-        source: head.source.into(),
+    Ok(Item {
+        source: head.source,
         source_key: ctx.staff_id.clone(),
         event_id: head.event_id,
-        kind: kind.into(),
+        kind,
         staff_id: ctx.staff_id.clone(),
-        client_id: client_id.to_string(),
+        client_id: head.client_id.to_string(),
         provider_id: ctx.provider_id.clone(),
-        occurred_at: at.naive_utc(),
-        received_at: now(),
-        local_date: local_date(at, ctx.rules.tz),
-        method: method.map(|m| m.as_str().to_string()),
+        occurred_at: head.at.with_timezone(&Utc),
+        method,
         method_ref,
-        reason: reason
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty()),
-        payload: serde_json::to_string(payload).map_err(ApiError::internal)?,
-    })
+        reason,
+        payload,
+    }
+    .into_event(ctx.rules.tz)?)
 }
 
 pub(crate) fn check_in(
@@ -161,17 +155,17 @@ pub(crate) fn check_in(
     };
     let e = new_event(
         ctx,
-        "check_in",
+        EventKind::CheckIn,
         Head {
-            source: "phone",
+            source: Source::Phone,
             event_id: input.event_id.to_string(),
             client_id: &input.client_id,
             at: &input.occurred_at,
         },
-        Some(input.method),
+        Some(input.method.into()),
         method_ref,
         input.reason.clone(),
-        &payload,
+        payload,
     )?;
     Ok(record::record(c, &e, None, ctx.rules)?)
 }
@@ -225,17 +219,17 @@ pub(crate) fn check_out(
     check_client(c, ctx, &input.client_id, &input.occurred_at)?;
     let e = new_event(
         ctx,
-        "check_out",
+        EventKind::CheckOut,
         Head {
-            source: "phone",
+            source: Source::Phone,
             event_id: input.event_id.to_string(),
             client_id: &input.client_id,
             at: &input.occurred_at,
         },
-        input.method,
+        input.method.map(Into::into),
         method_ref,
         input.reason.clone(),
-        &payload,
+        payload,
     )?;
     let note = note_with(ctx, &e, &input.event_id, note);
     Ok(record::record(c, &e, note.as_ref(), ctx.rules)?)
@@ -270,28 +264,24 @@ pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Rec
         double_staffing: input.double_staffing,
         ..Payload::default()
     };
-    let event = |kind: &str, suffix: &str, at, payload: &Payload| {
+    let event = |kind, suffix: &str, at, payload| {
         new_event(
             ctx,
             kind,
             Head {
-                source: "entry",
+                source: Source::Entry,
                 event_id: format!("{}/{suffix}", input.event_id),
                 client_id: &input.client_id,
                 at,
             },
-            None,
+            Some(DomainMethod::Entry),
             None,
             Some(reason.clone()),
             payload,
         )
-        .map(|mut e| {
-            e.method = Some("entry".into());
-            e
-        })
     };
-    let check_in = event("check_in", "in", &input.started_at, &in_payload)?;
-    let check_out = event("check_out", "out", &input.ended_at, &out_payload)?;
+    let check_in = event(EventKind::CheckIn, "in", &input.started_at, in_payload)?;
+    let check_out = event(EventKind::CheckOut, "out", &input.ended_at, out_payload)?;
     let note = note_with(ctx, &check_out, &input.event_id, note);
     // Both halves or neither.
     let rules = ctx.rules;
@@ -326,9 +316,9 @@ pub(crate) fn declined(
     };
     let e = new_event(
         ctx,
-        "declined",
+        EventKind::Declined,
         Head {
-            source: "phone",
+            source: Source::Phone,
             event_id: input.event_id.to_string(),
             client_id: &input.client_id,
             at: &input.occurred_at,
@@ -336,7 +326,7 @@ pub(crate) fn declined(
         None,
         None,
         Some(reason),
-        &payload,
+        payload,
     )?;
     Ok(record::record(c, &e, None, ctx.rules)?)
 }

@@ -4,7 +4,8 @@
 
 use super::schema::visit_event;
 use super::{DbConn, StoreError};
-use crate::domain::pairing::{self, Kind};
+use crate::domain::EventKind;
+use crate::domain::pairing;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -98,11 +99,7 @@ impl VisitEvent {
 
     /// The event as the pairing sees it; `None` for declined visits.
     pub fn pairing(&self) -> Option<pairing::Event> {
-        let kind = match self.kind.as_str() {
-            "check_in" => Kind::CheckIn,
-            "check_out" => Kind::CheckOut,
-            _ => return None,
-        };
+        let kind = EventKind::parse(&self.kind)?.pairing()?;
         Some(pairing::Event {
             id: self.id.clone(),
             kind,
@@ -287,7 +284,11 @@ pub fn evidence(
     Ok(visit_event::table
         .filter(visit_event::staff_id.eq(staff_id))
         .filter(visit_event::client_id.eq(client_id))
-        .filter(visit_event::kind.eq_any(["check_in", "check_out", "presence"]))
+        .filter(visit_event::kind.eq_any([
+            EventKind::CheckIn.as_str(),
+            EventKind::CheckOut.as_str(),
+            EventKind::Presence.as_str(),
+        ]))
         .filter(visit_event::occurred_at.between(from - margin, to + margin))
         .order((visit_event::occurred_at, visit_event::id))
         .select(VisitEvent::as_select())
@@ -303,7 +304,7 @@ pub fn declined_for_client(
 ) -> Result<Vec<VisitEvent>, StoreError> {
     Ok(visit_event::table
         .filter(visit_event::client_id.eq(client_id))
-        .filter(visit_event::kind.eq("declined"))
+        .filter(visit_event::kind.eq(EventKind::Declined.as_str()))
         .filter(visit_event::local_date.between(from, to))
         .order(visit_event::occurred_at)
         .select(VisitEvent::as_select())

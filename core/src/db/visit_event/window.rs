@@ -4,7 +4,8 @@
 use super::VisitEvent;
 use crate::db::schema::visit_event;
 use crate::db::{DbConn, StoreError};
-use crate::domain::pairing::{self, Kind};
+use crate::domain::EventKind;
+use crate::domain::pairing;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -23,11 +24,7 @@ pub(crate) struct Paired {
 
 impl Paired {
     fn pairing(self) -> Option<pairing::Event> {
-        let kind = match self.kind.as_str() {
-            "check_in" => Kind::CheckIn,
-            "check_out" => Kind::CheckOut,
-            _ => return None,
-        };
+        let kind = EventKind::parse(&self.kind)?.pairing()?;
         Some(pairing::Event {
             id: self.id,
             kind,
