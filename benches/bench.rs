@@ -428,7 +428,10 @@ fn ingest(backend: Backend) -> Result<()> {
 fn end_session(url: &str, client_id: &str) {
     let ended = hemtid_gateway::GatewayOptions::from_url(url, client_id)
         .map_err(|e| e.to_string())
-        .and_then(|g| hemtid_gateway::run::end_session_blocking(&g, Duration::from_secs(10)));
+        .and_then(|g| {
+            hemtid_gateway::run::end_session_blocking(&g, Duration::from_secs(10))
+                .map_err(|e| e.to_string())
+        });
     if let Err(e) = ended {
         eprintln!("could not end the broker session {client_id}: {e}");
     }

@@ -64,7 +64,7 @@ pub fn start(
                 if o.tls.is_none() {
                     anyhow::bail!("HEMTID_MQTT_CA_FILE is for an mqtts:// broker");
                 }
-                o.trust_only(ca).map_err(anyhow::Error::msg)?;
+                o.trust_only(ca)?;
             }
             o
         }

@@ -544,7 +544,7 @@ fn simulate_on_an_external_broker_leaves_no_session_behind() {
     drop(client);
     drop(conn);
     let ended = hemtid_gateway::run::end_session_blocking(&g, Duration::from_secs(10));
-    assert_eq!(ended, Ok(()));
+    assert!(ended.is_ok(), "{ended:?}");
     assert_eq!(
         present,
         Ok(false),

@@ -9,6 +9,7 @@
 //! one is configured, with the authorization rules of [`broker::rules`].
 
 pub mod broker;
+mod error;
 pub mod mosquitto;
 pub mod options;
 pub mod process;
@@ -16,6 +17,7 @@ mod publish;
 pub mod run;
 pub mod sim;
 
+pub use error::Error;
 pub use options::GatewayOptions;
 pub use run::run;
 

@@ -1,5 +1,6 @@
 //! How the gateway reaches its broker.
 
+use crate::Error;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,23 +95,21 @@ impl GatewayOptions {
 
     /// Checks the broker's certificate against the CA certificates in
     /// `ca_file` (PEM) instead of the public roots.
-    pub fn trust_only(&mut self, ca_file: &Path) -> Result<(), String> {
+    pub fn trust_only(&mut self, ca_file: &Path) -> Result<(), Error> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
+        let bad = |reason: String| Error::CaFile {
+            path: ca_file.to_path_buf(),
+            reason,
+        };
         let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(ca_file)
-            .map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
+        let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(e.to_string()))?;
         for cert in certs {
-            let cert = cert.map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("mqtt_ca_file {}: {e}", ca_file.display()))?;
+            let cert = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
         }
         if roots.is_empty() {
-            return Err(format!(
-                "mqtt_ca_file {}: no certificate in it",
-                ca_file.display()
-            ));
+            return Err(bad("no certificate in it".into()));
         }
         self.tls = Some(client_config(roots)?);
         Ok(())
@@ -196,13 +195,12 @@ impl GatewayOptions {
 }
 
 /// TLS 1.2 and 1.3 with ring (the provider in the tree) trusting `roots`.
-fn client_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
+fn client_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, Error> {
     Ok(Arc::new(
         rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth(),
     ))

@@ -1,6 +1,7 @@
 //! What the gateway publishes besides receipts: alerts and plan lists
 //! from the outbox, and the locks' signed configurations.
 
+use crate::error::{Error, blocking};
 use chrono::Utc;
 use hemtid_core::db::{Pool, alert, digital_key};
 use rumqttc::{AsyncClient, QoS};
@@ -22,15 +23,12 @@ pub(crate) async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch
         if !*ready.borrow() {
             continue;
         }
-        let p = pool.clone();
-        let read = tokio::task::spawn_blocking(move || -> Result<_, String> {
-            let mut c = p.get().map_err(|e| e.to_string())?;
-            let from = alert::cursor(&mut c, ALERT_CURSOR).map_err(|e| e.to_string())?;
-            let events = alert::events_after(&mut c, from, 200).map_err(|e| e.to_string())?;
-            Ok((from, events))
+        let read = blocking(&pool, |c| {
+            let from = alert::cursor(c, ALERT_CURSOR)?;
+            Ok((from, alert::events_after(c, from, 200)?))
         })
         .await;
-        let (from, events) = match read.map_err(|e| e.to_string()).and_then(|r| r) {
+        let (from, events) = match read {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the alert outbox");
@@ -58,14 +56,11 @@ pub(crate) async fn publish_alerts(client: AsyncClient, pool: Pool, ready: watch
                 }
             }
         }
-        let p = pool.clone();
-        let moved = tokio::task::spawn_blocking(move || {
-            p.get().map_err(|e| e.to_string()).and_then(|mut c| {
-                alert::advance_cursor(&mut c, ALERT_CURSOR, from, to).map_err(|e| e.to_string())
-            })
+        let moved = blocking(&pool, move |c| {
+            Ok(alert::advance_cursor(c, ALERT_CURSOR, from, to)?)
         })
         .await;
-        match moved.map_err(|e| e.to_string()).and_then(|r| r) {
+        match moved {
             Ok(true) => {}
             Ok(false) => tracing::debug!("another gateway published these alerts too"),
             Err(e) => tracing::warn!(error = %e, "could not note the published alerts"),
@@ -79,16 +74,15 @@ const PLAN_LIST_CURSOR: &str = "mqtt-plan-lists";
 /// Publishes the monthly lists of clients without a care plan (R10) made
 /// since the last time, to the provider and the authority.
 async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
-    let p = pool.clone();
-    let read = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let mut c = p.get().map_err(|e| e.to_string())?;
-        let from = alert::cursor(&mut c, PLAN_LIST_CURSOR).map_err(|e| e.to_string())?;
-        let lists = hemtid_core::evaluate::deadlines::lists_after(&mut c, from, 100)
-            .map_err(|e| e.to_string())?;
-        Ok((from, lists))
+    let read = blocking(pool, |c| {
+        let from = alert::cursor(c, PLAN_LIST_CURSOR)?;
+        Ok((
+            from,
+            hemtid_core::evaluate::deadlines::lists_after(c, from, 100)?,
+        ))
     })
     .await;
-    let (from, lists) = match read.map_err(|e| e.to_string()).and_then(|r| r) {
+    let (from, lists) = match read {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the plan lists");
@@ -111,14 +105,11 @@ async fn publish_plan_lists(client: &AsyncClient, pool: &Pool) {
             }
         }
     }
-    let p = pool.clone();
-    let moved = tokio::task::spawn_blocking(move || {
-        p.get().map_err(|e| e.to_string()).and_then(|mut c| {
-            alert::advance_cursor(&mut c, PLAN_LIST_CURSOR, from, to).map_err(|e| e.to_string())
-        })
+    let moved = blocking(pool, move |c| {
+        Ok(alert::advance_cursor(c, PLAN_LIST_CURSOR, from, to)?)
     })
     .await;
-    if let Err(e) = moved.map_err(|e| e.to_string()).and_then(|r| r) {
+    if let Err(e) = moved {
         tracing::warn!(error = %e, "could not note the published plan lists");
     }
 }
@@ -147,35 +138,29 @@ pub(crate) async fn publish_configs(
         if !*ready.borrow() {
             continue;
         }
-        let p = pool.clone();
         let now = Utc::now().naive_utc();
         let keys = keys.clone();
-        let due = tokio::task::spawn_blocking(move || -> Result<Vec<(String, Vec<u8>)>, String> {
-            let mut c = p.get().map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
+        let due = blocking(&pool, move |c| {
+            let mut out: Vec<(String, Vec<u8>)> = Vec::new();
             // A few hundred a round: after a start every lock is due, and
             // thousands of claims and publishes at once starved the
             // gateway's own subscription and acks (found by the simulator).
-            for lock in digital_key::dirty_locks(&mut c, CONFIGS_PER_ROUND).map_err(|e| e.to_string())? {
-                let Some(version) = digital_key::claim(&mut c, &lock.id).map_err(|e| e.to_string())? else {
+            for lock in digital_key::dirty_locks(c, CONFIGS_PER_ROUND)? {
+                let Some(version) = digital_key::claim(c, &lock.id)? else {
                     continue;
                 };
-                let cfg = digital_key::lock_config(&mut c, &lock.id, now, version)
-                    .map_err(|e| e.to_string())
+                let cfg = digital_key::lock_config(c, &lock.id, now, version)
+                    .map_err(Error::from)
                     .and_then(|cfg| {
-                        cfg.map(|cfg| {
-                            keys.sign_config(&cfg)
-                                .map(String::into_bytes)
-                                .map_err(|e| e.to_string())
-                        })
-                        .transpose()
+                        cfg.map(|cfg| Ok(keys.sign_config(&cfg)?.into_bytes()))
+                            .transpose()
                     });
                 match cfg {
                     Ok(Some(body)) => out.push((lock.id, body)),
                     Ok(None) => {}
                     Err(e) => {
                         // Claimed but not read: leave it for the next round.
-                        if let Err(again) = digital_key::mark_unpublished(&mut c, &lock.id) {
+                        if let Err(again) = digital_key::mark_unpublished(c, &lock.id) {
                             tracing::warn!(error = %again, lock = %lock.id, "could not mark a configuration for another try");
                         }
                         return Err(e);
@@ -185,7 +170,7 @@ pub(crate) async fn publish_configs(
             Ok(out)
         })
         .await;
-        let due = match due.map_err(|e| e.to_string()).and_then(|r| r) {
+        let due = match due {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the locks' configurations");
@@ -199,14 +184,9 @@ pub(crate) async fn publish_configs(
                 .await
                 .is_err()
             {
-                let p = pool.clone();
-                let done = tokio::task::spawn_blocking(move || {
-                    p.get().map_err(|e| e.to_string()).and_then(|mut c| {
-                        digital_key::mark_unpublished(&mut c, &lock).map_err(|e| e.to_string())
-                    })
-                })
-                .await;
-                if let Err(e) = done.map_err(|e| e.to_string()).and_then(|r| r) {
+                let done =
+                    blocking(&pool, move |c| Ok(digital_key::mark_unpublished(c, &lock)?)).await;
+                if let Err(e) = done {
                     tracing::warn!(error = %e, "could not mark a configuration for another try");
                 }
             }

@@ -3,6 +3,7 @@
 //! committed, then publish receipts. The loop never exits on its own: it
 //! reconnects with backoff and resubscribes on every ConnAck.
 
+use crate::error::{Error, blocking};
 use crate::options::GatewayOptions;
 use crate::process::{self, Message};
 use crate::publish::{publish_alerts, publish_configs};
@@ -80,14 +81,8 @@ pub async fn run_with_ready(
     // Retained messages may be gone (the embedded broker keeps them in
     // memory): every lock's configuration is published again after a start.
     {
-        let pool = pool.clone();
-        let marked = tokio::task::spawn_blocking(move || {
-            pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
-                digital_key::mark_all_locks_dirty(&mut c).map_err(|e| e.to_string())
-            })
-        })
-        .await;
-        if let Err(e) = marked.map_err(|e| e.to_string()).and_then(|r| r) {
+        let marked = blocking(&pool, |c| Ok(digital_key::mark_all_locks_dirty(c)?)).await;
+        if let Err(e) = marked {
             tracing::error!(error = %e, "could not schedule the locks' configurations");
         }
     }
@@ -226,7 +221,7 @@ impl Link {
 /// (subscriptions and queued messages), and keep nothing after it
 /// disconnects. For a gateway id that is not used again (the simulator's
 /// and the bench's).
-pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
+pub async fn end_session(opts: &GatewayOptions, limit: Duration) -> Result<(), Error> {
     for i in 0..opts.subscribers.max(1) {
         end_one_session(opts, &opts.subscriber_id(i), limit).await?;
     }
@@ -238,7 +233,7 @@ async fn end_one_session(
     opts: &GatewayOptions,
     client_id: &str,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut mqtt = opts.mqtt_options(client_id);
     mqtt.set_keep_alive(Duration::from_secs(5))
         .set_clean_session(true);
@@ -247,25 +242,25 @@ async fn end_one_session(
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    client.disconnect().await.map_err(|e| e.to_string())?;
+                    client.disconnect().await?;
                 }
                 Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return Ok(()),
                 Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(Error::from(e)),
             }
         }
     };
     tokio::time::timeout(limit, work)
         .await
-        .map_err(|_| format!("no answer from the broker within {limit:?}"))?
+        .map_err(|_| Error::Timeout(limit))?
 }
 
 /// [`end_session`] from synchronous code (not from inside a runtime).
-pub fn end_session_blocking(opts: &GatewayOptions, limit: Duration) -> Result<(), String> {
+pub fn end_session_blocking(opts: &GatewayOptions, limit: Duration) -> Result<(), Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(Error::Runtime)?
         .block_on(end_session(opts, limit))
 }
 
