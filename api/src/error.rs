@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use hemtid_core::db::StoreError;
+use hemtid_core::db::{ChangeError, RuleError, StoreError};
 use hemtid_core::validate::{FieldError, ValidationErrors};
 use serde::Serialize;
 use std::fmt;
@@ -389,6 +389,32 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+/// A rule's refusal is the request's conflict with the data's state (409).
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> ApiError {
+        match e {
+            RuleError::MonthLocked(month) => {
+                ApiError::with_detail(ErrorCode::MonthLocked, format!("{month} is locked"))
+            }
+            RuleError::NotApprovable => ApiError::new(ErrorCode::VisitIncomplete),
+            RuleError::NotApproved(n) => ApiError::with_detail(
+                ErrorCode::MonthNotApproved,
+                format!("{n} visits are not approved or voided"),
+            ),
+            RuleError::WrongState(why) => ApiError::with_detail(ErrorCode::WrongState, why),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> ApiError {
+        match e {
+            ChangeError::Store(e) => e.into(),
+            ChangeError::Rule(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
@@ -404,15 +430,6 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(constraint = %msg, "check constraint caught invalid input");
                 ApiError::with_detail(ErrorCode::ValidationFailed, "a value is out of range")
             }
-            StoreError::MonthLocked(month) => {
-                ApiError::with_detail(ErrorCode::MonthLocked, format!("{month} is locked"))
-            }
-            StoreError::NotApprovable => ApiError::new(ErrorCode::VisitIncomplete),
-            StoreError::NotApproved(n) => ApiError::with_detail(
-                ErrorCode::MonthNotApproved,
-                format!("{n} visits are not approved or voided"),
-            ),
-            StoreError::WrongState(why) => ApiError::with_detail(ErrorCode::WrongState, why),
             // Busy, unreachable or out of disk: nothing was stored, and the
             // same request can succeed later (registrations are idempotent).
             other if other.is_transient() => {

@@ -130,7 +130,8 @@ fn failed_commit(e: &StoreError) -> StoreError {
 
 /// A failure of the writer rather than of a write's data: an internal
 /// error, or one to try again later (the API answers 503) if `transient`.
-/// Not `WrongState`, which the API answers as the item's own conflict.
+/// Never a rule's refusal ([`crate::db::RuleError`]), which the API answers as
+/// the item's own conflict.
 fn failure(message: &str, transient: bool) -> StoreError {
     let kind = if transient {
         DatabaseErrorKind::SerializationFailure
@@ -228,6 +229,7 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
 mod tests {
     use super::*;
     use crate::db::testing::TestDb;
+    use crate::db::{ChangeError, RuleError};
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use std::sync::mpsc::{Receiver, channel};
@@ -337,11 +339,11 @@ mod tests {
                     // Written, then refused: the savepoint undoes both.
                     if k == "c" {
                         insert(c, "c2")?;
-                        return Err(StoreError::WrongState("no".into()));
+                        return Err(RuleError::WrongState("no".into()).into());
                     }
                     Ok(())
                 },
-                move |r: Result<(), StoreError>| tx.send(r).unwrap(),
+                move |r: Result<(), ChangeError>| tx.send(r).unwrap(),
             );
             rx.push(r);
         }
@@ -350,12 +352,12 @@ mod tests {
         let got: Vec<_> = rx.iter().map(answer).collect();
         assert!(got[0].is_ok() && got[1].is_ok());
         assert!(
-            matches!(got[2], Err(StoreError::Conflict(_))),
+            matches!(got[2], Err(ChangeError::Store(StoreError::Conflict(_)))),
             "{:?}",
             got[2]
         );
         assert!(
-            matches!(got[3], Err(StoreError::WrongState(_))),
+            matches!(got[3], Err(ChangeError::Rule(RuleError::WrongState(_)))),
             "{:?}",
             got[3]
         );

@@ -9,6 +9,7 @@
 
 use super::schema::{care_plan_follow_up, care_plan_version, contact_person, individual_follow_up};
 use super::{DbConn, StoreError, new_id};
+use crate::db::{ChangeError, RuleError};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -190,14 +191,15 @@ pub fn start(
     d: &Draft<'_>,
     by: &str,
     at: NaiveDateTime,
-) -> Result<PlanVersion, StoreError> {
+) -> Result<PlanVersion, ChangeError> {
     let content = encode(d.content)?;
-    super::transaction(c, |c| {
+    super::change(c, |c| {
         let all = versions(c, client_id)?;
         if all.iter().any(PlanVersion::is_open) {
-            return Err(StoreError::WrongState(
+            return Err(RuleError::WrongState(
                 "a version is being written already: change or approve it".into(),
-            ));
+            )
+            .into());
         }
         let ever_approved = all
             .iter()
@@ -222,7 +224,7 @@ pub fn start(
                 care_plan_version::updated_at.eq(at),
             ))
             .execute(c)?;
-        get(c, &id)
+        Ok(get(c, &id)?)
     })
 }
 
@@ -232,13 +234,14 @@ pub fn edit(
     id: &str,
     d: &Draft<'_>,
     at: NaiveDateTime,
-) -> Result<PlanVersion, StoreError> {
+) -> Result<PlanVersion, ChangeError> {
     let content = encode(d.content)?;
-    super::transaction(c, |c| {
+    super::change(c, |c| {
         if !get(c, id)?.is_open() {
-            return Err(StoreError::WrongState(
+            return Err(RuleError::WrongState(
                 "only the version being written can be changed".into(),
-            ));
+            )
+            .into());
         }
         diesel::update(care_plan_version::table.find(id))
             .set((
@@ -250,7 +253,7 @@ pub fn edit(
                 care_plan_version::review.eq("unchecked"),
             ))
             .execute(c)?;
-        get(c, id)
+        Ok(get(c, id)?)
     })
 }
 
@@ -261,13 +264,14 @@ pub fn approve(
     id: &str,
     by: &str,
     at: NaiveDateTime,
-) -> Result<PlanVersion, StoreError> {
-    super::transaction(c, |c| {
+) -> Result<PlanVersion, ChangeError> {
+    super::change(c, |c| {
         let v = get(c, id)?;
         if !v.is_open() {
-            return Err(StoreError::WrongState(
+            return Err(RuleError::WrongState(
                 "only the version being written can be approved".into(),
-            ));
+            )
+            .into());
         }
         diesel::update(
             care_plan_version::table
@@ -284,7 +288,7 @@ pub fn approve(
                 care_plan_version::updated_at.eq(at),
             ))
             .execute(c)?;
-        get(c, id)
+        Ok(get(c, id)?)
     })
 }
 
@@ -297,12 +301,12 @@ pub fn review(
     note: &str,
     by: &str,
     at: NaiveDateTime,
-) -> Result<PlanVersion, StoreError> {
-    super::transaction(c, |c| {
+) -> Result<PlanVersion, ChangeError> {
+    super::change(c, |c| {
         if get(c, id)?.state == "superseded" {
-            return Err(StoreError::WrongState(
-                "a superseded version cannot be checked".into(),
-            ));
+            return Err(
+                RuleError::WrongState("a superseded version cannot be checked".into()).into(),
+            );
         }
         diesel::update(care_plan_version::table.find(id))
             .set((
@@ -312,7 +316,7 @@ pub fn review(
                 care_plan_version::reviewed_at.eq(at),
             ))
             .execute(c)?;
-        get(c, id)
+        Ok(get(c, id)?)
     })
 }
 
@@ -341,12 +345,12 @@ pub fn follow_up(
     note: &str,
     by: &str,
     at: NaiveDateTime,
-) -> Result<PlanFollowUp, StoreError> {
-    super::transaction(c, |c| {
+) -> Result<PlanFollowUp, ChangeError> {
+    super::change(c, |c| {
         if !status(c, client_id)?.present() {
-            return Err(StoreError::WrongState(
-                "there is no approved plan to follow up".into(),
-            ));
+            return Err(
+                RuleError::WrongState("there is no approved plan to follow up".into()).into(),
+            );
         }
         let id = new_id();
         diesel::insert_into(care_plan_follow_up::table)

@@ -1,5 +1,6 @@
 //! Errors from storage functions.
 
+use crate::domain::YearMonth;
 use diesel::ConnectionError;
 use diesel::r2d2;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -31,9 +32,15 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("encoding: {0}")]
     Encode(String),
-    /// The provider's month is locked for billing.
+}
+
+/// A change a rule does not allow now. Nothing is wrong with storage or
+/// with the request's form: the data is in a state that forbids it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The provider's month is locked for billing (R6).
     #[error("the month {0} is locked")]
-    MonthLocked(String),
+    MonthLocked(YearMonth),
     /// A visit without both a start and an end cannot be approved.
     #[error("the visit lacks a start or an end: correct it first")]
     NotApprovable,
@@ -43,6 +50,28 @@ pub enum StoreError {
     /// The item is not in a state that allows the change (says why).
     #[error("{0}")]
     WrongState(String),
+}
+
+/// What a change can fail with: storage, or a rule that refuses it.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+impl From<DieselError> for ChangeError {
+    fn from(e: DieselError) -> ChangeError {
+        ChangeError::Store(e.into())
+    }
+}
+
+impl ChangeError {
+    /// [`StoreError::is_transient`]; a rule's refusal never is.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ChangeError::Store(e) if e.is_transient())
+    }
 }
 
 impl StoreError {

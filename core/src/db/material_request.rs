@@ -7,6 +7,7 @@
 
 use super::schema::{journal_note, material_request};
 use super::{DbConn, StoreError, new_id};
+use crate::db::{ChangeError, RuleError};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Serialize, Serializer};
@@ -179,12 +180,12 @@ pub fn answer(
     a: &Answer<'_>,
     journal: Option<serde_json::Value>,
     at: NaiveDateTime,
-) -> Result<MaterialRequest, StoreError> {
-    super::transaction(c, |c| {
+) -> Result<MaterialRequest, ChangeError> {
+    super::change(c, |c| {
         if get(c, id)?.state != "sent" {
-            return Err(StoreError::WrongState(
-                "the request has been answered already".into(),
-            ));
+            return Err(
+                RuleError::WrongState("the request has been answered already".into()).into(),
+            );
         }
         diesel::update(material_request::table.find(id))
             .set((
@@ -198,17 +199,15 @@ pub fn answer(
                 material_request::answered_at.eq(at),
             ))
             .execute(c)?;
-        get(c, id)
+        Ok(get(c, id)?)
     })
 }
 
 /// The caseworker closes the request (answered or not).
-pub fn close(c: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<MaterialRequest, StoreError> {
-    super::transaction(c, |c| {
+pub fn close(c: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<MaterialRequest, ChangeError> {
+    super::change(c, |c| {
         if get(c, id)?.state == "closed" {
-            return Err(StoreError::WrongState(
-                "the request is closed already".into(),
-            ));
+            return Err(RuleError::WrongState("the request is closed already".into()).into());
         }
         diesel::update(material_request::table.find(id))
             .set((
@@ -216,6 +215,6 @@ pub fn close(c: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<MaterialRequ
                 material_request::closed_at.eq(at),
             ))
             .execute(c)?;
-        get(c, id)
+        Ok(get(c, id)?)
     })
 }

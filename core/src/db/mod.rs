@@ -89,11 +89,13 @@ mod url;
 mod warnings;
 
 pub use checkpoint::{Checkpoint, checkpoint, restart_log};
-pub use error::StoreError;
+pub use error::{ChangeError, RuleError, StoreError};
 pub use migrate::{revert_all_migrations, revert_last_migration, run_migrations};
 pub use pool::{DbConn, Manager, Pool, PooledConn, backend_of, pool, pool_lazy};
 pub(crate) use transaction::execute_on;
-pub use transaction::{ping, read_mostly, transaction, transaction_polling, transaction_with};
+pub use transaction::{
+    change, ping, read_mostly, transaction, transaction_polling, transaction_with,
+};
 pub use url::{Backend, DatabaseUrl, create_private_dir};
 pub use warnings::{durability_warnings, transport_warnings};
 

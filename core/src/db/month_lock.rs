@@ -3,6 +3,7 @@
 
 use super::schema::{month_lock, month_lock_log, visit};
 use super::{DbConn, StoreError};
+use crate::db::{ChangeError, RuleError};
 use crate::domain::YearMonth;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -25,8 +26,8 @@ pub fn lock_month(
     month: YearMonth,
     by: &str,
     at: NaiveDateTime,
-) -> Result<(), StoreError> {
-    super::transaction(c, |c| {
+) -> Result<(), ChangeError> {
+    super::change(c, |c| {
         if is_locked(c, provider_id, month)? {
             return Ok(());
         }
@@ -38,7 +39,7 @@ pub fn lock_month(
             .count()
             .get_result(c)?;
         if unapproved > 0 {
-            return Err(StoreError::NotApproved(unapproved));
+            return Err(RuleError::NotApproved(unapproved).into());
         }
         diesel::insert_into(month_lock::table)
             .values((
@@ -48,7 +49,7 @@ pub fn lock_month(
                 month_lock::locked_by.eq(by),
             ))
             .execute(c)?;
-        log_lock(c, provider_id, month, "locked", by, at, "")
+        Ok(log_lock(c, provider_id, month, "locked", by, at, "")?)
     })
 }
 

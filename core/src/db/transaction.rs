@@ -1,7 +1,7 @@
 //! Transactions on either backend; on SQLite begun so that a writer
 //! waits for the write lock where it should.
 
-use super::{BUSY_TIMEOUT_MS, DbConn, StoreError};
+use super::{BUSY_TIMEOUT_MS, ChangeError, DbConn, StoreError};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -37,6 +37,14 @@ pub fn transaction<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    transaction_with(conn, f)
+}
+
+/// [`transaction`] for a change a rule may refuse ([`ChangeError`]).
+pub fn change<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ChangeError>,
+) -> Result<T, ChangeError> {
     transaction_with(conn, f)
 }
 

@@ -2,7 +2,8 @@
 
 use super::directory::{CONTACT_RESOLUTION_SECONDS, Contacts, Directory, Known, cached};
 use super::message::{device_id_of, differences, event_id_of};
-use super::outcome::{Outcome, Refusal, Rejection, month_locked, reject};
+use super::outcome::{Outcome, Refusal, Rejection, reject};
+use crate::db::ChangeError;
 use crate::db::device_message::{self, DeviceMessageRow};
 use crate::db::visit_event::NewVisitEvent;
 use crate::db::{DbConn, StoreError, dead_letter, device, municipality, user_account};
@@ -147,8 +148,10 @@ impl Batch {
                 }
                 return Ok(outcomes.into_iter().flatten().collect());
             }
-            Err(StoreError::MonthLocked(_)) => {}
-            Err(e) => return Err(e),
+            // A rule refused the batch: which of its groups it refuses
+            // shows group by group.
+            Err(ChangeError::Rule(_)) => {}
+            Err(ChangeError::Store(e)) => return Err(e),
         }
         for g in groups {
             match record::record_group_deferred(conn, &g.events, g.rules, &mut self.pending) {
@@ -159,8 +162,9 @@ impl Batch {
                             Some(self.settle(conn, rec, sender, topic, payload, received)?);
                     }
                 }
-                // Which of them the lock refuses shows one by one.
-                Err(StoreError::MonthLocked(_)) => {
+                // Which of them the lock (or another rule) refuses shows
+                // one by one.
+                Err(ChangeError::Rule(_)) => {
                     for ((i, sender), event) in g.senders.into_iter().zip(g.events) {
                         let ready = Ready {
                             sender,
@@ -178,7 +182,7 @@ impl Batch {
                             });
                     }
                 }
-                Err(e) => return Err(e),
+                Err(ChangeError::Store(e)) => return Err(e),
             }
         }
         Ok(outcomes.into_iter().flatten().collect())
@@ -406,7 +410,6 @@ impl Batch {
         } = ready;
         match record::record_deferred(conn, &event, None, rules, &mut self.pending) {
             Ok(r) => Ok(self.settle(conn, r, sender, topic, payload, received)?),
-            Err(StoreError::MonthLocked(month)) => Err(month_locked(&month).into()),
             Err(e) => Err(e.into()),
         }
     }

@@ -1,5 +1,6 @@
 //! What became of a message, and why one was refused.
 
+use crate::db::{ChangeError, RuleError};
 use crate::db::{StoreError, visit};
 
 /// Every reason a message can be dead-lettered for (the AsyncAPI document
@@ -60,6 +61,24 @@ impl From<Rejection> for Refusal {
     }
 }
 
+/// A rule's refusal is the message's (a locked month: `month_locked`);
+/// storage's is the batch's, tried again.
+impl From<ChangeError> for Refusal {
+    fn from(e: ChangeError) -> Refusal {
+        match e {
+            ChangeError::Store(e) => Refusal::Store(e),
+            ChangeError::Rule(RuleError::MonthLocked(month)) => Refusal::Refused(reject(
+                "month_locked",
+                format!("{month} is locked for billing"),
+            )),
+            // Not raised for one event; kept rather than lost if it were.
+            ChangeError::Rule(other) => {
+                Refusal::Refused(reject("storage_error", other.to_string()))
+            }
+        }
+    }
+}
+
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Refusal {
         Refusal::Store(e)
@@ -94,8 +113,4 @@ pub enum Outcome {
         rejection: Rejection,
         dead_letter_id: Option<String>,
     },
-}
-
-pub(super) fn month_locked(month: &str) -> Rejection {
-    reject("month_locked", format!("{month} is locked for billing"))
 }

@@ -10,6 +10,7 @@ use crate::db::visit::{self as visits, Visit};
 use crate::db::visit_change;
 pub use crate::db::visit_change::Change;
 use crate::db::{self, DbConn, StoreError};
+use crate::db::{ChangeError, RuleError};
 use crate::domain::Rules;
 use crate::domain::YearMonth;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -26,17 +27,17 @@ pub const REASON_CODES: &[&str] = &[
     "other",
 ];
 
-fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
+fn ensure_open(c: &mut DbConn, v: &Visit) -> Result<(), ChangeError> {
     let month = YearMonth::of(v.fields.local_date);
     if is_locked(c, &v.fields.provider_id, month)? {
-        return Err(StoreError::MonthLocked(month.to_string()));
+        return Err(RuleError::MonthLocked(month).into());
     }
     Ok(())
 }
 
 /// Approves one visit as it is (an over-long visit, a manual check-in).
 /// A visit without both ends cannot be approved: correct it first.
-pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
+pub fn approve(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, ChangeError> {
     let rules = rules_for_visit(c, visit_id)?;
     approve_with(c, visit_id, ch, rules)
 }
@@ -46,13 +47,13 @@ fn approve_with(
     visit_id: &str,
     ch: Change<'_>,
     rules: Rules,
-) -> Result<Visit, StoreError> {
-    db::transaction(c, |c| {
+) -> Result<Visit, ChangeError> {
+    db::change(c, |c| {
         track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
             if before.voided || before.elapsed_seconds().is_none() {
-                return Err(StoreError::NotApprovable);
+                return Err(RuleError::NotApprovable.into());
             }
             diesel::update(visit::table.find(visit_id))
                 .set((
@@ -78,9 +79,9 @@ pub fn correct(
     started_at: Option<NaiveDateTime>,
     ended_at: Option<NaiveDateTime>,
     ch: Change<'_>,
-) -> Result<Visit, StoreError> {
+) -> Result<Visit, ChangeError> {
     let rules = rules_for_visit(c, visit_id)?;
-    db::transaction(c, |c| {
+    db::change(c, |c| {
         track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
@@ -108,9 +109,9 @@ pub fn correct(
 }
 
 /// Voids a visit registered by mistake: kept, never counted.
-pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, StoreError> {
+pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, ChangeError> {
     let rules = rules_for_visit(c, visit_id)?;
-    db::transaction(c, |c| {
+    db::change(c, |c| {
         track(c, &[visit_id], rules, |c| {
             let before = visits::get(c, visit_id)?;
             ensure_open(c, &before)?;
@@ -148,10 +149,10 @@ pub fn approve_day(
     date: NaiveDate,
     staff_id: Option<&str>,
     ch: Change<'_>,
-) -> Result<DayApproval, StoreError> {
-    db::transaction(c, |c| {
+) -> Result<DayApproval, ChangeError> {
+    db::change(c, |c| {
         if is_locked(c, provider_id, YearMonth::of(date))? {
-            return Err(StoreError::MonthLocked(YearMonth::of(date).to_string()));
+            return Err(RuleError::MonthLocked(YearMonth::of(date)).into());
         }
         let mut q = visit::table
             .filter(visit::provider_id.eq(provider_id))
@@ -206,8 +207,8 @@ fn track<T>(
     c: &mut DbConn,
     ids: &[&str],
     rules: Rules,
-    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
+    f: impl FnOnce(&mut DbConn) -> Result<T, ChangeError>,
+) -> Result<T, ChangeError> {
     let before = db::figure::inputs(c, ids)?;
     let out = f(c)?;
     let after = db::figure::inputs(c, ids)?;

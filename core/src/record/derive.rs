@@ -6,6 +6,7 @@ use super::pending::Pending;
 use super::write::Writes;
 use crate::db::visit::{Attribution, Visit, VisitFields};
 use crate::db::visit_event::VisitEvent;
+use crate::db::{ChangeError, RuleError};
 use crate::db::{DbConn, StoreError, now};
 use crate::domain::Rules;
 use crate::domain::pairing::Derived;
@@ -22,7 +23,7 @@ pub(super) fn plan(
     existing: Option<(Visit, Attribution)>,
     pending: &mut Pending,
     writes: &mut Writes,
-) -> Result<(Visit, Attribution), StoreError> {
+) -> Result<(Visit, Attribution), ChangeError> {
     let check_in = d.check_in.as_deref().and_then(|id| events.get(id)).copied();
     let check_out = d
         .check_out
@@ -130,7 +131,7 @@ pub(super) fn plan(
             .insert((fields.client_id.clone(), month.to_string()));
     }
     if !same_effect && pending.is_locked(c, &fields.provider_id, month)? {
-        return Err(StoreError::MonthLocked(month.to_string()));
+        return Err(RuleError::MonthLocked(month).into());
     }
     let t = now();
     // The row as it will be written (`now` is kept to the microsecond, as

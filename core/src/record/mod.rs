@@ -19,6 +19,7 @@ mod pair;
 mod pending;
 mod write;
 
+use crate::db::{ChangeError, RuleError};
 use pair::repair;
 pub use pending::Pending;
 
@@ -67,8 +68,8 @@ pub fn record(
     event: &NewVisitEvent,
     note: Option<&NewNote>,
     rules: Rules,
-) -> Result<Recorded, StoreError> {
-    db::transaction(conn, |c| {
+) -> Result<Recorded, ChangeError> {
+    db::change(conn, |c| {
         let mut pending = Pending::default();
         let recorded = record_deferred(c, event, note, rules, &mut pending)?;
         pending.apply(c)?;
@@ -85,7 +86,7 @@ pub fn record_deferred(
     note: Option<&NewNote>,
     rules: Rules,
     pending: &mut Pending,
-) -> Result<Recorded, StoreError> {
+) -> Result<Recorded, ChangeError> {
     let group = Group {
         events: std::slice::from_ref(event),
         rules,
@@ -93,7 +94,7 @@ pub fn record_deferred(
     record_events(conn, &[group], note, pending)?
         .pop()
         .and_then(|mut g| g.pop())
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound.into())
 }
 
 /// New events of one staff member further apart than this are paired on
@@ -110,14 +111,14 @@ const GROUP_GAP_HOURS: i64 = 12;
 /// visits its group created or changed.
 ///
 /// All or nothing: on an error nothing of the group is kept. On
-/// [`StoreError::MonthLocked`] the caller should record the events one by
+/// [`RuleError::MonthLocked`] the caller should record the events one by
 /// one to learn which of them the lock refuses.
 pub fn record_group_deferred(
     conn: &mut DbConn,
     events: &[NewVisitEvent],
     rules: Rules,
     pending: &mut Pending,
-) -> Result<Vec<Recorded>, StoreError> {
+) -> Result<Vec<Recorded>, ChangeError> {
     Ok(
         record_events(conn, &[Group { events, rules }], None, pending)?
             .pop()
@@ -139,13 +140,13 @@ pub struct Group<'a> {
 /// groups one after another. One result per group, in order.
 ///
 /// All or nothing: on an error nothing of any group is kept. On
-/// [`StoreError::MonthLocked`] record the groups one by one to learn which
+/// [`RuleError::MonthLocked`] record the groups one by one to learn which
 /// of them the lock refuses.
 pub fn record_groups_deferred(
     conn: &mut DbConn,
     groups: &[Group<'_>],
     pending: &mut Pending,
-) -> Result<Vec<Vec<Recorded>>, StoreError> {
+) -> Result<Vec<Vec<Recorded>>, ChangeError> {
     record_events(conn, groups, None, pending)
 }
 
@@ -155,7 +156,7 @@ fn record_events(
     groups: &[Group<'_>],
     note: Option<&NewNote>,
     pending: &mut Pending,
-) -> Result<Vec<Vec<Recorded>>, StoreError> {
+) -> Result<Vec<Vec<Recorded>>, ChangeError> {
     // Each group one staff member's, and no two of the same one.
     let mut staff: Vec<&str> = Vec::with_capacity(groups.len());
     for g in groups {
@@ -163,17 +164,18 @@ fn record_events(
             continue;
         };
         if g.events.iter().any(|e| e.staff_id != first.staff_id) {
-            return Err(StoreError::WrongState(
+            return Err(RuleError::WrongState(
                 "a group of events must be one staff member's".into(),
-            ));
+            )
+            .into());
         }
         staff.push(&first.staff_id);
     }
     staff.sort_unstable();
     if staff.windows(2).any(|w| w[0] == w[1]) {
-        return Err(StoreError::WrongState(
-            "two groups of events of the same staff member".into(),
-        ));
+        return Err(
+            RuleError::WrongState("two groups of events of the same staff member".into()).into(),
+        );
     }
     // PostgreSQL: one staff member's events are paired one transaction at
     // a time; the lock is the caller's transaction's (not the savepoint's
@@ -198,7 +200,7 @@ fn record_events(
         }
     }
     let mut cells = crate::domain::figures::Figures::default();
-    let recorded = db::transaction(conn, |c| {
+    let recorded = db::change(conn, |c| {
         // Each event stored, or the one stored before it.
         let all: Vec<&NewVisitEvent> = groups.iter().flat_map(|g| g.events).collect();
         let mut inserted = visit_event::insert_many(c, &all)?.into_iter();
@@ -215,7 +217,7 @@ fn record_events(
                 // No new event in a month locked for billing (R6).
                 let month = crate::domain::YearMonth::of(new.local_date);
                 if pending.is_locked(c, &new.provider_id, month)? {
-                    return Err(StoreError::MonthLocked(month.to_string()));
+                    return Err(RuleError::MonthLocked(month).into());
                 }
                 if let Some(n) = note {
                     journal_note::insert(c, n)?;
@@ -304,7 +306,7 @@ pub fn rederive_staff(
     conn: &mut DbConn,
     staff_id: &str,
     rules: Rules,
-) -> Result<Vec<Derived>, StoreError> {
+) -> Result<Vec<Derived>, ChangeError> {
     let seq = visit_event::all_for_staff(conn, staff_id)?;
     Ok(pairing::derive_all(&seq, rules.max_seconds))
 }

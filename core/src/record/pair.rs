@@ -4,6 +4,7 @@
 use super::derive::plan;
 use super::pending::Pending;
 use super::write::Writes;
+use crate::db::ChangeError;
 use crate::db::visit::{Attribution, Visit, attributions, holding};
 use crate::db::visit_event::{self, VisitEvent};
 use crate::db::{self, DbConn, StoreError};
@@ -107,7 +108,7 @@ pub(super) fn repair(
     items: &[(&[VisitEvent], Rules)],
     cells: &mut crate::domain::figures::Figures,
     pending: &mut Pending,
-) -> Result<Vec<Vec<(Visit, Attribution)>>, StoreError> {
+) -> Result<Vec<Vec<(Visit, Attribution)>>, ChangeError> {
     // The first read of every run's window at once (PostgreSQL).
     let spans: Vec<(&str, NaiveDateTime, NaiveDateTime)> = items
         .iter()

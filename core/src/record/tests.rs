@@ -600,7 +600,7 @@ fn shuffled_streams(mode: Mode) {
                         None => by_staff.push(vec![e.clone()]),
                     }
                 }
-                let recorded = crate::db::transaction(&mut f.conn, |c| {
+                let recorded = crate::db::change(&mut f.conn, |c| {
                     let mut pending = record::Pending::default();
                     let r = if mode == Mode::Together {
                         let groups: Vec<record::Group> = by_staff

@@ -285,7 +285,7 @@ pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Rec
     let note = note_with(ctx, &check_out, &input.event_id, note);
     // Both halves or neither.
     let rules = ctx.rules;
-    let result = hemtid_core::db::transaction(c, |c| {
+    let result = hemtid_core::db::change(c, |c| {
         let first = record::record(c, &check_in, None, rules)?;
         let second = record::record(c, &check_out, note.as_ref(), rules)?;
         Ok(match (first, second) {
