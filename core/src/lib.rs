@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod contract;
 pub mod db;
 #[cfg(test)]
 mod deadline_tests;

@@ -108,9 +108,10 @@ pub fn alert_payload(
     seq: i64,
     a: &hemtid_core::db::alert::Alert,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut body = serde_json::to_value(a)?;
-    body["seq"] = serde_json::json!(seq);
-    serde_json::to_vec(&body)
+    serde_json::to_vec(&hemtid_core::contract::AlertMessage {
+        alert: a.into(),
+        seq,
+    })
 }
 
 /// The topic a device reads its receipts on.

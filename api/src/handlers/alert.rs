@@ -10,6 +10,7 @@ use crate::openapi::problem;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
+use hemtid_core::contract::AlertBody;
 use hemtid_core::db::alert::{self, Alert, AlertChange, Filter, Viewer};
 use hemtid_core::db::{DbConn, client};
 use hemtid_core::model::Role;
@@ -27,7 +28,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AlertView {
     #[serde(flatten)]
-    pub alert: Alert,
+    pub alert: AlertBody,
     /// The client's name, for the reader (never in MQTT payloads).
     pub client_name: String,
 }
@@ -101,7 +102,7 @@ fn with_names(c: &mut DbConn, alerts: Vec<Alert>) -> Result<Vec<AlertView>, ApiE
         }
         let client_name = names.get(&a.client_id).cloned().unwrap_or_default();
         out.push(AlertView {
-            alert: a,
+            alert: AlertBody::from(&a),
             client_name,
         });
     }

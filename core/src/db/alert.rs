@@ -27,13 +27,12 @@ pub const KINDS: &[(&str, &str, &str)] = &[
 /// The states an alert moves through.
 pub const STATES: &[&str] = &["open", "acknowledged", "resolved"];
 
-/// A stored alert.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A stored alert (what the contracts show of it is
+/// [`crate::contract::AlertBody`]).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = alert)]
 pub struct Alert {
     pub id: String,
-    #[serde(skip)]
     pub municipality_id: String,
     pub client_id: String,
     /// `YYYY-MM`, local.
@@ -51,18 +50,10 @@ pub struct Alert {
     pub state: String,
     /// In Swedish, for the caseworker or provider.
     pub message: String,
-    /// The figures behind the alert (minutes, percentages, days).
-    #[serde(serialize_with = "as_json")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The figures behind the alert (minutes, percentages, days), JSON.
     pub figures: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub raised_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<NaiveDateTime>,
 }
 
