@@ -98,30 +98,38 @@ pub async fn my_clients(
                     .into_iter()
                     .map(|s| (s.id, s.fields.standard_minutes))
                     .collect();
-            let mut out = Vec::new();
-            for (client, order) in access::clients_with_active_order(c, &provider, today)? {
-                let full = care_order::get_with_lines(c, &p.municipality_id, &order.id)?;
-                let decision = hemtid_core::db::decision::get(
-                    c,
-                    &p.municipality_id,
-                    &order.fields.decision_id,
-                )?;
+            // The month's ordered and performed time of every client in
+            // two reads, not a client's whole month each (the provider may
+            // have hundreds of clients).
+            let ordered = client_month::ordered_for_provider(c, &m, &provider, month)?;
+            let performed = hemtid_core::db::figure::provider_month_seconds(c, &provider, month)?;
+            let clients = access::clients_with_active_order(c, &provider, today)?;
+            let order_ids: Vec<&str> = clients.iter().map(|(_, o)| o.id.as_str()).collect();
+            let mut lines = care_order::line_services(c, &order_ids)?;
+            let decision_ids: Vec<&str> = clients
+                .iter()
+                .map(|(_, o)| o.fields.decision_id.as_str())
+                .collect();
+            let kinds = hemtid_core::db::decision::kinds(c, &decision_ids)?;
+            let mut out = Vec::with_capacity(clients.len());
+            for (client, order) in clients {
+                let decision_kind = kinds
+                    .get(&order.fields.decision_id)
+                    .cloned()
+                    .ok_or_else(|| ApiError::internal("an order without its decision"))?;
                 let mut services: Vec<TodayService> = Vec::new();
-                for l in &full.lines {
-                    if !services.iter().any(|s| s.code == l.service_code) {
+                for (service_id, code, name) in lines.remove(&order.id).unwrap_or_default() {
+                    if !services.iter().any(|s| s.code == code) {
                         services.push(TodayService {
-                            code: l.service_code.clone(),
-                            name: l.service_name.clone(),
-                            standard_minutes: standard
-                                .get(&l.line.fields.service_id)
-                                .copied()
-                                .unwrap_or(0),
+                            standard_minutes: standard.get(&service_id).copied().unwrap_or(0),
+                            code,
+                            name,
                         });
                     }
                 }
-                let cm = client_month::read(c, &m, &client.id, Some(&provider), month)?;
-                let performed = minutes(cm.performed.total);
-                let left = cm.ordered_minutes - performed;
+                let ordered_minutes = ordered.get(&client.id).map_or(0, |o| o.minutes);
+                let performed = minutes(performed.get(&client.id).copied().unwrap_or(0));
+                let left = ordered_minutes - performed;
                 let f = client.fields;
                 out.push(TodayClient {
                     id: client.id,
@@ -133,7 +141,7 @@ pub async fn my_clients(
                     phone: f.phone,
                     order: TodayOrder {
                         id: order.id,
-                        decision_kind: decision.fields.kind,
+                        decision_kind,
                         daily_visits: order.fields.daily_visits,
                         double_staffing_minutes: order.fields.double_staffing_minutes,
                         services,
@@ -141,7 +149,7 @@ pub async fn my_clients(
                     },
                     month: TodayMonth {
                         month,
-                        ordered_minutes: cm.ordered_minutes,
+                        ordered_minutes,
                         performed_minutes: performed,
                         left_minutes: left,
                         left: format_hm(left),

@@ -133,6 +133,23 @@ async fn a_care_worker_day_from_check_in_to_the_month() {
         )
         .await;
     assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 1);
+    // The care worker's list of clients says the same of the month.
+    let r = p
+        .ctx
+        .call(Method::GET, "/api/v1/me/clients", Some(&p.anna), None)
+        .await;
+    let today = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    let lisa = today.iter().find(|c| c["given_name"] == "Lisa").unwrap();
+    assert_eq!(
+        (
+            lisa["month"]["ordered_minutes"].as_i64(),
+            lisa["month"]["performed_minutes"].as_i64(),
+            lisa["month"]["left"].as_str()
+        ),
+        (Some(3096), Some(45), Some("50:51"))
+    );
+    let greta = today.iter().find(|c| c["given_name"] == "Greta").unwrap();
+    assert_eq!(greta["month"]["performed_minutes"], 0);
     // The caseworker sees the same month (the whole client).
     let cw = p.ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await;
     assert_eq!(

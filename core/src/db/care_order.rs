@@ -205,6 +205,37 @@ pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<CareOrd
         .first(conn)?)
 }
 
+/// A line's service: id, code and name.
+pub type LineService = (String, String, String);
+
+/// The services of each order's lines, in the lines' order. One read for
+/// many orders (a care worker's list of clients), where
+/// [`get_with_lines`] reads one order.
+pub fn line_services(
+    conn: &mut DbConn,
+    order_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<LineService>>, StoreError> {
+    let mut out: std::collections::HashMap<String, Vec<LineService>> =
+        std::collections::HashMap::with_capacity(order_ids.len());
+    for chunk in order_ids.chunks(500) {
+        let rows = order_line::table
+            .inner_join(service::table)
+            .filter(order_line::care_order_id.eq_any(chunk))
+            .order((order_line::care_order_id, order_line::position))
+            .select((
+                order_line::care_order_id,
+                order_line::service_id,
+                service::code,
+                service::name,
+            ))
+            .load::<(String, String, String, String)>(conn)?;
+        for (order, id, code, name) in rows {
+            out.entry(order).or_default().push((id, code, name));
+        }
+    }
+    Ok(out)
+}
+
 /// The order with its lines.
 pub fn get_with_lines(
     conn: &mut DbConn,

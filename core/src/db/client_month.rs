@@ -137,6 +137,28 @@ pub fn ordered_for_municipality(
     municipality: &Municipality,
     month: YearMonth,
 ) -> Result<std::collections::HashMap<String, OrderedMonth>, StoreError> {
+    ordered_for(conn, municipality, None, month)
+}
+
+/// [`ordered`] of one provider's orders for each of its clients (what
+/// [`ordered`] with that provider answers, client by client), in the same
+/// few queries as [`ordered_for_municipality`]: the care worker's list of
+/// clients.
+pub fn ordered_for_provider(
+    conn: &mut DbConn,
+    municipality: &Municipality,
+    provider_id: &str,
+    month: YearMonth,
+) -> Result<std::collections::HashMap<String, OrderedMonth>, StoreError> {
+    ordered_for(conn, municipality, Some(provider_id), month)
+}
+
+fn ordered_for(
+    conn: &mut DbConn,
+    municipality: &Municipality,
+    provider_id: Option<&str>,
+    month: YearMonth,
+) -> Result<std::collections::HashMap<String, OrderedMonth>, StoreError> {
     use super::schema::{client as client_t, order_month as memo_t};
     let convention = municipality
         .month_convention()
@@ -148,7 +170,7 @@ pub fn ordered_for_municipality(
         String,
         Option<(String, chrono::NaiveDateTime, Option<i64>, String)>,
     );
-    let mut orders: Vec<Row> = care_order_t::table
+    let mut q = care_order_t::table
         .inner_join(client_t::table)
         .inner_join(decision_t::table)
         .left_join(
@@ -182,7 +204,11 @@ pub fn ordered_for_municipality(
             )
                 .nullable(),
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(p) = provider_id {
+        q = q.filter(care_order_t::provider_id.eq(p.to_string()));
+    }
+    let mut orders: Vec<Row> = q.load(conn)?;
     orders.sort_by_key(|((_, _, _, from, _, _), ..)| *from);
     // What is remembered and still holds; the rest is computed (and
     // remembered) now.

@@ -64,6 +64,23 @@ pub fn create(
         .first(conn)?)
 }
 
+/// The kind (`individual` or `frame`…) of each decision: one read for many.
+pub fn kinds(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            decision::table
+                .filter(decision::id.eq_any(chunk))
+                .select((decision::id, decision::kind))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// The decision, if its client belongs to `municipality_id`.
 pub fn get(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<Decision, StoreError> {
     Ok(decision::table

@@ -11,7 +11,8 @@ mod read;
 mod rebuild;
 
 pub use read::{
-    MonthFigures, client_days, client_month, municipality_month, stored_month, stored_staff_month,
+    MonthFigures, client_days, client_month, municipality_month, provider_month_seconds,
+    stored_month, stored_staff_month,
 };
 pub use rebuild::{
     Rebuilt, compute_month, compute_staff_month, rebuild_all_staff, rebuild_month,

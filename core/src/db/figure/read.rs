@@ -106,6 +106,27 @@ pub fn client_days(
     Ok(out)
 }
 
+/// The seconds performed in a month for each client of a provider (its
+/// part only; clients without any are absent): one read for a care
+/// worker's list of clients.
+pub fn provider_month_seconds(
+    c: &mut DbConn,
+    provider_id: &str,
+    month: YearMonth,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    Ok(figure_month::table
+        .filter(figure_month::provider_id.eq(provider_id))
+        .filter(figure_month::month.eq(month.to_string()))
+        .filter(figure_month::service_id.eq(WHOLE))
+        .select((figure_month::client_id, figure_month::seconds))
+        .load::<(String, i64)>(c)?
+        .into_iter()
+        .fold(std::collections::HashMap::new(), |mut m, (client, s)| {
+            *m.entry(client).or_default() += s;
+            m
+        }))
+}
+
 /// Every figure of a municipality's month: (client, provider, service, amounts).
 pub fn municipality_month(
     c: &mut DbConn,
