@@ -2,7 +2,7 @@
 //! compared to, measured in the same run (docs/BENCHMARKS.md):
 //!
 //! ```text
-//! cargo bench --bench bench -- [ingest | ingest-sqlite] [phone] [figures] [memory]
+//! cargo bench --bench bench -- [ingest | ingest-sqlite] [phone] [phone-pg] [figures] [memory]
 //! ```
 //!
 //! 1. ingest: device events per second from MQTT publish to receipt
@@ -10,8 +10,10 @@
 //!    PostgreSQL with Mosquitto, against the same broker delivering to a
 //!    consumer that only does one multi-row INSERT per batch; latency at a
 //!    steady 2,000 events/s.
-//! 2. phone: check-in + check-out pairs per second and latency at a fixed
-//!    1,000 requests/s, against a no-op actix-web handler in this binary.
+//! 2. phone (SQLite) and phone-pg (PostgreSQL): check-in + check-out pairs
+//!    per second and latency at a fixed 1,000 requests/s, against a no-op
+//!    actix-web handler in this binary; and a mixed load at 2,000
+//!    requests/s, 80 % of them the phone's reads.
 //! 3. figures: the monthly report of a 20,000-client municipality with
 //!    about 3 million visits in the month, from the incremental figures,
 //!    against a plain SQL aggregate over the raw visits (PostgreSQL).
@@ -70,7 +72,13 @@ fn main() -> Result<()> {
         }
     }
     if want("phone") {
-        phone()?;
+        phone(&Backend::Sqlite)?;
+    }
+    if want("phone-pg") {
+        match Backend::postgres_only() {
+            Some(b) => phone(&b)?,
+            None => println!("\nPostgreSQL not reachable: the phone API on PostgreSQL skipped"),
+        }
     }
     if want("figures") {
         figures()?;
@@ -173,6 +181,16 @@ impl Backend {
         let g = hemtid_gateway::GatewayOptions::from_url(&mqtt, "x").ok()?;
         std::net::TcpStream::connect((g.host.as_str(), g.port)).ok()?;
         diesel::PgConnection::establish(&pg).ok()?;
+        Some(Backend::Postgres { pg, mqtt })
+    }
+
+    /// PostgreSQL alone (the phone API needs no broker).
+    fn postgres_only() -> Option<Backend> {
+        let pg = std::env::var("HEMTID_BENCH_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        diesel::PgConnection::establish(&pg).ok()?;
+        let mqtt = std::env::var("HEMTID_BENCH_MQTT_URL")
+            .unwrap_or_else(|_| "mqtt://127.0.0.1:1885".into());
         Some(Backend::Postgres { pg, mqtt })
     }
 
@@ -634,9 +652,13 @@ fn insert_rows(pool: &Pool, rows: &[(String, String, String)]) -> Result<()> {
 
 // ---------------------------------------------------------------- phone
 
-fn phone() -> Result<()> {
-    println!("\n## 2. Phone API (SQLite, loopback, this process)");
-    let t = target(&Backend::Sqlite, "phone")?;
+fn phone(backend: &Backend) -> Result<()> {
+    let (name, db_backend) = match backend {
+        Backend::Sqlite => ("SQLite", db::Backend::Sqlite),
+        Backend::Postgres { .. } => ("PostgreSQL", db::Backend::Postgres),
+    };
+    println!("\n## 2. Phone API ({name}, loopback, this process)");
+    let t = target(backend, "phone")?;
     let pool = simulate::open(&t.config)?;
     let o = Options {
         clients: 500,
@@ -647,9 +669,16 @@ fn phone() -> Result<()> {
         ..Options::default()
     };
     let p = simulate::prepare(&pool, &o)?;
+    // The planner's statistics of the tables just filled, as autovacuum
+    // would gather them (this machine's PostgreSQL runs without it; with
+    // none, the list of clients read 500 orders by nested scans).
+    if db_backend == db::Backend::Postgres {
+        let mut c = pool.get()?;
+        diesel::sql_query("ANALYZE").execute(&mut *c)?;
+    }
     // As `hemtid serve` runs it: the log copied back on a thread of its
     // own, not inside a commit.
-    let checkpointer = hemtid::checkpointer::start(pool.clone(), db::Backend::Sqlite)?;
+    let checkpointer = hemtid::checkpointer::start(pool.clone(), db_backend)?;
     let keys = hemtid_core::auth::TokenKeys::new(&[7u8; 32], 3600);
     let state = hemtid_api::AppState::build(pool.clone(), keys, hemtid_api::Clock::System, None);
     let (api_port, noop_port) = (simulate::free_port()?, simulate::free_port()?);
@@ -660,14 +689,23 @@ fn phone() -> Result<()> {
                 .bind(("127.0.0.1", api_port))?
                 .run();
             let noop = actix_web::HttpServer::new(|| {
-                actix_web::App::new().route(
-                    "/noop",
-                    actix_web::web::post().to(|_body: actix_web::web::Bytes| async {
-                        actix_web::HttpResponse::Created()
-                            .content_type("application/json")
-                            .body("{}")
-                    }),
-                )
+                actix_web::App::new()
+                    .route(
+                        "/noop",
+                        actix_web::web::post().to(|_body: actix_web::web::Bytes| async {
+                            actix_web::HttpResponse::Created()
+                                .content_type("application/json")
+                                .body("{}")
+                        }),
+                    )
+                    .route(
+                        "/noop",
+                        actix_web::web::get().to(|| async {
+                            actix_web::HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body("{}")
+                        }),
+                    )
             })
             .workers(2)
             .bind(("127.0.0.1", noop_port))?
@@ -711,43 +749,23 @@ fn phone() -> Result<()> {
     println!("{} care workers signed in", workers.len());
     let threads = 8;
     let secs = 15;
-    let (hemtid_max, _) = pairs(
-        &api,
-        &workers,
-        threads,
-        Duration::from_secs(secs),
-        None,
-        0,
-        false,
-    )?;
-    let (noop_max, _) = pairs(
-        &noop,
-        &workers,
-        threads,
-        Duration::from_secs(secs),
-        None,
-        1,
-        true,
-    )?;
+    let load = |base: &str, length: u64, rate: Option<u32>, round: i64, reads: usize| {
+        pairs(
+            base,
+            &workers,
+            threads,
+            Duration::from_secs(length),
+            rate,
+            round,
+            reads,
+            base == noop,
+        )
+    };
+    let (hemtid_max, _, _) = load(&api, secs, None, 0, 0)?;
+    let (noop_max, _, _) = load(&noop, secs, None, 1, 0)?;
     println!("max: hemtid {hemtid_max:.0} pairs/s, no-op {noop_max:.0} pairs/s");
-    let (h_rate, h_lat) = pairs(
-        &api,
-        &workers,
-        threads,
-        Duration::from_secs(10),
-        Some(1000),
-        2,
-        false,
-    )?;
-    let (n_rate, n_lat) = pairs(
-        &noop,
-        &workers,
-        threads,
-        Duration::from_secs(10),
-        Some(1000),
-        3,
-        true,
-    )?;
+    let (h_rate, h_lat, _) = load(&api, 10, Some(1000), 2, 0)?;
+    let (n_rate, n_lat, _) = load(&noop, 10, Some(1000), 3, 0)?;
     let q = |v: &[u64], x: f64| drive::percentile(v, x) / 1000.0;
     println!(
         "at 1,000 requests/s: hemtid {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; no-op {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -766,11 +784,67 @@ fn phone() -> Result<()> {
         q(&n_lat, 0.5),
         q(&n_lat, 0.99)
     );
+    read_costs(&api, &workers)?;
+    // The mixed load: per pair of writes eight reads (80 %), paced to
+    // 2,000 requests/s in all.
+    let (m_pairs, m_writes, m_reads) = load(&api, 10, Some(2000), 4, MIXED_READS)?;
+    let m_rate = m_pairs * (2 + MIXED_READS) as f64;
+    let (n_pairs, n_writes, n_reads) = load(&noop, 10, Some(2000), 5, MIXED_READS)?;
+    let all = |a: &[u64], b: &[u64]| [a, b].concat();
+    let (m_all, n_all) = (all(&m_writes, &m_reads), all(&n_writes, &n_reads));
+    println!(
+        "| mixed, 80 % reads, offered 2,000 requests/s | {m_rate:.0} req/s: p50 {:.2} ms, p99 {:.2} ms (reads p99 {:.2} ms, writes p99 {:.2} ms) | no-op {:.0} req/s: p50 {:.2} ms, p99 {:.2} ms |",
+        q(&m_all, 0.5),
+        q(&m_all, 0.99),
+        q(&m_reads, 0.99),
+        q(&m_writes, 0.99),
+        n_pairs * (2 + MIXED_READS) as f64,
+        q(&n_all, 0.5),
+        q(&n_all, 0.99),
+    );
     if let Some(c) = checkpointer {
         c.stop();
     }
     Ok(())
 }
+
+/// What each of the mixed load's reads costs alone: 40 of each, one after
+/// the other, of the first care workers (the mean and the slowest).
+fn read_costs(api: &str, workers: &[SignedIn]) -> Result<()> {
+    let agent = ureq::AgentBuilder::new().build();
+    let month = chrono::Utc::now().format("%Y-%m");
+    let day = chrono::Utc::now().format("%Y-%m-%d");
+    let mut line = Vec::new();
+    for (name, path) in [
+        ("/me/clients", "/api/v1/me/clients".to_string()),
+        (
+            "a client's month",
+            format!("/api/v1/clients/{{client}}/months/{month}"),
+        ),
+        ("the day's visits", format!("/api/v1/me/visits?date={day}")),
+    ] {
+        let mut took = Vec::new();
+        for (token, clients) in workers.iter().cycle().take(40) {
+            let url = format!("{api}{}", path.replace("{client}", &clients[0].0));
+            let t = Instant::now();
+            agent
+                .get(&url)
+                .set("Authorization", &format!("Bearer {token}"))
+                .call()?
+                .into_string()?;
+            took.push(t.elapsed().as_micros() as u64);
+        }
+        let mean = took.iter().sum::<u64>() as f64 / took.len() as f64 / 1000.0;
+        let max = took.iter().max().copied().unwrap_or(0) as f64 / 1000.0;
+        line.push(format!("{name} {mean:.2} ms (slowest {max:.2} ms)"));
+    }
+    println!("each read alone: {}", line.join("; "));
+    Ok(())
+}
+
+/// Reads per check-in + check-out pair in the mixed load: 8 of 10
+/// requests.
+const MIXED_READS: usize = 8;
 
 async fn futures_join<A, B>(a: A, b: B) -> (A::Output, B::Output)
 where
@@ -819,7 +893,12 @@ type SignedIn = (String, Vec<(String, Vec<String>)>);
 /// Check-in + check-out pairs on `threads` threads for `length`: as fast
 /// as they go, or paced to `rate` requests per second in all (latency from
 /// the time each request was due, so a slow answer delays nothing unseen).
-/// Returns pairs per second and the request latencies in microseconds.
+/// With `reads`, each pair comes with that many of the phone's reads
+/// (the day's visits, a client's month, now and then the list of
+/// clients), half before the check-in and half before the check-out. Returns pairs per
+/// second and the latencies of the writes and of the reads in
+/// microseconds.
+#[allow(clippy::too_many_arguments)]
 fn pairs(
     base: &str,
     workers: &[SignedIn],
@@ -827,8 +906,9 @@ fn pairs(
     length: Duration,
     rate: Option<u32>,
     round: i64,
+    reads: usize,
     noop: bool,
-) -> Result<(f64, Vec<u64>)> {
+) -> Result<(f64, Vec<u64>, Vec<u64>)> {
     let started = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
@@ -843,11 +923,12 @@ fn pairs(
             let base = base.to_string();
             let done = done.clone();
             let refused = refused.clone();
-            std::thread::spawn(move || -> Vec<u64> {
+            std::thread::spawn(move || -> (Vec<u64>, Vec<u64>) {
                 let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
                 let interval = rate.map(|r| Duration::from_secs_f64(threads as f64 / f64::from(r)));
                 let mut due = Instant::now();
                 let mut lat = Vec::new();
+                let mut read_lat = Vec::new();
                 let mut i: i64 = 0;
                 // Each worker's visits go back in time from yesterday,
                 // 20 minutes each, so they never overlap.
@@ -856,11 +937,28 @@ fn pairs(
                     let (token, clients) = &mine[(i as usize) % mine.len()];
                     let k = i / mine.len() as i64;
                     let (client, service) = &clients[(k as usize) % clients.len()];
-                    // Each round ten days further back (registrations
-                    // older than 62 days are refused).
+                    // Each round five days further back (registrations
+                    // older than 62 days are refused; the simulated orders
+                    // begin about a month back).
                     let start = yesterday
-                        - chrono::Duration::minutes(20 * (k + 1) + 14_400 * round);
+                        - chrono::Duration::minutes(20 * (k + 1) + 7_200 * round);
                     let end = start + chrono::Duration::minutes(15);
+                    let month = start.format("%Y-%m");
+                    let day = start.format("%Y-%m-%d");
+                    // The reads of one visit: the day's visits and the
+                    // client's month in turn, and once in ten visits the
+                    // list of clients instead of the last (a phone loads
+                    // that list, the provider's whole, at the start of a
+                    // round and refreshes it now and then).
+                    let read_path = |r: usize| {
+                        if r + 1 == reads && i % 10 == 0 {
+                            "/api/v1/me/clients".to_string()
+                        } else if r % 2 == 1 {
+                            format!("/api/v1/clients/{client}/months/{month}")
+                        } else {
+                            format!("/api/v1/me/visits?date={day}")
+                        }
+                    };
                     let bodies = [
                         ("/api/v1/visits/check-in", serde_json::json!({
                             "event_id": uuid::Uuid::new_v4(), "client_id": client,
@@ -870,7 +968,20 @@ fn pairs(
                             "occurred_at": end.to_rfc3339(), "method": "nfc", "tag_uid": "04:AA:BB:CC",
                             "services": service.iter().map(|code| serde_json::json!({"code": code})).collect::<Vec<_>>()})),
                     ];
-                    for (path, body) in &bodies {
+                    let mut requests: Vec<(String, Option<&serde_json::Value>)> = Vec::new();
+                    let before_check_in = reads / 2 + reads % 2;
+                    for (j, (path, body)) in bodies.iter().enumerate() {
+                        let range = if j == 0 {
+                            0..before_check_in
+                        } else {
+                            before_check_in..reads
+                        };
+                        for r in range {
+                            requests.push((read_path(r), None));
+                        }
+                        requests.push(((*path).to_string(), Some(body)));
+                    }
+                    for (path, body) in requests {
                         let url = if noop {
                             format!("{base}/noop")
                         } else {
@@ -883,10 +994,14 @@ fn pairs(
                             }
                         }
                         let sent_at = if interval.is_some() { due } else { Instant::now() };
-                        let r = agent
-                            .post(&url)
-                            .set("Authorization", &format!("Bearer {token}"))
-                            .send_json(body.clone());
+                        let auth = format!("Bearer {token}");
+                        let r = match body {
+                            Some(body) => agent
+                                .post(&url)
+                                .set("Authorization", &auth)
+                                .send_json(body.clone()),
+                            None => agent.get(&url).set("Authorization", &auth).call(),
+                        };
                         match r {
                             Ok(_) => {}
                             Err(ureq::Error::Status(s, resp)) => {
@@ -900,7 +1015,12 @@ fn pairs(
                                 }
                             }
                         }
-                        lat.push(sent_at.elapsed().as_micros() as u64);
+                        let took = sent_at.elapsed().as_micros() as u64;
+                        if body.is_some() {
+                            lat.push(took);
+                        } else {
+                            read_lat.push(took);
+                        }
                         if let Some(iv) = interval {
                             due += iv;
                         }
@@ -908,16 +1028,17 @@ fn pairs(
                     done.fetch_add(1, Ordering::Relaxed);
                     i += 1;
                 }
-                lat
+                (lat, read_lat)
             })
         })
         .collect();
-    let mut lat = Vec::new();
+    let (mut lat, mut read_lat) = (Vec::new(), Vec::new());
     for h in handles {
-        lat.extend(
-            h.join()
-                .map_err(|_| anyhow::anyhow!("a client thread failed"))?,
-        );
+        let (w, r) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread failed"))?;
+        lat.extend(w);
+        read_lat.extend(r);
     }
     let secs = started.elapsed().as_secs_f64();
     // A figure of refused requests measures nothing: stop instead.
@@ -925,7 +1046,7 @@ fn pairs(
     if refused > 0 {
         anyhow::bail!("{refused} requests to {base} were refused or failed");
     }
-    Ok((done.load(Ordering::SeqCst) as f64 / secs, lat))
+    Ok((done.load(Ordering::SeqCst) as f64 / secs, lat, read_lat))
 }
 
 // ---------------------------------------------------------------- figures
