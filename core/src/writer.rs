@@ -14,7 +14,7 @@
 //! the whole database, and it groups concurrent commits itself.
 
 use crate::db::{DbConn, Pool, StoreError};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
@@ -133,15 +133,10 @@ fn failed_commit(e: &StoreError) -> StoreError {
 /// Never a rule's refusal ([`crate::db::RuleError`]), which the API answers as
 /// the item's own conflict.
 fn failure(message: &str, transient: bool) -> StoreError {
-    let kind = if transient {
-        DatabaseErrorKind::SerializationFailure
-    } else {
-        DatabaseErrorKind::Unknown
-    };
-    StoreError::Database(DieselError::DatabaseError(
-        kind,
-        Box::new(message.to_string()),
-    ))
+    StoreError::Writer {
+        message: message.to_string(),
+        transient,
+    }
 }
 
 impl Writer {
@@ -389,7 +384,16 @@ mod tests {
             // A failure of the writer, not the item's own conflict (which
             // the API would answer 409).
             let e = answer(r).expect_err("nothing of the batch is kept");
-            assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+            assert!(
+                matches!(
+                    e,
+                    StoreError::Writer {
+                        transient: false,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
             assert!(!e.is_transient(), "{e:?}");
         }
         assert!(keys(&db).is_empty());

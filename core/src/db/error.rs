@@ -32,6 +32,11 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("encoding: {0}")]
     Encode(String),
+    /// The single writer failed rather than a write's data: it panicked,
+    /// stopped, or its commit failed (`transient`: trying again later can
+    /// succeed).
+    #[error("the writer: {message}")]
+    Writer { message: String, transient: bool },
 }
 
 /// A change a rule does not allow now. Nothing is wrong with storage or
@@ -81,6 +86,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Pool(_) | StoreError::Connection(_) => true,
+            StoreError::Writer { transient, .. } => *transient,
             StoreError::Database(DieselError::DatabaseError(kind, info)) => {
                 matches!(
                     kind,
