@@ -3,8 +3,9 @@
 //! change without changing a contract, and the contract tests
 //! (`openapi.json`, `asyncapi.yaml`) notice when a contract changes.
 
-use crate::db::alert::Alert as AlertRow;
+use crate::db::alert::{Alert as AlertRow, AlertChange};
 use crate::db::utc;
+use crate::model::{AlertAction, AlertKind, AlertState, Audience};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
@@ -19,15 +20,18 @@ pub struct AlertBody {
     pub month: String,
     /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
     /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: AlertKind,
     /// The rule ids applied, e.g. `R1,R2` (see the glossary).
     pub rules: String,
     /// Who is told: `caseworker`, `provider` or `fee_admin`.
-    pub audience: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub audience: Audience,
     pub caseworker_id: Option<String>,
     pub provider_id: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: AlertState,
     /// In Swedish, for the caseworker or provider.
     pub message: String,
     /// The figures behind the alert (minutes, percentages, days).
@@ -50,15 +54,14 @@ impl From<&AlertRow> for AlertBody {
             id: a.id.clone(),
             client_id: a.client_id.clone(),
             month: a.month.clone(),
-            kind: a.kind.clone(),
+            kind: a.kind,
             rules: a.rules.clone(),
-            audience: a.audience.clone(),
+            audience: a.audience,
             caseworker_id: a.caseworker_id.clone(),
             provider_id: a.provider_id.clone(),
-            state: a.state.clone(),
+            state: a.state,
             message: a.message.clone(),
-            // Written by hemtid as JSON; unreadable text shows as null.
-            figures: serde_json::from_str(&a.figures).unwrap_or(serde_json::Value::Null),
+            figures: json(&a.figures),
             raised_at: a.raised_at,
             updated_at: a.updated_at,
             resolved_at: a.resolved_at,
@@ -73,4 +76,44 @@ pub struct AlertMessage {
     #[serde(flatten)]
     pub alert: AlertBody,
     pub seq: i64,
+}
+
+/// Figures are written by hemtid as JSON; unreadable text shows as null.
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+/// One change of an alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AlertChange))]
+pub struct AlertChangeBody {
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    /// `raised`, `updated`, `acknowledged`, `resolved` or `reopened`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub action: AlertAction,
+    /// The state after the change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: AlertState,
+    /// Who did it; unset when the rules did.
+    pub by_user_id: Option<String>,
+    pub note: String,
+    pub message: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub figures: serde_json::Value,
+}
+
+impl From<&AlertChange> for AlertChangeBody {
+    fn from(h: &AlertChange) -> Self {
+        AlertChangeBody {
+            at: h.at,
+            action: h.action,
+            state: h.state,
+            by_user_id: h.by_user_id.clone(),
+            note: h.note.clone(),
+            message: h.message.clone(),
+            figures: json(&h.figures),
+        }
+    }
 }

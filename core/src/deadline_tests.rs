@@ -84,8 +84,16 @@ impl Fx {
         )
         .unwrap()
         .into_iter()
-        .filter(|a| a.state != "resolved" && deadlines::KINDS.contains(&a.kind.as_str()))
-        .map(|a| (a.kind, a.month, a.audience))
+        .filter(|a| {
+            a.state != crate::model::AlertState::Resolved && deadlines::KINDS.contains(&a.kind)
+        })
+        .map(|a| {
+            (
+                a.kind.as_str().to_string(),
+                a.month,
+                a.audience.as_str().to_string(),
+            )
+        })
         .collect();
         out.sort();
         out
@@ -152,7 +160,7 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
         &f.m.id,
         &Viewer::Provider(f.jakobsberg.clone()),
         &alert::Filter {
-            kind: Some("care_plan_missing"),
+            kind: Some(crate::model::AlertKind::CarePlanMissing),
             client_id: Some(&f.lisa.clone()),
             ..Default::default()
         },
@@ -179,8 +187,15 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
         10,
     )
     .unwrap();
-    assert!(mine.iter().any(|a| a.kind == "care_plan_missing_escalated"));
-    assert!(!mine.iter().any(|a| a.kind == "care_plan_missing"));
+    assert!(
+        mine.iter()
+            .any(|a| a.kind == crate::model::AlertKind::CarePlanMissingEscalated)
+    );
+    assert!(
+        !mine
+            .iter()
+            .any(|a| a.kind == crate::model::AlertKind::CarePlanMissing)
+    );
     // A draft is not a plan.
     let content = PlanContent::default();
     let draft = Draft {
@@ -371,7 +386,7 @@ fn a_renewed_order_keeps_the_plan_and_a_new_provider_needs_its_own() {
         &f.m.id,
         &Viewer::Provider(omsorgshuset.clone()),
         &alert::Filter {
-            kind: Some("care_plan_missing"),
+            kind: Some(crate::model::AlertKind::CarePlanMissing),
             client_id: Some(&lisa),
             ..Default::default()
         },

@@ -80,17 +80,17 @@ impl Fx {
     fn event(&self, kind: &str, t: NaiveDateTime) -> NewVisitEvent {
         NewVisitEvent {
             id: new_id(),
-            source: "phone".into(),
+            source: crate::model::Source::Phone,
             source_key: self.anna.clone(),
             event_id: new_id(),
-            kind: kind.into(),
+            kind: crate::model::EventKind::parse(kind).expect("a known kind"),
             staff_id: self.anna.clone(),
             client_id: self.lisa.clone(),
             provider_id: self.jakobsberg.clone(),
             occurred_at: t,
             received_at: now(),
             local_date: crate::domain::local_date(t.and_utc(), Stockholm),
-            method: Some("nfc".into()),
+            method: Some(crate::model::Method::Nfc),
             method_ref: Some("tag".into()),
             reason: None,
             payload: serde_json::to_string(&Payload::default()).unwrap(),
@@ -132,7 +132,7 @@ impl Fx {
             &self.m.id,
             &Viewer::Admin,
             &alert::Filter {
-                kind: Some(kind),
+                kind: Some(crate::model::AlertKind::parse(kind).expect("a known kind")),
                 client_id: Some(&self.lisa),
                 ..Default::default()
             },
@@ -140,7 +140,7 @@ impl Fx {
         )
         .unwrap()
         .into_iter()
-        .filter(|a| a.state != "resolved")
+        .filter(|a| a.state != crate::model::AlertState::Resolved)
         .map(|a| a.month)
         .collect();
         months.sort();
@@ -158,7 +158,7 @@ impl Fx {
         alert::list(&mut self.c, &self.m.id, &viewer, &filter, 100)
             .unwrap()
             .into_iter()
-            .filter(|a| !crate::evaluate::deadlines::KINDS.contains(&a.kind.as_str()))
+            .filter(|a| !crate::evaluate::deadlines::KINDS.contains(&a.kind))
             .collect()
     }
 }
@@ -185,7 +185,7 @@ fn three_months_eight_percent_under_bring_three_alerts_and_then_a_follow_up() {
     let mine = f.visible(Viewer::Caseworker(f.caseworker.clone()));
     let oct = mine
         .iter()
-        .find(|a| a.kind == "outside_band" && a.month == "2026-10")
+        .find(|a| a.kind == crate::model::AlertKind::OutsideBand && a.month == "2026-10")
         .unwrap();
     assert_eq!(oct.rules, "R1,R2");
     assert!(
@@ -206,7 +206,7 @@ fn three_months_eight_percent_under_bring_three_alerts_and_then_a_follow_up() {
     );
     assert!(
         mine.iter()
-            .any(|a| a.kind == "follow_up_recommended" && a.rules == "R4")
+            .any(|a| a.kind == crate::model::AlertKind::FollowUpRecommended && a.rules == "R4")
     );
     // The contract's example shows the same figures.
     let path = concat!(
@@ -278,7 +278,7 @@ fn four_percent_over_alerts_nobody_but_the_fee_administrators() {
     assert!(
         f.visible(Viewer::Provider(jakobsberg.clone()))
             .iter()
-            .all(|a| a.kind == "missing_visits")
+            .all(|a| a.kind == crate::model::AlertKind::MissingVisits)
     );
     // R5: performed above granted is the fee administrators' concern.
     let fee = f.visible(Viewer::FeeAdmin);
@@ -326,14 +326,14 @@ fn ten_days_in_hospital_are_within_the_band_once_registered() {
         &f.m.id,
         &Viewer::Admin,
         &alert::Filter {
-            state: Some("resolved"),
+            state: Some(crate::model::AlertState::Resolved),
             ..Default::default()
         },
         100,
     )
     .unwrap()
     .into_iter()
-    .map(|a| (a.client_id, a.month, a.kind))
+    .map(|a| (a.client_id, a.month, a.kind.as_str().to_string()))
     .collect();
     // (Nothing was performed in August and September: the three-month
     // rule had fired too, and goes with October's alert.)
@@ -362,7 +362,7 @@ fn the_early_warning_fires_on_the_twentieth_at_forty_percent() {
     let warning = f
         .visible(Viewer::Provider(jakobsberg.clone()))
         .into_iter()
-        .find(|a| a.kind == "pace_warning")
+        .find(|a| a.kind == crate::model::AlertKind::PaceWarning)
         .unwrap();
     assert_eq!(
         (warning.audience.as_str(), warning.rules.as_str()),
@@ -527,7 +527,7 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
 fn open_alert(f: &mut Fx, kind: &str, month: &str) -> Option<Alert> {
     let lisa = f.lisa.clone();
     let filter = alert::Filter {
-        kind: Some(kind),
+        kind: Some(crate::model::AlertKind::parse(kind).expect("a known kind")),
         month: Some(month),
         client_id: Some(&lisa),
         ..Default::default()
@@ -535,7 +535,7 @@ fn open_alert(f: &mut Fx, kind: &str, month: &str) -> Option<Alert> {
     alert::list(&mut f.c, &f.m.id, &Viewer::Admin, &filter, 10)
         .unwrap()
         .into_iter()
-        .find(|a| a.state != "resolved")
+        .find(|a| a.state != crate::model::AlertState::Resolved)
 }
 
 #[test]
@@ -555,7 +555,7 @@ fn r2_the_message_says_who_contacts_the_caseworker_by_decision_kind() {
         .find(|x| x.fields.given_name == "Maj")
         .unwrap();
     let filter = alert::Filter {
-        kind: Some("outside_band"),
+        kind: Some(crate::model::AlertKind::OutsideBand),
         month: Some("2026-10"),
         client_id: Some(&maj.id),
         ..Default::default()

@@ -119,10 +119,10 @@ fn unlock_and_lock_make_a_visit_once() {
     };
     let v = &visits[0];
     assert_eq!(
-        (v.fields.status.as_str(), v.fields.seconds),
-        ("closed", Some(2400))
+        (v.fields.status, v.fields.seconds),
+        (crate::model::VisitStatus::Closed, Some(2400))
     );
-    assert_eq!(v.fields.method.as_deref(), Some("lock"));
+    assert_eq!(v.fields.method, Some(crate::model::Method::Lock));
     // A tag read inside the home is evidence, not a check-in.
     assert!(
         matches!(f.send("nfc-1", &signed(msg("tag_read", "2026-11-20T08:10:00+01:00"))), Outcome::Stored { visits, .. } if visits.is_empty())
@@ -159,17 +159,17 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
     let at: DateTime<Utc> = "2026-11-20T07:00:00Z".parse().unwrap();
     let e = visit_event::NewVisitEvent {
         id: new_id(),
-        source: "phone".into(),
+        source: crate::model::Source::Phone,
         source_key: anna.id.clone(),
         event_id: "phone-1".into(),
-        kind: "check_in".into(),
+        kind: crate::model::EventKind::CheckIn,
         staff_id: anna.id.clone(),
         client_id: lisa_id,
         provider_id: anna.fields.provider_id.clone().unwrap(),
         occurred_at: at.naive_utc(),
         received_at: now(),
         local_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-        method: Some("nfc".into()),
+        method: Some(crate::model::Method::Nfc),
         method_ref: Some("tag".into()),
         reason: None,
         payload: "{}".into(),
@@ -347,7 +347,7 @@ fn a_conflicting_re_send_is_kept_with_both_versions_and_changes_nothing() {
     assert_eq!(conflicts.len(), 1);
     let stored = visit_event::find(
         &mut f.conn,
-        "device",
+        crate::model::Source::Device,
         "lock-1",
         first["event_id"].as_str().unwrap(),
     )

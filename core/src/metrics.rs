@@ -7,6 +7,7 @@
 
 use crate::db::schema::{alert, dead_letter, visit};
 use crate::db::{DbConn, StoreError};
+use crate::model::{AlertKind, AlertState};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -228,14 +229,14 @@ impl Metrics {
 pub fn render_gauges(c: &mut DbConn) -> Result<String, StoreError> {
     let mut out = String::new();
     let open: i64 = visit::table
-        .filter(visit::status.eq("open"))
+        .filter(visit::status.eq(crate::model::VisitStatus::Open))
         .filter(visit::voided.eq(false))
         .count()
         .get_result(c)?;
     out.push_str("# HELP hemtid_open_visits Visits checked in and not yet out.\n");
     out.push_str("# TYPE hemtid_open_visits gauge\n");
     let _ = writeln!(out, "hemtid_open_visits {open}");
-    let rows: Vec<(String, String, i64)> = alert::table
+    let rows: Vec<(AlertKind, AlertState, i64)> = alert::table
         .group_by((alert::kind, alert::state))
         .select((alert::kind, alert::state, diesel::dsl::count_star()))
         .order((alert::kind, alert::state))
@@ -245,17 +246,13 @@ pub fn render_gauges(c: &mut DbConn) -> Result<String, StoreError> {
     // Every kind and state, 0 when there is none: a series that vanished
     // when the last open alert of a kind was resolved looked to an alert
     // rule like missing data, not like zero.
-    let counted: BTreeMap<(String, String), i64> = rows
+    let counted: BTreeMap<(AlertKind, AlertState), i64> = rows
         .into_iter()
         .map(|(kind, state, n)| ((kind, state), n))
         .collect();
-    let mut series: BTreeMap<(String, String), i64> = crate::db::alert::KINDS
+    let mut series: BTreeMap<(AlertKind, AlertState), i64> = AlertKind::ALL
         .iter()
-        .flat_map(|(kind, _, _)| {
-            crate::db::alert::STATES
-                .iter()
-                .map(move |state| ((kind.to_string(), state.to_string()), 0))
-        })
+        .flat_map(|&kind| AlertState::ALL.iter().map(move |&state| ((kind, state), 0)))
         .collect();
     series.extend(counted);
     for ((kind, state), n) in series {

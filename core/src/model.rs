@@ -1,12 +1,18 @@
 //! The closed vocabularies of the model. Stored as their snake_case text
-//! (the migrations have matching CHECK constraints) and spoken in the API.
+//! (the migrations have matching CHECK constraints) and spoken in the API:
+//! a row's column of one of these types reads and writes the same text it
+//! always did, and a text no variant names is a read error, not a value.
 
 use serde::{Deserialize, Serialize};
 
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
@@ -17,7 +23,7 @@ macro_rules! text_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The stored and spoken text.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
 
@@ -30,6 +36,32 @@ macro_rules! text_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text =
+                    <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+                $name::parse(&text)
+                    .ok_or_else(|| format!("{} has no value {text:?}", stringify!($name)).into())
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.as_str(), out)
             }
         }
     };
@@ -95,6 +127,228 @@ text_enum!(
 text_enum!(
     /// How an order line's amount was written: minutes or (decimal) hours.
     AmountUnit { Minutes = "minutes", Hours = "hours" }
+);
+
+text_enum!(
+    /// What an event says happened.
+    EventKind {
+        CheckIn = "check_in",
+        CheckOut = "check_out",
+        /// A tag read inside a visit: evidence, not a visit's edge.
+        Presence = "presence",
+        /// The client declined the visit (R21).
+        Declined = "declined",
+    }
+);
+
+text_enum!(
+    /// Who sent an event.
+    Source {
+        /// A care worker's phone, at the time.
+        Phone = "phone",
+        /// A visit registered afterwards, with a reason.
+        Entry = "entry",
+        /// An NFC reader or a door lock over MQTT.
+        Device = "device",
+    }
+);
+
+text_enum!(
+    /// How the presence at the client was verified.
+    Method {
+        /// An NFC tag in the home (a phone read it, or a reader read a fob).
+        Nfc = "nfc",
+        /// A digital door lock.
+        Lock = "lock",
+        /// Not verified: the care worker says so, with a reason.
+        Manual = "manual",
+        /// Registered afterwards.
+        Entry = "entry",
+    }
+);
+
+text_enum!(
+    /// Where a visit stands.
+    VisitStatus {
+        /// Checked in, not yet out.
+        Open = "open",
+        /// Both ends known.
+        Closed = "closed",
+        /// An end is missing or it lasted too long: a provider admin
+        /// decides.
+        Exception = "exception",
+    }
+);
+
+text_enum!(
+    /// Why a visit is an exception.
+    VisitException {
+        MissingCheckIn = "missing_check_in",
+        MissingCheckOut = "missing_check_out",
+        TooLong = "too_long",
+    }
+);
+
+text_enum!(
+    /// A provider admin's change of a visit.
+    VisitChangeKind {
+        Approve = "approve",
+        Correct = "correct",
+        Void = "void",
+        Reopen = "reopen",
+    }
+);
+
+text_enum!(
+    /// The variance and deadline alerts. [`AlertKind::rules`] and
+    /// [`AlertKind::audience`] say which rules raise it and who is told
+    /// first.
+    AlertKind {
+        OutsideBand = "outside_band",
+        FollowUpRecommended = "follow_up_recommended",
+        ExceedsGranted = "exceeds_granted",
+        PaceWarning = "pace_warning",
+        MissingVisits = "missing_visits",
+        VisitOpenTooLong = "visit_open_too_long",
+        CarePlanMissing = "care_plan_missing",
+        CarePlanMissingEscalated = "care_plan_missing_escalated",
+        CarePlanFollowUpDue = "care_plan_follow_up_due",
+        IndividualFollowUpDue = "individual_follow_up_due",
+        ContactPersonMissing = "contact_person_missing",
+    }
+);
+
+impl AlertKind {
+    /// The rule ids it applies, as stored (`R1,R2`).
+    pub const fn rules(self) -> &'static str {
+        match self {
+            AlertKind::OutsideBand => "R1,R2",
+            AlertKind::FollowUpRecommended => "R4",
+            AlertKind::ExceedsGranted => "R5",
+            AlertKind::PaceWarning => "R6,R7",
+            AlertKind::MissingVisits => "R8",
+            AlertKind::VisitOpenTooLong => "R6",
+            AlertKind::CarePlanMissing | AlertKind::CarePlanMissingEscalated => "R10",
+            AlertKind::CarePlanFollowUpDue => "R11",
+            AlertKind::IndividualFollowUpDue => "R12",
+            AlertKind::ContactPersonMissing => "R13",
+        }
+    }
+
+    /// Who is told.
+    pub const fn audience(self) -> Audience {
+        match self {
+            AlertKind::OutsideBand
+            | AlertKind::FollowUpRecommended
+            | AlertKind::CarePlanMissingEscalated
+            | AlertKind::IndividualFollowUpDue => Audience::Caseworker,
+            AlertKind::ExceedsGranted => Audience::FeeAdmin,
+            AlertKind::PaceWarning
+            | AlertKind::MissingVisits
+            | AlertKind::VisitOpenTooLong
+            | AlertKind::CarePlanMissing
+            | AlertKind::CarePlanFollowUpDue
+            | AlertKind::ContactPersonMissing => Audience::Provider,
+        }
+    }
+}
+
+text_enum!(
+    /// Who an alert is for.
+    Audience {
+        Caseworker = "caseworker",
+        Provider = "provider",
+        /// Avgiftshandläggare (R5).
+        FeeAdmin = "fee_admin",
+    }
+);
+
+text_enum!(
+    /// The states an alert moves through.
+    AlertState {
+        Open = "open",
+        Acknowledged = "acknowledged",
+        Resolved = "resolved",
+    }
+);
+
+text_enum!(
+    /// One change in an alert's history.
+    AlertAction {
+        Raised = "raised",
+        Updated = "updated",
+        Acknowledged = "acknowledged",
+        Resolved = "resolved",
+        Reopened = "reopened",
+    }
+);
+
+text_enum!(
+    /// What a registered device is.
+    DeviceKind {
+        DoorLock = "door_lock",
+        NfcReader = "nfc_reader",
+        NfcTag = "nfc_tag",
+    }
+);
+
+text_enum!(
+    /// Whether a device may still speak.
+    DeviceStatus { Active = "active", Retired = "retired" }
+);
+
+text_enum!(
+    /// What a staff credential is.
+    CredentialKind {
+        KeyFob = "key_fob",
+        StaffTag = "staff_tag",
+        PhoneKey = "phone_key",
+    }
+);
+
+text_enum!(
+    /// A care plan version's state.
+    PlanState {
+        Draft = "draft",
+        InRevision = "in_revision",
+        Approved = "approved",
+        /// A later version was approved.
+        Superseded = "superseded",
+    }
+);
+
+impl PlanState {
+    /// Whether the provider may still edit it.
+    pub const fn editable(self) -> bool {
+        matches!(self, PlanState::Draft | PlanState::InRevision)
+    }
+}
+
+text_enum!(
+    /// A caseworker's request for material from a provider.
+    RequestState {
+        Sent = "sent",
+        Answered = "answered",
+        Closed = "closed",
+    }
+);
+
+text_enum!(
+    /// A client's consent.
+    ConsentState {
+        Given = "given",
+        Refused = "refused",
+        Withdrawn = "withdrawn",
+    }
+);
+
+text_enum!(
+    /// A provider's explanation of a variance.
+    ExplanationState {
+        Submitted = "submitted",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 );
 
 #[cfg(test)]

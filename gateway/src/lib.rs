@@ -79,11 +79,11 @@ pub fn alert_topics(a: &hemtid_core::db::alert::Alert) -> Vec<String> {
     if let Some(id) = a
         .caseworker_id
         .as_ref()
-        .filter(|_| a.audience == "caseworker")
+        .filter(|_| a.audience == hemtid_core::model::Audience::Caseworker)
     {
         out.push(format!("hemtid/v1/caseworkers/{id}/alerts"));
     }
-    if a.audience == "fee_admin" {
+    if a.audience == hemtid_core::model::Audience::FeeAdmin {
         out.push(format!("hemtid/v1/fee-admins/{}/alerts", a.municipality_id));
     } else if let Some(id) = &a.provider_id {
         out.push(format!("hemtid/v1/providers/{id}/alerts"));
@@ -210,12 +210,12 @@ mod tests {
             municipality_id: "m".into(),
             client_id: "c".into(),
             month: "2026-10".into(),
-            kind: "outside_band".into(),
+            kind: hemtid_core::model::AlertKind::OutsideBand,
             rules: "R1,R2".into(),
-            audience: audience.into(),
+            audience: hemtid_core::model::Audience::parse(audience).expect("an audience"),
             caseworker_id: Some("cw".into()),
             provider_id: Some("p".into()),
-            state: "open".into(),
+            state: hemtid_core::model::AlertState::Open,
             message: "Utförd tid …".into(),
             figures: r#"{"performed_minutes": 2848}"#.into(),
             raised_at: t,

@@ -10,10 +10,10 @@ use crate::openapi::problem;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use hemtid_core::contract::AlertBody;
-use hemtid_core::db::alert::{self, Alert, AlertChange, Filter, Viewer};
+use hemtid_core::contract::{AlertBody, AlertChangeBody};
+use hemtid_core::db::alert::{self, Alert, Filter, Viewer};
 use hemtid_core::db::{DbConn, client};
-use hemtid_core::model::Role;
+use hemtid_core::model::{AlertKind, AlertState, Role};
 use serde::{Deserialize, Serialize};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub struct AlertView {
 pub struct AlertDetail {
     #[serde(flatten)]
     pub alert: AlertView,
-    pub history: Vec<AlertChange>,
+    pub history: Vec<AlertChangeBody>,
 }
 
 /// Query of `GET /api/v1/alerts`.
@@ -124,16 +124,18 @@ fn visible_alert(
     }
 }
 
-fn check(q: &AlertQuery) -> Result<(), ApiError> {
-    let known = |v: &Option<String>, all: &[&str]| v.as_deref().is_none_or(|k| all.contains(&k));
-    let kinds: Vec<&str> = alert::KINDS.iter().map(|(k, _, _)| *k).collect();
-    if !known(&q.kind, &kinds) || !known(&q.state, alert::STATES) {
-        return Err(ApiError::with_detail(
-            ErrorCode::InvalidQuery,
-            "unknown kind or state",
-        ));
-    }
-    Ok(())
+/// The kind and state asked for, if any.
+fn check(q: &AlertQuery) -> Result<(Option<AlertKind>, Option<AlertState>), ApiError> {
+    let unknown = || ApiError::with_detail(ErrorCode::InvalidQuery, "unknown kind or state");
+    let kind = match q.kind.as_deref() {
+        Some(k) => Some(AlertKind::parse(k).ok_or_else(unknown)?),
+        None => None,
+    };
+    let state = match q.state.as_deref() {
+        Some(s) => Some(AlertState::parse(s).ok_or_else(unknown)?),
+        None => None,
+    };
+    Ok((kind, state))
 }
 
 /// `GET /api/v1/alerts`: the alerts the principal may see, newest first.
@@ -161,14 +163,14 @@ pub async fn list_alerts(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer_of(&p)?;
     let q = q.into_inner();
-    check(&q)?;
+    let (kind, alert_state) = check(&q)?;
     let items = state
         .db(move |c| {
             let month = q.month.map(|m| m.to_string());
             let client_id = q.client_id.map(|u| u.to_string());
             let f = Filter {
-                kind: q.kind.as_deref(),
-                state: q.state.as_deref(),
+                kind,
+                state: alert_state,
                 month: month.as_deref(),
                 client_id: client_id.as_deref(),
             };
@@ -204,7 +206,10 @@ pub async fn get_alert(
     let detail = state
         .db(move |c| {
             let a = visible_alert(c, &viewer, &p.municipality_id, &id)?;
-            let history = alert::history(c, &a.id)?;
+            let history = alert::history(c, &a.id)?
+                .iter()
+                .map(AlertChangeBody::from)
+                .collect();
             let alert = with_names(c, vec![a])?
                 .pop()
                 .ok_or_else(|| ApiError::internal("alert lost"))?;
@@ -219,7 +224,7 @@ async fn act(
     p: Principal,
     id: Uuid,
     input: AlertAction,
-    to: &'static str,
+    to: AlertState,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer_of(&p)?;
     p.person("a person acknowledges and resolves alerts")?;
@@ -259,7 +264,7 @@ pub async fn acknowledge_alert(
     id: web::Path<Uuid>,
     Json(input): Json<AlertAction>,
 ) -> Result<HttpResponse, ApiError> {
-    act(state, p, id.into_inner(), input, "acknowledged").await
+    act(state, p, id.into_inner(), input, AlertState::Acknowledged).await
 }
 
 /// `POST /api/v1/alerts/{id}/resolve`: handled. The rules reopen it if its
@@ -286,7 +291,7 @@ pub async fn resolve_alert(
     id: web::Path<Uuid>,
     Json(input): Json<AlertAction>,
 ) -> Result<HttpResponse, ApiError> {
-    act(state, p, id.into_inner(), input, "resolved").await
+    act(state, p, id.into_inner(), input, AlertState::Resolved).await
 }
 
 /// One outbox entry: the change's sequence number and the alert after it.

@@ -640,8 +640,8 @@ async fn metrics_show_latency_per_route_and_the_database_gauges() {
     assert!(text.contains("# TYPE hemtid_alerts gauge"), "{text}");
     // Every kind and state is a series, 0 when there is no such alert, so
     // none vanishes when its last alert is resolved.
-    for (kind, _, _) in hemtid_core::db::alert::KINDS {
-        for state in hemtid_core::db::alert::STATES {
+    for kind in hemtid_core::model::AlertKind::ALL {
+        for state in hemtid_core::model::AlertState::ALL {
             assert!(
                 text.contains(&format!(
                     "hemtid_alerts{{kind=\"{kind}\",state=\"{state}\"}} "

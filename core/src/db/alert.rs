@@ -5,27 +5,9 @@
 
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
+use crate::model::{AlertAction, AlertKind, AlertState, Audience};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Serialize, Serializer};
-
-/// The kinds, with the rules they apply and who is told first.
-pub const KINDS: &[(&str, &str, &str)] = &[
-    ("outside_band", "R1,R2", "caseworker"),
-    ("follow_up_recommended", "R4", "caseworker"),
-    ("exceeds_granted", "R5", "fee_admin"),
-    ("pace_warning", "R6,R7", "provider"),
-    ("missing_visits", "R8", "provider"),
-    ("visit_open_too_long", "R6", "provider"),
-    ("care_plan_missing", "R10", "provider"),
-    ("care_plan_missing_escalated", "R10", "caseworker"),
-    ("care_plan_follow_up_due", "R11", "provider"),
-    ("individual_follow_up_due", "R12", "caseworker"),
-    ("contact_person_missing", "R13", "provider"),
-];
-
-/// The states an alert moves through.
-pub const STATES: &[&str] = &["open", "acknowledged", "resolved"];
 
 /// A stored alert (what the contracts show of it is
 /// [`crate::contract::AlertBody`]).
@@ -37,17 +19,13 @@ pub struct Alert {
     pub client_id: String,
     /// `YYYY-MM`, local.
     pub month: String,
-    /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
-    /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
-    pub kind: String,
+    pub kind: AlertKind,
     /// The rule ids applied, e.g. `R1,R2` (see the glossary).
     pub rules: String,
-    /// Who is told: `caseworker`, `provider` or `fee_admin`.
-    pub audience: String,
+    pub audience: Audience,
     pub caseworker_id: Option<String>,
     pub provider_id: Option<String>,
-    /// `open`, `acknowledged` or `resolved`.
-    pub state: String,
+    pub state: AlertState,
     /// In Swedish, for the caseworker or provider.
     pub message: String,
     /// The figures behind the alert (minutes, percentages, days), JSON.
@@ -57,33 +35,22 @@ pub struct Alert {
     pub resolved_at: Option<NaiveDateTime>,
 }
 
-fn as_json<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    let v: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-    v.serialize(s)
-}
-
-/// One change of an alert.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// One stored change of an alert (what the API shows of it is
+/// [`crate::contract::AlertChangeBody`]).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = alert_history)]
 pub struct AlertChange {
-    #[serde(skip)]
     pub seq: i64,
-    #[serde(skip)]
     pub alert_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: NaiveDateTime,
-    /// `raised`, `updated`, `acknowledged`, `resolved` or `reopened`.
-    pub action: String,
+    pub action: AlertAction,
     /// The state after the change.
-    pub state: String,
+    pub state: AlertState,
     /// Who did it; unset when the rules did.
     pub by_user_id: Option<String>,
     pub note: String,
     pub message: String,
-    #[serde(serialize_with = "as_json")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// JSON.
     pub figures: String,
 }
 
@@ -93,7 +60,7 @@ pub struct Finding {
     pub municipality_id: String,
     pub client_id: String,
     pub month: String,
-    pub kind: &'static str,
+    pub kind: AlertKind,
     pub caseworker_id: Option<String>,
     pub provider_id: Option<String>,
     pub message: String,
@@ -110,18 +77,11 @@ pub enum Outcome {
     Unchanged,
 }
 
-fn rules_and_audience(kind: &str) -> (&'static str, &'static str) {
-    KINDS
-        .iter()
-        .find(|(k, _, _)| *k == kind)
-        .map_or(("", "caseworker"), |(_, r, a)| (*r, *a))
-}
-
 fn find(
     c: &mut DbConn,
     client_id: &str,
     month: &str,
-    kind: &str,
+    kind: AlertKind,
 ) -> Result<Option<Alert>, StoreError> {
     Ok(alert::table
         .filter(alert::client_id.eq(client_id))
@@ -136,7 +96,6 @@ fn find(
 /// message changed, or reopen it if it had been resolved.
 pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
     let figures = f.figures.to_string();
-    let (rules, audience) = rules_and_audience(f.kind);
     match find(c, &f.client_id, &f.month, f.kind)? {
         None => {
             let id = new_id();
@@ -147,24 +106,34 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                     alert::client_id.eq(&f.client_id),
                     alert::month.eq(&f.month),
                     alert::kind.eq(f.kind),
-                    alert::rules.eq(rules),
-                    alert::audience.eq(audience),
+                    alert::rules.eq(f.kind.rules()),
+                    alert::audience.eq(f.kind.audience()),
                     alert::caseworker_id.eq(&f.caseworker_id),
                     alert::provider_id.eq(&f.provider_id),
-                    alert::state.eq("open"),
+                    alert::state.eq(AlertState::Open),
                     alert::message.eq(&f.message),
                     alert::figures.eq(&figures),
                     alert::raised_at.eq(at),
                     alert::updated_at.eq(at),
                 ))
                 .execute(c)?;
-            record(c, &id, at, "raised", "open", None, "", &f.message, &figures)?;
+            record(
+                c,
+                &id,
+                at,
+                AlertAction::Raised,
+                AlertState::Open,
+                None,
+                "",
+                &f.message,
+                &figures,
+            )?;
             Ok(Outcome::Raised)
         }
-        Some(a) if a.state == "resolved" => {
+        Some(a) if a.state == AlertState::Resolved => {
             diesel::update(alert::table.find(&a.id))
                 .set((
-                    alert::state.eq("open"),
+                    alert::state.eq(AlertState::Open),
                     alert::message.eq(&f.message),
                     alert::figures.eq(&figures),
                     alert::caseworker_id.eq(&f.caseworker_id),
@@ -174,7 +143,15 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                 ))
                 .execute(c)?;
             record(
-                c, &a.id, at, "reopened", "open", None, "", &f.message, &figures,
+                c,
+                &a.id,
+                at,
+                AlertAction::Reopened,
+                AlertState::Open,
+                None,
+                "",
+                &f.message,
+                &figures,
             )?;
             Ok(Outcome::Reopened)
         }
@@ -192,7 +169,15 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                 ))
                 .execute(c)?;
             record(
-                c, &a.id, at, "updated", &a.state, None, "", &f.message, &figures,
+                c,
+                &a.id,
+                at,
+                AlertAction::Updated,
+                a.state,
+                None,
+                "",
+                &f.message,
+                &figures,
             )?;
             Ok(Outcome::Updated)
         }
@@ -208,12 +193,19 @@ pub fn clear(
     c: &mut DbConn,
     client_id: &str,
     month: &str,
-    kind: &str,
+    kind: AlertKind,
     at: NaiveDateTime,
 ) -> Result<Outcome, StoreError> {
     match find(c, client_id, month, kind)? {
-        Some(a) if a.state != "resolved" => {
-            set_state(c, &a, "resolved", None, "Villkoret gäller inte längre.", at)?;
+        Some(a) if a.state != AlertState::Resolved => {
+            set_state(
+                c,
+                &a,
+                AlertState::Resolved,
+                None,
+                "Villkoret gäller inte längre.",
+                at,
+            )?;
             Ok(Outcome::Resolved)
         }
         _ => Ok(Outcome::Unchanged),
@@ -226,19 +218,26 @@ pub fn clear(
 pub fn clear_except(
     c: &mut DbConn,
     client_id: &str,
-    kind: &str,
+    kind: AlertKind,
     keep: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<usize, StoreError> {
     let open: Vec<Alert> = alert::table
         .filter(alert::client_id.eq(client_id))
         .filter(alert::kind.eq(kind))
-        .filter(alert::state.ne("resolved"))
+        .filter(alert::state.ne(AlertState::Resolved))
         .select(Alert::as_select())
         .load(c)?;
     let mut n = 0;
     for a in open.iter().filter(|a| Some(a.month.as_str()) != keep) {
-        set_state(c, a, "resolved", None, "Villkoret gäller inte längre.", at)?;
+        set_state(
+            c,
+            a,
+            AlertState::Resolved,
+            None,
+            "Villkoret gäller inte längre.",
+            at,
+        )?;
         n += 1;
     }
     Ok(n)
@@ -248,7 +247,7 @@ pub fn clear_except(
 pub fn act(
     c: &mut DbConn,
     id: &str,
-    state: &str,
+    state: AlertState,
     by: &str,
     note: &str,
     at: NaiveDateTime,
@@ -256,7 +255,7 @@ pub fn act(
     super::transaction(c, |c| {
         let a = get(c, id)?;
         // Acknowledging what is resolved already changes nothing.
-        let moot = a.state == "resolved" && state == "acknowledged";
+        let moot = a.state == AlertState::Resolved && state == AlertState::Acknowledged;
         if a.state != state && !moot {
             set_state(c, &a, state, Some(by), note, at)?;
         }
@@ -267,12 +266,12 @@ pub fn act(
 fn set_state(
     c: &mut DbConn,
     a: &Alert,
-    state: &str,
+    state: AlertState,
     by: Option<&str>,
     note: &str,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let resolved_at = (state == "resolved").then_some(at);
+    let resolved_at = (state == AlertState::Resolved).then_some(at);
     diesel::update(alert::table.find(&a.id))
         .set((
             alert::state.eq(state),
@@ -281,9 +280,9 @@ fn set_state(
         ))
         .execute(c)?;
     let action = match state {
-        "resolved" => "resolved",
-        "acknowledged" => "acknowledged",
-        _ => "reopened",
+        AlertState::Resolved => AlertAction::Resolved,
+        AlertState::Acknowledged => AlertAction::Acknowledged,
+        AlertState::Open => AlertAction::Reopened,
     };
     record(
         c, &a.id, at, action, state, by, note, &a.message, &a.figures,
@@ -295,8 +294,8 @@ fn record(
     c: &mut DbConn,
     alert_id: &str,
     at: NaiveDateTime,
-    action: &str,
-    state: &str,
+    action: AlertAction,
+    state: AlertState,
     by: Option<&str>,
     note: &str,
     message: &str,
@@ -349,8 +348,8 @@ pub enum Viewer {
 /// A filter for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct Filter<'a> {
-    pub kind: Option<&'a str>,
-    pub state: Option<&'a str>,
+    pub kind: Option<AlertKind>,
+    pub state: Option<AlertState>,
     pub month: Option<&'a str>,
     pub client_id: Option<&'a str>,
 }
@@ -359,10 +358,12 @@ pub struct Filter<'a> {
 pub fn visible(a: &Alert, viewer: &Viewer) -> bool {
     match viewer {
         Viewer::Caseworker(id) => {
-            a.caseworker_id.as_ref() == Some(id) && a.audience == "caseworker"
+            a.caseworker_id.as_ref() == Some(id) && a.audience == Audience::Caseworker
         }
-        Viewer::Provider(id) => a.provider_id.as_ref() == Some(id) && a.audience != "fee_admin",
-        Viewer::FeeAdmin => a.audience == "fee_admin",
+        Viewer::Provider(id) => {
+            a.provider_id.as_ref() == Some(id) && a.audience != Audience::FeeAdmin
+        }
+        Viewer::FeeAdmin => a.audience == Audience::FeeAdmin,
         Viewer::Admin => true,
     }
 }
@@ -384,18 +385,18 @@ pub fn list(
     q = match viewer {
         Viewer::Caseworker(id) => q
             .filter(alert::caseworker_id.eq(id.clone()))
-            .filter(alert::audience.eq("caseworker")),
+            .filter(alert::audience.eq(Audience::Caseworker)),
         Viewer::Provider(id) => q
             .filter(alert::provider_id.eq(id.clone()))
-            .filter(alert::audience.ne("fee_admin")),
-        Viewer::FeeAdmin => q.filter(alert::audience.eq("fee_admin")),
+            .filter(alert::audience.ne(Audience::FeeAdmin)),
+        Viewer::FeeAdmin => q.filter(alert::audience.eq(Audience::FeeAdmin)),
         Viewer::Admin => q,
     };
     if let Some(k) = f.kind {
-        q = q.filter(alert::kind.eq(k.to_string()));
+        q = q.filter(alert::kind.eq(k));
     }
     if let Some(s) = f.state {
-        q = q.filter(alert::state.eq(s.to_string()));
+        q = q.filter(alert::state.eq(s));
     }
     if let Some(m) = f.month {
         q = q.filter(alert::month.eq(m.to_string()));

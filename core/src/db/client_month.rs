@@ -9,6 +9,7 @@ use super::schema::decision as decision_t;
 use super::{DbConn, StoreError, visit, visit_event};
 use crate::domain::performed::MonthSeconds;
 use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
+use crate::model::VisitStatus;
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
@@ -421,8 +422,10 @@ pub fn read(
         ordered_by_service,
         performed: MonthSeconds::default(),
         counted_visits: count(&|v| v.counts()),
-        open_visits: count(&|v| v.fields.status == "open" && !v.counts() && !v.voided),
-        exception_visits: count(&|v| v.fields.status == "exception" && !v.counts() && !v.voided),
+        open_visits: count(&|v| v.fields.status == VisitStatus::Open && !v.counts() && !v.voided),
+        exception_visits: count(&|v| {
+            v.fields.status == VisitStatus::Exception && !v.counts() && !v.voided
+        }),
         awaiting_approval: count(&|v| v.needs_approval()),
         declined_visits: visit_event::declined_for_client(
             conn,

@@ -5,6 +5,7 @@
 use super::schema::{visit, visit_service, visit_share};
 use super::sql::{in_list, json_list};
 use super::{DbConn, StoreError};
+use crate::model::{Method, VisitException, VisitStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -76,11 +77,14 @@ pub struct VisitFields {
     /// The local day it started (or ended, without a check-in).
     pub local_date: NaiveDate,
     /// `open`, `closed` or `exception`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: VisitStatus,
     /// `missing_check_in`, `missing_check_out` or `too_long`.
-    pub exception: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub exception: Option<VisitException>,
     /// How the check-in was made: `nfc`, `lock`, `manual` or `entry`.
-    pub method: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<Method>,
     /// The second person of a double-staffed visit (R20).
     pub double_staffing: bool,
     /// Why it needs a provider admin's approval, comma-separated:
@@ -138,7 +142,9 @@ impl Visit {
     pub fn counts(&self) -> bool {
         !self.voided
             && self.elapsed_seconds().is_some()
-            && (self.fields.status == "closed" || self.corrected() || self.approved_at.is_some())
+            && (self.fields.status == VisitStatus::Closed
+                || self.corrected()
+                || self.approved_at.is_some())
     }
 }
 
@@ -316,9 +322,9 @@ pub(crate) fn update_visit(
         visit::started_at.eq(f.started_at),
         visit::ended_at.eq(f.ended_at),
         visit::seconds.eq(f.seconds),
-        visit::status.eq(f.status.as_str()),
-        visit::exception.eq(f.exception.as_deref()),
-        visit::method.eq(f.method.as_deref()),
+        visit::status.eq(f.status),
+        visit::exception.eq(f.exception),
+        visit::method.eq(f.method),
         visit::double_staffing.eq(f.double_staffing),
         visit::approval_reasons.eq(f.approval_reasons.as_str()),
         visit::verified.eq(f.verified),
@@ -409,7 +415,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Visit, StoreError> {
 pub fn open_for_staff(conn: &mut DbConn, staff_id: &str) -> Result<Option<Visit>, StoreError> {
     Ok(visit::table
         .filter(visit::staff_id.eq(staff_id))
-        .filter(visit::status.eq("open"))
+        .filter(visit::status.eq(crate::model::VisitStatus::Open))
         .select(Visit::as_select())
         .first(conn)
         .optional()?)

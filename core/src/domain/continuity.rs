@@ -20,6 +20,7 @@
 //! planning. Nothing here is, or may be made, a figure per care worker
 //! (see [`crate::measures`]).
 
+use super::event::{Method, Source};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -104,13 +105,10 @@ pub fn daytime(t: NaiveTime) -> bool {
     t >= DAY_STARTS && t < DAY_ENDS
 }
 
-/// Methods that verify a visit's end by themselves.
-pub const VERIFYING: [&str; 2] = ["nfc", "lock"];
-
 /// Whether an end of a visit, registered from `source` with `method`, is
 /// verified: by a lock or an NFC tag, not entered afterwards (`entry`).
-pub fn verifies(source: &str, method: Option<&str>) -> bool {
-    source != "entry" && method.is_some_and(|m| VERIFYING.contains(&m))
+pub fn verifies(source: Source, method: Option<Method>) -> bool {
+    source != Source::Entry && matches!(method, Some(Method::Nfc | Method::Lock))
 }
 
 /// Whether a client belongs to the measure's population for the window

@@ -64,23 +64,7 @@ pub fn order(a: &Event, b: &Event) -> Ordering {
 }
 
 /// Why a visit needs a person to look at it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Exception {
-    MissingCheckIn,
-    MissingCheckOut,
-    TooLong,
-}
-
-impl Exception {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Exception::MissingCheckIn => "missing_check_in",
-            Exception::MissingCheckOut => "missing_check_out",
-            Exception::TooLong => "too_long",
-        }
-    }
-}
+pub use crate::model::VisitException as Exception;
 
 /// A visit derived from one or two events.
 #[derive(Clone, Debug, PartialEq, Eq)]

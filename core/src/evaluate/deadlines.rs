@@ -13,6 +13,7 @@ use crate::db::client::{self, Client};
 use crate::db::schema::care_plan_list;
 use crate::db::{DbConn, StoreError, alert, new_id};
 use crate::domain::{YearMonth, local_date};
+use crate::model::AlertKind;
 use chrono::{Days, Months, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -20,12 +21,12 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The deadline kinds, in evaluation order.
-pub const KINDS: &[&str] = &[
-    "care_plan_missing",
-    "care_plan_missing_escalated",
-    "care_plan_follow_up_due",
-    "individual_follow_up_due",
-    "contact_person_missing",
+pub const KINDS: &[AlertKind] = &[
+    AlertKind::CarePlanMissing,
+    AlertKind::CarePlanMissingEscalated,
+    AlertKind::CarePlanFollowUpDue,
+    AlertKind::IndividualFollowUpDue,
+    AlertKind::ContactPersonMissing,
 ];
 
 /// The order in force on `day` and the first day of its unbroken run at
@@ -79,7 +80,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
     let today = x.today;
     let s = &x.m.settings;
     let orders = care_order::list_for_client(c, &cl.id)?;
-    let mut found: BTreeMap<&'static str, (NaiveDate, String, serde_json::Value)> = BTreeMap::new();
+    let mut found: BTreeMap<AlertKind, (NaiveDate, String, serde_json::Value)> = BTreeMap::new();
     if let Some((order, start)) = service_run(&orders, today) {
         let provider = order.fields.provider_id.clone();
         let versions = by_provider(care_plan::versions(c, &cl.id)?, &provider);
@@ -100,7 +101,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                 "plan_status": status,
             });
             found.insert(
-                "care_plan_missing",
+                AlertKind::CarePlanMissing,
                 (
                     due,
                     format!(
@@ -116,7 +117,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
             let escalate = due + Days::new(u64::try_from(s.care_plan_escalation_days).unwrap_or(7));
             if today > escalate {
                 found.insert(
-                    "care_plan_missing_escalated",
+                    AlertKind::CarePlanMissingEscalated,
                     (
                         escalate,
                         format!(
@@ -149,7 +150,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                     && today > due
                 {
                     found.insert(
-                        "care_plan_follow_up_due",
+                        AlertKind::CarePlanFollowUpDue,
                         (
                             due,
                             format!(
@@ -170,7 +171,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
             let due = start + Days::new(u64::try_from(s.contact_person_days).unwrap_or(5));
             if today > due {
                 found.insert(
-                    "contact_person_missing",
+                    AlertKind::ContactPersonMissing,
                     (
                         due,
                         format!(
@@ -202,7 +203,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                 |f| format!("senaste uppföljningen gjordes {}", iso(f.done_on)),
             );
             found.insert(
-                "individual_follow_up_due",
+                AlertKind::IndividualFollowUpDue,
                 (
                     due,
                     format!(
@@ -216,8 +217,8 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                 ),
             );
         }
-        for kind in KINDS {
-            if let Some((due, message, figures)) = found.remove(kind) {
+        for &kind in KINDS {
+            if let Some((due, message, figures)) = found.remove(&kind) {
                 let month = YearMonth::of(due).to_string();
                 let f = alert::Finding {
                     municipality_id: x.m.id.clone(),
@@ -236,7 +237,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
             }
         }
     } else {
-        for kind in KINDS {
+        for &kind in KINDS {
             out.resolved += alert::clear_except(c, &cl.id, kind, None, now)?;
         }
     }

@@ -12,6 +12,7 @@ use crate::domain::performed::minutes;
 use crate::domain::split::local_midnight;
 use crate::domain::variance::{self, MonthOutcome, MonthTime, MonthVerdict, Status};
 use crate::domain::{YearMonth, format_hm};
+use crate::model::AlertKind;
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -119,7 +120,7 @@ fn evaluate(
     let closed = month < YearMonth::of(x.today);
     let now = x.at.naive_utc();
     let j = judge_month(c, x.m, &cl.id, month, x.today, &x.undecided)?;
-    let base = |kind: &'static str, message: String, figures: serde_json::Value| alert::Finding {
+    let base = |kind: AlertKind, message: String, figures: serde_json::Value| alert::Finding {
         municipality_id: x.m.id.clone(),
         client_id: cl.id.clone(),
         month: month.to_string(),
@@ -134,7 +135,7 @@ fn evaluate(
         figures,
     };
     let mut decide =
-        |c: &mut DbConn, kind: &'static str, f: Option<alert::Finding>| -> Result<(), StoreError> {
+        |c: &mut DbConn, kind: AlertKind, f: Option<alert::Finding>| -> Result<(), StoreError> {
             let o = match f {
                 Some(f) => alert::raise(c, &f, now)?,
                 None => alert::clear(c, &cl.id, &month.to_string(), kind, now)?,
@@ -148,8 +149,14 @@ fn evaluate(
         && j.ordered.any()
         && j.status().is_outside()
         && !explanation::approved(c, &cl.id, month)?)
-    .then(|| base("outside_band", outside_message(x, &j), month_figures(x, &j)));
-    decide(c, "outside_band", outside)?;
+    .then(|| {
+        base(
+            AlertKind::OutsideBand,
+            outside_message(x, &j),
+            month_figures(x, &j),
+        )
+    });
+    decide(c, AlertKind::OutsideBand, outside)?;
     // R5: performed above granted, for the fee administrators.
     let performed = j.verdict.total.performed_minutes;
     let exceeds = (closed && j.ordered.any() && performed > j.ordered.minutes).then(|| {
@@ -160,9 +167,9 @@ fn evaluate(
             format_hm(j.ordered.minutes),
             format_hm(performed - j.ordered.minutes)
         );
-        base("exceeds_granted", msg, month_figures(x, &j))
+        base(AlertKind::ExceedsGranted, msg, month_figures(x, &j))
     });
-    decide(c, "exceeds_granted", exceeds)?;
+    decide(c, AlertKind::ExceedsGranted, exceeds)?;
     // R4: three closed months in a row outside the band, none explained.
     let follow_up = if closed && j.ordered.any() && j.status().is_outside() {
         let mut months = Vec::new();
@@ -200,12 +207,12 @@ fn evaluate(
                     "status": t.status.as_str(),
                 })).collect::<Vec<_>>(),
             });
-            base("follow_up_recommended", msg, figures)
+            base(AlertKind::FollowUpRecommended, msg, figures)
         })
     } else {
         None
     };
-    decide(c, "follow_up_recommended", follow_up)?;
+    decide(c, AlertKind::FollowUpRecommended, follow_up)?;
     // R6, R7: inside the month, the pace says it will end outside the band.
     let pace = if closed || !j.ordered.any() {
         None
@@ -238,11 +245,11 @@ fn evaluate(
                     "projected_variance_basis_points": pj.variance_basis_points,
                     "status": pj.status.as_str(),
                 });
-                base("pace_warning", msg, figures)
+                base(AlertKind::PaceWarning, msg, figures)
             })
         })
     };
-    decide(c, "pace_warning", pace)?;
+    decide(c, AlertKind::PaceWarning, pace)?;
     // R8: days that are over with fewer visits than ordered.
     let missing = if j.ordered.any() {
         let per_day = figure::client_days(c, &cl.id, month)?;
@@ -274,17 +281,17 @@ fn evaluate(
                 month.swedish(),
                 list.join(", ")
             );
-            base("missing_visits", msg, json!({ "days": short }))
+            base(AlertKind::MissingVisits, msg, json!({ "days": short }))
         })
     } else {
         None
     };
-    decide(c, "missing_visits", missing)?;
+    decide(c, AlertKind::MissingVisits, missing)?;
     // A visit still open after the municipality's limit.
     let limit = Duration::minutes(i64::from(x.m.settings.max_visit_minutes));
     let open: Vec<(String, Option<NaiveDateTime>)> = visit::table
         .filter(visit::client_id.eq(&cl.id))
-        .filter(visit::status.eq("open"))
+        .filter(visit::status.eq(crate::model::VisitStatus::Open))
         .filter(visit::voided.eq(false))
         .filter(visit::local_date.between(month.first_day(), month.last_day()))
         .select((visit::id, visit::started_at))
@@ -310,9 +317,9 @@ fn evaluate(
             "visit_ids": stale.iter().map(|(id, _)| id).collect::<Vec<_>>(),
             "limit_minutes": x.m.settings.max_visit_minutes,
         });
-        base("visit_open_too_long", msg, figures)
+        base(AlertKind::VisitOpenTooLong, msg, figures)
     });
-    decide(c, "visit_open_too_long", too_long)?;
+    decide(c, AlertKind::VisitOpenTooLong, too_long)?;
     Ok(out)
 }
 

@@ -7,7 +7,7 @@ use crate::db::ChangeError;
 use crate::db::device_message::{self, DeviceMessageRow};
 use crate::db::visit_event::NewVisitEvent;
 use crate::db::{DbConn, StoreError, dead_letter, device, municipality, user_account};
-use crate::domain::Rules;
+use crate::domain::{EventKind, Rules};
 use crate::record::{self, Recorded};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -431,7 +431,7 @@ pub(super) struct Sender {
     pub(super) body: String,
     /// As the event row holds them, for events stored before messages
     /// were kept.
-    pub(super) kind: String,
+    pub(super) kind: EventKind,
     pub(super) occurred_at: NaiveDateTime,
     pub(super) method_ref: Option<String>,
     pub(super) staff_id: String,

@@ -207,7 +207,7 @@ impl Batch {
             content_sha256: msg.content_sha256(),
             // Valid JSON, so valid UTF-8.
             body: String::from_utf8_lossy(payload).into_owned(),
-            kind: event.kind.clone(),
+            kind: event.kind,
             occurred_at: event.occurred_at,
             method_ref: event.method_ref.clone(),
             staff_id: event.staff_id.clone(),

@@ -82,17 +82,17 @@ impl Item {
         let day = self.day(tz);
         Ok(NewVisitEvent {
             id: new_id(),
-            source: self.source.as_str().into(),
+            source: self.source,
             source_key: self.source_key,
             event_id: self.event_id,
-            kind: self.kind.as_str().into(),
+            kind: self.kind,
             staff_id: self.staff_id,
             client_id: self.client_id,
             provider_id: self.provider_id,
             occurred_at: self.occurred_at.naive_utc(),
             received_at: now(),
             local_date: day,
-            method: self.method.map(|m| m.as_str().into()),
+            method: self.method,
             method_ref: self.method_ref,
             reason: self
                 .reason
@@ -150,8 +150,8 @@ mod tests {
         let e = item.into_event(crate::domain::STOCKHOLM).unwrap();
         assert_eq!(e.local_date, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
         assert_eq!(
-            (e.source.as_str(), e.kind.as_str(), e.method.as_deref()),
-            ("device", "check_in", Some("lock"))
+            (e.source, e.kind, e.method),
+            (Source::Device, EventKind::CheckIn, Some(Method::Lock))
         );
         assert_eq!(e.reason, None);
         assert_eq!(e.payload, "{}");

@@ -10,6 +10,7 @@ use crate::db::{ChangeError, RuleError};
 use crate::db::{DbConn, StoreError, now};
 use crate::domain::Rules;
 use crate::domain::pairing::Derived;
+use crate::model::{Method, Source, VisitStatus};
 use std::collections::HashMap;
 
 /// Derives one visit's row and attribution, and adds what must be written
@@ -35,19 +36,22 @@ pub(super) fn plan(
     let out_payload = check_out.map(VisitEvent::payload).unwrap_or_default();
     let seconds = d.seconds();
     let status = match (d.exception, d.is_open()) {
-        (Some(_), _) => "exception",
-        (None, true) => "open",
-        (None, false) => "closed",
+        (Some(_), _) => VisitStatus::Exception,
+        (None, true) => VisitStatus::Open,
+        (None, false) => VisitStatus::Closed,
     };
-    let method = first.method.clone();
+    let method = first.method;
     let mut reasons = Vec::new();
-    if method.as_deref() == Some("manual") {
+    if method == Some(Method::Manual) {
         reasons.push("manual_method");
     }
     if in_payload.unplanned {
         reasons.push("unplanned");
     }
-    if check_in.or(check_out).is_some_and(|e| e.source == "entry") {
+    if check_in
+        .or(check_out)
+        .is_some_and(|e| e.source == Source::Entry)
+    {
         reasons.push("entered_after");
     }
     if d.exception.is_some() {
@@ -75,14 +79,14 @@ pub(super) fn plan(
         ended_at: d.ended_at,
         seconds: seconds.and_then(|s| i32::try_from(s).ok()),
         local_date: crate::domain::local_date(anchor_at.and_utc(), rules.tz),
-        status: status.to_string(),
-        exception: d.exception.map(|x| x.as_str().to_string()),
+        status,
+        exception: d.exception,
         method,
         double_staffing: in_payload.double_staffing,
         approval_reasons: reasons.join(","),
         verified: check_in.zip(check_out).is_some_and(|(i, o)| {
-            crate::domain::continuity::verifies(&i.source, i.method.as_deref())
-                && crate::domain::continuity::verifies(&o.source, o.method.as_deref())
+            crate::domain::continuity::verifies(i.source, i.method)
+                && crate::domain::continuity::verifies(o.source, o.method)
         }),
     };
     // Services share the visit's time as corrected, if it was; a visit
@@ -121,7 +125,7 @@ pub(super) fn plan(
     // Open past the limit already (the check-in came late, or the
     // check-out that closed it was found to belong elsewhere): the alert
     // rules should see it now, not at the next full run.
-    if fields.status == "open"
+    if fields.status == VisitStatus::Open
         && fields
             .started_at
             .is_some_and(|s| (now() - s).num_seconds() > rules.max_seconds)

@@ -209,7 +209,7 @@ fn record_events(
             let mut mine = Vec::with_capacity(g.events.len());
             for (e, new) in g.events.iter().zip(&mut inserted) {
                 let Some(new) = new else {
-                    let existing = visit_event::find(c, &e.source, &e.source_key, &e.event_id)?
+                    let existing = visit_event::find(c, e.source, &e.source_key, &e.event_id)?
                         .ok_or(StoreError::NotFound)?;
                     mine.push(Err(existing));
                     continue;
@@ -223,7 +223,7 @@ fn record_events(
                     journal_note::insert(c, n)?;
                 }
                 // Declined visits are counted for the month's comparison (R21).
-                if new.kind == EventKind::Declined.as_str() {
+                if new.kind == EventKind::Declined {
                     crate::domain::figures::add_declined(
                         &mut cells.cells,
                         &new.client_id,

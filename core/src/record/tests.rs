@@ -6,6 +6,7 @@ use crate::db::visit::{self, Visit};
 use crate::db::visit_event::{NewVisitEvent, Payload, PerformedService};
 use crate::db::*;
 use crate::domain::pairing::Exception;
+use crate::model::{EventKind, VisitStatus};
 use crate::record::{self, Recorded, Rules};
 use crate::seed;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
@@ -81,17 +82,17 @@ impl Fixture {
     ) -> NewVisitEvent {
         NewVisitEvent {
             id: new_id(),
-            source: "phone".into(),
+            source: crate::model::Source::Phone,
             source_key: self.staff.clone(),
             event_id: event_id.into(),
-            kind: kind.into(),
+            kind: crate::model::EventKind::parse(kind).expect("a known kind"),
             staff_id: self.staff.clone(),
             client_id: client.into(),
             provider_id: self.provider.clone(),
             occurred_at: at,
             received_at: now(),
             local_date: crate::domain::local_date(at.and_utc(), Stockholm),
-            method: Some("nfc".into()),
+            method: Some(crate::model::Method::Nfc),
             method_ref: Some("tag-1".into()),
             reason: None,
             payload: serde_json::to_string(&payload).unwrap(),
@@ -151,7 +152,7 @@ fn check_in_and_out_make_a_closed_visit_with_services_sharing_the_time() {
     let Recorded::Applied { visits, .. } = f.record(&ci) else {
         panic!("applied")
     };
-    assert_eq!(visits[0].fields.status, "open");
+    assert_eq!(visits[0].fields.status, VisitStatus::Open);
     assert_eq!(
         visit::open_for_staff(&mut f.conn, &f.staff)
             .unwrap()
@@ -291,10 +292,10 @@ fn any_arrival_order_with_duplicates_gives_the_same_visits() {
                 let ci = ev(&v.fields.check_in_event_id);
                 let co = ev(&v.fields.check_out_event_id);
                 (
-                    v.fields.status.clone(),
+                    v.fields.status.as_str().to_string(),
                     ci,
                     co,
-                    v.fields.exception.clone(),
+                    v.fields.exception.map(|x| x.as_str().to_string()),
                     v.fields.seconds,
                 )
             })
@@ -426,10 +427,7 @@ fn a_late_event_reopens_an_approved_visit_for_approval() {
         Payload::default(),
     ));
     let v = visit::get(&mut f.conn, &ci.id).unwrap();
-    assert_eq!(
-        v.fields.exception.as_deref(),
-        Some(Exception::MissingCheckOut.as_str())
-    );
+    assert_eq!(v.fields.exception, Some(Exception::MissingCheckOut));
     assert!(
         v.approved_at.is_none(),
         "a changed visit must be approved again"
@@ -455,7 +453,7 @@ fn stored_pairs(f: &mut Fixture) -> Vec<Shape> {
             (
                 v.fields.check_in_event_id,
                 v.fields.check_out_event_id,
-                v.fields.exception,
+                v.fields.exception.map(|x| x.as_str().to_string()),
                 v.fields.client_id,
                 Some(v.fields.local_date),
             )
@@ -571,7 +569,7 @@ fn shuffled_streams(mode: Mode) {
                     events.swap(k, (seed >> 33) as usize % (k + 1));
                 }
                 if round % 2 == 1 {
-                    events.sort_by_key(|e| e.kind != "check_in");
+                    events.sort_by_key(|e| e.kind != EventKind::CheckIn);
                 }
             }
         }

@@ -178,17 +178,17 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                 let event =
                     |kind: EventKind, at: chrono::NaiveDateTime, payload: Payload| NewVisitEvent {
                         id: new_id(),
-                        source: Source::Phone.as_str().into(),
+                        source: Source::Phone,
                         source_key: worker.clone(),
                         event_id: new_id(),
-                        kind: kind.as_str().into(),
+                        kind,
                         staff_id: worker.clone(),
                         client_id: cl.id.clone(),
                         provider_id: provider.clone(),
                         occurred_at: at,
                         received_at: at,
                         local_date: day,
-                        method: (kind != EventKind::Declined).then(|| Method::Nfc.as_str().into()),
+                        method: (kind != EventKind::Declined).then_some(Method::Nfc),
                         method_ref: (kind != EventKind::Declined).then(|| "demo-tag".into()),
                         reason: (kind == EventKind::Declined)
                             .then(|| "Brukaren avböjde besöket.".into()),

@@ -201,7 +201,7 @@ fn compute_month_figures(
         .filter(client::municipality_id.eq(&m.id))
         .select(client::id);
     let declined: Vec<(String, String, NaiveDate)> = visit_event::table
-        .filter(visit_event::kind.eq(crate::domain::EventKind::Declined.as_str()))
+        .filter(visit_event::kind.eq(crate::domain::EventKind::Declined))
         .filter(visit_event::local_date.between(month.first_day(), month.last_day()))
         .filter(visit_event::client_id.eq_any(clients))
         .select((

@@ -4,8 +4,8 @@
 
 use super::schema::visit_event;
 use super::{DbConn, StoreError};
-use crate::domain::EventKind;
 use crate::domain::pairing;
+use crate::domain::{EventKind, Method, Source};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,14 @@ pub(crate) use window::{Window, window_span, windows};
 pub struct VisitEvent {
     pub id: String,
     /// `phone`, `device` or `entry`.
-    pub source: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub source: Source,
     pub source_key: String,
     /// The sender's UUID.
     pub event_id: String,
     /// `check_in`, `check_out` or `declined`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: EventKind,
     pub staff_id: String,
     pub client_id: String,
     pub provider_id: String,
@@ -41,7 +43,8 @@ pub struct VisitEvent {
     pub received_at: NaiveDateTime,
     pub local_date: NaiveDate,
     /// `nfc`, `lock`, `manual` or `entry`.
-    pub method: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<Method>,
     /// The NFC tag uid or lock id.
     pub method_ref: Option<String>,
     /// Why: a manual check-in, an unplanned visit, a declined visit.
@@ -99,7 +102,7 @@ impl VisitEvent {
 
     /// The event as the pairing sees it; `None` for declined visits.
     pub fn pairing(&self) -> Option<pairing::Event> {
-        let kind = EventKind::parse(&self.kind)?.pairing()?;
+        let kind = self.kind.pairing()?;
         Some(pairing::Event {
             id: self.id.clone(),
             kind,
@@ -116,17 +119,17 @@ impl VisitEvent {
 #[diesel(table_name = visit_event, treat_none_as_default_value = false)]
 pub struct NewVisitEvent {
     pub id: String,
-    pub source: String,
+    pub source: Source,
     pub source_key: String,
     pub event_id: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub staff_id: String,
     pub client_id: String,
     pub provider_id: String,
     pub occurred_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub local_date: NaiveDate,
-    pub method: Option<String>,
+    pub method: Option<Method>,
     pub method_ref: Option<String>,
     pub reason: Option<String>,
     pub payload: String,
@@ -227,7 +230,7 @@ fn stored(row: NewVisitEvent) -> VisitEvent {
 /// The stored event with this sender identity.
 pub fn find(
     conn: &mut DbConn,
-    source: &str,
+    source: Source,
     source_key: &str,
     event_id: &str,
 ) -> Result<Option<VisitEvent>, StoreError> {
@@ -285,9 +288,9 @@ pub fn evidence(
         .filter(visit_event::staff_id.eq(staff_id))
         .filter(visit_event::client_id.eq(client_id))
         .filter(visit_event::kind.eq_any([
-            EventKind::CheckIn.as_str(),
-            EventKind::CheckOut.as_str(),
-            EventKind::Presence.as_str(),
+            EventKind::CheckIn,
+            EventKind::CheckOut,
+            EventKind::Presence,
         ]))
         .filter(visit_event::occurred_at.between(from - margin, to + margin))
         .order((visit_event::occurred_at, visit_event::id))
@@ -304,7 +307,7 @@ pub fn declined_for_client(
 ) -> Result<Vec<VisitEvent>, StoreError> {
     Ok(visit_event::table
         .filter(visit_event::client_id.eq(client_id))
-        .filter(visit_event::kind.eq(EventKind::Declined.as_str()))
+        .filter(visit_event::kind.eq(EventKind::Declined))
         .filter(visit_event::local_date.between(from, to))
         .order(visit_event::occurred_at)
         .select(VisitEvent::as_select())

@@ -17,14 +17,14 @@ use diesel::prelude::*;
 #[diesel(table_name = visit_event)]
 pub(crate) struct Paired {
     pub id: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub client_id: String,
     pub occurred_at: NaiveDateTime,
 }
 
 impl Paired {
     fn pairing(self) -> Option<pairing::Event> {
-        let kind = EventKind::parse(&self.kind)?.pairing()?;
+        let kind = self.kind.pairing()?;
         Some(pairing::Event {
             id: self.id,
             kind,
