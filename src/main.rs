@@ -420,7 +420,7 @@ fn bootstrap(conn: &mut DbConn, code: &str, name: &str, username: &str) -> Resul
     let fields = user_account::UserFields {
         username: username.to_string(),
         display_name: "Administratör".into(),
-        role: "admin".into(),
+        role: hemtid_core::model::Role::Admin,
         provider_id: None,
         authority_unit_id: None,
         active: true,

@@ -114,7 +114,7 @@ impl Fx {
         };
         let d = Draft {
             content: &content,
-            participation: "took_part",
+            participation: crate::model::Participation::TookPart,
             participation_note: "Planen skrevs hemma hos brukaren.",
         };
         let v = care_plan::start(
@@ -200,7 +200,7 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
     let content = PlanContent::default();
     let draft = Draft {
         content: &content,
-        participation: "declined",
+        participation: crate::model::Participation::Declined,
         participation_note: "Brukaren ville inte delta.",
     };
     let (lisa, jakobsberg, chef) = (f.lisa.clone(), f.jakobsberg.clone(), f.chef.clone());
@@ -213,7 +213,7 @@ fn a_missing_plan_alerts_the_provider_then_the_caseworker_and_an_approved_plan_r
         at(2026, 8, 24).naive_utc(),
     )
     .unwrap();
-    assert_eq!(v.state, "draft");
+    assert_eq!(v.state, crate::model::PlanState::Draft);
     assert!(
         f.kinds(at(2026, 8, 24))
             .contains(&"care_plan_missing".into())

@@ -317,6 +317,25 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Whether the client took part in writing the plan.
+    Participation {
+        TookPart = "took_part",
+        /// A deviation to note, not a blocker.
+        Declined = "declined",
+    }
+);
+
+text_enum!(
+    /// The caseworker's check of a plan version against the order.
+    Review {
+        Unchecked = "unchecked",
+        Checked = "checked",
+        /// Sent back to the provider.
+        Remarks = "remarks",
+    }
+);
+
 impl PlanState {
     /// Whether the provider may still edit it.
     pub const fn editable(self) -> bool {

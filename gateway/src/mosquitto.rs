@@ -130,7 +130,7 @@ pub fn render(conn: &mut DbConn, gateway: &GatewayAccount) -> Result<Rendered, S
     }
     // Case systems: their own municipality's alert and plan-list topics.
     let mut caseworkers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (m, id) in user_account::ids_with_role(conn, "caseworker")? {
+    for (m, id) in user_account::ids_with_role(conn, hemtid_core::model::Role::Caseworker)? {
         caseworkers.entry(m).or_default().push(id);
     }
     let mut providers: BTreeMap<String, Vec<String>> = BTreeMap::new();

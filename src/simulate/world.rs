@@ -150,7 +150,7 @@ pub fn build(
             &new_id(),
             &authority_unit::AuthorityUnitFields {
                 name: name.into(),
-                kind: kind.as_str().into(),
+                kind,
             },
         )?
         .id)
@@ -172,7 +172,7 @@ pub fn build(
             &UserFields {
                 username,
                 display_name: name,
-                role: role.as_str().into(),
+                role,
                 provider_id,
                 authority_unit_id: unit_id,
                 active: true,
@@ -218,7 +218,7 @@ pub fn build(
                     municipality_id: m.id.clone(),
                     credential: fob.clone(),
                     staff_id: id.clone(),
-                    kind: "key_fob".into(),
+                    kind: hemtid_core::model::CredentialKind::KeyFob,
                     active: true,
                     created_at: t,
                     revoked_at: None,
@@ -319,11 +319,11 @@ pub fn build(
                         id: id.clone(),
                         municipality_id: m.id.clone(),
                         provider_id: providers[p].clone(),
-                        kind: "door_lock".into(),
+                        kind: hemtid_core::model::DeviceKind::DoorLock,
                         client_id: Some(c.id.clone()),
                         secret_hash: auth::hash_token(&secret),
                         hmac_key: Some(hmac_key.clone()),
-                        status: "active".into(),
+                        status: hemtid_core::model::DeviceStatus::Active,
                         created_at: t,
                         updated_at: t,
                     },
@@ -364,9 +364,7 @@ pub fn build(
                     DecisionKind::Frame
                 } else {
                     DecisionKind::PerService
-                }
-                .as_str()
-                .into(),
+                },
                 legal_basis: "SoL 4 kap. 1 §".into(),
                 decided_on: order_start,
                 valid_from: order_start,

@@ -362,7 +362,8 @@ pub async fn void_visit(
 /// One change as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: hemtid_core::model::VisitChangeKind,
     pub reason_code: Option<String>,
     pub comment: String,
     pub changed_by: String,

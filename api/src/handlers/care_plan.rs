@@ -16,7 +16,7 @@ use hemtid_core::db::consent::{self, ReadRight};
 use hemtid_core::db::{DbConn, municipality};
 use hemtid_core::domain::local_date;
 use hemtid_core::evaluate::Ctx as EvalCtx;
-use hemtid_core::model::Role;
+use hemtid_core::model::{Participation, Review, Role};
 use hemtid_core::validate::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -152,7 +152,7 @@ pub struct PlanInput {
 impl PlanInput {
     fn validate(&self, c: &mut DbConn, municipality_id: &str) -> Result<(), ApiError> {
         let mut v = ValidationErrors::new();
-        if !["took_part", "declined"].contains(&self.participation.as_str()) {
+        if Participation::parse(&self.participation).is_none() {
             v.add(
                 "participation",
                 "invalid_value",
@@ -207,12 +207,15 @@ impl PlanInput {
         Ok(v.into_result(())?)
     }
 
-    fn draft(&self) -> Draft<'_> {
-        Draft {
+    /// The draft of valid input ([`PlanInput::validate`]).
+    fn draft(&self) -> Result<Draft<'_>, ApiError> {
+        let participation = Participation::parse(&self.participation)
+            .ok_or_else(|| ApiError::internal("participation not validated"))?;
+        Ok(Draft {
             content: &self.content,
-            participation: &self.participation,
+            participation,
             participation_note: self.participation_note.trim(),
-        }
+        })
     }
 }
 
@@ -265,7 +268,7 @@ pub async fn start_version(
                 c,
                 &cl.id,
                 &provider,
-                &input.draft(),
+                &input.draft()?,
                 &p.subject,
                 now.naive_utc(),
             )?;
@@ -320,7 +323,7 @@ pub async fn edit_version(
         .db(move |c| {
             let (v, _) = own_version(c, &p, &id, now)?;
             input.validate(c, &p.municipality_id)?;
-            Ok(care_plan::edit(c, &v.id, &input.draft(), now.naive_utc())?)
+            Ok(care_plan::edit(c, &v.id, &input.draft()?, now.naive_utc())?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -402,14 +405,17 @@ pub async fn review_version(
 ) -> Result<HttpResponse, ApiError> {
     p.require(&[Role::Caseworker])?;
     let mut v = ValidationErrors::new();
-    if !["checked", "remarks"].contains(&input.outcome.as_str()) {
+    let outcome = Review::parse(&input.outcome).filter(|r| *r != Review::Unchecked);
+    if outcome.is_none() {
         v.add("outcome", "invalid_value", "one of checked, remarks");
     }
     let note = optional(&mut v, "note", &input.note, 4000);
-    if input.outcome == "remarks" && note.is_empty() {
+    if outcome == Some(Review::Remarks) && note.is_empty() {
         v.add("note", "required", "write the remarks");
     }
-    v.into_result(())?;
+    let outcome = v
+        .into_result(outcome)?
+        .ok_or_else(|| ApiError::internal("outcome not validated"))?;
     let now = state.clock.now();
     let row = state
         .db(move |c| {
@@ -422,7 +428,7 @@ pub async fn review_version(
             Ok(care_plan::review(
                 c,
                 &version.id,
-                &input.outcome,
+                outcome,
                 &note,
                 &p.subject,
                 now.naive_utc(),

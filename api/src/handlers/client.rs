@@ -134,7 +134,7 @@ impl Crud for Client {
     ) -> Result<(), ApiError> {
         if let Some(id) = &f.caseworker_id {
             let found = reference(&mut v, "caseworker_id", user_account::get(c, m, id))?;
-            if found.is_some_and(|u| u.fields.role != Role::Caseworker.as_str()) {
+            if found.is_some_and(|u| u.fields.role != Role::Caseworker) {
                 v.add(
                     "caseworker_id",
                     "not_a_caseworker",

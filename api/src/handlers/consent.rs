@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use hemtid_core::db::access_log::{self, AccessRecord};
 use hemtid_core::db::consent::{self, Consent};
 use hemtid_core::db::{provider, user_account};
-use hemtid_core::model::Role;
+use hemtid_core::model::{ConsentState, Role};
 use hemtid_core::validate::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -58,15 +58,19 @@ pub async fn post_consent(
     p.require(&[Role::Caseworker, Role::ProviderAdmin])?;
     p.person("consent is recorded by a person")?;
     let mut v = ValidationErrors::new();
-    if !consent::STATES.contains(&input.state.as_str()) {
+    let consent_state = ConsentState::parse(&input.state);
+    if consent_state.is_none() {
+        let all: Vec<&str> = ConsentState::ALL.iter().map(|s| s.as_str()).collect();
         v.add(
             "state",
             "invalid_value",
-            format!("one of {}", consent::STATES.join(", ")),
+            format!("one of {}", all.join(", ")),
         );
     }
     let note = optional(&mut v, "note", &input.note, 2000);
-    v.into_result(())?;
+    let consent_state = v
+        .into_result(consent_state)?
+        .ok_or_else(|| ApiError::internal("state not validated"))?;
     let now = state.clock.now();
     let row = state
         .db(move |c| {
@@ -74,7 +78,7 @@ pub async fn post_consent(
             Ok(consent::record(
                 c,
                 &cl.id,
-                &input.state,
+                consent_state,
                 &note,
                 &p.subject,
                 now.naive_utc(),

@@ -61,7 +61,7 @@ pub async fn put_contact(
             let mut staff = |field: &str, u: &Uuid| {
                 let ok = user_account::get(c, &p.municipality_id, &u.to_string()).is_ok_and(|a| {
                     a.fields.provider_id.as_deref() == Some(provider.as_str())
-                        && a.fields.role == Role::Staff.as_str()
+                        && a.fields.role == Role::Staff
                 });
                 if !ok {
                     v.add(

@@ -10,6 +10,7 @@ use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::staff_credential::{self, StaffCredential};
 use hemtid_core::db::user_account;
+use hemtid_core::model::CredentialKind;
 use hemtid_core::validate::ValidationErrors;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -51,7 +52,8 @@ pub async fn add_credential(
     let provider = provider_admin(&p)?;
     let mut v = ValidationErrors::new();
     let credential = v.text("credential", &input.credential, 200);
-    if !["key_fob", "staff_tag", "phone_key"].contains(&input.kind.as_str()) {
+    let kind = CredentialKind::parse(&input.kind);
+    if kind.is_none() {
         v.add("kind", "invalid_value", "key_fob, staff_tag or phone_key");
     }
     let at = state.clock.now().naive_utc();
@@ -60,7 +62,7 @@ pub async fn add_credential(
             let staff = input.staff_id.to_string();
             match user_account::get(c, &p.municipality_id, &staff) {
                 Ok(u)
-                    if u.fields.role == "staff"
+                    if u.fields.role == hemtid_core::model::Role::Staff
                         && u.fields.provider_id.as_deref() == Some(provider.as_str()) => {}
                 Ok(_) | Err(hemtid_core::db::StoreError::NotFound) => v.add(
                     "staff_id",
@@ -69,12 +71,14 @@ pub async fn add_credential(
                 ),
                 Err(e) => return Err(e.into()),
             }
-            v.into_result(())?;
+            let kind = v
+                .into_result(kind)?
+                .ok_or_else(|| ApiError::internal("kind not validated"))?;
             let row = StaffCredential {
                 municipality_id: p.municipality_id.clone(),
                 credential,
                 staff_id: staff,
-                kind: input.kind,
+                kind,
                 active: true,
                 created_at: at,
                 revoked_at: None,

@@ -68,7 +68,7 @@ impl DecisionInput {
         }
         DecisionFields {
             client_id: self.client_id.to_string(),
-            kind: self.kind.as_str().to_string(),
+            kind: self.kind,
             legal_basis: v.text("legal_basis", &self.legal_basis, 200),
             decided_on: self.decided_on,
             valid_from: self.valid_from,
@@ -89,7 +89,7 @@ fn check_refs(
     reference(&mut v, "client_id", client::get(c, m, &f.client_id))?;
     if let Some(id) = &f.caseworker_id {
         let found = reference(&mut v, "caseworker_id", user_account::get(c, m, id))?;
-        if found.is_some_and(|u| u.fields.role != Role::Caseworker.as_str()) {
+        if found.is_some_and(|u| u.fields.role != Role::Caseworker) {
             v.add(
                 "caseworker_id",
                 "not_a_caseworker",

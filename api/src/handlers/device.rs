@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use hemtid_core::db::device::{self, Device, NewDevice};
 use hemtid_core::db::{DbConn, access, now};
 use hemtid_core::ingest::{self};
-use hemtid_core::model::Role;
+use hemtid_core::model::{DeviceKind, DeviceStatus, Role};
 use hemtid_core::validate::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -173,7 +173,8 @@ pub async fn register_device(
             "ids beginning with 'hemtid-' are reserved",
         );
     }
-    if !["door_lock", "nfc_reader", "nfc_tag"].contains(&input.kind.as_str()) {
+    let kind = DeviceKind::parse(&input.kind);
+    if kind.is_none() {
         v.add("kind", "invalid_value", "door_lock, nfc_reader or nfc_tag");
     }
     let (secret, secret_hash) =
@@ -191,17 +192,19 @@ pub async fn register_device(
     let d = state
         .db(move |c| {
             check_client(c, &p, input.client_id.as_ref(), today, &mut v)?;
-            v.into_result(())?;
+            let kind = v
+                .into_result(kind)?
+                .ok_or_else(|| ApiError::internal("kind checked"))?;
             let t = now();
             let new = NewDevice {
                 id: input.id,
                 municipality_id: p.municipality_id.clone(),
                 provider_id: provider,
-                kind: input.kind,
+                kind,
                 client_id: input.client_id.map(|u| u.to_string()),
                 secret_hash,
                 hmac_key: key,
-                status: "active".into(),
+                status: DeviceStatus::Active,
                 created_at: t,
                 updated_at: t,
             };
@@ -215,7 +218,7 @@ pub async fn register_device(
     let lock_signing_key = state
         .lock_keys
         .as_ref()
-        .filter(|_| d.kind == "door_lock")
+        .filter(|_| d.kind == DeviceKind::DoorLock)
         .map(|k| PinnedKey {
             algorithm: "EdDSA",
             kid: k.kid().to_string(),

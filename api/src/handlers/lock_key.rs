@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use hemtid_core::db::digital_key::{self, DigitalKey};
 use hemtid_core::db::{access, device, new_id, refresh_token, user_account};
 use hemtid_core::domain::local_date;
-use hemtid_core::model::Role;
+use hemtid_core::model::{DeviceKind, DeviceStatus, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -71,10 +71,9 @@ pub async fn issue_key(
             // Only a lock of the care worker's provider, in the home of a
             // client with an order there today; anything else is not found.
             let lock = device::get(c, &provider, &device_id)?;
-            let client = lock
-                .client_id
-                .clone()
-                .filter(|_| lock.kind == "door_lock" && lock.status == "active");
+            let client = lock.client_id.clone().filter(|_| {
+                lock.kind == DeviceKind::DoorLock && lock.status == DeviceStatus::Active
+            });
             let Some(client) = client else {
                 return Err(ApiError::not_found());
             };

@@ -43,7 +43,7 @@ impl Crud for AuthorityUnit {
     ) -> AuthorityUnitFields {
         AuthorityUnitFields {
             name: v.text("name", &input.name, 200),
-            kind: input.kind.as_str().to_string(),
+            kind: input.kind,
         }
     }
 

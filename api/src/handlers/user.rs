@@ -131,7 +131,7 @@ impl Crud for UserAccount {
         let fields = UserFields {
             username,
             display_name: v.text("display_name", &input.display_name, 200),
-            role: role.as_str().to_string(),
+            role,
             provider_id: input.provider_id.map(|u| u.to_string()),
             authority_unit_id: input.authority_unit_id.map(|u| u.to_string()),
             active: input.active,

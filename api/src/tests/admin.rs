@@ -992,7 +992,7 @@ async fn other_municipalitys_admin(ctx: &Ctx) -> String {
         &user_account::UserFields {
             username: "sthlm.admin".into(),
             display_name: "S".into(),
-            role: "admin".into(),
+            role: hemtid_core::model::Role::Admin,
             provider_id: None,
             authority_unit_id: None,
             active: true,

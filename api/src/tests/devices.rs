@@ -278,7 +278,7 @@ async fn dead_letters_are_listed_and_replayed_by_the_admin() {
             &hemtid_core::db::user_account::UserFields {
                 username: "sthlm.admin".into(),
                 display_name: "S".into(),
-                role: "admin".into(),
+                role: hemtid_core::model::Role::Admin,
                 provider_id: None,
                 authority_unit_id: None,
                 active: true,

@@ -123,7 +123,7 @@ impl TokenKeys {
         let claims = Claims {
             sid: sid.to_string(),
             sub: user.id.clone(),
-            role: user.fields.role.clone(),
+            role: user.fields.role.as_str().to_string(),
             mun: user.municipality_id.clone(),
             provider: user.fields.provider_id.clone(),
             unit: user.fields.authority_unit_id.clone(),
@@ -304,7 +304,7 @@ mod tests {
             fields: UserFields {
                 username: "anna".into(),
                 display_name: "Anna".into(),
-                role: "staff".into(),
+                role: crate::model::Role::Staff,
                 provider_id: Some("p1".into()),
                 authority_unit_id: None,
                 active: true,

@@ -33,8 +33,7 @@ pub struct AuthorityUnit {
 pub struct AuthorityUnitFields {
     pub name: String,
     /// `elderly` (ÄVO) or `disability` (FFS).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::UnitKind))]
-    pub kind: String,
+    pub kind: crate::model::UnitKind,
 }
 
 pub fn create(

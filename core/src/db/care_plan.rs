@@ -10,6 +10,7 @@
 use super::schema::{care_plan_follow_up, care_plan_version, contact_person, individual_follow_up};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
+use crate::model::{Participation, PlanState, Review};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -74,12 +75,14 @@ pub struct PlanVersion {
     pub provider_id: String,
     pub version: i32,
     /// `draft`, `in_revision`, `approved` or `superseded`.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: PlanState,
     #[serde(serialize_with = "as_content")]
     #[cfg_attr(feature = "openapi", schema(value_type = PlanContent))]
     pub content: String,
     /// `took_part` or `declined` (a deviation, not a blocker).
-    pub participation: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub participation: Participation,
     /// How the client took part, or why they declined.
     pub participation_note: String,
     pub created_by: String,
@@ -95,7 +98,8 @@ pub struct PlanVersion {
     pub approved_at: Option<NaiveDateTime>,
     /// The caseworker's check against the order: `unchecked`, `checked`
     /// or `remarks` (sent back to the provider).
-    pub review: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub review: Review,
     pub reviewed_by: Option<String>,
     #[serde(with = "super::utc::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
@@ -112,7 +116,7 @@ fn as_content<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
 impl PlanVersion {
     /// Whether it is being written.
     pub fn is_open(&self) -> bool {
-        self.state == "draft" || self.state == "in_revision"
+        self.state.editable()
     }
 }
 
@@ -137,7 +141,7 @@ impl PlanStatus {
     }
 
     pub fn of(versions: &[PlanVersion]) -> PlanStatus {
-        let approved = versions.iter().any(|v| v.state == "approved");
+        let approved = versions.iter().any(|v| v.state == PlanState::Approved);
         let open = versions.iter().any(PlanVersion::is_open);
         match (approved, open) {
             (true, true) => PlanStatus::InRevision,
@@ -174,7 +178,7 @@ pub fn status(c: &mut DbConn, client_id: &str) -> Result<PlanStatus, StoreError>
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
     pub content: &'a PlanContent,
-    pub participation: &'a str,
+    pub participation: Participation,
     pub participation_note: &'a str,
 }
 
@@ -203,7 +207,7 @@ pub fn start(
         }
         let ever_approved = all
             .iter()
-            .any(|v| v.state == "approved" || v.state == "superseded");
+            .any(|v| matches!(v.state, PlanState::Approved | PlanState::Superseded));
         let id = new_id();
         diesel::insert_into(care_plan_version::table)
             .values((
@@ -212,9 +216,9 @@ pub fn start(
                 care_plan_version::provider_id.eq(provider_id),
                 care_plan_version::version.eq(all.last().map_or(1, |v| v.version + 1)),
                 care_plan_version::state.eq(if ever_approved {
-                    "in_revision"
+                    PlanState::InRevision
                 } else {
-                    "draft"
+                    PlanState::Draft
                 }),
                 care_plan_version::content.eq(&content),
                 care_plan_version::participation.eq(d.participation),
@@ -250,7 +254,7 @@ pub fn edit(
                 care_plan_version::participation_note.eq(d.participation_note),
                 care_plan_version::updated_at.eq(at),
                 // A changed version needs a new check.
-                care_plan_version::review.eq("unchecked"),
+                care_plan_version::review.eq(Review::Unchecked),
             ))
             .execute(c)?;
         Ok(get(c, id)?)
@@ -276,13 +280,13 @@ pub fn approve(
         diesel::update(
             care_plan_version::table
                 .filter(care_plan_version::client_id.eq(&v.client_id))
-                .filter(care_plan_version::state.eq("approved")),
+                .filter(care_plan_version::state.eq(PlanState::Approved)),
         )
-        .set(care_plan_version::state.eq("superseded"))
+        .set(care_plan_version::state.eq(PlanState::Superseded))
         .execute(c)?;
         diesel::update(care_plan_version::table.find(id))
             .set((
-                care_plan_version::state.eq("approved"),
+                care_plan_version::state.eq(PlanState::Approved),
                 care_plan_version::approved_by.eq(by),
                 care_plan_version::approved_at.eq(at),
                 care_plan_version::updated_at.eq(at),
@@ -297,13 +301,13 @@ pub fn approve(
 pub fn review(
     c: &mut DbConn,
     id: &str,
-    outcome: &str,
+    outcome: Review,
     note: &str,
     by: &str,
     at: NaiveDateTime,
 ) -> Result<PlanVersion, ChangeError> {
     super::change(c, |c| {
-        if get(c, id)?.state == "superseded" {
+        if get(c, id)?.state == PlanState::Superseded {
             return Err(
                 RuleError::WrongState("a superseded version cannot be checked".into()).into(),
             );
@@ -498,7 +502,7 @@ pub fn contact(
 mod tests {
     use super::*;
 
-    fn version(n: i32, state: &str) -> PlanVersion {
+    fn version(n: i32, state: PlanState) -> PlanVersion {
         let t = chrono::NaiveDate::from_ymd_opt(2026, 8, 1)
             .unwrap()
             .and_hms_opt(10, 0, 0)
@@ -508,16 +512,16 @@ mod tests {
             client_id: "c".into(),
             provider_id: "p".into(),
             version: n,
-            state: state.into(),
+            state,
             content: "{}".into(),
-            participation: "took_part".into(),
+            participation: Participation::TookPart,
             participation_note: String::new(),
             created_by: "u".into(),
             created_at: t,
             updated_at: t,
             approved_by: None,
             approved_at: None,
-            review: "unchecked".into(),
+            review: Review::Unchecked,
             reviewed_by: None,
             reviewed_at: None,
             review_note: String::new(),
@@ -528,14 +532,20 @@ mod tests {
     fn a_plan_in_revision_still_counts_as_present_and_a_draft_does_not() {
         // R10: only an approved plan meets the deadline.
         assert_eq!(PlanStatus::of(&[]), PlanStatus::Missing);
-        let draft = [version(1, "draft")];
+        let draft = [version(1, PlanState::Draft)];
         assert_eq!(PlanStatus::of(&draft), PlanStatus::Draft);
         assert!(!PlanStatus::of(&draft).present());
         // R17: revising the approved plan does not make it missing.
-        let revising = [version(1, "approved"), version(2, "in_revision")];
+        let revising = [
+            version(1, PlanState::Approved),
+            version(2, PlanState::InRevision),
+        ];
         assert_eq!(PlanStatus::of(&revising), PlanStatus::InRevision);
         assert!(PlanStatus::of(&revising).present());
-        let renewed = [version(1, "superseded"), version(2, "approved")];
+        let renewed = [
+            version(1, PlanState::Superseded),
+            version(2, PlanState::Approved),
+        ];
         assert_eq!(PlanStatus::of(&renewed), PlanStatus::Approved);
         assert!(PlanStatus::of(&renewed).present());
     }

@@ -9,7 +9,7 @@ use super::schema::decision as decision_t;
 use super::{DbConn, StoreError, visit, visit_event};
 use crate::domain::performed::MonthSeconds;
 use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
-use crate::model::VisitStatus;
+use crate::model::{DecisionKind, VisitStatus};
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
@@ -113,11 +113,11 @@ pub fn ordered(
                 .entry(line.line.fields.service_id.clone())
                 .or_default() += minutes;
         }
-        let kind: String = decision_t::table
+        let kind: DecisionKind = decision_t::table
             .find(&o.fields.decision_id)
             .select(decision_t::kind)
             .first(conn)?;
-        out.frame |= kind == "frame";
+        out.frame |= kind == DecisionKind::Frame;
         out.provider_id = Some(o.fields.provider_id.clone());
         out.periods.push((
             o.fields.valid_from,
@@ -168,7 +168,7 @@ fn ordered_for(
     type Row = (
         OrderHead,
         chrono::NaiveDateTime,
-        String,
+        DecisionKind,
         Option<(String, chrono::NaiveDateTime, Option<i64>, String)>,
     );
     let mut q = care_order_t::table
@@ -263,7 +263,7 @@ fn ordered_for(
         for (service, m) in by_service {
             *entry.by_service.entry(service).or_default() += m;
         }
-        entry.frame |= kind == "frame";
+        entry.frame |= kind == DecisionKind::Frame;
         entry.provider_id = Some(provider_id);
         entry.periods.push((from, to, daily));
     }

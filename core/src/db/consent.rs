@@ -8,12 +8,10 @@
 
 use super::schema::{consent, shared_board};
 use super::{DbConn, StoreError, new_id};
+use crate::model::ConsentState;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-
-/// The states a consent record can state.
-pub const STATES: &[&str] = &["given", "refused", "withdrawn"];
 
 /// One recorded consent decision; the latest counts.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -25,7 +23,8 @@ pub struct Consent {
     pub id: String,
     pub client_id: String,
     /// `given`, `refused` or `withdrawn`.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ConsentState,
     pub note: String,
     pub recorded_by: String,
     #[serde(with = "super::utc")]
@@ -37,7 +36,7 @@ pub struct Consent {
 pub fn record(
     c: &mut DbConn,
     client_id: &str,
-    state: &str,
+    state: ConsentState,
     note: &str,
     by: &str,
     at: NaiveDateTime,
@@ -171,12 +170,10 @@ pub fn read_right(
     if one_board {
         return Ok(ReadRight::OneBoard);
     }
-    Ok(
-        match current(c, client_id)?.as_ref().map(|x| x.state.as_str()) {
-            Some("given") => ReadRight::Consent,
-            Some("refused") => ReadRight::Refused,
-            Some("withdrawn") => ReadRight::Withdrawn,
-            _ => ReadRight::NoConsent,
-        },
-    )
+    Ok(match current(c, client_id)?.map(|x| x.state) {
+        Some(ConsentState::Given) => ReadRight::Consent,
+        Some(ConsentState::Refused) => ReadRight::Refused,
+        Some(ConsentState::Withdrawn) => ReadRight::Withdrawn,
+        None => ReadRight::NoConsent,
+    })
 }

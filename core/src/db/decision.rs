@@ -32,8 +32,7 @@ pub struct Decision {
 pub struct DecisionFields {
     pub client_id: String,
     /// `frame` (rambeslut) or `per_service` (insatsbeslut).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::DecisionKind))]
-    pub kind: String,
+    pub kind: crate::model::DecisionKind,
     pub legal_basis: String,
     pub decided_on: NaiveDate,
     pub valid_from: NaiveDate,

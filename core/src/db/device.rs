@@ -3,6 +3,7 @@
 
 use super::schema::device;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::{DeviceKind, DeviceStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -20,7 +21,8 @@ pub struct Device {
     pub municipality_id: String,
     pub provider_id: String,
     /// `door_lock`, `nfc_reader` or `nfc_tag`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: DeviceKind,
     /// The client whose home it is in (for a household, one of them).
     pub client_id: Option<String>,
     #[serde(skip)]
@@ -29,7 +31,8 @@ pub struct Device {
     #[serde(skip)]
     pub hmac_key: Option<String>,
     /// `active` or `retired`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: DeviceStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(with = "super::utc::option")]
     pub last_seen_at: Option<NaiveDateTime>,
@@ -60,11 +63,11 @@ pub struct NewDevice {
     pub id: String,
     pub municipality_id: String,
     pub provider_id: String,
-    pub kind: String,
+    pub kind: DeviceKind,
     pub client_id: Option<String>,
     pub secret_hash: String,
     pub hmac_key: Option<String>,
-    pub status: String,
+    pub status: DeviceStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -127,7 +130,10 @@ pub fn retire(conn: &mut DbConn, provider_id: &str, id: &str) -> Result<Device, 
             .find(id)
             .filter(device::provider_id.eq(provider_id)),
     )
-    .set((device::status.eq("retired"), device::updated_at.eq(now())))
+    .set((
+        device::status.eq(DeviceStatus::Retired),
+        device::updated_at.eq(now()),
+    ))
     .execute(conn)?;
     one_row(n)?;
     get(conn, provider_id, id)
@@ -191,7 +197,7 @@ pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, S
     let hash = crate::auth::hash_token(secret);
     Ok(device::table
         .find(id)
-        .filter(device::status.eq("active"))
+        .filter(device::status.eq(DeviceStatus::Active))
         .filter(device::secret_hash.eq(hash))
         .count()
         .get_result::<i64>(conn)?
@@ -203,14 +209,14 @@ pub fn check_secret(conn: &mut DbConn, id: &str, secret: &str) -> Result<bool, S
 pub fn credentials_of(
     conn: &mut DbConn,
     ids: &[String],
-) -> Result<Vec<(String, String, String)>, StoreError> {
+) -> Result<Vec<(String, DeviceStatus, String)>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         out.extend(
             device::table
                 .filter(device::id.eq_any(chunk))
                 .select((device::id, device::status, device::secret_hash))
-                .load::<(String, String, String)>(conn)?,
+                .load::<(String, DeviceStatus, String)>(conn)?,
         );
     }
     Ok(out)
@@ -230,7 +236,7 @@ pub fn rotate_secret(
         device::table
             .find(id)
             .filter(device::provider_id.eq(provider_id))
-            .filter(device::status.eq("active")),
+            .filter(device::status.eq(DeviceStatus::Active)),
     )
     .set((
         device::secret_hash.eq(secret_hash),
@@ -255,7 +261,7 @@ pub fn set_broker_hash(conn: &mut DbConn, id: &str, broker_hash: &str) -> Result
 /// (for `hemtid mqtt-acl`).
 pub fn active_for_broker(conn: &mut DbConn) -> Result<Vec<(String, Option<String>)>, StoreError> {
     Ok(device::table
-        .filter(device::status.eq("active"))
+        .filter(device::status.eq(DeviceStatus::Active))
         .order(device::id)
         .select((device::id, device::broker_hash))
         .load(conn)?)

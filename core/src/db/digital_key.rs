@@ -47,7 +47,7 @@ pub fn register_signing_key(
             ))
             .execute(conn)?;
         // Every lock must learn the new key.
-        diesel::update(device::table.filter(device::kind.eq("door_lock")))
+        diesel::update(device::table.filter(device::kind.eq(crate::model::DeviceKind::DoorLock)))
             .set(device::config_dirty.eq(true))
             .execute(conn)?;
     }
@@ -125,8 +125,8 @@ pub fn revoked_for(
 pub fn dirty_locks(conn: &mut DbConn, limit: i64) -> Result<Vec<Device>, StoreError> {
     Ok(device::table
         .filter(device::config_dirty.eq(true))
-        .filter(device::kind.eq("door_lock"))
-        .filter(device::status.eq("active"))
+        .filter(device::kind.eq(crate::model::DeviceKind::DoorLock))
+        .filter(device::status.eq(crate::model::DeviceStatus::Active))
         .order(device::id)
         .limit(limit)
         .select(Device::as_select())
@@ -171,7 +171,7 @@ pub fn mark_unpublished(conn: &mut DbConn, device_id: &str) -> Result<(), StoreE
 /// After a start: the broker may have lost retained messages (the
 /// embedded one keeps them in memory), so every lock is published again.
 pub fn mark_all_locks_dirty(conn: &mut DbConn) -> Result<(), StoreError> {
-    diesel::update(device::table.filter(device::kind.eq("door_lock")))
+    diesel::update(device::table.filter(device::kind.eq(crate::model::DeviceKind::DoorLock)))
         .set(device::config_dirty.eq(true))
         .execute(conn)?;
     Ok(())

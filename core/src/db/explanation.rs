@@ -6,6 +6,7 @@
 use super::schema::{explanation, explanation_history};
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
+use crate::model::ExplanationState;
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -34,7 +35,8 @@ pub struct Explanation {
     pub cause: String,
     pub text: String,
     /// `submitted`, `approved` or `rejected`.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ExplanationState,
     pub submitted_by: String,
     #[serde(with = "super::utc")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -60,7 +62,8 @@ pub struct ExplanationChange {
     pub at: NaiveDateTime,
     pub by_user_id: String,
     /// `submitted`, `approved` or `rejected`.
-    pub action: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub action: ExplanationState,
     pub cause: String,
     pub text: String,
     pub note: String,
@@ -111,7 +114,7 @@ pub fn submit(
                     .set((
                         explanation::cause.eq(cause),
                         explanation::text.eq(text),
-                        explanation::state.eq("submitted"),
+                        explanation::state.eq(ExplanationState::Submitted),
                         explanation::submitted_by.eq(by),
                         explanation::submitted_at.eq(at),
                         explanation::reviewed_by.eq(None::<String>),
@@ -131,7 +134,7 @@ pub fn submit(
                         explanation::month.eq(&month),
                         explanation::cause.eq(cause),
                         explanation::text.eq(text),
-                        explanation::state.eq("submitted"),
+                        explanation::state.eq(ExplanationState::Submitted),
                         explanation::submitted_by.eq(by),
                         explanation::submitted_at.eq(at),
                         explanation::review_note.eq(""),
@@ -140,7 +143,7 @@ pub fn submit(
                 id
             }
         };
-        log(c, &id, at, by, "submitted", cause, text, "")?;
+        log(c, &id, at, by, ExplanationState::Submitted, cause, text, "")?;
         super::figure::mark_dirty(c, [(client_id, month.as_str())].into_iter())?;
         get(c, &id)
     })
@@ -172,7 +175,7 @@ pub fn review(c: &mut DbConn, id: &str, r: Review<'_>) -> Result<Explanation, Re
     } = r;
     super::transaction_with(c, |c| {
         let e = get(c, id)?;
-        if e.state != "submitted" {
+        if e.state != ExplanationState::Submitted {
             return Err(ReviewError::NotSubmitted);
         }
         let month: YearMonth = e
@@ -187,7 +190,11 @@ pub fn review(c: &mut DbConn, id: &str, r: Review<'_>) -> Result<Explanation, Re
         if local_today < first_review_day {
             return Err(ReviewError::TooEarly(first_review_day));
         }
-        let state = if approve { "approved" } else { "rejected" };
+        let state = if approve {
+            ExplanationState::Approved
+        } else {
+            ExplanationState::Rejected
+        };
         diesel::update(explanation::table.find(id))
             .set((
                 explanation::state.eq(state),
@@ -208,7 +215,7 @@ fn log(
     id: &str,
     at: NaiveDateTime,
     by: &str,
-    action: &str,
+    action: ExplanationState,
     cause: &str,
     text: &str,
     note: &str,
@@ -252,7 +259,7 @@ pub fn for_month(
 pub fn approved(c: &mut DbConn, client_id: &str, month: YearMonth) -> Result<bool, StoreError> {
     Ok(for_month(c, client_id, month)?
         .iter()
-        .any(|e| e.state == "approved"))
+        .any(|e| e.state == ExplanationState::Approved))
 }
 
 /// An explanation's history, oldest first.

@@ -8,6 +8,7 @@
 use super::schema::{journal_note, material_request};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
+use crate::model::RequestState;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Serialize, Serializer};
@@ -34,7 +35,8 @@ pub struct MaterialRequest {
     pub message: String,
     pub due_on: NaiveDate,
     /// `sent`, `answered` or `closed`.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: RequestState,
     #[serde(with = "super::utc")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
@@ -92,7 +94,7 @@ pub fn send(c: &mut DbConn, a: &Ask<'_>, at: NaiveDateTime) -> Result<MaterialRe
             material_request::asks_unperformed.eq(a.unperformed),
             material_request::message.eq(a.message),
             material_request::due_on.eq(a.due_on),
-            material_request::state.eq("sent"),
+            material_request::state.eq(RequestState::Sent),
             material_request::created_at.eq(at),
         ))
         .execute(c)?;
@@ -182,14 +184,14 @@ pub fn answer(
     at: NaiveDateTime,
 ) -> Result<MaterialRequest, ChangeError> {
     super::change(c, |c| {
-        if get(c, id)?.state != "sent" {
+        if get(c, id)?.state != RequestState::Sent {
             return Err(
                 RuleError::WrongState("the request has been answered already".into()).into(),
             );
         }
         diesel::update(material_request::table.find(id))
             .set((
-                material_request::state.eq("answered"),
+                material_request::state.eq(RequestState::Answered),
                 material_request::answer_plan_version_id.eq(a.plan_version_id),
                 material_request::answer_plan_note.eq(a.plan_note),
                 material_request::answer_journal.eq(journal.map(|j| j.to_string())),
@@ -206,12 +208,12 @@ pub fn answer(
 /// The caseworker closes the request (answered or not).
 pub fn close(c: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<MaterialRequest, ChangeError> {
     super::change(c, |c| {
-        if get(c, id)?.state == "closed" {
+        if get(c, id)?.state == RequestState::Closed {
             return Err(RuleError::WrongState("the request is closed already".into()).into());
         }
         diesel::update(material_request::table.find(id))
             .set((
-                material_request::state.eq("closed"),
+                material_request::state.eq(RequestState::Closed),
                 material_request::closed_at.eq(at),
             ))
             .execute(c)?;

@@ -18,7 +18,8 @@ pub struct StaffCredential {
     pub credential: String,
     pub staff_id: String,
     /// `key_fob`, `staff_tag` or `phone_key`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: crate::model::CredentialKind,
     pub active: bool,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "super::utc")]

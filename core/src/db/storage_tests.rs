@@ -238,7 +238,7 @@ fn personal_numbers_are_unique_per_municipality_and_found_by_value() {
     // Decisions reject a period that ends before it starts (CHECK).
     let bad = DecisionFields {
         client_id: c.id.clone(),
-        kind: "frame".into(),
+        kind: crate::model::DecisionKind::Frame,
         legal_basis: "SoL 4 kap. 1 §".into(),
         decided_on: d(2026, 1, 1),
         valid_from: d(2026, 2, 1),
@@ -568,4 +568,32 @@ fn pairing_reads_are_kept_prepared_on_sqlite() {
         DbConn::Sqlite(_) => assert_eq!((windows, lists), (2, 2)),
         DbConn::Pg(_) => assert_eq!((windows, lists), (0, 0)),
     }
+}
+
+#[test]
+fn a_closed_vocabulary_reads_its_text_and_refuses_any_other() {
+    use crate::model::{AlertKind, VisitStatus};
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let db = TestDb::empty();
+    let mut conn = db.connect();
+    let read = |conn: &mut DbConn, text: &str| {
+        diesel::select(sql::<Text>(&format!("'{text}'"))).get_result::<VisitStatus>(conn)
+    };
+    assert_eq!(
+        read(&mut conn, "exception").unwrap(),
+        VisitStatus::Exception
+    );
+    // Another text is an error to handle, not a value nor a panic.
+    let err = read(&mut conn, "Closed").unwrap_err();
+    assert!(
+        matches!(err, diesel::result::Error::DeserializationError(_)),
+        "{err:?}"
+    );
+    assert!(format!("{err:?}").contains("VisitStatus"), "{err:?}");
+    // Bound as a parameter, the text goes in as it comes out.
+    let back: String = diesel::select(sql::<Text>("").bind::<Text, _>(AlertKind::PaceWarning))
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(back, "pace_warning");
 }

@@ -39,8 +39,7 @@ pub struct UserFields {
     pub username: String,
     pub display_name: String,
     /// See [`crate::model::Role`].
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::Role))]
-    pub role: String,
+    pub role: crate::model::Role,
     pub provider_id: Option<String>,
     pub authority_unit_id: Option<String>,
     pub active: bool,
@@ -160,7 +159,10 @@ pub fn set_password_hash(
 
 /// Every active user with `role`, as (municipality, id): the caseworkers
 /// whose alert topics a municipality's case system may read.
-pub fn ids_with_role(conn: &mut DbConn, role: &str) -> Result<Vec<(String, String)>, StoreError> {
+pub fn ids_with_role(
+    conn: &mut DbConn,
+    role: crate::model::Role,
+) -> Result<Vec<(String, String)>, StoreError> {
     Ok(user_account::table
         .filter(user_account::role.eq(role))
         .filter(user_account::active.eq(true))

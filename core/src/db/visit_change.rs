@@ -6,6 +6,7 @@
 use super::schema::visit_change;
 use super::visit::Visit;
 use super::{DbConn, StoreError, new_id};
+use crate::model::VisitChangeKind;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub struct VisitChange {
     pub visit_id: String,
     pub provider_id: String,
     /// `approve`, `correct`, `void` or `reopen`.
-    pub kind: String,
+    pub kind: VisitChangeKind,
     pub reason_code: Option<String>,
     pub comment: String,
     pub changed_by: String,
@@ -47,7 +48,7 @@ impl VisitChange {
             &self.id,
             &self.visit_id,
             &self.provider_id,
-            &self.kind,
+            self.kind.as_str(),
             self.reason_code.as_deref(),
             &self.comment,
             &self.changed_by,
@@ -75,7 +76,7 @@ fn snapshot(v: &Visit) -> Result<String, StoreError> {
 /// Appends one change of a visit to the chained history (R14).
 pub fn record(
     c: &mut DbConn,
-    kind: &str,
+    kind: VisitChangeKind,
     before: &Visit,
     after: &Visit,
     ch: Change<'_>,
@@ -84,7 +85,7 @@ pub fn record(
         id: new_id(),
         visit_id: after.id.clone(),
         provider_id: after.fields.provider_id.clone(),
-        kind: kind.into(),
+        kind,
         reason_code: ch.reason_code.map(str::to_string),
         comment: ch.comment.to_string(),
         changed_by: ch.by.to_string(),

@@ -11,6 +11,7 @@ use crate::db::{
 };
 use crate::domain::{EventKind, MAX_AGE_DAYS, MAX_SKEW_SECONDS, Method, Source, local_date};
 use crate::intake::{self, Item, Timing};
+use crate::model::{DeviceKind as Hardware, DeviceStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 impl Batch {
@@ -61,7 +62,7 @@ impl Batch {
         let Some(dev) = self.device(conn, &device_id)? else {
             return Err(reject("unknown_device", "no device with this id is registered").into());
         };
-        if dev.status != "active" {
+        if dev.status != DeviceStatus::Active {
             return Err(reject("device_retired", "the device is retired").into());
         }
         if msg.device_id.as_deref().is_some_and(|d| d != device_id) {
@@ -181,7 +182,7 @@ impl Batch {
             DeviceKind::CheckOut | DeviceKind::Lock => EventKind::CheckOut,
             DeviceKind::TagRead => EventKind::Presence,
         };
-        let method = if dev.kind == "door_lock" {
+        let method = if dev.kind == Hardware::DoorLock {
             Method::Lock
         } else {
             Method::Nfc
@@ -232,10 +233,10 @@ fn battery_notice(
     let Some(pct) = battery else { return Ok(()) };
     let was_low = dev.battery_pct.is_none_or(|b| b < device::LOW_BATTERY_PCT);
     if pct < device::LOW_BATTERY_PCT {
-        let kind = match dev.kind.as_str() {
-            "door_lock" => "låset",
-            "nfc_reader" => "NFC-läsaren",
-            _ => "NFC-taggen",
+        let kind = match dev.kind {
+            Hardware::DoorLock => "låset",
+            Hardware::NfcReader => "NFC-läsaren",
+            Hardware::NfcTag => "NFC-taggen",
         };
         let message = format!(
             "Lågt batteri ({pct} %) i {kind} {}. Byt batteri snart.",

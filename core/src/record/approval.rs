@@ -13,6 +13,7 @@ use crate::db::{self, DbConn, StoreError};
 use crate::db::{ChangeError, RuleError};
 use crate::domain::Rules;
 use crate::domain::YearMonth;
+use crate::model::VisitChangeKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -62,7 +63,7 @@ fn approve_with(
                 ))
                 .execute(c)?;
             let after = visits::get(c, visit_id)?;
-            visit_change::record(c, "approve", &before, &after, ch)?;
+            visit_change::record(c, VisitChangeKind::Approve, &before, &after, ch)?;
             Ok(after)
         })
     })
@@ -102,7 +103,7 @@ pub fn correct(
                 .execute(c)?;
             let after = visits::get(c, visit_id)?;
             reshare(c, &after)?;
-            visit_change::record(c, "correct", &before, &after, ch)?;
+            visit_change::record(c, VisitChangeKind::Correct, &before, &after, ch)?;
             Ok(after)
         })
     })
@@ -123,7 +124,7 @@ pub fn void(c: &mut DbConn, visit_id: &str, ch: Change<'_>) -> Result<Visit, Cha
                 ))
                 .execute(c)?;
             let after = visits::get(c, visit_id)?;
-            visit_change::record(c, "void", &before, &after, ch)?;
+            visit_change::record(c, VisitChangeKind::Void, &before, &after, ch)?;
             Ok(after)
         })
     })

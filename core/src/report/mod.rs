@@ -353,7 +353,7 @@ fn performed(
     for (cl, kind, state) in alert::table
         .filter(alert::municipality_id.eq(&m.id))
         .filter(alert::month.eq(month.to_string()))
-        .filter(alert::state.ne("resolved"))
+        .filter(alert::state.ne(crate::model::AlertState::Resolved))
         .order((alert::client_id, alert::kind))
         .select((alert::client_id, alert::kind, alert::state))
         .load::<(String, String, String)>(c)?

@@ -221,7 +221,7 @@ pub(super) fn demo_clients(
             &new_id(),
             &DecisionFields {
                 client_id: client.id.clone(),
-                kind: c.kind.as_str().into(),
+                kind: c.kind,
                 legal_basis: "SoL 4 kap. 1 §".into(),
                 decided_on,
                 valid_from: start,
@@ -313,7 +313,7 @@ fn demo_plan(
     };
     let draft = care_plan::Draft {
         content: &content,
-        participation: "took_part",
+        participation: crate::model::Participation::TookPart,
         participation_note: "Planen skrevs hemma hos brukaren tillsammans med kontaktpersonen.",
     };
     let v = care_plan::start(conn, client_id, provider_id, &draft, staff, at(8))?;

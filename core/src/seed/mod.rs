@@ -153,7 +153,7 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
             &new_id(),
             &authority_unit::AuthorityUnitFields {
                 name: name.into(),
-                kind: kind.as_str().into(),
+                kind,
             },
         )
     };
@@ -178,7 +178,7 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
             &UserFields {
                 username: (*username).into(),
                 display_name: (*name).into(),
-                role: role.as_str().into(),
+                role: *role,
                 provider_id: provider_id.clone(),
                 authority_unit_id,
                 active: true,

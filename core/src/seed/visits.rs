@@ -46,7 +46,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
     let mut staff: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
     for u in user_account::list(conn, &m.id)? {
-        if u.fields.role == Role::Staff.as_str()
+        if u.fields.role == Role::Staff
             && let Some(p) = u.fields.provider_id.clone()
         {
             staff.entry(p).or_default().push(u.id);

@@ -7,6 +7,7 @@ use super::tally::Tally;
 use super::{GATEWAY_LISTENER, GATEWAY_USER, INTEGRATION_USER};
 use async_trait::async_trait;
 use hemtid_core::db::{Pool, api_token, device, provider, user_account};
+use hemtid_core::model::DeviceStatus;
 use rmqtt::codec::v5::SubscribeAckReason;
 use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType};
 use rmqtt::types::{AuthResult, ConnectInfo, Id, PublishAclResult, SubscribeAclResult};
@@ -113,7 +114,7 @@ impl Authority {
                     }));
             }
             match device::get_any(&mut c, &user) {
-                Ok(d) if d.status == "active" && d.secret_hash == hash => {
+                Ok(d) if d.status == DeviceStatus::Active && d.secret_hash == hash => {
                     Ok(Some(Identity::Device {
                         id: d.id,
                         municipality_id: d.municipality_id,

@@ -83,7 +83,7 @@ fn stale(pool: &Pool, signed: Vec<(Id, Signed)>) -> Result<Vec<Id>, String> {
     let device_ok: HashMap<String, String> = device::credentials_of(&mut c, &devices)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|(_, status, _)| status == "active")
+        .filter(|(_, status, _)| *status == hemtid_core::model::DeviceStatus::Active)
         .map(|(id, _, hash)| (id, hash))
         .collect();
     let token_ok: HashSet<(String, String)> = api_token::active_of(&mut c, &tokens)
