@@ -5,8 +5,13 @@
 
 use crate::db::alert::{Alert as AlertRow, AlertChange};
 use crate::db::utc;
-use crate::model::{AlertAction, AlertKind, AlertState, Audience};
-use chrono::NaiveDateTime;
+use crate::db::visit::Visit;
+use crate::db::visit_event::VisitEvent;
+use crate::model::{
+    AlertAction, AlertKind, AlertState, Audience, EventKind, Method, Source, VisitException,
+    VisitStatus,
+};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 /// An alert as the API, the alert stream and MQTT show it (no names:
@@ -114,6 +119,151 @@ impl From<&AlertChange> for AlertChangeBody {
             note: h.note.clone(),
             message: h.message.clone(),
             figures: json(&h.figures),
+        }
+    }
+}
+
+// A visit as the API shows it (the row is `crate::db::visit::Visit`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Visit))]
+/// A stored visit: one staff member's time at one client.
+pub struct VisitBody {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: VisitFieldsBody,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub approved_at: Option<NaiveDateTime>,
+    pub approved_by: Option<String>,
+    /// A provider admin's correction of the start; wins over the check-in.
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub corrected_started_at: Option<NaiveDateTime>,
+    /// A provider admin's correction of the end; wins over the check-out.
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub corrected_ended_at: Option<NaiveDateTime>,
+    /// Registered by mistake: kept, but its time never counts.
+    pub voided: bool,
+}
+
+/// What the pairing derives for a visit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = VisitFields))]
+pub struct VisitFieldsBody {
+    pub staff_id: String,
+    pub provider_id: String,
+    pub client_id: String,
+    pub check_in_event_id: Option<String>,
+    pub check_out_event_id: Option<String>,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub started_at: Option<NaiveDateTime>,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub ended_at: Option<NaiveDateTime>,
+    /// Real elapsed seconds, when both ends are known.
+    pub seconds: Option<i32>,
+    /// The local day it started (or ended, without a check-in).
+    pub local_date: NaiveDate,
+    /// `open`, `closed` or `exception`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: VisitStatus,
+    /// `missing_check_in`, `missing_check_out` or `too_long`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub exception: Option<VisitException>,
+    /// How the check-in was made: `nfc`, `lock`, `manual` or `entry`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<Method>,
+    /// The second person of a double-staffed visit (R20).
+    pub double_staffing: bool,
+    /// Why it needs a provider admin's approval, comma-separated:
+    /// `manual_method`, `unplanned`, `entered_after`, `exception`.
+    pub approval_reasons: String,
+}
+
+impl From<&Visit> for VisitBody {
+    fn from(v: &Visit) -> Self {
+        let f = &v.fields;
+        VisitBody {
+            id: v.id.clone(),
+            fields: VisitFieldsBody {
+                staff_id: f.staff_id.clone(),
+                provider_id: f.provider_id.clone(),
+                client_id: f.client_id.clone(),
+                check_in_event_id: f.check_in_event_id.clone(),
+                check_out_event_id: f.check_out_event_id.clone(),
+                started_at: f.started_at,
+                ended_at: f.ended_at,
+                seconds: f.seconds,
+                local_date: f.local_date,
+                status: f.status,
+                exception: f.exception,
+                method: f.method,
+                double_staffing: f.double_staffing,
+                approval_reasons: f.approval_reasons.clone(),
+            },
+            approved_at: v.approved_at,
+            approved_by: v.approved_by.clone(),
+            corrected_started_at: v.corrected_started_at,
+            corrected_ended_at: v.corrected_ended_at,
+            voided: v.voided,
+        }
+    }
+}
+
+// A visit's raw event as the API shows it (the row is
+// `crate::db::visit_event::VisitEvent`; its payload stays inside).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = VisitEvent))]
+/// A stored event.
+pub struct EventBody {
+    pub id: String,
+    /// `phone`, `device` or `entry`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub source: Source,
+    pub source_key: String,
+    /// The sender's UUID.
+    pub event_id: String,
+    /// `check_in`, `check_out` or `declined`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: EventKind,
+    pub staff_id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub occurred_at: NaiveDateTime,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: NaiveDateTime,
+    pub local_date: NaiveDate,
+    /// `nfc`, `lock`, `manual` or `entry`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<Method>,
+    /// The NFC tag uid or lock id.
+    pub method_ref: Option<String>,
+    /// Why: a manual check-in, an unplanned visit, a declined visit.
+    pub reason: Option<String>,
+}
+
+impl From<&VisitEvent> for EventBody {
+    fn from(e: &VisitEvent) -> Self {
+        EventBody {
+            id: e.id.clone(),
+            source: e.source,
+            source_key: e.source_key.clone(),
+            event_id: e.event_id.clone(),
+            kind: e.kind,
+            staff_id: e.staff_id.clone(),
+            client_id: e.client_id.clone(),
+            provider_id: e.provider_id.clone(),
+            occurred_at: e.occurred_at,
+            received_at: e.received_at,
+            local_date: e.local_date,
+            method: e.method,
+            method_ref: e.method_ref.clone(),
+            reason: e.reason.clone(),
         }
     }
 }

@@ -9,9 +9,10 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use hemtid_core::contract::EventBody;
 use hemtid_core::db::DbConn;
 use hemtid_core::db::visit::{self, Visit};
-use hemtid_core::db::visit_event::{self, VisitEvent};
+use hemtid_core::db::visit_event;
 use hemtid_core::db::{month_lock, visit_change};
 use hemtid_core::domain::YearMonth;
 use hemtid_core::model::Role;
@@ -387,7 +388,7 @@ pub struct ChangeView {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The visit.")),
     responses(
-        (status = 200, description = "The events, oldest first.", body = Items<VisitEvent>),
+        (status = 200, description = "The events, oldest first.", body = Items<EventBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -406,13 +407,12 @@ pub async fn visit_evidence(
             let (Some(from), Some(to)) = (v.start().or(v.end()), v.end().or(v.start())) else {
                 return Ok(Vec::new());
             };
-            Ok(visit_event::evidence(
-                c,
-                &v.fields.staff_id,
-                &v.fields.client_id,
-                from,
-                to,
-            )?)
+            Ok(
+                visit_event::evidence(c, &v.fields.staff_id, &v.fields.client_id, from, to)?
+                    .iter()
+                    .map(EventBody::from)
+                    .collect(),
+            )
         })
         .await?;
     Ok(list(items))

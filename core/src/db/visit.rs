@@ -15,14 +15,12 @@ use std::collections::HashMap;
 /// A stored visit: one staff member's time at one client.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = visit)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Visit {
     pub id: String,
     #[serde(flatten)]
     #[diesel(embed)]
     pub fields: VisitFields,
     #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub approved_at: Option<NaiveDateTime>,
     pub approved_by: Option<String>,
     #[serde(skip)]
@@ -31,11 +29,9 @@ pub struct Visit {
     pub updated_at: NaiveDateTime,
     /// A provider admin's correction of the start; wins over the check-in.
     #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub corrected_started_at: Option<NaiveDateTime>,
     /// A provider admin's correction of the end; wins over the check-out.
     #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub corrected_ended_at: Option<NaiveDateTime>,
     /// Registered by mistake: kept, but its time never counts.
     pub voided: bool,
@@ -59,7 +55,6 @@ pub struct Visit {
     treat_none_as_null = true,
     treat_none_as_default_value = false
 )]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitFields {
     pub staff_id: String,
     pub provider_id: String,
@@ -67,23 +62,18 @@ pub struct VisitFields {
     pub check_in_event_id: Option<String>,
     pub check_out_event_id: Option<String>,
     #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<NaiveDateTime>,
     #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<NaiveDateTime>,
     /// Real elapsed seconds, when both ends are known.
     pub seconds: Option<i32>,
     /// The local day it started (or ended, without a check-in).
     pub local_date: NaiveDate,
     /// `open`, `closed` or `exception`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: VisitStatus,
     /// `missing_check_in`, `missing_check_out` or `too_long`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub exception: Option<VisitException>,
     /// How the check-in was made: `nfc`, `lock`, `manual` or `entry`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub method: Option<Method>,
     /// The second person of a double-staffed visit (R20).
     pub double_staffing: bool,

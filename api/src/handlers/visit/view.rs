@@ -2,8 +2,8 @@
 
 use crate::error::ApiError;
 use actix_web::HttpResponse;
+use hemtid_core::contract::{EventBody, VisitBody};
 use hemtid_core::db::visit::{self, Visit};
-use hemtid_core::db::visit_event::VisitEvent;
 use hemtid_core::db::{DbConn, service};
 use hemtid_core::record::Recorded;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitView {
     #[serde(flatten)]
-    pub visit: Visit,
+    pub visit: VisitBody,
     /// Whether its time counts as performed.
     pub counts: bool,
     /// Whether it waits for a provider admin's approval.
@@ -67,7 +67,7 @@ fn views_of(
         .map(|(visit, a)| VisitView {
             counts: visit.counts(),
             needs_approval: visit.needs_approval(),
-            visit,
+            visit: VisitBody::from(&visit),
             shares: a
                 .shares
                 .into_iter()
@@ -97,7 +97,7 @@ pub struct RecordedView {
     /// `applied` or `duplicate`.
     #[schema(example = "applied")]
     pub result: &'static str,
-    pub event: VisitEvent,
+    pub event: EventBody,
     /// The visits the event created or changed.
     pub visits: Vec<VisitView>,
 }
@@ -110,12 +110,12 @@ pub(crate) fn recorded_view(c: &mut DbConn, r: Recorded) -> Result<RecordedView,
             attributions,
         } => RecordedView {
             result: "applied",
-            event,
+            event: EventBody::from(&event),
             visits: views_of(c, visits.into_iter().zip(attributions).collect())?,
         },
         Recorded::Duplicate { event } => RecordedView {
             result: "duplicate",
-            event,
+            event: EventBody::from(&event),
             visits: Vec::new(),
         },
     })

@@ -18,39 +18,30 @@ pub(crate) use window::{PAIR_KINDS, WINDOWS_SQL};
 pub(crate) use window::{Window, window_span, windows};
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = visit_event)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitEvent {
     pub id: String,
     /// `phone`, `device` or `entry`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub source: Source,
     pub source_key: String,
     /// The sender's UUID.
     pub event_id: String,
     /// `check_in`, `check_out` or `declined`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: EventKind,
     pub staff_id: String,
     pub client_id: String,
     pub provider_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub occurred_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub received_at: NaiveDateTime,
     pub local_date: NaiveDate,
     /// `nfc`, `lock`, `manual` or `entry`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub method: Option<Method>,
     /// The NFC tag uid or lock id.
     pub method_ref: Option<String>,
     /// Why: a manual check-in, an unplanned visit, a declined visit.
     pub reason: Option<String>,
     /// JSON of [`Payload`].
-    #[serde(skip)]
     pub payload: String,
 }
 
