@@ -8,8 +8,8 @@ use crate::db::utc;
 use crate::db::visit::Visit;
 use crate::db::visit_event::VisitEvent;
 use crate::model::{
-    AlertAction, AlertKind, AlertState, Audience, EventKind, Method, Source, VisitException,
-    VisitStatus,
+    AlertAction, AlertKind, AlertState, Audience, EventId, EventKind, Method, Source,
+    VisitException, VisitId, VisitStatus,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -128,7 +128,8 @@ impl From<&AlertChange> for AlertChangeBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Visit))]
 /// A stored visit: one staff member's time at one client.
 pub struct VisitBody {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: VisitId,
     #[serde(flatten)]
     pub fields: VisitFieldsBody,
     #[serde(with = "utc::option")]
@@ -154,8 +155,10 @@ pub struct VisitFieldsBody {
     pub staff_id: String,
     pub provider_id: String,
     pub client_id: String,
-    pub check_in_event_id: Option<String>,
-    pub check_out_event_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub check_in_event_id: Option<EventId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub check_out_event_id: Option<EventId>,
     #[serde(with = "utc::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<NaiveDateTime>,
@@ -218,7 +221,8 @@ impl From<&Visit> for VisitBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = VisitEvent))]
 /// A stored event.
 pub struct EventBody {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: EventId,
     /// `phone`, `device` or `entry`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub source: Source,

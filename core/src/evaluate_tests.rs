@@ -79,7 +79,7 @@ fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
 impl Fx {
     fn event(&self, kind: &str, t: NaiveDateTime) -> NewVisitEvent {
         NewVisitEvent {
-            id: new_id(),
+            id: new_id().into(),
             source: crate::model::Source::Phone,
             source_key: self.anna.clone(),
             event_id: new_id(),

@@ -158,7 +158,7 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
     // A phone check-in…
     let at: DateTime<Utc> = "2026-11-20T07:00:00Z".parse().unwrap();
     let e = visit_event::NewVisitEvent {
-        id: new_id(),
+        id: new_id().into(),
         source: crate::model::Source::Phone,
         source_key: anna.id.clone(),
         event_id: "phone-1".into(),
@@ -189,7 +189,7 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
     else {
         panic!("stored")
     };
-    let v = visits.iter().find(|v| v.id == e.id).unwrap();
+    let v = visits.iter().find(|v| v.id.named_after(&e.id)).unwrap();
     assert_eq!(
         (v.fields.status.as_str(), v.fields.seconds),
         ("closed", Some(1800))

@@ -68,7 +68,7 @@ impl Fx {
                 Payload::default()
             };
             let e = NewVisitEvent {
-                id: new_id(),
+                id: new_id().into(),
                 source: crate::model::Source::Phone,
                 source_key: staff.to_string(),
                 event_id: new_id(),

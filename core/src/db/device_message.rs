@@ -11,7 +11,7 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = device_message)]
 pub struct DeviceMessageRow {
-    pub visit_event_id: String,
+    pub visit_event_id: crate::model::EventId,
     pub content_sha256: String,
     pub body: String,
 }

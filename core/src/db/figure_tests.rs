@@ -61,7 +61,7 @@ fn event(
     payload: &Payload,
 ) -> NewVisitEvent {
     NewVisitEvent {
-        id: new_id(),
+        id: new_id().into(),
         source: crate::model::Source::Phone,
         source_key: staff.into(),
         event_id,

@@ -5,7 +5,7 @@
 use super::schema::{visit, visit_service, visit_share};
 use super::sql::{in_list, json_list};
 use super::{DbConn, StoreError};
-use crate::model::{Method, VisitException, VisitStatus};
+use crate::model::{EventId, Method, VisitException, VisitId, VisitStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = visit)]
 pub struct Visit {
-    pub id: String,
+    pub id: VisitId,
     #[serde(flatten)]
     #[diesel(embed)]
     pub fields: VisitFields,
@@ -59,8 +59,8 @@ pub struct VisitFields {
     pub staff_id: String,
     pub provider_id: String,
     pub client_id: String,
-    pub check_in_event_id: Option<String>,
-    pub check_out_event_id: Option<String>,
+    pub check_in_event_id: Option<EventId>,
+    pub check_out_event_id: Option<EventId>,
     #[serde(with = "super::utc::option")]
     pub started_at: Option<NaiveDateTime>,
     #[serde(with = "super::utc::option")]
@@ -192,8 +192,8 @@ pub(crate) fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreE
 pub fn attributions(
     c: &mut DbConn,
     ids: &[&str],
-) -> Result<HashMap<String, Attribution>, StoreError> {
-    let mut out: HashMap<String, Attribution> = HashMap::new();
+) -> Result<HashMap<VisitId, Attribution>, StoreError> {
+    let mut out: HashMap<VisitId, Attribution> = HashMap::new();
     let service_order = (
         visit_service::visit_id,
         visit_service::declined,
@@ -456,7 +456,7 @@ pub fn for_client(
         .select(Visit::as_select())
         .load(conn)?;
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
-    let mut services: HashMap<String, Vec<VisitService>> = HashMap::new();
+    let mut services: HashMap<VisitId, Vec<VisitService>> = HashMap::new();
     for s in visit_service::table
         .filter(visit_service::visit_id.eq_any(&ids))
         .filter(visit_service::client_id.eq(client_id))
@@ -466,7 +466,7 @@ pub fn for_client(
     {
         services.entry(s.visit_id.clone()).or_default().push(s);
     }
-    let mut shares: HashMap<String, Vec<VisitShare>> = HashMap::new();
+    let mut shares: HashMap<VisitId, Vec<VisitShare>> = HashMap::new();
     for s in visit_share::table
         .filter(visit_share::visit_id.eq_any(&ids))
         .order((visit_share::visit_id, visit_share::client_id))

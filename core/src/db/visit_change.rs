@@ -16,7 +16,7 @@ use serde::Serialize;
 #[diesel(table_name = visit_change)]
 pub struct VisitChange {
     pub id: String,
-    pub visit_id: String,
+    pub visit_id: crate::model::VisitId,
     pub provider_id: String,
     /// `approve`, `correct`, `void` or `reopen`.
     pub kind: VisitChangeKind,

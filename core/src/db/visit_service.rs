@@ -14,7 +14,7 @@ use serde::Serialize;
 #[diesel(table_name = visit_service, treat_none_as_default_value = false)]
 pub struct VisitService {
     #[serde(skip)]
-    pub visit_id: String,
+    pub visit_id: crate::model::VisitId,
     /// Whose service: the visit's client, or a co-habiting one.
     pub client_id: String,
     pub service_id: String,
@@ -28,7 +28,7 @@ pub struct VisitService {
 /// ([`super::replace_of_visits`]).
 pub(crate) fn replace(
     c: &mut DbConn,
-    of: &[String],
+    of: &[crate::model::VisitId],
     rows: &[VisitService],
 ) -> Result<(), StoreError> {
     super::replace_of_visits!(c, visit_service, of, rows)

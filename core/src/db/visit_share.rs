@@ -15,7 +15,7 @@ use serde::Serialize;
 #[diesel(table_name = visit_share)]
 pub struct VisitShare {
     #[serde(skip)]
-    pub visit_id: String,
+    pub visit_id: crate::model::VisitId,
     pub client_id: String,
     /// 10,000 = all of the visit.
     pub basis_points: i32,
@@ -25,7 +25,7 @@ pub struct VisitShare {
 /// ([`super::replace_of_visits`]).
 pub(crate) fn replace(
     c: &mut DbConn,
-    of: &[String],
+    of: &[crate::model::VisitId],
     rows: &[VisitShare],
 ) -> Result<(), StoreError> {
     super::replace_of_visits!(c, visit_share, of, rows)

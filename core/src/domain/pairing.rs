@@ -26,6 +26,7 @@
 //! of the nearest ones that stand for a run), which is what [`affected`]
 //! returns.
 
+use crate::model::EventId;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -41,7 +42,7 @@ pub enum Kind {
 /// One event as the pairing sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    pub id: String,
+    pub id: EventId,
     pub kind: Kind,
     pub client_id: String,
     /// UTC.
@@ -71,10 +72,10 @@ pub use crate::model::VisitException as Exception;
 pub struct Derived {
     /// The check-in's id, or the check-out's when there is no check-in:
     /// the visit's stable identity.
-    pub anchor: String,
+    pub anchor: EventId,
     pub client_id: String,
-    pub check_in: Option<String>,
-    pub check_out: Option<String>,
+    pub check_in: Option<EventId>,
+    pub check_out: Option<EventId>,
     pub started_at: Option<NaiveDateTime>,
     pub ended_at: Option<NaiveDateTime>,
     pub exception: Option<Exception>,
@@ -361,7 +362,7 @@ mod tests {
                     .collect();
                 store.retain(|v| {
                     let contains =
-                        |id: &Option<String>| id.as_deref().is_some_and(|i| touched.contains(&i));
+                        |id: &Option<EventId>| id.as_deref().is_some_and(|i| touched.contains(&i));
                     !(contains(&v.check_in) || contains(&v.check_out))
                 });
                 store.extend(affected(&seq, pos, LIMIT));

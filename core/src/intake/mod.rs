@@ -81,7 +81,7 @@ impl Item {
     pub fn into_event(self, tz: chrono_tz::Tz) -> Result<NewVisitEvent, StoreError> {
         let day = self.day(tz);
         Ok(NewVisitEvent {
-            id: new_id(),
+            id: crate::model::EventId::new(new_id()),
             source: self.source,
             source_key: self.source_key,
             event_id: self.event_id,

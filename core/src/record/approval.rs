@@ -138,7 +138,8 @@ pub struct DayApproval {
     /// Already approved or voided before.
     pub unchanged: usize,
     /// Open, or missing a check-in or check-out: correct them first.
-    pub needs_correction: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub needs_correction: Vec<crate::model::VisitId>,
 }
 
 /// Approves a provider's visits of one local day ("godkänna arbetspass"),

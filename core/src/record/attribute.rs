@@ -6,6 +6,7 @@ use crate::db::visit::{Attribution, Visit, VisitService, VisitShare};
 use crate::db::visit_event::{self, Payload, PerformedService};
 use crate::db::{DbConn, StoreError};
 use crate::domain::split::{ServiceShare, proportional, split_services};
+use crate::model::VisitId;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -32,7 +33,7 @@ pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
 /// minutes). Declined services get none.
 pub(super) fn attribute(
     c: &mut DbConn,
-    visit_id: &str,
+    visit_id: &VisitId,
     client_id: &str,
     p: &Payload,
     seconds: i64,
@@ -41,14 +42,14 @@ pub(super) fn attribute(
         .shares
         .iter()
         .map(|s| VisitShare {
-            visit_id: visit_id.to_string(),
+            visit_id: visit_id.clone(),
             client_id: s.client_id.clone(),
             basis_points: i32::try_from(s.basis_points).unwrap_or(0),
         })
         .collect();
     if shares.is_empty() {
         shares.push(VisitShare {
-            visit_id: visit_id.to_string(),
+            visit_id: visit_id.clone(),
             client_id: client_id.to_string(),
             basis_points: 10_000,
         });
@@ -114,7 +115,7 @@ pub(super) fn attribute(
         let own: Vec<&PerformedService> = own.into_iter().map(|(s, _)| s).collect();
         for (s, secs) in own.iter().zip(split) {
             services.push(VisitService {
-                visit_id: visit_id.to_string(),
+                visit_id: visit_id.clone(),
                 client_id: share.client_id.clone(),
                 service_id: s.service_id.clone(),
                 declined: false,
@@ -124,7 +125,7 @@ pub(super) fn attribute(
         }
     }
     services.extend(p.declined_services.iter().map(|id| VisitService {
-        visit_id: visit_id.to_string(),
+        visit_id: visit_id.clone(),
         client_id: client_id.to_string(),
         service_id: id.clone(),
         declined: true,

@@ -107,7 +107,7 @@ pub(super) fn plan(
         (Some(s), Some(e)) if e > s => (e - s).num_seconds(),
         _ => 0,
     };
-    let attr = attribute(c, &d.anchor, &d.client_id, &out_payload, shared)?;
+    let attr = attribute(c, &d.anchor.visit_id(), &d.client_id, &out_payload, shared)?;
     let unchanged = existing
         .as_ref()
         .is_some_and(|old| old.fields == fields && old_attr == attr);
@@ -143,7 +143,7 @@ pub(super) fn plan(
     let written = match existing {
         None => {
             let v = Visit {
-                id: d.anchor.clone(),
+                id: d.anchor.visit_id(),
                 fields,
                 approved_at: None,
                 approved_by: None,
@@ -179,6 +179,6 @@ pub(super) fn plan(
             v
         }
     };
-    writes.attribution(&d.anchor, &attr, Some(&old_attr));
+    writes.attribution(&written.id, &attr, Some(&old_attr));
     Ok((written, attr))
 }

@@ -34,6 +34,7 @@ use crate::db::{self, DbConn, StoreError};
 use crate::domain::EventKind;
 pub use crate::domain::Rules;
 use crate::domain::pairing::{self, Derived};
+use crate::model::EventId;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -257,7 +258,7 @@ fn record_events(
                     .collect()
             })
             .collect();
-        let mut visits_of: HashMap<String, Vec<(Visit, Attribution)>> = HashMap::new();
+        let mut visits_of: HashMap<EventId, Vec<(Visit, Attribution)>> = HashMap::new();
         let rounds = runs.iter().map(Vec::len).max().unwrap_or(0);
         for k in 0..rounds {
             let items: Vec<(&[VisitEvent], Rules)> = runs

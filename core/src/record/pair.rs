@@ -10,6 +10,7 @@ use crate::db::visit_event::{self, VisitEvent};
 use crate::db::{self, DbConn, StoreError};
 use crate::domain::Rules;
 use crate::domain::pairing::{self, Derived};
+use crate::model::{EventId, VisitId};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -143,7 +144,7 @@ pub(super) fn repair(
     // visit loses one of its events to them, until nothing more is pulled
     // in: each round reads the holders of every run not yet settled at once.
     loop {
-        let mut owner: HashMap<String, usize> = HashMap::new();
+        let mut owner: HashMap<EventId, usize> = HashMap::new();
         for (n, r) in work.iter_mut().enumerate() {
             let Some(r) = r.as_mut().filter(|r| !r.settled) else {
                 continue;
@@ -161,7 +162,7 @@ pub(super) fn repair(
         if owner.is_empty() {
             break;
         }
-        let mut ids: Vec<&str> = owner.keys().map(String::as_str).collect();
+        let mut ids: Vec<&str> = owner.keys().map(EventId::as_str).collect();
         ids.sort_unstable();
         // The stored visits holding those events, whole: the ones to
         // compare with and the obsolete ones. A stored visit holds the event
@@ -189,7 +190,7 @@ pub(super) fn repair(
                 .collect();
             let before = r.indices.len();
             for v in &holders {
-                if r.derived.iter().any(|d| d.anchor == v.id) {
+                if r.derived.iter().any(|d| v.id.named_after(&d.anchor)) {
                     continue;
                 }
                 for ev in [&v.fields.check_in_event_id, &v.fields.check_out_event_id]
@@ -241,11 +242,11 @@ pub(super) fn repair(
             continue;
         };
         let mut figures_before = Vec::new();
-        let mut existing: HashMap<String, (Visit, Attribution)> = HashMap::new();
+        let mut existing: HashMap<VisitId, (Visit, Attribution)> = HashMap::new();
         for v in r.holders {
             let a = was_attr.remove(&v.id).unwrap_or_default();
             figures_before.extend(db::figure::input_of(&v, &a));
-            if r.derived.iter().any(|d| d.anchor == v.id) {
+            if r.derived.iter().any(|d| v.id.named_after(&d.anchor)) {
                 existing.insert(v.id.clone(), (v, a));
             } else {
                 writes.obsolete.push(v.id);
@@ -255,16 +256,16 @@ pub(super) fn repair(
         // held by both (it is unique): free it first, keeping the rows as
         // they were for the comparison in `plan`.
         for d in &r.derived {
-            if existing.get(&d.anchor).is_some_and(|(v, _)| {
+            if existing.get(d.anchor.as_str()).is_some_and(|(v, _)| {
                 v.fields.check_out_event_id.is_some() && v.fields.check_out_event_id != d.check_out
             }) {
-                writes.moving.push(d.anchor.clone());
+                writes.moving.push(d.anchor.visit_id());
             }
         }
         let mut out = Vec::with_capacity(r.derived.len());
         let mut figures_after = Vec::new();
         for d in &r.derived {
-            let old = existing.remove(&d.anchor);
+            let old = existing.remove(d.anchor.as_str());
             let (v, a) = plan(c, d, &full, r.rules, old, pending, &mut writes)?;
             figures_after.extend(db::figure::input_of(&v, &a));
             out.push((v, a));

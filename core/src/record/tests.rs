@@ -81,7 +81,7 @@ impl Fixture {
         payload: Payload,
     ) -> NewVisitEvent {
         NewVisitEvent {
-            id: new_id(),
+            id: new_id().into(),
             source: crate::model::Source::Phone,
             source_key: self.staff.clone(),
             event_id: event_id.into(),
@@ -158,7 +158,7 @@ fn check_in_and_out_make_a_closed_visit_with_services_sharing_the_time() {
             .unwrap()
             .unwrap()
             .id,
-        ci.id
+        ci.id.visit_id()
     );
     // 45 minutes: shower and walk have 30 standard minutes each.
     let co = f.event(
@@ -285,7 +285,7 @@ fn any_arrival_order_with_duplicates_gives_the_same_visits() {
             .visits()
             .into_iter()
             .map(|v| {
-                let mut ev = |id: &Option<String>| {
+                let mut ev = |id: &Option<crate::model::EventId>| {
                     id.as_ref()
                         .map(|id| visit_event::get(&mut f.conn, id).unwrap().event_id)
                 };
@@ -438,8 +438,8 @@ fn a_late_event_reopens_an_approved_visit_for_approval() {
 /// A visit as the shuffled-stream tests compare it: its events, exception,
 /// client and day.
 type Shape = (
-    Option<String>,
-    Option<String>,
+    Option<crate::model::EventId>,
+    Option<crate::model::EventId>,
     Option<String>,
     String,
     Option<NaiveDate>,
@@ -544,7 +544,7 @@ fn shuffled_streams(mode: Mode) {
                 .map(|e| {
                     let at = e.occurred_at + chrono::Duration::minutes(1);
                     NewVisitEvent {
-                        id: new_id(),
+                        id: new_id().into(),
                         source_key: bertil.clone(),
                         staff_id: bertil.clone(),
                         event_id: format!("b{}", e.event_id),

@@ -6,6 +6,7 @@ use crate::db::visit::{
     Attribution, Visit, VisitService, VisitShare, row_of, update_visit, upsert_visits,
 };
 use crate::db::{self, DbConn, StoreError};
+use crate::model::VisitId;
 use diesel::prelude::*;
 
 /// Replaces a visit's shares and services. `stored`: what the database
@@ -13,7 +14,7 @@ use diesel::prelude::*;
 /// they go with their visit, ON DELETE CASCADE); `None` replaces both.
 pub(super) fn write_attribution(
     c: &mut DbConn,
-    visit_id: &str,
+    visit_id: &VisitId,
     a: &Attribution,
     stored: Option<&Attribution>,
 ) -> Result<(), StoreError> {
@@ -27,19 +28,19 @@ pub(super) fn write_attribution(
 #[derive(Default)]
 pub(super) struct Writes {
     /// Visits no derived visit is named after any more.
-    pub(super) obsolete: Vec<String>,
+    pub(super) obsolete: Vec<VisitId>,
     /// Visits whose check-out moves to another visit.
-    pub(super) moving: Vec<String>,
+    pub(super) moving: Vec<VisitId>,
     /// New visits (none stored with their id).
     new_visits: Vec<Visit>,
     /// Stored visits to update, by whether their approval goes (changed
     /// in what approval rests on).
     visits: std::collections::BTreeMap<bool, Vec<Visit>>,
     /// Visits whose stored shares go, and the shares to insert.
-    shares_of: Vec<String>,
+    shares_of: Vec<VisitId>,
     shares: Vec<VisitShare>,
     /// Visits whose stored services go, and the services to insert.
-    services_of: Vec<String>,
+    services_of: Vec<VisitId>,
     services: Vec<VisitService>,
 }
 
@@ -58,7 +59,7 @@ impl Writes {
     /// A visit's shares and services as [`write_attribution`] writes them.
     pub(super) fn attribution(
         &mut self,
-        visit_id: &str,
+        visit_id: &VisitId,
         a: &Attribution,
         stored: Option<&Attribution>,
     ) {
@@ -66,13 +67,13 @@ impl Writes {
         // an open lock visit changes neither its share nor its (no) services.
         if stored.is_none_or(|s| s.shares != a.shares) {
             if stored.is_none_or(|s| !s.shares.is_empty()) {
-                self.shares_of.push(visit_id.to_string());
+                self.shares_of.push(visit_id.clone());
             }
             self.shares.extend(a.shares.iter().cloned());
         }
         if stored.is_none_or(|s| s.services != a.services) {
             if stored.is_none_or(|s| !s.services.is_empty()) {
-                self.services_of.push(visit_id.to_string());
+                self.services_of.push(visit_id.clone());
             }
             self.services.extend(a.services.iter().cloned());
         }

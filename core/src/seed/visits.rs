@@ -177,7 +177,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                 free.insert(key, end + chrono::Duration::minutes(10));
                 let event =
                     |kind: EventKind, at: chrono::NaiveDateTime, payload: Payload| NewVisitEvent {
-                        id: new_id(),
+                        id: new_id().into(),
                         source: Source::Phone,
                         source_key: worker.clone(),
                         event_id: new_id(),

@@ -184,7 +184,7 @@ fn note_with(
         client_id: e.client_id.clone(),
         provider_id: ctx.provider_id.clone(),
         author_id: ctx.staff_id.clone(),
-        visit_event_id: Some(e.id.clone()),
+        visit_event_id: Some(e.id.to_string()),
         corrects_note_id: None,
         written_at: e.occurred_at,
         received_at: e.received_at,

@@ -6,6 +6,7 @@ use super::schema::visit_event;
 use super::{DbConn, StoreError};
 use crate::domain::pairing;
 use crate::domain::{EventKind, Method, Source};
+use crate::model::EventId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ pub(crate) use window::{Window, window_span, windows};
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = visit_event)]
 pub struct VisitEvent {
-    pub id: String,
+    pub id: EventId,
     /// `phone`, `device` or `entry`.
     pub source: Source,
     pub source_key: String,
@@ -109,7 +110,7 @@ impl VisitEvent {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = visit_event, treat_none_as_default_value = false)]
 pub struct NewVisitEvent {
-    pub id: String,
+    pub id: EventId,
     pub source: Source,
     pub source_key: String,
     pub event_id: String,
@@ -131,7 +132,7 @@ impl NewVisitEvent {
     /// The same event sent again: a new row id, the same sender identity.
     pub(crate) fn resent(&self) -> NewVisitEvent {
         NewVisitEvent {
-            id: super::new_id(),
+            id: super::new_id().into(),
             ..self.clone()
         }
     }
@@ -177,7 +178,7 @@ pub(crate) fn insert_many(
                 .on_conflict_do_nothing(),
         )?;
         // The ids are new: a row with one of them is the one just inserted.
-        let inserted: std::collections::HashSet<String> = if n == chunk.len() {
+        let inserted: std::collections::HashSet<EventId> = if n == chunk.len() {
             chunk.iter().map(|r| r.id.clone()).collect()
         } else {
             let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();

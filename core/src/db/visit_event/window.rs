@@ -16,7 +16,7 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = visit_event)]
 pub(crate) struct Paired {
-    pub id: String,
+    pub id: crate::model::EventId,
     pub kind: EventKind,
     pub client_id: String,
     pub occurred_at: NaiveDateTime,
