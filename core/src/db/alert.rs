@@ -117,15 +117,13 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                     alert::updated_at.eq(at),
                 ))
                 .execute(c)?;
-            record(
+            by_rules(
                 c,
                 &id,
                 at,
                 AlertAction::Raised,
                 AlertState::Open,
-                None,
-                "",
-                &f.message,
+                f,
                 &figures,
             )?;
             Ok(Outcome::Raised)
@@ -142,15 +140,13 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                     alert::resolved_at.eq(None::<NaiveDateTime>),
                 ))
                 .execute(c)?;
-            record(
+            by_rules(
                 c,
                 &a.id,
                 at,
                 AlertAction::Reopened,
                 AlertState::Open,
-                None,
-                "",
-                &f.message,
+                f,
                 &figures,
             )?;
             Ok(Outcome::Reopened)
@@ -168,17 +164,7 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                     alert::updated_at.eq(at),
                 ))
                 .execute(c)?;
-            record(
-                c,
-                &a.id,
-                at,
-                AlertAction::Updated,
-                a.state,
-                None,
-                "",
-                &f.message,
-                &figures,
-            )?;
+            by_rules(c, &a.id, at, AlertAction::Updated, a.state, f, &figures)?;
             Ok(Outcome::Updated)
         }
     }
@@ -286,6 +272,21 @@ fn set_state(
     };
     record(
         c, &a.id, at, action, state, by, note, &a.message, &a.figures,
+    )
+}
+
+/// A change the rules made, with the finding's message.
+fn by_rules(
+    c: &mut DbConn,
+    alert_id: &str,
+    at: NaiveDateTime,
+    action: AlertAction,
+    state: AlertState,
+    f: &Finding,
+    figures: &str,
+) -> Result<(), StoreError> {
+    record(
+        c, alert_id, at, action, state, None, "", &f.message, figures,
     )
 }
 
