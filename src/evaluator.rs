@@ -42,6 +42,7 @@ fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
                     updated = e.updated,
                     reopened = e.reopened,
                     resolved = e.resolved,
+                    skipped = e.skipped,
                     "alert rules evaluated"
                 ),
                 Err(e) => tracing::error!(error = %e, "evaluator: the full run failed"),

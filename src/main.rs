@@ -94,6 +94,12 @@ fn main() -> Result<()> {
                 e.reopened,
                 e.resolved
             );
+            if e.skipped > 0 {
+                println!(
+                    "{} left unevaluated: the database was busy; run it again",
+                    e.skipped
+                );
+            }
             Ok(())
         }
         Command::Retention { at, dry_run } => {

@@ -745,3 +745,45 @@ fn remembered_ordered_time_follows_order_and_convention_changes() {
     let other = bulk(&mut f);
     assert_ne!(sum(&other), sum(&longer));
 }
+
+/// The evaluator's hourly run once ended at the first client whose alert
+/// it could not write while the gateway held SQLite's write lock past the
+/// busy timeout, leaving every client after it for an hour (seen in the
+/// ingest bench). A busy database now leaves that client for the next
+/// run and the run goes on; PostgreSQL has no database-wide write lock,
+/// so there another writer's open transaction holds up nothing.
+#[test]
+fn a_busy_database_leaves_a_client_for_the_next_run_instead_of_ending_it() {
+    use diesel::connection::SimpleConnection;
+    let mut f = fx();
+    f.perform("2026-10", 3220, 28);
+    let sqlite = matches!(f.c, DbConn::Sqlite(_));
+    let mut other = f._db.connect();
+    other.batch_execute("BEGIN").unwrap();
+    // Another writer, in the middle of its transaction.
+    let writes = if sqlite {
+        "UPDATE municipality SET name = name"
+    } else {
+        "UPDATE provider SET name = name"
+    };
+    other.batch_execute(writes).unwrap();
+    if sqlite {
+        f.c.batch_execute("PRAGMA busy_timeout = 100").unwrap();
+    }
+    let busy = evaluate::municipality(&mut f.c, &f.m, at(2026, 11, 6, 8))
+        .expect("a busy database does not end the run");
+    if sqlite {
+        assert!(busy.skipped > 0, "{busy:?}");
+        assert_eq!(busy.raised, 0, "{busy:?}");
+        assert!(f.visible(Viewer::FeeAdmin).is_empty());
+    } else {
+        assert_eq!(busy.skipped, 0, "{busy:?}");
+        assert!(busy.raised > 0, "{busy:?}");
+    }
+    other.batch_execute("ROLLBACK").unwrap();
+    // The next run catches up.
+    f.evaluate(at(2026, 11, 6, 9));
+    let fee = f.visible(Viewer::FeeAdmin);
+    assert_eq!(fee.len(), 1);
+    assert_eq!(fee[0].kind, crate::model::AlertKind::ExceedsGranted);
+}

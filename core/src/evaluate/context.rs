@@ -18,6 +18,10 @@ pub struct Evaluation {
     pub updated: usize,
     pub reopened: usize,
     pub resolved: usize,
+    /// Client-months and clients' deadlines left for the next run: the
+    /// database was busy past its timeout (SQLite's write lock held by
+    /// the gateway's batches the whole time).
+    pub skipped: usize,
 }
 
 impl Evaluation {
@@ -37,6 +41,7 @@ impl Evaluation {
         self.updated += o.updated;
         self.reopened += o.reopened;
         self.resolved += o.resolved;
+        self.skipped += o.skipped;
     }
 
     /// Whether any alert changed.

@@ -69,9 +69,11 @@ fn by_provider(versions: Vec<PlanVersion>, provider_id: &str) -> Vec<PlanVersion
         .collect()
 }
 
-/// Evaluates the deadline alerts of one client, in one transaction.
+/// Evaluates the deadline alerts of one client, in one transaction that
+/// takes the write lock only if an alert changes
+/// ([`crate::db::read_mostly`]; most runs change nothing).
 pub fn client(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, StoreError> {
-    crate::db::transaction(c, |c| evaluate(c, x, cl))
+    crate::db::read_mostly(c, |c| evaluate(c, x, cl))
 }
 
 fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, StoreError> {

@@ -39,12 +39,29 @@ pub fn municipality(
     let mut out = Evaluation::default();
     for cl in client::list(c, &m.id)? {
         for month in [current.prev(), current] {
-            out.add(client_month(c, &x, &cl, month)?);
+            out.add(or_skipped(client_month(c, &x, &cl, month))?);
         }
-        out.add(deadlines::client(c, &x, &cl)?);
+        out.add(or_skipped(deadlines::client(c, &x, &cl))?);
     }
     deadlines::plan_lists(c, &x)?;
     Ok(out)
+}
+
+/// One client's part of a run, or, when the database was busy past its
+/// timeout, a skip for the next run (every client-month is evaluated again
+/// hourly): one busy moment no longer ends the whole run, which left every
+/// client after it unevaluated for an hour.
+fn or_skipped(r: Result<Evaluation, StoreError>) -> Result<Evaluation, StoreError> {
+    match r {
+        Err(e) if e.is_transient() => {
+            tracing::warn!(error = %e, "alert rules: a client left for the next run");
+            Ok(Evaluation {
+                skipped: 1,
+                ..Evaluation::default()
+            })
+        }
+        other => other,
+    }
 }
 
 /// [`municipality`] for every municipality.
