@@ -2,7 +2,7 @@
 //! compared to, measured in the same run (docs/BENCHMARKS.md):
 //!
 //! ```text
-//! cargo bench --bench bench -- [ingest | ingest-sqlite] [phone] [phone-pg] [figures] [memory]
+//! cargo bench --bench bench -- [ingest | ingest-sqlite | ingest-pg] [phone] [phone-pg] [figures] [memory]
 //! ```
 //!
 //! 1. ingest: device events per second from MQTT publish to receipt
@@ -63,7 +63,7 @@ fn main() -> Result<()> {
     if want("ingest") || want("ingest-sqlite") {
         ingest(Backend::Sqlite)?;
     }
-    if want("ingest") {
+    if want("ingest") || want("ingest-pg") {
         match Backend::postgres() {
             Some(b) => ingest(b)?,
             None => {

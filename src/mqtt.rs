@@ -122,7 +122,7 @@ pub fn start(
         }
     };
     opts.lock_keys = lock_keys;
-    opts.batch_size = config.mqtt_batch_size.max(1);
+    opts.batch_size = config.gateway_batch_size();
     opts.lanes = config.gateway_lanes();
     opts.subscribers = config.gateway_subscribers();
     let (shutdown, rx) = watch::channel(false);

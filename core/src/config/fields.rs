@@ -81,7 +81,7 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     (
         "mqtt_batch_size",
         "HEMTID_MQTT_BATCH_SIZE",
-        "Device messages stored in one transaction.",
+        "Device messages stored in one transaction; 0: 1,024 on SQLite (one lane), 256 on PostgreSQL (per lane).",
     ),
     (
         "mqtt_lanes",

