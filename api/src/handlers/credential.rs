@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::contract::StaffCredentialBody;
 use hemtid_core::db::staff_credential::{self, StaffCredential};
 use hemtid_core::db::user_account;
 use hemtid_core::model::CredentialKind;
@@ -37,7 +38,7 @@ pub struct CredentialInput {
     security(("bearer" = [])),
     request_body = CredentialInput,
     responses(
-        (status = 201, description = "The credential, mapped to the care worker.", body = StaffCredential),
+        (status = 201, description = "The credential, mapped to the care worker.", body = StaffCredentialBody),
         problem::JsonBody,
         problem::SignedIn,
         problem::Conflict,
@@ -87,7 +88,7 @@ pub async fn add_credential(
                 .map_err(|e| super::conflict_detail(e, "the credential is registered"))
         })
         .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created().json(StaffCredentialBody::from(&created)))
 }
 
 /// `GET /api/v1/staff-credentials`: the provider's care workers' credentials.
@@ -97,7 +98,7 @@ pub async fn add_credential(
     tag = "devices",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The provider's care workers' credentials.", body = Items<StaffCredential>),
+        (status = 200, description = "The provider's care workers' credentials.", body = Items<StaffCredentialBody>),
         problem::SignedIn,
         problem::Internal,
     ),
@@ -117,7 +118,7 @@ pub async fn list_credentials(
             Ok(staff_credential::for_staff(c, &staff)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(StaffCredentialBody::from).collect()))
 }
 
 /// `POST /api/v1/staff-credentials/{credential}/revoke`.

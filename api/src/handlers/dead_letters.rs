@@ -8,8 +8,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::Principal;
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::contract::{DeadLetterBody, ProviderNoticeBody};
 use hemtid_core::db::dead_letter;
-use hemtid_core::db::provider_notice::{self, ProviderNotice};
+use hemtid_core::db::provider_notice;
 use hemtid_core::ingest::{self, Outcome};
 use hemtid_core::model::Role;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ pub struct NoticeQuery {
     security(("bearer" = [])),
     params(NoticeQuery),
     responses(
-        (status = 200, description = "Open ones first, newest first.", body = Items<ProviderNotice>),
+        (status = 200, description = "Open ones first, newest first.", body = Items<ProviderNoticeBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::Internal,
@@ -51,14 +52,14 @@ pub async fn list_notices(
     let items = state
         .db(move |c| Ok(provider_notice::list(c, &provider, all)?))
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(ProviderNoticeBody::from).collect()))
 }
 
 /// A dead letter with its payload as text.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeadLetterView {
     #[serde(flatten)]
-    pub letter: dead_letter::DeadLetter,
+    pub letter: DeadLetterBody,
     /// The raw payload, lossily as UTF-8: its first 4 KiB at most
     /// (`payload_bytes` is its whole length).
     pub payload: String,
@@ -78,7 +79,7 @@ impl From<dead_letter::DeadLetter> for DeadLetterView {
                 .stored_payload
                 .as_deref()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
-            letter: l,
+            letter: DeadLetterBody::from(&l),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::contract::DeviceBody;
 use hemtid_core::db::device::{self, Device, NewDevice};
 use hemtid_core::db::{DbConn, access, now};
 use hemtid_core::ingest::{self};
@@ -52,7 +53,7 @@ pub struct BindingInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceView {
     #[serde(flatten)]
-    pub device: Device,
+    pub device: DeviceBody,
     pub battery_low: bool,
     pub signs_payloads: bool,
 }
@@ -62,7 +63,7 @@ impl From<Device> for DeviceView {
         DeviceView {
             battery_low: d.battery_low(),
             signs_payloads: d.signs_payloads(),
-            device: d,
+            device: DeviceBody::from(&d),
         }
     }
 }

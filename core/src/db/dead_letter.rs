@@ -9,16 +9,12 @@ use super::schema::dead_letter;
 use super::{DbConn, StoreError, new_id};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A dead-lettered message.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dead_letter)]
 pub struct DeadLetter {
     pub id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub received_at: NaiveDateTime,
     pub topic: String,
     pub device_id: Option<String>,
@@ -26,14 +22,10 @@ pub struct DeadLetter {
     pub reason: String,
     pub detail: String,
     /// The raw payload (shown as text where it is UTF-8).
-    #[serde(skip)]
     pub payload: Vec<u8>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    #[serde(with = "super::utc::option")]
     pub replayed_at: Option<NaiveDateTime>,
     pub replay_result: Option<String>,
     /// The device's municipality; only its admin sees the letter.
-    #[serde(skip)]
     pub municipality_id: Option<String>,
     /// The payload's length as received (more than is kept when over
     /// [`KEPT_PAYLOAD_BYTES`]).
@@ -41,7 +33,6 @@ pub struct DeadLetter {
     /// SHA-256 of the whole payload as received, hex.
     pub payload_sha256: Option<String>,
     /// For `conflicting_duplicate`: the message stored first.
-    #[serde(skip)]
     pub stored_payload: Option<Vec<u8>>,
 }
 

@@ -6,43 +6,30 @@ use super::{DbConn, StoreError, now, one_row};
 use crate::model::{DeviceKind, DeviceStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// Below this a device's battery is reported as low.
 pub const LOW_BATTERY_PCT: i32 = 20;
 
-/// A registered device.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A registered device (the registry shows it as
+/// [`crate::contract::DeviceBody`]).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = device)]
 pub struct Device {
     /// The id in its topic, `hemtid/v1/devices/{id}/events`.
     pub id: String,
     pub municipality_id: String,
     pub provider_id: String,
-    /// `door_lock`, `nfc_reader` or `nfc_tag`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: DeviceKind,
     /// The client whose home it is in (for a household, one of them).
     pub client_id: Option<String>,
-    #[serde(skip)]
     pub secret_hash: String,
     /// Never shown; whether payloads must be signed is.
-    #[serde(skip)]
     pub hmac_key: Option<String>,
-    /// `active` or `retired`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: DeviceStatus,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    #[serde(with = "super::utc::option")]
     pub last_seen_at: Option<NaiveDateTime>,
     pub firmware: Option<String>,
     pub battery_pct: Option<i32>,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub created_at: NaiveDateTime,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub updated_at: NaiveDateTime,
 }
 

@@ -6,11 +6,9 @@ use super::schema::{device, digital_key, lock_signing_key};
 use super::{DbConn, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// An issued key (the signed token itself is not kept).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = digital_key)]
 pub struct DigitalKey {
     /// The key's id (`jti`); the lock reports it as `key_id`.
@@ -19,14 +17,8 @@ pub struct DigitalKey {
     pub kid: String,
     pub device_id: String,
     pub staff_id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub issued_at: NaiveDateTime,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub expires_at: NaiveDateTime,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    #[serde(with = "super::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -6,11 +6,9 @@ use super::schema::provider_notice;
 use super::{DbConn, StoreError, new_id};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A notice.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = provider_notice)]
 pub struct ProviderNotice {
     pub id: String,
@@ -20,11 +18,7 @@ pub struct ProviderNotice {
     pub kind: String,
     /// In Swedish, for the provider's staff.
     pub message: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub created_at: NaiveDateTime,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    #[serde(with = "super::utc::option")]
     pub resolved_at: Option<NaiveDateTime>,
 }
 

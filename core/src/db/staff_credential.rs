@@ -5,27 +5,19 @@ use super::schema::staff_credential;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A credential and its staff member.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = staff_credential)]
 pub struct StaffCredential {
-    #[serde(skip)]
     pub municipality_id: String,
     /// As the device reports it, e.g. a fob's serial.
     pub credential: String,
     pub staff_id: String,
     /// `key_fob`, `staff_tag` or `phone_key`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: crate::model::CredentialKind,
     pub active: bool,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    #[serde(with = "super::utc")]
     pub created_at: NaiveDateTime,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    #[serde(with = "super::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
