@@ -4,16 +4,18 @@
 //! (`openapi.json`, `asyncapi.yaml`) notice when a contract changes.
 
 use crate::db::alert::{Alert as AlertRow, AlertChange};
+use crate::db::consent::Consent;
 use crate::db::dead_letter::DeadLetter;
 use crate::db::device::Device;
+use crate::db::journal_note::JournalNote;
 use crate::db::provider_notice::ProviderNotice;
 use crate::db::staff_credential::StaffCredential;
 use crate::db::utc;
 use crate::db::visit::Visit;
 use crate::db::visit_event::VisitEvent;
 use crate::model::{
-    AlertAction, AlertKind, AlertState, Audience, CredentialKind, DeviceKind, DeviceStatus,
-    EventId, EventKind, Method, Source, VisitException, VisitId, VisitStatus,
+    AlertAction, AlertKind, AlertState, Audience, ConsentState, CredentialKind, DeviceKind,
+    DeviceStatus, EventId, EventKind, Method, Source, VisitException, VisitId, VisitStatus,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -433,6 +435,79 @@ impl From<&DeadLetter> for DeadLetterBody {
             replay_result: l.replay_result.clone(),
             payload_bytes: l.payload_bytes,
             payload_sha256: l.payload_sha256.clone(),
+        }
+    }
+}
+
+// A journal note as the API shows it (the row is
+// `crate::db::journal_note::JournalNote`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = JournalNote))]
+/// A journal note.
+pub struct JournalNoteBody {
+    pub id: String,
+    /// The phone's UUID for the note.
+    pub event_id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    pub author_id: String,
+    /// The check-out it was written with, if any.
+    pub visit_event_id: Option<String>,
+    /// The note this one corrects.
+    pub corrects_note_id: Option<String>,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub written_at: NaiveDateTime,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: NaiveDateTime,
+    pub body: String,
+}
+
+impl From<&JournalNote> for JournalNoteBody {
+    fn from(n: &JournalNote) -> Self {
+        JournalNoteBody {
+            id: n.id.clone(),
+            event_id: n.event_id.clone(),
+            client_id: n.client_id.clone(),
+            provider_id: n.provider_id.clone(),
+            author_id: n.author_id.clone(),
+            visit_event_id: n.visit_event_id.clone(),
+            corrects_note_id: n.corrects_note_id.clone(),
+            written_at: n.written_at,
+            received_at: n.received_at,
+            body: n.body.clone(),
+        }
+    }
+}
+
+// A consent decision as the API shows it (the row is
+// `crate::db::consent::Consent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Consent))]
+/// One recorded consent decision; the latest counts.
+pub struct ConsentBody {
+    pub id: String,
+    pub client_id: String,
+    /// `given`, `refused` or `withdrawn`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ConsentState,
+    pub note: String,
+    pub recorded_by: String,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub recorded_at: NaiveDateTime,
+}
+
+impl From<&Consent> for ConsentBody {
+    fn from(c: &Consent) -> Self {
+        ConsentBody {
+            id: c.id.clone(),
+            client_id: c.client_id.clone(),
+            state: c.state,
+            note: c.note.clone(),
+            recorded_by: c.recorded_by.clone(),
+            recorded_at: c.recorded_at,
         }
     }
 }

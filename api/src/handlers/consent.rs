@@ -8,8 +8,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Admin, Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::contract::ConsentBody;
 use hemtid_core::db::access_log::{self, AccessRecord};
-use hemtid_core::db::consent::{self, Consent};
+use hemtid_core::db::consent;
 use hemtid_core::db::{provider, user_account};
 use hemtid_core::model::{ConsentState, Role};
 use hemtid_core::validate::ValidationErrors;
@@ -41,7 +42,7 @@ pub struct ConsentInput {
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = ConsentInput,
     responses(
-        (status = 201, description = "Recorded.", body = Consent),
+        (status = 201, description = "Recorded.", body = ConsentBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -85,7 +86,7 @@ pub async fn post_consent(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(row))
+    Ok(HttpResponse::Created().json(ConsentBody::from(&row)))
 }
 
 /// `GET /api/v1/clients/{id}/consents`: every decision, oldest first.
@@ -96,7 +97,7 @@ pub async fn post_consent(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The decisions.", body = Items<Consent>),
+        (status = 200, description = "The decisions.", body = Items<ConsentBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -116,7 +117,7 @@ pub async fn list_consents(
             Ok(consent::history(c, &cl.id)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(ConsentBody::from).collect()))
 }
 
 /// Body of `PUT /api/v1/authority-units/{id}/shared-boards/{provider_id}`.

@@ -10,6 +10,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset, Utc};
+use hemtid_core::contract::JournalNoteBody;
 use hemtid_core::db::journal_note::{self, JournalNote, NewNote};
 use hemtid_core::db::{DbConn, access, new_id, now};
 use hemtid_core::domain::local_date;
@@ -39,7 +40,7 @@ pub struct NoteResult {
     /// `applied` or `duplicate`.
     #[schema(example = "applied")]
     pub result: &'static str,
-    pub note: JournalNote,
+    pub note: JournalNoteBody,
 }
 
 pub(crate) fn add(
@@ -80,7 +81,7 @@ pub(crate) fn add(
     if let Some(existing) = journal_note::find(c, &ctx.staff_id, &input.event_id.to_string())? {
         return Ok(NoteResult {
             result: "duplicate",
-            note: existing,
+            note: JournalNoteBody::from(&existing),
         });
     }
     let note = NewNote {
@@ -101,12 +102,12 @@ pub(crate) fn add(
             .ok_or_else(ApiError::not_found)?;
         return Ok(NoteResult {
             result: "duplicate",
-            note: existing,
+            note: JournalNoteBody::from(&existing),
         });
     }
     Ok(NoteResult {
         result: "applied",
-        note: journal_note::get(c, &note.id)?,
+        note: JournalNoteBody::from(&journal_note::get(c, &note.id)?),
     })
 }
 
@@ -166,7 +167,7 @@ pub async fn post_note(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The notes, oldest first.", body = Items<JournalNote>),
+        (status = 200, description = "The notes, oldest first.", body = Items<JournalNoteBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -193,5 +194,5 @@ pub async fn get_notes(
             Ok(notes)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(JournalNoteBody::from).collect()))
 }

@@ -14,21 +14,16 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 /// One recorded consent decision; the latest counts.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = consent)]
 pub struct Consent {
-    #[serde(skip)]
     pub seq: i64,
     pub id: String,
     pub client_id: String,
     /// `given`, `refused` or `withdrawn`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state: ConsentState,
     pub note: String,
     pub recorded_by: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: NaiveDateTime,
 }
 

@@ -5,16 +5,13 @@ use super::schema::journal_note;
 use super::{DbConn, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A journal note.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = journal_note)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JournalNote {
     pub id: String,
     /// The author's id for notes from a phone.
-    #[serde(skip)]
     pub source_key: String,
     /// The phone's UUID for the note.
     pub event_id: String,
@@ -25,11 +22,7 @@ pub struct JournalNote {
     pub visit_event_id: Option<String>,
     /// The note this one corrects.
     pub corrects_note_id: Option<String>,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub written_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub received_at: NaiveDateTime,
     pub body: String,
 }
