@@ -7,7 +7,9 @@ use crate::db::alert::{Alert as AlertRow, AlertChange};
 use crate::db::consent::Consent;
 use crate::db::dead_letter::DeadLetter;
 use crate::db::device::Device;
+use crate::db::explanation::{Explanation, ExplanationChange};
 use crate::db::journal_note::JournalNote;
+use crate::db::material_request::MaterialRequest;
 use crate::db::provider_notice::ProviderNotice;
 use crate::db::staff_credential::StaffCredential;
 use crate::db::utc;
@@ -15,7 +17,8 @@ use crate::db::visit::Visit;
 use crate::db::visit_event::VisitEvent;
 use crate::model::{
     AlertAction, AlertKind, AlertState, Audience, ConsentState, CredentialKind, DeviceKind,
-    DeviceStatus, EventId, EventKind, Method, Source, VisitException, VisitId, VisitStatus,
+    DeviceStatus, EventId, EventKind, ExplanationState, Method, RequestState, Source,
+    VisitException, VisitId, VisitStatus,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -508,6 +511,164 @@ impl From<&Consent> for ConsentBody {
             note: c.note.clone(),
             recorded_by: c.recorded_by.clone(),
             recorded_at: c.recorded_at,
+        }
+    }
+}
+
+// A material request as the API shows it (the row is
+// `crate::db::material_request::MaterialRequest`; the compiled journal is
+// kept as JSON text and shown as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MaterialRequest))]
+/// A request and, once answered, its answer.
+pub struct MaterialRequestBody {
+    pub id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    pub caseworker_id: String,
+    /// The updated care plan, or why it was not updated.
+    pub asks_plan: bool,
+    /// The journal notes of `journal_from`–`journal_to`.
+    pub asks_journal: bool,
+    pub journal_from: Option<NaiveDate>,
+    pub journal_to: Option<NaiveDate>,
+    /// Anything the provider wants to convey.
+    pub asks_comment: bool,
+    /// Why not all ordered time was performed.
+    pub asks_unperformed: bool,
+    pub message: String,
+    pub due_on: NaiveDate,
+    /// `sent`, `answered` or `closed`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: RequestState,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: NaiveDateTime,
+    pub answer_plan_version_id: Option<String>,
+    /// Why the plan was not updated, when it was not.
+    pub answer_plan_note: String,
+    /// The compiled notes of the period, as hemtid made them on answering.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub answer_journal: Option<serde_json::Value>,
+    pub answer_comment: String,
+    pub answer_unperformed: String,
+    pub answered_by: Option<String>,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub answered_at: Option<NaiveDateTime>,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl From<&MaterialRequest> for MaterialRequestBody {
+    fn from(r: &MaterialRequest) -> Self {
+        MaterialRequestBody {
+            id: r.id.clone(),
+            client_id: r.client_id.clone(),
+            provider_id: r.provider_id.clone(),
+            caseworker_id: r.caseworker_id.clone(),
+            asks_plan: r.asks_plan,
+            asks_journal: r.asks_journal,
+            journal_from: r.journal_from,
+            journal_to: r.journal_to,
+            asks_comment: r.asks_comment,
+            asks_unperformed: r.asks_unperformed,
+            message: r.message.clone(),
+            due_on: r.due_on,
+            state: r.state,
+            created_at: r.created_at,
+            answer_plan_version_id: r.answer_plan_version_id.clone(),
+            answer_plan_note: r.answer_plan_note.clone(),
+            // hemtid wrote it as JSON; unreadable text shows as none.
+            answer_journal: r
+                .answer_journal
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
+            answer_comment: r.answer_comment.clone(),
+            answer_unperformed: r.answer_unperformed.clone(),
+            answered_by: r.answered_by.clone(),
+            answered_at: r.answered_at,
+            closed_at: r.closed_at,
+        }
+    }
+}
+
+// A provider's explanation of a client's month as the API shows it (the
+// row is `crate::db::explanation::Explanation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Explanation))]
+/// An explanation as it stands.
+pub struct ExplanationBody {
+    pub id: String,
+    pub client_id: String,
+    pub provider_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `declined_visits`, `absence`, `temporarily_changed_needs`,
+    /// `permanently_changed_needs` or `other`.
+    pub cause: String,
+    pub text: String,
+    /// `submitted`, `approved` or `rejected`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ExplanationState,
+    pub submitted_by: String,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub submitted_at: NaiveDateTime,
+    pub reviewed_by: Option<String>,
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_note: String,
+}
+
+impl From<&Explanation> for ExplanationBody {
+    fn from(e: &Explanation) -> Self {
+        ExplanationBody {
+            id: e.id.clone(),
+            client_id: e.client_id.clone(),
+            provider_id: e.provider_id.clone(),
+            month: e.month.clone(),
+            cause: e.cause.clone(),
+            text: e.text.clone(),
+            state: e.state,
+            submitted_by: e.submitted_by.clone(),
+            submitted_at: e.submitted_at,
+            reviewed_by: e.reviewed_by.clone(),
+            reviewed_at: e.reviewed_at,
+            review_note: e.review_note.clone(),
+        }
+    }
+}
+
+// One step of an explanation's history as the API shows it (the row is
+// `crate::db::explanation::ExplanationChange`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ExplanationChange))]
+/// One step in an explanation's life.
+pub struct ExplanationChangeBody {
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    pub by_user_id: String,
+    /// `submitted`, `approved` or `rejected`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub action: ExplanationState,
+    pub cause: String,
+    pub text: String,
+    pub note: String,
+}
+
+impl From<&ExplanationChange> for ExplanationChangeBody {
+    fn from(h: &ExplanationChange) -> Self {
+        ExplanationChangeBody {
+            at: h.at,
+            by_user_id: h.by_user_id.clone(),
+            action: h.action,
+            cause: h.cause.clone(),
+            text: h.text.clone(),
+            note: h.note.clone(),
         }
     }
 }

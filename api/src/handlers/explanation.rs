@@ -9,7 +9,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
-use hemtid_core::db::explanation::{self, CAUSES, Explanation, ExplanationChange, ReviewError};
+use hemtid_core::contract::{ExplanationBody, ExplanationChangeBody};
+use hemtid_core::db::explanation::{self, CAUSES, Explanation, ReviewError};
 use hemtid_core::db::{DbConn, municipality};
 use hemtid_core::domain::{YearMonth, local_date};
 use hemtid_core::model::Role;
@@ -49,8 +50,8 @@ pub struct ReviewInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExplanationDetail {
     #[serde(flatten)]
-    pub explanation: Explanation,
-    pub history: Vec<ExplanationChange>,
+    pub explanation: ExplanationBody,
+    pub history: Vec<ExplanationChangeBody>,
 }
 
 const PERSON: &str = "explanations are written and reviewed by people";
@@ -58,8 +59,8 @@ const PERSON: &str = "explanations are written and reviewed by people";
 fn detail(c: &mut DbConn, e: Explanation) -> Result<ExplanationDetail, ApiError> {
     let history = explanation::history(c, &e.id)?;
     Ok(ExplanationDetail {
-        explanation: e,
-        history,
+        explanation: ExplanationBody::from(&e),
+        history: history.iter().map(ExplanationChangeBody::from).collect(),
     })
 }
 

@@ -9,6 +9,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use hemtid_core::contract::MaterialRequestBody;
 use hemtid_core::db::material_request::{self, Answer, Ask, MaterialRequest, Party};
 use hemtid_core::db::{DbConn, care_plan, municipality};
 use hemtid_core::domain::local_date;
@@ -58,7 +59,7 @@ pub struct RequestInput {
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = RequestInput,
     responses(
-        (status = 201, description = "Sent.", body = MaterialRequest),
+        (status = 201, description = "Sent.", body = MaterialRequestBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -128,7 +129,7 @@ pub async fn send_request(
         .await?;
     Ok(created(
         format!("/api/v1/material-requests/{}", row.id),
-        &row,
+        &MaterialRequestBody::from(&row),
     ))
 }
 
@@ -137,7 +138,7 @@ pub async fn send_request(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestView {
     #[serde(flatten)]
-    pub request: MaterialRequest,
+    pub request: MaterialRequestBody,
     /// Why `answer_journal` is empty although the answer holds one, in
     /// Swedish for the reader: lists never carry it (open the request),
     /// and a caseworker reads it only with the client's consent or as one
@@ -184,7 +185,7 @@ pub async fn list_requests(
                 .take()
                 .map(|_| JOURNAL_IN_REQUEST.to_string());
             RequestView {
-                request,
+                request: MaterialRequestBody::from(&request),
                 journal_withheld,
             }
         })
@@ -266,7 +267,7 @@ pub async fn get_request(
                 log_read(c, &p, &request.client_id, what, Vec::new())?;
             }
             Ok(RequestView {
-                request,
+                request: MaterialRequestBody::from(&request),
                 journal_withheld,
             })
         })
@@ -306,7 +307,7 @@ pub struct AnswerInput {
     params(("id" = Uuid, Path, description = "The request.")),
     request_body = AnswerInput,
     responses(
-        (status = 200, description = "Answered.", body = MaterialRequest),
+        (status = 200, description = "Answered.", body = MaterialRequestBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -405,7 +406,7 @@ pub async fn answer_request(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(MaterialRequestBody::from(&row)))
 }
 
 /// `POST /api/v1/material-requests/{id}/close`: the caseworker is done.
@@ -416,7 +417,7 @@ pub async fn answer_request(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The request.")),
     responses(
-        (status = 200, description = "Closed.", body = MaterialRequest),
+        (status = 200, description = "Closed.", body = MaterialRequestBody),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -437,7 +438,7 @@ pub async fn close_request(
             Ok(material_request::close(c, &r.id, now.naive_utc())?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(MaterialRequestBody::from(&row)))
 }
 
 /// Query of `GET /api/v1/care-plan-lists`.

@@ -9,7 +9,6 @@ use crate::domain::YearMonth;
 use crate::model::ExplanationState;
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// Cause codes.
 pub const CAUSES: &[&str] = &[
@@ -21,8 +20,7 @@ pub const CAUSES: &[&str] = &[
 ];
 
 /// An explanation as it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = explanation)]
 pub struct Explanation {
     pub id: String,
@@ -35,34 +33,23 @@ pub struct Explanation {
     pub cause: String,
     pub text: String,
     /// `submitted`, `approved` or `rejected`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state: ExplanationState,
     pub submitted_by: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub submitted_at: NaiveDateTime,
     pub reviewed_by: Option<String>,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub reviewed_at: Option<NaiveDateTime>,
     pub review_note: String,
 }
 
 /// One step in an explanation's life.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = explanation_history)]
 pub struct ExplanationChange {
-    #[serde(skip)]
     pub seq: i64,
-    #[serde(skip)]
     pub explanation_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: NaiveDateTime,
     pub by_user_id: String,
     /// `submitted`, `approved` or `rejected`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub action: ExplanationState,
     pub cause: String,
     pub text: String,

@@ -11,11 +11,9 @@ use crate::db::{ChangeError, RuleError};
 use crate::model::RequestState;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Serialize, Serializer};
 
 /// A request and, once answered, its answer.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = material_request)]
 pub struct MaterialRequest {
     pub id: String,
@@ -35,32 +33,19 @@ pub struct MaterialRequest {
     pub message: String,
     pub due_on: NaiveDate,
     /// `sent`, `answered` or `closed`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state: RequestState,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
     pub answer_plan_version_id: Option<String>,
     /// Why the plan was not updated, when it was not.
     pub answer_plan_note: String,
-    /// The compiled notes of the period, as hemtid made them on answering.
-    #[serde(serialize_with = "as_json")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    /// The compiled notes of the period, as hemtid made them on answering
+    /// (JSON).
     pub answer_journal: Option<String>,
     pub answer_comment: String,
     pub answer_unperformed: String,
     pub answered_by: Option<String>,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub answered_at: Option<NaiveDateTime>,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<NaiveDateTime>,
-}
-
-fn as_json<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    let v: Option<serde_json::Value> = text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-    v.serialize(s)
 }
 
 /// What the caseworker asks for.
