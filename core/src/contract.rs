@@ -3,6 +3,8 @@
 //! change without changing a contract, and the contract tests
 //! (`openapi.json`, `asyncapi.yaml`) notice when a contract changes.
 
+use crate::db::absence::Absence;
+use crate::db::access_log::AccessRecord;
 use crate::db::alert::{Alert as AlertRow, AlertChange};
 use crate::db::consent::Consent;
 use crate::db::dead_letter::DeadLetter;
@@ -10,6 +12,7 @@ use crate::db::device::Device;
 use crate::db::explanation::{Explanation, ExplanationChange};
 use crate::db::journal_note::JournalNote;
 use crate::db::material_request::MaterialRequest;
+use crate::db::month_lock::LockEvent;
 use crate::db::provider_notice::ProviderNotice;
 use crate::db::staff_credential::StaffCredential;
 use crate::db::utc;
@@ -669,6 +672,112 @@ impl From<&ExplanationChange> for ExplanationChangeBody {
             cause: h.cause.clone(),
             text: h.text.clone(),
             note: h.note.clone(),
+        }
+    }
+}
+
+// An absence as the API shows it (the row is `crate::db::absence::Absence`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Absence))]
+/// A registered absence; days are local and inclusive.
+pub struct AbsenceBody {
+    pub id: String,
+    pub client_id: String,
+    pub starts_on: NaiveDate,
+    /// Unset while it lasts.
+    pub ends_on: Option<NaiveDate>,
+    /// `hospital`, `short_term_care`, `travel` or `other`.
+    pub cause: String,
+    pub note: String,
+    pub registered_by: String,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: NaiveDateTime,
+    /// Registered by mistake: kept, but no longer counts.
+    #[serde(with = "utc::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+impl From<&Absence> for AbsenceBody {
+    fn from(a: &Absence) -> Self {
+        AbsenceBody {
+            id: a.id.clone(),
+            client_id: a.client_id.clone(),
+            starts_on: a.starts_on,
+            ends_on: a.ends_on,
+            cause: a.cause.clone(),
+            note: a.note.clone(),
+            registered_by: a.registered_by.clone(),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            cancelled_at: a.cancelled_at,
+        }
+    }
+}
+
+// One read of the access log as the API shows it (the row is
+// `crate::db::access_log::AccessRecord`; its chain's hashes stay inside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AccessRecord))]
+/// One read.
+pub struct AccessRecordBody {
+    pub seq: i64,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    pub user_id: String,
+    pub role: String,
+    pub client_id: String,
+    /// `client`, `care_plan`, `journal`, `visits` or `material_request`.
+    pub what: String,
+    /// The users whose registrations were read, comma-separated.
+    pub subjects: String,
+}
+
+impl From<&AccessRecord> for AccessRecordBody {
+    fn from(r: &AccessRecord) -> Self {
+        AccessRecordBody {
+            seq: r.seq,
+            at: r.at,
+            user_id: r.user_id.clone(),
+            role: r.role.clone(),
+            client_id: r.client_id.clone(),
+            what: r.what.clone(),
+            subjects: r.subjects.clone(),
+        }
+    }
+}
+
+// One lock or unlock of a provider's month as the API shows it (the row
+// is `crate::db::month_lock::LockEvent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = LockEvent))]
+/// One lock or unlock of a month.
+pub struct LockEventBody {
+    pub provider_id: String,
+    pub month: String,
+    /// `locked` or `unlocked`.
+    pub action: String,
+    pub by_user_id: String,
+    #[serde(with = "utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: NaiveDateTime,
+    pub reason: String,
+}
+
+impl From<&LockEvent> for LockEventBody {
+    fn from(e: &LockEvent) -> Self {
+        LockEventBody {
+            provider_id: e.provider_id.clone(),
+            month: e.month.clone(),
+            action: e.action.clone(),
+            by_user_id: e.by_user_id.clone(),
+            at: e.at,
+            reason: e.reason.clone(),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
+use hemtid_core::contract::AbsenceBody;
 use hemtid_core::db::DbConn;
 use hemtid_core::db::absence::{self, Absence, CAUSES, NewAbsence};
 use hemtid_core::model::Role;
@@ -62,7 +63,7 @@ const PERSON: &str = "absences are registered by a person";
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = AbsenceInput,
     responses(
-        (status = 201, description = "The absence.", body = Absence),
+        (status = 201, description = "The absence.", body = AbsenceBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -117,7 +118,10 @@ pub async fn create_absence(
                 .map_err(|e| super::conflict_detail(e, "an absence with this id exists"))
         })
         .await?;
-    Ok(created(format!("/api/v1/absences/{}", row.id), &row))
+    Ok(created(
+        format!("/api/v1/absences/{}", row.id),
+        &AbsenceBody::from(&row),
+    ))
 }
 
 /// `GET /api/v1/clients/{id}/absences`: newest first, cancelled included.
@@ -128,7 +132,7 @@ pub async fn create_absence(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The absences.", body = super::Items<Absence>),
+        (status = 200, description = "The absences.", body = super::Items<AbsenceBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -154,7 +158,7 @@ pub async fn list_absences(
             Ok(absence::list_for_client(c, &id)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(AbsenceBody::from).collect()))
 }
 
 fn own_absence(
@@ -177,7 +181,7 @@ fn own_absence(
     params(("id" = Uuid, Path, description = "The absence.")),
     request_body = AbsenceEnd,
     responses(
-        (status = 200, description = "The absence.", body = Absence),
+        (status = 200, description = "The absence.", body = AbsenceBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -209,7 +213,7 @@ pub async fn end_absence(
             Ok(absence::set_end(c, &a.id, input.ends_on, at)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(AbsenceBody::from(&row)))
 }
 
 /// `POST /api/v1/absences/{id}/cancel`: registered by mistake (kept).
@@ -220,7 +224,7 @@ pub async fn end_absence(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The absence.")),
     responses(
-        (status = 200, description = "The absence, cancelled.", body = Absence),
+        (status = 200, description = "The absence, cancelled.", body = AbsenceBody),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -242,5 +246,5 @@ pub async fn cancel_absence(
             Ok(absence::cancel(c, &a.id, at)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(AbsenceBody::from(&row)))
 }

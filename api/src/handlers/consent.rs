@@ -8,8 +8,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Admin, Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::contract::AccessRecordBody;
 use hemtid_core::contract::ConsentBody;
-use hemtid_core::db::access_log::{self, AccessRecord};
+use hemtid_core::db::access_log;
 use hemtid_core::db::consent;
 use hemtid_core::db::{provider, user_account};
 use hemtid_core::model::{ConsentState, Role};
@@ -213,7 +214,7 @@ pub struct AccessQuery {
     security(("bearer" = [])),
     params(AccessQuery),
     responses(
-        (status = 200, description = "Newest first.", body = Items<AccessRecord>),
+        (status = 200, description = "Newest first.", body = Items<AccessRecordBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -260,7 +261,7 @@ pub async fn access_log(
             )),
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(AccessRecordBody::from).collect()))
 }
 
 /// `GET /api/v1/me/access-log`: who read what the signed-in care worker
@@ -271,7 +272,7 @@ pub async fn access_log(
     tag = "care",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Newest first.", body = Items<AccessRecord>),
+        (status = 200, description = "Newest first.", body = Items<AccessRecordBody>),
         problem::SignedIn,
         problem::Internal,
     ),
@@ -290,5 +291,5 @@ pub async fn my_access_log(
             )?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(AccessRecordBody::from).collect()))
 }

@@ -9,7 +9,8 @@ use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
-use hemtid_core::db::month_lock::{self, LockEvent};
+use hemtid_core::contract::LockEventBody;
+use hemtid_core::db::month_lock;
 use hemtid_core::db::provider;
 use hemtid_core::domain::YearMonth;
 use hemtid_core::model::Role;
@@ -92,7 +93,7 @@ pub async fn unlock_month(
         ("month" = YearMonth, Path, description = "The local month, `YYYY-MM`."),
     ),
     responses(
-        (status = 200, description = "The log.", body = super::Items<LockEvent>),
+        (status = 200, description = "The log.", body = super::Items<LockEventBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -116,5 +117,5 @@ pub async fn lock_log(
             Ok(month_lock::lock_log(c, &pr.id, month)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(LockEventBody::from).collect()))
 }

@@ -7,15 +7,13 @@ use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// Why the client was away.
 pub const CAUSES: &[&str] = &["hospital", "short_term_care", "travel", "other"];
 
 /// A registered absence; days are local and inclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = absence)]
 pub struct Absence {
     pub id: String,
@@ -27,15 +25,9 @@ pub struct Absence {
     pub cause: String,
     pub note: String,
     pub registered_by: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
     /// Registered by mistake: kept, but no longer counts.
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub cancelled_at: Option<NaiveDateTime>,
 }
 

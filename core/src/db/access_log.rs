@@ -9,16 +9,12 @@ use super::schema::{access_log, access_subject};
 use super::{DbConn, StoreError};
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// One read.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = access_log)]
 pub struct AccessRecord {
     pub seq: i64,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: NaiveDateTime,
     pub user_id: String,
     pub role: String,
@@ -27,9 +23,7 @@ pub struct AccessRecord {
     pub what: String,
     /// The users whose registrations were read, comma-separated.
     pub subjects: String,
-    #[serde(skip)]
     pub prev_hash: String,
-    #[serde(skip)]
     pub hash: String,
 }
 

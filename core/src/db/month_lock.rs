@@ -7,7 +7,6 @@ use crate::db::{ChangeError, RuleError};
 use crate::domain::YearMonth;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// Whether the provider's month is locked.
 pub fn is_locked(c: &mut DbConn, provider_id: &str, month: YearMonth) -> Result<bool, StoreError> {
@@ -97,19 +96,15 @@ fn log_lock(
 }
 
 /// One lock or unlock of a month.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = month_lock_log)]
 pub struct LockEvent {
-    #[serde(skip)]
     pub seq: i64,
     pub provider_id: String,
     pub month: String,
     /// `locked` or `unlocked`.
     pub action: String,
     pub by_user_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: NaiveDateTime,
     pub reason: String,
 }
