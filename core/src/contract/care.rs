@@ -152,11 +152,7 @@ impl From<&MaterialRequest> for MaterialRequestBody {
             created_at: r.created_at,
             answer_plan_version_id: r.answer_plan_version_id.clone(),
             answer_plan_note: r.answer_plan_note.clone(),
-            // hemtid wrote it as JSON; unreadable text shows as none.
-            answer_journal: r
-                .answer_journal
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok()),
+            answer_journal: r.answer_journal.as_deref().map(super::json),
             answer_comment: r.answer_comment.clone(),
             answer_unperformed: r.answer_unperformed.clone(),
             answered_by: r.answered_by.clone(),

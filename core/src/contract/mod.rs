@@ -92,9 +92,14 @@ pub struct AlertMessage {
     pub seq: i64,
 }
 
-/// Figures are written by hemtid as JSON; unreadable text shows as null.
+/// JSON hemtid wrote as text (an alert's figures, a material request's
+/// compiled journal), as JSON; unreadable text shows as null, and says so
+/// in the log.
 fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "stored JSON is unreadable; shown as null");
+        serde_json::Value::Null
+    })
 }
 
 /// One change of an alert.
