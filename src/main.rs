@@ -336,6 +336,9 @@ fn migrated(config: &Config) -> Result<(Pool, db::PooledConn)> {
     // purpose; production must not.
     let url = DatabaseUrl::parse(&config.database_url())?;
     let transport = db::transport_warnings(&url, &mut conn)?;
+    for w in db::statistics_warnings(&mut conn)? {
+        tracing::warn!("{w}");
+    }
     for w in db::durability_warnings(&mut conn)?
         .into_iter()
         .chain(transport)

@@ -16,8 +16,23 @@ pub struct DeviceMessageRow {
     pub body: String,
 }
 
-/// Stores the messages of newly stored events (one statement per 500).
+/// Stores the messages of newly stored events (one statement per 500; on
+/// PostgreSQL one kept prepared, `super::unnest`).
 pub fn insert_many(conn: &mut DbConn, rows: &[DeviceMessageRow]) -> Result<(), StoreError> {
+    use super::unnest::{Query, texts};
+    if let DbConn::Pg(pg) = conn {
+        if !rows.is_empty() {
+            Query::new(
+                "INSERT INTO device_message (visit_event_id, content_sha256, body) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::text[])",
+            )
+            .bind(texts(rows, |r| r.visit_event_id.as_str()))
+            .bind(texts(rows, |r| r.content_sha256.as_str()))
+            .bind(texts(rows, |r| r.body.as_str()))
+            .execute(pg)?;
+        }
+        return Ok(());
+    }
     for chunk in rows.chunks(500) {
         super::execute_on(
             conn,

@@ -56,18 +56,25 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = establish_pg(url)?;
-                // Plan each statement for its values: no prepared statement
-                // is kept (each is sent with its values, one round trip, as
-                // an unnamed statement). diesel kept them for the
-                // connection's life, and a generic plan made while a table
-                // was small (a new deployment, or statistics not yet
-                // gathered) scanned the whole table ever after. This used to
-                // be `plan_cache_mode = force_custom_plan`, which also
-                // applies to the foreign-key checks' own plans: every
-                // inserted row's checks were planned again (16 % of the
-                // server's time in the simulator); those keep theirs now
-                // (docs/BENCHMARKS.md).
-                conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                // Statements are kept prepared for the connection's life
+                // (diesel's cache, named statements at the protocol level,
+                // which PgBouncer 1.21 and later keeps in transaction
+                // pooling with `max_prepared_statements`): parsing and
+                // planning every statement anew was a quarter of the
+                // server's time in the ingest bench (docs/BENCHMARKS.md).
+                // A kept statement gets a generic plan after five runs when
+                // that is no dearer, made for the tables as they are then;
+                // PostgreSQL makes a new one when their statistics change
+                // (autovacuum, ANALYZE). The engine's statements read and
+                // write by index one key at a time (`unnest`, LATERAL),
+                // whatever the tables' size, and a test checks their
+                // generic plans on empty tables. Until 5 December no
+                // statement was kept (a generic plan made while a table
+                // was empty had scanned it whole ever after, on a server
+                // without autovacuum); before that `plan_cache_mode =
+                // force_custom_plan` re-planned every foreign-key check of
+                // every row.
+                conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Unbounded);
                 Ok(DbConn::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {

@@ -148,14 +148,17 @@ pub struct Attribution {
     pub services: Vec<VisitService>,
 }
 
-/// PostgreSQL's [`holding`]: the visit with each id of `$1` as check-in,
+/// PostgreSQL's [`holding`]: the visit with each id given as check-in,
 /// and as check-out (a visit with both comes twice).
-pub(crate) const HOLDING_SQL: &str = "SELECT v.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) e \
+pub(crate) const HOLDING_SQL: &str = "SELECT v.* FROM (SELECT DISTINCT unnest(?::text[]) AS id) e \
     CROSS JOIN LATERAL ( \
       (SELECT * FROM visit WHERE check_in_event_id = e.id LIMIT 1) \
       UNION ALL \
       (SELECT * FROM visit WHERE check_out_event_id = e.id LIMIT 1) \
     ) v";
+
+/// PostgreSQL: deletes a visit (its shares and services with it).
+pub(crate) const DELETE_SQL: &str = "DELETE FROM visit WHERE id = ?";
 
 /// The stored visits holding any of `ids` as check-in or check-out.
 pub(crate) fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreError> {
@@ -174,8 +177,8 @@ pub(crate) fn holding(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Visit>, StoreE
             // would guess: `= ANY(ids) OR = ANY(ids)` was a whole-table scan
             // until the tables had statistics and, with them, until they
             // were large (docs/BENCHMARKS.md).
-            let rows: Vec<Visit> = diesel::sql_query(HOLDING_SQL)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+            let rows: Vec<Visit> = super::unnest::Query::new(HOLDING_SQL)
+                .bind(super::unnest::Column::Text(ids.to_vec()))
                 .load(pg)?;
             // A visit whose check-in and check-out are both among the ids
             // comes twice.
@@ -251,17 +254,16 @@ fn by_visit<T>(
 where
     T: QueryableByName<diesel::pg::Pg> + 'static,
 {
-    Ok(diesel::sql_query(by_visit_sql(table, order))
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    Ok(super::unnest::Query::new(&by_visit_sql(table, order))
+        .bind(super::unnest::Column::Text(ids.to_vec()))
         .load(pg)?)
 }
 
 /// The statement of [`by_visit`].
 pub(crate) fn by_visit_sql(table: &str, order: &str) -> String {
     format!(
-        "SELECT r.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) e \
-         CROSS JOIN LATERAL (SELECT * FROM {table} WHERE visit_id = e.id OFFSET 0) r \
-         ORDER BY {order}"
+        "{} ORDER BY {order}",
+        super::unnest::by_key_sql(table, "visit_id")
     )
 }
 
@@ -391,6 +393,100 @@ pub(crate) fn upsert_visits(
             rows => upsert!(rows),
         }
     }
+    Ok(())
+}
+
+/// PostgreSQL: the columns [`write_visits_pg`] writes, and their values
+/// as one array each (`super::unnest`).
+macro_rules! visit_columns {
+    () => {
+        "INSERT INTO visit (id, staff_id, provider_id, client_id, check_in_event_id, \
+         check_out_event_id, started_at, ended_at, seconds, local_date, status, exception, \
+         method, double_staffing, approval_reasons, verified, approved_at, approved_by, \
+         created_at, updated_at) \
+         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+         ?::timestamp[], ?::timestamp[], ?::integer[], ?::date[], ?::text[], ?::text[], \
+         ?::text[], ?::boolean[], ?::text[], ?::boolean[], ?::timestamp[], ?::text[], \
+         ?::timestamp[], ?::timestamp[])"
+    };
+}
+
+/// [`upsert_visits`]' update, on PostgreSQL.
+macro_rules! visit_update {
+    () => {
+        " ON CONFLICT (id) DO UPDATE SET check_out_event_id = excluded.check_out_event_id, \
+         started_at = excluded.started_at, ended_at = excluded.ended_at, \
+         seconds = excluded.seconds, status = excluded.status, exception = excluded.exception, \
+         method = excluded.method, double_staffing = excluded.double_staffing, \
+         approval_reasons = excluded.approval_reasons, verified = excluded.verified, \
+         updated_at = excluded.updated_at"
+    };
+}
+
+/// How [`write_visits_pg`] writes the visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VisitWrite {
+    /// New rows (a stored id is an error).
+    Insert,
+    /// Stored rows: their derived fields, as [`update_visit`] sets them;
+    /// `true`: their approval goes too.
+    Update(bool),
+}
+
+/// PostgreSQL: writes the visits in one statement, whatever their number,
+/// kept prepared (`super::unnest`). An update is an upsert on the id: the
+/// conflict is found by the primary key's index, whatever plan the
+/// statement was given when the table was small.
+pub(crate) fn write_visits_pg(
+    pg: &mut diesel::PgConnection,
+    visits: &[Visit],
+    how: VisitWrite,
+) -> Result<(), StoreError> {
+    use super::unnest::{Column, Query, opt_texts, texts};
+    if visits.is_empty() {
+        return Ok(());
+    }
+    let sql = match how {
+        VisitWrite::Insert => visit_columns!(),
+        VisitWrite::Update(false) => concat!(visit_columns!(), visit_update!()),
+        VisitWrite::Update(true) => concat!(
+            visit_columns!(),
+            visit_update!(),
+            ", approved_at = NULL, approved_by = NULL"
+        ),
+    };
+    let f = |v: &Visit| v.fields.clone();
+    let fields: Vec<VisitFields> = visits.iter().map(f).collect();
+    let times = |g: fn(&Visit) -> NaiveDateTime| Column::Timestamp(visits.iter().map(g).collect());
+    let opt_times = |g: fn(&VisitFields) -> Option<NaiveDateTime>| {
+        Column::OptTimestamp(fields.iter().map(g).collect())
+    };
+    Query::new(sql)
+        .bind(texts(visits, |v| v.id.as_str()))
+        .bind(texts(&fields, |f| f.staff_id.as_str()))
+        .bind(texts(&fields, |f| f.provider_id.as_str()))
+        .bind(texts(&fields, |f| f.client_id.as_str()))
+        .bind(opt_texts(&fields, |f| f.check_in_event_id.as_deref()))
+        .bind(opt_texts(&fields, |f| f.check_out_event_id.as_deref()))
+        .bind(opt_times(|f| f.started_at))
+        .bind(opt_times(|f| f.ended_at))
+        .bind(Column::OptInt(fields.iter().map(|f| f.seconds).collect()))
+        .bind(Column::Date(fields.iter().map(|f| f.local_date).collect()))
+        .bind(texts(&fields, |f| f.status.as_str()))
+        .bind(opt_texts(&fields, |f| f.exception.map(|e| e.as_str())))
+        .bind(opt_texts(&fields, |f| f.method.map(|m| m.as_str())))
+        .bind(Column::Bool(
+            fields.iter().map(|f| f.double_staffing).collect(),
+        ))
+        .bind(texts(&fields, |f| f.approval_reasons.as_str()))
+        .bind(Column::Bool(fields.iter().map(|f| f.verified).collect()))
+        .bind(Column::OptTimestamp(
+            visits.iter().map(|v| v.approved_at).collect(),
+        ))
+        .bind(opt_texts(visits, |v| v.approved_by.as_deref()))
+        .bind(times(|v| v.created_at))
+        .bind(times(|v| v.updated_at))
+        .execute(pg)?;
     Ok(())
 }
 

@@ -31,6 +31,28 @@ pub(crate) fn replace(
     of: &[crate::model::VisitId],
     rows: &[VisitService],
 ) -> Result<(), StoreError> {
+    use super::unnest::{Column, Query, texts};
+    if let DbConn::Pg(pg) = c {
+        super::delete_of_visits_pg(pg, "visit_service", of)?;
+        if !rows.is_empty() {
+            Query::new(
+                "INSERT INTO visit_service \
+                 (visit_id, client_id, service_id, declined, entered_minutes, seconds) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::boolean[], \
+                 ?::integer[], ?::integer[])",
+            )
+            .bind(texts(rows, |r| r.visit_id.as_str()))
+            .bind(texts(rows, |r| r.client_id.as_str()))
+            .bind(texts(rows, |r| r.service_id.as_str()))
+            .bind(Column::Bool(rows.iter().map(|r| r.declined).collect()))
+            .bind(Column::OptInt(
+                rows.iter().map(|r| r.entered_minutes).collect(),
+            ))
+            .bind(Column::Int(rows.iter().map(|r| r.seconds).collect()))
+            .execute(pg)?;
+        }
+        return Ok(());
+    }
     super::replace_of_visits!(c, visit_service, of, rows)
 }
 

@@ -28,5 +28,20 @@ pub(crate) fn replace(
     of: &[crate::model::VisitId],
     rows: &[VisitShare],
 ) -> Result<(), StoreError> {
+    use super::unnest::{Column, Query, texts};
+    if let DbConn::Pg(pg) = c {
+        super::delete_of_visits_pg(pg, "visit_share", of)?;
+        if !rows.is_empty() {
+            Query::new(
+                "INSERT INTO visit_share (visit_id, client_id, basis_points) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::integer[])",
+            )
+            .bind(texts(rows, |r| r.visit_id.as_str()))
+            .bind(texts(rows, |r| r.client_id.as_str()))
+            .bind(Column::Int(rows.iter().map(|r| r.basis_points).collect()))
+            .execute(pg)?;
+        }
+        return Ok(());
+    }
     super::replace_of_visits!(c, visit_share, of, rows)
 }

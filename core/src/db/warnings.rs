@@ -48,6 +48,34 @@ pub fn durability_warnings(c: &mut DbConn) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// What keeps PostgreSQL's plans made for tables as they once were:
+/// autovacuum off. hemtid keeps its statements prepared, and a kept
+/// statement's generic plan is made again only when the tables' statistics
+/// change; without autovacuum only a manual ANALYZE changes them. (The
+/// engine's own statements go by index whatever the statistics; others,
+/// the reports' reads, may not.) One sentence, or none.
+pub fn statistics_warnings(c: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        setting: String,
+    }
+    let DbConn::Pg(pg) = c else {
+        return Ok(Vec::new());
+    };
+    let v: Setting = diesel::sql_query("SELECT setting FROM pg_settings WHERE name = 'autovacuum'")
+        .get_result(pg)?;
+    Ok((v.setting == "off")
+        .then(|| {
+            "PostgreSQL runs with autovacuum = off: table statistics, and the plans of the \
+             statements hemtid keeps prepared, stay as they were when the tables were small; \
+             turn it on, or run ANALYZE regularly"
+                .to_string()
+        })
+        .into_iter()
+        .collect())
+}
+
 /// What leaves the way to PostgreSQL open to a listener or an impostor:
 /// a server on another machine reached without TLS, or with TLS that
 /// checks neither the server's certificate nor its name (any `sslmode`

@@ -192,10 +192,10 @@ fn record_events(
             .collect();
         if !keys.is_empty() {
             // Volatile functions of a SELECT list run after its ORDER BY.
-            diesel::sql_query(
-                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k",
+            db::unnest::Query::new(
+                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k ORDER BY k",
             )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&keys)
+            .bind(db::unnest::texts(&keys, String::as_str))
             .execute(pg)?;
             pending.staff.extend(staff.iter().map(|s| s.to_string()));
         }

@@ -2,8 +2,10 @@
 
 use crate::db::schema::visit;
 use crate::db::sql::FEW;
+use crate::db::unnest::{Column, Query};
 use crate::db::visit::{
-    Attribution, Visit, VisitService, VisitShare, row_of, update_visit, upsert_visits,
+    Attribution, Visit, VisitService, VisitShare, VisitWrite, row_of, update_visit, upsert_visits,
+    write_visits_pg,
 };
 use crate::db::{self, DbConn, StoreError};
 use crate::model::VisitId;
@@ -83,14 +85,45 @@ impl Writes {
     /// obsolete visits go, moving check-outs are freed, then the visits
     /// are written, then their shares and services.
     pub(super) fn apply(self, c: &mut DbConn) -> Result<(), StoreError> {
-        for ids in self.obsolete.chunks(500) {
-            diesel::delete(visit::table.filter(visit::id.eq_any(ids))).execute(c)?;
+        match c {
+            // One by one, by the primary key whatever the plan was made for
+            // (`db::delete_of_visits_pg`); few visits become obsolete.
+            DbConn::Pg(pg) => {
+                for id in &self.obsolete {
+                    Query::new(crate::db::visit::DELETE_SQL)
+                        .bind(Column::OneText(id.as_str()))
+                        .execute(pg)?;
+                }
+            }
+            DbConn::Sqlite(_) => {
+                for ids in self.obsolete.chunks(500) {
+                    diesel::delete(visit::table.filter(visit::id.eq_any(ids))).execute(c)?;
+                }
+            }
         }
         for ids in self.moving.chunks(500) {
             diesel::update(visit::table.filter(visit::id.eq_any(ids)))
                 .set(visit::check_out_event_id.eq(None::<String>))
                 .execute(c)?;
         }
+        match c {
+            // One statement each, whatever the number of visits.
+            DbConn::Pg(pg) => {
+                write_visits_pg(pg, &self.new_visits, VisitWrite::Insert)?;
+                for (clear_approval, visits) in &self.visits {
+                    write_visits_pg(pg, visits, VisitWrite::Update(*clear_approval))?;
+                }
+            }
+            DbConn::Sqlite(_) => self.write_visits_sqlite(c)?,
+        }
+        db::visit_share::replace(c, &self.shares_of, &self.shares)?;
+        db::visit_service::replace(c, &self.services_of, &self.services)?;
+        Ok(())
+    }
+
+    /// The visits' rows on SQLite: a few one statement each, kept
+    /// prepared (`sql::FEW`), more in one upsert.
+    fn write_visits_sqlite(&self, c: &mut DbConn) -> Result<(), StoreError> {
         if self.new_visits.len() <= FEW {
             for v in &self.new_visits {
                 db::execute_on(c, diesel::insert_into(visit::table).values(&row_of(v)))?;
@@ -107,8 +140,6 @@ impl Writes {
                 upsert_visits(c, visits, *clear_approval)?;
             }
         }
-        db::visit_share::replace(c, &self.shares_of, &self.shares)?;
-        db::visit_service::replace(c, &self.services_of, &self.services)?;
         Ok(())
     }
 }

@@ -37,10 +37,15 @@ pub fn inputs(c: &mut DbConn, ids: &[&str]) -> Result<Vec<VisitFigureInput>, Sto
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let visits: Vec<Visit> = visit::table
-        .filter(visit::id.eq_any(ids))
-        .select(Visit::as_select())
-        .load(c)?;
+    let visits: Vec<Visit> = match c {
+        DbConn::Pg(pg) => super::unnest::Query::new(&super::unnest::by_key_sql("visit", "id"))
+            .bind(super::unnest::Column::Text(ids.to_vec()))
+            .load(pg)?,
+        DbConn::Sqlite(_) => visit::table
+            .filter(visit::id.eq_any(ids))
+            .select(Visit::as_select())
+            .load(c)?,
+    };
     inputs_of(c, visits)
 }
 
@@ -207,13 +212,52 @@ fn upsert<'a>(
     if rows.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
-         VALUES {} ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
+    let conflict = format!(
+        "ON CONFLICT (client_id, provider_id, {date_column}, service_id) DO UPDATE SET \
          seconds = {table}.seconds + excluded.seconds, \
          frame_seconds = {table}.frame_seconds + excluded.frame_seconds, \
          visits = {table}.visits + excluded.visits, \
-         declined = {table}.declined + excluded.declined",
+         declined = {table}.declined + excluded.declined"
+    );
+    if let DbConn::Pg(pg) = c {
+        use super::unnest::{Column, Query, texts};
+        let (mut dates, mut months) = (Vec::new(), Vec::new());
+        for r in &rows {
+            match r.2 {
+                Key::Date(d) => dates.push(d),
+                Key::Month(m) => months.push(m),
+            }
+        }
+        let (key, cast) = match (dates.is_empty(), months.is_empty()) {
+            (false, true) => (Column::Date(dates), "date"),
+            (true, false) => (Column::Text(months), "text"),
+            _ => {
+                return Err(StoreError::Encode(format!(
+                    "{table}: days and months mixed"
+                )));
+            }
+        };
+        let sql = format!(
+            "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
+             SELECT * FROM unnest(?::text[], ?::text[], ?::{cast}[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) {conflict}"
+        );
+        let amounts =
+            |f: fn(&Amounts) -> i64| Column::BigInt(rows.iter().map(|r| f(&r.4)).collect());
+        Query::new(&sql)
+            .bind(texts(&rows, |r| r.0))
+            .bind(texts(&rows, |r| r.1))
+            .bind(key)
+            .bind(texts(&rows, |r| r.3))
+            .bind(amounts(|a| a.seconds))
+            .bind(amounts(|a| a.frame_seconds))
+            .bind(amounts(|a| a.visits))
+            .bind(amounts(|a| a.declined))
+            .execute(pg)?;
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {table} (client_id, provider_id, {date_column}, service_id, seconds, frame_seconds, visits, declined) \
+         VALUES {} {conflict}",
         markers(rows.len(), 8)
     );
     let mut q = Statement::for_rows(&sql, rows.len());
@@ -241,13 +285,33 @@ fn upsert_staff(c: &mut DbConn, rows: &[(&StaffKey, &StaffAmounts)]) -> Result<(
     if rows.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO figure_staff_day (client_id, local_date, staff_id, visits, seconds, verified, daytime) \
-         VALUES {} ON CONFLICT (client_id, local_date, staff_id) DO UPDATE SET \
+    let conflict = "ON CONFLICT (client_id, local_date, staff_id) DO UPDATE SET \
          visits = figure_staff_day.visits + excluded.visits, \
          seconds = figure_staff_day.seconds + excluded.seconds, \
          verified = figure_staff_day.verified + excluded.verified, \
-         daytime = figure_staff_day.daytime + excluded.daytime",
+         daytime = figure_staff_day.daytime + excluded.daytime";
+    if let DbConn::Pg(pg) = c {
+        use super::unnest::{Column, Query, texts};
+        let sql = format!(
+            "INSERT INTO figure_staff_day (client_id, local_date, staff_id, visits, seconds, verified, daytime) \
+             SELECT * FROM unnest(?::text[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) {conflict}"
+        );
+        let amounts =
+            |f: fn(&StaffAmounts) -> i64| Column::BigInt(rows.iter().map(|r| f(r.1)).collect());
+        Query::new(&sql)
+            .bind(texts(rows, |r| r.0.client_id.as_str()))
+            .bind(Column::Date(rows.iter().map(|r| r.0.local_date).collect()))
+            .bind(texts(rows, |r| r.0.staff_id.as_str()))
+            .bind(amounts(|a| a.visits))
+            .bind(amounts(|a| a.seconds))
+            .bind(amounts(|a| a.verified))
+            .bind(amounts(|a| a.daytime))
+            .execute(pg)?;
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO figure_staff_day (client_id, local_date, staff_id, visits, seconds, verified, daytime) \
+         VALUES {} {conflict}",
         markers(rows.len(), 7)
     );
     let mut q = Statement::for_rows(&sql, rows.len());
@@ -293,6 +357,21 @@ pub fn mark_dirty<'a>(
 ) -> Result<(), StoreError> {
     let rows: Vec<(&str, &str)> = client_months.collect();
     let at = now();
+    if let DbConn::Pg(pg) = c {
+        use super::unnest::{Column, Query, texts};
+        if !rows.is_empty() {
+            Query::new(
+                "INSERT INTO figure_dirty (client_id, month, marked_at) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::timestamp[]) \
+                 ON CONFLICT (client_id, month) DO UPDATE SET marked_at = excluded.marked_at",
+            )
+            .bind(texts(&rows, |r| r.0))
+            .bind(texts(&rows, |r| r.1))
+            .bind(Column::Timestamp(vec![at; rows.len()]))
+            .execute(pg)?;
+        }
+        return Ok(());
+    }
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO figure_dirty (client_id, month, marked_at) VALUES {} \

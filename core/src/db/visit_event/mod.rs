@@ -156,6 +156,9 @@ pub(crate) fn insert_many(
             ..NewVisitEvent::clone(e)
         })
         .collect();
+    if let DbConn::Pg(pg) = conn {
+        return insert_many_pg(pg, rows);
+    }
     let mut out = Vec::with_capacity(rows.len());
     // A few rows one statement each, kept prepared (see `sql::FEW`).
     if rows.len() <= super::sql::FEW {
@@ -196,6 +199,54 @@ pub(crate) fn insert_many(
         );
     }
     Ok(out)
+}
+
+/// PostgreSQL's [`insert_many`]: one statement for any number of rows,
+/// kept prepared (`db::unnest`), that says which rows it inserted.
+fn insert_many_pg(
+    pg: &mut diesel::PgConnection,
+    rows: Vec<NewVisitEvent>,
+) -> Result<Vec<Option<VisitEvent>>, StoreError> {
+    use super::unnest::{Column, Query, opt_texts, texts};
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let inserted: std::collections::HashSet<String> = Query::new(
+        "INSERT INTO visit_event (id, source, source_key, event_id, kind, staff_id, client_id, \
+         provider_id, occurred_at, received_at, local_date, method, method_ref, reason, payload) \
+         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+         ?::text[], ?::text[], ?::timestamp[], ?::timestamp[], ?::date[], ?::text[], ?::text[], \
+         ?::text[], ?::text[]) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(texts(&rows, |r| r.id.as_str()))
+    .bind(texts(&rows, |r| r.source.as_str()))
+    .bind(texts(&rows, |r| r.source_key.as_str()))
+    .bind(texts(&rows, |r| r.event_id.as_str()))
+    .bind(texts(&rows, |r| r.kind.as_str()))
+    .bind(texts(&rows, |r| r.staff_id.as_str()))
+    .bind(texts(&rows, |r| r.client_id.as_str()))
+    .bind(texts(&rows, |r| r.provider_id.as_str()))
+    .bind(Column::Timestamp(
+        rows.iter().map(|r| r.occurred_at).collect(),
+    ))
+    .bind(Column::Timestamp(
+        rows.iter().map(|r| r.received_at).collect(),
+    ))
+    .bind(Column::Date(rows.iter().map(|r| r.local_date).collect()))
+    .bind(opt_texts(&rows, |r| r.method.map(|m| m.as_str())))
+    .bind(opt_texts(&rows, |r| r.method_ref.as_deref()))
+    .bind(opt_texts(&rows, |r| r.reason.as_deref()))
+    .bind(texts(&rows, |r| r.payload.as_str()))
+    .load::<Inserted>(pg)?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| inserted.contains(row.id.as_str()).then(|| stored(row)))
+        .collect())
 }
 
 /// An inserted row as [`VisitEvent`].
@@ -255,10 +306,11 @@ pub(crate) fn by_ids(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<VisitEvent>,
                     .select(VisitEvent::as_select())
                     .load(s)?
             }
-            DbConn::Pg(pg) => visit_event::table
-                .filter(visit_event::id.eq_any(chunk))
-                .select(VisitEvent::as_select())
-                .load(pg)?,
+            DbConn::Pg(pg) => {
+                super::unnest::Query::new(&super::unnest::by_key_sql("visit_event", "id"))
+                    .bind(super::unnest::Column::Text(chunk.to_vec()))
+                    .load(pg)?
+            }
         };
         out.extend(rows);
     }

@@ -209,27 +209,28 @@ struct Sided {
     event: Paired,
 }
 
-/// The first reads of [`windows`]: for each `(staff, instant)` of `$1`,
-/// `$2`, up to `$3` check-ins and check-outs before the instant, newest
-/// first, and up to `$4` from it on, oldest first, each by the staff
-/// member's pair index (its condition, [`pair_kinds!`]).
+/// The first reads of [`windows`]: for each `(staff, instant)` of the
+/// first two values, up to the third's check-ins and check-outs before the
+/// instant, newest first, and up to the fourth's from it on, oldest first,
+/// each by the staff member's pair index (its condition, [`pair_kinds!`]),
+/// whatever the plan was made for: kept prepared (`db::unnest`).
 pub(crate) const WINDOWS_SQL: &str = concat!(
     "SELECT r.n, e.* \
-     FROM unnest($1::text[], $2::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
+     FROM unnest(?::text[], ?::timestamp[]) WITH ORDINALITY AS r(staff, t, n) \
      CROSS JOIN LATERAL ( \
        (SELECT false AS later, visit_event.id, visit_event.kind, \
           visit_event.client_id, visit_event.occurred_at FROM visit_event \
           WHERE visit_event.staff_id = r.staff AND ",
     pair_kinds!(),
     " AND visit_event.occurred_at < r.t \
-          ORDER BY visit_event.occurred_at DESC LIMIT $3) \
+          ORDER BY visit_event.occurred_at DESC LIMIT ?) \
        UNION ALL \
        (SELECT true AS later, visit_event.id, visit_event.kind, \
           visit_event.client_id, visit_event.occurred_at FROM visit_event \
           WHERE visit_event.staff_id = r.staff AND ",
     pair_kinds!(),
     " AND visit_event.occurred_at >= r.t \
-          ORDER BY visit_event.occurred_at ASC LIMIT $4) \
+          ORDER BY visit_event.occurred_at ASC LIMIT ?) \
      ) e"
 );
 
@@ -247,17 +248,17 @@ pub(crate) fn windows(
     before: i64,
     after: i64,
 ) -> Result<Vec<Option<Window>>, StoreError> {
-    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+    use crate::db::unnest::{Column, Query};
     let DbConn::Pg(pg) = conn else {
         return Ok(vec![None; spans.len()]);
     };
     let staff: Vec<&str> = spans.iter().map(|s| s.0).collect();
     let from: Vec<NaiveDateTime> = spans.iter().map(|s| s.1).collect();
-    let rows: Vec<Sided> = diesel::sql_query(WINDOWS_SQL)
-        .bind::<Array<Text>, _>(&staff)
-        .bind::<Array<Timestamp>, _>(&from)
-        .bind::<BigInt, _>(before + 1)
-        .bind::<BigInt, _>(SPAN_GUESS + after + 1)
+    let rows: Vec<Sided> = Query::new(WINDOWS_SQL)
+        .bind(Column::Text(staff))
+        .bind(Column::Timestamp(from))
+        .bind(Column::One(before + 1))
+        .bind(Column::One(SPAN_GUESS + after + 1))
         .load(pg)?;
     let mut sides: Vec<(Vec<Paired>, Vec<Paired>)> = vec![(Vec::new(), Vec::new()); spans.len()];
     for r in rows {
