@@ -6,6 +6,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpRequest, HttpResponse, web};
 use hemtid_core::auth;
+use hemtid_core::contract::UserAccountBody;
 use hemtid_core::db::refresh_token::{self, RefreshError};
 use hemtid_core::db::user_account::{self, UserAccount};
 use hemtid_core::model::Role;
@@ -34,7 +35,7 @@ pub struct TokenResponse {
     pub refresh_token: String,
     /// Seconds the refresh token is valid.
     pub refresh_expires_in: i64,
-    pub user: UserAccount,
+    pub user: UserAccountBody,
 }
 
 /// Body of `/auth/refresh` and `/auth/logout`.
@@ -60,7 +61,7 @@ pub(crate) fn tokens(
         expires_in: state.keys.ttl_seconds(),
         refresh_token: refresh,
         refresh_expires_in: state.keys.refresh_ttl_seconds(),
-        user,
+        user: UserAccountBody::from(&user),
     })
 }
 
@@ -217,7 +218,7 @@ pub async fn logout(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Me {
-    User(UserAccount),
+    User(UserAccountBody),
     Integration(IntegrationMe),
 }
 
@@ -254,5 +255,5 @@ pub async fn me(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse
     let user = state
         .db(move |c| Ok(user_account::get(c, &p.municipality_id, &p.subject)?))
         .await?;
-    Ok(HttpResponse::Ok().json(Me::User(user)))
+    Ok(HttpResponse::Ok().json(Me::User(UserAccountBody::from(&user))))
 }

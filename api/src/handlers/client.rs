@@ -70,6 +70,7 @@ fn personal_number(v: &mut ValidationErrors, text: &str) -> String {
 }
 
 impl Crud for Client {
+    type Body = hemtid_core::contract::ClientBody;
     type Input = ClientInput;
     type Fields = ClientFields;
     const PATH: &'static str = "/clients";
@@ -211,7 +212,7 @@ impl Crud for Client {
     security(("bearer" = [])),
     request_body = LookupInput,
     responses(
-        (status = 200, description = "The client.", body = Client),
+        (status = 200, description = "The client.", body = hemtid_core::contract::ClientBody),
         problem::JsonBody,
         problem::SignedIn,
         problem::NotFound,
@@ -248,6 +249,6 @@ pub async fn lookup_client(
     };
     found.map_or_else(
         || Err(ApiError::not_found()),
-        |c| Ok(HttpResponse::Ok().json(c)),
+        |c| Ok(HttpResponse::Ok().json(hemtid_core::contract::ClientBody::from(&c))),
     )
 }

@@ -17,7 +17,10 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// A resource managed by the integration API.
-pub trait Crud: Serialize + Send + Sized + 'static {
+pub trait Crud: Send + Sized + 'static {
+    /// What an answer shows of it (`hemtid_core::contract`): the row
+    /// itself is never serialised.
+    type Body: Serialize + for<'a> From<&'a Self>;
     /// The request body of create and update.
     type Input: DeserializeOwned + Send + 'static;
     /// What validation produces and storage writes.
@@ -90,7 +93,7 @@ pub fn taken<R: Crud>(e: StoreError) -> ApiError {
 async fn list<R: Crud>(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
     let today = today(&state);
     let all = state.db(move |c| R::read_list(c, &p, today)).await?;
-    Ok(items(all))
+    Ok(items(all.iter().map(R::Body::from).collect::<Vec<_>>()))
 }
 
 async fn get<R: Crud>(
@@ -101,7 +104,7 @@ async fn get<R: Crud>(
     let id = id.to_string();
     let today = today(&state);
     let item = state.db(move |c| R::read_one(c, &p, &id, today)).await?;
-    Ok(HttpResponse::Ok().json(item))
+    Ok(HttpResponse::Ok().json(R::Body::from(&item)))
 }
 
 async fn create<R: Crud>(
@@ -118,7 +121,10 @@ async fn create<R: Crud>(
             R::create(c, &p.municipality_id, &id, &fields)
         })
         .await?;
-    Ok(created(format!("/api/v1{}/{}", R::PATH, item.id()), &item))
+    Ok(created(
+        format!("/api/v1{}/{}", R::PATH, item.id()),
+        &R::Body::from(&item),
+    ))
 }
 
 async fn update<R: Crud>(
@@ -137,5 +143,5 @@ async fn update<R: Crud>(
             R::update(c, &p.municipality_id, &id, &fields)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(item))
+    Ok(HttpResponse::Ok().json(R::Body::from(&item)))
 }

@@ -28,6 +28,7 @@ pub struct ProviderInput {
 }
 
 impl Crud for Provider {
+    type Body = hemtid_core::contract::ProviderBody;
     type Input = ProviderInput;
     type Fields = ProviderFields;
     const PATH: &'static str = "/providers";

@@ -48,6 +48,7 @@ pub struct ServiceInput {
 }
 
 impl Crud for Service {
+    type Body = hemtid_core::contract::ServiceBody;
     type Input = ServiceInput;
     type Fields = ServiceFields;
     const PATH: &'static str = "/services";

@@ -23,6 +23,7 @@ pub struct UnitInput {
 }
 
 impl Crud for AuthorityUnit {
+    type Body = hemtid_core::contract::AuthorityUnitBody;
     type Input = UnitInput;
     type Fields = AuthorityUnitFields;
     const PATH: &'static str = "/authority-units";

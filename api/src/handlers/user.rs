@@ -65,6 +65,7 @@ pub struct NewUser {
 }
 
 impl Crud for UserAccount {
+    type Body = hemtid_core::contract::UserAccountBody;
     type Input = UserInput;
     type Fields = NewUser;
     const PATH: &'static str = "/users";

@@ -26,28 +26,29 @@ pub struct Readers(pub &'static str);
 /// with `R`, `R::Input` and what they refer to as schemas.
 pub fn add<R>(doc: &mut OpenApi, noun: &str, readers: Readers)
 where
-    R: Crud + ToSchema,
+    R: Crud,
+    R::Body: ToSchema,
     R::Input: ToSchema,
 {
     let components = doc.components.get_or_insert_with(Default::default);
     let mut schemas = vec![
-        (R::name().into_owned(), R::schema()),
+        (R::Body::name().into_owned(), R::Body::schema()),
         (R::Input::name().into_owned(), R::Input::schema()),
     ];
-    R::schemas(&mut schemas);
+    R::Body::schemas(&mut schemas);
     R::Input::schemas(&mut schemas);
     components.schemas.extend(schemas);
 
     let collection = format!("/api/v1{}", R::PATH);
     let item = format!("{collection}/{{id}}");
-    let row = || Ref::from_schema_name(R::name());
+    let row = || Ref::from_schema_name(R::Body::name());
     let names = R::PATH.trim_start_matches('/').replace('-', "_");
     let read = format!("Admins; {}.", readers.0);
 
     let list =
         operation(&format!("list_{names}"), &format!("List {noun}"), &read).responses(responses(
             "200",
-            json_response("The list.", Items::<R>::schema()),
+            json_response("The list.", Items::<R::Body>::schema()),
             [SignedIn::responses(), Internal::responses()],
         ));
     let created = ResponseBuilder::new()

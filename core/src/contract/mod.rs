@@ -16,12 +16,17 @@ use serde::Serialize;
 
 mod care;
 mod devices;
+mod directory;
 
 pub use care::{
     AbsenceBody, AccessRecordBody, ConsentBody, ExplanationBody, ExplanationChangeBody,
     JournalNoteBody, LockEventBody, MaterialRequestBody,
 };
 pub use devices::{DeadLetterBody, DeviceBody, ProviderNoticeBody, StaffCredentialBody};
+pub use directory::{
+    AuthorityUnitBody, AuthorityUnitFieldsBody, ClientBody, ClientFieldsBody, ProviderBody,
+    ProviderFieldsBody, ServiceBody, ServiceFieldsBody, UserAccountBody, UserFieldsBody,
+};
 
 /// An alert as the API, the alert stream and MQTT show it (no names:
 /// the API adds the client's name, MQTT never carries one).

@@ -4,32 +4,22 @@ use super::schema::authority_unit;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A unit of caseworkers.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = authority_unit)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorityUnit {
     pub id: String,
     pub municipality_id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: AuthorityUnitFields,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = authority_unit)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorityUnitFields {
     pub name: String,
     /// `elderly` (ÄVO) or `disability` (FFS).

@@ -5,31 +5,23 @@ use super::schema::client;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 use std::fmt;
 
 /// A client receiving home care.
-#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = client)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     pub id: String,
     pub municipality_id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: ClientFields,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
-#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = client, treat_none_as_null = true)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientFields {
     /// Validated and normalised `YYYYMMDD-NNNN` (see [`crate::domain::PersonalNumber`]).
     pub personal_number: String,

@@ -4,38 +4,27 @@ use super::schema::provider;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A home-care provider.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = provider)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Provider {
     pub id: String,
     pub municipality_id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: ProviderFields,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = provider, treat_none_as_null = true)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderFields {
     pub name: String,
     /// Organisationsnummer, `NNNNNN-NNNN`.
     pub org_number: Option<String>,
     /// `municipal` or `private`.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::Regi))]
     pub regi: String,
     pub active: bool,
 }

@@ -4,38 +4,27 @@ use super::schema::service;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A service (insats) in a municipality's catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = service)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Service {
     pub id: String,
     pub municipality_id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: ServiceFields,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = service)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceFields {
     /// As the case system writes it, e.g. `O-Duschhjälp`.
     pub code: String,
     pub name: String,
     /// `S` (service) or `O` (personal care).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ServiceGroup))]
     pub service_group: String,
     /// Schablontid: minutes per occurrence.
     pub standard_minutes: i32,

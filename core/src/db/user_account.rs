@@ -6,34 +6,24 @@ use super::schema::user_account;
 use super::{DbConn, StoreError, now, one_row};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
-/// A user account. The password hash is never serialised.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+/// A user account (answers show `crate::contract::UserAccountBody`; the
+/// password hash never leaves this row).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = user_account)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserAccount {
     pub id: String,
     pub municipality_id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: UserFields,
-    #[serde(skip)]
     pub password_hash: Option<String>,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets (the password is set separately).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = user_account, treat_none_as_null = true)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserFields {
     /// Sign-in name, lower case.
     pub username: String,

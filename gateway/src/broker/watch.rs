@@ -6,7 +6,7 @@
 
 use super::hooks::{Sessions, Signed};
 use super::rules::Identity;
-use hemtid_core::db::{Pool, api_token, device, directory};
+use hemtid_core::db::{Pool, StoreError, api_token, device, directory};
 use rmqtt::context::ServerContext;
 use rmqtt::types::Id;
 use std::collections::{HashMap, HashSet};
@@ -21,10 +21,8 @@ pub async fn run(scx: ServerContext, pool: Pool, sessions: Sessions) {
     loop {
         tick.tick().await;
         let p = pool.clone();
-        let version = tokio::task::spawn_blocking(move || {
-            p.get()
-                .map_err(|e| e.to_string())
-                .and_then(|mut c| directory::credential_version(&mut c).map_err(|e| e.to_string()))
+        let version = tokio::task::spawn_blocking(move || -> Result<i64, StoreError> {
+            directory::credential_version(&mut *p.get()?)
         })
         .await;
         let Ok(Ok(version)) = version else {
@@ -64,8 +62,8 @@ pub async fn run(scx: ServerContext, pool: Pool, sessions: Sessions) {
 }
 
 /// The connections whose device or token no longer signs in as it did.
-fn stale(pool: &Pool, signed: Vec<(Id, Signed)>) -> Result<Vec<Id>, String> {
-    let mut c = pool.get().map_err(|e| e.to_string())?;
+fn stale(pool: &Pool, signed: Vec<(Id, Signed)>) -> Result<Vec<Id>, StoreError> {
+    let mut c = pool.get()?;
     let devices: Vec<String> = signed
         .iter()
         .filter_map(|(_, s)| match &s.identity {
@@ -80,16 +78,13 @@ fn stale(pool: &Pool, signed: Vec<(Id, Signed)>) -> Result<Vec<Id>, String> {
             _ => None,
         })
         .collect();
-    let device_ok: HashMap<String, String> = device::credentials_of(&mut c, &devices)
-        .map_err(|e| e.to_string())?
+    let device_ok: HashMap<String, String> = device::credentials_of(&mut c, &devices)?
         .into_iter()
         .filter(|(_, status, _)| *status == hemtid_core::model::DeviceStatus::Active)
         .map(|(id, _, hash)| (id, hash))
         .collect();
-    let token_ok: HashSet<(String, String)> = api_token::active_of(&mut c, &tokens)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
+    let token_ok: HashSet<(String, String)> =
+        api_token::active_of(&mut c, &tokens)?.into_iter().collect();
     Ok(signed
         .into_iter()
         .filter(|(_, s)| match &s.identity {
