@@ -117,7 +117,8 @@ where
     }
 }
 
-fn mismatch() -> diesel::result::Error {
+/// A statement whose values do not match its `?` markers (also `unnest`'s).
+pub(crate) fn mismatch() -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError("a statement's values do not match its markers".into())
 }
 
