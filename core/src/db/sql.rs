@@ -117,8 +117,7 @@ where
     }
 }
 
-/// A statement whose values do not match its `?` markers (also `unnest`'s).
-pub(crate) fn mismatch() -> diesel::result::Error {
+fn mismatch() -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError("a statement's values do not match its markers".into())
 }
 
