@@ -138,7 +138,7 @@ fn decimal(num: i64, den: i64) -> String {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
     #[serde(flatten)]
-    pub order: hemtid_core::db::care_order::CareOrder,
+    pub order: hemtid_core::contract::CareOrderBody,
     /// "51:36" when the order states a monthly total (R18).
     pub monthly_total: Option<String>,
     pub lines: Vec<LineView>,
@@ -152,7 +152,7 @@ impl From<OrderWithLines> for OrderView {
                 .fields
                 .monthly_total_minutes
                 .map(|m| format_hm(m.into())),
-            order: o.order,
+            order: (&o.order).into(),
             lines: o.lines.into_iter().map(LineView::from).collect(),
         }
     }

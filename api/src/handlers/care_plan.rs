@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use hemtid_core::db::care_plan::{self, Draft, PlanContent, PlanFollowUp, PlanStatus, PlanVersion};
 use hemtid_core::db::client::Client;
+use hemtid_core::contract::{PlanFollowUpBody, PlanVersionBody};
 use hemtid_core::db::consent::{self, ReadRight};
 use hemtid_core::db::{DbConn, municipality};
 use hemtid_core::domain::local_date;
@@ -78,8 +79,8 @@ pub struct PlanView {
     /// counts as present (R17).
     pub status: PlanStatus,
     /// Oldest first.
-    pub versions: Vec<PlanVersion>,
-    pub follow_ups: Vec<PlanFollowUp>,
+    pub versions: Vec<PlanVersionBody>,
+    pub follow_ups: Vec<PlanFollowUpBody>,
 }
 
 /// Re-evaluates the client's deadline alerts at once after a change.
@@ -119,7 +120,7 @@ pub async fn get_plan(
                 .into_iter()
                 .filter(|v| readable.allows(&v.provider_id))
                 .collect();
-            let follow_ups = care_plan::follow_ups(c, &cl.id)?
+            let follow_ups: Vec<PlanFollowUp> = care_plan::follow_ups(c, &cl.id)?
                 .into_iter()
                 .filter(|f| readable.allows(&f.provider_id))
                 .collect();
@@ -127,8 +128,8 @@ pub async fn get_plan(
             log_read(c, &p, &cl.id, "care_plan", subjects)?;
             Ok(PlanView {
                 status: PlanStatus::of(&versions),
-                versions,
-                follow_ups,
+                versions: versions.iter().map(PlanVersionBody::from).collect(),
+                follow_ups: follow_ups.iter().map(PlanFollowUpBody::from).collect(),
             })
         })
         .await?;
@@ -244,7 +245,7 @@ pub(super) fn writable(
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = PlanInput,
     responses(
-        (status = 201, description = "The new version.", body = PlanVersion),
+        (status = 201, description = "The new version.", body = PlanVersionBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -276,7 +277,10 @@ pub async fn start_version(
             Ok(v)
         })
         .await?;
-    Ok(created(format!("/api/v1/care-plan-versions/{}", v.id), &v))
+    Ok(created(
+        format!("/api/v1/care-plan-versions/{}", v.id),
+        &PlanVersionBody::from(&v),
+    ))
 }
 
 /// A version the signed-in provider account wrote.
@@ -303,7 +307,7 @@ fn own_version(
     params(("id" = Uuid, Path, description = "The version.")),
     request_body = PlanInput,
     responses(
-        (status = 200, description = "The version.", body = PlanVersion),
+        (status = 200, description = "The version.", body = PlanVersionBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -326,7 +330,7 @@ pub async fn edit_version(
             Ok(care_plan::edit(c, &v.id, &input.draft()?, now.naive_utc())?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(PlanVersionBody::from(&v)))
 }
 
 /// `POST /api/v1/care-plan-versions/{id}/approval`: the provider admin
@@ -339,7 +343,7 @@ pub async fn edit_version(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The version.")),
     responses(
-        (status = 200, description = "The approved version.", body = PlanVersion),
+        (status = 200, description = "The approved version.", body = PlanVersionBody),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -362,7 +366,7 @@ pub async fn approve_version(
             Ok(v)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(PlanVersionBody::from(&v)))
 }
 
 /// Body of `POST /api/v1/care-plan-versions/{id}/review`.
@@ -388,7 +392,7 @@ pub struct PlanReviewInput {
     params(("id" = Uuid, Path, description = "The version.")),
     request_body = PlanReviewInput,
     responses(
-        (status = 200, description = "The version.", body = PlanVersion),
+        (status = 200, description = "The version.", body = PlanVersionBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -435,7 +439,7 @@ pub async fn review_version(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(PlanVersionBody::from(&row)))
 }
 
 /// Body of `POST /api/v1/clients/{id}/care-plan/follow-ups`.
@@ -461,7 +465,7 @@ pub struct FollowUpInput {
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = FollowUpInput,
     responses(
-        (status = 201, description = "Recorded.", body = PlanFollowUp),
+        (status = 201, description = "Recorded.", body = PlanFollowUpBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -505,5 +509,5 @@ pub async fn follow_up_plan(
             Ok(f)
         })
         .await?;
-    Ok(HttpResponse::Created().json(row))
+    Ok(HttpResponse::Created().json(PlanFollowUpBody::from(&row)))
 }

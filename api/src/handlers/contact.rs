@@ -9,7 +9,8 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::{Months, NaiveDate};
-use hemtid_core::db::care_plan::{self, ContactPerson, IndividualFollowUp};
+use hemtid_core::contract::{ContactPersonBody, IndividualFollowUpBody};
+use hemtid_core::db::care_plan;
 use hemtid_core::db::{municipality, user_account};
 use hemtid_core::domain::local_date;
 use hemtid_core::model::Role;
@@ -38,7 +39,7 @@ pub struct ContactInput {
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = ContactInput,
     responses(
-        (status = 200, description = "Named.", body = ContactPerson),
+        (status = 200, description = "Named.", body = ContactPersonBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -90,7 +91,7 @@ pub async fn put_contact(
             Ok(row)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(ContactPersonBody::from(&row)))
 }
 
 /// `GET /api/v1/clients/{id}/contact-person`: the contact person at the
@@ -102,7 +103,7 @@ pub async fn put_contact(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The contact person.", body = ContactPerson),
+        (status = 200, description = "The contact person.", body = ContactPersonBody),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -126,7 +127,7 @@ pub async fn get_contact(
             care_plan::contact(c, &cl.id, &provider)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(ContactPersonBody::from(&row)))
 }
 
 /// Body of `POST /api/v1/clients/{id}/individual-follow-ups`.
@@ -156,7 +157,7 @@ pub struct IndividualInput {
     params(("id" = Uuid, Path, description = "The client.")),
     request_body = IndividualInput,
     responses(
-        (status = 201, description = "Recorded.", body = IndividualFollowUp),
+        (status = 201, description = "Recorded.", body = IndividualFollowUpBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -210,7 +211,7 @@ pub async fn post_individual(
             Ok(row)
         })
         .await?;
-    Ok(HttpResponse::Created().json(row))
+    Ok(HttpResponse::Created().json(IndividualFollowUpBody::from(&row)))
 }
 
 /// `GET /api/v1/clients/{id}/individual-follow-ups`: oldest first.
@@ -221,7 +222,7 @@ pub async fn post_individual(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The follow-ups.", body = Items<IndividualFollowUp>),
+        (status = 200, description = "The follow-ups.", body = Items<IndividualFollowUpBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -241,5 +242,10 @@ pub async fn list_individual(
             Ok(care_plan::individuals(c, &cl.id)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(
+        items
+            .iter()
+            .map(IndividualFollowUpBody::from)
+            .collect(),
+    ))
 }

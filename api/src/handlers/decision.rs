@@ -7,7 +7,8 @@ use crate::extract::{Admin, Json};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
-use hemtid_core::db::decision::{self, Decision, DecisionFields};
+use hemtid_core::contract::DecisionBody;
+use hemtid_core::db::decision::{self, DecisionFields};
 use hemtid_core::db::{DbConn, client, user_account};
 use hemtid_core::model::{DecisionKind, Role};
 use hemtid_core::validate::ValidationErrors;
@@ -108,7 +109,7 @@ fn check_refs(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The decision.")),
     responses(
-        (status = 200, description = "The decision.", body = Decision),
+        (status = 200, description = "The decision.", body = DecisionBody),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -124,7 +125,7 @@ pub async fn get_decision(
     let item = state
         .db(move |c| Ok(decision::get(c, &p.municipality_id, &id)?))
         .await?;
-    Ok(HttpResponse::Ok().json(item))
+    Ok(HttpResponse::Ok().json(DecisionBody::from(&item)))
 }
 
 /// `GET /api/v1/clients/{id}/decisions`: the client's decisions.
@@ -135,7 +136,7 @@ pub async fn get_decision(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The client.")),
     responses(
-        (status = 200, description = "The decisions.", body = Items<Decision>),
+        (status = 200, description = "The decisions.", body = Items<DecisionBody>),
         problem::BadRequest,
         problem::SignedIn,
         problem::NotFound,
@@ -154,7 +155,7 @@ pub async fn list_client_decisions(
             Ok(decision::list_for_client(c, &id)?)
         })
         .await?;
-    Ok(list(items))
+    Ok(list(items.iter().map(DecisionBody::from).collect()))
 }
 
 /// `POST /api/v1/decisions`: a decision (biståndsbeslut) for a client.
@@ -168,7 +169,7 @@ pub async fn list_client_decisions(
         (
             status = 201,
             description = "Created; `Location` is its URL.",
-            body = Decision,
+            body = DecisionBody,
             headers(("Location" = String, description = "The new decision's URL.")),
         ),
         problem::JsonBody,
@@ -191,7 +192,10 @@ pub async fn create_decision(
             Ok(decision::create(c, &id, &fields)?)
         })
         .await?;
-    Ok(created(format!("/api/v1/decisions/{}", item.id), &item))
+    Ok(created(
+        format!("/api/v1/decisions/{}", item.id),
+        &DecisionBody::from(&item),
+    ))
 }
 
 /// `PUT /api/v1/decisions/{id}`: the whole decision; it stays with its
@@ -204,7 +208,7 @@ pub async fn create_decision(
     params(("id" = Uuid, Path, description = "The decision.")),
     request_body = DecisionInput,
     responses(
-        (status = 200, description = "The decision as stored.", body = Decision),
+        (status = 200, description = "The decision as stored.", body = DecisionBody),
         problem::BadRequest,
         problem::JsonBody,
         problem::SignedIn,
@@ -238,5 +242,5 @@ pub async fn update_decision(
             Ok(decision::update(c, m, &id, &fields)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(item))
+    Ok(HttpResponse::Ok().json(DecisionBody::from(&item)))
 }

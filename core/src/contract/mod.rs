@@ -17,6 +17,7 @@ use serde::Serialize;
 mod care;
 mod devices;
 mod directory;
+mod orders;
 
 pub use care::{
     AbsenceBody, AccessRecordBody, ConsentBody, ExplanationBody, ExplanationChangeBody,
@@ -26,6 +27,10 @@ pub use devices::{DeadLetterBody, DeviceBody, ProviderNoticeBody, StaffCredentia
 pub use directory::{
     AuthorityUnitBody, AuthorityUnitFieldsBody, ClientBody, ClientFieldsBody, ProviderBody,
     ProviderFieldsBody, ServiceBody, ServiceFieldsBody, UserAccountBody, UserFieldsBody,
+};
+pub use orders::{
+    CareOrderBody, CareOrderFieldsBody, ContactPersonBody, DecisionBody, DecisionFieldsBody,
+    IndividualFollowUpBody, PlanFollowUpBody, PlanVersionBody,
 };
 
 /// An alert as the API, the alert stream and MQTT show it (no names:

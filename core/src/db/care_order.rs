@@ -6,33 +6,25 @@ use super::{DbConn, StoreError, new_id, now, one_row};
 use crate::domain::{OrderLineSpec, OrderSpec, Period, Weekdays};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// An order from the authority to a provider.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = care_order)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CareOrder {
     pub id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: CareOrderFields,
     /// The order this one renewed (R17).
     pub previous_order_id: Option<String>,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset,
 )]
 #[diesel(table_name = care_order, treat_none_as_null = true)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CareOrderFields {
     pub decision_id: String,
     pub client_id: String,
@@ -52,19 +44,18 @@ pub struct CareOrderFields {
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = order_line)]
 pub struct OrderLine {
     pub id: String,
     pub care_order_id: String,
     pub position: i32,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: OrderLineFields,
 }
 
 /// The fields of a line as written.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = order_line)]
 pub struct OrderLineFields {
     pub service_id: String,
@@ -80,7 +71,6 @@ pub struct OrderLineFields {
     pub note: String,
     /// A care bundle's line: the ids of the personal-care services it
     /// covers, comma-separated (at least three, R19); empty otherwise.
-    #[serde(skip)]
     pub bundle_contents: String,
 }
 
@@ -104,17 +94,15 @@ impl OrderLineFields {
 }
 
 /// An order with its lines and the services' codes and names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderWithLines {
-    #[serde(flatten)]
     pub order: CareOrder,
     pub lines: Vec<LineWithService>,
 }
 
 /// A line with its service's code and name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineWithService {
-    #[serde(flatten)]
     pub line: OrderLine,
     pub service_code: String,
     pub service_name: String,

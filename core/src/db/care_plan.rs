@@ -13,7 +13,7 @@ use crate::db::{ChangeError, RuleError};
 use crate::model::{Participation, PlanState, Review};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// The sections of the Järfälla template.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,8 +66,7 @@ pub struct ServicePart {
 }
 
 /// One version of a client's plan.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = care_plan_version)]
 pub struct PlanVersion {
     pub id: String,
@@ -75,45 +74,32 @@ pub struct PlanVersion {
     pub provider_id: String,
     pub version: i32,
     /// `draft`, `in_revision`, `approved` or `superseded`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state: PlanState,
-    #[serde(serialize_with = "as_content")]
-    #[cfg_attr(feature = "openapi", schema(value_type = PlanContent))]
     pub content: String,
     /// `took_part` or `declined` (a deviation, not a blocker).
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub participation: Participation,
     /// How the client took part, or why they declined.
     pub participation_note: String,
     pub created_by: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
     pub approved_by: Option<String>,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub approved_at: Option<NaiveDateTime>,
     /// The caseworker's check against the order: `unchecked`, `checked`
     /// or `remarks` (sent back to the provider).
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub review: Review,
     pub reviewed_by: Option<String>,
-    #[serde(with = "super::utc::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub reviewed_at: Option<NaiveDateTime>,
     pub review_note: String,
 }
 
-fn as_content<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    serde_json::from_str::<PlanContent>(text)
-        .unwrap_or_default()
-        .serialize(s)
-}
-
 impl PlanVersion {
+    /// The version's content; empty if the stored document does not read
+    /// (written by this code only, so it always does).
+    pub fn content(&self) -> PlanContent {
+        serde_json::from_str(&self.content).unwrap_or_default()
+    }
+
     /// Whether it is being written.
     pub fn is_open(&self) -> bool {
         self.state.editable()
@@ -325,8 +311,7 @@ pub fn review(
 }
 
 /// A follow-up of the plan (R11) that did not change it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = care_plan_follow_up)]
 pub struct PlanFollowUp {
     pub id: String,
@@ -335,8 +320,6 @@ pub struct PlanFollowUp {
     pub followed_up_on: NaiveDate,
     pub note: String,
     pub by_user_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: NaiveDateTime,
 }
 
@@ -385,8 +368,7 @@ pub fn follow_ups(c: &mut DbConn, client_id: &str) -> Result<Vec<PlanFollowUp>, 
 }
 
 /// The caseworker's individual follow-up (R12) and the next watch date.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = individual_follow_up)]
 pub struct IndividualFollowUp {
     pub id: String,
@@ -396,8 +378,6 @@ pub struct IndividualFollowUp {
     pub next_due: NaiveDate,
     pub note: String,
     pub by_user_id: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: NaiveDateTime,
 }
 
@@ -442,8 +422,7 @@ pub fn individuals(c: &mut DbConn, client_id: &str) -> Result<Vec<IndividualFoll
 }
 
 /// The client's contact person and deputy at a provider (R13).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = contact_person)]
 pub struct ContactPerson {
     pub client_id: String,
@@ -451,8 +430,6 @@ pub struct ContactPerson {
     pub user_id: String,
     pub deputy_user_id: Option<String>,
     pub named_by: String,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub named_at: NaiveDateTime,
 }
 

@@ -4,31 +4,23 @@ use super::schema::{client, decision};
 use super::{DbConn, StoreError, now, one_row};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 /// A decision granting home care under SoL 4 kap. 1 §.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = decision)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub id: String,
-    #[serde(flatten)]
     #[diesel(embed)]
     pub fields: DecisionFields,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: NaiveDateTime,
-    #[serde(with = "super::utc")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: NaiveDateTime,
 }
 
 /// The fields a create or update sets.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset,
 )]
 #[diesel(table_name = decision, treat_none_as_null = true)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionFields {
     pub client_id: String,
     /// `frame` (rambeslut) or `per_service` (insatsbeslut).
