@@ -243,9 +243,6 @@ pub async fn list_individual(
         })
         .await?;
     Ok(list(
-        items
-            .iter()
-            .map(IndividualFollowUpBody::from)
-            .collect(),
+        items.iter().map(IndividualFollowUpBody::from).collect(),
     ))
 }

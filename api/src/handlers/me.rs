@@ -29,7 +29,8 @@ pub struct TodayClient {
     pub phone: Option<String>,
     pub order: TodayOrder,
     pub month: TodayMonth,
-    /// Whether a care plan exists (care plans are not kept yet: always false).
+    /// Whether the client has a care plan at this provider: an approved
+    /// version, also while a new one is being written (R10).
     pub care_plan_exists: bool,
 }
 
@@ -104,6 +105,7 @@ pub async fn my_clients(
             let ordered = client_month::ordered_for_provider(c, &m, &provider, month)?;
             let performed = hemtid_core::db::figure::provider_month_seconds(c, &provider, month)?;
             let clients = access::clients_with_active_order(c, &provider, today)?;
+            let planned = hemtid_core::db::care_plan::present_at(c, &provider)?;
             let order_ids: Vec<&str> = clients.iter().map(|(_, o)| o.id.as_str()).collect();
             let mut lines = care_order::line_services(c, &order_ids)?;
             let decision_ids: Vec<&str> = clients
@@ -130,6 +132,7 @@ pub async fn my_clients(
                 let ordered_minutes = ordered.get(&client.id).map_or(0, |o| o.minutes);
                 let performed = minutes(performed.get(&client.id).copied().unwrap_or(0));
                 let left = ordered_minutes - performed;
+                let care_plan_exists = planned.contains(&client.id);
                 let f = client.fields;
                 out.push(TodayClient {
                     id: client.id,
@@ -154,7 +157,7 @@ pub async fn my_clients(
                         left_minutes: left,
                         left: format_hm(left),
                     },
-                    care_plan_exists: false,
+                    care_plan_exists,
                 });
             }
             Ok(out)

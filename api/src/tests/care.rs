@@ -43,6 +43,19 @@ async fn care() -> Care {
 }
 
 impl Care {
+    /// Whether Lisa's entry on a care worker's list says she has a plan.
+    async fn plan_on_phone(&self) -> bool {
+        let r = self
+            .call(Method::GET, &self.anna, "/api/v1/me/clients", None)
+            .await;
+        let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+        let lisa = items
+            .iter()
+            .find(|c| c["id"] == self.lisa.as_str())
+            .expect("Lisa is on the care worker's list");
+        lisa["care_plan_exists"].as_bool().unwrap()
+    }
+
     async fn call(&self, method: Method, token: &str, path: &str, body: Option<Value>) -> Resp {
         self.ctx.call(method, path, Some(token), body).await
     }
@@ -334,6 +347,8 @@ async fn a_plan_is_written_approved_revised_and_checked_by_the_caseworker() {
         (v1["state"].as_str(), v1["version"].as_i64()),
         (Some("draft"), Some(1))
     );
+    // A draft is no plan yet on the care worker's phone (R10).
+    assert!(!t.plan_on_phone().await);
     // One version at a time.
     t.call(
         Method::POST,
@@ -373,6 +388,7 @@ async fn a_plan_is_written_approved_revised_and_checked_by_the_caseworker() {
         .ok(StatusCode::CREATED)
         .clone();
     assert_eq!(v2["state"], "in_revision");
+    assert!(t.plan_on_phone().await);
     let r = t.call(Method::GET, &t.chef, &plan_url, None).await;
     assert_eq!(r.ok(StatusCode::OK)["status"], "in_revision");
     assert_eq!(r.body["versions"][0]["content"]["need_help_with"], "Dusch");

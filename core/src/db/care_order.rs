@@ -21,9 +21,7 @@ pub struct CareOrder {
 }
 
 /// The fields a create or update sets.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = care_order, treat_none_as_null = true)]
 pub struct CareOrderFields {
     pub decision_id: String,

@@ -160,6 +160,22 @@ pub fn status(c: &mut DbConn, client_id: &str) -> Result<PlanStatus, StoreError>
     Ok(PlanStatus::of(&versions(c, client_id)?))
 }
 
+/// The clients with a plan present (R10: an approved version) at a
+/// provider, in one read.
+pub fn present_at(
+    c: &mut DbConn,
+    provider_id: &str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(care_plan_version::table
+        .filter(care_plan_version::provider_id.eq(provider_id))
+        .filter(care_plan_version::state.eq(PlanState::Approved))
+        .select(care_plan_version::client_id)
+        .distinct()
+        .load::<String>(c)?
+        .into_iter()
+        .collect())
+}
+
 /// What a provider writes into a version.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {

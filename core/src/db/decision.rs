@@ -17,9 +17,7 @@ pub struct Decision {
 }
 
 /// The fields a create or update sets.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = decision, treat_none_as_null = true)]
 pub struct DecisionFields {
     pub client_id: String,
