@@ -84,9 +84,9 @@ impl Fx {
             source_key: self.anna.clone(),
             event_id: new_id(),
             kind: crate::model::EventKind::parse(kind).expect("a known kind"),
-            staff_id: self.anna.clone(),
-            client_id: self.lisa.clone(),
-            provider_id: self.jakobsberg.clone(),
+            staff_id: self.anna.clone().into(),
+            client_id: self.lisa.clone().into(),
+            provider_id: self.jakobsberg.clone().into(),
             occurred_at: t,
             received_at: now(),
             local_date: crate::domain::local_date(t.and_utc(), Stockholm),
@@ -655,7 +655,7 @@ fn a_check_in_that_arrives_already_stale_is_looked_at_at_once() {
         .unwrap()
         .unwrap()
         .id;
-    stale.staff_id = bertil.clone();
+    stale.staff_id = bertil.clone().into();
     stale.source_key = bertil;
     record::record(&mut f.c, &stale, None, RULES).unwrap();
     assert_eq!(marks(&mut f), 1);

@@ -162,6 +162,30 @@ macro_rules! text_id {
             }
         }
 
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
@@ -181,6 +205,22 @@ text_id!(
 text_id!(
     /// A stored event's id (not the sender's `event_id`).
     EventId
+);
+
+text_id!(
+    /// A client's id.
+    ClientId
+);
+
+text_id!(
+    /// A provider's id.
+    ProviderId
+);
+
+text_id!(
+    /// A user account's id: a care worker on a visit, the author of a
+    /// note, whoever approved or changed something.
+    UserId
 );
 
 impl VisitId {

@@ -137,11 +137,11 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
                 let other = clients.iter().find(|x| *x != client).unwrap();
                 out.shares = vec![
                     ClientShare {
-                        client_id: client.clone(),
+                        client_id: client.clone().into(),
                         basis_points: 7000,
                     },
                     ClientShare {
-                        client_id: other.clone(),
+                        client_id: other.clone().into(),
                         basis_points: 3000,
                     },
                 ];

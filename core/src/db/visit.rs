@@ -5,6 +5,7 @@
 use super::schema::{visit, visit_service, visit_share};
 use super::sql::{in_list, json_list};
 use super::{DbConn, StoreError};
+use crate::model::{ClientId, ProviderId, UserId};
 use crate::model::{EventId, Method, VisitException, VisitId, VisitStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -56,9 +57,9 @@ pub struct Visit {
     treat_none_as_default_value = false
 )]
 pub struct VisitFields {
-    pub staff_id: String,
-    pub provider_id: String,
-    pub client_id: String,
+    pub staff_id: UserId,
+    pub provider_id: ProviderId,
+    pub client_id: ClientId,
     pub check_in_event_id: Option<EventId>,
     pub check_out_event_id: Option<EventId>,
     #[serde(with = "super::utc::option")]

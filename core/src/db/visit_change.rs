@@ -84,7 +84,7 @@ pub fn record(
     let mut row = VisitChange {
         id: new_id(),
         visit_id: after.id.clone(),
-        provider_id: after.fields.provider_id.clone(),
+        provider_id: after.fields.provider_id.to_string(),
         kind,
         reason_code: ch.reason_code.map(str::to_string),
         comment: ch.comment.to_string(),

@@ -4,6 +4,7 @@
 
 use super::schema::visit_service;
 use super::{DbConn, StoreError};
+use crate::model::ClientId;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ pub struct VisitService {
     #[serde(skip)]
     pub visit_id: crate::model::VisitId,
     /// Whose service: the visit's client, or a co-habiting one.
-    pub client_id: String,
+    pub client_id: ClientId,
     pub service_id: String,
     pub declined: bool,
     pub entered_minutes: Option<i32>,

@@ -4,6 +4,7 @@
 
 use super::schema::visit_share;
 use super::{DbConn, StoreError};
+use crate::model::ClientId;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ use serde::Serialize;
 pub struct VisitShare {
     #[serde(skip)]
     pub visit_id: crate::model::VisitId,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// 10,000 = all of the visit.
     pub basis_points: i32,
 }

@@ -8,6 +8,7 @@
 //! same numbers to the second.
 
 use super::split::{frame_window_seconds, local_midnight, proportional};
+use crate::model::{ClientId, ProviderId, UserId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -21,11 +22,11 @@ pub const WHOLE: &str = "";
 pub struct VisitFigureInput {
     /// The visit's own client and care worker (for the measures' figures;
     /// `shares` says whose time it is).
-    pub client_id: String,
-    pub staff_id: String,
+    pub client_id: ClientId,
+    pub staff_id: UserId,
     /// Verified at both ends and not corrected (the verification rate).
     pub verified: bool,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     /// The local day the visit is counted on.
     pub local_date: NaiveDate,
     /// Whether its time counts as performed (see `Visit::counts`).
@@ -37,16 +38,16 @@ pub struct VisitFigureInput {
     pub start: NaiveDateTime,
     pub end: NaiveDateTime,
     /// (client id, basis points): whose time it is.
-    pub shares: Vec<(String, i64)>,
+    pub shares: Vec<(ClientId, i64)>,
     /// (client id, service id, seconds) of the performed services.
-    pub services: Vec<(String, String, i64)>,
+    pub services: Vec<(ClientId, String, i64)>,
 }
 
 /// One cell of the figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
-    pub client_id: String,
-    pub provider_id: String,
+    pub client_id: ClientId,
+    pub provider_id: ProviderId,
     pub local_date: NaiveDate,
     /// A service id, or [`WHOLE`].
     pub service_id: String,
@@ -218,9 +219,9 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
 /// worker. Only ever summed per client (see [`crate::measures`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StaffKey {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub local_date: NaiveDate,
-    pub staff_id: String,
+    pub staff_id: UserId,
 }
 
 /// What a client's visits by one care worker on one day add up to.
@@ -323,8 +324,8 @@ pub fn add_declined(
     sign: i64,
 ) {
     let key = CellKey {
-        client_id: client_id.to_string(),
-        provider_id: provider_id.to_string(),
+        client_id: client_id.into(),
+        provider_id: provider_id.into(),
         local_date: day,
         service_id: WHOLE.to_string(),
     };

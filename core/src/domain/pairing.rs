@@ -26,6 +26,7 @@
 //! of the nearest ones that stand for a run), which is what [`affected`]
 //! returns.
 
+use crate::model::ClientId;
 use crate::model::EventId;
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -44,7 +45,7 @@ pub enum Kind {
 pub struct Event {
     pub id: EventId,
     pub kind: Kind,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// UTC.
     pub at: NaiveDateTime,
 }
@@ -73,7 +74,7 @@ pub struct Derived {
     /// The check-in's id, or the check-out's when there is no check-in:
     /// the visit's stable identity.
     pub anchor: EventId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub check_in: Option<EventId>,
     pub check_out: Option<EventId>,
     pub started_at: Option<NaiveDateTime>,

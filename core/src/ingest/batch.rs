@@ -112,14 +112,16 @@ impl Batch {
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
         for (i, r) in ready {
-            let g = *group_of.entry(r.event.staff_id.clone()).or_insert_with(|| {
-                groups.push(Group {
-                    rules: r.rules,
-                    events: Vec::new(),
-                    senders: Vec::new(),
+            let g = *group_of
+                .entry(r.event.staff_id.to_string())
+                .or_insert_with(|| {
+                    groups.push(Group {
+                        rules: r.rules,
+                        events: Vec::new(),
+                        senders: Vec::new(),
+                    });
+                    groups.len() - 1
                 });
-                groups.len() - 1
-            });
             groups[g].events.push(r.event);
             groups[g].senders.push((i, r.sender));
         }

@@ -192,9 +192,9 @@ impl Batch {
             source_key: device_id.clone(),
             event_id: msg.event_id.to_string(),
             kind,
-            staff_id,
-            client_id,
-            provider_id: dev.provider_id.clone(),
+            staff_id: staff_id.into(),
+            client_id: client_id.into(),
+            provider_id: dev.provider_id.clone().into(),
             occurred_at: at,
             method: Some(method),
             method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
@@ -211,7 +211,7 @@ impl Batch {
             kind: event.kind,
             occurred_at: event.occurred_at,
             method_ref: event.method_ref.clone(),
-            staff_id: event.staff_id.clone(),
+            staff_id: event.staff_id.to_string(),
         };
         Ok(Ready {
             sender,

@@ -12,6 +12,7 @@
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{DbConn, StoreError, access, new_id, now};
 use crate::domain::{EventKind, MAX_AGE_DAYS, MAX_SKEW_SECONDS, Method, Source, local_date};
+use crate::model::{ClientId, ProviderId, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A visit's event from a phone or a device, checked by its sender's
@@ -25,9 +26,9 @@ pub struct Item {
     /// The sender's id of the event.
     pub event_id: String,
     pub kind: EventKind,
-    pub staff_id: String,
-    pub client_id: String,
-    pub provider_id: String,
+    pub staff_id: UserId,
+    pub client_id: ClientId,
+    pub provider_id: ProviderId,
     pub occurred_at: DateTime<Utc>,
     pub method: Option<Method>,
     /// The NFC tag, lock or key the method names.

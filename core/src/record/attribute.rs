@@ -50,7 +50,7 @@ pub(super) fn attribute(
     if shares.is_empty() {
         shares.push(VisitShare {
             visit_id: visit_id.clone(),
-            client_id: client_id.to_string(),
+            client_id: client_id.into(),
             basis_points: 10_000,
         });
     }
@@ -126,7 +126,7 @@ pub(super) fn attribute(
     }
     services.extend(p.declined_services.iter().map(|id| VisitService {
         visit_id: visit_id.clone(),
-        client_id: client_id.to_string(),
+        client_id: client_id.into(),
         service_id: id.clone(),
         declined: true,
         entered_minutes: None,

@@ -132,7 +132,7 @@ pub(super) fn plan(
     {
         pending
             .stale_open
-            .insert((fields.client_id.clone(), month.to_string()));
+            .insert((fields.client_id.to_string(), month.to_string()));
     }
     if !same_effect && pending.is_locked(c, &fields.provider_id, month)? {
         return Err(RuleError::MonthLocked(month).into());

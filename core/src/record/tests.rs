@@ -86,9 +86,9 @@ impl Fixture {
             source_key: self.staff.clone(),
             event_id: event_id.into(),
             kind: crate::model::EventKind::parse(kind).expect("a known kind"),
-            staff_id: self.staff.clone(),
+            staff_id: self.staff.clone().into(),
             client_id: client.into(),
-            provider_id: self.provider.clone(),
+            provider_id: self.provider.clone().into(),
             occurred_at: at,
             received_at: now(),
             local_date: crate::domain::local_date(at.and_utc(), Stockholm),
@@ -441,7 +441,7 @@ type Shape = (
     Option<crate::model::EventId>,
     Option<crate::model::EventId>,
     Option<String>,
-    String,
+    crate::model::ClientId,
     Option<NaiveDate>,
 );
 
@@ -546,7 +546,7 @@ fn shuffled_streams(mode: Mode) {
                     NewVisitEvent {
                         id: new_id().into(),
                         source_key: bertil.clone(),
-                        staff_id: bertil.clone(),
+                        staff_id: bertil.clone().into(),
                         event_id: format!("b{}", e.event_id),
                         occurred_at: at,
                         local_date: crate::domain::local_date(at.and_utc(), Stockholm),

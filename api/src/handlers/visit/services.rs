@@ -67,7 +67,7 @@ pub(super) fn services_payload(
     let sharing: Vec<String> = if shares.is_empty() {
         vec![done.client_id.to_string()]
     } else {
-        shares.iter().map(|s| s.client_id.clone()).collect()
+        shares.iter().map(|s| s.client_id.to_string()).collect()
     };
     for (i, s) in services.iter().enumerate() {
         if s.client_id
@@ -125,7 +125,7 @@ pub(super) fn services_payload(
             .zip(services)
             .map(|(service_id, s)| PerformedService {
                 service_id,
-                client_id: s.client_id.map(|u| u.to_string()),
+                client_id: s.client_id.map(|u| u.to_string().into()),
                 minutes: s.minutes,
             })
             .collect(),
@@ -208,7 +208,7 @@ fn check_shares(
         .shares
         .iter()
         .map(|s| ClientShare {
-            client_id: s.client_id.to_string(),
+            client_id: s.client_id.to_string().into(),
             basis_points: s.percent * 100,
         })
         .collect())

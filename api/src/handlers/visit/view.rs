@@ -72,7 +72,7 @@ fn views_of(
                 .shares
                 .into_iter()
                 .map(|s| ShareView {
-                    client_id: s.client_id,
+                    client_id: s.client_id.to_string(),
                     percent: f64::from(s.basis_points) / 100.0,
                 })
                 .collect(),
@@ -81,7 +81,7 @@ fn views_of(
                 .into_iter()
                 .map(|s| ServiceView {
                     code: codes.get(&s.service_id).cloned().unwrap_or_default(),
-                    client_id: s.client_id,
+                    client_id: s.client_id.to_string(),
                     declined: s.declined,
                     entered_minutes: s.entered_minutes,
                     minutes: hemtid_core::domain::performed::minutes(i64::from(s.seconds)),

@@ -195,9 +195,9 @@ pub fn stored_staff_month(
             |(client_id, local_date, staff_id, visits, seconds, verified, daytime)| {
                 (
                     StaffKey {
-                        client_id,
+                        client_id: client_id.into(),
                         local_date,
-                        staff_id,
+                        staff_id: staff_id.into(),
                     },
                     StaffAmounts {
                         visits,
@@ -241,8 +241,8 @@ pub fn stored_month(
     for (client_id, provider_id, local_date, service_id, s, f, v, d) in rows {
         cells.insert(
             CellKey {
-                client_id,
-                provider_id,
+                client_id: client_id.into(),
+                provider_id: provider_id.into(),
                 local_date,
                 service_id,
             },

@@ -7,6 +7,7 @@ use super::{DbConn, StoreError};
 use crate::domain::pairing;
 use crate::domain::{EventKind, Method, Source};
 use crate::model::EventId;
+use crate::model::{ClientId, ProviderId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -30,9 +31,9 @@ pub struct VisitEvent {
     pub event_id: String,
     /// `check_in`, `check_out` or `declined`.
     pub kind: EventKind,
-    pub staff_id: String,
-    pub client_id: String,
-    pub provider_id: String,
+    pub staff_id: UserId,
+    pub client_id: ClientId,
+    pub provider_id: ProviderId,
     pub occurred_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub local_date: NaiveDate,
@@ -70,7 +71,7 @@ pub struct Payload {
 /// A co-habiting client's share of a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientShare {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// 10,000 = all of the visit.
     pub basis_points: u32,
 }
@@ -81,7 +82,7 @@ pub struct PerformedService {
     pub service_id: String,
     /// For a shared visit: whose service (default: the visit's client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes: Option<u32>,
 }
@@ -115,9 +116,9 @@ pub struct NewVisitEvent {
     pub source_key: String,
     pub event_id: String,
     pub kind: EventKind,
-    pub staff_id: String,
-    pub client_id: String,
-    pub provider_id: String,
+    pub staff_id: UserId,
+    pub client_id: ClientId,
+    pub provider_id: ProviderId,
     pub occurred_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub local_date: NaiveDate,

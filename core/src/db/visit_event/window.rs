@@ -6,6 +6,7 @@ use crate::db::schema::visit_event;
 use crate::db::{DbConn, StoreError};
 use crate::domain::EventKind;
 use crate::domain::pairing;
+use crate::model::ClientId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -18,7 +19,7 @@ use diesel::prelude::*;
 pub(crate) struct Paired {
     pub id: crate::model::EventId,
     pub kind: EventKind,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub occurred_at: NaiveDateTime,
 }
 
