@@ -47,7 +47,7 @@ fn fx() -> Fx {
         chef: user(&mut c, "demo.chef.jakobsberg").id,
         caseworker: lisa.fields.caseworker_id.clone().unwrap(),
         anna: anna.id,
-        lisa: lisa.id,
+        lisa: lisa.id.to_string(),
         c,
         m,
         db,

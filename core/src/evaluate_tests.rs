@@ -56,7 +56,7 @@ fn fx() -> Fx {
         anna: anna.id,
         jakobsberg: anna.fields.provider_id.unwrap(),
         caseworker: lisa.fields.caseworker_id.clone().unwrap(),
-        lisa: lisa.id,
+        lisa: lisa.id.to_string(),
         chef: user(&mut c, "demo.chef.jakobsberg").id,
         c,
         m,
@@ -333,7 +333,13 @@ fn ten_days_in_hospital_are_within_the_band_once_registered() {
     )
     .unwrap()
     .into_iter()
-    .map(|a| (a.client_id, a.month, a.kind.as_str().to_string()))
+    .map(|a| {
+        (
+            a.client_id.to_string(),
+            a.month,
+            a.kind.as_str().to_string(),
+        )
+    })
     .collect();
     // (Nothing was performed in August and September: the three-month
     // rule had fired too, and goes with October's alert.)
@@ -438,7 +444,7 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
     for cl in client::list(&mut f.c, &f.m.id).unwrap() {
         let one = crate::db::client_month::ordered(&mut f.c, &f.m, &cl.id, None, oct).unwrap();
         assert_eq!(
-            all.get(&cl.id).cloned().unwrap_or_default(),
+            all.get(cl.id.as_str()).cloned().unwrap_or_default(),
             one,
             "{}",
             cl.fields.given_name

@@ -164,7 +164,7 @@ fn a_lock_event_closes_the_phone_visit_of_the_same_staff_member() {
         event_id: "phone-1".into(),
         kind: crate::model::EventKind::CheckIn,
         staff_id: anna.id.clone().into(),
-        client_id: lisa_id.into(),
+        client_id: lisa_id,
         provider_id: anna.fields.provider_id.clone().unwrap().into(),
         occurred_at: at.naive_utc(),
         received_at: now(),

@@ -17,6 +17,7 @@ use crate::db::schema::{absence, authority_unit, client, provider, user_account}
 use crate::db::{DbConn, StoreError};
 use crate::domain::PersonalNumber;
 use crate::domain::continuity::{self, ContactShare, NATIONAL, National};
+use crate::model::ClientId;
 use crate::report::Filter;
 use chrono::{NaiveDate, TimeZone};
 use diesel::prelude::*;
@@ -52,7 +53,8 @@ pub struct GroupMeasures {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientMeasures {
-    pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub client_id: ClientId,
     pub client_name: String,
     pub provider_id: Option<String>,
     pub unit_id: Option<String>,
@@ -215,7 +217,7 @@ pub fn measures(
             continuity::in_population(w.born, absent.get(id).unwrap_or(&empty), full_days, from);
         let met = in_population.then_some(staff);
         rows.push(ClientMeasures {
-            client_id: id.clone(),
+            client_id: id.clone().into(),
             client_name: w.name.clone(),
             provider_id: w.provider.clone(),
             unit_id: w.unit.clone(),

@@ -103,7 +103,7 @@ fn fx() -> Fx {
         .unwrap();
     Fx {
         jakobsberg: lisa.fields.provider_id.clone().unwrap(),
-        lisa: lisa.id,
+        lisa: lisa.id.to_string(),
         c,
         m,
         _db: db,

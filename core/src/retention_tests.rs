@@ -81,8 +81,8 @@ fn fx() -> Fx {
         _db: db,
         c,
         keys,
-        lisa,
-        maj,
+        lisa: lisa.to_string(),
+        maj: maj.to_string(),
         chef,
     }
 }

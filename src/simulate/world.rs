@@ -457,7 +457,7 @@ pub fn build(
         }
         let pace = 880 + rng.below(260) as u32; // 88 % .. 114 % of the plan
         clients.push(SimClient {
-            id: c.id,
+            id: c.id.to_string(),
             provider: p,
             lock: locks[lock].id.clone(),
             worker,

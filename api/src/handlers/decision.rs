@@ -68,7 +68,7 @@ impl DecisionInput {
             v.add("goals", "too_long", "at most 4000 characters");
         }
         DecisionFields {
-            client_id: self.client_id.to_string(),
+            client_id: self.client_id.to_string().into(),
             kind: self.kind,
             legal_basis: v.text("legal_basis", &self.legal_basis, 200),
             decided_on: self.decided_on,

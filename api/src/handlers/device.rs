@@ -202,7 +202,7 @@ pub async fn register_device(
                 municipality_id: p.municipality_id.clone(),
                 provider_id: provider,
                 kind,
-                client_id: input.client_id.map(|u| u.to_string()),
+                client_id: input.client_id.map(|u| u.to_string().into()),
                 secret_hash,
                 hmac_key: key,
                 status: DeviceStatus::Active,

@@ -88,7 +88,7 @@ pub(crate) fn add(
         id: new_id(),
         source_key: ctx.staff_id.clone(),
         event_id: input.event_id.to_string(),
-        client_id: client,
+        client_id: client.into(),
         provider_id: ctx.provider_id.clone(),
         author_id: ctx.staff_id.clone(),
         visit_event_id: None,

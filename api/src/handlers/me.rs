@@ -129,13 +129,13 @@ pub async fn my_clients(
                         });
                     }
                 }
-                let ordered_minutes = ordered.get(&client.id).map_or(0, |o| o.minutes);
-                let performed = minutes(performed.get(&client.id).copied().unwrap_or(0));
+                let ordered_minutes = ordered.get(client.id.as_str()).map_or(0, |o| o.minutes);
+                let performed = minutes(performed.get(client.id.as_str()).copied().unwrap_or(0));
                 let left = ordered_minutes - performed;
-                let care_plan_exists = planned.contains(&client.id);
+                let care_plan_exists = planned.contains(client.id.as_str());
                 let f = client.fields;
                 out.push(TodayClient {
-                    id: client.id,
+                    id: client.id.to_string(),
                     given_name: f.given_name,
                     family_name: f.family_name,
                     street_address: f.street_address,

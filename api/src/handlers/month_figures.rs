@@ -211,7 +211,7 @@ pub async fn month_figures(
             }
             let t = &j.verdict.total;
             Ok(MonthFigures {
-                client_id: cl.id.clone(),
+                client_id: cl.id.to_string(),
                 client_name: format!("{} {}", cl.fields.given_name, cl.fields.family_name),
                 month: month.to_string(),
                 decision: if !j.ordered.any() {

@@ -44,7 +44,7 @@ impl From<&JournalNote> for JournalNoteBody {
         JournalNoteBody {
             id: n.id.clone(),
             event_id: n.event_id.clone(),
-            client_id: n.client_id.clone(),
+            client_id: n.client_id.to_string(),
             provider_id: n.provider_id.clone(),
             author_id: n.author_id.clone(),
             visit_event_id: n.visit_event_id.clone(),
@@ -78,7 +78,7 @@ impl From<&Consent> for ConsentBody {
     fn from(c: &Consent) -> Self {
         ConsentBody {
             id: c.id.clone(),
-            client_id: c.client_id.clone(),
+            client_id: c.client_id.to_string(),
             state: c.state,
             note: c.note.clone(),
             recorded_by: c.recorded_by.clone(),
@@ -137,7 +137,7 @@ impl From<&MaterialRequest> for MaterialRequestBody {
     fn from(r: &MaterialRequest) -> Self {
         MaterialRequestBody {
             id: r.id.clone(),
-            client_id: r.client_id.clone(),
+            client_id: r.client_id.to_string(),
             provider_id: r.provider_id.clone(),
             caseworker_id: r.caseworker_id.clone(),
             asks_plan: r.asks_plan,
@@ -195,7 +195,7 @@ impl From<&Explanation> for ExplanationBody {
     fn from(e: &Explanation) -> Self {
         ExplanationBody {
             id: e.id.clone(),
-            client_id: e.client_id.clone(),
+            client_id: e.client_id.to_string(),
             provider_id: e.provider_id.clone(),
             month: e.month.clone(),
             cause: e.cause.clone(),
@@ -271,7 +271,7 @@ impl From<&Absence> for AbsenceBody {
     fn from(a: &Absence) -> Self {
         AbsenceBody {
             id: a.id.clone(),
-            client_id: a.client_id.clone(),
+            client_id: a.client_id.to_string(),
             starts_on: a.starts_on,
             ends_on: a.ends_on,
             cause: a.cause.clone(),
@@ -310,7 +310,7 @@ impl From<&AccessRecord> for AccessRecordBody {
             at: r.at,
             user_id: r.user_id.clone(),
             role: r.role.clone(),
-            client_id: r.client_id.clone(),
+            client_id: r.client_id.to_string(),
             what: r.what.clone(),
             subjects: r.subjects.clone(),
         }

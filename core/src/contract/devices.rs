@@ -48,7 +48,7 @@ impl From<&Device> for DeviceBody {
             municipality_id: d.municipality_id.clone(),
             provider_id: d.provider_id.clone(),
             kind: d.kind,
-            client_id: d.client_id.clone(),
+            client_id: d.client_id.as_deref().map(String::from),
             status: d.status,
             last_seen_at: d.last_seen_at,
             firmware: d.firmware.clone(),

@@ -33,7 +33,7 @@ macro_rules! entry {
         impl From<&$row> for $name {
             fn from(r: &$row) -> Self {
                 $name {
-                    id: r.id.clone(),
+                    id: r.id.to_string(),
                     municipality_id: r.municipality_id.clone(),
                     fields: $fields_body::from(&r.fields),
                     created_at: r.created_at,

@@ -76,7 +76,7 @@ impl From<&AlertRow> for AlertBody {
     fn from(a: &AlertRow) -> Self {
         AlertBody {
             id: a.id.clone(),
-            client_id: a.client_id.clone(),
+            client_id: a.client_id.to_string(),
             month: a.month.clone(),
             kind: a.kind,
             rules: a.rules.clone(),

@@ -53,7 +53,7 @@ impl From<&Decision> for DecisionBody {
         DecisionBody {
             id: d.id.clone(),
             fields: DecisionFieldsBody {
-                client_id: f.client_id.clone(),
+                client_id: f.client_id.to_string(),
                 kind: f.kind,
                 legal_basis: f.legal_basis.clone(),
                 decided_on: f.decided_on,
@@ -116,7 +116,7 @@ impl From<&CareOrder> for CareOrderBody {
             id: o.id.clone(),
             fields: CareOrderFieldsBody {
                 decision_id: f.decision_id.clone(),
-                client_id: f.client_id.clone(),
+                client_id: f.client_id.to_string(),
                 provider_id: f.provider_id.clone(),
                 ordered_on: f.ordered_on,
                 valid_from: f.valid_from,
@@ -178,7 +178,7 @@ impl From<&PlanVersion> for PlanVersionBody {
     fn from(v: &PlanVersion) -> Self {
         PlanVersionBody {
             id: v.id.clone(),
-            client_id: v.client_id.clone(),
+            client_id: v.client_id.to_string(),
             provider_id: v.provider_id.clone(),
             version: v.version,
             state: v.state,
@@ -218,7 +218,7 @@ impl From<&PlanFollowUp> for PlanFollowUpBody {
     fn from(f: &PlanFollowUp) -> Self {
         PlanFollowUpBody {
             id: f.id.clone(),
-            client_id: f.client_id.clone(),
+            client_id: f.client_id.to_string(),
             provider_id: f.provider_id.clone(),
             followed_up_on: f.followed_up_on,
             note: f.note.clone(),
@@ -249,7 +249,7 @@ impl From<&IndividualFollowUp> for IndividualFollowUpBody {
     fn from(f: &IndividualFollowUp) -> Self {
         IndividualFollowUpBody {
             id: f.id.clone(),
-            client_id: f.client_id.clone(),
+            client_id: f.client_id.to_string(),
             done_on: f.done_on,
             next_due: f.next_due,
             note: f.note.clone(),
@@ -277,7 +277,7 @@ pub struct ContactPersonBody {
 impl From<&ContactPerson> for ContactPersonBody {
     fn from(p: &ContactPerson) -> Self {
         ContactPersonBody {
-            client_id: p.client_id.clone(),
+            client_id: p.client_id.to_string(),
             provider_id: p.provider_id.clone(),
             user_id: p.user_id.clone(),
             deputy_user_id: p.deputy_user_id.clone(),

@@ -5,6 +5,7 @@
 use super::schema::absence;
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
+use crate::model::ClientId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::BTreeSet;
@@ -17,7 +18,7 @@ pub const CAUSES: &[&str] = &["hospital", "short_term_care", "travel", "other"];
 #[diesel(table_name = absence)]
 pub struct Absence {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub starts_on: NaiveDate,
     /// Unset while it lasts.
     pub ends_on: Option<NaiveDate>,

@@ -7,6 +7,7 @@
 use super::chain;
 use super::schema::{access_log, access_subject};
 use super::{DbConn, StoreError};
+use crate::model::ClientId;
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
@@ -18,7 +19,7 @@ pub struct AccessRecord {
     pub at: NaiveDateTime,
     pub user_id: String,
     pub role: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `client`, `care_plan`, `journal`, `visits` or `material_request`.
     pub what: String,
     /// The users whose registrations were read, comma-separated.

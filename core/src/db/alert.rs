@@ -5,6 +5,7 @@
 
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
+use crate::model::ClientId;
 use crate::model::{AlertAction, AlertKind, AlertState, Audience};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -16,7 +17,7 @@ use diesel::prelude::*;
 pub struct Alert {
     pub id: String,
     pub municipality_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `YYYY-MM`, local.
     pub month: String,
     pub kind: AlertKind,
@@ -58,7 +59,7 @@ pub struct AlertChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub municipality_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub month: String,
     pub kind: AlertKind,
     pub caseworker_id: Option<String>,

@@ -4,6 +4,7 @@
 use super::schema::{care_order, client, order_line, service};
 use super::{DbConn, StoreError, new_id, now, one_row};
 use crate::domain::{OrderLineSpec, OrderSpec, Period, Weekdays};
+use crate::model::ClientId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -25,7 +26,7 @@ pub struct CareOrder {
 #[diesel(table_name = care_order, treat_none_as_null = true)]
 pub struct CareOrderFields {
     pub decision_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     /// Beställningsdatum.
     pub ordered_on: NaiveDate,

@@ -10,6 +10,7 @@
 use super::schema::{care_plan_follow_up, care_plan_version, contact_person, individual_follow_up};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
+use crate::model::ClientId;
 use crate::model::{Participation, PlanState, Review};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -70,7 +71,7 @@ pub struct ServicePart {
 #[diesel(table_name = care_plan_version)]
 pub struct PlanVersion {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     pub version: i32,
     /// `draft`, `in_revision`, `approved` or `superseded`.
@@ -331,7 +332,7 @@ pub fn review(
 #[diesel(table_name = care_plan_follow_up)]
 pub struct PlanFollowUp {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     pub followed_up_on: NaiveDate,
     pub note: String,
@@ -388,7 +389,7 @@ pub fn follow_ups(c: &mut DbConn, client_id: &str) -> Result<Vec<PlanFollowUp>, 
 #[diesel(table_name = individual_follow_up)]
 pub struct IndividualFollowUp {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub done_on: NaiveDate,
     /// The next watch date.
     pub next_due: NaiveDate,
@@ -441,7 +442,7 @@ pub fn individuals(c: &mut DbConn, client_id: &str) -> Result<Vec<IndividualFoll
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = contact_person)]
 pub struct ContactPerson {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     pub user_id: String,
     pub deputy_user_id: Option<String>,

@@ -3,6 +3,7 @@
 
 use super::schema::client;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::ClientId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::fmt;
@@ -11,7 +12,7 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = client)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub municipality_id: String,
     #[diesel(embed)]
     pub fields: ClientFields,

@@ -8,6 +8,7 @@
 
 use super::schema::{consent, shared_board};
 use super::{DbConn, StoreError, new_id};
+use crate::model::ClientId;
 use crate::model::ConsentState;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -19,7 +20,7 @@ use serde::Serialize;
 pub struct Consent {
     pub seq: i64,
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `given`, `refused` or `withdrawn`.
     pub state: ConsentState,
     pub note: String,

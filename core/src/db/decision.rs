@@ -2,6 +2,7 @@
 
 use super::schema::{client, decision};
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::ClientId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -20,7 +21,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = decision, treat_none_as_null = true)]
 pub struct DecisionFields {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `frame` (rambeslut) or `per_service` (insatsbeslut).
     pub kind: crate::model::DecisionKind,
     pub legal_basis: String,

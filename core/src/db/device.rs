@@ -3,6 +3,7 @@
 
 use super::schema::device;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::ClientId;
 use crate::model::{DeviceKind, DeviceStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -21,7 +22,7 @@ pub struct Device {
     pub provider_id: String,
     pub kind: DeviceKind,
     /// The client whose home it is in (for a household, one of them).
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub secret_hash: String,
     /// Never shown; whether payloads must be signed is.
     pub hmac_key: Option<String>,
@@ -51,7 +52,7 @@ pub struct NewDevice {
     pub municipality_id: String,
     pub provider_id: String,
     pub kind: DeviceKind,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub secret_hash: String,
     pub hmac_key: Option<String>,
     pub status: DeviceStatus,

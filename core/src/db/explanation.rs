@@ -6,6 +6,7 @@
 use super::schema::{explanation, explanation_history};
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
+use crate::model::ClientId;
 use crate::model::ExplanationState;
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
@@ -24,7 +25,7 @@ pub const CAUSES: &[&str] = &[
 #[diesel(table_name = explanation)]
 pub struct Explanation {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     /// `YYYY-MM`.
     pub month: String,

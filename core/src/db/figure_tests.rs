@@ -100,7 +100,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
         .unwrap()
         .into_iter()
         .filter(|x| ["Lisa", "Maj", "Nils", "Greta"].contains(&x.fields.given_name.as_str()))
-        .map(|x| x.id)
+        .map(|x| x.id.to_string())
         .collect();
     let services: Vec<String> = ["O-Duschhjälp", "O-Promenad", "S-Inköp utan kund"]
         .iter()

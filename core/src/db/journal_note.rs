@@ -3,6 +3,7 @@
 
 use super::schema::journal_note;
 use super::{DbConn, StoreError};
+use crate::model::ClientId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -15,7 +16,7 @@ pub struct JournalNote {
     pub source_key: String,
     /// The phone's UUID for the note.
     pub event_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     pub author_id: String,
     /// The check-out it was written with, if any.

@@ -8,6 +8,7 @@
 use super::schema::{journal_note, material_request};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
+use crate::model::ClientId;
 use crate::model::RequestState;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -17,7 +18,7 @@ use diesel::prelude::*;
 #[diesel(table_name = material_request)]
 pub struct MaterialRequest {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub provider_id: String,
     pub caseworker_id: String,
     /// The updated care plan, or why it was not updated.

@@ -14,6 +14,7 @@ use crate::db::schema::care_plan_list;
 use crate::db::{DbConn, StoreError, alert, new_id};
 use crate::domain::{YearMonth, local_date};
 use crate::model::AlertKind;
+use crate::model::ClientId;
 use chrono::{Days, Months, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -250,7 +251,8 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListedClient {
-    pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub client_id: ClientId,
     pub name: String,
     pub service_start: NaiveDate,
     /// `missing` or `draft`.

@@ -167,7 +167,7 @@ impl Batch {
             &mut self.orders,
             self.directory.as_ref(),
             |k| &mut k.orders,
-            (client_id.clone(), dev.provider_id.clone(), day),
+            (client_id.to_string(), dev.provider_id.clone(), day),
             || intake::has_order(conn, &client_id, &dev.provider_id, day),
         )?;
         if !has_order {
@@ -193,7 +193,7 @@ impl Batch {
             event_id: msg.event_id.to_string(),
             kind,
             staff_id: staff_id.into(),
-            client_id: client_id.into(),
+            client_id,
             provider_id: dev.provider_id.clone().into(),
             occurred_at: at,
             method: Some(method),

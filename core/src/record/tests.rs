@@ -55,8 +55,8 @@ fn fixture() -> Fixture {
     Fixture {
         staff: anna.id.clone(),
         provider: anna.fields.provider_id.clone().unwrap(),
-        lisa: id_of("Lisa"),
-        maj: id_of("Maj"),
+        lisa: id_of("Lisa").to_string(),
+        maj: id_of("Maj").to_string(),
         shower: svc(&mut conn, "O-Duschhjälp"),
         walk: svc(&mut conn, "O-Promenad"),
         conn,

@@ -11,6 +11,7 @@ use crate::domain::figures::{Amounts, WHOLE};
 use crate::domain::performed::minutes;
 use crate::domain::variance::{self, MonthTime, Status};
 use crate::domain::{YearMonth, format_hm};
+use crate::model::ClientId;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -37,7 +38,8 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonthlyRow {
-    pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub client_id: ClientId,
     pub client_name: String,
     pub provider_id: Option<String>,
     pub provider_name: Option<String>,
@@ -214,7 +216,7 @@ pub fn monthly_with(
         let j = v.total;
         let exp = explanations.get(id);
         Some(MonthlyRow {
-            client_id: id.clone(),
+            client_id: id.clone().into(),
             client_name: name.clone(),
             provider_name: provider_id
                 .as_ref()
@@ -407,7 +409,8 @@ fn absent_days(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeRow {
-    pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub client_id: ClientId,
     pub client_name: String,
     pub provider_id: Option<String>,
     pub provider_name: Option<String>,

@@ -183,7 +183,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         event_id: new_id(),
                         kind,
                         staff_id: worker.clone().into(),
-                        client_id: cl.id.clone().into(),
+                        client_id: cl.id.clone(),
                         provider_id: provider.clone().into(),
                         occurred_at: at,
                         received_at: at,

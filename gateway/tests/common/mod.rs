@@ -142,7 +142,7 @@ impl Attackable {
             lock_b,
             secret_b,
             provider_b: cecilia.fields.provider_id.clone().unwrap(),
-            client_b: sven.id.clone(),
+            client_b: sven.id.to_string(),
             caseworker: caseworker.id,
             integration_user: hemtid_gateway::broker::INTEGRATION_USER.to_string(),
             integration_token,

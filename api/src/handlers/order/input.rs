@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use hemtid_core::db::care_order::{CareOrderFields, OrderLineFields};
 use hemtid_core::db::{DbConn, decision, provider, service};
 use hemtid_core::domain::{Period, Weekdays, parse_decimal_minutes, parse_hm};
-use hemtid_core::model::AmountUnit;
+use hemtid_core::model::{AmountUnit, ClientId};
 use hemtid_core::validate::ValidationErrors;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -164,7 +164,7 @@ impl OrderInput {
             .collect();
         let fields = CareOrderFields {
             decision_id: self.decision_id.to_string(),
-            client_id: String::new(), // from the decision, in check_refs
+            client_id: ClientId::default(), // from the decision, in check_refs
             provider_id: self.provider_id.to_string(),
             ordered_on: self.ordered_on,
             valid_from: self.valid_from,

@@ -181,7 +181,7 @@ fn note_with(
         id: new_id(),
         source_key: ctx.staff_id.clone(),
         event_id: event_id.to_string(),
-        client_id: e.client_id.to_string(),
+        client_id: e.client_id.to_string().into(),
         provider_id: ctx.provider_id.clone(),
         author_id: ctx.staff_id.clone(),
         visit_event_id: Some(e.id.to_string()),
