@@ -39,14 +39,15 @@ fn fx() -> Fx {
         .find(|x| x.fields.given_name == "Lisa")
         .unwrap();
     Fx {
-        jakobsberg: anna.fields.provider_id.clone().unwrap(),
+        jakobsberg: anna.fields.provider_id.clone().unwrap().to_string(),
         omsorgshuset: user(&mut c, "demo.chef.omsorgshuset")
             .fields
             .provider_id
-            .unwrap(),
-        chef: user(&mut c, "demo.chef.jakobsberg").id,
-        caseworker: lisa.fields.caseworker_id.clone().unwrap(),
-        anna: anna.id,
+            .unwrap()
+            .into_string(),
+        chef: user(&mut c, "demo.chef.jakobsberg").id.to_string(),
+        caseworker: lisa.fields.caseworker_id.clone().unwrap().to_string(),
+        anna: anna.id.to_string(),
         lisa: lisa.id.to_string(),
         c,
         m,
@@ -345,7 +346,7 @@ fn renew(f: &mut Fx, from: NaiveDate, provider: &str) {
     let fields = CareOrderFields {
         valid_from: from,
         ordered_on: from,
-        provider_id: provider.to_string(),
+        provider_id: provider.to_string().into(),
         ..old.fields.clone()
     };
     let lines: Vec<_> = full.lines.iter().map(|l| l.line.fields.clone()).collect();

@@ -53,11 +53,11 @@ fn fx() -> Fx {
         .find(|x| x.fields.given_name == "Lisa")
         .unwrap();
     Fx {
-        anna: anna.id,
-        jakobsberg: anna.fields.provider_id.unwrap(),
-        caseworker: lisa.fields.caseworker_id.clone().unwrap(),
+        anna: anna.id.to_string(),
+        jakobsberg: anna.fields.provider_id.unwrap().to_string(),
+        caseworker: lisa.fields.caseworker_id.clone().unwrap().to_string(),
         lisa: lisa.id.to_string(),
-        chef: user(&mut c, "demo.chef.jakobsberg").id,
+        chef: user(&mut c, "demo.chef.jakobsberg").id.to_string(),
         c,
         m,
         _db: db,
@@ -488,7 +488,7 @@ fn reports_show_the_month_the_fees_and_the_payment_basis() {
             .is_empty()
     );
     let mine = report::Filter {
-        caseworker_id: Some(f.caseworker.clone()),
+        caseworker_id: Some(f.caseworker.clone().into()),
         ..Default::default()
     };
     let for_caseworker = report::monthly(&mut f.c, &f.m, oct, today, &mine).unwrap();
@@ -661,8 +661,8 @@ fn a_check_in_that_arrives_already_stale_is_looked_at_at_once() {
         .unwrap()
         .unwrap()
         .id;
-    stale.staff_id = bertil.clone().into();
-    stale.source_key = bertil;
+    stale.staff_id = bertil.clone();
+    stale.source_key = bertil.to_string();
     record::record(&mut f.c, &stale, None, RULES).unwrap();
     assert_eq!(marks(&mut f), 1);
     let month = crate::domain::YearMonth::of(crate::domain::local_date(

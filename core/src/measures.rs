@@ -18,6 +18,7 @@ use crate::db::{DbConn, StoreError};
 use crate::domain::PersonalNumber;
 use crate::domain::continuity::{self, ContactShare, NATIONAL, National};
 use crate::model::ClientId;
+use crate::model::ProviderId;
 use crate::report::Filter;
 use chrono::{NaiveDate, TimeZone};
 use diesel::prelude::*;
@@ -56,7 +57,8 @@ pub struct ClientMeasures {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub client_id: ClientId,
     pub client_name: String,
-    pub provider_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub provider_id: Option<ProviderId>,
     pub unit_id: Option<String>,
     /// In personalkontinuitet's population for the first 14 days.
     pub in_continuity_population: bool,
@@ -162,10 +164,10 @@ pub fn measures(
         let covered = f
             .provider_id
             .as_ref()
-            .is_none_or(|p| Some(p) == provider_id.as_ref())
+            .is_none_or(|p| Some(p.as_str()) == provider_id.as_deref())
             && f.caseworker_id
                 .as_ref()
-                .is_none_or(|cw| Some(cw) == caseworker.as_ref())
+                .is_none_or(|cw| Some(cw.as_str()) == caseworker.as_deref())
             && f.unit_id.as_ref().is_none_or(|u| Some(u) == unit.as_ref());
         if covered {
             who.insert(
@@ -219,7 +221,7 @@ pub fn measures(
         rows.push(ClientMeasures {
             client_id: id.clone().into(),
             client_name: w.name.clone(),
-            provider_id: w.provider.clone(),
+            provider_id: w.provider.clone().map(Into::into),
             unit_id: w.unit.clone(),
             in_continuity_population: in_population,
             care_workers_met: met,

@@ -32,7 +32,11 @@ struct Fx {
 }
 
 fn user(c: &mut DbConn, name: &str) -> String {
-    user_account::find_by_username(c, name).unwrap().unwrap().id
+    user_account::find_by_username(c, name)
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
 }
 
 fn local(d: NaiveDate, h: u32, min: u32) -> NaiveDateTime {
@@ -102,7 +106,7 @@ fn fx() -> Fx {
         .find(|x| x.fields.given_name == "Lisa")
         .unwrap();
     Fx {
-        jakobsberg: lisa.fields.provider_id.clone().unwrap(),
+        jakobsberg: lisa.fields.provider_id.clone().unwrap().to_string(),
         lisa: lisa.id.to_string(),
         c,
         m,

@@ -83,7 +83,7 @@ fn fx() -> Fx {
         keys,
         lisa: lisa.to_string(),
         maj: maj.to_string(),
-        chef,
+        chef: chef.to_string(),
     }
 }
 

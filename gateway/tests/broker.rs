@@ -184,7 +184,7 @@ fn give_fob(c: &mut db::DbConn, municipality_id: &str, staff_id: &str, credentia
         &staff_credential::StaffCredential {
             municipality_id: municipality_id.to_string(),
             credential: credential.to_string(),
-            staff_id: staff_id.to_string(),
+            staff_id: staff_id.to_string().into(),
             kind: hemtid_core::model::CredentialKind::KeyFob,
             active: true,
             created_at: db::now(),

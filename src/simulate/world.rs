@@ -173,14 +173,15 @@ pub fn build(
                 username,
                 display_name: name,
                 role,
-                provider_id,
+                provider_id: provider_id.map(Into::into),
                 authority_unit_id: unit_id,
                 active: true,
                 external_id: None,
             },
             Some(&hash),
         )?
-        .id)
+        .id
+        .into_string())
     };
     let caseworkers_n = (n / 200).max(2);
     let mut caseworkers = Vec::new();
@@ -208,7 +209,7 @@ pub fn build(
                     FAMILY[rng.below(FAMILY.len() as u64) as usize]
                 ),
                 Role::Staff,
-                Some(providers[p].clone()),
+                Some(providers[p].to_string()),
                 None,
             )?;
             let fob = format!("fob-{username}");
@@ -217,7 +218,7 @@ pub fn build(
                 &staff_credential::StaffCredential {
                     municipality_id: m.id.clone(),
                     credential: fob.clone(),
-                    staff_id: id.clone(),
+                    staff_id: id.clone().into(),
                     kind: hemtid_core::model::CredentialKind::KeyFob,
                     active: true,
                     created_at: t,
@@ -293,7 +294,7 @@ pub fn build(
                 postal_code: "175 61".into(),
                 city: "Järfälla".into(),
                 phone: None,
-                caseworker_id: Some(caseworker.clone()),
+                caseworker_id: Some(caseworker.clone().into()),
                 provider_id: Some(providers[p].clone()),
                 household_id: household_id.clone(),
             },
@@ -371,7 +372,7 @@ pub fn build(
                 valid_to: None,
                 purpose: "Att kunna bo kvar hemma under trygga förhållanden.".into(),
                 goals: "Leva ett värdigt liv och känna välbefinnande.".into(),
-                caseworker_id: Some(caseworker),
+                caseworker_id: Some(caseworker.into()),
             },
         )?;
         let mut lines = Vec::new();

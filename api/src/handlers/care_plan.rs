@@ -61,7 +61,7 @@ pub(crate) fn read_gate(c: &mut DbConn, p: &Principal, cl: &Client) -> Result<Re
             let provider = cl.fields.provider_id.clone().unwrap_or_default();
             match consent::read_right(c, unit, &provider, &cl.id)? {
                 ReadRight::Consent => Ok(Readable::All),
-                ReadRight::OneBoard => Ok(Readable::Provider(provider)),
+                ReadRight::OneBoard => Ok(Readable::Provider(provider.to_string())),
                 refused => Err(ApiError::with_detail(
                     ErrorCode::ConsentRequired,
                     format!("{}: {}", refused.as_str(), refused.swedish()),

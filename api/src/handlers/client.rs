@@ -119,8 +119,8 @@ impl Crud for Client {
             postal_code,
             city: v.text("city", &input.city, 100),
             phone,
-            caseworker_id: input.caseworker_id.map(|u| u.to_string()),
-            provider_id: input.provider_id.map(|u| u.to_string()),
+            caseworker_id: input.caseworker_id.map(|u| u.to_string()).map(Into::into),
+            provider_id: input.provider_id.map(|u| u.to_string()).map(Into::into),
             household_id: input.household_id.map(|u| u.to_string()),
         }
     }

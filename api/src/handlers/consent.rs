@@ -246,7 +246,9 @@ pub async fn access_log(
             }
             (None, Some(user)) => {
                 let u = user_account::get(c, &p.municipality_id, &user.to_string())?;
-                if p.role == Role::ProviderAdmin && u.fields.provider_id != p.provider_id {
+                if p.role == Role::ProviderAdmin
+                    && u.fields.provider_id != p.provider_id.map(Into::into)
+                {
                     return Err(ApiError::not_found());
                 }
                 Ok(access_log::list(

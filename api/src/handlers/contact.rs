@@ -122,7 +122,12 @@ pub async fn get_contact(
             let cl = client_in_reach(c, &p, &id.to_string(), now)?;
             let provider = match &p.provider_id {
                 Some(own) => own.clone(),
-                None => cl.fields.provider_id.clone().unwrap_or_default(),
+                None => cl
+                    .fields
+                    .provider_id
+                    .clone()
+                    .unwrap_or_default()
+                    .to_string(),
             };
             care_plan::contact(c, &cl.id, &provider)?.ok_or_else(ApiError::not_found)
         })

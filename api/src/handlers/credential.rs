@@ -78,7 +78,7 @@ pub async fn add_credential(
             let row = StaffCredential {
                 municipality_id: p.municipality_id.clone(),
                 credential,
-                staff_id: staff,
+                staff_id: staff.into(),
                 kind,
                 active: true,
                 created_at: at,
@@ -113,7 +113,7 @@ pub async fn list_credentials(
             let staff: Vec<String> = user_account::list(c, &p.municipality_id)?
                 .into_iter()
                 .filter(|u| u.fields.provider_id.as_deref() == Some(provider.as_str()))
-                .map(|u| u.id)
+                .map(|u| u.id.into_string())
                 .collect();
             Ok(staff_credential::for_staff(c, &staff)?)
         })

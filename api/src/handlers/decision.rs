@@ -76,7 +76,7 @@ impl DecisionInput {
             valid_to: self.valid_to,
             purpose: self.purpose.trim().to_string(),
             goals: self.goals.trim().to_string(),
-            caseworker_id: self.caseworker_id.map(|u| u.to_string()),
+            caseworker_id: self.caseworker_id.map(|u| u.to_string()).map(Into::into),
         }
     }
 }

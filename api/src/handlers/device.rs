@@ -200,7 +200,7 @@ pub async fn register_device(
             let new = NewDevice {
                 id: input.id,
                 municipality_id: p.municipality_id.clone(),
-                provider_id: provider,
+                provider_id: provider.into(),
                 kind,
                 client_id: input.client_id.map(|u| u.to_string().into()),
                 secret_hash,

@@ -89,8 +89,8 @@ pub(crate) fn add(
         source_key: ctx.staff_id.clone(),
         event_id: input.event_id.to_string(),
         client_id: client.into(),
-        provider_id: ctx.provider_id.clone(),
-        author_id: ctx.staff_id.clone(),
+        provider_id: ctx.provider_id.clone().into(),
+        author_id: ctx.staff_id.clone().into(),
         visit_event_id: None,
         corrects_note_id: input.corrects_note_id.map(|u| u.to_string()),
         written_at: at.naive_utc(),
@@ -189,7 +189,7 @@ pub async fn get_notes(
                 .into_iter()
                 .filter(|n| readable.allows(&n.provider_id))
                 .collect();
-            let authors = notes.iter().map(|n| n.author_id.clone()).collect();
+            let authors = notes.iter().map(|n| n.author_id.to_string()).collect();
             super::log_read(c, &p, &cl.id, "journal", authors)?;
             Ok(notes)
         })

@@ -91,7 +91,7 @@ pub async fn issue_key(
                     id: jti.clone(),
                     kid: keys.kid().to_string(),
                     device_id: lock.id.clone(),
-                    staff_id: p.subject.clone(),
+                    staff_id: p.subject.clone().into(),
                     issued_at: now.naive_utc(),
                     expires_at: expires.naive_utc(),
                     revoked_at: None,

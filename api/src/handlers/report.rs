@@ -127,9 +127,9 @@ fn reach(
     caseworker_id: Option<Uuid>,
 ) -> Result<report::Filter, ApiError> {
     let mut filter = report::Filter {
-        provider_id: provider_id.map(|u| u.to_string()),
+        provider_id: provider_id.map(|u| u.to_string()).map(Into::into),
         unit_id: unit_id.map(|u| u.to_string()),
-        caseworker_id: caseworker_id.map(|u| u.to_string()),
+        caseworker_id: caseworker_id.map(|u| u.to_string()).map(Into::into),
     };
     match p.role {
         Role::Admin | Role::FeeAdmin => {}
@@ -140,7 +140,7 @@ fn reach(
                     .ok_or_else(|| ApiError::with_detail(ErrorCode::Forbidden, "needs a unit"))?,
             );
         }
-        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string()),
+        Role::ProviderAdmin => filter.provider_id = Some(p.provider()?.to_string().into()),
         Role::Staff | Role::Auditor => {
             return Err(ApiError::with_detail(
                 ErrorCode::Forbidden,

@@ -133,7 +133,7 @@ impl Crud for UserAccount {
             username,
             display_name: v.text("display_name", &input.display_name, 200),
             role,
-            provider_id: input.provider_id.map(|u| u.to_string()),
+            provider_id: input.provider_id.map(|u| u.to_string()).map(Into::into),
             authority_unit_id: input.authority_unit_id.map(|u| u.to_string()),
             active: input.active,
             external_id: v.optional_text("external_id", input.external_id.as_deref(), 256),

@@ -122,10 +122,10 @@ impl TokenKeys {
     pub fn issue(&self, user: &UserAccount, sid: &str, now: i64) -> Result<String, AuthError> {
         let claims = Claims {
             sid: sid.to_string(),
-            sub: user.id.clone(),
+            sub: user.id.to_string(),
             role: user.fields.role.as_str().to_string(),
             mun: user.municipality_id.clone(),
-            provider: user.fields.provider_id.clone(),
+            provider: user.fields.provider_id.as_deref().map(String::from),
             unit: user.fields.authority_unit_id.clone(),
             iat: now,
             exp: now + self.ttl_seconds,

@@ -45,8 +45,8 @@ impl From<&JournalNote> for JournalNoteBody {
             id: n.id.clone(),
             event_id: n.event_id.clone(),
             client_id: n.client_id.to_string(),
-            provider_id: n.provider_id.clone(),
-            author_id: n.author_id.clone(),
+            provider_id: n.provider_id.to_string(),
+            author_id: n.author_id.to_string(),
             visit_event_id: n.visit_event_id.clone(),
             corrects_note_id: n.corrects_note_id.clone(),
             written_at: n.written_at,
@@ -138,8 +138,8 @@ impl From<&MaterialRequest> for MaterialRequestBody {
         MaterialRequestBody {
             id: r.id.clone(),
             client_id: r.client_id.to_string(),
-            provider_id: r.provider_id.clone(),
-            caseworker_id: r.caseworker_id.clone(),
+            provider_id: r.provider_id.to_string(),
+            caseworker_id: r.caseworker_id.to_string(),
             asks_plan: r.asks_plan,
             asks_journal: r.asks_journal,
             journal_from: r.journal_from,
@@ -196,7 +196,7 @@ impl From<&Explanation> for ExplanationBody {
         ExplanationBody {
             id: e.id.clone(),
             client_id: e.client_id.to_string(),
-            provider_id: e.provider_id.clone(),
+            provider_id: e.provider_id.to_string(),
             month: e.month.clone(),
             cause: e.cause.clone(),
             text: e.text.clone(),
@@ -232,7 +232,7 @@ impl From<&ExplanationChange> for ExplanationChangeBody {
     fn from(h: &ExplanationChange) -> Self {
         ExplanationChangeBody {
             at: h.at,
-            by_user_id: h.by_user_id.clone(),
+            by_user_id: h.by_user_id.to_string(),
             action: h.action,
             cause: h.cause.clone(),
             text: h.text.clone(),
@@ -308,7 +308,7 @@ impl From<&AccessRecord> for AccessRecordBody {
         AccessRecordBody {
             seq: r.seq,
             at: r.at,
-            user_id: r.user_id.clone(),
+            user_id: r.user_id.to_string(),
             role: r.role.clone(),
             client_id: r.client_id.to_string(),
             what: r.what.clone(),
@@ -337,10 +337,10 @@ pub struct LockEventBody {
 impl From<&LockEvent> for LockEventBody {
     fn from(e: &LockEvent) -> Self {
         LockEventBody {
-            provider_id: e.provider_id.clone(),
+            provider_id: e.provider_id.to_string(),
             month: e.month.clone(),
             action: e.action.clone(),
-            by_user_id: e.by_user_id.clone(),
+            by_user_id: e.by_user_id.to_string(),
             at: e.at,
             reason: e.reason.clone(),
         }

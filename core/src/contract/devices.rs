@@ -46,7 +46,7 @@ impl From<&Device> for DeviceBody {
         DeviceBody {
             id: d.id.clone(),
             municipality_id: d.municipality_id.clone(),
-            provider_id: d.provider_id.clone(),
+            provider_id: d.provider_id.to_string(),
             kind: d.kind,
             client_id: d.client_id.as_deref().map(String::from),
             status: d.status,
@@ -84,7 +84,7 @@ impl From<&StaffCredential> for StaffCredentialBody {
     fn from(c: &StaffCredential) -> Self {
         StaffCredentialBody {
             credential: c.credential.clone(),
-            staff_id: c.staff_id.clone(),
+            staff_id: c.staff_id.to_string(),
             kind: c.kind,
             active: c.active,
             created_at: c.created_at,
@@ -118,7 +118,7 @@ impl From<&ProviderNotice> for ProviderNoticeBody {
     fn from(n: &ProviderNotice) -> Self {
         ProviderNoticeBody {
             id: n.id.clone(),
-            provider_id: n.provider_id.clone(),
+            provider_id: n.provider_id.to_string(),
             device_id: n.device_id.clone(),
             kind: n.kind.clone(),
             message: n.message.clone(),

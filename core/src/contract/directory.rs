@@ -197,8 +197,8 @@ impl ClientFieldsBody {
             postal_code: f.postal_code.clone(),
             city: f.city.clone(),
             phone: f.phone.clone(),
-            caseworker_id: f.caseworker_id.clone(),
-            provider_id: f.provider_id.clone(),
+            caseworker_id: f.caseworker_id.as_deref().map(String::from),
+            provider_id: f.provider_id.as_deref().map(String::from),
             household_id: f.household_id.clone(),
         }
     }
@@ -233,7 +233,7 @@ impl UserFieldsBody {
             username: f.username.clone(),
             display_name: f.display_name.clone(),
             role: f.role,
-            provider_id: f.provider_id.clone(),
+            provider_id: f.provider_id.as_deref().map(String::from),
             authority_unit_id: f.authority_unit_id.clone(),
             active: f.active,
             external_id: f.external_id.clone(),

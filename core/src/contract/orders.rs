@@ -61,7 +61,7 @@ impl From<&Decision> for DecisionBody {
                 valid_to: f.valid_to,
                 purpose: f.purpose.clone(),
                 goals: f.goals.clone(),
-                caseworker_id: f.caseworker_id.clone(),
+                caseworker_id: f.caseworker_id.as_deref().map(String::from),
             },
             created_at: d.created_at,
             updated_at: d.updated_at,
@@ -117,7 +117,7 @@ impl From<&CareOrder> for CareOrderBody {
             fields: CareOrderFieldsBody {
                 decision_id: f.decision_id.clone(),
                 client_id: f.client_id.to_string(),
-                provider_id: f.provider_id.clone(),
+                provider_id: f.provider_id.to_string(),
                 ordered_on: f.ordered_on,
                 valid_from: f.valid_from,
                 valid_to: f.valid_to,
@@ -179,7 +179,7 @@ impl From<&PlanVersion> for PlanVersionBody {
         PlanVersionBody {
             id: v.id.clone(),
             client_id: v.client_id.to_string(),
-            provider_id: v.provider_id.clone(),
+            provider_id: v.provider_id.to_string(),
             version: v.version,
             state: v.state,
             content: v.content(),
@@ -219,10 +219,10 @@ impl From<&PlanFollowUp> for PlanFollowUpBody {
         PlanFollowUpBody {
             id: f.id.clone(),
             client_id: f.client_id.to_string(),
-            provider_id: f.provider_id.clone(),
+            provider_id: f.provider_id.to_string(),
             followed_up_on: f.followed_up_on,
             note: f.note.clone(),
-            by_user_id: f.by_user_id.clone(),
+            by_user_id: f.by_user_id.to_string(),
             recorded_at: f.recorded_at,
         }
     }
@@ -253,7 +253,7 @@ impl From<&IndividualFollowUp> for IndividualFollowUpBody {
             done_on: f.done_on,
             next_due: f.next_due,
             note: f.note.clone(),
-            by_user_id: f.by_user_id.clone(),
+            by_user_id: f.by_user_id.to_string(),
             recorded_at: f.recorded_at,
         }
     }
@@ -278,9 +278,9 @@ impl From<&ContactPerson> for ContactPersonBody {
     fn from(p: &ContactPerson) -> Self {
         ContactPersonBody {
             client_id: p.client_id.to_string(),
-            provider_id: p.provider_id.clone(),
-            user_id: p.user_id.clone(),
-            deputy_user_id: p.deputy_user_id.clone(),
+            provider_id: p.provider_id.to_string(),
+            user_id: p.user_id.to_string(),
+            deputy_user_id: p.deputy_user_id.as_deref().map(String::from),
             named_by: p.named_by.clone(),
             named_at: p.named_at,
         }

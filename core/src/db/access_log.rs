@@ -8,6 +8,7 @@ use super::chain;
 use super::schema::{access_log, access_subject};
 use super::{DbConn, StoreError};
 use crate::model::ClientId;
+use crate::model::UserId;
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
@@ -17,7 +18,7 @@ use diesel::prelude::*;
 pub struct AccessRecord {
     pub seq: i64,
     pub at: NaiveDateTime,
-    pub user_id: String,
+    pub user_id: UserId,
     pub role: String,
     pub client_id: ClientId,
     /// `client`, `care_plan`, `journal`, `visits` or `material_request`.

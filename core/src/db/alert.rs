@@ -6,6 +6,8 @@
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
 use crate::model::ClientId;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use crate::model::{AlertAction, AlertKind, AlertState, Audience};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -24,8 +26,8 @@ pub struct Alert {
     /// The rule ids applied, e.g. `R1,R2` (see the glossary).
     pub rules: String,
     pub audience: Audience,
-    pub caseworker_id: Option<String>,
-    pub provider_id: Option<String>,
+    pub caseworker_id: Option<UserId>,
+    pub provider_id: Option<ProviderId>,
     pub state: AlertState,
     /// In Swedish, for the caseworker or provider.
     pub message: String,
@@ -48,7 +50,7 @@ pub struct AlertChange {
     /// The state after the change.
     pub state: AlertState,
     /// Who did it; unset when the rules did.
-    pub by_user_id: Option<String>,
+    pub by_user_id: Option<UserId>,
     pub note: String,
     pub message: String,
     /// JSON.
@@ -62,8 +64,8 @@ pub struct Finding {
     pub client_id: ClientId,
     pub month: String,
     pub kind: AlertKind,
-    pub caseworker_id: Option<String>,
-    pub provider_id: Option<String>,
+    pub caseworker_id: Option<UserId>,
+    pub provider_id: Option<ProviderId>,
     pub message: String,
     pub figures: serde_json::Value,
 }
@@ -360,10 +362,10 @@ pub struct Filter<'a> {
 pub fn visible(a: &Alert, viewer: &Viewer) -> bool {
     match viewer {
         Viewer::Caseworker(id) => {
-            a.caseworker_id.as_ref() == Some(id) && a.audience == Audience::Caseworker
+            a.caseworker_id.as_deref() == Some(id.as_str()) && a.audience == Audience::Caseworker
         }
         Viewer::Provider(id) => {
-            a.provider_id.as_ref() == Some(id) && a.audience != Audience::FeeAdmin
+            a.provider_id.as_deref() == Some(id.as_str()) && a.audience != Audience::FeeAdmin
         }
         Viewer::FeeAdmin => a.audience == Audience::FeeAdmin,
         Viewer::Admin => true,

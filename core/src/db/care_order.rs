@@ -5,6 +5,7 @@ use super::schema::{care_order, client, order_line, service};
 use super::{DbConn, StoreError, new_id, now, one_row};
 use crate::domain::{OrderLineSpec, OrderSpec, Period, Weekdays};
 use crate::model::ClientId;
+use crate::model::ProviderId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -27,7 +28,7 @@ pub struct CareOrder {
 pub struct CareOrderFields {
     pub decision_id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     /// Beställningsdatum.
     pub ordered_on: NaiveDate,
     pub valid_from: NaiveDate,

@@ -11,6 +11,8 @@ use super::schema::{care_plan_follow_up, care_plan_version, contact_person, indi
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
 use crate::model::ClientId;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use crate::model::{Participation, PlanState, Review};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -72,7 +74,7 @@ pub struct ServicePart {
 pub struct PlanVersion {
     pub id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub version: i32,
     /// `draft`, `in_revision`, `approved` or `superseded`.
     pub state: PlanState,
@@ -333,10 +335,10 @@ pub fn review(
 pub struct PlanFollowUp {
     pub id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub followed_up_on: NaiveDate,
     pub note: String,
-    pub by_user_id: String,
+    pub by_user_id: UserId,
     pub recorded_at: NaiveDateTime,
 }
 
@@ -394,7 +396,7 @@ pub struct IndividualFollowUp {
     /// The next watch date.
     pub next_due: NaiveDate,
     pub note: String,
-    pub by_user_id: String,
+    pub by_user_id: UserId,
     pub recorded_at: NaiveDateTime,
 }
 
@@ -443,9 +445,9 @@ pub fn individuals(c: &mut DbConn, client_id: &str) -> Result<Vec<IndividualFoll
 #[diesel(table_name = contact_person)]
 pub struct ContactPerson {
     pub client_id: ClientId,
-    pub provider_id: String,
-    pub user_id: String,
-    pub deputy_user_id: Option<String>,
+    pub provider_id: ProviderId,
+    pub user_id: UserId,
+    pub deputy_user_id: Option<UserId>,
     pub named_by: String,
     pub named_at: NaiveDateTime,
 }

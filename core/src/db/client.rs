@@ -4,6 +4,8 @@
 use super::schema::client;
 use super::{DbConn, StoreError, now, one_row};
 use crate::model::ClientId;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::fmt;
@@ -33,9 +35,9 @@ pub struct ClientFields {
     pub city: String,
     pub phone: Option<String>,
     /// The responsible caseworker (biståndshandläggare).
-    pub caseworker_id: Option<String>,
+    pub caseworker_id: Option<UserId>,
     /// The client's current provider (utförare).
-    pub provider_id: Option<String>,
+    pub provider_id: Option<ProviderId>,
     /// Shared by clients who live together (sammanboende).
     pub household_id: Option<String>,
 }

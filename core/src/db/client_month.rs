@@ -9,6 +9,7 @@ use super::schema::decision as decision_t;
 use super::{DbConn, StoreError, visit, visit_event};
 use crate::domain::performed::MonthSeconds;
 use crate::domain::{MonthConvention, YearMonth, monthly_ordered_time};
+use crate::model::ProviderId;
 use crate::model::{DecisionKind, VisitStatus};
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
@@ -68,7 +69,7 @@ pub struct OrderedMonth {
     /// move between services (R8). Otherwise each service is judged too.
     pub frame: bool,
     /// The provider of the latest of the orders.
-    pub provider_id: Option<String>,
+    pub provider_id: Option<ProviderId>,
     /// Each order's valid days (inclusive) and daily visits (R8).
     pub periods: Vec<(NaiveDate, Option<NaiveDate>, Option<i32>)>,
 }
@@ -264,7 +265,7 @@ fn ordered_for(
             *entry.by_service.entry(service).or_default() += m;
         }
         entry.frame |= kind == DecisionKind::Frame;
-        entry.provider_id = Some(provider_id);
+        entry.provider_id = Some(provider_id.into());
         entry.periods.push((from, to, daily));
     }
     Ok(out)

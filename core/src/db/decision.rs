@@ -3,6 +3,7 @@
 use super::schema::{client, decision};
 use super::{DbConn, StoreError, now, one_row};
 use crate::model::ClientId;
+use crate::model::UserId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -31,7 +32,7 @@ pub struct DecisionFields {
     pub valid_to: Option<NaiveDate>,
     pub purpose: String,
     pub goals: String,
-    pub caseworker_id: Option<String>,
+    pub caseworker_id: Option<UserId>,
 }
 
 pub fn create(

@@ -4,6 +4,7 @@
 use super::schema::device;
 use super::{DbConn, StoreError, now, one_row};
 use crate::model::ClientId;
+use crate::model::ProviderId;
 use crate::model::{DeviceKind, DeviceStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -19,7 +20,7 @@ pub struct Device {
     /// The id in its topic, `hemtid/v1/devices/{id}/events`.
     pub id: String,
     pub municipality_id: String,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub kind: DeviceKind,
     /// The client whose home it is in (for a household, one of them).
     pub client_id: Option<ClientId>,
@@ -50,7 +51,7 @@ impl Device {
 pub struct NewDevice {
     pub id: String,
     pub municipality_id: String,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub kind: DeviceKind,
     pub client_id: Option<ClientId>,
     pub secret_hash: String,

@@ -8,6 +8,8 @@ use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
 use crate::model::ClientId;
 use crate::model::ExplanationState;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -26,7 +28,7 @@ pub const CAUSES: &[&str] = &[
 pub struct Explanation {
     pub id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     /// `YYYY-MM`.
     pub month: String,
     /// `declined_visits`, `absence`, `temporarily_changed_needs`,
@@ -49,7 +51,7 @@ pub struct ExplanationChange {
     pub seq: i64,
     pub explanation_id: String,
     pub at: NaiveDateTime,
-    pub by_user_id: String,
+    pub by_user_id: UserId,
     /// `submitted`, `approved` or `rejected`.
     pub action: ExplanationState,
     pub cause: String,

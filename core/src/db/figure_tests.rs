@@ -89,7 +89,10 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
         .iter()
         .map(|u| {
             let a = user_account::find_by_username(&mut c, u).unwrap().unwrap();
-            (a.id, a.fields.provider_id.unwrap())
+            (
+                a.id.into_string(),
+                a.fields.provider_id.unwrap().into_string(),
+            )
         })
         .collect();
     let admin = user_account::find_by_username(&mut c, "demo.chef.jakobsberg")

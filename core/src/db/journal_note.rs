@@ -4,6 +4,8 @@
 use super::schema::journal_note;
 use super::{DbConn, StoreError};
 use crate::model::ClientId;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -17,8 +19,8 @@ pub struct JournalNote {
     /// The phone's UUID for the note.
     pub event_id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
-    pub author_id: String,
+    pub provider_id: ProviderId,
+    pub author_id: UserId,
     /// The check-out it was written with, if any.
     pub visit_event_id: Option<String>,
     /// The note this one corrects.

@@ -9,7 +9,9 @@ use super::schema::{journal_note, material_request};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
 use crate::model::ClientId;
+use crate::model::ProviderId;
 use crate::model::RequestState;
+use crate::model::UserId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -19,8 +21,8 @@ use diesel::prelude::*;
 pub struct MaterialRequest {
     pub id: String,
     pub client_id: ClientId,
-    pub provider_id: String,
-    pub caseworker_id: String,
+    pub provider_id: ProviderId,
+    pub caseworker_id: UserId,
     /// The updated care plan, or why it was not updated.
     pub asks_plan: bool,
     /// The journal notes of `journal_from`–`journal_to`.

@@ -5,6 +5,8 @@ use super::schema::{month_lock, month_lock_log, visit};
 use super::{DbConn, StoreError};
 use crate::db::{ChangeError, RuleError};
 use crate::domain::YearMonth;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -100,11 +102,11 @@ fn log_lock(
 #[diesel(table_name = month_lock_log)]
 pub struct LockEvent {
     pub seq: i64,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub month: String,
     /// `locked` or `unlocked`.
     pub action: String,
-    pub by_user_id: String,
+    pub by_user_id: UserId,
     pub at: NaiveDateTime,
     pub reason: String,
 }

@@ -2,6 +2,7 @@
 
 use super::schema::provider;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::ProviderId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = provider)]
 pub struct Provider {
-    pub id: String,
+    pub id: ProviderId,
     pub municipality_id: String,
     #[diesel(embed)]
     pub fields: ProviderFields,

@@ -4,6 +4,7 @@
 
 use super::schema::provider_notice;
 use super::{DbConn, StoreError, new_id};
+use crate::model::ProviderId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,7 +13,7 @@ use diesel::prelude::*;
 #[diesel(table_name = provider_notice)]
 pub struct ProviderNotice {
     pub id: String,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     pub device_id: Option<String>,
     /// `low_battery`.
     pub kind: String,

@@ -7,6 +7,7 @@ use super::schema::refresh_token;
 use super::user_account::UserAccount;
 use super::{DbConn, StoreError, new_id};
 use crate::auth::{self, AuthError};
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -18,7 +19,7 @@ pub const PREFIX: &str = "hrt_";
 #[diesel(table_name = refresh_token)]
 pub struct RefreshToken {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub family_id: String,
     pub token_hash: String,
     pub created_at: NaiveDateTime,

@@ -3,6 +3,7 @@
 
 use super::schema::staff_credential;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,7 +14,7 @@ pub struct StaffCredential {
     pub municipality_id: String,
     /// As the device reports it, e.g. a fob's serial.
     pub credential: String,
-    pub staff_id: String,
+    pub staff_id: UserId,
     /// `key_fob`, `staff_tag` or `phone_key`.
     pub kind: crate::model::CredentialKind,
     pub active: bool,

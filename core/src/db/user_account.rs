@@ -4,6 +4,8 @@
 
 use super::schema::user_account;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,7 +14,7 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = user_account)]
 pub struct UserAccount {
-    pub id: String,
+    pub id: UserId,
     pub municipality_id: String,
     #[diesel(embed)]
     pub fields: UserFields,
@@ -30,7 +32,7 @@ pub struct UserFields {
     pub display_name: String,
     /// See [`crate::model::Role`].
     pub role: crate::model::Role,
-    pub provider_id: Option<String>,
+    pub provider_id: Option<ProviderId>,
     pub authority_unit_id: Option<String>,
     pub active: bool,
     /// Who the person is at the municipality's identity provider: the

@@ -6,6 +6,7 @@
 use super::schema::visit_change;
 use super::visit::Visit;
 use super::{DbConn, StoreError, new_id};
+use crate::model::ProviderId;
 use crate::model::VisitChangeKind;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,7 +18,7 @@ use serde::Serialize;
 pub struct VisitChange {
     pub id: String,
     pub visit_id: crate::model::VisitId,
-    pub provider_id: String,
+    pub provider_id: ProviderId,
     /// `approve`, `correct`, `void` or `reopen`.
     pub kind: VisitChangeKind,
     pub reason_code: Option<String>,
@@ -84,7 +85,7 @@ pub fn record(
     let mut row = VisitChange {
         id: new_id(),
         visit_id: after.id.clone(),
-        provider_id: after.fields.provider_id.to_string(),
+        provider_id: after.fields.provider_id.to_string().into(),
         kind,
         reason_code: ch.reason_code.map(str::to_string),
         comment: ch.comment.to_string(),

@@ -15,6 +15,7 @@ use crate::db::{DbConn, StoreError, alert, new_id};
 use crate::domain::{YearMonth, local_date};
 use crate::model::AlertKind;
 use crate::model::ClientId;
+use crate::model::ProviderId;
 use chrono::{Days, Months, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -272,7 +273,8 @@ pub struct PlanList {
     pub id: String,
     #[serde(skip)]
     pub municipality_id: String,
-    pub provider_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub provider_id: ProviderId,
     pub list_date: NaiveDate,
     #[serde(with = "crate::db::utc")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -321,7 +323,7 @@ pub fn plan_lists(c: &mut DbConn, x: &Ctx<'_>) -> Result<usize, StoreError> {
         let provider = order.fields.provider_id.clone();
         let versions = by_provider(care_plan::versions(c, &cl.id)?, &provider);
         let status = PlanStatus::of(&versions);
-        let entry = per_provider.entry(provider).or_default();
+        let entry = per_provider.entry(provider.to_string()).or_default();
         if !status.present() {
             let due = start
                 + Days::new(u64::try_from(x.m.settings.care_plan_deadline_days).unwrap_or(14));

@@ -167,7 +167,7 @@ impl Batch {
             &mut self.orders,
             self.directory.as_ref(),
             |k| &mut k.orders,
-            (client_id.to_string(), dev.provider_id.clone(), day),
+            (client_id.to_string(), dev.provider_id.to_string(), day),
             || intake::has_order(conn, &client_id, &dev.provider_id, day),
         )?;
         if !has_order {
@@ -194,7 +194,7 @@ impl Batch {
             kind,
             staff_id: staff_id.into(),
             client_id,
-            provider_id: dev.provider_id.clone().into(),
+            provider_id: dev.provider_id.clone(),
             occurred_at: at,
             method: Some(method),
             method_ref: Some(msg.key_id.clone().unwrap_or_else(|| device_id.clone())),
@@ -276,7 +276,7 @@ fn staff_of(
         if at > key.expires_at + chrono::Duration::seconds(MAX_SKEW_SECONDS) {
             return Err(reject("key_expired", "the key had expired at the event").into());
         }
-        return Ok(key.staff_id);
+        return Ok(key.staff_id.to_string());
     }
     let Some(credential) = msg.staff_credential.as_deref() else {
         return Err(reject("missing_credential", "give staff_credential or key_id").into());

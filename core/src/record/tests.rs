@@ -53,8 +53,8 @@ fn fixture() -> Fixture {
     let svc =
         |conn: &mut DbConn, code: &str| service::find_by_code(conn, &m, code).unwrap().unwrap().id;
     Fixture {
-        staff: anna.id.clone(),
-        provider: anna.fields.provider_id.clone().unwrap(),
+        staff: anna.id.to_string(),
+        provider: anna.fields.provider_id.clone().unwrap().to_string(),
         lisa: id_of("Lisa").to_string(),
         maj: id_of("Maj").to_string(),
         shower: svc(&mut conn, "O-Duschhjälp"),
@@ -545,8 +545,8 @@ fn shuffled_streams(mode: Mode) {
                     let at = e.occurred_at + chrono::Duration::minutes(1);
                     NewVisitEvent {
                         id: new_id().into(),
-                        source_key: bertil.clone(),
-                        staff_id: bertil.clone().into(),
+                        source_key: bertil.to_string(),
+                        staff_id: bertil.clone(),
                         event_id: format!("b{}", e.event_id),
                         occurred_at: at,
                         local_date: crate::domain::local_date(at.and_utc(), Stockholm),
@@ -641,7 +641,7 @@ fn shuffled_streams(mode: Mode) {
             }
         }
         let staff = if mode == Mode::Together {
-            vec![f.staff.clone(), bertil]
+            vec![f.staff.clone(), bertil.to_string()]
         } else {
             vec![f.staff.clone()]
         };

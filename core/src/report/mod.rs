@@ -12,6 +12,8 @@ use crate::domain::performed::minutes;
 use crate::domain::variance::{self, MonthTime, Status};
 use crate::domain::{YearMonth, format_hm};
 use crate::model::ClientId;
+use crate::model::ProviderId;
+use crate::model::UserId;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -28,10 +30,10 @@ pub use ksi::{KsiRow, ksi_csv, monthly_by_ksi};
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// Clients whose order in the month is this provider's.
-    pub provider_id: Option<String>,
+    pub provider_id: Option<ProviderId>,
     /// Clients whose caseworker belongs to this authority unit.
     pub unit_id: Option<String>,
-    pub caseworker_id: Option<String>,
+    pub caseworker_id: Option<UserId>,
 }
 
 /// One client's month.
@@ -41,9 +43,11 @@ pub struct MonthlyRow {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub client_id: ClientId,
     pub client_name: String,
-    pub provider_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub provider_id: Option<ProviderId>,
     pub provider_name: Option<String>,
-    pub caseworker_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub caseworker_id: Option<UserId>,
     pub caseworker_name: Option<String>,
     /// `frame` or `per_service`.
     pub decision: String,
@@ -221,12 +225,12 @@ pub fn monthly_with(
             provider_name: provider_id
                 .as_ref()
                 .and_then(|p| names.providers.get(p).cloned()),
-            provider_id,
+            provider_id: provider_id.map(Into::into),
             caseworker_name: caseworker
                 .as_ref()
                 .and_then(|cw| names.users.get(cw))
                 .map(|(n, _)| n.clone()),
-            caseworker_id: caseworker.clone(),
+            caseworker_id: caseworker.clone().map(Into::into),
             decision: if o.frame { "frame" } else { "per_service" }.into(),
             ordered_minutes: o.minutes,
             explained_minutes: v.explained_minutes,
@@ -280,7 +284,10 @@ pub(super) fn covered(
     o: &OrderedMonth,
 ) -> Option<Option<String>> {
     let (_, caseworker, client_provider) = names.clients.get(client_id)?;
-    let provider_id = o.provider_id.clone().or_else(|| client_provider.clone());
+    let provider_id = o
+        .provider_id
+        .clone()
+        .or_else(|| client_provider.clone().map(Into::into));
     if f.provider_id
         .as_ref()
         .is_some_and(|p| Some(p) != provider_id.as_ref())
@@ -289,7 +296,7 @@ pub(super) fn covered(
     }
     if f.caseworker_id
         .as_ref()
-        .is_some_and(|cw| Some(cw) != caseworker.as_ref())
+        .is_some_and(|cw| Some(cw.as_str()) != caseworker.as_deref())
     {
         return None;
     }
@@ -302,7 +309,7 @@ pub(super) fn covered(
             return None;
         }
     }
-    Some(provider_id)
+    Some(provider_id.map(String::from))
 }
 
 fn performed(
@@ -412,7 +419,8 @@ pub struct FeeRow {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub client_id: ClientId,
     pub client_name: String,
-    pub provider_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub provider_id: Option<ProviderId>,
     pub provider_name: Option<String>,
     pub granted_minutes: i64,
     pub performed_minutes: i64,
@@ -452,7 +460,8 @@ pub fn fees(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentRow {
-    pub provider_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub provider_id: ProviderId,
     pub provider_name: String,
     /// `S` (service), `O` (personal care) or `-` for visits without a service.
     pub service_group: String,
@@ -515,7 +524,7 @@ pub fn payment_basis(
         .into_iter()
         .map(|((p, g), (secs, frame))| PaymentRow {
             provider_name: names.get(&p).cloned().unwrap_or_default(),
-            provider_id: p,
+            provider_id: p.into(),
             service_group: g,
             performed_minutes: minutes(secs),
             performed: format_hm(minutes(secs)),

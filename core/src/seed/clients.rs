@@ -210,8 +210,8 @@ pub(super) fn demo_clients(
                 postal_code: "175 61".into(),
                 city: "Järfälla".into(),
                 phone: None,
-                caseworker_id: Some(unit_cw.clone()),
-                provider_id: Some(provider_id.clone()),
+                caseworker_id: Some(unit_cw.clone().into()),
+                provider_id: Some(provider_id.clone().into()),
                 household_id,
             },
         )?;
@@ -228,7 +228,7 @@ pub(super) fn demo_clients(
                 valid_to: None,
                 purpose: "Att kunna bo kvar hemma under trygga förhållanden.".into(),
                 goals: "Leva ett värdigt liv och känna välbefinnande.".into(),
-                caseworker_id: Some(unit_cw.clone()),
+                caseworker_id: Some(unit_cw.clone().into()),
             },
         )?;
         let mut lines = Vec::new();
@@ -264,7 +264,7 @@ pub(super) fn demo_clients(
             &CareOrderFields {
                 decision_id: d.id,
                 client_id: client.id.clone(),
-                provider_id: provider_id.clone(),
+                provider_id: provider_id.clone().into(),
                 ordered_on: decided_on,
                 valid_from: start,
                 valid_to: None,

@@ -189,20 +189,20 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
         match (role, provider_id) {
             (Role::Caseworker, _) => caseworkers.push(user.id),
             (Role::ProviderAdmin, Some(p)) => {
-                admins.insert(p, user.id);
+                admins.insert(p.to_string(), user.id.to_string());
             }
             (Role::Staff, Some(p)) => {
-                staff.entry(p).or_insert(user.id);
+                staff.entry(p.to_string()).or_insert(user.id.to_string());
             }
             _ => {}
         }
     }
     let ids = Ids {
         municipality: m.id.clone(),
-        jakobsberg,
-        omsorgshuset,
-        caseworker_avo: caseworkers.first().cloned().unwrap_or_default(),
-        caseworker_ffs: caseworkers.get(1).cloned().unwrap_or_default(),
+        jakobsberg: jakobsberg.to_string(),
+        omsorgshuset: omsorgshuset.to_string(),
+        caseworker_avo: caseworkers.first().cloned().unwrap_or_default().to_string(),
+        caseworker_ffs: caseworkers.get(1).cloned().unwrap_or_default().to_string(),
         people: admins
             .into_iter()
             .filter_map(|(p, admin)| {

@@ -49,7 +49,10 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
         if u.fields.role == Role::Staff
             && let Some(p) = u.fields.provider_id.clone()
         {
-            staff.entry(p).or_default().push(u.id);
+            staff
+                .entry(p.to_string())
+                .or_default()
+                .push(u.id.to_string());
         }
     }
     let mut out = DemoVisits::default();
@@ -133,7 +136,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                 .daily_visits(day)
                 .unwrap_or(2)
                 .clamp(1, SLOTS.len() as i64) as usize;
-            let workers = staff.get(&provider).cloned().unwrap_or_default();
+            let workers = staff.get(provider.as_str()).cloned().unwrap_or_default();
             if workers.is_empty() || services.is_empty() {
                 day = day.succ_opt().unwrap_or(today);
                 continue;
@@ -184,7 +187,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                         kind,
                         staff_id: worker.clone().into(),
                         client_id: cl.id.clone(),
-                        provider_id: provider.clone().into(),
+                        provider_id: provider.clone(),
                         occurred_at: at,
                         received_at: at,
                         local_date: day,

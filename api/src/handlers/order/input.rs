@@ -165,7 +165,7 @@ impl OrderInput {
         let fields = CareOrderFields {
             decision_id: self.decision_id.to_string(),
             client_id: ClientId::default(), // from the decision, in check_refs
-            provider_id: self.provider_id.to_string(),
+            provider_id: self.provider_id.to_string().into(),
             ordered_on: self.ordered_on,
             valid_from: self.valid_from,
             valid_to: self.valid_to,
