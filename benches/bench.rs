@@ -1236,7 +1236,7 @@ fn build_month(
     let services: std::collections::HashMap<String, String> =
         hemtid_core::db::service::list(&mut c, &m.id)?
             .into_iter()
-            .map(|s| (s.fields.code, s.id))
+            .map(|s| (s.fields.code, s.id.into_string()))
             .collect();
     diesel::sql_query(
         "CREATE TEMP TABLE bench_client (client_id TEXT, staff_id TEXT, provider_id TEXT, service_id TEXT)",

@@ -116,13 +116,15 @@ fn main() -> Result<()> {
             let names: std::collections::HashMap<String, String> =
                 db::municipality::list(&mut conn)?
                     .into_iter()
-                    .map(|m| (m.id, format!("{} {}", m.code, m.name)))
+                    .map(|m| (m.id.into_string(), format!("{} {}", m.code, m.name)))
                     .collect();
             for o in &outcomes {
                 println!(
                     "{}{}: access log before {} UTC, clients whose orders ended before {}: {} clients' records deleted, {} kept in the research sample, {} rows",
                     if dry_run { "(dry run) " } else { "" },
-                    names.get(&o.municipality_id).map_or("?", String::as_str),
+                    names
+                        .get(o.municipality_id.as_str())
+                        .map_or("?", String::as_str),
                     o.access_log_before.format("%Y-%m-%d %H:%M"),
                     o.orders_ended_before,
                     o.clients_purged,

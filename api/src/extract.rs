@@ -182,7 +182,7 @@ impl FromRequest for Principal {
                 return Ok(Principal {
                     subject: format!("integration:{}", t.id),
                     role: Role::Admin,
-                    municipality_id: t.municipality_id,
+                    municipality_id: t.municipality_id.to_string(),
                     provider_id: None,
                     unit_id: None,
                     sid: None,

@@ -38,7 +38,7 @@ impl From<Municipality> for MunicipalityView {
     fn from(m: Municipality) -> Self {
         let s = m.settings;
         MunicipalityView {
-            id: m.id,
+            id: m.id.to_string(),
             code: m.code,
             name: m.name,
             time_zone: s.time_zone,
@@ -98,7 +98,7 @@ impl From<LineWithService> for LineView {
         LineView {
             id: l.line.id,
             position: l.line.position,
-            service_id: f.service_id,
+            service_id: f.service_id.to_string(),
             service_code: l.service_code,
             service_name: l.service_name,
             amount,

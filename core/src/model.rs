@@ -223,6 +223,22 @@ text_id!(
     UserId
 );
 
+text_id!(
+    /// A municipality's id.
+    MunicipalityId
+);
+
+text_id!(
+    /// A device's id: a door lock, an NFC reader or a tag, as its vendor
+    /// names it.
+    DeviceId
+);
+
+text_id!(
+    /// A service's (insats) id in the municipality's catalogue.
+    ServiceId
+);
+
 impl VisitId {
     /// Whether this is the id of the visit named after `event`.
     pub fn named_after(&self, event: &EventId) -> bool {

@@ -32,6 +32,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, StoreError, new_id};
 use crate::domain::local_date;
+use crate::model::MunicipalityId;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -50,7 +51,7 @@ const CHUNK: usize = 500;
 /// What one run did for one municipality.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outcome {
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     /// Access-log records before this instant were due.
     pub access_log_before: NaiveDateTime,
     /// Clients whose last activity was before this date were due.

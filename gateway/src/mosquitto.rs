@@ -139,7 +139,7 @@ pub fn render(conn: &mut DbConn, gateway: &GatewayAccount) -> Result<Rendered, S
     }
     let known: std::collections::BTreeSet<String> = municipality::list(conn)?
         .into_iter()
-        .map(|m| m.id)
+        .map(|m| m.id.into_string())
         .collect();
     for (token, m, hash) in api_token::active_for_broker(conn)? {
         if !known.contains(&m) || !safe(&token) || !safe(&m) {

@@ -156,7 +156,7 @@ pub(crate) async fn publish_configs(
                             .transpose()
                     });
                 match cfg {
-                    Ok(Some(body)) => out.push((lock.id, body)),
+                    Ok(Some(body)) => out.push((lock.id.to_string(), body)),
                     Ok(None) => {}
                     Err(e) => {
                         // Claimed but not read: leave it for the next round.

@@ -182,7 +182,7 @@ fn give_fob(c: &mut db::DbConn, municipality_id: &str, staff_id: &str, credentia
     staff_credential::create(
         c,
         &staff_credential::StaffCredential {
-            municipality_id: municipality_id.to_string(),
+            municipality_id: municipality_id.to_string().into(),
             credential: credential.to_string(),
             staff_id: staff_id.to_string().into(),
             kind: hemtid_core::model::CredentialKind::KeyFob,
@@ -551,7 +551,7 @@ async fn locks_get_their_key_configuration_retained(external: Option<String>) {
             &hemtid_core::db::digital_key::DigitalKey {
                 id: "key-1".into(),
                 kid: keys.kid().into(),
-                device_id: id.clone(),
+                device_id: id.clone().into(),
                 staff_id: env.anna.id.clone(),
                 issued_at: db::now(),
                 expires_at: db::now() + chrono::Duration::minutes(10),

@@ -115,7 +115,7 @@ pub fn build(
         .collect();
     let service_ids: HashMap<String, String> = catalogue
         .into_iter()
-        .map(|s| (s.fields.code, s.id))
+        .map(|s| (s.fields.code, s.id.into_string()))
         .collect();
     let code_of = |name: &str| codes.get(name).cloned().unwrap_or_else(|| name.to_string());
     let providers_n = n.div_ceil(500).max(1);
@@ -390,7 +390,7 @@ pub fn build(
                 (per_week, Period::Week)
             };
             lines.push(OrderLineFields {
-                service_id: service_id.clone(),
+                service_id: service_id.clone().into(),
                 minutes_per_occurrence: r.minutes as i32,
                 amount_unit: "minutes".into(),
                 times,

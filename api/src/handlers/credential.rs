@@ -76,7 +76,7 @@ pub async fn add_credential(
                 .into_result(kind)?
                 .ok_or_else(|| ApiError::internal("kind not validated"))?;
             let row = StaffCredential {
-                municipality_id: p.municipality_id.clone(),
+                municipality_id: p.municipality_id.clone().into(),
                 credential,
                 staff_id: staff.into(),
                 kind,

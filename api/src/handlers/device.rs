@@ -199,7 +199,7 @@ pub async fn register_device(
             let t = now();
             let new = NewDevice {
                 id: input.id,
-                municipality_id: p.municipality_id.clone(),
+                municipality_id: p.municipality_id.clone().into(),
                 provider_id: provider.into(),
                 kind,
                 client_id: input.client_id.map(|u| u.to_string().into()),

@@ -101,7 +101,7 @@ pub async fn issue_key(
                 key: token,
                 key_id: jti,
                 kid: keys.kid().to_string(),
-                lock_id: lock.id,
+                lock_id: lock.id.to_string(),
                 expires_at: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             })
         })

@@ -97,7 +97,7 @@ pub async fn my_clients(
             let standard: BTreeMap<String, i32> =
                 hemtid_core::db::service::list(c, &p.municipality_id)?
                     .into_iter()
-                    .map(|s| (s.id, s.fields.standard_minutes))
+                    .map(|s| (s.id.into_string(), s.fields.standard_minutes))
                     .collect();
             // The month's ordered and performed time of every client in
             // two reads, not a client's whole month each (the provider may

@@ -88,7 +88,7 @@ pub async fn get_client_month(
             let cm = client_month::read(c, &m, &id, provider.as_deref(), month)?;
             let catalogue: BTreeMap<String, (String, String)> = service::list(c, &m.id)?
                 .into_iter()
-                .map(|s| (s.id, (s.fields.code, s.fields.name)))
+                .map(|s| (s.id.into_string(), (s.fields.code, s.fields.name)))
                 .collect();
             let ids: BTreeSet<&String> = cm
                 .ordered_by_service

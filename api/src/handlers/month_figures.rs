@@ -134,7 +134,7 @@ pub async fn month_figures(
             let undecided: std::collections::BTreeSet<String> = services_of_m
                 .iter()
                 .filter(|x| x.fields.without_decision)
-                .map(|x| x.id.clone())
+                .map(|x| x.id.to_string())
                 .collect();
             let j = judge_month(c, &m, &cl.id, month, today, &undecided)?;
             let per_day = figure::client_days(c, &cl.id, month)?;
@@ -155,7 +155,7 @@ pub async fn month_figures(
             }
             let catalogue: std::collections::BTreeMap<String, (String, String)> = services_of_m
                 .into_iter()
-                .map(|x| (x.id, (x.fields.code, x.fields.name)))
+                .map(|x| (x.id.into_string(), (x.fields.code, x.fields.name)))
                 .collect();
             let frame = j.ordered.any() && j.ordered.frame;
             let weights: Vec<i64> = j

@@ -124,7 +124,7 @@ impl TokenKeys {
             sid: sid.to_string(),
             sub: user.id.to_string(),
             role: user.fields.role.as_str().to_string(),
-            mun: user.municipality_id.clone(),
+            mun: user.municipality_id.to_string(),
             provider: user.fields.provider_id.as_deref().map(String::from),
             unit: user.fields.authority_unit_id.clone(),
             iat: now,

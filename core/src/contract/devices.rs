@@ -44,8 +44,8 @@ pub struct DeviceBody {
 impl From<&Device> for DeviceBody {
     fn from(d: &Device) -> Self {
         DeviceBody {
-            id: d.id.clone(),
-            municipality_id: d.municipality_id.clone(),
+            id: d.id.to_string(),
+            municipality_id: d.municipality_id.to_string(),
             provider_id: d.provider_id.to_string(),
             kind: d.kind,
             client_id: d.client_id.as_deref().map(String::from),
@@ -119,7 +119,7 @@ impl From<&ProviderNotice> for ProviderNoticeBody {
         ProviderNoticeBody {
             id: n.id.clone(),
             provider_id: n.provider_id.to_string(),
-            device_id: n.device_id.clone(),
+            device_id: n.device_id.as_deref().map(String::from),
             kind: n.kind.clone(),
             message: n.message.clone(),
             created_at: n.created_at,
@@ -160,7 +160,7 @@ impl From<&DeadLetter> for DeadLetterBody {
             id: l.id.clone(),
             received_at: l.received_at,
             topic: l.topic.clone(),
-            device_id: l.device_id.clone(),
+            device_id: l.device_id.as_deref().map(String::from),
             reason: l.reason.clone(),
             detail: l.detail.clone(),
             replayed_at: l.replayed_at,

@@ -34,7 +34,7 @@ macro_rules! entry {
             fn from(r: &$row) -> Self {
                 $name {
                     id: r.id.to_string(),
-                    municipality_id: r.municipality_id.clone(),
+                    municipality_id: r.municipality_id.to_string(),
                     fields: $fields_body::from(&r.fields),
                     created_at: r.created_at,
                     updated_at: r.updated_at,

@@ -6,6 +6,7 @@
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
 use crate::model::ClientId;
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
 use crate::model::UserId;
 use crate::model::{AlertAction, AlertKind, AlertState, Audience};
@@ -18,7 +19,7 @@ use diesel::prelude::*;
 #[diesel(table_name = alert)]
 pub struct Alert {
     pub id: String,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     pub client_id: ClientId,
     /// `YYYY-MM`, local.
     pub month: String,
@@ -60,7 +61,7 @@ pub struct AlertChange {
 /// What the rules found for a client, month and kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     pub client_id: ClientId,
     pub month: String,
     pub kind: AlertKind,

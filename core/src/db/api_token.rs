@@ -3,6 +3,7 @@
 
 use super::schema::api_token;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use serde::Serialize;
 #[diesel(table_name = api_token)]
 pub struct ApiToken {
     pub id: String,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     pub name: String,
     #[serde(skip)]
     pub token_hash: String,

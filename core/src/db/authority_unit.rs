@@ -2,6 +2,7 @@
 
 use super::schema::authority_unit;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,7 +11,7 @@ use diesel::prelude::*;
 #[diesel(table_name = authority_unit)]
 pub struct AuthorityUnit {
     pub id: String,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     #[diesel(embed)]
     pub fields: AuthorityUnitFields,
     pub created_at: NaiveDateTime,

@@ -6,6 +6,7 @@ use super::{DbConn, StoreError, new_id, now, one_row};
 use crate::domain::{OrderLineSpec, OrderSpec, Period, Weekdays};
 use crate::model::ClientId;
 use crate::model::ProviderId;
+use crate::model::ServiceId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -58,7 +59,7 @@ pub struct OrderLine {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = order_line)]
 pub struct OrderLineFields {
-    pub service_id: String,
+    pub service_id: ServiceId,
     pub minutes_per_occurrence: i32,
     /// How the amount was written: `minutes` or `hours`.
     pub amount_unit: String,

@@ -12,6 +12,7 @@ use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
 use crate::model::ClientId;
 use crate::model::ProviderId;
+use crate::model::ServiceId;
 use crate::model::UserId;
 use crate::model::{Participation, PlanState, Review};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -53,7 +54,8 @@ pub struct PlanContent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ServicePart {
-    pub service_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub service_id: ServiceId,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 8000))]
     pub need_help_with: String,

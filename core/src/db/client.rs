@@ -4,6 +4,7 @@
 use super::schema::client;
 use super::{DbConn, StoreError, now, one_row};
 use crate::model::ClientId;
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
 use crate::model::UserId;
 use chrono::NaiveDateTime;
@@ -15,7 +16,7 @@ use std::fmt;
 #[diesel(table_name = client)]
 pub struct Client {
     pub id: ClientId,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     #[diesel(embed)]
     pub fields: ClientFields,
     pub created_at: NaiveDateTime,

@@ -111,7 +111,7 @@ pub fn ordered(
         out.minutes += t.total_minutes;
         for (line, minutes) in full.lines.iter().zip(&t.line_minutes) {
             *out.by_service
-                .entry(line.line.fields.service_id.clone())
+                .entry(line.line.fields.service_id.to_string())
                 .or_default() += minutes;
         }
         let kind: DecisionKind = decision_t::table
@@ -312,7 +312,7 @@ fn compute_order_minutes(
                     let mut by_service: BTreeMap<String, i64> = BTreeMap::new();
                     for (line, m) in own.iter().zip(&t.line_minutes) {
                         *by_service
-                            .entry(line.fields.service_id.clone())
+                            .entry(line.fields.service_id.to_string())
                             .or_default() += m;
                     }
                     (t.total_minutes, by_service.into_iter().collect())

@@ -7,6 +7,8 @@
 
 use super::schema::dead_letter;
 use super::{DbConn, StoreError, new_id};
+use crate::model::DeviceId;
+use crate::model::MunicipalityId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -17,7 +19,7 @@ pub struct DeadLetter {
     pub id: String,
     pub received_at: NaiveDateTime,
     pub topic: String,
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// A stable code, e.g. `unknown_device`.
     pub reason: String,
     pub detail: String,
@@ -26,7 +28,7 @@ pub struct DeadLetter {
     pub replayed_at: Option<NaiveDateTime>,
     pub replay_result: Option<String>,
     /// The device's municipality; only its admin sees the letter.
-    pub municipality_id: Option<String>,
+    pub municipality_id: Option<MunicipalityId>,
     /// The payload's length as received (more than is kept when over
     /// [`KEPT_PAYLOAD_BYTES`]).
     pub payload_bytes: i32,
@@ -72,13 +74,13 @@ pub fn add(conn: &mut DbConn, l: NewLetter<'_>) -> Result<DeadLetter, StoreError
         id: new_id(),
         received_at: l.at,
         topic: clean(&l.topic.chars().take(300).collect::<String>()),
-        device_id: l.device_id.map(clean),
+        device_id: l.device_id.map(clean).map(Into::into),
         reason: l.reason.to_string(),
         detail: clean(&l.detail.chars().take(1000).collect::<String>()),
         payload: kept.to_vec(),
         replayed_at: None,
         replay_result: None,
-        municipality_id: l.municipality_id.map(str::to_string),
+        municipality_id: l.municipality_id.map(str::to_string).map(Into::into),
         payload_bytes: i32::try_from(l.payload.len()).unwrap_or(i32::MAX),
         payload_sha256: Some(crate::auth::to_hex(&Sha256::digest(l.payload))),
         stored_payload: l

@@ -4,8 +4,9 @@
 use super::schema::device;
 use super::{DbConn, StoreError, now, one_row};
 use crate::model::ClientId;
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
-use crate::model::{DeviceKind, DeviceStatus};
+use crate::model::{DeviceId, DeviceKind, DeviceStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -18,8 +19,8 @@ pub const LOW_BATTERY_PCT: i32 = 20;
 #[diesel(table_name = device)]
 pub struct Device {
     /// The id in its topic, `hemtid/v1/devices/{id}/events`.
-    pub id: String,
-    pub municipality_id: String,
+    pub id: DeviceId,
+    pub municipality_id: MunicipalityId,
     pub provider_id: ProviderId,
     pub kind: DeviceKind,
     /// The client whose home it is in (for a household, one of them).
@@ -50,7 +51,7 @@ impl Device {
 #[diesel(table_name = device)]
 pub struct NewDevice {
     pub id: String,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     pub provider_id: ProviderId,
     pub kind: DeviceKind,
     pub client_id: Option<ClientId>,

@@ -4,6 +4,7 @@
 use super::device::Device;
 use super::schema::{device, digital_key, lock_signing_key};
 use super::{DbConn, StoreError};
+use crate::model::DeviceId;
 use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -16,7 +17,7 @@ pub struct DigitalKey {
     pub id: String,
     /// The signing key's id.
     pub kid: String,
-    pub device_id: String,
+    pub device_id: DeviceId,
     pub staff_id: UserId,
     pub issued_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,

@@ -112,6 +112,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
                 .unwrap()
                 .unwrap()
                 .id
+                .into_string()
         })
         .collect();
     let mut rng = Rng(2026);
@@ -129,7 +130,7 @@ fn incremental_figures_equal_a_rebuild_after_a_random_mix() {
             for svc in &services {
                 if rng.chance(50) {
                     out.services.push(PerformedService {
-                        service_id: svc.clone(),
+                        service_id: svc.clone().into(),
                         client_id: None,
                         minutes: rng.chance(30).then(|| 1 + rng.below(40) as u32),
                     });

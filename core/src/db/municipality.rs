@@ -2,6 +2,7 @@
 
 use super::schema::municipality;
 use super::{DbConn, StoreError, new_id, now, one_row};
+use crate::model::MunicipalityId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -10,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = municipality)]
 pub struct Municipality {
-    pub id: String,
+    pub id: MunicipalityId,
     /// Kommunkod, four digits (e.g. "0123" for Järfälla).
     pub code: String,
     pub name: String,

@@ -2,6 +2,7 @@
 
 use super::schema::provider;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ use diesel::prelude::*;
 #[diesel(table_name = provider)]
 pub struct Provider {
     pub id: ProviderId,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     #[diesel(embed)]
     pub fields: ProviderFields,
     pub created_at: NaiveDateTime,

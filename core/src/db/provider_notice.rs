@@ -4,6 +4,7 @@
 
 use super::schema::provider_notice;
 use super::{DbConn, StoreError, new_id};
+use crate::model::DeviceId;
 use crate::model::ProviderId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,7 +15,7 @@ use diesel::prelude::*;
 pub struct ProviderNotice {
     pub id: String,
     pub provider_id: ProviderId,
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// `low_battery`.
     pub kind: String,
     /// In Swedish, for the provider's staff.

@@ -2,6 +2,7 @@
 
 use super::schema::retention_run;
 use super::{DbConn, StoreError};
+use crate::model::MunicipalityId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -10,7 +11,7 @@ use diesel::prelude::*;
 #[diesel(table_name = retention_run)]
 pub struct RetentionRun {
     pub id: String,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     pub ran_at: NaiveDateTime,
     pub access_log_before: NaiveDateTime,
     pub orders_ended_before: NaiveDate,

@@ -2,6 +2,8 @@
 
 use super::schema::service;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
+use crate::model::ServiceId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -9,8 +11,8 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = service)]
 pub struct Service {
-    pub id: String,
-    pub municipality_id: String,
+    pub id: ServiceId,
+    pub municipality_id: MunicipalityId,
     #[diesel(embed)]
     pub fields: ServiceFields,
     pub created_at: NaiveDateTime,
@@ -140,15 +142,15 @@ pub fn update(
 /// `O`) and whether it is a care bundle (R19).
 pub fn kinds(
     conn: &mut DbConn,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, (bool, bool)>, StoreError> {
+    ids: &[ServiceId],
+) -> Result<std::collections::HashMap<ServiceId, (bool, bool)>, StoreError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     Ok(service::table
         .filter(service::id.eq_any(ids))
         .select((service::id, service::service_group, service::care_bundle))
-        .load::<(String, String, bool)>(conn)?
+        .load::<(ServiceId, String, bool)>(conn)?
         .into_iter()
         .map(|(id, group, bundle)| (id, (group == "O", bundle)))
         .collect())

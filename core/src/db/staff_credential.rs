@@ -3,6 +3,7 @@
 
 use super::schema::staff_credential;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
 use crate::model::UserId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = staff_credential)]
 pub struct StaffCredential {
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     /// As the device reports it, e.g. a fob's serial.
     pub credential: String,
     pub staff_id: UserId,

@@ -4,6 +4,7 @@
 
 use super::schema::user_account;
 use super::{DbConn, StoreError, now, one_row};
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
 use crate::model::UserId;
 use chrono::NaiveDateTime;
@@ -15,7 +16,7 @@ use diesel::prelude::*;
 #[diesel(table_name = user_account)]
 pub struct UserAccount {
     pub id: UserId,
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     #[diesel(embed)]
     pub fields: UserFields,
     pub password_hash: Option<String>,

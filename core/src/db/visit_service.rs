@@ -5,6 +5,7 @@
 use super::schema::visit_service;
 use super::{DbConn, StoreError};
 use crate::model::ClientId;
+use crate::model::ServiceId;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ pub struct VisitService {
     pub visit_id: crate::model::VisitId,
     /// Whose service: the visit's client, or a co-habiting one.
     pub client_id: ClientId,
-    pub service_id: String,
+    pub service_id: ServiceId,
     pub declined: bool,
     pub entered_minutes: Option<i32>,
     /// This service's share of the visit's real time.

@@ -8,6 +8,7 @@
 //! same numbers to the second.
 
 use super::split::{frame_window_seconds, local_midnight, proportional};
+use crate::model::ServiceId;
 use crate::model::{ClientId, ProviderId, UserId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -40,7 +41,7 @@ pub struct VisitFigureInput {
     /// (client id, basis points): whose time it is.
     pub shares: Vec<(ClientId, i64)>,
     /// (client id, service id, seconds) of the performed services.
-    pub services: Vec<(ClientId, String, i64)>,
+    pub services: Vec<(ClientId, ServiceId, i64)>,
 }
 
 /// One cell of the figures.
@@ -50,7 +51,7 @@ pub struct CellKey {
     pub provider_id: ProviderId,
     pub local_date: NaiveDate,
     /// A service id, or [`WHOLE`].
-    pub service_id: String,
+    pub service_id: ServiceId,
 }
 
 /// Amounts of a cell; negative in a delta.
@@ -178,7 +179,7 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
                 client_id: client.clone(),
                 provider_id: v.provider_id.clone(),
                 local_date: day,
-                service_id: service.to_string(),
+                service_id: service.to_string().into(),
             };
             let whole = Amounts {
                 seconds: now.0 - then.0,
@@ -204,7 +205,7 @@ pub fn add_visit(out: &mut Cells, v: &VisitFigureInput, tz: Tz, window: FrameWin
                 client_id: client.clone(),
                 provider_id: v.provider_id.clone(),
                 local_date: v.local_date,
-                service_id: WHOLE.to_string(),
+                service_id: WHOLE.to_string().into(),
             };
             let one = Amounts {
                 visits: 1,
@@ -327,7 +328,7 @@ pub fn add_declined(
         client_id: client_id.into(),
         provider_id: provider_id.into(),
         local_date: day,
-        service_id: WHOLE.to_string(),
+        service_id: WHOLE.to_string().into(),
     };
     let one = Amounts {
         declined: 1,

@@ -15,6 +15,7 @@ use crate::db::{DbConn, StoreError, alert, new_id};
 use crate::domain::{YearMonth, local_date};
 use crate::model::AlertKind;
 use crate::model::ClientId;
+use crate::model::MunicipalityId;
 use crate::model::ProviderId;
 use chrono::{Days, Months, NaiveDate};
 use diesel::prelude::*;
@@ -272,7 +273,7 @@ pub struct PlanList {
     pub seq: i64,
     pub id: String,
     #[serde(skip)]
-    pub municipality_id: String,
+    pub municipality_id: MunicipalityId,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub provider_id: ProviderId,
     pub list_date: NaiveDate,

@@ -114,12 +114,12 @@ pub fn settled(
     let mut out = Evaluation::default();
     let municipalities: BTreeMap<String, Municipality> = municipality::list(c)?
         .into_iter()
-        .map(|m| (m.id.clone(), m))
+        .map(|m| (m.id.to_string(), m))
         .collect();
     let mut runs: BTreeMap<&str, Ctx<'_>> = BTreeMap::new();
     for (client_id, month, _) in &marks {
         let cl = client::get_any(c, client_id)?;
-        let Some(m) = municipalities.get(&cl.municipality_id) else {
+        let Some(m) = municipalities.get(cl.municipality_id.as_str()) else {
             continue;
         };
         if !runs.contains_key(m.id.as_str()) {

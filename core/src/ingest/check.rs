@@ -134,7 +134,7 @@ impl Batch {
             &mut self.staff,
             self.directory.as_ref(),
             |k| &mut k.staff,
-            (dev.municipality_id.clone(), staff_id.clone()),
+            (dev.municipality_id.to_string(), staff_id.clone()),
             || user_account::get(conn, &dev.municipality_id, &staff_id),
         )?;
         if staff.fields.provider_id.as_deref() != Some(dev.provider_id.as_str())
@@ -150,7 +150,7 @@ impl Batch {
             &mut self.municipalities,
             self.directory.as_ref(),
             |k| &mut k.municipalities,
-            dev.municipality_id.clone(),
+            dev.municipality_id.to_string(),
             || municipality::get(conn, &dev.municipality_id),
         )?;
         // The same rules as the phone's: an unreadable stored time zone is
@@ -286,7 +286,7 @@ fn staff_of(
             &mut batch.credentials,
             batch.directory.as_ref(),
             |k| &mut k.credentials,
-            (dev.municipality_id.clone(), credential.to_string()),
+            (dev.municipality_id.to_string(), credential.to_string()),
             || staff_credential::staff_of(conn, &dev.municipality_id, credential),
         )? {
             Some(s) => s,

@@ -76,7 +76,7 @@ impl Directory {
             return;
         }
         for d in contacts.devices {
-            k.devices.insert(d.id.clone(), Some(d));
+            k.devices.insert(d.id.to_string(), Some(d));
         }
     }
 

@@ -1,5 +1,6 @@
 //! The device message: its format, limits and signature.
 
+use crate::model::DeviceId;
 use chrono::{DateTime, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -46,7 +47,7 @@ pub struct DeviceMessage {
     pub key_id: Option<String>,
     /// If present, must equal the id in the topic.
     #[serde(default)]
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// HMAC-SHA256 (hex) of [`DeviceMessage::signed_text`], for devices
     /// registered with a key.
     #[serde(default)]

@@ -77,8 +77,10 @@ pub(super) fn attribute(
         .services
         .iter()
         .map(|s| {
-            let (_, personal_care, bundle) =
-                catalogue.get(&s.service_id).copied().unwrap_or_default();
+            let (_, personal_care, bundle) = catalogue
+                .get(s.service_id.as_str())
+                .copied()
+                .unwrap_or_default();
             crate::domain::bundle::Performed {
                 client_id: s.client_id.as_deref().unwrap_or(client_id),
                 service_id: &s.service_id,
@@ -105,7 +107,7 @@ pub(super) fn attribute(
                         0
                     } else {
                         catalogue
-                            .get(&s.service_id)
+                            .get(s.service_id.as_str())
                             .map_or(0, |(m, _, _)| u32::try_from(*m).unwrap_or(0))
                     },
                     entered_minutes: s.minutes,

@@ -57,8 +57,8 @@ fn fixture() -> Fixture {
         provider: anna.fields.provider_id.clone().unwrap().to_string(),
         lisa: id_of("Lisa").to_string(),
         maj: id_of("Maj").to_string(),
-        shower: svc(&mut conn, "O-Duschhjälp"),
-        walk: svc(&mut conn, "O-Promenad"),
+        shower: svc(&mut conn, "O-Duschhjälp").to_string(),
+        walk: svc(&mut conn, "O-Promenad").to_string(),
         conn,
         _db: db,
     }
@@ -129,7 +129,7 @@ fn services(list: &[(&str, Option<u32>)]) -> Payload {
         services: list
             .iter()
             .map(|(id, minutes)| PerformedService {
-                service_id: (*id).to_string(),
+                service_id: (*id).to_string().into(),
                 client_id: None,
                 minutes: *minutes,
             })

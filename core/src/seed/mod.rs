@@ -198,7 +198,7 @@ fn build_demo(conn: &mut DbConn, today: NaiveDate, hash: &str) -> Result<Municip
         }
     }
     let ids = Ids {
-        municipality: m.id.clone(),
+        municipality: m.id.to_string(),
         jakobsberg: jakobsberg.to_string(),
         omsorgshuset: omsorgshuset.to_string(),
         caseworker_avo: caseworkers.first().cloned().unwrap_or_default().to_string(),

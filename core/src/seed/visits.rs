@@ -199,7 +199,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                     };
                 if declines {
                     let p = Payload {
-                        declined_services: mine.iter().map(|(s, _)| s.clone()).collect(),
+                        declined_services: mine.iter().map(|(s, _)| s.clone().into()).collect(),
                         ..Payload::default()
                     };
                     record::record(conn, &event(EventKind::Declined, start, p), None, rules)?;
@@ -216,7 +216,7 @@ pub fn demo_visits(conn: &mut DbConn, today: NaiveDate) -> Result<DemoVisits, Se
                     services: mine
                         .iter()
                         .map(|(s, m)| PerformedService {
-                            service_id: s.clone(),
+                            service_id: s.clone().into(),
                             client_id: None,
                             minutes: u32::try_from(*m).ok(),
                         })

@@ -110,14 +110,14 @@ impl Authority {
                     .map_err(|e| e.to_string())?
                     .map(|t| Identity::Integration {
                         token_id: t.id,
-                        municipality_id: t.municipality_id,
+                        municipality_id: t.municipality_id.to_string(),
                     }));
             }
             match device::get_any(&mut c, &user) {
                 Ok(d) if d.status == DeviceStatus::Active && d.secret_hash == hash => {
                     Ok(Some(Identity::Device {
-                        id: d.id,
-                        municipality_id: d.municipality_id,
+                        id: d.id.to_string(),
+                        municipality_id: d.municipality_id.to_string(),
                     }))
                 }
                 Ok(_) | Err(hemtid_core::db::StoreError::NotFound) => Ok(None),

@@ -135,7 +135,7 @@ impl Attackable {
             pool,
             host: String::new(),
             port: 0,
-            municipality: m,
+            municipality: m.into_string(),
             lock_a,
             secret_a,
             provider_a: anna.fields.provider_id.clone().unwrap().to_string(),

@@ -218,7 +218,7 @@ impl LineInput {
             v.add(at("note"), "too_long", "at most 1000 characters");
         }
         OrderLineFields {
-            service_id: String::new(), // resolved from the code in check_refs
+            service_id: String::new().into(), // resolved from the code in check_refs
             minutes_per_occurrence: i32::try_from(minutes).unwrap_or(0),
             amount_unit: self.unit.as_str().to_string(),
             times: self.times,
@@ -332,8 +332,8 @@ fn bundle_contents(
             Some(s)
                 if s.fields.active && s.fields.service_group == "O" && !s.fields.care_bundle =>
             {
-                if !ids.contains(&s.id) {
-                    ids.push(s.id);
+                if !ids.iter().any(|id| s.id == *id) {
+                    ids.push(s.id.to_string());
                 }
             }
             _ => v.add(

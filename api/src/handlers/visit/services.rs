@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use hemtid_core::db::visit_event::{ClientShare, Payload, PerformedService};
 use hemtid_core::db::{DbConn, access, service};
 use hemtid_core::domain::bundle;
+use hemtid_core::model::ServiceId;
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
@@ -20,7 +21,7 @@ pub(super) fn resolve_codes(
     municipality_id: &str,
     field: &str,
     codes: &[&str],
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<ServiceId>, ApiError> {
     let mut ids = Vec::with_capacity(codes.len());
     for (i, code) in codes.iter().enumerate() {
         match service::find_by_code(c, municipality_id, code.trim())? {
@@ -31,7 +32,7 @@ pub(super) fn resolve_codes(
                     "unknown_service",
                     "no such service in the catalogue",
                 );
-                ids.push(String::new());
+                ids.push(ServiceId::default());
             }
         }
     }

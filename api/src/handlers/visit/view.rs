@@ -59,7 +59,7 @@ fn views_of(
 ) -> Result<Vec<VisitView>, ApiError> {
     let ids: Vec<String> = attributed
         .iter()
-        .flat_map(|(_, a)| a.services.iter().map(|s| s.service_id.clone()))
+        .flat_map(|(_, a)| a.services.iter().map(|s| s.service_id.to_string()))
         .collect();
     let codes: HashMap<String, String> = service::codes(c, &ids)?;
     Ok(attributed
@@ -80,7 +80,10 @@ fn views_of(
                 .services
                 .into_iter()
                 .map(|s| ServiceView {
-                    code: codes.get(&s.service_id).cloned().unwrap_or_default(),
+                    code: codes
+                        .get(s.service_id.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
                     client_id: s.client_id.to_string(),
                     declined: s.declined,
                     entered_minutes: s.entered_minutes,

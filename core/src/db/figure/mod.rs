@@ -27,7 +27,7 @@ use crate::domain::YearMonth;
 use crate::domain::figures::{
     Amounts, CellKey, Figures, FrameWindow, StaffAmounts, StaffKey, VisitFigureInput,
 };
-use crate::model::ClientId;
+use crate::model::{ClientId, ServiceId};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -67,7 +67,7 @@ pub fn input_of(v: &Visit, a: &super::visit::Attribution) -> Option<VisitFigureI
         return None;
     }
     let (start, end) = (v.start()?, v.end()?);
-    let mut services: Vec<(ClientId, String, i64)> = a
+    let mut services: Vec<(ClientId, ServiceId, i64)> = a
         .services
         .iter()
         .filter(|s| !s.declined)
@@ -145,7 +145,7 @@ pub fn apply_marking(
                 k.client_id.to_string(),
                 k.provider_id.to_string(),
                 YearMonth::of(k.local_date).to_string(),
-                k.service_id.clone(),
+                k.service_id.to_string(),
             ))
             .or_default();
         m.seconds += a.seconds;

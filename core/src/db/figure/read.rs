@@ -244,7 +244,7 @@ pub fn stored_month(
                 client_id: client_id.into(),
                 provider_id: provider_id.into(),
                 local_date,
-                service_id,
+                service_id: service_id.into(),
             },
             Amounts {
                 seconds: s,

@@ -7,6 +7,7 @@ use super::{DbConn, StoreError};
 use crate::domain::pairing;
 use crate::domain::{EventKind, Method, Source};
 use crate::model::EventId;
+use crate::model::ServiceId;
 use crate::model::{ClientId, ProviderId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -55,7 +56,7 @@ pub struct Payload {
     pub services: Vec<PerformedService>,
     /// Check-out and declined visits: services the client declined (ids).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub declined_services: Vec<String>,
+    pub declined_services: Vec<ServiceId>,
     /// Check-in: the second staff member of a double-staffed visit (R20).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub double_staffing: bool,
@@ -79,7 +80,7 @@ pub struct ClientShare {
 /// A service performed, with minutes if the care worker entered them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PerformedService {
-    pub service_id: String,
+    pub service_id: ServiceId,
     /// For a shared visit: whose service (default: the visit's client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<ClientId>,
