@@ -1,0 +1,1 @@
+DROP INDEX care_plan_version_provider;
