@@ -128,3 +128,9 @@ impl From<DieselError> for StoreError {
         }
     }
 }
+
+/// A hand-written statement ([`super::sql`], [`super::unnest`]) given
+/// other values than its `?` markers ask for: a defect in the caller.
+pub(super) fn mismatch() -> DieselError {
+    DieselError::QueryBuilderError("a statement's values do not match its markers".into())
+}

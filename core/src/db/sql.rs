@@ -8,6 +8,7 @@
 //! its values' types) like any other statement of diesel's, on both
 //! backends, unless it says it is one of many shapes ([`Statement::once`]).
 
+use super::error::mismatch;
 use super::{DbConn, StoreError};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
@@ -115,10 +116,6 @@ where
         }
         Ok(())
     }
-}
-
-fn mismatch() -> diesel::result::Error {
-    diesel::result::Error::QueryBuilderError("a statement's values do not match its markers".into())
 }
 
 /// SQLite: `column IN (the ids)` as one statement diesel keeps prepared,

@@ -10,6 +10,7 @@
 //! prepared once per connection and kept: diesel caches it by its text and
 //! its values' types, which do not change with the number of rows.
 
+use super::error::mismatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -98,10 +99,6 @@ impl QueryFragment<Pg> for Query<'_> {
         }
         Ok(())
     }
-}
-
-fn mismatch() -> diesel::result::Error {
-    diesel::result::Error::QueryBuilderError("a statement's values do not match its markers".into())
 }
 
 /// The rows of `table` whose `column` is one of the texts bound to its

@@ -16,6 +16,7 @@ const EVERY: Duration = Duration::from_millis(250);
 
 pub async fn run(scx: ServerContext, pool: Pool, sessions: Sessions) {
     let mut seen: Option<i64> = None;
+    let mut failing = false;
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -25,9 +26,20 @@ pub async fn run(scx: ServerContext, pool: Pool, sessions: Sessions) {
             directory::credential_version(&mut *p.get()?)
         })
         .await;
-        let Ok(Ok(version)) = version else {
-            continue;
+        let version = match version {
+            Ok(Ok(version)) => version,
+            Ok(Err(e)) => {
+                unread(&mut failing, &e);
+                continue;
+            }
+            Err(e) => {
+                unread(&mut failing, &e);
+                continue;
+            }
         };
+        if std::mem::take(&mut failing) {
+            tracing::info!("the credential watch reads the database again");
+        }
         if seen == Some(version) {
             continue;
         }
@@ -58,6 +70,21 @@ pub async fn run(scx: ServerContext, pool: Pool, sessions: Sessions) {
             Ok(Err(e)) => tracing::debug!(error = %e, "could not check the broker's connections"),
             Err(e) => tracing::debug!(error = %e, "could not check the broker's connections"),
         }
+    }
+}
+
+/// A failed read of the credentials' version: said once at warn when the
+/// reads begin to fail (four a second would fill the log), then at debug.
+fn unread(failing: &mut bool, e: &dyn std::fmt::Display) {
+    if *failing {
+        tracing::debug!(error = %e, "the credential watch could not read the database");
+    } else {
+        tracing::warn!(
+            error = %e,
+            "the credential watch could not read the database: a withdrawn device or token \
+             keeps its connection until it can; trying again"
+        );
+        *failing = true;
     }
 }
 

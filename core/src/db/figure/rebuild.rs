@@ -107,7 +107,11 @@ pub fn rebuild_staff_month(
 pub fn rebuild_all_staff(c: &mut DbConn) -> Result<usize, StoreError> {
     let mut n = 0;
     for m in db::municipality::list(c)? {
-        let Some(rules) = m.rules() else { continue };
+        // As in `rebuild_month`: a municipality whose stored time zone does
+        // not read is an error, not a municipality without figures.
+        let rules = m
+            .rules()
+            .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
         let clients = client::table
             .filter(client::municipality_id.eq(&m.id))
             .select(client::id);
