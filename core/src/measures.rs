@@ -17,8 +17,7 @@ use crate::db::schema::{absence, authority_unit, client, provider, user_account}
 use crate::db::{DbConn, StoreError};
 use crate::domain::PersonalNumber;
 use crate::domain::continuity::{self, ContactShare, NATIONAL, National};
-use crate::model::ClientId;
-use crate::model::ProviderId;
+use crate::model::{ClientId, ProviderId};
 use crate::report::Filter;
 use chrono::{NaiveDate, TimeZone};
 use diesel::prelude::*;

@@ -7,8 +7,7 @@
 use super::chain;
 use super::schema::{access_log, access_subject};
 use super::{DbConn, StoreError};
-use crate::model::ClientId;
-use crate::model::UserId;
+use crate::model::{ClientId, UserId};
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 

@@ -5,11 +5,9 @@
 
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
-use crate::model::ClientId;
-use crate::model::MunicipalityId;
-use crate::model::ProviderId;
-use crate::model::UserId;
-use crate::model::{AlertAction, AlertKind, AlertState, Audience};
+use crate::model::{
+    AlertAction, AlertKind, AlertState, Audience, ClientId, MunicipalityId, ProviderId, UserId,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

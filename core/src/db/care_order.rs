@@ -4,9 +4,7 @@
 use super::schema::{care_order, client, order_line, service};
 use super::{DbConn, StoreError, new_id, now, one_row};
 use crate::domain::{OrderLineSpec, OrderSpec, Period, Weekdays};
-use crate::model::ClientId;
-use crate::model::ProviderId;
-use crate::model::ServiceId;
+use crate::model::{ClientId, ProviderId, ServiceId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 

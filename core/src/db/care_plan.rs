@@ -10,11 +10,7 @@
 use super::schema::{care_plan_follow_up, care_plan_version, contact_person, individual_follow_up};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
-use crate::model::ClientId;
-use crate::model::ProviderId;
-use crate::model::ServiceId;
-use crate::model::UserId;
-use crate::model::{Participation, PlanState, Review};
+use crate::model::{ClientId, Participation, PlanState, ProviderId, Review, ServiceId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};

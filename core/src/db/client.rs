@@ -3,10 +3,7 @@
 
 use super::schema::client;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::ClientId;
-use crate::model::MunicipalityId;
-use crate::model::ProviderId;
-use crate::model::UserId;
+use crate::model::{ClientId, MunicipalityId, ProviderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::fmt;

@@ -8,8 +8,7 @@
 
 use super::schema::{consent, shared_board};
 use super::{DbConn, StoreError, new_id};
-use crate::model::ClientId;
-use crate::model::ConsentState;
+use crate::model::{ClientId, ConsentState};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;

@@ -7,8 +7,7 @@
 
 use super::schema::dead_letter;
 use super::{DbConn, StoreError, new_id};
-use crate::model::DeviceId;
-use crate::model::MunicipalityId;
+use crate::model::{DeviceId, MunicipalityId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -2,8 +2,7 @@
 
 use super::schema::{client, decision};
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::ClientId;
-use crate::model::UserId;
+use crate::model::{ClientId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 

@@ -3,10 +3,7 @@
 
 use super::schema::device;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::ClientId;
-use crate::model::MunicipalityId;
-use crate::model::ProviderId;
-use crate::model::{DeviceId, DeviceKind, DeviceStatus};
+use crate::model::{ClientId, DeviceId, DeviceKind, DeviceStatus, MunicipalityId, ProviderId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

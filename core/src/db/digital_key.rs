@@ -4,8 +4,7 @@
 use super::device::Device;
 use super::schema::{device, digital_key, lock_signing_key};
 use super::{DbConn, StoreError};
-use crate::model::DeviceId;
-use crate::model::UserId;
+use crate::model::{DeviceId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

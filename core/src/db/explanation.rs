@@ -6,10 +6,7 @@
 use super::schema::{explanation, explanation_history};
 use super::{DbConn, StoreError, new_id};
 use crate::domain::YearMonth;
-use crate::model::ClientId;
-use crate::model::ExplanationState;
-use crate::model::ProviderId;
-use crate::model::UserId;
+use crate::model::{ClientId, ExplanationState, ProviderId, UserId};
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 

@@ -3,9 +3,7 @@
 
 use super::schema::journal_note;
 use super::{DbConn, StoreError};
-use crate::model::ClientId;
-use crate::model::ProviderId;
-use crate::model::UserId;
+use crate::model::{ClientId, ProviderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

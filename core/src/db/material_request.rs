@@ -8,10 +8,7 @@
 use super::schema::{journal_note, material_request};
 use super::{DbConn, StoreError, new_id};
 use crate::db::{ChangeError, RuleError};
-use crate::model::ClientId;
-use crate::model::ProviderId;
-use crate::model::RequestState;
-use crate::model::UserId;
+use crate::model::{ClientId, ProviderId, RequestState, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 

@@ -5,8 +5,7 @@ use super::schema::{month_lock, month_lock_log, visit};
 use super::{DbConn, StoreError};
 use crate::db::{ChangeError, RuleError};
 use crate::domain::YearMonth;
-use crate::model::ProviderId;
-use crate::model::UserId;
+use crate::model::{ProviderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

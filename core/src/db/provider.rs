@@ -2,8 +2,7 @@
 
 use super::schema::provider;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::MunicipalityId;
-use crate::model::ProviderId;
+use crate::model::{MunicipalityId, ProviderId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -4,8 +4,7 @@
 
 use super::schema::provider_notice;
 use super::{DbConn, StoreError, new_id};
-use crate::model::DeviceId;
-use crate::model::ProviderId;
+use crate::model::{DeviceId, ProviderId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -2,8 +2,7 @@
 
 use super::schema::service;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::MunicipalityId;
-use crate::model::ServiceId;
+use crate::model::{MunicipalityId, ServiceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -3,8 +3,7 @@
 
 use super::schema::staff_credential;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::MunicipalityId;
-use crate::model::UserId;
+use crate::model::{MunicipalityId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -4,9 +4,7 @@
 
 use super::schema::user_account;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::MunicipalityId;
-use crate::model::ProviderId;
-use crate::model::UserId;
+use crate::model::{MunicipalityId, ProviderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -5,8 +5,9 @@
 use super::schema::{visit, visit_service, visit_share};
 use super::sql::{in_list, json_list};
 use super::{DbConn, StoreError};
-use crate::model::{ClientId, ProviderId, UserId};
-use crate::model::{EventId, Method, VisitException, VisitId, VisitStatus};
+use crate::model::{
+    ClientId, EventId, Method, ProviderId, UserId, VisitException, VisitId, VisitStatus,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;

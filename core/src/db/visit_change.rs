@@ -6,8 +6,7 @@
 use super::schema::visit_change;
 use super::visit::Visit;
 use super::{DbConn, StoreError, new_id};
-use crate::model::ProviderId;
-use crate::model::VisitChangeKind;
+use crate::model::{ProviderId, VisitChangeKind};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;

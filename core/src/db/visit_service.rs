@@ -4,8 +4,7 @@
 
 use super::schema::visit_service;
 use super::{DbConn, StoreError};
-use crate::model::ClientId;
-use crate::model::ServiceId;
+use crate::model::{ClientId, ServiceId};
 use diesel::prelude::*;
 use serde::Serialize;
 

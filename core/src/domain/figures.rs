@@ -8,8 +8,7 @@
 //! same numbers to the second.
 
 use super::split::{frame_window_seconds, local_midnight, proportional};
-use crate::model::ServiceId;
-use crate::model::{ClientId, ProviderId, UserId};
+use crate::model::{ClientId, ProviderId, ServiceId, UserId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;

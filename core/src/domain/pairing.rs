@@ -26,8 +26,7 @@
 //! of the nearest ones that stand for a run), which is what [`affected`]
 //! returns.
 
-use crate::model::ClientId;
-use crate::model::EventId;
+use crate::model::{ClientId, EventId};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::cmp::Ordering;
