@@ -15,6 +15,7 @@ use actix_web::{App, web};
 use error::{ApiError, ErrorCode};
 use hemtid_core::auth::TokenKeys;
 use hemtid_core::db::{DbConn, Pool};
+use hemtid_core::record::Pending;
 
 /// Where "now" comes from: the system clock, or a fixed instant so tests
 /// can travel in time. (Token expiry always uses the system clock.)
@@ -58,6 +59,9 @@ pub struct AppState {
     /// The municipalities' identity providers (OpenID Connect); set once
     /// at start, none unless configured.
     pub identity: std::sync::OnceLock<std::sync::Arc<hemtid_core::auth::oidc::IdentityProviders>>,
+    /// What the phone's items look up that seldom changes, kept across
+    /// requests while the database's directory version stays the same.
+    pub directory: std::sync::Arc<hemtid_core::intake::Directory>,
     /// SQLite: the single writer the phone's writes are committed by
     /// together; started at the first write.
     writer: std::sync::OnceLock<Option<hemtid_core::writer::Writer>>,
@@ -90,6 +94,7 @@ impl AppState {
             gateway_ready: Default::default(),
             metrics_elsewhere: Default::default(),
             identity: Default::default(),
+            directory: Default::default(),
             writer: Default::default(),
         })
     }
@@ -120,13 +125,15 @@ impl AppState {
         .map_err(ApiError::internal)?
     }
 
-    /// Runs `f`, which writes, and answers once its write is committed. On
-    /// SQLite `f` runs in the single writer's next transaction (in a
-    /// savepoint of its own) with the other writes waiting then, committed
-    /// together (`hemtid_core::writer`); on PostgreSQL as [`AppState::db`].
+    /// Runs `f`, which writes, and answers once its write is committed.
+    /// What `f` defers to the figures ([`Pending`]) is written in the same
+    /// transaction before the commit. On SQLite `f` runs in the single
+    /// writer's next transaction (in a savepoint of its own) with the other
+    /// writes waiting then, committed together (`hemtid_core::writer`); on
+    /// PostgreSQL in a transaction of its own on a pooled connection.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let writer = match self.writer.get() {
@@ -149,7 +156,16 @@ impl AppState {
             }
         };
         let Some(writer) = writer else {
-            return self.db(f).await;
+            return self
+                .db(move |c| {
+                    hemtid_core::db::transaction_for(c, |c| {
+                        let mut pending = Pending::default();
+                        let r = f(c, &mut pending)?;
+                        pending.apply(c)?;
+                        Ok(r)
+                    })
+                })
+                .await;
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         writer.submit(f, move |r| {

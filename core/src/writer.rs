@@ -7,14 +7,16 @@
 //! connection: it takes every write waiting when it is free, runs each in
 //! a savepoint of one transaction (a write that fails leaves no trace and
 //! does not disturb the others), commits once, and only then answers each
-//! of them. A write is answered after the commit that keeps it, never
+//! of them. What the writes change in the figures is gathered
+//! ([`Pending`]) and written once, before the commit: each write's share
+//! only if its savepoint was kept. A write is answered after the commit that keeps it, never
 //! before; if the commit fails, each is answered with that failure.
 //!
 //! PostgreSQL needs none of this: its writers wait for row locks, not for
 //! the whole database, and it groups concurrent commits itself.
 
 use crate::db::{DbConn, Pool, StoreError};
-use diesel::result::Error as DieselError;
+use crate::record::Pending;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
@@ -29,8 +31,9 @@ pub struct Writer {
 
 /// One write, type-erased: run it in the writer's transaction, or refuse it.
 trait Work: Send {
-    /// Runs in a savepoint; what it returns is told the outcome.
-    fn run(self: Box<Self>, c: &mut DbConn) -> Ran;
+    /// Runs in a savepoint; what it returns is told the outcome. What it
+    /// defers to the figures is added to `pending` if it succeeded.
+    fn run(self: Box<Self>, c: &mut DbConn, pending: &mut Pending) -> Ran;
     /// Answers without running (the writer has no connection).
     fn refuse(self: Box<Self>, e: StoreError);
 }
@@ -47,18 +50,6 @@ struct Ran {
     panicked: bool,
 }
 
-/// A write's own error, or the savepoint's.
-enum Fail<E> {
-    Own(E),
-    Store(StoreError),
-}
-
-impl<E> From<DieselError> for Fail<E> {
-    fn from(e: DieselError) -> Self {
-        Fail::Store(e.into())
-    }
-}
-
 struct Task<F, R> {
     f: F,
     reply: R,
@@ -73,22 +64,22 @@ impl<T, E, F, R> Work for Task<F, R>
 where
     T: Send + 'static,
     E: From<StoreError> + Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, E> + Send + 'static,
     R: FnOnce(Result<T, E>) + Send + 'static,
 {
-    fn run(self: Box<Self>, c: &mut DbConn) -> Ran {
+    fn run(self: Box<Self>, c: &mut DbConn, pending: &mut Pending) -> Ran {
         let Task { f, reply } = *self;
-        // A savepoint: a write that fails is undone alone.
-        let own = |c: &mut DbConn| f(c).map_err(Fail::Own);
-        match catch_unwind(AssertUnwindSafe(|| crate::db::transaction_with(c, own))) {
+        // A savepoint: a write that fails is undone alone, and so is what
+        // it deferred.
+        let mut mine = Pending::default();
+        let own = |c: &mut DbConn| f(c, &mut mine);
+        let ran = catch_unwind(AssertUnwindSafe(|| crate::db::transaction_for(c, own)));
+        if matches!(ran, Ok(Ok(_))) {
+            pending.merge(mine);
+        }
+        match ran {
             Ok(result) => Ran {
-                settle: Box::new(Done {
-                    result: result.map_err(|e| match e {
-                        Fail::Own(e) => e,
-                        Fail::Store(e) => E::from(e),
-                    }),
-                    reply,
-                }),
+                settle: Box::new(Done { result, reply }),
                 panicked: false,
             },
             Err(_) => Ran {
@@ -153,12 +144,14 @@ impl Writer {
 
     /// Runs `f` in the writer's next transaction and calls `reply` with its
     /// result once that transaction is committed (or has failed). `f` runs
-    /// in a savepoint: its error undoes its own writes only.
+    /// in a savepoint: its error undoes its own writes only. What `f`
+    /// defers to its [`Pending`] is applied once for the transaction,
+    /// before the commit.
     pub fn submit<T, E, F, R>(&self, f: F, reply: R)
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, E> + Send + 'static,
         R: FnOnce(Result<T, E>) + Send + 'static,
     {
         if let Err(mpsc::SendError(work)) = self.tx.send(Box::new(Task { f, reply })) {
@@ -195,15 +188,16 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
     let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(batch.len());
     let mut pending = batch.into_iter();
     let outcome: Result<(), StoreError> = crate::db::transaction_polling(conn, |c| {
+        let mut deferred = Pending::default();
         for w in pending.by_ref() {
-            let ran = w.run(c);
+            let ran = w.run(c, &mut deferred);
             settles.push(ran.settle);
             if ran.panicked {
                 // The connection's state is unknown: keep nothing.
                 return Err(failure("a write in the transaction panicked", false));
             }
         }
-        Ok(())
+        deferred.apply(c)
     });
     if let Err(e) = &outcome {
         tracing::warn!(error = %e, writes = settles.len(), "a batch of writes was not committed");
@@ -273,7 +267,7 @@ mod tests {
         let (started, running) = channel::<()>();
         let (done, answer) = channel();
         writer.submit(
-            move |_c: &mut DbConn| {
+            move |_c: &mut DbConn, _: &mut Pending| {
                 started.send(()).unwrap();
                 wait.recv_timeout(Duration::from_secs(30)).unwrap();
                 Ok::<_, StoreError>(())
@@ -301,7 +295,7 @@ mod tests {
             writer.submit(
                 {
                     let k = k.clone();
-                    move |c: &mut DbConn| insert(c, &k)
+                    move |c: &mut DbConn, _: &mut Pending| insert(c, &k)
                 },
                 move |r: Result<(), StoreError>| {
                     // Read from a connection of its own: the commit is done.
@@ -329,7 +323,7 @@ mod tests {
         for k in ["a", "b", "a", "c"] {
             let (tx, r) = channel();
             writer.submit(
-                move |c: &mut DbConn| {
+                move |c: &mut DbConn, _: &mut Pending| {
                     insert(c, k)?;
                     // Written, then refused: the savepoint undoes both.
                     if k == "c" {
@@ -359,6 +353,60 @@ mod tests {
         assert_eq!(keys(&db), ["a", "b"]);
     }
 
+    /// What a write defers to the figures is written once for the
+    /// transaction, and only that of the writes kept.
+    #[test]
+    fn what_a_write_defers_is_applied_only_if_it_is_kept() {
+        use crate::db::schema::figure_dirty;
+        let (db, _pool, writer) = setup();
+        let clients: Vec<String> = {
+            let mut c = db.connect();
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+            let m = crate::seed::demo(&mut c, day).unwrap().municipality;
+            crate::db::client::list(&mut c, &m.id)
+                .unwrap()
+                .into_iter()
+                .take(3)
+                .map(|cl| cl.id.to_string())
+                .collect()
+        };
+        {
+            let mut c = db.connect();
+            diesel::delete(figure_dirty::table).execute(&mut c).unwrap();
+        }
+        let (go, held) = hold(&writer);
+        let mut rx = Vec::new();
+        for (i, client) in clients.iter().enumerate() {
+            let (tx, r) = channel();
+            let client = client.clone();
+            writer.submit(
+                move |c: &mut DbConn, p: &mut Pending| {
+                    insert(c, &client)?;
+                    p.stale_open.insert((client, "2026-11".into()));
+                    // The second is refused after it deferred its mark.
+                    if i == 1 {
+                        return Err(RuleError::WrongState("no".into()).into());
+                    }
+                    Ok(())
+                },
+                move |r: Result<(), ChangeError>| tx.send(r).unwrap(),
+            );
+            rx.push(r);
+        }
+        go.send(()).unwrap();
+        assert!(answer(&held).is_ok());
+        let got: Vec<bool> = rx.iter().map(|r| answer(r).is_ok()).collect();
+        assert_eq!(got, [true, false, true]);
+        let mut marked: Vec<String> = figure_dirty::table
+            .select(figure_dirty::client_id)
+            .load(&mut db.connect())
+            .unwrap();
+        marked.sort();
+        let mut kept = vec![clients[0].clone(), clients[2].clone()];
+        kept.sort();
+        assert_eq!(marked, kept);
+    }
+
     #[test]
     fn a_panicking_write_fails_its_transaction_and_the_writer_goes_on() {
         let (db, _pool, writer) = setup();
@@ -367,7 +415,7 @@ mod tests {
         for k in ["x", "boom", "y"] {
             let (tx, r) = channel();
             writer.submit(
-                move |c: &mut DbConn| {
+                move |c: &mut DbConn, _: &mut Pending| {
                     insert(c, k)?;
                     if k == "boom" {
                         panic!("a bug");
@@ -400,7 +448,7 @@ mod tests {
         // The next transaction works, on a sound connection.
         let (tx, r) = channel();
         writer.submit(
-            |c: &mut DbConn| insert(c, "z"),
+            |c: &mut DbConn, _: &mut Pending| insert(c, "z"),
             move |r: Result<(), StoreError>| tx.send(r).unwrap(),
         );
         assert!(answer(&r).is_ok());

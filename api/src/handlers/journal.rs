@@ -142,9 +142,10 @@ pub async fn post_note(
     Json(input): Json<NoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let r = state
         .db(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
+            let ctx = Ctx::load(c, &p, now, &directory)?;
             add(c, &ctx, &id, &input)
         })
         .await?;

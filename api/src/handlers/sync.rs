@@ -12,6 +12,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::DbConn;
+use hemtid_core::record::Pending;
 use hemtid_core::record::Recorded;
 use hemtid_core::validate::FieldError;
 use serde::{Deserialize, Serialize};
@@ -102,12 +103,17 @@ impl Item {
         t.with_timezone(&chrono::Utc)
     }
 
-    fn apply(&self, c: &mut DbConn, ctx: &Ctx) -> Result<&'static str, ApiError> {
+    fn apply(
+        &self,
+        c: &mut DbConn,
+        ctx: &Ctx,
+        pending: &mut Pending,
+    ) -> Result<&'static str, ApiError> {
         let recorded = match self {
-            Item::CheckIn(i) => visit::check_in(c, ctx, i)?,
-            Item::CheckOut(i) => visit::check_out(c, ctx, i)?,
-            Item::Declined(i) => visit::declined(c, ctx, i)?,
-            Item::Entry(i) => visit::entry(c, ctx, i)?,
+            Item::CheckIn(i) => visit::check_in(c, ctx, i, pending)?,
+            Item::CheckOut(i) => visit::check_out(c, ctx, i, pending)?,
+            Item::Declined(i) => visit::declined(c, ctx, i, pending)?,
+            Item::Entry(i) => visit::entry(c, ctx, i, pending)?,
             Item::Note(n) => return Ok(journal::add(c, ctx, &n.client_id, &n.note())?.result),
         };
         Ok(match recorded {
@@ -180,16 +186,17 @@ pub async fn post_sync(
         ));
     }
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let results = state
-        .write(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
+        .write(move |c, pending| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
             // In time order, so the answer reads like the day; the result
             // does not depend on it.
             let mut items = input.items;
             items.sort_by_key(|i| (i.at(), i.event_id()));
             items
                 .iter()
-                .map(|item| result_of(item.event_id().to_string(), item.apply(c, &ctx)))
+                .map(|item| result_of(item.event_id().to_string(), item.apply(c, &ctx, pending)))
                 .collect::<Result<Vec<_>, ApiError>>()
         })
         .await?;

@@ -269,3 +269,64 @@ async fn the_measures_default_to_the_national_measurement_weeks() {
         (Some("2026-09-28"), Some("2026-10-11"))
     );
 }
+
+/// The phone's checks keep the catalogue across requests only while no
+/// service changes: a service withdrawn is refused at the next check-out,
+/// and a new one is taken at once, with its code in the answer.
+#[actix_web::test]
+async fn the_phone_sees_a_catalogue_change_at_once() {
+    let ctx = setup().await;
+    let anna = ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let lisa = ctx.find("/api/v1/clients", "given_name", "Lisa").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = |t: &str, code: &str| {
+        json!({"event_id": uuid::Uuid::new_v4().to_string(), "client_id": lisa,
+               "occurred_at": t, "method": "nfc", "tag_uid": "04:A2:19:7C",
+               "services": [{"code": code}]})
+    };
+    let send = |body: Value| {
+        ctx.call(
+            Method::POST,
+            "/api/v1/visits/check-out",
+            Some(&anna),
+            Some(body),
+        )
+    };
+    let r = send(out("2026-11-20T09:00:00+01:00", "O-Promenad")).await;
+    assert_eq!(
+        r.ok(StatusCode::CREATED)["visits"][0]["services"][0]["code"],
+        "O-Promenad"
+    );
+    // Withdrawn from the catalogue.
+    let walk = ctx.find("/api/v1/services", "code", "O-Promenad").await;
+    let put = json!({"code": "O-Promenad", "name": walk["name"], "group": "O",
+        "standard_minutes": walk["standard_minutes"], "active": false});
+    ctx.put(
+        &format!("/api/v1/services/{}", walk["id"].as_str().unwrap()),
+        put,
+    )
+    .await
+    .ok(StatusCode::OK);
+    let r = send(out("2026-11-21T09:00:00+01:00", "O-Promenad")).await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("services[0]".into(), "unknown_service".into())]
+    );
+    // A new service.
+    service(
+        &ctx,
+        json!({"code": "S-Trappstädning", "name": "Fönsterputs", "group": "S",
+               "standard_minutes": 60}),
+    )
+    .await;
+    let r = send(out("2026-11-22T09:00:00+01:00", "S-Trappstädning")).await;
+    let codes: Vec<Value> = r.ok(StatusCode::CREATED)["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["services"][0]["code"].clone())
+        .collect();
+    assert!(codes.contains(&json!("S-Trappstädning")), "{codes:?}");
+}

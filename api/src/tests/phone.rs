@@ -807,6 +807,38 @@ async fn a_visit_to_a_couple_is_split_by_share() {
     assert_eq!(service(&maj, "S-Städning 2 r o k"), Some(36));
     assert_eq!(service(&nils_month, "O-Duschhjälp"), Some(24));
     assert_eq!(service(&maj, "O-Duschhjälp"), Some(0));
+
+    // Nils moves out. The phone's checks keep clients across requests
+    // only while no client changes: his share is refused at once.
+    let path = format!("/api/v1/clients/{nils}");
+    let row = p.ctx.get(&path).await.ok(StatusCode::OK).clone();
+    let mut put = json!({});
+    for f in [
+        "personal_number",
+        "given_name",
+        "family_name",
+        "street_address",
+        "postal_code",
+        "city",
+        "phone",
+        "caseworker_id",
+        "provider_id",
+    ] {
+        put[f] = row[f].clone();
+    }
+    p.ctx.put(&path, put).await.ok(StatusCode::OK);
+    let mut again = check_out(
+        &p.maj,
+        "2026-11-18T11:00:00+01:00",
+        json!([{"code": "O-Duschhjälp", "client_id": nils}]),
+    );
+    again["shares"] =
+        json!([{"client_id": p.maj, "percent": 60}, {"client_id": nils, "percent": 40}]);
+    let r = p.send(&p.anna, "/api/v1/visits/check-out", again).await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("shares[1].client_id".into(), "not_in_household".into())]
+    );
 }
 
 /// The fuzz target of the offline sync: batches of items that are valid,

@@ -122,7 +122,7 @@ pub use migrate::{revert_all_migrations, revert_last_migration, run_migrations};
 pub use pool::{DbConn, Manager, Pool, PooledConn, backend_of, pool, pool_lazy};
 pub(crate) use transaction::execute_on;
 pub use transaction::{
-    change, ping, read_mostly, transaction, transaction_polling, transaction_with,
+    change, ping, read_mostly, transaction, transaction_for, transaction_polling, transaction_with,
 };
 pub use url::{Backend, DatabaseUrl, create_private_dir};
 pub use warnings::{durability_warnings, statistics_warnings, transport_warnings};

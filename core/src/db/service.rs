@@ -154,3 +154,72 @@ pub fn kinds(
         .map(|(id, group, bundle)| (id, (group == "O", bundle)))
         .collect())
 }
+
+/// A municipality's catalogue as the phone's items use it: services by
+/// code and codes by service, read in one query.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    by_code: std::collections::HashMap<String, Entry>,
+    codes: std::collections::HashMap<ServiceId, String>,
+}
+
+/// A service of a [`Catalogue`].
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: ServiceId,
+    pub active: bool,
+    /// Personal care (group `O`).
+    pub personal_care: bool,
+    /// A care bundle (R19).
+    pub care_bundle: bool,
+}
+
+impl Catalogue {
+    /// The service with `code`, active or not.
+    pub fn by_code(&self, code: &str) -> Option<&Entry> {
+        self.by_code.get(code)
+    }
+
+    /// The code of the service `id`, if it is in this catalogue.
+    pub fn code(&self, id: &str) -> Option<&str> {
+        self.codes.get(id).map(String::as_str)
+    }
+
+    /// As [`kinds`], for the services of this catalogue.
+    pub fn kinds(&self, ids: &[ServiceId]) -> std::collections::HashMap<ServiceId, (bool, bool)> {
+        ids.iter()
+            .filter_map(|id| {
+                let e = self.by_code.get(self.codes.get(id)?)?;
+                Some((id.clone(), (e.personal_care, e.care_bundle)))
+            })
+            .collect()
+    }
+}
+
+/// The municipality's whole catalogue.
+pub fn catalogue(conn: &mut DbConn, municipality_id: &str) -> Result<Catalogue, StoreError> {
+    let rows = service::table
+        .filter(service::municipality_id.eq(municipality_id))
+        .select((
+            service::id,
+            service::code,
+            service::active,
+            service::service_group,
+            service::care_bundle,
+        ))
+        .load::<(ServiceId, String, bool, String, bool)>(conn)?;
+    let mut c = Catalogue::default();
+    for (id, code, active, group, care_bundle) in rows {
+        c.codes.insert(id.clone(), code.clone());
+        c.by_code.insert(
+            code,
+            Entry {
+                id,
+                active,
+                personal_care: group == "O",
+                care_bundle,
+            },
+        );
+    }
+    Ok(c)
+}

@@ -56,6 +56,28 @@ pub fn transaction_with<T, E: From<DieselError>>(
     begin_with(conn, "BEGIN IMMEDIATE", f)
 }
 
+/// [`transaction`] for callers whose error type takes storage errors
+/// (an API's): `f`'s own error passes through unchanged.
+pub fn transaction_for<T, E: From<StoreError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    enum Fail<E> {
+        Own(E),
+        Store(StoreError),
+    }
+    impl<E> From<DieselError> for Fail<E> {
+        fn from(e: DieselError) -> Self {
+            Fail::Store(e.into())
+        }
+    }
+    match transaction_with(conn, |c| f(c).map_err(Fail::Own)) {
+        Ok(v) => Ok(v),
+        Err(Fail::Own(e)) => Err(e),
+        Err(Fail::Store(e)) => Err(e.into()),
+    }
+}
+
 /// [`transaction`] for work that seldom writes, such as the alert
 /// evaluator's (most evaluations change nothing). On SQLite `f` runs first
 /// in a deferred transaction, which takes the write lock only when `f`

@@ -1,6 +1,5 @@
 //! Many messages in one transaction.
 
-use super::directory::{CONTACT_RESOLUTION_SECONDS, Contacts, Directory, Known, cached};
 use super::message::{device_id_of, differences, event_id_of};
 use super::outcome::{Outcome, Refusal, Rejection, reject};
 use crate::db::ChangeError;
@@ -8,6 +7,7 @@ use crate::db::device_message::{self, DeviceMessageRow};
 use crate::db::visit_event::NewVisitEvent;
 use crate::db::{DbConn, StoreError, dead_letter, device, municipality, user_account};
 use crate::domain::{EventKind, Rules};
+use crate::intake::directory::{CONTACT_RESOLUTION_SECONDS, Contacts, Directory, cached};
 use crate::record::{self, Recorded};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -43,17 +43,7 @@ impl Batch {
         directory: &std::sync::Arc<Directory>,
     ) -> Result<Batch, StoreError> {
         let version = crate::db::directory::version(conn)?;
-        {
-            let mut k = directory.known();
-            // Orders are kept by day: a directory nothing changes for days
-            // would grow by a municipality's clients every day.
-            if k.version != Some(version) || k.len() > directory.max_entries {
-                *k = Known {
-                    version: Some(version),
-                    ..Known::default()
-                };
-            }
-        }
+        directory.at(version);
         Ok(Batch {
             directory: Some((directory.clone(), version)),
             ..Batch::default()

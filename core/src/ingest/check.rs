@@ -1,7 +1,6 @@
 //! Every check a device message passes before its event is stored.
 
 use super::batch::{Batch, Ready, Sender};
-use super::directory::cached;
 use super::message::{DeviceKind, DeviceMessage, MAX_PAYLOAD_BYTES, device_id_of, has_nul, verify};
 use super::outcome::{Refusal, reject};
 use crate::db::visit_event::Payload;
@@ -10,6 +9,7 @@ use crate::db::{
     user_account,
 };
 use crate::domain::{EventKind, MAX_AGE_DAYS, MAX_SKEW_SECONDS, Method, Source, local_date};
+use crate::intake::directory::cached;
 use crate::intake::{self, Item, Timing};
 use crate::model::{DeviceKind as Hardware, DeviceStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -19,20 +19,20 @@
 //! - `check`: every check a message passes before its event is stored;
 //! - `batch`: many messages in one transaction, stored through
 //!   `crate::record`, and what became of each;
-//! - `directory`: what batches look up, kept across them;
+//! - what batches look up is kept across them in the
+//!   [`crate::intake::directory`] the phone's items share;
 //! - `outcome`: what became of a message, and the reasons for refusing one.
 
 mod batch;
 mod check;
-mod directory;
 mod message;
 mod outcome;
 
-pub use batch::Batch;
-pub use directory::{
+pub use crate::intake::directory::{
     CONTACT_RESOLUTION_SECONDS, Contacts, DEAD_LETTERS_PER_DEVICE_BURST,
     DEAD_LETTERS_PER_DEVICE_HOUR, Directory,
 };
+pub use batch::Batch;
 pub use message::{
     DeviceKind, DeviceMessage, MAX_PAYLOAD_BYTES, RESERVED_DEVICE_ID_PREFIX, device_id_of,
     event_id_of, sign,

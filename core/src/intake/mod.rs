@@ -8,6 +8,16 @@
 //! (`ingest`). Each side says a refusal in its own contract's words (a
 //! field error for a phone, a dead letter's reason for a device): the
 //! refusals here are typed, and the codes they become are the callers'.
+//!
+//! - `directory`: what both look up that seldom changes, kept across
+//!   batches and requests while the database's directory version stays;
+//! - `lookup`: a phone request's view of it.
+
+pub mod directory;
+mod lookup;
+
+pub use directory::Directory;
+pub use lookup::Lookup;
 
 use crate::db::visit_event::{NewVisitEvent, Payload};
 use crate::db::{DbConn, StoreError, access, new_id, now};

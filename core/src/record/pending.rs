@@ -26,6 +26,14 @@ impl Pending {
         db::figure::apply_marking(c, &self.figures, &self.stale_open)
     }
 
+    /// Adds what another transaction part deferred (one that was kept).
+    pub fn merge(&mut self, other: Pending) {
+        self.figures.merge(other.figures);
+        self.stale_open.extend(other.stale_open);
+        self.locks.extend(other.locks);
+        self.staff.extend(other.staff);
+    }
+
     /// Whether the provider's month is locked for billing (R6), read once per
     /// transaction (a lock taken meanwhile is seen by the next one, as it
     /// would be if the two had run the other way round).

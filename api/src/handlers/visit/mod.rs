@@ -55,11 +55,12 @@ pub async fn post_check_in(
     Json(input): Json<CheckInInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let view = state
-        .write(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
-            let r = check_in(c, &ctx, &input)?;
-            recorded_view(c, r)
+        .write(move |c, pending| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
+            let r = check_in(c, &ctx, &input, pending)?;
+            recorded_view(c, &ctx, r)
         })
         .await?;
     Ok(respond(view))
@@ -98,11 +99,12 @@ pub async fn post_check_out(
     Json(input): Json<CheckOutInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let view = state
-        .write(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
-            let r = check_out(c, &ctx, &input)?;
-            recorded_view(c, r)
+        .write(move |c, pending| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
+            let r = check_out(c, &ctx, &input, pending)?;
+            recorded_view(c, &ctx, r)
         })
         .await?;
     Ok(respond(view))
@@ -141,11 +143,12 @@ pub async fn post_entry(
     Json(input): Json<EntryInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let view = state
-        .write(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
-            let r = entry(c, &ctx, &input)?;
-            recorded_view(c, r)
+        .write(move |c, pending| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
+            let r = entry(c, &ctx, &input, pending)?;
+            recorded_view(c, &ctx, r)
         })
         .await?;
     Ok(respond(view))
@@ -179,11 +182,12 @@ pub async fn post_declined(
     Json(input): Json<DeclinedInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let directory = state.directory.clone();
     let view = state
-        .write(move |c| {
-            let ctx = Ctx::load(c, &p, now)?;
-            let r = declined(c, &ctx, &input)?;
-            recorded_view(c, r)
+        .write(move |c, pending| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
+            let r = declined(c, &ctx, &input, pending)?;
+            recorded_view(c, &ctx, r)
         })
         .await?;
     Ok(respond(view))

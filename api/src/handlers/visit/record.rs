@@ -8,10 +8,10 @@ use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, FixedOffset, Utc};
 use hemtid_core::db::journal_note::NewNote;
 use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
-use hemtid_core::db::{DbConn, new_id};
+use hemtid_core::db::{DbConn, StoreError, new_id};
 use hemtid_core::domain::{EventKind, MAX_AGE_DAYS, Method as DomainMethod, Source, local_date};
 use hemtid_core::intake::{self, Item, Timing};
-use hemtid_core::record::{self, Recorded};
+use hemtid_core::record::{self, Pending, Recorded};
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
@@ -83,8 +83,14 @@ fn check_client(
 ) -> Result<(), ApiError> {
     let day = local_date(at.with_timezone(&Utc), ctx.rules.tz);
     let id = client_id.to_string();
-    hemtid_core::db::client::get(c, &ctx.municipality.id, &id)?;
-    if intake::has_order(c, &id, &ctx.provider_id, day)? {
+    if ctx
+        .lookup
+        .household(c, &ctx.municipality.id, &id)?
+        .is_none()
+    {
+        return Err(StoreError::NotFound.into());
+    }
+    if ctx.lookup.has_order(c, &id, &ctx.provider_id, day)? {
         Ok(())
     } else {
         Err(ApiError::with_detail(
@@ -133,6 +139,7 @@ pub(crate) fn check_in(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &CheckInInput,
+    pending: &mut Pending,
 ) -> Result<Recorded, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
@@ -167,7 +174,7 @@ pub(crate) fn check_in(
         input.reason.clone(),
         payload,
     )?;
-    Ok(record::record(c, &e, None, ctx.rules)?)
+    Ok(record::record_deferred(c, &e, None, ctx.rules, pending)?)
 }
 
 /// The journal note written with a check-out, under the same event id.
@@ -196,6 +203,7 @@ pub(crate) fn check_out(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &CheckOutInput,
+    pending: &mut Pending,
 ) -> Result<Recorded, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
@@ -232,10 +240,21 @@ pub(crate) fn check_out(
         payload,
     )?;
     let note = note_with(ctx, &e, &input.event_id, note);
-    Ok(record::record(c, &e, note.as_ref(), ctx.rules)?)
+    Ok(record::record_deferred(
+        c,
+        &e,
+        note.as_ref(),
+        ctx.rules,
+        pending,
+    )?)
 }
 
-pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Recorded, ApiError> {
+pub(crate) fn entry(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    input: &EntryInput,
+    pending: &mut Pending,
+) -> Result<Recorded, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.started_at);
     if v.is_empty() {
@@ -283,11 +302,12 @@ pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Rec
     let check_in = event(EventKind::CheckIn, "in", &input.started_at, in_payload)?;
     let check_out = event(EventKind::CheckOut, "out", &input.ended_at, out_payload)?;
     let note = note_with(ctx, &check_out, &input.event_id, note);
-    // Both halves or neither.
+    // Both halves or neither, and what they defer only if both are kept.
     let rules = ctx.rules;
+    let mut both = Pending::default();
     let result = hemtid_core::db::change(c, |c| {
-        let first = record::record(c, &check_in, None, rules)?;
-        let second = record::record(c, &check_out, note.as_ref(), rules)?;
+        let first = record::record_deferred(c, &check_in, None, rules, &mut both)?;
+        let second = record::record_deferred(c, &check_out, note.as_ref(), rules, &mut both)?;
         Ok(match (first, second) {
             (Recorded::Duplicate { .. }, Recorded::Duplicate { event }) => {
                 Recorded::Duplicate { event }
@@ -295,6 +315,7 @@ pub(crate) fn entry(c: &mut DbConn, ctx: &Ctx, input: &EntryInput) -> Result<Rec
             (_, second) => second,
         })
     })?;
+    pending.merge(both);
     Ok(result)
 }
 
@@ -302,12 +323,13 @@ pub(crate) fn declined(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &DeclinedInput,
+    pending: &mut Pending,
 ) -> Result<Recorded, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
     let reason = v.text("reason", &input.reason, 500);
     let codes: Vec<&str> = input.services.iter().map(String::as_str).collect();
-    let ids = resolve_codes(c, &mut v, &ctx.municipality.id, "services", &codes)?;
+    let ids = resolve_codes(&*ctx.catalogue(c)?, &mut v, "services", &codes);
     v.into_result(())?;
     check_client(c, ctx, &input.client_id, &input.occurred_at)?;
     let payload = Payload {
@@ -328,5 +350,5 @@ pub(crate) fn declined(
         Some(reason),
         payload,
     )?;
-    Ok(record::record(c, &e, None, ctx.rules)?)
+    Ok(record::record_deferred(c, &e, None, ctx.rules, pending)?)
 }

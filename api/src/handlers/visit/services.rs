@@ -6,26 +6,26 @@ use super::context::Ctx;
 use super::input::{ServiceDone, ShareInput};
 use crate::error::ApiError;
 use chrono::NaiveDate;
+use hemtid_core::db::service::Catalogue;
 use hemtid_core::db::visit_event::{ClientShare, Payload, PerformedService};
-use hemtid_core::db::{DbConn, access, service};
+use hemtid_core::db::{DbConn, StoreError};
 use hemtid_core::domain::bundle;
 use hemtid_core::model::ServiceId;
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
-/// The services' ids by code, in the caller's municipality; unknown codes
-/// become errors at `field[i]`.
+/// The services' ids by code in the municipality's catalogue; unknown or
+/// inactive codes become errors at `field[i]`.
 pub(super) fn resolve_codes(
-    c: &mut DbConn,
+    catalogue: &Catalogue,
     v: &mut ValidationErrors,
-    municipality_id: &str,
     field: &str,
     codes: &[&str],
-) -> Result<Vec<ServiceId>, ApiError> {
+) -> Vec<ServiceId> {
     let mut ids = Vec::with_capacity(codes.len());
     for (i, code) in codes.iter().enumerate() {
-        match service::find_by_code(c, municipality_id, code.trim())? {
-            Some(s) if s.fields.active => ids.push(s.id),
+        match catalogue.by_code(code.trim()) {
+            Some(s) if s.active => ids.push(s.id.clone()),
             _ => {
                 v.add(
                     format!("{field}[{i}]"),
@@ -36,7 +36,7 @@ pub(super) fn resolve_codes(
             }
         }
     }
-    Ok(ids)
+    ids
 }
 
 /// Checks and resolves what a check-out says was done: performed services
@@ -81,10 +81,11 @@ pub(super) fn services_payload(
             );
         }
     }
+    let catalogue = ctx.catalogue(c)?;
     let codes: Vec<&str> = services.iter().map(|s| s.code.as_str()).collect();
-    let ids = resolve_codes(c, v, &ctx.municipality.id, "services", &codes)?;
+    let ids = resolve_codes(&catalogue, v, "services", &codes);
     // R19: a care bundle needs three personal-care services beside it.
-    let kinds = service::kinds(c, &ids)?;
+    let kinds = catalogue.kinds(&ids);
     let whose: Vec<String> = services
         .iter()
         .map(|s| s.client_id.unwrap_or(*done.client_id).to_string())
@@ -113,13 +114,7 @@ pub(super) fn services_payload(
         );
     }
     let declined_codes: Vec<&str> = declined_services.iter().map(String::as_str).collect();
-    let declined = resolve_codes(
-        c,
-        v,
-        &ctx.municipality.id,
-        "declined_services",
-        &declined_codes,
-    )?;
+    let declined = resolve_codes(&catalogue, v, "declined_services", &declined_codes);
     Ok(Payload {
         services: ids
             .into_iter()
@@ -172,7 +167,10 @@ fn check_shares(
             "the visit's own client must have a share",
         );
     }
-    let own = hemtid_core::db::client::get(c, &ctx.municipality.id, &done.client_id.to_string())?;
+    let own = ctx
+        .lookup
+        .household(c, &ctx.municipality.id, &done.client_id.to_string())?
+        .ok_or(StoreError::NotFound)?;
     let mut seen = Vec::new();
     for (i, s) in done.shares.iter().enumerate() {
         if seen.contains(&s.client_id) {
@@ -188,16 +186,15 @@ fn check_shares(
             continue;
         }
         let id = s.client_id.to_string();
-        let other = hemtid_core::db::client::get(c, &ctx.municipality.id, &id);
-        let same_home = matches!(&other, Ok(o) if o.fields.household_id.is_some()
-            && o.fields.household_id == own.fields.household_id);
+        let other = ctx.lookup.household(c, &ctx.municipality.id, &id)?;
+        let same_home = matches!(&other, Some(home) if home.is_some() && *home == own);
         if !same_home {
             v.add(
                 format!("shares[{i}].client_id"),
                 "not_in_household",
                 "not a client of the same household",
             );
-        } else if access::active_order(c, &id, &ctx.provider_id, done.day)?.is_none() {
+        } else if !ctx.lookup.has_order(c, &id, &ctx.provider_id, done.day)? {
             v.add(
                 format!("shares[{i}].client_id"),
                 "no_order",

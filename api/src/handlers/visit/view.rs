@@ -1,10 +1,12 @@
 //! Visits as the API shows them, with shares and services by code.
 
+use super::context::Ctx;
 use crate::error::ApiError;
 use actix_web::HttpResponse;
 use hemtid_core::contract::{EventBody, VisitBody};
+use hemtid_core::db::DbConn;
+use hemtid_core::db::service::{self, Catalogue};
 use hemtid_core::db::visit::{self, Visit};
-use hemtid_core::db::{DbConn, service};
 use hemtid_core::record::Recorded;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -49,19 +51,29 @@ pub(crate) fn views(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitView>
         let a = visit::attribution(c, &v.id)?;
         attributed.push((v, a));
     }
-    views_of(c, attributed)
+    views_of(c, attributed, None)
 }
 
-/// [`views`] of visits whose shares and services are known.
+/// [`views`] of visits whose shares and services are known; their codes
+/// taken from `catalogue` where it has them.
 fn views_of(
     c: &mut DbConn,
     attributed: Vec<(Visit, visit::Attribution)>,
+    catalogue: Option<&Catalogue>,
 ) -> Result<Vec<VisitView>, ApiError> {
-    let ids: Vec<String> = attributed
-        .iter()
-        .flat_map(|(_, a)| a.services.iter().map(|s| s.service_id.to_string()))
-        .collect();
-    let codes: HashMap<String, String> = service::codes(c, &ids)?;
+    let mut codes: HashMap<String, String> = HashMap::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for s in attributed.iter().flat_map(|(_, a)| &a.services) {
+        match catalogue.and_then(|cat| cat.code(&s.service_id)) {
+            Some(code) => {
+                codes.insert(s.service_id.to_string(), code.to_string());
+            }
+            None => unknown.push(s.service_id.to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        codes.extend(service::codes(c, &unknown)?);
+    }
     Ok(attributed
         .into_iter()
         .map(|(visit, a)| VisitView {
@@ -105,17 +117,30 @@ pub struct RecordedView {
     pub visits: Vec<VisitView>,
 }
 
-pub(crate) fn recorded_view(c: &mut DbConn, r: Recorded) -> Result<RecordedView, ApiError> {
+/// The answer to a recorded item, the services' codes from the
+/// municipality's catalogue.
+pub(crate) fn recorded_view(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    r: Recorded,
+) -> Result<RecordedView, ApiError> {
     Ok(match r {
         Recorded::Applied {
             event,
             visits,
             attributions,
-        } => RecordedView {
-            result: "applied",
-            event: EventBody::from(&event),
-            visits: views_of(c, visits.into_iter().zip(attributions).collect())?,
-        },
+        } => {
+            let catalogue = ctx.catalogue(c)?;
+            RecordedView {
+                result: "applied",
+                event: EventBody::from(&event),
+                visits: views_of(
+                    c,
+                    visits.into_iter().zip(attributions).collect(),
+                    Some(&catalogue),
+                )?,
+            }
+        }
         Recorded::Duplicate { event } => RecordedView {
             result: "duplicate",
             event: EventBody::from(&event),

@@ -1,18 +1,21 @@
-//! What the gateway's batches look up, kept across batches.
+//! What the gateway's batches and the phone's items look up, kept across
+//! batches and requests.
 
+use crate::db::service::Catalogue;
 use crate::db::{StoreError, device, municipality, user_account};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-/// What the gateway's batches look up that seldom changes: devices, care
-/// workers, staff credentials, orders and municipalities, kept across
-/// batches while the directory's version ([`crate::db::directory`], bumped
+/// What the gateway's batches and the phone's items look up that seldom
+/// changes: devices, care workers, staff credentials, orders,
+/// municipalities, clients and service catalogues, kept across batches and
+/// requests while the directory's version ([`crate::db::directory`], bumped
 /// by database triggers on every change to those rows) stays the same. One
-/// per gateway; lanes share it.
+/// per gateway and one per API; lanes and requests share it.
 pub struct Directory {
     known: std::sync::Mutex<Known>,
     /// Emptied at the next batch when it holds more entries.
-    pub(super) max_entries: usize,
+    pub(crate) max_entries: usize,
     /// Dead letters each device may still leave (a token bucket).
     budget: std::sync::Mutex<HashMap<String, (f64, std::time::Instant)>>,
 }
@@ -29,23 +32,30 @@ impl Default for Directory {
 }
 
 #[derive(Default)]
-pub(super) struct Known {
+pub(crate) struct Known {
     /// The version the entries were read at (or after).
-    pub(super) version: Option<i64>,
-    pub(super) devices: HashMap<String, Option<device::Device>>,
-    pub(super) municipalities: HashMap<String, municipality::Municipality>,
-    pub(super) staff: HashMap<(String, String), user_account::UserAccount>,
-    pub(super) credentials: HashMap<(String, String), Option<String>>,
-    pub(super) orders: HashMap<(String, String, NaiveDate), bool>,
+    pub(crate) version: Option<i64>,
+    pub(crate) devices: HashMap<String, Option<device::Device>>,
+    pub(crate) municipalities: HashMap<String, municipality::Municipality>,
+    pub(crate) staff: HashMap<(String, String), user_account::UserAccount>,
+    pub(crate) credentials: HashMap<(String, String), Option<String>>,
+    pub(crate) orders: HashMap<(String, String, NaiveDate), bool>,
+    /// A client's household by (municipality, client); `None`: no such
+    /// client.
+    pub(crate) clients: HashMap<(String, String), Option<Option<String>>>,
+    /// Service catalogues by municipality.
+    pub(crate) catalogues: HashMap<String, std::sync::Arc<Catalogue>>,
 }
 
 impl Known {
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.devices.len()
             + self.municipalities.len()
             + self.staff.len()
             + self.credentials.len()
             + self.orders.len()
+            + self.clients.len()
+            + self.catalogues.len()
     }
 }
 
@@ -64,9 +74,23 @@ impl Directory {
         }
     }
 
-    pub(super) fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+    pub(crate) fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         // A lane that panicked while holding it left plain maps behind.
         self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Empties the directory if it holds another version than `version`
+    /// (just read from the database) or more entries than it may.
+    pub(crate) fn at(&self, version: i64) {
+        let mut k = self.known();
+        // Orders are kept by day: a directory nothing changes for days
+        // would grow by a municipality's clients every day.
+        if k.version != Some(version) || k.len() > self.max_entries {
+            *k = Known {
+                version: Some(version),
+                ..Known::default()
+            };
+        }
     }
 
     /// Keeps the devices' last contact as a committed batch left it.
@@ -81,7 +105,7 @@ impl Directory {
     }
 
     /// Whether `device_id` may leave one more dead letter now.
-    pub(super) fn may_dead_letter(&self, device_id: &str) -> bool {
+    pub(crate) fn may_dead_letter(&self, device_id: &str) -> bool {
         let mut b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
         let now = std::time::Instant::now();
         if b.len() > 100_000 {
@@ -116,8 +140,8 @@ impl Directory {
 #[derive(Debug, Default)]
 pub struct Contacts {
     /// The directory's version the batch read; `None` without a directory.
-    pub(super) version: Option<i64>,
-    pub(super) devices: Vec<device::Device>,
+    pub(crate) version: Option<i64>,
+    pub(crate) devices: Vec<device::Device>,
 }
 
 /// How exactly a device's last contact is kept: a lock's events at a
@@ -127,7 +151,7 @@ pub const CONTACT_RESOLUTION_SECONDS: i64 = 60;
 
 /// `local[key]`, else the directory's (if it is still at the version the
 /// batch read), else read with `load` and kept in both.
-pub(super) fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
+pub(crate) fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
     local: &mut HashMap<K, V>,
     directory: Option<&(std::sync::Arc<Directory>, i64)>,
     pick: fn(&mut Known) -> &mut HashMap<K, V>,

@@ -1,0 +1,2 @@
+DROP TRIGGER service_directory ON service;
+DROP TRIGGER client_directory ON client;
