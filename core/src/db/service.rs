@@ -155,6 +155,43 @@ pub fn kinds(
         .collect())
 }
 
+/// Of each service of `ids` found: its standard minutes, whether it is
+/// personal care (group `O`) and whether it is a care bundle: what a
+/// visit's time is shared by. One statement kept prepared on either
+/// backend (`eq_any` on SQLite is compiled again for each number of ids).
+pub fn weights(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, (i32, bool, bool)>, StoreError> {
+    // Lock events carry no services: nothing to look up.
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let columns = (
+        service::id,
+        service::standard_minutes,
+        service::service_group,
+        service::care_bundle,
+    );
+    let rows: Vec<(String, i32, String, bool)> = match conn {
+        DbConn::Sqlite(s) => {
+            let list = super::sql::json_list(ids)?;
+            service::table
+                .filter(super::sql::in_list("id", &list))
+                .select(columns)
+                .load(s)?
+        }
+        DbConn::Pg(pg) => service::table
+            .filter(service::id.eq_any(ids))
+            .select(columns)
+            .load(pg)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, minutes, group, bundle)| (id, (minutes, group == "O", bundle)))
+        .collect())
+}
+
 /// A municipality's catalogue as the phone's items use it: services by
 /// code and codes by service, read in one query.
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,7 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Date, HasSqlType, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Date, HasSqlType, Integer, Nullable, Text, Timestamp};
 
 /// A value bound to a `?` of a [`Statement`].
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,10 @@ pub(crate) enum Value<'a> {
     BigInt(i64),
     Date(NaiveDate),
     Timestamp(NaiveDateTime),
+    Bool(bool),
+    OptText(Option<&'a str>),
+    OptInt(Option<i32>),
+    OptTimestamp(Option<NaiveDateTime>),
 }
 
 /// A raw statement: its text with a `?` for each value (the text holds no
@@ -88,9 +92,17 @@ impl QueryId for Statement<'_> {
 
 impl<DB> QueryFragment<DB> for Statement<'_>
 where
-    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Date> + HasSqlType<Timestamp>,
+    DB: Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Date>
+        + HasSqlType<Timestamp>
+        + HasSqlType<Bool>
+        + HasSqlType<Integer>,
     str: ToSql<Text, DB>,
     i64: ToSql<BigInt, DB>,
+    i32: ToSql<Integer, DB>,
+    bool: ToSql<Bool, DB>,
     NaiveDate: ToSql<Date, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
@@ -107,6 +119,16 @@ where
                 Some(Value::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
                 Some(Value::Date(d)) => out.push_bind_param::<Date, NaiveDate>(d)?,
                 Some(Value::Timestamp(t)) => out.push_bind_param::<Timestamp, NaiveDateTime>(t)?,
+                Some(Value::Bool(b)) => out.push_bind_param::<Bool, bool>(b)?,
+                Some(Value::OptText(s)) => {
+                    out.push_bind_param::<Nullable<Text>, Option<&str>>(s)?
+                }
+                Some(Value::OptInt(n)) => {
+                    out.push_bind_param::<Nullable<Integer>, Option<i32>>(n)?
+                }
+                Some(Value::OptTimestamp(t)) => {
+                    out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(t)?
+                }
                 None => return Err(mismatch()),
             }
             out.push_sql(part);

@@ -310,36 +310,46 @@ pub(crate) fn update_visit(
     v: &Visit,
     clear_approval: bool,
 ) -> Result<(), StoreError> {
+    use super::sql::{Statement, Value};
     let f = &v.fields;
-    let own = (
-        visit::check_out_event_id.eq(f.check_out_event_id.as_deref()),
-        visit::started_at.eq(f.started_at),
-        visit::ended_at.eq(f.ended_at),
-        visit::seconds.eq(f.seconds),
-        visit::status.eq(f.status),
-        visit::exception.eq(f.exception),
-        visit::method.eq(f.method),
-        visit::double_staffing.eq(f.double_staffing),
-        visit::approval_reasons.eq(f.approval_reasons.as_str()),
-        visit::verified.eq(f.verified),
-        visit::updated_at.eq(v.updated_at),
-    );
-    let q = diesel::update(visit::table.filter(visit::id.eq(v.id.as_str())));
-    let n = if clear_approval {
-        let clear = (
-            visit::approved_at.eq(None::<NaiveDateTime>),
-            visit::approved_by.eq(None::<&str>),
-        );
-        super::execute_on(c, q.set((own, clear)))?
+    // Raw, so it is kept prepared: diesel prepares its UPDATEs anew on
+    // every run.
+    let sql = if clear_approval {
+        UPDATE_CLEARING_SQL
     } else {
-        super::execute_on(c, q.set(own))?
+        UPDATE_SQL
     };
+    let n = Statement::new(sql)
+        .bind(Value::OptText(f.check_out_event_id.as_deref()))
+        .bind(Value::OptTimestamp(f.started_at))
+        .bind(Value::OptTimestamp(f.ended_at))
+        .bind(Value::OptInt(f.seconds))
+        .bind(Value::Text(f.status.as_str()))
+        .bind(Value::OptText(f.exception.map(|e| e.as_str())))
+        .bind(Value::OptText(f.method.map(|m| m.as_str())))
+        .bind(Value::Bool(f.double_staffing))
+        .bind(Value::Text(&f.approval_reasons))
+        .bind(Value::Bool(f.verified))
+        .bind(Value::Timestamp(v.updated_at))
+        .bind(Value::Text(&v.id))
+        .execute(c)?;
     if n == 1 {
         Ok(())
     } else {
         Err(StoreError::NotFound)
     }
 }
+
+/// [`update_visit`]'s statement: the derived columns.
+const UPDATE_SQL: &str = "UPDATE visit SET check_out_event_id = ?, started_at = ?, ended_at = ?, \
+    seconds = ?, status = ?, exception = ?, method = ?, double_staffing = ?, \
+    approval_reasons = ?, verified = ?, updated_at = ? WHERE id = ?";
+
+/// [`UPDATE_SQL`], the approval cleared too.
+const UPDATE_CLEARING_SQL: &str = "UPDATE visit SET check_out_event_id = ?, started_at = ?, \
+    ended_at = ?, seconds = ?, status = ?, exception = ?, method = ?, double_staffing = ?, \
+    approval_reasons = ?, verified = ?, updated_at = ?, approved_at = NULL, approved_by = NULL \
+    WHERE id = ?";
 
 /// Inserts the visits, or updates the derived fields of those stored;
 /// `clear_approval`: their approval goes too (they changed).

@@ -1,13 +1,11 @@
 //! Whose time a visit is and which services it had.
 
 use super::write::write_attribution;
-use crate::db::schema::service;
 use crate::db::visit::{Attribution, Visit, VisitService, VisitShare};
 use crate::db::visit_event::{self, Payload, PerformedService};
-use crate::db::{DbConn, StoreError};
+use crate::db::{DbConn, StoreError, service};
 use crate::domain::split::{ServiceShare, proportional, split_services};
 use crate::model::VisitId;
-use diesel::prelude::*;
 use std::collections::HashMap;
 
 /// Recomputes a visit's services after its times were corrected.
@@ -57,22 +55,7 @@ pub(super) fn attribute(
     shares.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let ids: Vec<&str> = p.services.iter().map(|s| s.service_id.as_str()).collect();
     // Lock events carry no services: nothing to look up.
-    let catalogue: HashMap<String, (i32, bool, bool)> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        service::table
-            .filter(service::id.eq_any(&ids))
-            .select((
-                service::id,
-                service::standard_minutes,
-                service::service_group,
-                service::care_bundle,
-            ))
-            .load::<(String, i32, String, bool)>(c)?
-            .into_iter()
-            .map(|(id, minutes, group, bundle)| (id, (minutes, group == "O", bundle)))
-            .collect()
-    };
+    let catalogue: HashMap<String, (i32, bool, bool)> = service::weights(c, &ids)?;
     let performed: Vec<crate::domain::bundle::Performed<'_>> = p
         .services
         .iter()
