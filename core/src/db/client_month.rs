@@ -404,18 +404,14 @@ pub fn read(
         .first_day()
         .checked_sub_days(Days::new(2))
         .unwrap_or(month.first_day());
-    let visits: Vec<visit::ClientVisit> =
-        visit::for_client(conn, client_id, from, month.last_day())?
-            .into_iter()
-            .filter(|cv| provider_id.is_none_or(|p| cv.visit.fields.provider_id == p))
-            .collect();
+    // Counted only: their shares and services are not read.
+    let visits: Vec<visit::Visit> = visit::shared_by(conn, client_id, from, month.last_day())?
+        .into_iter()
+        .filter(|v| provider_id.is_none_or(|p| v.fields.provider_id == p))
+        .collect();
     let in_month = |v: &visit::Visit| YearMonth::of(v.fields.local_date) == month;
-    let count = |f: &dyn Fn(&visit::Visit) -> bool| {
-        visits
-            .iter()
-            .filter(|cv| f(&cv.visit) && in_month(&cv.visit))
-            .count()
-    };
+    let count =
+        |f: &dyn Fn(&visit::Visit) -> bool| visits.iter().filter(|v| f(v) && in_month(v)).count();
     let mut out = ClientMonth {
         month,
         ordered_minutes,

@@ -547,6 +547,26 @@ pub struct ClientVisit {
 
 /// Visits the client has a share of, whose local date is within
 /// `from..=to` (a visit across midnight is listed under the day it
+/// started), without their shares and services: one statement.
+pub fn shared_by(
+    conn: &mut DbConn,
+    client_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Visit>, StoreError> {
+    let shared = visit_share::table
+        .filter(visit_share::client_id.eq(client_id))
+        .select(visit_share::visit_id);
+    Ok(visit::table
+        .filter(visit::id.eq_any(shared))
+        .filter(visit::local_date.between(from, to))
+        .order((visit::local_date, visit::started_at, visit::id))
+        .select(Visit::as_select())
+        .load(conn)?)
+}
+
+/// Visits the client has a share of, whose local date is within
+/// `from..=to` (a visit across midnight is listed under the day it
 /// started), with the client's services.
 pub fn for_client(
     conn: &mut DbConn,
@@ -554,15 +574,7 @@ pub fn for_client(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<ClientVisit>, StoreError> {
-    let shared = visit_share::table
-        .filter(visit_share::client_id.eq(client_id))
-        .select(visit_share::visit_id);
-    let visits: Vec<Visit> = visit::table
-        .filter(visit::id.eq_any(shared))
-        .filter(visit::local_date.between(from, to))
-        .order((visit::local_date, visit::started_at, visit::id))
-        .select(Visit::as_select())
-        .load(conn)?;
+    let visits = shared_by(conn, client_id, from, to)?;
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
     let mut services: HashMap<VisitId, Vec<VisitService>> = HashMap::new();
     for s in visit_service::table

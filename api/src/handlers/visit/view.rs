@@ -46,11 +46,16 @@ pub struct ServiceView {
 
 /// Visits with their shares and services (by code).
 pub(crate) fn views(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitView>, ApiError> {
-    let mut attributed = Vec::with_capacity(visits.len());
-    for v in visits {
-        let a = visit::attribution(c, &v.id)?;
-        attributed.push((v, a));
-    }
+    // One read for all of them.
+    let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    let mut all = visit::attributions(c, &ids)?;
+    let attributed = visits
+        .into_iter()
+        .map(|v| {
+            let a = all.remove(&v.id).unwrap_or_default();
+            (v, a)
+        })
+        .collect();
     views_of(c, attributed, None)
 }
 
