@@ -102,6 +102,7 @@ pub mod visit_change;
 pub mod visit_event;
 pub mod visit_service;
 pub mod visit_share;
+pub mod visit_write;
 
 #[cfg(test)]
 mod figure_tests;

@@ -3,10 +3,8 @@
 use crate::db::schema::visit;
 use crate::db::sql::FEW;
 use crate::db::unnest::{Column, Query};
-use crate::db::visit::{
-    Attribution, Visit, VisitService, VisitShare, VisitWrite, row_of, update_visit, upsert_visits,
-    write_visits_pg,
-};
+use crate::db::visit::{Attribution, Visit, VisitService, VisitShare};
+use crate::db::visit_write::{VisitWrite, row_of, update_visit, upsert_visits, write_visits_pg};
 use crate::db::{self, DbConn, StoreError};
 use crate::model::VisitId;
 use diesel::prelude::*;
