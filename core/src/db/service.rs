@@ -137,24 +137,6 @@ pub fn update(
     get(conn, municipality_id, id)
 }
 
-/// Of each service of `ids` found: whether it is personal care (group
-/// `O`) and whether it is a care bundle (R19).
-pub fn kinds(
-    conn: &mut DbConn,
-    ids: &[ServiceId],
-) -> Result<std::collections::HashMap<ServiceId, (bool, bool)>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(service::table
-        .filter(service::id.eq_any(ids))
-        .select((service::id, service::service_group, service::care_bundle))
-        .load::<(ServiceId, String, bool)>(conn)?
-        .into_iter()
-        .map(|(id, group, bundle)| (id, (group == "O", bundle)))
-        .collect())
-}
-
 /// Of each service of `ids` found: its standard minutes, whether it is
 /// personal care (group `O`) and whether it is a care bundle: what a
 /// visit's time is shared by. One statement kept prepared on either
@@ -222,7 +204,8 @@ impl Catalogue {
         self.codes.get(id).map(String::as_str)
     }
 
-    /// As [`kinds`], for the services of this catalogue.
+    /// Of each service of `ids` in this catalogue: whether it is personal
+    /// care (group `O`) and whether it is a care bundle (R19).
     pub fn kinds(&self, ids: &[ServiceId]) -> std::collections::HashMap<ServiceId, (bool, bool)> {
         ids.iter()
             .filter_map(|id| {
