@@ -161,23 +161,37 @@ pub(crate) fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
     if let Some(v) = local.get(&key) {
         return Ok(v.clone());
     }
-    if let Some((dir, version)) = directory {
-        let mut k = dir.known();
-        if k.version == Some(*version)
-            && let Some(v) = pick(&mut k).get(&key).cloned()
-        {
-            drop(k);
-            local.insert(key, v.clone());
-            return Ok(v);
-        }
-    }
-    let v = load()?;
-    if let Some((dir, version)) = directory {
-        let mut k = dir.known();
-        if k.version == Some(*version) {
-            pick(&mut k).insert(key.clone(), v.clone());
-        }
-    }
+    let v = match directory {
+        Some((dir, version)) => dir.kept(*version, pick, key.clone(), load)?,
+        None => load()?,
+    };
     local.insert(key, v.clone());
     Ok(v)
+}
+
+impl Directory {
+    /// The entry for `key` if the directory is still at `version` (the one
+    /// its caller read), else read with `load` and kept if it still is.
+    pub(crate) fn kept<K: std::hash::Hash + Eq, V: Clone>(
+        &self,
+        version: i64,
+        pick: fn(&mut Known) -> &mut HashMap<K, V>,
+        key: K,
+        load: impl FnOnce() -> Result<V, StoreError>,
+    ) -> Result<V, StoreError> {
+        {
+            let mut k = self.known();
+            if k.version == Some(version)
+                && let Some(v) = pick(&mut k).get(&key)
+            {
+                return Ok(v.clone());
+            }
+        }
+        let v = load()?;
+        let mut k = self.known();
+        if k.version == Some(version) {
+            pick(&mut k).insert(key, v.clone());
+        }
+        Ok(v)
+    }
 }

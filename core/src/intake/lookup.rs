@@ -32,28 +32,15 @@ impl Lookup {
         })
     }
 
-    /// The directory's entry for `key`, else read with `load` and kept if
-    /// the directory is still at this request's version.
+    /// The directory's entry for `key` at this request's version, else
+    /// read with `load` (and kept).
     fn cached<K: std::hash::Hash + Eq, V: Clone>(
         &self,
         pick: fn(&mut Known) -> &mut HashMap<K, V>,
         key: K,
         load: impl FnOnce() -> Result<V, StoreError>,
     ) -> Result<V, StoreError> {
-        {
-            let mut k = self.directory.known();
-            if k.version == Some(self.version)
-                && let Some(v) = pick(&mut k).get(&key)
-            {
-                return Ok(v.clone());
-            }
-        }
-        let v = load()?;
-        let mut k = self.directory.known();
-        if k.version == Some(self.version) {
-            pick(&mut k).insert(key, v.clone());
-        }
-        Ok(v)
+        self.directory.kept(self.version, pick, key, load)
     }
 
     /// The municipality (its settings and rules).
