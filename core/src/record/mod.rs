@@ -191,6 +191,17 @@ fn record_events(
             .map(|s| format!("staff:{s}"))
             .collect();
         if !keys.is_empty() {
+            // The engine's reads by lists of ids keep one generic plan for
+            // the rest of the transaction: left to choose, PostgreSQL
+            // planned them anew on every run (a list of two ids looks
+            // cheaper than the ten a generic plan assumes), and planning
+            // was a third of its statement time in the phone bench
+            // (docs/BENCHMARKS.md). Their generic plans go by index
+            // whatever the statistics (`storage_tests`).
+            db::unnest::Query::new(
+                "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)",
+            )
+            .execute(pg)?;
             // Volatile functions of a SELECT list run after its ORDER BY.
             db::unnest::Query::new(
                 "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k ORDER BY k",

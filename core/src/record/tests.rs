@@ -191,6 +191,62 @@ fn check_in_and_out_make_a_closed_visit_with_services_sharing_the_time() {
     assert!(matches!(f.record(&again), Recorded::Duplicate { event } if event.id == co.id));
 }
 
+/// The engine's reads by lists of ids keep one generic plan per
+/// connection on PostgreSQL: left to choose, PostgreSQL planned them anew
+/// on every run, as a list of two ids looks cheaper than the ten a generic
+/// plan assumes, and planning was a third of its statement time in the
+/// phone bench (docs/BENCHMARKS.md). Their generic plans go by index
+/// whatever the statistics (`storage_tests`). SQLite keeps no plans: there
+/// the visits are checked alone.
+#[test]
+fn the_engines_reads_are_planned_once_per_connection() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let shower = f.shower.clone();
+    for i in 0..12u32 {
+        let at = local(2026, 11, 2, 7, 0) + chrono::Duration::minutes(i64::from(i) * 40);
+        let ci = f.event(&format!("in{i}"), "check_in", &lisa, at, Payload::default());
+        f.record(&ci);
+        let out = at + chrono::Duration::minutes(30);
+        let co = f.event(
+            &format!("out{i}"),
+            "check_out",
+            &lisa,
+            out,
+            services(&[(&shower, None)]),
+        );
+        f.record(&co);
+    }
+    let visits = f.visits();
+    assert_eq!(visits.len(), 12);
+    assert!(visits.iter().all(|v| v.fields.seconds == Some(1800)));
+    if let DbConn::Pg(pg) = &mut f.conn {
+        #[derive(diesel::QueryableByName, Debug)]
+        struct Plans {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            statement: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            generic_plans: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            custom_plans: i64,
+        }
+        let kept: Vec<Plans> = diesel::sql_query(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE statement LIKE '%unnest(%' AND statement LIKE 'SELECT%'",
+        )
+        .load(pg)
+        .unwrap();
+        let holding = kept
+            .iter()
+            .find(|p| p.statement.contains("check_in_event_id = e.id"))
+            .expect("the read of the visits holding events is kept prepared");
+        assert!(holding.generic_plans >= 24, "{holding:?}");
+        for p in &kept {
+            assert_eq!(p.custom_plans, 0, "planned anew: {p:?}");
+        }
+    }
+}
+
 /// status, check-in event id, check-out event id, exception, seconds
 type Row = (
     String,
