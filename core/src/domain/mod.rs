@@ -12,6 +12,7 @@ pub mod ordered_time;
 pub mod pairing;
 pub mod performed;
 pub mod personnummer;
+pub mod punctuality;
 mod ratio;
 pub mod split;
 pub mod variance;
