@@ -239,6 +239,17 @@ text_id!(
     ServiceId
 );
 
+text_id!(
+    /// A planned visit's id (hemtid's; the planner's own is its reference).
+    PlannedVisitId
+);
+
+text_enum!(
+    /// Where a planned visit came from: the provider's planning system, or
+    /// derived from the client's order where there is none.
+    PlanSource { Planner = "planner", Order = "order" }
+);
+
 impl VisitId {
     /// Whether this is the id of the visit named after `event`.
     pub fn named_after(&self, event: &EventId) -> bool {

@@ -85,6 +85,7 @@ pub mod material_request;
 pub mod month_lock;
 pub mod municipality;
 pub mod oidc_login;
+pub mod planned_visit;
 pub mod provider;
 pub mod provider_notice;
 pub mod refresh_token;
@@ -106,6 +107,8 @@ pub mod visit_write;
 
 #[cfg(test)]
 mod figure_tests;
+#[cfg(test)]
+mod planned_visit_tests;
 #[cfg(test)]
 mod storage_tests;
 

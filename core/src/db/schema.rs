@@ -813,3 +813,44 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(access_log, client);
 diesel::allow_tables_to_appear_in_same_query!(access_log, user_account);
+
+diesel::table! {
+    planned_visit (id) {
+        id -> Text,
+        provider_id -> Text,
+        planner_ref -> Text,
+        client_id -> Text,
+        local_date -> Date,
+        earliest_start -> Timestamp,
+        latest_start -> Timestamp,
+        expected_minutes -> Integer,
+        double_staffing -> Bool,
+        time_critical -> Bool,
+        tolerance_minutes -> Nullable<Integer>,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    planned_visit_service (planned_visit_id, service_id) {
+        planned_visit_id -> Text,
+        service_id -> Text,
+    }
+}
+
+diesel::table! {
+    planned_visit_staff (planned_visit_id, staff_id) {
+        planned_visit_id -> Text,
+        staff_id -> Text,
+    }
+}
+
+diesel::joinable!(planned_visit_service -> planned_visit (planned_visit_id));
+diesel::joinable!(planned_visit_staff -> planned_visit (planned_visit_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    planned_visit,
+    planned_visit_service,
+    planned_visit_staff
+);

@@ -1,0 +1,298 @@
+//! The tables `planned_visit`, `planned_visit_service` and
+//! `planned_visit_staff`: what a provider's planning system says is to
+//! happen per client and day (issue 25). Plans are kept by the planner's
+//! own reference per provider, so sending a plan again replaces it, and
+//! sending the same plans twice changes nothing.
+
+use super::schema::{planned_visit, planned_visit_service, planned_visit_staff};
+use super::{DbConn, StoreError};
+use crate::model::{ClientId, PlanSource, PlannedVisitId, ProviderId, ServiceId, UserId};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+/// A plan as a planning system sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlan {
+    /// The planning system's own id of the visit.
+    pub planner_ref: String,
+    pub client_id: ClientId,
+    /// The local day it is planned for.
+    pub local_date: NaiveDate,
+    /// UTC.
+    pub earliest_start: NaiveDateTime,
+    /// UTC.
+    pub latest_start: NaiveDateTime,
+    pub expected_minutes: i32,
+    pub double_staffing: bool,
+    pub time_critical: bool,
+    pub tolerance_minutes: Option<i32>,
+    pub source: PlanSource,
+    /// Sorted, without repeats (as stored).
+    pub services: Vec<ServiceId>,
+    /// Sorted, without repeats (as stored).
+    pub staff: Vec<UserId>,
+}
+
+impl NewPlan {
+    /// The same plan with its lists in their stored order.
+    fn normalised(&self) -> NewPlan {
+        let sorted = |v: &[String]| -> Vec<String> {
+            v.iter()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let services: Vec<String> = self.services.iter().map(|s| s.to_string()).collect();
+        let staff: Vec<String> = self.staff.iter().map(|s| s.to_string()).collect();
+        NewPlan {
+            services: sorted(&services).into_iter().map(ServiceId::new).collect(),
+            staff: sorted(&staff).into_iter().map(UserId::new).collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A stored plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub id: PlannedVisitId,
+    pub provider_id: ProviderId,
+    pub plan: NewPlan,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = planned_visit)]
+struct Row {
+    id: PlannedVisitId,
+    provider_id: ProviderId,
+    planner_ref: String,
+    client_id: ClientId,
+    local_date: NaiveDate,
+    earliest_start: NaiveDateTime,
+    latest_start: NaiveDateTime,
+    expected_minutes: i32,
+    double_staffing: bool,
+    time_critical: bool,
+    tolerance_minutes: Option<i32>,
+    source: PlanSource,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// What storing a batch of plans did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Plans of the batch's days that the batch no longer holds (only
+    /// when the days are replaced whole).
+    pub removed: usize,
+}
+
+/// Stores a provider's plans by their planner references: a new reference
+/// is created, a known one replaced if it differs. With `whole_days`,
+/// every other plan of the provider on the days the batch covers is
+/// removed (the planning system sends each day whole). One transaction:
+/// all of the batch or none of it (a batch that repeats a reference is
+/// refused by the database whole; the API checks for it first).
+pub fn store(
+    c: &mut DbConn,
+    provider_id: &str,
+    plans: &[NewPlan],
+    whole_days: bool,
+    at: NaiveDateTime,
+) -> Result<Stored, StoreError> {
+    super::transaction(c, |c| {
+        let mut out = Stored::default();
+        let days: BTreeSet<NaiveDate> = plans.iter().map(|p| p.local_date).collect();
+        let refs: Vec<&str> = plans.iter().map(|p| p.planner_ref.as_str()).collect();
+        let mut known: HashMap<String, Plan> = HashMap::new();
+        for chunk in refs.chunks(500) {
+            let rows: Vec<Row> = planned_visit::table
+                .filter(planned_visit::provider_id.eq(provider_id))
+                .filter(planned_visit::planner_ref.eq_any(chunk))
+                .select(Row::as_select())
+                .load(c)?;
+            for p in with_lists(c, rows)? {
+                known.insert(p.plan.planner_ref.clone(), p);
+            }
+        }
+        for new in plans {
+            let new = new.normalised();
+            match known.get(&new.planner_ref) {
+                Some(old) if old.plan == new => out.unchanged += 1,
+                Some(old) => {
+                    let id = old.id.clone();
+                    diesel::update(planned_visit::table.find(&id))
+                        .set((
+                            planned_visit::client_id.eq(&new.client_id),
+                            planned_visit::local_date.eq(new.local_date),
+                            planned_visit::earliest_start.eq(new.earliest_start),
+                            planned_visit::latest_start.eq(new.latest_start),
+                            planned_visit::expected_minutes.eq(new.expected_minutes),
+                            planned_visit::double_staffing.eq(new.double_staffing),
+                            planned_visit::time_critical.eq(new.time_critical),
+                            planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
+                            planned_visit::source.eq(new.source),
+                            planned_visit::updated_at.eq(at),
+                        ))
+                        .execute(c)?;
+                    write_lists(c, &id, &new, true)?;
+                    out.updated += 1;
+                }
+                None => {
+                    let id = PlannedVisitId::new(super::new_id());
+                    diesel::insert_into(planned_visit::table)
+                        .values((
+                            planned_visit::id.eq(&id),
+                            planned_visit::provider_id.eq(provider_id),
+                            planned_visit::planner_ref.eq(&new.planner_ref),
+                            planned_visit::client_id.eq(&new.client_id),
+                            planned_visit::local_date.eq(new.local_date),
+                            planned_visit::earliest_start.eq(new.earliest_start),
+                            planned_visit::latest_start.eq(new.latest_start),
+                            planned_visit::expected_minutes.eq(new.expected_minutes),
+                            planned_visit::double_staffing.eq(new.double_staffing),
+                            planned_visit::time_critical.eq(new.time_critical),
+                            planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
+                            planned_visit::source.eq(new.source),
+                            planned_visit::created_at.eq(at),
+                            planned_visit::updated_at.eq(at),
+                        ))
+                        .execute(c)?;
+                    write_lists(c, &id, &new, false)?;
+                    out.created += 1;
+                }
+            }
+        }
+        if whole_days {
+            let sent: std::collections::HashSet<&str> = refs.iter().copied().collect();
+            for day in days {
+                let on_day: Vec<(PlannedVisitId, String)> = planned_visit::table
+                    .filter(planned_visit::provider_id.eq(provider_id))
+                    .filter(planned_visit::local_date.eq(day))
+                    .select((planned_visit::id, planned_visit::planner_ref))
+                    .load(c)?;
+                for (id, r) in on_day {
+                    if !sent.contains(r.as_str()) {
+                        diesel::delete(planned_visit::table.find(&id)).execute(c)?;
+                        out.removed += 1;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Writes a plan's services and staff (replacing those it had).
+fn write_lists(
+    c: &mut DbConn,
+    id: &PlannedVisitId,
+    p: &NewPlan,
+    replace: bool,
+) -> Result<(), StoreError> {
+    if replace {
+        diesel::delete(
+            planned_visit_service::table.filter(planned_visit_service::planned_visit_id.eq(id)),
+        )
+        .execute(c)?;
+        diesel::delete(
+            planned_visit_staff::table.filter(planned_visit_staff::planned_visit_id.eq(id)),
+        )
+        .execute(c)?;
+    }
+    for s in &p.services {
+        diesel::insert_into(planned_visit_service::table)
+            .values((
+                planned_visit_service::planned_visit_id.eq(id),
+                planned_visit_service::service_id.eq(s),
+            ))
+            .execute(c)?;
+    }
+    for s in &p.staff {
+        diesel::insert_into(planned_visit_staff::table)
+            .values((
+                planned_visit_staff::planned_visit_id.eq(id),
+                planned_visit_staff::staff_id.eq(s),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Rows with their services and staff.
+fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut services: HashMap<String, Vec<ServiceId>> = HashMap::new();
+    let mut staff: HashMap<String, Vec<UserId>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let s: Vec<(String, ServiceId)> = planned_visit_service::table
+            .filter(planned_visit_service::planned_visit_id.eq_any(chunk))
+            .select((
+                planned_visit_service::planned_visit_id,
+                planned_visit_service::service_id,
+            ))
+            .order((
+                planned_visit_service::planned_visit_id,
+                planned_visit_service::service_id,
+            ))
+            .load(c)?;
+        for (id, sid) in s {
+            services.entry(id).or_default().push(sid);
+        }
+        let w: Vec<(String, UserId)> = planned_visit_staff::table
+            .filter(planned_visit_staff::planned_visit_id.eq_any(chunk))
+            .select((
+                planned_visit_staff::planned_visit_id,
+                planned_visit_staff::staff_id,
+            ))
+            .order((
+                planned_visit_staff::planned_visit_id,
+                planned_visit_staff::staff_id,
+            ))
+            .load(c)?;
+        for (id, uid) in w {
+            staff.entry(id).or_default().push(uid);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Plan {
+            plan: NewPlan {
+                services: services.remove(r.id.as_str()).unwrap_or_default(),
+                staff: staff.remove(r.id.as_str()).unwrap_or_default(),
+                planner_ref: r.planner_ref,
+                client_id: r.client_id,
+                local_date: r.local_date,
+                earliest_start: r.earliest_start,
+                latest_start: r.latest_start,
+                expected_minutes: r.expected_minutes,
+                double_staffing: r.double_staffing,
+                time_critical: r.time_critical,
+                tolerance_minutes: r.tolerance_minutes,
+                source: r.source,
+            },
+            id: r.id,
+            provider_id: r.provider_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// A provider's plans of a local day, by latest start.
+pub fn for_day(c: &mut DbConn, provider_id: &str, day: NaiveDate) -> Result<Vec<Plan>, StoreError> {
+    let rows: Vec<Row> = planned_visit::table
+        .filter(planned_visit::provider_id.eq(provider_id))
+        .filter(planned_visit::local_date.eq(day))
+        .order((planned_visit::latest_start, planned_visit::planner_ref))
+        .select(Row::as_select())
+        .load(c)?;
+    with_lists(c, rows)
+}
