@@ -7,10 +7,15 @@
 //! - `variance`: a client's month against its ordered time (R1–R9, R21);
 //! - `deadlines`: care plans and follow-ups due (R10–R13) and the monthly
 //!   list of clients without a plan;
+//! - `punctuality`: a provider's planned visits of a day against the
+//!   performed ones, at an instant (issue 25; no alerts yet);
 //! - `context`: what a municipality's run shares, loaded once.
 
 mod context;
 pub mod deadlines;
+pub mod punctuality;
+#[cfg(test)]
+mod punctuality_tests;
 mod variance;
 
 pub use context::{Ctx, Evaluation};

@@ -1,0 +1,154 @@
+//! A provider's planned visits of a day against its performed ones, at a
+//! given instant (issue 25): each plan's state and the visits that kept
+//! it, and the visits no plan was kept by. The rules are
+//! [`crate::domain::punctuality`]; this reads what they need.
+//!
+//! Per plan, unit and provider only: nothing here is a figure per care
+//! worker. A planned care worker's phone appears only as the offline
+//! caveat of a late or missed plan: the last time that phone delivered an
+//! event.
+
+use crate::db::planned_visit::{self, Plan};
+use crate::db::schema::{visit, visit_event};
+use crate::db::visit::{Visit, attributions};
+use crate::db::{DbConn, StoreError};
+use crate::domain::punctuality::{
+    MatchLimits, Performed, Planned, Standing, Tolerances, match_visits, state,
+};
+use crate::model::{Source, VisitId};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// A plan at an instant.
+#[derive(Debug, Clone)]
+pub struct PlanAt {
+    pub plan: Plan,
+    pub standing: Standing,
+    /// The visits that kept it, in the order they began.
+    pub visits: Vec<VisitId>,
+}
+
+/// A provider's day at an instant.
+#[derive(Debug, Clone, Default)]
+pub struct Day {
+    pub plans: Vec<PlanAt>,
+    /// Visits of the day that kept no plan.
+    pub unplanned: Vec<VisitId>,
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// The provider's plans of `day` and its visits of that day (and of the
+/// days either side, for windows near midnight), matched, each plan's
+/// state at `now`.
+pub fn day(
+    c: &mut DbConn,
+    provider_id: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    tolerances: &Tolerances,
+    limits: MatchLimits,
+) -> Result<Day, StoreError> {
+    let plans = planned_visit::for_day(c, provider_id, day)?;
+    let visits: Vec<Visit> = visit::table
+        .filter(visit::provider_id.eq(provider_id))
+        .filter(visit::local_date.between(day - Duration::days(1), day + Duration::days(1)))
+        .filter(visit::voided.eq(false))
+        .order((visit::started_at, visit::id))
+        .select(Visit::as_select())
+        .load(c)?;
+    let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    let attributed = attributions(c, &ids)?;
+    let performed: Vec<Performed> = visits
+        .iter()
+        .map(|v| {
+            let mut client_ids: Vec<String> = attributed
+                .get(&v.id)
+                .map(|a| a.shares.iter().map(|s| s.client_id.to_string()).collect())
+                .unwrap_or_default();
+            if client_ids.is_empty() {
+                client_ids.push(v.fields.client_id.to_string());
+            }
+            Performed {
+                client_ids,
+                staff_id: v.fields.staff_id.to_string(),
+                started_at: v.start().map(utc),
+                ended_at: v.end().map(utc),
+            }
+        })
+        .collect();
+    let planned: Vec<Planned> = plans.iter().map(planned).collect();
+    let matching = match_visits(&planned, &performed, limits);
+    let last_sync = phones_last_seen(c, &plans, now)?;
+    let mut out = Day::default();
+    for ((plan, p), kept) in plans.into_iter().zip(&planned).zip(&matching.kept_by) {
+        let kept_visits: Vec<&Performed> = kept.iter().map(|i| &performed[*i]).collect();
+        out.plans.push(PlanAt {
+            standing: state(p, &kept_visits, now, tolerances, &last_sync),
+            visits: kept.iter().map(|i| visits[*i].id.clone()).collect(),
+            plan,
+        });
+    }
+    // Only the day's own visits are its unplanned ones.
+    out.unplanned = matching
+        .unplanned
+        .iter()
+        .map(|i| &visits[*i])
+        .filter(|v| v.fields.local_date == day)
+        .map(|v| v.id.clone())
+        .collect();
+    Ok(out)
+}
+
+fn planned(p: &Plan) -> Planned {
+    Planned {
+        client_id: p.plan.client_id.to_string(),
+        earliest_start: utc(p.plan.earliest_start),
+        latest_start: utc(p.plan.latest_start),
+        expected: Duration::minutes(i64::from(p.plan.expected_minutes)),
+        staff: p.plan.staff.iter().map(|s| s.to_string()).collect(),
+        double_staffing: p.plan.double_staffing,
+        time_critical: p.plan.time_critical,
+        tolerance: p
+            .plan
+            .tolerance_minutes
+            .map(|m| Duration::minutes(i64::from(m))),
+    }
+}
+
+/// The last time each planned care worker's phone delivered an event, as
+/// known at `now`.
+fn phones_last_seen(
+    c: &mut DbConn,
+    plans: &[Plan],
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+    let mut staff: Vec<&str> = plans
+        .iter()
+        .flat_map(|p| p.plan.staff.iter().map(|s| s.as_str()))
+        .collect();
+    staff.sort_unstable();
+    staff.dedup();
+    let mut out = HashMap::new();
+    for chunk in staff.chunks(500) {
+        let rows: Vec<(String, Option<NaiveDateTime>)> = visit_event::table
+            .filter(visit_event::source.eq(Source::Phone))
+            .filter(visit_event::source_key.eq_any(chunk))
+            .filter(visit_event::received_at.le(now.naive_utc()))
+            .group_by(visit_event::source_key)
+            .select((
+                visit_event::source_key,
+                diesel::dsl::max(visit_event::received_at),
+            ))
+            .load(c)?;
+        for (s, at) in rows {
+            if let Some(at) = at {
+                out.insert(s, utc(at));
+            }
+        }
+    }
+    Ok(out)
+}
