@@ -27,6 +27,7 @@ pub(crate) mod municipality;
 pub(crate) mod oidc;
 pub(crate) mod order;
 pub(crate) mod pages;
+pub(crate) mod planned_visit;
 pub(crate) mod provider;
 pub(crate) mod report;
 pub(crate) mod service;
@@ -171,6 +172,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     res("/providers/{id}/months/{month}/lock-log")
                         .route(get().to(month_lock::lock_log)),
+                )
+                .service(
+                    res("/providers/{id}/planned-visits")
+                        .route(put().to(planned_visit::put_plans))
+                        .route(get().to(planned_visit::get_day)),
                 )
                 .service(res("/reports/monthly").route(get().to(report::monthly_report)))
                 .service(res("/reports/monthly-by-ksi").route(get().to(report::ksi_report)))

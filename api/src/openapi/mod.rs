@@ -12,7 +12,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::handlers::{
     absence, alert, approval, auth, care_plan, client, consent, contact, credential, dead_letters,
     decision, device, docs, explanation, health, journal, lock_key, material, me, month,
-    month_figures, month_lock, municipality, oidc, order, report, sync, user, visit,
+    month_figures, month_lock, municipality, oidc, order, planned_visit, report, sync, user, visit,
 };
 use crud::Readers;
 use hemtid_core::db::authority_unit::AuthorityUnit;
@@ -121,6 +121,8 @@ pub const JSON: &str = "application/json";
         report::measures_report,
         month_lock::unlock_month,
         month_lock::lock_log,
+        planned_visit::put_plans,
+        planned_visit::get_day,
         care_plan::get_plan,
         care_plan::start_version,
         care_plan::edit_version,

@@ -11,6 +11,7 @@ mod devices;
 mod examples;
 mod measures;
 mod phone;
+mod planning;
 mod schema_check;
 mod sessions;
 mod throttle;

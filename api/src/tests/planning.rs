@@ -1,0 +1,204 @@
+//! Planned visits through the API: who may send and read a provider's
+//! plans, the checks with field paths, a batch sent twice, and the day's
+//! states at the tests' fixed clock (2026-11-22 12:00 UTC, 13:00 in
+//! Stockholm).
+
+use super::*;
+
+struct Planning {
+    ctx: Ctx,
+    jakobsberg: String,
+    omsorgshuset: String,
+    lisa: String,
+    anna: String,
+    cecilia: String,
+}
+
+async fn planning() -> Planning {
+    let ctx = setup().await;
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let jakobsberg = id(ctx
+        .find("/api/v1/providers", "name", "Hemtjänsten Jakobsberg")
+        .await);
+    let omsorgshuset = id(ctx
+        .find("/api/v1/providers", "name", "Omsorgshuset Hemtjänst AB")
+        .await);
+    let lisa = id(ctx.find("/api/v1/clients", "given_name", "Lisa").await);
+    let anna = id(ctx.find("/api/v1/users", "username", "demo.anna").await);
+    let cecilia = id(ctx.find("/api/v1/users", "username", "demo.cecilia").await);
+    Planning {
+        ctx,
+        jakobsberg,
+        omsorgshuset,
+        lisa,
+        anna,
+        cecilia,
+    }
+}
+
+impl Planning {
+    /// A plan for Lisa on 22 November, its window from `from` (UTC).
+    fn plan(&self, r: &str, from: &str, to: &str) -> Value {
+        json!({
+            "planner_ref": r,
+            "client_id": self.lisa,
+            "earliest_start": format!("2026-11-22T{from}:00Z"),
+            "latest_start": format!("2026-11-22T{to}:00Z"),
+            "expected_minutes": 30,
+            "services": ["O-Duschhjälp"],
+            "staff": [self.anna],
+        })
+    }
+
+    fn path(&self, provider: &str) -> String {
+        format!("/api/v1/providers/{provider}/planned-visits")
+    }
+}
+
+#[actix_web::test]
+async fn a_providers_admin_sends_plans_and_sees_the_days_states() {
+    let t = planning().await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let body = json!({
+        "whole_days": true,
+        "plans": [t.plan("morning", "07:00", "07:30"), t.plan("afternoon", "14:00", "14:30")],
+    });
+    let path = t.path(&t.jakobsberg);
+    let r = t
+        .ctx
+        .call(Method::PUT, &path, Some(&chef), Some(body.clone()))
+        .await;
+    let stored = r.ok(StatusCode::OK);
+    assert_eq!(
+        (stored["created"].as_u64(), stored["unchanged"].as_u64()),
+        (Some(2), Some(0))
+    );
+    // Sent again: nothing changes.
+    let r = t
+        .ctx
+        .call(Method::PUT, &path, Some(&chef), Some(body))
+        .await;
+    let stored = r.ok(StatusCode::OK);
+    assert_eq!(
+        (stored["created"].as_u64(), stored["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+    // At 12:00 UTC nobody has come to the morning plan: missed; the
+    // afternoon one waits.
+    let day = format!("{path}?date=2026-11-22");
+    let r = t.ctx.call(Method::GET, &day, Some(&chef), None).await;
+    let d = r.ok(StatusCode::OK);
+    let states: Vec<(&str, &str)> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["planner_ref"].as_str().unwrap(),
+                i["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(states, [("morning", "missed"), ("afternoon", "waiting")]);
+    assert_eq!(d["items"][0]["services"], json!(["O-Duschhjälp"]));
+    assert_eq!(d["items"][0]["staff"], json!([t.anna]));
+    // The municipality's admin may read it too.
+    let r = t
+        .ctx
+        .call(Method::GET, &day, Some(&t.ctx.admin), None)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn no_one_else_sends_or_reads_a_providers_plans() {
+    let t = planning().await;
+    let body = json!({"plans": [t.plan("p1", "07:00", "07:30")]});
+    let path = t.path(&t.jakobsberg);
+    let day = format!("{path}?date=2026-11-22");
+    // Another provider's admin: as if there were no such provider.
+    let other = t
+        .ctx
+        .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+        .await;
+    let r = t
+        .ctx
+        .call(Method::PUT, &path, Some(&other), Some(body.clone()))
+        .await;
+    r.problem(ErrorCode::NotFound);
+    t.ctx
+        .call(Method::GET, &day, Some(&other), None)
+        .await
+        .problem(ErrorCode::NotFound);
+    // A care worker and a caseworker: not theirs to plan or watch.
+    for user in ["demo.anna", "demo.handlaggare"] {
+        let token = t.ctx.login(user, seed::DEMO_PASSWORD).await;
+        let r = t
+            .ctx
+            .call(Method::PUT, &path, Some(&token), Some(body.clone()))
+            .await;
+        r.problem(ErrorCode::Forbidden);
+        t.ctx
+            .call(Method::GET, &day, Some(&token), None)
+            .await
+            .problem(ErrorCode::Forbidden);
+    }
+    // Without a token.
+    t.ctx
+        .call(Method::PUT, &path, None, Some(body))
+        .await
+        .problem(ErrorCode::Unauthorized);
+    // Nothing was stored.
+    let r = t
+        .ctx
+        .call(Method::GET, &day, Some(&t.ctx.admin), None)
+        .await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    // Omsorgshuset's admin may plan Omsorgshuset's.
+    let own = t.path(&t.omsorgshuset);
+    let r = t
+        .ctx
+        .call(Method::PUT, &own, Some(&other), Some(json!({"plans": []})))
+        .await;
+    r.ok(StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_batch_with_faults_names_each_and_stores_nothing() {
+    let t = planning().await;
+    let mut twice = t.plan("p1", "07:00", "07:30");
+    twice["expected_minutes"] = json!(0);
+    let mut backwards = t.plan("p2", "09:00", "08:30");
+    backwards["services"] = json!(["X-Finns-inte"]);
+    // Cecilia works at Omsorgshuset, not at Jakobsberg.
+    backwards["staff"] = json!([t.cecilia]);
+    let mut stranger = t.plan("p3", "10:00", "10:30");
+    stranger["client_id"] = json!(uuid::Uuid::new_v4());
+    stranger["earliest_start"] = json!("2020-01-01T10:00:00Z");
+    let body = json!({"plans": [t.plan("p1", "07:00", "07:30"), twice, backwards, stranger]});
+    let r = t.ctx.put(&t.path(&t.jakobsberg), body).await;
+    r.problem(ErrorCode::ValidationFailed);
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("plans[1].expected_minutes", "out_of_range"),
+            ("plans[1].planner_ref", "duplicate"),
+            ("plans[2].latest_start", "before_earliest"),
+            ("plans[2].services[0]", "unknown_service"),
+            ("plans[2].staff[0]", "unknown_staff"),
+            ("plans[3].client_id", "unknown_client"),
+            ("plans[3].earliest_start", "out_of_range"),
+            // Its latest start stayed on 22 November.
+            ("plans[3].latest_start", "too_wide"),
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    let day = format!("{}?date=2026-11-22", t.path(&t.jakobsberg));
+    let r = t.ctx.get(&day).await;
+    assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+}
