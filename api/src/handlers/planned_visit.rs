@@ -154,17 +154,9 @@ fn checked(
 ) -> Result<Vec<NewPlan>, ApiError> {
     let m = municipality::get(c, municipality_id)?;
     let tz = m.tz().unwrap_or(hemtid_core::domain::STOCKHOLM);
-    let clients: HashSet<String> = client::list(c, municipality_id)?
-        .into_iter()
-        .map(|cl| cl.id.to_string())
-        .collect();
-    let staff: HashSet<String> = user_account::list(c, municipality_id)?
-        .into_iter()
-        .filter(|u| {
-            u.fields.role == Role::Staff && u.fields.provider_id.as_deref() == Some(provider_id)
-        })
-        .map(|u| u.id.to_string())
-        .collect();
+    // Ids only: the clients' personal data is not needed to check them.
+    let clients = client::ids(c, municipality_id)?;
+    let staff = user_account::staff_of(c, provider_id)?;
     let catalogue = service::catalogue(c, municipality_id)?;
     let mut v = ValidationErrors::new();
     let mut refs: HashSet<String> = HashSet::new();
@@ -176,7 +168,7 @@ fn checked(
             v.add(f("planner_ref"), "duplicate", "sent twice in this request");
         }
         let client_id = p.client_id.to_string();
-        if !clients.contains(&client_id) {
+        if !clients.contains(client_id.as_str()) {
             v.add(f("client_id"), "unknown_client", "no such client");
         }
         if p.latest_start < p.earliest_start {
@@ -219,7 +211,7 @@ fn checked(
             }
         }
         for (j, s) in p.staff.iter().enumerate() {
-            if !staff.contains(&s.to_string()) {
+            if !staff.contains(s.to_string().as_str()) {
                 v.add(
                     format!("plans[{i}].staff[{j}]"),
                     "unknown_staff",

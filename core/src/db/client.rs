@@ -109,6 +109,21 @@ pub fn find_by_personal_number(
         .optional()?)
 }
 
+/// The ids of the municipality's clients (not purged), without their
+/// personal data: for checking references.
+pub fn ids(
+    conn: &mut DbConn,
+    municipality_id: &str,
+) -> Result<std::collections::HashSet<ClientId>, StoreError> {
+    Ok(client::table
+        .filter(client::municipality_id.eq(municipality_id))
+        .filter(client::purged_at.is_null())
+        .select(client::id)
+        .load::<ClientId>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<Client>, StoreError> {
     Ok(client::table
         .filter(client::municipality_id.eq(municipality_id))

@@ -37,20 +37,12 @@ pub struct NewPlan {
 impl NewPlan {
     /// The same plan with its lists in their stored order.
     fn normalised(&self) -> NewPlan {
-        let sorted = |v: &[String]| -> Vec<String> {
-            v.iter()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
-        };
-        let services: Vec<String> = self.services.iter().map(|s| s.to_string()).collect();
-        let staff: Vec<String> = self.staff.iter().map(|s| s.to_string()).collect();
-        NewPlan {
-            services: sorted(&services).into_iter().map(ServiceId::new).collect(),
-            staff: sorted(&staff).into_iter().map(UserId::new).collect(),
-            ..self.clone()
-        }
+        let mut plan = self.clone();
+        plan.services.sort();
+        plan.services.dedup();
+        plan.staff.sort();
+        plan.staff.dedup();
+        plan
     }
 }
 
@@ -207,6 +199,8 @@ fn write_lists(
         )
         .execute(c)?;
     }
+    // Row by row: diesel's MultiConnection takes no multi-row insert of
+    // tuples on SQLite; a day's plan has few services and care workers.
     for s in &p.services {
         diesel::insert_into(planned_visit_service::table)
             .values((

@@ -148,6 +148,21 @@ pub fn set_password_hash(
     one_row(n)
 }
 
+/// The ids of a provider's active care workers.
+pub fn staff_of(
+    conn: &mut DbConn,
+    provider_id: &str,
+) -> Result<std::collections::HashSet<UserId>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::provider_id.eq(provider_id))
+        .filter(user_account::role.eq(crate::model::Role::Staff))
+        .filter(user_account::active.eq(true))
+        .select(user_account::id)
+        .load::<UserId>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Every active user with `role`, as (municipality, id): the caseworkers
 /// whose alert topics a municipality's case system may read.
 pub fn ids_with_role(

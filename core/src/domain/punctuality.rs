@@ -260,8 +260,9 @@ pub fn state(
     tolerances: &Tolerances,
     last_sync: &HashMap<String, DateTime<Utc>>,
 ) -> Standing {
-    let arrived: Vec<&&Performed> = kept
+    let arrived: Vec<&Performed> = kept
         .iter()
+        .copied()
         .filter(|v| v.begun().is_some_and(|at| at <= now))
         .collect();
     // Lateness from the check-ins only: a visit known by its check-out
@@ -272,10 +273,11 @@ pub fn state(
         .filter(|at| *at < p.earliest_start)
         .map(|at| p.earliest_start - at);
     let enough = arrived.len() >= p.needed();
-    let out = |v: &&&Performed| v.ended_at.is_some_and(|e| e <= now);
-    let state = if enough && arrived.iter().all(out) {
+    let out = |v: &&Performed| v.ended_at.is_some_and(|e| e <= now);
+    let all_out = arrived.iter().all(out);
+    let state = if enough && all_out {
         State::Done
-    } else if now >= tolerances.missed_at(p) && !enough && !arrived.iter().any(|v| !out(v)) {
+    } else if now >= tolerances.missed_at(p) && !enough && all_out {
         State::Missed
     } else if now >= tolerances.late_at(p) && !enough {
         // Of two needed, one may have come: still late for the second.
