@@ -4,6 +4,11 @@
 //! judged whole, not halfway), and every client's current and previous month on
 //! a schedule and whenever the local date changes, for what time alone
 //! changes (a month closing, a visit left open, the pace).
+//!
+//! Planned visits are evaluated every minute, at the instant the next plan
+//! becomes late, missed or due for escalation, and as soon as an event
+//! arrives for a client with an open late or missed alert (so the alert
+//! resolves within a tick of the check-in).
 
 use crate::background::Background;
 use hemtid_core::db::Pool;
@@ -15,6 +20,9 @@ use std::time::{Duration, Instant};
 /// How often changed client-months are looked for.
 const TICK: Duration = Duration::from_millis(150);
 
+/// How often planned visits are evaluated when no threshold comes sooner.
+const PUNCTUALITY: Duration = Duration::from_secs(60);
+
 /// Starts the evaluator; [`Background::stop`] ends it.
 pub fn start(pool: Pool, interval: Duration) -> std::io::Result<Background> {
     Background::spawn("evaluator", move |stop| run(&pool, interval, stop))
@@ -23,6 +31,7 @@ pub fn start(pool: Pool, interval: Duration) -> std::io::Result<Background> {
 fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
     let mut next_full = Instant::now();
     let mut day = None;
+    let mut live = Punctuality::default();
     while !stop.load(Ordering::SeqCst) {
         let now = chrono::Utc::now();
         let today = local_date(now, STOCKHOLM);
@@ -61,7 +70,72 @@ fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "evaluator: changed client-months failed"),
         }
+        live.tick(&mut conn, now);
         drop(conn);
         std::thread::sleep(TICK);
+    }
+}
+
+/// When planned visits are evaluated next, and what an arrival looks like.
+#[derive(Default)]
+struct Punctuality {
+    /// The next run; `None` before the first.
+    next: Option<chrono::DateTime<chrono::Utc>>,
+    /// The last arrival seen for clients with open alerts, once looked.
+    arrival: Option<Option<chrono::NaiveDateTime>>,
+}
+
+impl Punctuality {
+    fn tick(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
+        let due = self.next.is_none_or(|n| now >= n) || self.arrived(conn, now);
+        if !due {
+            return;
+        }
+        let every = chrono::Duration::from_std(PUNCTUALITY).unwrap_or_default();
+        match evaluate::visit_alerts::all(conn, now) {
+            Ok(live) => {
+                let e = live.evaluation;
+                if e.changed() {
+                    tracing::info!(
+                        raised = e.raised,
+                        updated = e.updated,
+                        reopened = e.reopened,
+                        resolved = e.resolved,
+                        "planned visits evaluated"
+                    );
+                }
+                let next = now + every;
+                self.next = Some(live.next.map_or(next, |n| n.min(next)));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "evaluator: planned visits failed");
+                self.next = Some(now + every);
+            }
+        }
+    }
+
+    /// Whether an event arrived for a client with an open late or missed
+    /// alert since the last look.
+    fn arrived(
+        &mut self,
+        conn: &mut hemtid_core::db::DbConn,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let open = match hemtid_core::db::alert::open_of_plans_everywhere(conn) {
+            Ok(o) if !o.is_empty() => o,
+            _ => return false,
+        };
+        let clients: Vec<&str> = open.iter().map(|(_, c)| c.as_str()).collect();
+        // A check-in keeping a plan of today or yesterday happened within
+        // the last two days.
+        let since = (now - chrono::Duration::days(2)).naive_utc();
+        match hemtid_core::db::visit_event::last_arrival(conn, &clients, since) {
+            Ok(last) if Some(last) != self.arrival => {
+                let first = self.arrival.is_none();
+                self.arrival = Some(last);
+                !first
+            }
+            _ => false,
+        }
     }
 }

@@ -94,8 +94,17 @@ fn main() -> Result<()> {
                 e.reopened,
                 e.resolved
             );
+            let live = hemtid_core::evaluate::visit_alerts::all(&mut conn, at)?.evaluation;
+            println!(
+                "planned visits as at {}: {} alerts raised, {} updated, {} reopened, {} resolved",
+                at.to_rfc3339(),
+                live.raised,
+                live.updated,
+                live.reopened,
+                live.resolved
+            );
             if e.skipped > 0 {
-                println!(
+                bail!(
                     "{} left unevaluated: the database was busy; run it again",
                     e.skipped
                 );

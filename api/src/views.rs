@@ -32,6 +32,9 @@ pub struct MunicipalityView {
     pub access_log_retention_years: i32,
     pub client_retention_years: i32,
     pub keep_research_sample: bool,
+    pub visit_tolerance_minutes: i32,
+    pub time_critical_tolerance_minutes: i32,
+    pub visit_escalation_minutes: i32,
 }
 
 impl From<Municipality> for MunicipalityView {
@@ -58,6 +61,9 @@ impl From<Municipality> for MunicipalityView {
             access_log_retention_years: s.access_log_retention_years,
             client_retention_years: s.client_retention_years,
             keep_research_sample: s.keep_research_sample,
+            visit_tolerance_minutes: s.visit_tolerance_minutes,
+            time_critical_tolerance_minutes: s.time_critical_tolerance_minutes,
+            visit_escalation_minutes: s.visit_escalation_minutes,
         }
     }
 }

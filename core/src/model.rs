@@ -412,10 +412,33 @@ text_enum!(
         CarePlanFollowUpDue = "care_plan_follow_up_due",
         IndividualFollowUpDue = "individual_follow_up_due",
         ContactPersonMissing = "contact_person_missing",
+        /// A planned visit without the check-in it needs past its latest
+        /// start and tolerance (one alert per plan).
+        VisitLate = "visit_late",
+        /// A planned visit without the check-in it needs past its window
+        /// and expected length.
+        VisitMissed = "visit_missed",
+        /// A late or missed visit's alert the provider has not
+        /// acknowledged in the municipality's escalation time: the
+        /// client's caseworker is told.
+        VisitNotAcknowledged = "visit_not_acknowledged",
     }
 );
 
 impl AlertKind {
+    /// The kinds that belong to one planned visit, not to a client's
+    /// month.
+    pub const PLANNED_VISIT: [AlertKind; 3] = [
+        AlertKind::VisitLate,
+        AlertKind::VisitMissed,
+        AlertKind::VisitNotAcknowledged,
+    ];
+
+    /// Whether it belongs to one planned visit.
+    pub fn of_planned_visit(self) -> bool {
+        Self::PLANNED_VISIT.contains(&self)
+    }
+
     /// The rule ids it applies, as stored (`R1,R2`).
     pub const fn rules(self) -> &'static str {
         match self {
@@ -429,6 +452,8 @@ impl AlertKind {
             AlertKind::CarePlanFollowUpDue => "R11",
             AlertKind::IndividualFollowUpDue => "R12",
             AlertKind::ContactPersonMissing => "R13",
+            // Planned visits: no rule of the glossary.
+            AlertKind::VisitLate | AlertKind::VisitMissed | AlertKind::VisitNotAcknowledged => "",
         }
     }
 
@@ -438,14 +463,17 @@ impl AlertKind {
             AlertKind::OutsideBand
             | AlertKind::FollowUpRecommended
             | AlertKind::CarePlanMissingEscalated
-            | AlertKind::IndividualFollowUpDue => Audience::Caseworker,
+            | AlertKind::IndividualFollowUpDue
+            | AlertKind::VisitNotAcknowledged => Audience::Caseworker,
             AlertKind::ExceedsGranted => Audience::FeeAdmin,
             AlertKind::PaceWarning
             | AlertKind::MissingVisits
             | AlertKind::VisitOpenTooLong
             | AlertKind::CarePlanMissing
             | AlertKind::CarePlanFollowUpDue
-            | AlertKind::ContactPersonMissing => Audience::Provider,
+            | AlertKind::ContactPersonMissing
+            | AlertKind::VisitLate
+            | AlertKind::VisitMissed => Audience::Provider,
         }
     }
 }

@@ -221,6 +221,7 @@ mod tests {
             raised_at: t,
             updated_at: t,
             resolved_at: None,
+            planned_visit_id: None,
         }
     }
 

@@ -46,10 +46,11 @@ pub struct AlertDetail {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AlertQuery {
-    /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
-    /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
+    /// An alert kind: the variance kinds (`outside_band`, …), the
+    /// deadline kinds (`care_plan_missing`, …) or the planned-visit kinds
+    /// (`visit_late`, `visit_missed`, `visit_not_acknowledged`).
     #[param(
-        pattern = "^(outside_band|follow_up_recommended|exceeds_granted|pace_warning|missing_visits|visit_open_too_long|care_plan_missing|care_plan_missing_escalated|care_plan_follow_up_due|individual_follow_up_due|contact_person_missing)$"
+        pattern = "^(outside_band|follow_up_recommended|exceeds_granted|pace_warning|missing_visits|visit_open_too_long|care_plan_missing|care_plan_missing_escalated|care_plan_follow_up_due|individual_follow_up_due|contact_person_missing|visit_late|visit_missed|visit_not_acknowledged)$"
     )]
     pub kind: Option<String>,
     /// `open`, `acknowledged` or `resolved`.

@@ -56,6 +56,34 @@ pub struct MunicipalityInput {
     /// Retention: keep clients born on the 5th, 15th or 25th (the research
     /// sample) instead of deleting their records.
     pub keep_research_sample: bool,
+    /// Planned visits: minutes after the latest start before a visit
+    /// without a check-in is late (`visit_late`); 15 when left out.
+    #[serde(default = "default_visit_tolerance")]
+    #[schema(minimum = 0, maximum = 720)]
+    pub visit_tolerance_minutes: i32,
+    /// The same for time-critical visits (medication, insulin, a CPAP
+    /// mask); 5 when left out. A plan's own tolerance wins over both.
+    #[serde(default = "default_time_critical_tolerance")]
+    #[schema(minimum = 0, maximum = 720)]
+    pub time_critical_tolerance_minutes: i32,
+    /// Minutes a late or missed visit's alert may stay unacknowledged by
+    /// the provider before the client's caseworker is told
+    /// (`visit_not_acknowledged`); 30 when left out.
+    #[serde(default = "default_visit_escalation")]
+    #[schema(minimum = 1, maximum = 1440)]
+    pub visit_escalation_minutes: i32,
+}
+
+fn default_visit_tolerance() -> i32 {
+    MunicipalitySettings::default().visit_tolerance_minutes
+}
+
+fn default_time_critical_tolerance() -> i32 {
+    MunicipalitySettings::default().time_critical_tolerance_minutes
+}
+
+fn default_visit_escalation() -> i32 {
+    MunicipalitySettings::default().visit_escalation_minutes
 }
 
 impl MunicipalityInput {
@@ -156,6 +184,24 @@ impl MunicipalityInput {
             1,
             MAX_YEARS.into(),
         );
+        v.range(
+            "visit_tolerance_minutes",
+            self.visit_tolerance_minutes.into(),
+            0,
+            720,
+        );
+        v.range(
+            "time_critical_tolerance_minutes",
+            self.time_critical_tolerance_minutes.into(),
+            0,
+            720,
+        );
+        v.range(
+            "visit_escalation_minutes",
+            self.visit_escalation_minutes.into(),
+            1,
+            1440,
+        );
         let settings = MunicipalitySettings {
             time_zone: self.time_zone.trim().to_string(),
             tolerance_basis_points: self.tolerance_basis_points,
@@ -174,6 +220,9 @@ impl MunicipalityInput {
             access_log_retention_years: self.access_log_retention_years,
             client_retention_years: self.client_retention_years,
             keep_research_sample: self.keep_research_sample,
+            visit_tolerance_minutes: self.visit_tolerance_minutes,
+            time_critical_tolerance_minutes: self.time_critical_tolerance_minutes,
+            visit_escalation_minutes: self.visit_escalation_minutes,
         };
         v.into_result((name, settings))
     }

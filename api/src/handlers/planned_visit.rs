@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hemtid_core::db::planned_visit::{self, NewPlan};
 use hemtid_core::db::{DbConn, client, municipality, provider, service, user_account};
-use hemtid_core::domain::punctuality::{MatchLimits, Tolerances};
+use hemtid_core::domain::punctuality::MatchLimits;
 use hemtid_core::evaluate::punctuality;
 use hemtid_core::model::{PlanSource, Role, ServiceId, UserId};
 use hemtid_core::validate::ValidationErrors;
@@ -314,12 +314,13 @@ pub async fn get_day(
     let (day, catalogue) = state
         .db(move |c| {
             let pr = provider::get(c, &p.municipality_id, &provider_id)?;
+            let m = municipality::get(c, &p.municipality_id)?;
             let day = punctuality::day(
                 c,
                 &pr.id,
                 date,
                 now,
-                &Tolerances::default(),
+                &punctuality::tolerances(&m.settings),
                 MatchLimits::default(),
             )?;
             Ok((day, service::catalogue(c, &p.municipality_id)?))

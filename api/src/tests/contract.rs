@@ -329,3 +329,39 @@ fn custom_serialised_values_are_documented_as_the_strings_they_are() {
     assert_eq!(prop("Provider", "name"), json!({"type": "string"}));
     assert_eq!(prop("VisitView", "status")["type"], "string");
 }
+
+#[test]
+fn the_alert_kind_filter_names_every_kind_and_the_asyncapi_document_too() {
+    use hemtid_core::model::AlertKind;
+    let doc = document();
+    let param = doc["paths"]["/api/v1/alerts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "kind")
+        .unwrap()
+        .clone();
+    let pattern = param["schema"]["pattern"].as_str().unwrap();
+    let named: BTreeSet<&str> = pattern
+        .trim_start_matches("^(")
+        .trim_end_matches(")$")
+        .split('|')
+        .collect();
+    let kinds: BTreeSet<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(named, kinds);
+    let asyncapi = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mobile-contract/asyncapi.yaml"),
+    )
+    .unwrap();
+    let line = asyncapi
+        .lines()
+        .find(|l| l.trim_start().starts_with("enum: [outside_band"))
+        .unwrap();
+    let listed: BTreeSet<&str> = line
+        .trim()
+        .trim_start_matches("enum: [")
+        .trim_end_matches(']')
+        .split(", ")
+        .collect();
+    assert_eq!(listed, kinds);
+}

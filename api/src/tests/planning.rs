@@ -202,3 +202,101 @@ async fn a_batch_with_faults_names_each_and_stores_nothing() {
     let r = t.ctx.get(&day).await;
     assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
 }
+
+#[actix_web::test]
+async fn late_and_missed_visits_alert_the_provider_and_reach_the_caseworker_unacknowledged() {
+    let t = planning().await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let other = t
+        .ctx
+        .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+        .await;
+    let caseworker = t.ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await;
+    let body = json!({
+        "whole_days": true,
+        "plans": [t.plan("morning", "09:00", "09:30"), t.plan("noon", "11:00", "11:30")],
+    });
+    let path = t.path(&t.jakobsberg);
+    t.ctx
+        .call(Method::PUT, &path, Some(&chef), Some(body))
+        .await
+        .ok(StatusCode::OK);
+    let run = |at: &str| {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        hemtid_core::evaluate::visit_alerts::all(&mut t.ctx.state.pool.get().unwrap(), at).unwrap();
+    };
+    // 11:50 UTC: the noon plan is late (11:30 + 15 minutes); the morning
+    // plan was missed long ago and nobody acknowledged it within 30
+    // minutes of its becoming late (09:45).
+    run("2026-11-22T11:50:00Z");
+    let list = |token: String, query: &str| {
+        let query = query.to_string();
+        let ctx = &t.ctx;
+        async move {
+            let r = ctx
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/alerts?{query}"),
+                    Some(&token),
+                    None,
+                )
+                .await;
+            r.ok(StatusCode::OK)["items"].as_array().unwrap().clone()
+        }
+    };
+    let late = list(chef.clone(), "kind=visit_late").await;
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["client_id"], t.lisa.as_str());
+    assert_eq!(late[0]["figures"]["planner_ref"], "noon");
+    assert!(late[0]["planned_visit_id"].is_string());
+    assert_eq!(list(chef.clone(), "kind=visit_missed").await.len(), 1);
+    // Another provider sees none of them; the caseworker only the
+    // escalation of the unacknowledged morning plan.
+    for kind in ["visit_late", "visit_missed", "visit_not_acknowledged"] {
+        assert!(
+            list(other.clone(), &format!("kind={kind}"))
+                .await
+                .is_empty(),
+            "{kind}"
+        );
+    }
+    assert!(list(caseworker.clone(), "kind=visit_late").await.is_empty());
+    assert!(
+        list(caseworker.clone(), "kind=visit_missed")
+            .await
+            .is_empty()
+    );
+    let told = list(caseworker.clone(), "kind=visit_not_acknowledged").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["figures"]["planner_ref"], "morning");
+    // The provider's chef acknowledges the noon plan's alert by name; past
+    // its escalation time (12:15) the caseworker is still not told.
+    let id = late[0]["id"].as_str().unwrap();
+    let r = t
+        .ctx
+        .call(
+            Method::POST,
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            Some(&chef),
+            Some(json!({"note": "Vikarie på väg."})),
+        )
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["state"], "acknowledged");
+    run("2026-11-22T12:30:00Z");
+    let told = list(caseworker.clone(), "kind=visit_not_acknowledged").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    // The other provider's admin cannot acknowledge it.
+    let r = t
+        .ctx
+        .call(
+            Method::POST,
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            Some(&other),
+            Some(json!({})),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+}

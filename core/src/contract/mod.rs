@@ -43,7 +43,9 @@ pub struct AlertBody {
     /// `YYYY-MM`, local.
     pub month: String,
     /// `outside_band`, `follow_up_recommended`, `exceeds_granted`,
-    /// `pace_warning`, `missing_visits` or `visit_open_too_long`.
+    /// `pace_warning`, `missing_visits`, `visit_open_too_long`, the
+    /// deadline kinds (`care_plan_missing`, …) or, for planned visits,
+    /// `visit_late`, `visit_missed` and `visit_not_acknowledged`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: AlertKind,
     /// The rule ids applied, e.g. `R1,R2` (see the glossary).
@@ -70,6 +72,10 @@ pub struct AlertBody {
     #[serde(with = "utc::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<NaiveDateTime>,
+    /// The planned visit a `visit_late`, `visit_missed` or
+    /// `visit_not_acknowledged` alert is about; absent for the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_visit_id: Option<String>,
 }
 
 impl From<&AlertRow> for AlertBody {
@@ -89,6 +95,7 @@ impl From<&AlertRow> for AlertBody {
             raised_at: a.raised_at,
             updated_at: a.updated_at,
             resolved_at: a.resolved_at,
+            planned_visit_id: a.planned_visit_id.as_deref().map(String::from),
         }
     }
 }

@@ -6,7 +6,8 @@
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
 use crate::model::{
-    AlertAction, AlertKind, AlertState, Audience, ClientId, MunicipalityId, ProviderId, UserId,
+    AlertAction, AlertKind, AlertState, Audience, ClientId, MunicipalityId, PlannedVisitId,
+    ProviderId, UserId,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -35,6 +36,10 @@ pub struct Alert {
     pub raised_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
+    /// The planned visit a `visit_late`, `visit_missed` or
+    /// `visit_not_acknowledged` alert is about (one alert per plan and
+    /// kind); unset for the kinds that belong to a client's month.
+    pub planned_visit_id: Option<PlannedVisitId>,
 }
 
 /// One stored change of an alert (what the API shows of it is
@@ -67,6 +72,9 @@ pub struct Finding {
     pub provider_id: Option<ProviderId>,
     pub message: String,
     pub figures: serde_json::Value,
+    /// Set for the kinds of one planned visit (then the alert is the
+    /// plan's, whatever its month).
+    pub planned_visit_id: Option<PlannedVisitId>,
 }
 
 /// What [`raise`] or [`clear`] did.
@@ -89,16 +97,56 @@ fn find(
         .filter(alert::client_id.eq(client_id))
         .filter(alert::month.eq(month))
         .filter(alert::kind.eq(kind))
+        .filter(alert::planned_visit_id.is_null())
         .select(Alert::as_select())
         .first(c)
         .optional()?)
+}
+
+/// The alert of `kind` about planned visit `plan`, if any.
+pub fn of_plan(c: &mut DbConn, plan: &str, kind: AlertKind) -> Result<Option<Alert>, StoreError> {
+    Ok(alert::table
+        .filter(alert::planned_visit_id.eq(plan))
+        .filter(alert::kind.eq(kind))
+        .select(Alert::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// A provider's alerts about planned visits that are not resolved.
+pub fn open_of_plans(c: &mut DbConn, provider_id: &str) -> Result<Vec<Alert>, StoreError> {
+    Ok(alert::table
+        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
+        .filter(alert::state.ne(AlertState::Resolved))
+        .filter(alert::provider_id.eq(provider_id))
+        .select(Alert::as_select())
+        .load(c)?)
+}
+
+/// The providers with alerts about planned visits that are not resolved,
+/// and the clients those are about.
+pub fn open_of_plans_everywhere(c: &mut DbConn) -> Result<Vec<(ProviderId, ClientId)>, StoreError> {
+    let rows: Vec<(Option<ProviderId>, ClientId)> = alert::table
+        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
+        .filter(alert::state.ne(AlertState::Resolved))
+        .select((alert::provider_id, alert::client_id))
+        .distinct()
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, cl)| Some((p?, cl)))
+        .collect())
 }
 
 /// The condition holds: raise the alert, update it when its figures or
 /// message changed, or reopen it if it had been resolved.
 pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
     let figures = f.figures.to_string();
-    match find(c, &f.client_id, &f.month, f.kind)? {
+    let found = match &f.planned_visit_id {
+        Some(plan) => of_plan(c, plan, f.kind)?,
+        None => find(c, &f.client_id, &f.month, f.kind)?,
+    };
+    match found {
         None => {
             let id = new_id();
             diesel::insert_into(alert::table)
@@ -117,6 +165,7 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
                     alert::figures.eq(&figures),
                     alert::raised_at.eq(at),
                     alert::updated_at.eq(at),
+                    alert::planned_visit_id.eq(&f.planned_visit_id),
                 ))
                 .execute(c)?;
             by_rules(
@@ -200,6 +249,43 @@ pub fn clear(
     }
 }
 
+/// Resolves `a` (when it is not resolved already) with a message and
+/// figures of what resolved it, e.g. "the check-in came, 20 min late".
+pub fn resolve_as(
+    c: &mut DbConn,
+    a: &Alert,
+    message: &str,
+    figures: &serde_json::Value,
+    note: &str,
+    at: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
+    if a.state == AlertState::Resolved {
+        return Ok(Outcome::Unchanged);
+    }
+    let figures = figures.to_string();
+    diesel::update(alert::table.find(&a.id))
+        .set((
+            alert::state.eq(AlertState::Resolved),
+            alert::message.eq(message),
+            alert::figures.eq(&figures),
+            alert::updated_at.eq(at),
+            alert::resolved_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+    record(
+        c,
+        &a.id,
+        at,
+        AlertAction::Resolved,
+        AlertState::Resolved,
+        None,
+        note,
+        message,
+        &figures,
+    )?;
+    Ok(Outcome::Resolved)
+}
+
 /// Deadline alerts carry the month their deadline fell in: when the
 /// condition is gone, or the deadline moved to another month, the alerts of
 /// `kind` for other months than `keep` are resolved.
@@ -229,6 +315,25 @@ pub fn clear_except(
         n += 1;
     }
     Ok(n)
+}
+
+/// Which of `ids` a person has ever acknowledged.
+pub fn ever_acknowledged(
+    c: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            alert_history::table
+                .filter(alert_history::alert_id.eq_any(chunk))
+                .filter(alert_history::action.eq(AlertAction::Acknowledged))
+                .select(alert_history::alert_id)
+                .distinct()
+                .load::<String>(c)?,
+        );
+    }
+    Ok(out)
 }
 
 /// A person acknowledges or resolves an alert.

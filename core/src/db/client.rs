@@ -124,6 +124,23 @@ pub fn ids(
         .collect())
 }
 
+/// Each client's caseworker, if one is named (no personal data).
+pub fn caseworkers(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<ClientId, Option<crate::model::UserId>>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            client::table
+                .filter(client::id.eq_any(chunk))
+                .select((client::id, client::caseworker_id))
+                .load::<(ClientId, Option<crate::model::UserId>)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn list(conn: &mut DbConn, municipality_id: &str) -> Result<Vec<Client>, StoreError> {
     Ok(client::table
         .filter(client::municipality_id.eq(municipality_id))

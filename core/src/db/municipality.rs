@@ -67,6 +67,15 @@ pub struct MunicipalitySettings {
     /// Keep clients born on the 5th, 15th or 25th (the research sample of
     /// socialtjänstförordningen) instead of deleting their records.
     pub keep_research_sample: bool,
+    /// Planned visits: minutes after the latest start before a visit
+    /// without a check-in is late (`visit_late`).
+    pub visit_tolerance_minutes: i32,
+    /// The same for time-critical visits (medication, insulin, a CPAP
+    /// mask); a plan's own tolerance wins over both.
+    pub time_critical_tolerance_minutes: i32,
+    /// Minutes a late or missed visit's alert may stay unacknowledged by
+    /// the provider before the client's caseworker is told.
+    pub visit_escalation_minutes: i32,
 }
 
 impl Default for MunicipalitySettings {
@@ -89,6 +98,9 @@ impl Default for MunicipalitySettings {
             access_log_retention_years: 10,
             client_retention_years: 5,
             keep_research_sample: true,
+            visit_tolerance_minutes: 15,
+            time_critical_tolerance_minutes: 5,
+            visit_escalation_minutes: 30,
         }
     }
 }

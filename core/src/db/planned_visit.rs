@@ -280,6 +280,37 @@ fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
         .collect())
 }
 
+/// The providers of a municipality with plans on any of `days`.
+pub fn providers_planning(
+    c: &mut DbConn,
+    municipality_id: &str,
+    days: &[NaiveDate],
+) -> Result<Vec<ProviderId>, StoreError> {
+    use super::schema::provider;
+    Ok(planned_visit::table
+        .inner_join(provider::table)
+        .filter(provider::municipality_id.eq(municipality_id))
+        .filter(planned_visit::local_date.eq_any(days))
+        .select(planned_visit::provider_id)
+        .distinct()
+        .order(planned_visit::provider_id)
+        .load(c)?)
+}
+
+/// Which of `ids` are stored plans.
+pub fn existing(c: &mut DbConn, ids: &[&str]) -> Result<BTreeSet<PlannedVisitId>, StoreError> {
+    let mut out = BTreeSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            planned_visit::table
+                .filter(planned_visit::id.eq_any(chunk))
+                .select(planned_visit::id)
+                .load::<PlannedVisitId>(c)?,
+        );
+    }
+    Ok(out)
+}
+
 /// A provider's plans of a local day, by latest start.
 pub fn for_day(c: &mut DbConn, provider_id: &str, day: NaiveDate) -> Result<Vec<Plan>, StoreError> {
     let rows: Vec<Row> = planned_visit::table

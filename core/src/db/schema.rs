@@ -24,6 +24,9 @@ diesel::table! {
         access_log_retention_years -> Integer,
         client_retention_years -> Integer,
         keep_research_sample -> Bool,
+        visit_tolerance_minutes -> Integer,
+        time_critical_tolerance_minutes -> Integer,
+        visit_escalation_minutes -> Integer,
     }
 }
 
@@ -511,6 +514,7 @@ diesel::table! {
         raised_at -> Timestamp,
         updated_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
+        planned_visit_id -> Nullable<Text>,
     }
 }
 
@@ -854,3 +858,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     planned_visit_service,
     planned_visit_staff
 );
+
+diesel::joinable!(planned_visit -> provider (provider_id));
+diesel::allow_tables_to_appear_in_same_query!(planned_visit, provider);

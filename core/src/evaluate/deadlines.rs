@@ -231,6 +231,7 @@ fn evaluate(c: &mut DbConn, x: &Ctx<'_>, cl: &Client) -> Result<Evaluation, Stor
                     provider_id: Some(provider.clone()),
                     message,
                     figures,
+                    planned_visit_id: None,
                 };
                 out.count(alert::raise(c, &f, now)?);
                 out.resolved += alert::clear_except(c, &cl.id, kind, Some(&month), now)?;

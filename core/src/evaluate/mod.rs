@@ -8,7 +8,9 @@
 //! - `deadlines`: care plans and follow-ups due (R10–R13) and the monthly
 //!   list of clients without a plan;
 //! - `punctuality`: a provider's planned visits of a day against the
-//!   performed ones, at an instant (issue 25; no alerts yet);
+//!   performed ones, at an instant (issue 25);
+//! - `visit_alerts`: the live alerts of late and missed planned visits,
+//!   resolved on arrival and escalated when nobody acknowledges them;
 //! - `context`: what a municipality's run shares, loaded once.
 
 mod context;
@@ -17,6 +19,9 @@ pub mod punctuality;
 #[cfg(test)]
 mod punctuality_tests;
 mod variance;
+pub mod visit_alerts;
+#[cfg(test)]
+mod visit_alerts_tests;
 
 pub use context::{Ctx, Evaluation};
 pub use variance::{MonthJudgement, client_month, judge_month};

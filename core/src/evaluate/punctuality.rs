@@ -8,6 +8,7 @@
 //! caveat of a late or missed plan: the last time that phone delivered an
 //! event.
 
+use crate::db::municipality::MunicipalitySettings;
 use crate::db::planned_visit::{self, Plan};
 use crate::db::schema::{visit, visit_event};
 use crate::db::visit::{Visit, attributions};
@@ -35,6 +36,14 @@ pub struct Day {
     pub plans: Vec<PlanAt>,
     /// Visits of the day that kept no plan.
     pub unplanned: Vec<VisitId>,
+}
+
+/// The municipality's tolerances (a plan's own wins over them).
+pub fn tolerances(s: &MunicipalitySettings) -> Tolerances {
+    Tolerances {
+        ordinary: Duration::minutes(i64::from(s.visit_tolerance_minutes)),
+        time_critical: Duration::minutes(i64::from(s.time_critical_tolerance_minutes)),
+    }
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -103,7 +112,8 @@ pub fn day(
     Ok(out)
 }
 
-fn planned(p: &Plan) -> Planned {
+/// The rules' view of a stored plan.
+pub(crate) fn planned(p: &Plan) -> Planned {
     Planned {
         client_id: p.plan.client_id.to_string(),
         earliest_start: utc(p.plan.earliest_start),

@@ -23,16 +23,16 @@ const RULES: Rules = Rules {
     },
 };
 
-struct Fixture {
+pub(super) struct Fixture {
     _db: TestDb,
-    conn: DbConn,
-    provider: String,
-    anna: String,
-    lisa: String,
-    maj: String,
+    pub(super) conn: DbConn,
+    pub(super) provider: String,
+    pub(super) anna: String,
+    pub(super) lisa: String,
+    pub(super) maj: String,
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     let db = TestDb::new();
     let mut conn = db.connect();
     let demo = seed::demo(&mut conn, day()).unwrap();
@@ -58,24 +58,24 @@ fn fixture() -> Fixture {
     }
 }
 
-fn day() -> NaiveDate {
+pub(super) fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 
 /// A local time of the day, as UTC.
-fn local(h: u32, m: u32) -> NaiveDateTime {
+pub(super) fn local(h: u32, m: u32) -> NaiveDateTime {
     Stockholm
         .with_ymd_and_hms(2026, 11, 23, h, m, 0)
         .unwrap()
         .naive_utc()
 }
 
-fn instant(h: u32, m: u32) -> DateTime<Utc> {
+pub(super) fn instant(h: u32, m: u32) -> DateTime<Utc> {
     local(h, m).and_utc()
 }
 
 impl Fixture {
-    fn plan(&self, r: &str, client: &str, hour: u32, critical: bool) -> NewPlan {
+    pub(super) fn plan(&self, r: &str, client: &str, hour: u32, critical: bool) -> NewPlan {
         NewPlan {
             planner_ref: r.into(),
             client_id: client.into(),
@@ -92,7 +92,7 @@ impl Fixture {
         }
     }
 
-    fn event(&mut self, id: &str, kind: EventKind, client: &str, at: NaiveDateTime) {
+    pub(super) fn event(&mut self, id: &str, kind: EventKind, client: &str, at: NaiveDateTime) {
         let e = NewVisitEvent {
             id: new_id().into(),
             source: Source::Phone,

@@ -133,6 +133,7 @@ fn evaluate(
             .or_else(|| cl.fields.provider_id.clone()),
         message,
         figures,
+        planned_visit_id: None,
     };
     let mut decide =
         |c: &mut DbConn, kind: AlertKind, f: Option<alert::Finding>| -> Result<(), StoreError> {

@@ -1,0 +1,256 @@
+//! The live alerts of late and missed planned visits, on a real database,
+//! travelling in time: raised at the threshold, resolved on arrival,
+//! escalated to the caseworker only when the provider does not
+//! acknowledge.
+
+use super::punctuality_tests::{Fixture, fixture, instant, local};
+use super::visit_alerts::{self, Live};
+use crate::db::alert::{self, Alert};
+use crate::db::planned_visit;
+use crate::db::schema::alert as alert_table;
+use crate::db::*;
+use crate::model::{AlertAction, AlertKind, AlertState, Audience, EventKind};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+impl Fixture {
+    fn run(&mut self, now: DateTime<Utc>) -> Live {
+        visit_alerts::all(&mut self.conn, now).unwrap()
+    }
+
+    fn alerts(&mut self) -> Vec<Alert> {
+        alert_table::table
+            .filter(alert_table::planned_visit_id.is_not_null())
+            .order((alert_table::raised_at, alert_table::kind))
+            .select(Alert::as_select())
+            .load(&mut self.conn)
+            .unwrap()
+    }
+
+    fn kinds(&mut self) -> Vec<(AlertKind, AlertState)> {
+        self.alerts().iter().map(|a| (a.kind, a.state)).collect()
+    }
+
+    fn store(&mut self, plans: &[planned_visit::NewPlan]) {
+        let provider = self.provider.clone();
+        planned_visit::store(&mut self.conn, &provider, plans, true, now()).unwrap();
+    }
+}
+
+#[test]
+fn a_late_visit_is_alerted_at_its_threshold_and_resolved_when_the_check_in_comes() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    // Latest start 08:30, the municipality's tolerance 15 minutes.
+    let before = f.run(instant(8, 44));
+    assert!(f.alerts().is_empty());
+    assert_eq!(before.next, Some(instant(8, 45)));
+    let at = f.run(instant(8, 45));
+    assert_eq!(at.evaluation.raised, 1);
+    let a = &f.alerts()[0];
+    assert_eq!(
+        (a.kind, a.state, a.audience),
+        (AlertKind::VisitLate, AlertState::Open, Audience::Provider)
+    );
+    assert_eq!(a.provider_id.as_deref(), Some(f.provider.as_str()));
+    assert_eq!(a.client_id.as_str(), lisa);
+    assert!(a.message.contains("försenat"), "{}", a.message);
+    assert!(a.message.contains("08:00–08:30"), "{}", a.message);
+    let figures: serde_json::Value = serde_json::from_str(&a.figures).unwrap();
+    assert_eq!(figures["planner_ref"], "lisa-8");
+    assert_eq!(figures["tolerance_minutes"], 15);
+    // A minute later nothing changed: no update goes out.
+    let again = f.run(instant(8, 46));
+    assert!(!again.evaluation.changed(), "{again:?}");
+    // The check-in comes at 08:50, 20 minutes after the latest start.
+    f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
+    let arrived = f.run(instant(8, 50));
+    assert_eq!(arrived.evaluation.resolved, 1);
+    let a = &f.alerts()[0];
+    assert_eq!(a.state, AlertState::Resolved);
+    assert!(
+        a.message.contains("20 min efter senaste start"),
+        "{}",
+        a.message
+    );
+    let history = alert::history(&mut f.conn, &a.id).unwrap();
+    let actions: Vec<AlertAction> = history.iter().map(|h| h.action).collect();
+    assert_eq!(actions, [AlertAction::Raised, AlertAction::Resolved]);
+}
+
+#[test]
+fn a_time_critical_visit_is_late_sooner_and_missed_after_its_window() {
+    let mut f = fixture();
+    let maj = f.maj.clone();
+    let plan = f.plan("maj-9", &maj, 9, true);
+    f.store(&[plan]);
+    // Time-critical: 5 minutes after 09:30.
+    f.run(instant(9, 34));
+    assert!(f.alerts().is_empty());
+    f.run(instant(9, 35));
+    assert_eq!(f.kinds(), [(AlertKind::VisitLate, AlertState::Open)]);
+    assert!(f.alerts()[0].message.starts_with("Tidskritiskt"));
+    // Missed once the window and its expected 30 minutes have passed: the
+    // late alert gives way to the missed one.
+    let live = f.run(instant(9, 59));
+    assert_eq!(live.next, Some(instant(10, 0)));
+    f.run(instant(10, 0));
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Open),
+        ]
+    );
+    // Nobody came and nobody acknowledged: 30 minutes after it became
+    // late (09:35), the client's caseworker is told.
+    f.run(instant(10, 4));
+    assert_eq!(f.alerts().len(), 2);
+    f.run(instant(10, 5));
+    let escalated = f
+        .alerts()
+        .into_iter()
+        .find(|a| a.kind == AlertKind::VisitNotAcknowledged)
+        .expect("escalated");
+    assert_eq!(escalated.audience, Audience::Caseworker);
+    let caseworker = client::get_any(&mut f.conn, &maj)
+        .unwrap()
+        .fields
+        .caseworker_id;
+    assert!(caseworker.is_some());
+    assert_eq!(escalated.caseworker_id, caseworker);
+    // A check-in at 10:20 (50 minutes after the latest start) resolves all
+    // of them and says how late it came.
+    f.event("in", EventKind::CheckIn, &maj, local(10, 20));
+    f.run(instant(10, 20));
+    for a in f.alerts() {
+        assert_eq!(a.state, AlertState::Resolved, "{a:?}");
+    }
+    let missed = f
+        .alerts()
+        .into_iter()
+        .find(|a| a.kind == AlertKind::VisitMissed)
+        .unwrap();
+    assert!(
+        missed.message.contains("50 min efter senaste start"),
+        "{}",
+        missed.message
+    );
+}
+
+#[test]
+fn an_acknowledged_alert_is_not_escalated_and_records_who_acknowledged() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    f.run(instant(8, 45));
+    let late = f.alerts()[0].clone();
+    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
+        .unwrap()
+        .unwrap();
+    alert::act(
+        &mut f.conn,
+        &late.id,
+        AlertState::Acknowledged,
+        &chef.id,
+        "Ringer brukaren.",
+        local(8, 50),
+    )
+    .unwrap();
+    // Past the escalation time, past the window: missed, but the provider
+    // knows, so the caseworker is not told.
+    f.run(instant(9, 30));
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Open),
+        ]
+    );
+    let history = alert::history(&mut f.conn, &late.id).unwrap();
+    let ack = history
+        .iter()
+        .find(|h| h.action == AlertAction::Acknowledged)
+        .unwrap();
+    assert_eq!(ack.by_user_id.as_deref(), Some(chef.id.as_str()));
+    assert_eq!(ack.note, "Ringer brukaren.");
+}
+
+#[test]
+fn an_escalation_is_resolved_when_the_provider_acknowledges() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    f.run(instant(8, 45));
+    f.run(instant(9, 15));
+    let escalated = f
+        .alerts()
+        .into_iter()
+        .find(|a| a.kind == AlertKind::VisitNotAcknowledged)
+        .expect("escalated at 08:45 + 30 minutes");
+    // By then the visit is missed (09:00) too: the open alert is that one.
+    let missed = f
+        .alerts()
+        .into_iter()
+        .find(|a| a.kind == AlertKind::VisitMissed)
+        .unwrap();
+    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
+        .unwrap()
+        .unwrap();
+    alert::act(
+        &mut f.conn,
+        &missed.id,
+        AlertState::Acknowledged,
+        &chef.id,
+        "",
+        local(9, 16),
+    )
+    .unwrap();
+    f.run(instant(9, 17));
+    let now = alert::get(&mut f.conn, &escalated.id).unwrap();
+    assert_eq!(now.state, AlertState::Resolved);
+    assert!(now.message.contains("kvitterat"), "{}", now.message);
+}
+
+#[test]
+fn a_late_alert_says_when_the_planned_phone_was_last_heard_from() {
+    let mut f = fixture();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    // Anna's phone delivered a visit to Maj at 07:40, then went quiet.
+    f.event("in0", EventKind::CheckIn, &maj, local(7, 10));
+    f.event("out0", EventKind::CheckOut, &maj, local(7, 40));
+    f.run(instant(8, 45));
+    let a = &f.alerts()[0];
+    assert!(
+        a.message.contains("hördes senast av 07:40"),
+        "{}",
+        a.message
+    );
+    let figures: serde_json::Value = serde_json::from_str(&a.figures).unwrap();
+    assert_eq!(figures["phone_last_seen"], "2026-11-23T06:40:00Z");
+}
+
+#[test]
+fn a_plan_removed_by_the_planner_resolves_its_alert() {
+    let mut f = fixture();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let plans = [
+        f.plan("lisa-8", &lisa, 8, false),
+        f.plan("maj-12", &maj, 12, false),
+    ];
+    f.store(&plans);
+    f.run(instant(8, 45));
+    assert_eq!(f.kinds(), [(AlertKind::VisitLate, AlertState::Open)]);
+    // The planner sends the day again without Lisa's morning visit.
+    f.store(&plans[1..]);
+    f.run(instant(8, 46));
+    let a = &f.alerts()[0];
+    assert_eq!(a.state, AlertState::Resolved);
+    assert!(a.message.contains("tagits bort"), "{}", a.message);
+}

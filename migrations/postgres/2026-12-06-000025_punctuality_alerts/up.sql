@@ -1,0 +1,28 @@
+-- Live punctuality alerts (issue 25): a late or missed planned visit is
+-- an alert of its own per plan, not one per client and month, so the
+-- alert carries the plan's id (no foreign key: a plan replaced or removed
+-- by the planning system resolves its alerts instead of being held back by
+-- them). The municipality sets the tolerances and how long the provider
+-- has to acknowledge before the caseworker is told.
+ALTER TABLE alert ADD COLUMN planned_visit_id TEXT;
+ALTER TABLE alert DROP CONSTRAINT alert_client_id_month_kind_key;
+CREATE UNIQUE INDEX alert_client_month_kind ON alert (client_id, month, kind)
+    WHERE planned_visit_id IS NULL;
+CREATE UNIQUE INDEX alert_planned_visit_kind ON alert (planned_visit_id, kind)
+    WHERE planned_visit_id IS NOT NULL;
+CREATE INDEX alert_kind_state ON alert (kind, state);
+ALTER TABLE alert DROP CONSTRAINT alert_kind_check;
+ALTER TABLE alert ADD CONSTRAINT alert_kind_check CHECK (kind IN ('outside_band', 'follow_up_recommended',
+        'exceeds_granted', 'pace_warning', 'missing_visits', 'visit_open_too_long',
+        'care_plan_missing', 'care_plan_missing_escalated', 'care_plan_follow_up_due',
+        'individual_follow_up_due', 'contact_person_missing',
+        'visit_late', 'visit_missed', 'visit_not_acknowledged'));
+ALTER TABLE alert ADD CONSTRAINT alert_planned_visit_check CHECK (
+    (kind IN ('visit_late', 'visit_missed', 'visit_not_acknowledged')) = (planned_visit_id IS NOT NULL));
+
+ALTER TABLE municipality ADD COLUMN visit_tolerance_minutes INTEGER NOT NULL DEFAULT 15
+    CHECK (visit_tolerance_minutes BETWEEN 0 AND 720);
+ALTER TABLE municipality ADD COLUMN time_critical_tolerance_minutes INTEGER NOT NULL DEFAULT 5
+    CHECK (time_critical_tolerance_minutes BETWEEN 0 AND 720);
+ALTER TABLE municipality ADD COLUMN visit_escalation_minutes INTEGER NOT NULL DEFAULT 30
+    CHECK (visit_escalation_minutes BETWEEN 1 AND 1440);
