@@ -6,9 +6,10 @@
 //! changes (a month closing, a visit left open, the pace).
 //!
 //! Planned visits are evaluated every minute, at the instant the next plan
-//! becomes late, missed or due for escalation, and as soon as an event
-//! arrives for a client with an open late or missed alert (so the alert
-//! resolves within a tick of the check-in).
+//! becomes late, missed or due for escalation, as soon as plans are sent
+//! or changed, and as soon as an event arrives for a client with an open
+//! late or missed alert (so the alert resolves within a tick of the
+//! check-in).
 
 use crate::background::Background;
 use hemtid_core::db::Pool;
@@ -83,11 +84,14 @@ struct Punctuality {
     next: Option<chrono::DateTime<chrono::Utc>>,
     /// The last arrival seen for clients with open alerts, once looked.
     arrival: Option<Option<chrono::NaiveDateTime>>,
+    /// The last change of the plans seen, once looked.
+    plans: Option<Option<chrono::NaiveDateTime>>,
 }
 
 impl Punctuality {
     fn tick(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
-        let due = self.next.is_none_or(|n| now >= n) || self.arrived(conn, now);
+        let due =
+            self.next.is_none_or(|n| now >= n) | self.arrived(conn, now) | self.plans_changed(conn);
         if !due {
             return;
         }
@@ -114,6 +118,18 @@ impl Punctuality {
         }
     }
 
+    /// Whether plans were sent or changed since the last look.
+    fn plans_changed(&mut self, conn: &mut hemtid_core::db::DbConn) -> bool {
+        match hemtid_core::db::planned_visit::last_change(conn) {
+            Ok(last) if Some(last) != self.plans => {
+                let first = self.plans.is_none();
+                self.plans = Some(last);
+                !first
+            }
+            _ => false,
+        }
+    }
+
     /// Whether an event arrived for a client with an open late or missed
     /// alert since the last look.
     fn arrived(
@@ -137,5 +153,65 @@ impl Punctuality {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hemtid_core::db::planned_visit::{self, NewPlan};
+    use hemtid_core::db::testing::TestDb;
+    use hemtid_core::db::{alert, client, municipality, user_account};
+    use hemtid_core::model::{AlertKind, PlanSource};
+
+    /// A plan sent between two minute runs is looked at on the next tick,
+    /// not a minute later.
+    #[test]
+    fn plans_sent_between_runs_are_evaluated_at_the_next_tick() {
+        let db = TestDb::new();
+        let mut c = db.connect();
+        let now = chrono::Utc::now();
+        let today = local_date(now, STOCKHOLM);
+        hemtid_core::seed::demo(&mut c, today).unwrap();
+        let mut live = Punctuality::default();
+        live.tick(&mut c, now);
+        let first = live.next.expect("a first run");
+        assert!(first > now);
+        let m = &municipality::list(&mut c).unwrap()[0];
+        let lisa = client::list(&mut c, &m.id)
+            .unwrap()
+            .into_iter()
+            .find(|cl| cl.fields.given_name == "Lisa")
+            .unwrap();
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        let provider = anna.fields.provider_id.clone().unwrap();
+        // Late already (its latest start 20 minutes ago, the tolerance 15),
+        // not yet escalated (30 minutes after that).
+        let latest = now - chrono::Duration::minutes(20);
+        let plan = NewPlan {
+            planner_ref: "late".into(),
+            client_id: lisa.id.clone(),
+            local_date: local_date(latest - chrono::Duration::minutes(30), STOCKHOLM),
+            earliest_start: (latest - chrono::Duration::minutes(30)).naive_utc(),
+            latest_start: latest.naive_utc(),
+            expected_minutes: 90,
+            double_staffing: false,
+            time_critical: false,
+            tolerance_minutes: None,
+            source: PlanSource::Planner,
+            services: Vec::new(),
+            staff: Vec::new(),
+        };
+        planned_visit::store(&mut c, &provider, &[plan], false, now.naive_utc()).unwrap();
+        let tick = now + chrono::Duration::milliseconds(150);
+        assert!(tick < first);
+        live.tick(&mut c, tick);
+        let open = alert::open_of_plans(&mut c, &provider).unwrap();
+        assert_eq!(
+            open.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [AlertKind::VisitLate]
+        );
     }
 }

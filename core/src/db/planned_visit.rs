@@ -297,6 +297,14 @@ pub fn providers_planning(
         .load(c)?)
 }
 
+/// The latest time any plan was stored or changed (the evaluator's cue
+/// to look at the plans again before the minute is up).
+pub fn last_change(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(planned_visit::table
+        .select(diesel::dsl::max(planned_visit::updated_at))
+        .first(c)?)
+}
+
 /// Which of `ids` are stored plans.
 pub fn existing(c: &mut DbConn, ids: &[&str]) -> Result<BTreeSet<PlannedVisitId>, StoreError> {
     let mut out = BTreeSet::new();

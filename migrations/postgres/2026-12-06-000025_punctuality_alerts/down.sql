@@ -1,3 +1,4 @@
+DROP INDEX planned_visit_updated;
 ALTER TABLE municipality DROP COLUMN visit_escalation_minutes;
 ALTER TABLE municipality DROP COLUMN time_critical_tolerance_minutes;
 ALTER TABLE municipality DROP COLUMN visit_tolerance_minutes;

@@ -26,3 +26,5 @@ ALTER TABLE municipality ADD COLUMN time_critical_tolerance_minutes INTEGER NOT 
     CHECK (time_critical_tolerance_minutes BETWEEN 0 AND 720);
 ALTER TABLE municipality ADD COLUMN visit_escalation_minutes INTEGER NOT NULL DEFAULT 30
     CHECK (visit_escalation_minutes BETWEEN 1 AND 1440);
+-- The evaluator notices a plan sent or changed by the latest change.
+CREATE INDEX planned_visit_updated ON planned_visit (updated_at);

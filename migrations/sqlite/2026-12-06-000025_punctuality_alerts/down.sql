@@ -1,5 +1,6 @@
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
+DROP INDEX planned_visit_updated;
 DELETE FROM alert_event WHERE alert_id IN (SELECT id FROM alert WHERE planned_visit_id IS NOT NULL);
 DELETE FROM alert_history WHERE alert_id IN (SELECT id FROM alert WHERE planned_visit_id IS NOT NULL);
 DELETE FROM alert WHERE planned_visit_id IS NOT NULL;
