@@ -77,24 +77,34 @@ fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
     }
 }
 
-/// When planned visits are evaluated next, and what an arrival looks like.
+/// When planned visits are evaluated next, and the cues that bring a run
+/// forward.
 #[derive(Default)]
 struct Punctuality {
     /// The next run; `None` before the first.
     next: Option<chrono::DateTime<chrono::Utc>>,
-    /// The last arrival seen for clients with open alerts, once looked.
-    arrival: Option<Option<chrono::NaiveDateTime>>,
-    /// The last change of the plans seen, once looked.
-    plans: Option<Option<chrono::NaiveDateTime>>,
+    /// The latest arrival of an event for a client with an open alert,
+    /// as read before the last run.
+    arrival: Option<chrono::NaiveDateTime>,
+    /// The latest change of the plans, as read before the last run.
+    plans: Option<chrono::NaiveDateTime>,
 }
 
 impl Punctuality {
     fn tick(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
+        // Read before the run: what arrives or changes while it runs is
+        // newer than these, and brings the next run forward.
+        let arrival = last_arrival(conn, now);
+        let plans = hemtid_core::db::planned_visit::last_change(conn)
+            .ok()
+            .flatten();
         let due =
-            self.next.is_none_or(|n| now >= n) | self.arrived(conn, now) | self.plans_changed(conn);
+            self.next.is_none_or(|n| now >= n) || arrival > self.arrival || plans > self.plans;
         if !due {
             return;
         }
+        self.arrival = self.arrival.max(arrival);
+        self.plans = self.plans.max(plans);
         let every = chrono::Duration::from_std(PUNCTUALITY).unwrap_or_default();
         match evaluate::visit_alerts::all(conn, now) {
             Ok(live) => {
@@ -117,43 +127,25 @@ impl Punctuality {
             }
         }
     }
+}
 
-    /// Whether plans were sent or changed since the last look.
-    fn plans_changed(&mut self, conn: &mut hemtid_core::db::DbConn) -> bool {
-        match hemtid_core::db::planned_visit::last_change(conn) {
-            Ok(last) if Some(last) != self.plans => {
-                let first = self.plans.is_none();
-                self.plans = Some(last);
-                !first
-            }
-            _ => false,
-        }
+/// The latest arrival of an event for a client with an open late or
+/// missed alert (`None` when there are none).
+fn last_arrival(
+    conn: &mut hemtid_core::db::DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::NaiveDateTime> {
+    let open = hemtid_core::db::alert::open_of_plans_everywhere(conn).ok()?;
+    if open.is_empty() {
+        return None;
     }
-
-    /// Whether an event arrived for a client with an open late or missed
-    /// alert since the last look.
-    fn arrived(
-        &mut self,
-        conn: &mut hemtid_core::db::DbConn,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> bool {
-        let open = match hemtid_core::db::alert::open_of_plans_everywhere(conn) {
-            Ok(o) if !o.is_empty() => o,
-            _ => return false,
-        };
-        let clients: Vec<&str> = open.iter().map(|(_, c)| c.as_str()).collect();
-        // A check-in keeping a plan of today or yesterday happened within
-        // the last two days.
-        let since = (now - chrono::Duration::days(2)).naive_utc();
-        match hemtid_core::db::visit_event::last_arrival(conn, &clients, since) {
-            Ok(last) if Some(last) != self.arrival => {
-                let first = self.arrival.is_none();
-                self.arrival = Some(last);
-                !first
-            }
-            _ => false,
-        }
-    }
+    let clients: Vec<&str> = open.iter().map(|(_, c)| c.as_str()).collect();
+    // A check-in keeping a plan of today or yesterday happened within the
+    // last two days.
+    let since = (now - chrono::Duration::days(2)).naive_utc();
+    hemtid_core::db::visit_event::last_arrival(conn, &clients, since)
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! client's month, and an MQTT subscriber (the case system, signed in with
 //! its integration token) and a caseworker's Server-Sent-Events stream both
 //! get the changed alert within a second. Then `hemtid evaluate` and
-//! `hemtid rebuild-figures` from the command line.
+//! `hemtid rebuild-figures` from the command line. And a planned visit
+//! nobody came to: `visit_late` on MQTT at its threshold, resolved when
+//! the door lock opens.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -389,4 +391,174 @@ fn a_visit_reaches_mqtt_and_sse_subscribers_within_a_second() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// Issue 25's end-to-end line: a plan sent through the API, nobody comes,
+/// the provider's case system gets `visit_late` on MQTT within seconds of
+/// the threshold; the door lock then opens with Anna's key fob 20 minutes
+/// after the latest start, and the same subscriber gets the alert
+/// resolved, saying so. On the embedded broker, where the lock signs in
+/// as a real one.
+#[test]
+fn a_late_visit_is_told_on_mqtt_at_its_threshold_and_resolved_when_the_lock_opens() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    run_ok(hemtid(&db, &data.0).args(["seed", "--demo", "--bare"]));
+    let out = run_ok(hemtid(&db, &data.0).args([
+        "token",
+        "create",
+        "--municipality-code",
+        "9999",
+        "--name",
+        "Planeringssystemet",
+    ]));
+    let integration = out.lines().nth(1).unwrap().trim().to_string();
+    let client_id = format!("hemtid-plans-{}", uuid::Uuid::new_v4().simple());
+    let s = Server::start_with(
+        &db,
+        &data.0,
+        &["--demo", "--bare"],
+        &[("HEMTID_MQTT_CLIENT_ID", client_id.as_str())],
+    );
+    let (host, port) = s.broker().expect("the embedded broker's address");
+    let admin = login(&s, "demo.admin", "hemtid-demo");
+    let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
+    let find = |path: &str, key: &str, value: &str| {
+        let (status, _, body) = request("GET", &s.url(path), Some(&admin), None);
+        assert_eq!(status, 200, "{body}");
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i[key] == value)
+            .unwrap_or_else(|| panic!("no {value} in {path}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let provider = find("/api/v1/providers", "name", "Hemtjänsten Jakobsberg");
+    let lisa = find("/api/v1/clients", "given_name", "Lisa");
+    let anna = find("/api/v1/users", "username", "demo.anna");
+    let (status, _, dev) = request(
+        "POST",
+        &s.url("/api/v1/devices"),
+        Some(&chef),
+        Some(json!({"id": "lock-lisa", "kind": "door_lock", "client_id": lisa})),
+    );
+    assert_eq!(status, 201, "{dev}");
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/api/v1/staff-credentials"),
+        Some(&chef),
+        Some(json!({"credential": "fob-anna", "staff_id": anna, "kind": "key_fob"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (tx, rx) = mpsc::channel();
+    let (tx_up, rx_up) = mpsc::channel();
+    mqtt(
+        host.clone(),
+        port,
+        Some(("integration".to_string(), integration)),
+        format!("hemtid/v1/providers/{provider}/alerts"),
+        tx,
+        tx_up,
+    );
+    rx_up
+        .recv_timeout(Duration::from_secs(20))
+        .expect("MQTT subscribed");
+    // The plan's own tolerance is 20 minutes and its latest start 20
+    // minutes less 4 seconds ago: it becomes late 4 seconds after it is
+    // sent.
+    let now = chrono::Utc::now();
+    let latest = now - chrono::Duration::minutes(20) + chrono::Duration::seconds(4);
+    let threshold = latest + chrono::Duration::minutes(20);
+    let earliest = latest - chrono::Duration::minutes(30);
+    let (status, _, body) = request(
+        "PUT",
+        &s.url(&format!("/api/v1/providers/{provider}/planned-visits")),
+        Some(&chef),
+        Some(json!({
+            "whole_days": false,
+            "plans": [{
+                "planner_ref": "tes-4711",
+                "client_id": lisa,
+                "earliest_start": earliest.to_rfc3339(),
+                "latest_start": latest.to_rfc3339(),
+                "expected_minutes": 60,
+                "tolerance_minutes": 20,
+                "staff": [anna],
+            }],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (arrived, late) = first(&rx, 30, |v| v["kind"] == "visit_late").expect("visit_late");
+    let after = chrono::Utc::now() - threshold;
+    assert_eq!(late["state"], "open", "{late}");
+    assert_eq!(late["figures"]["planner_ref"], "tes-4711");
+    assert!(late["planned_visit_id"].is_string(), "{late}");
+    assert!(
+        after < chrono::Duration::seconds(5),
+        "visit_late came {} ms after the threshold",
+        after.num_milliseconds()
+    );
+    println!(
+        "visit_late reached the subscriber {} ms after the threshold",
+        after.num_milliseconds()
+    );
+    // The lock opens now, 20 minutes after the latest start.
+    let device = hemtid_gateway::sim::SimDevice {
+        id: "lock-lisa".into(),
+        host,
+        port,
+        password: dev["mqtt_password"].as_str().map(str::to_string),
+        hmac_key: dev["hmac_key"].as_str().map(str::to_string),
+    };
+    let events = vec![json!({
+        "event_id": uuid::Uuid::new_v4(),
+        "kind": "unlock",
+        "occurred_at": chrono::Utc::now().to_rfc3339(),
+        "staff_credential": "fob-anna",
+    })];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let opened = Instant::now();
+    let report = rt.block_on(hemtid_gateway::sim::run_device(
+        &device,
+        events,
+        10,
+        Duration::from_secs(3),
+        Instant::now() + Duration::from_secs(30),
+    ));
+    assert_eq!(report.unreceipted, 0, "{report:?}");
+    let Some((resolved_at, resolved)) = first(&rx, 30, |v| {
+        v["kind"] == "visit_late" && v["state"] == "resolved"
+    }) else {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Stockholm)
+            .date_naive();
+        let (_, _, day) = request(
+            "GET",
+            &s.url(&format!(
+                "/api/v1/providers/{provider}/planned-visits?date={today}"
+            )),
+            Some(&chef),
+            None,
+        );
+        panic!("visit_late not resolved; the day: {day}");
+    };
+    assert_eq!(resolved["id"], late["id"]);
+    assert!(
+        resolved["message"]
+            .as_str()
+            .unwrap()
+            .contains("20 min efter senaste start"),
+        "{resolved}"
+    );
+    println!(
+        "resolved reached the subscriber {} ms after the lock began sending ({} ms after visit_late)",
+        resolved_at.duration_since(opened).as_millis(),
+        resolved_at.duration_since(arrived).as_millis()
+    );
 }
