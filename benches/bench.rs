@@ -2,7 +2,7 @@
 //! compared to, measured in the same run (docs/BENCHMARKS.md):
 //!
 //! ```text
-//! cargo bench --bench bench -- [ingest | ingest-sqlite | ingest-pg] [phone] [phone-pg] [figures] [memory]
+//! cargo bench --bench bench -- [ingest | ingest-sqlite | ingest-pg] [phone] [phone-pg] [figures] [memory] [punctuality]
 //! ```
 //!
 //! 1. ingest: device events per second from MQTT publish to receipt
@@ -19,6 +19,9 @@
 //!    against a plain SQL aggregate over the raw visits (PostgreSQL).
 //! 4. memory: peak RSS of `hemtid serve` during 1, and with 20,000 idle
 //!    device connections on the embedded broker.
+//! 5. punctuality: the minute's evaluation of planned visits for a
+//!    20,000-client municipality (100,000 plans a day, today's and
+//!    yesterday's) against issue 25's limit of 100 ms (PostgreSQL).
 //!
 //! PostgreSQL: HEMTID_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test;
 //! a database is made and dropped). Mosquitto: HEMTID_BENCH_MQTT_URL
@@ -85,6 +88,9 @@ fn main() -> Result<()> {
     }
     if want("memory") {
         idle_connections()?;
+    }
+    if want("punctuality") {
+        punctuality()?;
     }
     Ok(())
 }
@@ -1341,6 +1347,150 @@ fn build_month(
         rebuilt.day_cells
     );
     Ok(m)
+}
+
+// ---------------------------------------------------------- punctuality
+
+/// The minute's evaluation of planned visits (issue 25): 20,000 clients,
+/// five plans a day each for yesterday and today (200,000 plans), the
+/// visits of every plan begun by now: 96 % in their window, 2 % late, 2 %
+/// never; then `visit_alerts::all` as `hemtid serve` runs it each minute.
+fn punctuality() -> Result<()> {
+    println!("\n## 5. Planned visits: the minute's evaluation (PostgreSQL)");
+    let Some(Backend::Postgres { pg, .. }) = Backend::postgres_only() else {
+        println!("PostgreSQL not reachable: skipped");
+        return Ok(());
+    };
+    let t = target(
+        &Backend::Postgres {
+            pg,
+            mqtt: String::new(),
+        },
+        "punctuality",
+    )?;
+    let pool = simulate::open(&t.config)?;
+    let started = Instant::now();
+    let o = Options {
+        clients: 20_000,
+        days: 1,
+        seed: 606,
+        phone_percent: 0,
+        code: Some("BENCH6".into()),
+        ..Options::default()
+    };
+    let p = simulate::prepare(&pool, &o)?;
+    println!(
+        "20,000 clients built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut c = pool.get()?;
+    let now = chrono::Utc::now();
+    let today = hemtid_core::domain::local_date(now, hemtid_core::domain::STOCKHOLM);
+    let yesterday = today.pred_opt().unwrap();
+    diesel::sql_query(
+        "CREATE TEMP TABLE bench_client (client_id TEXT, staff_id TEXT, provider_id TEXT)",
+    )
+    .execute(&mut *c)?;
+    for chunk in p.world.clients.chunks(1000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|cl| format!("('{}', '{}')", cl.id, p.world.workers[cl.worker].id))
+            .collect();
+        diesel::sql_query(format!(
+            "INSERT INTO bench_client (client_id, staff_id) VALUES {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *c)?;
+    }
+    diesel::sql_query(
+        "UPDATE bench_client b SET provider_id = c.provider_id FROM client c WHERE c.id = b.client_id",
+    )
+    .execute(&mut *c)?;
+    let gen_started = Instant::now();
+    // Five plans a day from 07:00 local, three hours apart, each a
+    // 30-minute window and 30 minutes long; its fate by a hash of its id.
+    diesel::sql_query(format!(
+        "CREATE TEMP TABLE gen AS SELECT gen_random_uuid()::text AS id, b.client_id, b.staff_id, b.provider_id, \
+           d::date AS day, \
+           ((d + time '07:00' + k * interval '3 hours') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC' AS earliest, \
+           ((d + time '07:30' + k * interval '3 hours') AT TIME ZONE 'Europe/Stockholm') AT TIME ZONE 'UTC' AS latest, \
+           (hashtext(b.client_id || k || d) & 255) AS fate \
+         FROM bench_client b, generate_series(date '{yesterday}', date '{today}', interval '1 day') AS d, \
+           generate_series(0, 4) AS k"
+    ))
+    .execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO planned_visit (id, provider_id, planner_ref, client_id, local_date, earliest_start, \
+           latest_start, expected_minutes, double_staffing, time_critical, tolerance_minutes, source, \
+           created_at, updated_at) \
+         SELECT id, provider_id, id, client_id, day, earliest, latest, 30, false, fate < 26, NULL, \
+           'planner', now(), now() FROM gen",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO planned_visit_staff (planned_visit_id, staff_id) SELECT id, staff_id FROM gen",
+    )
+    .execute(&mut *c)?;
+    // 2 % never visited (fate < 5), 2 % 25 minutes after the latest start
+    // (fate < 10), the rest 10 minutes into the window; only what has
+    // begun by now.
+    diesel::sql_query(
+        "CREATE TEMP TABLE vis AS SELECT id, client_id, staff_id, provider_id, day, \
+           CASE WHEN fate < 10 THEN latest + interval '25 minutes' ELSE earliest + interval '10 minutes' END AS started \
+         FROM gen WHERE fate >= 5",
+    )
+    .execute(&mut *c)?;
+    let at = now.naive_utc();
+    diesel::sql_query(format!("DELETE FROM vis WHERE started > '{at}'")).execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO visit_event (id, source, source_key, event_id, kind, staff_id, client_id, provider_id, \
+           occurred_at, received_at, local_date, method, method_ref, reason, payload) \
+         SELECT id, 'device', 'bench', id, 'check_in', staff_id, client_id, provider_id, started, started, day, \
+           'lock', NULL, NULL, '{}' FROM vis",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO visit (id, staff_id, provider_id, client_id, check_in_event_id, started_at, ended_at, seconds, \
+           local_date, status, method, double_staffing, approval_reasons, created_at, updated_at, voided) \
+         SELECT id, staff_id, provider_id, client_id, id, started, started + interval '30 minutes', 1800, day, \
+           'closed', 'lock', false, '', now(), now(), false FROM vis",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query("ANALYZE").execute(&mut *c)?;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |c: &mut db::DbConn, q: &str| -> Result<i64> {
+        Ok(diesel::sql_query(q).get_result::<N>(c)?.n)
+    };
+    let plans = count(&mut c, "SELECT COUNT(*) AS n FROM planned_visit")?;
+    let visits = count(&mut c, "SELECT COUNT(*) AS n FROM visit")?;
+    println!(
+        "{plans} plans and {visits} visits generated in {:.0} s",
+        gen_started.elapsed().as_secs_f64()
+    );
+    let s = Instant::now();
+    let first = hemtid_core::evaluate::visit_alerts::all(&mut c, now)?;
+    println!(
+        "first run: {:.0} ms, {} alerts raised, {} resolved",
+        s.elapsed().as_secs_f64() * 1000.0,
+        first.evaluation.raised,
+        first.evaluation.resolved
+    );
+    let mut ms = Vec::new();
+    for i in 1..=5 {
+        let at = now + chrono::Duration::seconds(i);
+        let s = Instant::now();
+        hemtid_core::evaluate::visit_alerts::all(&mut c, at)?;
+        ms.push(s.elapsed().as_micros() as u64);
+    }
+    let median = drive::percentile(&ms, 0.5) / 1000.0;
+    println!(
+        "| the minute's evaluation, 20,000 clients, {plans} plans of today and yesterday | {median:.0} ms (median of 5) | limit 100 ms |"
+    );
+    Ok(())
 }
 
 // ---------------------------------------------------------------- memory

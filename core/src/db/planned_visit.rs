@@ -128,6 +128,7 @@ pub fn store(
                             planned_visit::latest_start.eq(new.latest_start),
                             planned_visit::expected_minutes.eq(new.expected_minutes),
                             planned_visit::double_staffing.eq(new.double_staffing),
+                            planned_visit::settled_at.eq(None::<NaiveDateTime>),
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
@@ -221,22 +222,40 @@ fn write_lists(
 }
 
 /// Rows with their services and staff.
+/// Ids per statement: SQLite (3.32 and later) takes 32,766 bound values;
+/// PostgreSQL binds the list as one array.
+const CHUNK: usize = 5000;
+
 fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
+    with_lists_of(c, rows, true)
+}
+
+/// `rows` with their staff, and their services when `with_services`
+/// (the punctuality rules need no services).
+fn with_lists_of(
+    c: &mut DbConn,
+    rows: Vec<Row>,
+    with_services: bool,
+) -> Result<Vec<Plan>, StoreError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut services: HashMap<String, Vec<ServiceId>> = HashMap::new();
     let mut staff: HashMap<String, Vec<UserId>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let s: Vec<(String, ServiceId)> = planned_visit_service::table
-            .filter(planned_visit_service::planned_visit_id.eq_any(chunk))
-            .select((
-                planned_visit_service::planned_visit_id,
-                planned_visit_service::service_id,
-            ))
-            .order((
-                planned_visit_service::planned_visit_id,
-                planned_visit_service::service_id,
-            ))
-            .load(c)?;
+    for chunk in ids.chunks(CHUNK) {
+        let s: Vec<(String, ServiceId)> = if !with_services {
+            Vec::new()
+        } else {
+            planned_visit_service::table
+                .filter(planned_visit_service::planned_visit_id.eq_any(chunk))
+                .select((
+                    planned_visit_service::planned_visit_id,
+                    planned_visit_service::service_id,
+                ))
+                .order((
+                    planned_visit_service::planned_visit_id,
+                    planned_visit_service::service_id,
+                ))
+                .load(c)?
+        };
         for (id, sid) in s {
             services.entry(id).or_default().push(sid);
         }
@@ -280,23 +299,6 @@ fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
         .collect())
 }
 
-/// The providers of a municipality with plans on any of `days`.
-pub fn providers_planning(
-    c: &mut DbConn,
-    municipality_id: &str,
-    days: &[NaiveDate],
-) -> Result<Vec<ProviderId>, StoreError> {
-    use super::schema::provider;
-    Ok(planned_visit::table
-        .inner_join(provider::table)
-        .filter(provider::municipality_id.eq(municipality_id))
-        .filter(planned_visit::local_date.eq_any(days))
-        .select(planned_visit::provider_id)
-        .distinct()
-        .order(planned_visit::provider_id)
-        .load(c)?)
-}
-
 /// The latest time any plan was stored or changed (the evaluator's cue
 /// to look at the plans again before the minute is up).
 pub fn last_change(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
@@ -305,18 +307,102 @@ pub fn last_change(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> 
         .first(c)?)
 }
 
-/// Which of `ids` are stored plans.
-pub fn existing(c: &mut DbConn, ids: &[&str]) -> Result<BTreeSet<PlannedVisitId>, StoreError> {
-    let mut out = BTreeSet::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
+/// A plan not yet settled, as the minute's evaluation first sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Unsettled {
+    pub id: PlannedVisitId,
+    pub client_id: ClientId,
+    pub local_date: NaiveDate,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+/// The plans of a municipality on `days` not yet settled whose latest
+/// start is at or before `until`.
+pub fn unsettled(
+    c: &mut DbConn,
+    municipality_id: &str,
+    days: &[NaiveDate],
+    until: NaiveDateTime,
+) -> Result<Vec<Unsettled>, StoreError> {
+    use super::schema::provider;
+    Ok(planned_visit::table
+        .inner_join(provider::table)
+        .filter(provider::municipality_id.eq(municipality_id))
+        .filter(planned_visit::local_date.eq_any(days))
+        .filter(planned_visit::settled_at.is_null())
+        .filter(planned_visit::latest_start.le(until))
+        .select((
+            planned_visit::id,
+            planned_visit::client_id,
+            planned_visit::local_date,
+            planned_visit::settled_at,
+        ))
+        .load(c)?)
+}
+
+/// The earliest latest start after `after` of a plan on `days` not yet
+/// settled: no plan becomes late before it.
+pub fn next_latest_start(
+    c: &mut DbConn,
+    municipality_id: &str,
+    days: &[NaiveDate],
+    after: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    use super::schema::provider;
+    Ok(planned_visit::table
+        .inner_join(provider::table)
+        .filter(provider::municipality_id.eq(municipality_id))
+        .filter(planned_visit::local_date.eq_any(days))
+        .filter(planned_visit::settled_at.is_null())
+        .filter(planned_visit::latest_start.gt(after))
+        .select(diesel::dsl::min(planned_visit::latest_start))
+        .first(c)?)
+}
+
+/// Every plan of `clients` on `days`, with its staff (not its services:
+/// the punctuality rules' read).
+pub fn of_clients(
+    c: &mut DbConn,
+    clients: &[&str],
+    days: &[NaiveDate],
+) -> Result<Vec<Plan>, StoreError> {
+    let mut rows: Vec<Row> = Vec::new();
+    for chunk in clients.chunks(CHUNK) {
+        rows.extend(
             planned_visit::table
-                .filter(planned_visit::id.eq_any(chunk))
-                .select(planned_visit::id)
-                .load::<PlannedVisitId>(c)?,
+                .filter(planned_visit::client_id.eq_any(chunk))
+                .filter(planned_visit::local_date.eq_any(days))
+                .order((planned_visit::latest_start, planned_visit::planner_ref))
+                .select(Row::as_select())
+                .load::<Row>(c)?,
         );
     }
-    Ok(out)
+    with_lists_of(c, rows, false)
+}
+
+/// The stored ones of `ids`, with their staff (not their services).
+pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Plan>, StoreError> {
+    let mut rows: Vec<Row> = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        rows.extend(
+            planned_visit::table
+                .filter(planned_visit::id.eq_any(chunk))
+                .select(Row::as_select())
+                .load::<Row>(c)?,
+        );
+    }
+    with_lists_of(c, rows, false)
+}
+
+/// Marks `ids` settled: their state can no longer change.
+pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
+            .set(planned_visit::settled_at.eq(Some(at)))
+            .execute(c)?;
+    }
+    Ok(n)
 }
 
 /// A provider's plans of a local day, by latest start.

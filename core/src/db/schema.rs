@@ -834,6 +834,7 @@ diesel::table! {
         source -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -861,3 +862,5 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 diesel::joinable!(planned_visit -> provider (provider_id));
 diesel::allow_tables_to_appear_in_same_query!(planned_visit, provider);
+diesel::joinable!(visit_share -> visit (visit_id));
+diesel::allow_tables_to_appear_in_same_query!(alert, planned_visit);

@@ -10,8 +10,8 @@
 
 use crate::db::municipality::MunicipalitySettings;
 use crate::db::planned_visit::{self, Plan};
-use crate::db::schema::{visit, visit_event};
-use crate::db::visit::{Visit, attributions};
+use crate::db::schema::{visit, visit_event, visit_share};
+use crate::db::visit::{Attribution, Visit, attributions};
 use crate::db::{DbConn, StoreError};
 use crate::domain::punctuality::{
     MatchLimits, Performed, Planned, Standing, Tolerances, match_visits, state,
@@ -71,24 +71,7 @@ pub fn day(
         .load(c)?;
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
     let attributed = attributions(c, &ids)?;
-    let performed: Vec<Performed> = visits
-        .iter()
-        .map(|v| {
-            let mut client_ids: Vec<String> = attributed
-                .get(&v.id)
-                .map(|a| a.shares.iter().map(|s| s.client_id.to_string()).collect())
-                .unwrap_or_default();
-            if client_ids.is_empty() {
-                client_ids.push(v.fields.client_id.to_string());
-            }
-            Performed {
-                client_ids,
-                staff_id: v.fields.staff_id.to_string(),
-                started_at: v.start().map(utc),
-                ended_at: v.end().map(utc),
-            }
-        })
-        .collect();
+    let performed: Vec<Performed> = visits.iter().map(|v| performed(v, &attributed)).collect();
     let planned: Vec<Planned> = plans.iter().map(planned).collect();
     let matching = match_visits(&planned, &performed, limits);
     let last_sync = phones_last_seen(c, &plans, now)?;
@@ -110,6 +93,114 @@ pub fn day(
         .map(|v| v.id.clone())
         .collect();
     Ok(out)
+}
+
+/// `plans` (every plan of their clients on their days, so that each
+/// visit keeps the plan it keeps on the whole day) each at `now`, in the
+/// order given: what the minute's evaluation reads for the plans it looks
+/// at, instead of the providers' whole days.
+pub fn standings(
+    c: &mut DbConn,
+    plans: Vec<Plan>,
+    now: DateTime<Utc>,
+    tolerances: &Tolerances,
+    limits: MatchLimits,
+) -> Result<Vec<PlanAt>, StoreError> {
+    let (Some(from), Some(to)) = (
+        plans.iter().map(|p| p.plan.local_date).min(),
+        plans.iter().map(|p| p.plan.local_date).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let (from, to) = (from - Duration::days(1), to + Duration::days(1));
+    let mut clients: Vec<&str> = plans.iter().map(|p| p.plan.client_id.as_str()).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    // The visits to these clients: recorded on them, or shared with them
+    // (a couple's visit recorded on the partner). Chunks of 5,000: SQLite
+    // binds up to 32,766 values, PostgreSQL the list as one array.
+    let mut visits: Vec<Visit> = Vec::new();
+    let mut shared: Vec<String> = Vec::new();
+    for chunk in clients.chunks(5000) {
+        visits.extend(
+            visit::table
+                .filter(visit::client_id.eq_any(chunk))
+                .filter(visit::local_date.between(from, to))
+                .filter(visit::voided.eq(false))
+                .select(Visit::as_select())
+                .load::<Visit>(c)?,
+        );
+        shared.extend(
+            visit_share::table
+                .inner_join(visit::table)
+                .filter(visit_share::client_id.eq_any(chunk))
+                .filter(visit::client_id.ne_all(chunk))
+                .filter(visit::local_date.between(from, to))
+                .filter(visit::voided.eq(false))
+                .select(visit::id)
+                .load::<String>(c)?,
+        );
+    }
+    shared.sort_unstable();
+    shared.dedup();
+    for chunk in shared.chunks(5000) {
+        visits.extend(
+            visit::table
+                .filter(visit::id.eq_any(chunk))
+                .select(Visit::as_select())
+                .load::<Visit>(c)?,
+        );
+    }
+    visits.sort_by(|a, b| (a.start(), &a.id).cmp(&(b.start(), &b.id)));
+    let refs: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    let attributed = attributions(c, &refs)?;
+    let last_sync = phones_last_seen(c, &plans, now)?;
+    // Matched per provider: another provider's visit keeps none of these
+    // plans.
+    let mut by_provider: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, p) in plans.iter().enumerate() {
+        by_provider
+            .entry(p.provider_id.to_string())
+            .or_default()
+            .push(i);
+    }
+    let mut out: Vec<Option<PlanAt>> = vec![None; plans.len()];
+    for (provider, idx) in by_provider {
+        let theirs: Vec<&Visit> = visits
+            .iter()
+            .filter(|v| v.fields.provider_id.as_str() == provider)
+            .collect();
+        let performed: Vec<Performed> = theirs.iter().map(|v| performed(v, &attributed)).collect();
+        let planned_: Vec<Planned> = idx.iter().map(|i| planned(&plans[*i])).collect();
+        let matching = match_visits(&planned_, &performed, limits);
+        for ((i, p), kept) in idx.iter().zip(&planned_).zip(&matching.kept_by) {
+            let kept_visits: Vec<&Performed> = kept.iter().map(|k| &performed[*k]).collect();
+            out[*i] = Some(PlanAt {
+                standing: state(p, &kept_visits, now, tolerances, &last_sync),
+                visits: kept.iter().map(|k| theirs[*k].id.clone()).collect(),
+                plan: plans[*i].clone(),
+            });
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// The rules' view of a recorded visit: the clients it is for (a couple's
+/// shared visit is each partner's).
+fn performed(v: &Visit, attributed: &HashMap<VisitId, Attribution>) -> Performed {
+    let mut client_ids: Vec<String> = attributed
+        .get(&v.id)
+        .map(|a| a.shares.iter().map(|s| s.client_id.to_string()).collect())
+        .unwrap_or_default();
+    if client_ids.is_empty() {
+        client_ids.push(v.fields.client_id.to_string());
+    }
+    Performed {
+        client_ids,
+        staff_id: v.fields.staff_id.to_string(),
+        started_at: v.start().map(utc),
+        ended_at: v.end().map(utc),
+    }
 }
 
 /// The rules' view of a stored plan.

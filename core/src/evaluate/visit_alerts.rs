@@ -17,7 +17,7 @@ use super::punctuality::{self, PlanAt, planned, tolerances};
 use crate::db::alert::{self, Alert, Finding};
 use crate::db::municipality::{self, Municipality};
 use crate::db::{DbConn, StoreError, client, planned_visit};
-use crate::domain::punctuality::{MatchLimits, Planned, State, Tolerances};
+use crate::domain::punctuality::{MatchLimits, Planned, Standing, State, Tolerances};
 use crate::domain::{YearMonth, local_date};
 use crate::model::AlertKind;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -59,7 +59,13 @@ pub fn all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Live, StoreError> {
 }
 
 /// A municipality's planned visits of today and yesterday (local) at
-/// `now`, each provider in a transaction of its own.
+/// `now`, in one transaction. Only the plans whose state may still change
+/// are matched against the visits: those not yet settled whose latest
+/// start has come, and the unsettled ones with an alert that is not
+/// resolved; each with every plan of its client on its day, so a visit
+/// keeps the plan it keeps on the whole day. A settled plan with an open
+/// alert is only looked at when its escalation is due or has been
+/// answered by an acknowledgement.
 pub fn of_municipality(
     c: &mut DbConn,
     m: &Municipality,
@@ -70,51 +76,173 @@ pub fn of_municipality(
         .ok_or_else(|| StoreError::Encode("invalid stored time zone".into()))?;
     let today = local_date(now, tz);
     let days = [today.pred_opt().unwrap_or(today), today];
-    let mut providers: BTreeSet<String> = planned_visit::providers_planning(c, &m.id, &days)?
-        .into_iter()
-        .map(|p| p.to_string())
-        .collect();
-    // Providers whose alerts' plans were all removed still have theirs
-    // resolved.
-    for (p, _) in alert::open_of_plans_everywhere(c)? {
-        providers.insert(p.to_string());
-    }
-    let mut out = Live::default();
-    for p in providers {
-        let run = crate::db::transaction(c, |c| of_provider(c, m, tz, &p, &days, now))?;
-        out.add(run);
-    }
-    Ok(out)
+    crate::db::transaction(c, |c| {
+        let mut out = Live::default();
+        let at = now.naive_utc();
+        let tol = tolerances(&m.settings);
+        let limits = MatchLimits::default();
+        let due = planned_visit::unsettled(c, &m.id, &days, at)?;
+        let index = alert::open_of_plans_index(c, &m.id)?;
+        let mut looked: BTreeSet<String> = due.iter().map(|u| u.id.to_string()).collect();
+        let mut clients: BTreeSet<String> = due.iter().map(|u| u.client_id.to_string()).collect();
+        let mut on: BTreeSet<chrono::NaiveDate> = due.iter().map(|u| u.local_date).collect();
+        // Per plan with open alerts: whether one stands acknowledged, and
+        // whether the caseworker has been told.
+        let mut by_plan: HashMap<&str, (bool, bool)> = HashMap::new();
+        for a in &index {
+            let Some(plan) = a.plan.as_ref() else {
+                continue;
+            };
+            let e = by_plan.entry(plan.as_str()).or_default();
+            e.0 |= a.state == crate::model::AlertState::Acknowledged;
+            e.1 |= a.kind == AlertKind::VisitNotAcknowledged;
+        }
+        // The open alerts read whole: those of unsettled plans (matched
+        // again), of settled ones whose escalation is due or answered, and
+        // of plans that are gone.
+        let mut settled_due: BTreeSet<&str> = BTreeSet::new();
+        let mut whole: Vec<&str> = Vec::new();
+        for a in &index {
+            let Some(plan) = a.plan.as_ref() else {
+                continue;
+            };
+            match (a.local_date, a.settled_at) {
+                (Some(day), None) => {
+                    looked.insert(plan.to_string());
+                    if let Some(cl) = &a.client_id {
+                        clients.insert(cl.to_string());
+                    }
+                    on.insert(day);
+                    whole.push(a.id.as_str());
+                }
+                (Some(_), Some(_)) => {
+                    let (acked, told) = by_plan.get(plan.as_str()).copied().unwrap_or_default();
+                    if acked == told {
+                        settled_due.insert(plan.as_str());
+                        whole.push(a.id.as_str());
+                    }
+                }
+                (None, _) => whole.push(a.id.as_str()),
+            }
+        }
+        let mut open: HashMap<(String, AlertKind), Alert> = alert::by_ids(c, &whole)?
+            .into_iter()
+            .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
+            .collect();
+        // Acknowledged ever (a late alert acknowledged, then resolved when
+        // the visit was missed, counts): read for the unsettled plans.
+        let unsettled_open: Vec<&str> = index
+            .iter()
+            .filter(|a| a.local_date.is_some() && a.settled_at.is_none())
+            .filter_map(|a| a.plan.as_ref().map(|p| p.as_str()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let history = alert::of_plans(c, &unsettled_open)?;
+        let history_ids: Vec<&str> = history.iter().map(|a| a.id.as_str()).collect();
+        let acked_alerts = alert::ever_acknowledged(c, &history_ids)?;
+        let mut acked: BTreeSet<String> = history
+            .iter()
+            .filter(|a| acked_alerts.contains(&a.id))
+            .filter_map(|a| a.planned_visit_id.as_ref().map(|p| p.to_string()))
+            .collect();
+        for (plan, (ack, _)) in &by_plan {
+            if *ack {
+                acked.insert(plan.to_string());
+            }
+        }
+        let settled_due: Vec<&str> = settled_due.into_iter().collect();
+        let clients: Vec<&str> = clients.iter().map(String::as_str).collect();
+        let on: Vec<chrono::NaiveDate> = on.into_iter().collect();
+        let plans = planned_visit::of_clients(c, &clients, &on)?;
+        let mut mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
+            .into_iter()
+            .filter(|x| looked.contains(x.plan.id.as_str()))
+            .collect();
+        let settled = mine.len();
+        // A settled plan with an open alert was missed (a done one's were
+        // resolved when it was done): its standing is not read again.
+        for plan in planned_visit::by_ids(c, &settled_due)? {
+            looked.insert(plan.id.to_string());
+            mine.push(PlanAt {
+                plan,
+                standing: Standing {
+                    state: State::Missed,
+                    started_late: None,
+                    started_early: None,
+                    shorter_by: None,
+                    offline_since: None,
+                },
+                visits: Vec::new(),
+            });
+        }
+        let (fresh, old) = mine.split_at(settled);
+        out.add(judge(c, m, tz, fresh, &mut open, &acked, false, now)?);
+        out.add(judge(c, m, tz, old, &mut open, &acked, true, now)?);
+        // Settled: done, or past every threshold and the last start a
+        // visit may keep it by.
+        let settle: Vec<&str> = fresh
+            .iter()
+            .filter(|x| {
+                let p = planned(&x.plan);
+                x.standing.state == State::Done
+                    || (now >= tol.missed_at(&p) && now > p.latest_start + limits.late)
+            })
+            .map(|x| x.plan.id.as_str())
+            .collect();
+        planned_visit::settle(c, &settle, at)?;
+        // Alerts whose plans are gone (replaced or removed by the planning
+        // system) are resolved.
+        let gone: BTreeSet<&str> = index
+            .iter()
+            .filter(|a| a.local_date.is_none())
+            .filter_map(|a| a.plan.as_ref().map(|p| p.as_str()))
+            .collect();
+        for ((plan, _), a) in &open {
+            if gone.contains(plan.as_str()) {
+                out.evaluation.count(alert::resolve_as(
+                    c,
+                    a,
+                    "Det planerade besöket har tagits bort ur planeringen.",
+                    &json!({ "planned_visit_id": plan }),
+                    "",
+                    at,
+                )?);
+            }
+        }
+        if let Some(next) = planned_visit::next_latest_start(c, &m.id, &days, at)? {
+            out.next_at(next.and_utc(), now);
+        }
+        Ok(out)
+    })
 }
 
-/// What one provider's plans say at `now`.
-fn of_provider(
+/// The alerts of the plans `plans` at `now`: raised, resolved or
+/// escalated. `open` holds the alerts not resolved, by plan and kind;
+/// those of these plans are taken out of it. `acked` holds the plans with
+/// an alert a person has acknowledged. `settled`: the plans' missed
+/// alerts stand as they are.
+#[allow(clippy::too_many_arguments)]
+fn judge(
     c: &mut DbConn,
     m: &Municipality,
     tz: Tz,
-    provider_id: &str,
-    days: &[chrono::NaiveDate],
+    plans: &[PlanAt],
+    open: &mut HashMap<(String, AlertKind), Alert>,
+    acked: &BTreeSet<String>,
+    settled: bool,
     now: DateTime<Utc>,
 ) -> Result<Live, StoreError> {
     let tol = tolerances(&m.settings);
     let escalation = Duration::minutes(i64::from(m.settings.visit_escalation_minutes));
     let mut out = Live::default();
-    let mut plans: Vec<PlanAt> = Vec::new();
-    for day in days {
-        let d = punctuality::day(c, provider_id, *day, now, &tol, MatchLimits::default())?;
-        plans.extend(d.plans);
-    }
-    let mut open: HashMap<(String, AlertKind), Alert> = alert::open_of_plans(c, provider_id)?
-        .into_iter()
-        .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
-        .collect();
     let clients: Vec<&str> = plans
         .iter()
         .map(|p| p.plan.plan.client_id.as_str())
         .collect();
     let caseworkers = client::caseworkers(c, &clients)?;
     let at = now.naive_utc();
-    for x in &plans {
+    for x in plans {
         let id = x.plan.id.to_string();
         let p = planned(&x.plan);
         let says = Says::new(x, &p, &tol, tz);
@@ -132,21 +260,23 @@ fn of_provider(
             figures: says.figures(),
             planned_visit_id: Some(x.plan.id.clone()),
         };
+        // Raised, or updated when it says something new.
+        let mut raise = |c: &mut DbConn, held: &Option<Alert>, f: Finding| {
+            if held.as_ref().is_some_and(|a| alert::says_the_same(a, &f)) {
+                return Ok(());
+            }
+            out.evaluation.count(alert::raise(c, &f, at)?);
+            Ok::<_, StoreError>(())
+        };
         match x.standing.state {
             State::Late => {
-                out.evaluation.count(alert::raise(
-                    c,
-                    &finding(AlertKind::VisitLate, says.late()),
-                    at,
-                )?);
+                raise(c, &late, finding(AlertKind::VisitLate, says.late()))?;
                 out.next_at(tol.missed_at(&p), now);
             }
             State::Missed => {
-                out.evaluation.count(alert::raise(
-                    c,
-                    &finding(AlertKind::VisitMissed, says.missed()),
-                    at,
-                )?);
+                if !(settled && missed.is_some()) {
+                    raise(c, &missed, finding(AlertKind::VisitMissed, says.missed()))?;
+                }
                 if let Some(a) = &late {
                     out.evaluation.count(alert::resolve_as(
                         c,
@@ -183,13 +313,7 @@ fn of_provider(
         // Late or missed: the caseworker is told when no alert of the plan
         // was acknowledged within the escalation time after it became late.
         let escalate_at = tol.late_at(&p) + escalation;
-        let mine: Vec<Alert> = [AlertKind::VisitLate, AlertKind::VisitMissed]
-            .into_iter()
-            .filter_map(|k| alert::of_plan(c, &id, k).transpose())
-            .collect::<Result<_, _>>()?;
-        let ids: Vec<&str> = mine.iter().map(|a| a.id.as_str()).collect();
-        let acknowledged = !alert::ever_acknowledged(c, &ids)?.is_empty();
-        if acknowledged {
+        if acked.contains(&id) || alert_acked_now(&late) || alert_acked_now(&missed) {
             if let Some(a) = &escalated {
                 out.evaluation.count(alert::resolve_as(
                     c,
@@ -201,40 +325,27 @@ fn of_provider(
                 )?);
             }
         } else if now >= escalate_at {
-            out.evaluation.count(alert::raise(
-                c,
-                &finding(
-                    AlertKind::VisitNotAcknowledged,
-                    says.not_acknowledged(m.settings.visit_escalation_minutes),
-                ),
-                at,
-            )?);
+            if escalated.is_none() {
+                out.evaluation.count(alert::raise(
+                    c,
+                    &finding(
+                        AlertKind::VisitNotAcknowledged,
+                        says.not_acknowledged(m.settings.visit_escalation_minutes),
+                    ),
+                    at,
+                )?);
+            }
         } else {
             out.next_at(escalate_at, now);
         }
     }
-    // Alerts whose plans are gone (replaced or removed by the planning
-    // system) are resolved; those of older days stay as they are.
-    let gone: Vec<&str> = open
-        .keys()
-        .map(|(plan, _)| plan.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let kept = planned_visit::existing(c, &gone)?;
-    for ((plan, _), a) in &open {
-        if !kept.iter().any(|k| k.as_str() == plan) {
-            out.evaluation.count(alert::resolve_as(
-                c,
-                a,
-                "Det planerade besöket har tagits bort ur planeringen.",
-                &json!({ "planned_visit_id": plan }),
-                "",
-                at,
-            )?);
-        }
-    }
     Ok(out)
+}
+
+/// Whether `a` stands acknowledged.
+fn alert_acked_now(a: &Option<Alert>) -> bool {
+    a.as_ref()
+        .is_some_and(|a| a.state == crate::model::AlertState::Acknowledged)
 }
 
 /// What an alert of a plan says, in Swedish for the provider and the

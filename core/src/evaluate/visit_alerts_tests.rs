@@ -254,3 +254,66 @@ fn a_plan_removed_by_the_planner_resolves_its_alert() {
     assert_eq!(a.state, AlertState::Resolved);
     assert!(a.message.contains("tagits bort"), "{}", a.message);
 }
+
+#[test]
+fn settled_plans_are_not_matched_again_but_their_escalation_still_answers() {
+    use crate::db::schema::planned_visit as pv;
+    let mut f = fixture();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let plans = [
+        f.plan("lisa-8", &lisa, 8, false),
+        f.plan("maj-9", &maj, 9, false),
+    ];
+    f.store(&plans);
+    let settled = |f: &mut Fixture, r: &str| -> bool {
+        pv::table
+            .filter(pv::planner_ref.eq(r))
+            .select(pv::settled_at)
+            .first::<Option<chrono::NaiveDateTime>>(&mut f.conn)
+            .unwrap()
+            .is_some()
+    };
+    f.event("in", EventKind::CheckIn, &lisa, local(8, 10));
+    f.event("out", EventKind::CheckOut, &lisa, local(8, 40));
+    f.run(instant(9, 0));
+    assert!(settled(&mut f, "lisa-8"), "a done plan is settled");
+    assert!(!settled(&mut f, "maj-9"), "a waiting one is not");
+    // Maj's plan: late at 09:45, missed at 10:00, escalated at 10:15; past
+    // 12:30 no visit can keep it any more: settled.
+    f.run(instant(9, 45));
+    f.run(instant(12, 31));
+    assert!(settled(&mut f, "maj-9"));
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Open),
+            (AlertKind::VisitNotAcknowledged, AlertState::Open),
+        ]
+    );
+    // A minute later nothing is read again and nothing changes.
+    let again = f.run(instant(12, 32));
+    assert!(!again.evaluation.changed(), "{again:?}");
+    // The provider acknowledges: the caseworker's alert is resolved.
+    let missed = f.alerts()[1].clone();
+    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
+        .unwrap()
+        .unwrap();
+    alert::act(
+        &mut f.conn,
+        &missed.id,
+        AlertState::Acknowledged,
+        &chef.id,
+        "",
+        local(12, 33),
+    )
+    .unwrap();
+    f.run(instant(12, 34));
+    assert_eq!(f.alerts()[2].state, AlertState::Resolved);
+    // Sent again with another window, a plan is looked at again.
+    let mut moved = plans[0].clone();
+    moved.earliest_start = local(9, 0);
+    moved.latest_start = local(9, 30);
+    f.store(&[moved, plans[1].clone()]);
+    assert!(!settled(&mut f, "lisa-8"));
+}

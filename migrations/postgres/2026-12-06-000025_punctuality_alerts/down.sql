@@ -1,3 +1,6 @@
+DROP INDEX alert_open_of_plans;
+DROP INDEX planned_visit_unsettled;
+ALTER TABLE planned_visit DROP COLUMN settled_at;
 DROP INDEX planned_visit_updated;
 ALTER TABLE municipality DROP COLUMN visit_escalation_minutes;
 ALTER TABLE municipality DROP COLUMN time_critical_tolerance_minutes;

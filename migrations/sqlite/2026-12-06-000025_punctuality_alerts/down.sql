@@ -1,6 +1,9 @@
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 DROP INDEX planned_visit_updated;
+DROP INDEX alert_open_of_plans;
+DROP INDEX planned_visit_unsettled;
+ALTER TABLE planned_visit DROP COLUMN settled_at;
 DELETE FROM alert_event WHERE alert_id IN (SELECT id FROM alert WHERE planned_visit_id IS NOT NULL);
 DELETE FROM alert_history WHERE alert_id IN (SELECT id FROM alert WHERE planned_visit_id IS NOT NULL);
 DELETE FROM alert WHERE planned_visit_id IS NOT NULL;

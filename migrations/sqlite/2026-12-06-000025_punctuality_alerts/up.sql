@@ -49,6 +49,16 @@ ALTER TABLE municipality ADD COLUMN time_critical_tolerance_minutes INTEGER NOT 
     CHECK (time_critical_tolerance_minutes BETWEEN 0 AND 720);
 ALTER TABLE municipality ADD COLUMN visit_escalation_minutes INTEGER NOT NULL DEFAULT 30
     CHECK (visit_escalation_minutes BETWEEN 1 AND 1440);
+-- Set when a plan's state can no longer change (done, or past every
+-- threshold and the last start a visit may keep it by): the minute's
+-- evaluation looks only at plans not yet settled. Sending a plan again
+-- unsettles it.
+ALTER TABLE planned_visit ADD COLUMN settled_at TIMESTAMP;
+CREATE INDEX planned_visit_unsettled ON planned_visit (local_date, latest_start)
+    WHERE settled_at IS NULL;
+-- The minute's evaluation reads a municipality's open planned-visit alerts.
+CREATE INDEX alert_open_of_plans ON alert (municipality_id)
+    WHERE planned_visit_id IS NOT NULL AND state <> 'resolved';
 -- The evaluator notices a plan sent or changed by the latest change.
 CREATE INDEX planned_visit_updated ON planned_visit (updated_at);
 COMMIT;

@@ -2,6 +2,8 @@
 //! the alert (or resolves it when its condition is gone) and never makes a
 //! second one; every change is kept in its history and written to the
 //! outbox (`alert_event`) that the MQTT and Server-Sent-Events publishers read.
+//! The alerts of planned visits (one per plan and kind) are read by
+//! [`plans`].
 
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
 use super::{DbConn, StoreError, new_id};
@@ -11,6 +13,9 @@ use crate::model::{
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+mod plans;
+pub use plans::*;
 
 /// A stored alert (what the contracts show of it is
 /// [`crate::contract::AlertBody`]).
@@ -113,31 +118,6 @@ pub fn of_plan(c: &mut DbConn, plan: &str, kind: AlertKind) -> Result<Option<Ale
         .optional()?)
 }
 
-/// A provider's alerts about planned visits that are not resolved.
-pub fn open_of_plans(c: &mut DbConn, provider_id: &str) -> Result<Vec<Alert>, StoreError> {
-    Ok(alert::table
-        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
-        .filter(alert::state.ne(AlertState::Resolved))
-        .filter(alert::provider_id.eq(provider_id))
-        .select(Alert::as_select())
-        .load(c)?)
-}
-
-/// The providers with alerts about planned visits that are not resolved,
-/// and the clients those are about.
-pub fn open_of_plans_everywhere(c: &mut DbConn) -> Result<Vec<(ProviderId, ClientId)>, StoreError> {
-    let rows: Vec<(Option<ProviderId>, ClientId)> = alert::table
-        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
-        .filter(alert::state.ne(AlertState::Resolved))
-        .select((alert::provider_id, alert::client_id))
-        .distinct()
-        .load(c)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(p, cl)| Some((p?, cl)))
-        .collect())
-}
-
 /// The condition holds: raise the alert, update it when its figures or
 /// message changed, or reopen it if it had been resolved.
 pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
@@ -221,7 +201,7 @@ pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, 
     }
 }
 
-fn same_json(stored: &str, v: &serde_json::Value) -> bool {
+pub(super) fn same_json(stored: &str, v: &serde_json::Value) -> bool {
     serde_json::from_str::<serde_json::Value>(stored).is_ok_and(|s| &s == v)
 }
 
@@ -247,43 +227,6 @@ pub fn clear(
         }
         _ => Ok(Outcome::Unchanged),
     }
-}
-
-/// Resolves `a` (when it is not resolved already) with a message and
-/// figures of what resolved it, e.g. "the check-in came, 20 min late".
-pub fn resolve_as(
-    c: &mut DbConn,
-    a: &Alert,
-    message: &str,
-    figures: &serde_json::Value,
-    note: &str,
-    at: NaiveDateTime,
-) -> Result<Outcome, StoreError> {
-    if a.state == AlertState::Resolved {
-        return Ok(Outcome::Unchanged);
-    }
-    let figures = figures.to_string();
-    diesel::update(alert::table.find(&a.id))
-        .set((
-            alert::state.eq(AlertState::Resolved),
-            alert::message.eq(message),
-            alert::figures.eq(&figures),
-            alert::updated_at.eq(at),
-            alert::resolved_at.eq(Some(at)),
-        ))
-        .execute(c)?;
-    record(
-        c,
-        &a.id,
-        at,
-        AlertAction::Resolved,
-        AlertState::Resolved,
-        None,
-        note,
-        message,
-        &figures,
-    )?;
-    Ok(Outcome::Resolved)
 }
 
 /// Deadline alerts carry the month their deadline fell in: when the
@@ -315,25 +258,6 @@ pub fn clear_except(
         n += 1;
     }
     Ok(n)
-}
-
-/// Which of `ids` a person has ever acknowledged.
-pub fn ever_acknowledged(
-    c: &mut DbConn,
-    ids: &[&str],
-) -> Result<std::collections::BTreeSet<String>, StoreError> {
-    let mut out = std::collections::BTreeSet::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
-            alert_history::table
-                .filter(alert_history::alert_id.eq_any(chunk))
-                .filter(alert_history::action.eq(AlertAction::Acknowledged))
-                .select(alert_history::alert_id)
-                .distinct()
-                .load::<String>(c)?,
-        );
-    }
-    Ok(out)
 }
 
 /// A person acknowledges or resolves an alert.
@@ -398,7 +322,7 @@ fn by_rules(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record(
+pub(super) fn record(
     c: &mut DbConn,
     alert_id: &str,
     at: NaiveDateTime,

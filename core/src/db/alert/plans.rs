@@ -1,0 +1,163 @@
+//! The alerts of planned visits: one per plan and kind, read by plan,
+//! resolved with what resolved them.
+
+use super::{Alert, Finding, Outcome, record, same_json};
+use crate::db::schema::{alert, alert_history};
+use crate::db::{DbConn, StoreError};
+use crate::model::{AlertAction, AlertKind, AlertState, ClientId, PlannedVisitId, ProviderId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A provider's alerts about planned visits that are not resolved.
+pub fn open_of_plans(c: &mut DbConn, provider_id: &str) -> Result<Vec<Alert>, StoreError> {
+    Ok(alert::table
+        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
+        .filter(alert::state.ne(AlertState::Resolved))
+        .filter(alert::provider_id.eq(provider_id))
+        .select(Alert::as_select())
+        .load(c)?)
+}
+
+/// An alert about a planned visit that is not resolved, with where its
+/// plan stands (the plan's fields unset when the plan is gone).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct OpenOfPlan {
+    pub id: String,
+    pub plan: Option<PlannedVisitId>,
+    pub kind: AlertKind,
+    pub state: AlertState,
+    pub client_id: Option<ClientId>,
+    pub local_date: Option<chrono::NaiveDate>,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+/// A municipality's alerts about planned visits that are not resolved,
+/// without their texts, each with its plan's client, day and settlement:
+/// one read, however many there are.
+pub fn open_of_plans_index(
+    c: &mut DbConn,
+    municipality_id: &str,
+) -> Result<Vec<OpenOfPlan>, StoreError> {
+    use crate::db::schema::planned_visit;
+    Ok(alert::table
+        .left_join(
+            planned_visit::table.on(planned_visit::id.nullable().eq(alert::planned_visit_id)),
+        )
+        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
+        .filter(alert::state.ne(AlertState::Resolved))
+        .filter(alert::municipality_id.eq(municipality_id))
+        .select((
+            alert::id,
+            alert::planned_visit_id,
+            alert::kind,
+            alert::state,
+            planned_visit::client_id.nullable(),
+            planned_visit::local_date.nullable(),
+            planned_visit::settled_at.nullable(),
+        ))
+        .load(c)?)
+}
+
+/// The alerts `ids`.
+pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Alert>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            alert::table
+                .filter(alert::id.eq_any(chunk))
+                .select(Alert::as_select())
+                .load::<Alert>(c)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Every alert of the planned visits `plans`, whatever its state.
+pub fn of_plans(c: &mut DbConn, plans: &[&str]) -> Result<Vec<Alert>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in plans.chunks(500) {
+        out.extend(
+            alert::table
+                .filter(alert::planned_visit_id.eq_any(chunk))
+                .select(Alert::as_select())
+                .load::<Alert>(c)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Whether `a`, not resolved, already says what `f` says.
+pub fn says_the_same(a: &Alert, f: &Finding) -> bool {
+    a.state != AlertState::Resolved && a.message == f.message && same_json(&a.figures, &f.figures)
+}
+
+/// The providers with alerts about planned visits that are not resolved,
+/// and the clients those are about.
+pub fn open_of_plans_everywhere(c: &mut DbConn) -> Result<Vec<(ProviderId, ClientId)>, StoreError> {
+    let rows: Vec<(Option<ProviderId>, ClientId)> = alert::table
+        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
+        .filter(alert::state.ne(AlertState::Resolved))
+        .select((alert::provider_id, alert::client_id))
+        .distinct()
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, cl)| Some((p?, cl)))
+        .collect())
+}
+
+/// Resolves `a` (when it is not resolved already) with a message and
+/// figures of what resolved it, e.g. "the check-in came, 20 min late".
+pub fn resolve_as(
+    c: &mut DbConn,
+    a: &Alert,
+    message: &str,
+    figures: &serde_json::Value,
+    note: &str,
+    at: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
+    if a.state == AlertState::Resolved {
+        return Ok(Outcome::Unchanged);
+    }
+    let figures = figures.to_string();
+    diesel::update(alert::table.find(&a.id))
+        .set((
+            alert::state.eq(AlertState::Resolved),
+            alert::message.eq(message),
+            alert::figures.eq(&figures),
+            alert::updated_at.eq(at),
+            alert::resolved_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+    record(
+        c,
+        &a.id,
+        at,
+        AlertAction::Resolved,
+        AlertState::Resolved,
+        None,
+        note,
+        message,
+        &figures,
+    )?;
+    Ok(Outcome::Resolved)
+}
+
+/// Which of `ids` a person has ever acknowledged.
+pub fn ever_acknowledged(
+    c: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            alert_history::table
+                .filter(alert_history::alert_id.eq_any(chunk))
+                .filter(alert_history::action.eq(AlertAction::Acknowledged))
+                .select(alert_history::alert_id)
+                .distinct()
+                .load::<String>(c)?,
+        );
+    }
+    Ok(out)
+}
