@@ -250,8 +250,9 @@ pub struct Standing {
 }
 
 /// Where plan `p`, kept by `kept` (from [`match_visits`]), stands at `now`.
-/// Visits that have not begun by `now` are not counted: the clock is a
-/// parameter, and a later visit is not known yet. `last_sync` holds each
+/// Visits that have not begun by `now` (give or take the clock skew an
+/// event is accepted with) are not counted: the clock is a parameter, and
+/// a later visit is not known yet. `last_sync` holds each
 /// care worker's phone's last synchronisation.
 pub fn state(
     p: &Planned,
@@ -260,10 +261,14 @@ pub fn state(
     tolerances: &Tolerances,
     last_sync: &HashMap<String, DateTime<Utc>>,
 ) -> Standing {
+    // An event may be stamped up to MAX_SKEW_SECONDS ahead of the
+    // server's clock (a lock's or a phone's clock runs fast): a visit that
+    // began that little after `now` has arrived.
+    let known = now + Duration::seconds(super::MAX_SKEW_SECONDS);
     let arrived: Vec<&Performed> = kept
         .iter()
         .copied()
-        .filter(|v| v.begun().is_some_and(|at| at <= now))
+        .filter(|v| v.begun().is_some_and(|at| at <= known))
         .collect();
     // Lateness from the check-ins only: a visit known by its check-out
     // alone began at an unknown time.
@@ -273,7 +278,7 @@ pub fn state(
         .filter(|at| *at < p.earliest_start)
         .map(|at| p.earliest_start - at);
     let enough = arrived.len() >= p.needed();
-    let out = |v: &&Performed| v.ended_at.is_some_and(|e| e <= now);
+    let out = |v: &&Performed| v.ended_at.is_some_and(|e| e <= known);
     let all_out = arrived.iter().all(out);
     let state = if enough && all_out {
         State::Done
@@ -368,6 +373,19 @@ mod tests {
     }
 
     #[test]
+    fn a_check_in_stamped_by_a_fast_clock_has_arrived() {
+        // A lock's clock 2 minutes fast: its check-in says 08:52 when the
+        // server's clock says 08:50. Within the accepted skew it has
+        // arrived; 15 minutes ahead it has not (a later visit, seen from
+        // 08:50).
+        let p = plan("lisa", (8, 0), (8, 30), 45);
+        let fast = visit(&["lisa"], "anna", (8, 52), None);
+        assert_eq!(standing(&p, &[&fast], t(8, 50)).state, State::InProgress);
+        let later = visit(&["lisa"], "anna", (9, 5), None);
+        assert_eq!(standing(&p, &[&later], t(8, 50)).state, State::Late);
+    }
+
+    #[test]
     fn a_time_critical_plan_is_late_sooner_and_a_plans_own_tolerance_wins() {
         let mut p = plan("lisa", (8, 0), (8, 30), 20);
         p.time_critical = true;
@@ -394,8 +412,12 @@ mod tests {
         );
         assert_eq!(m.kept_by, vec![vec![0]]);
         assert!(m.unplanned.is_empty());
-        // Before the check-in is known (the clock is a parameter): late.
-        assert_eq!(standing(&p, &[&v], t(8, 49)).state, State::Late);
+        // Before the check-in is known (the clock is a parameter; an
+        // event may be stamped up to ten minutes ahead): late.
+        assert_eq!(standing(&p, &[&v], t(8, 39)).state, State::Waiting);
+        let mut seen_late = v.clone();
+        seen_late.started_at = Some(t(9, 0));
+        assert_eq!(standing(&p, &[&seen_late], t(8, 49)).state, State::Late);
         let s = standing(&p, &[&v], t(8, 51));
         assert_eq!(s.state, State::InProgress);
         assert_eq!(s.started_late, Some(Duration::minutes(20)));
@@ -410,7 +432,7 @@ mod tests {
         assert_eq!(s.started_late, Some(Duration::minutes(20)));
         // An arrival after the plan was missed clears it too.
         let later = visit(&["lisa"], "anna", (9, 40), None);
-        assert_eq!(standing(&p, &[&later], t(9, 39)).state, State::Missed);
+        assert_eq!(standing(&p, &[&later], t(9, 29)).state, State::Missed);
         let s = standing(&p, &[&later], t(9, 41));
         assert_eq!(s.state, State::InProgress);
         assert_eq!(s.started_late, Some(Duration::minutes(70)));
@@ -516,7 +538,11 @@ mod tests {
             standing(&p, &[&anna, &bo], t(8, 20)).state,
             State::InProgress
         );
-        assert_eq!(standing(&p, &[&anna, &bo], t(8, 46)).state, State::Late);
+        assert_eq!(
+            standing(&p, &[&anna, &bo], t(8, 39)).state,
+            State::InProgress
+        );
+        assert_eq!(standing(&p, &[&anna], t(8, 46)).state, State::Late);
         // The second came at 08:50 and left at 09:20: done.
         let s = standing(&p, &[&anna, &bo], t(9, 30));
         assert_eq!(s.state, State::Done);
