@@ -864,3 +864,4 @@ diesel::joinable!(planned_visit -> provider (provider_id));
 diesel::allow_tables_to_appear_in_same_query!(planned_visit, provider);
 diesel::joinable!(visit_share -> visit (visit_id));
 diesel::allow_tables_to_appear_in_same_query!(alert, planned_visit);
+diesel::joinable!(alert_history -> alert (alert_id));

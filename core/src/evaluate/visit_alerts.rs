@@ -138,14 +138,7 @@ pub fn of_municipality(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let history = alert::of_plans(c, &unsettled_open)?;
-        let history_ids: Vec<&str> = history.iter().map(|a| a.id.as_str()).collect();
-        let acked_alerts = alert::ever_acknowledged(c, &history_ids)?;
-        let mut acked: BTreeSet<String> = history
-            .iter()
-            .filter(|a| acked_alerts.contains(&a.id))
-            .filter_map(|a| a.planned_visit_id.as_ref().map(|p| p.to_string()))
-            .collect();
+        let mut acked = alert::acknowledged_plans(c, &unsettled_open)?;
         for (plan, (ack, _)) in &by_plan {
             if *ack {
                 acked.insert(plan.to_string());
@@ -313,7 +306,7 @@ fn judge(
         // Late or missed: the caseworker is told when no alert of the plan
         // was acknowledged within the escalation time after it became late.
         let escalate_at = tol.late_at(&p) + escalation;
-        if acked.contains(&id) || alert_acked_now(&late) || alert_acked_now(&missed) {
+        if acked.contains(&id) {
             if let Some(a) = &escalated {
                 out.evaluation.count(alert::resolve_as(
                     c,
@@ -340,12 +333,6 @@ fn judge(
         }
     }
     Ok(out)
-}
-
-/// Whether `a` stands acknowledged.
-fn alert_acked_now(a: &Option<Alert>) -> bool {
-    a.as_ref()
-        .is_some_and(|a| a.state == crate::model::AlertState::Acknowledged)
 }
 
 /// What an alert of a plan says, in Swedish for the provider and the

@@ -31,6 +31,24 @@ impl Fixture {
         self.alerts().iter().map(|a| (a.kind, a.state)).collect()
     }
 
+    /// The provider's chef acknowledges alert `id` at `at`, with `note`;
+    /// the chef's user id.
+    fn acknowledge(&mut self, id: &str, note: &str, at: chrono::NaiveDateTime) -> String {
+        let chef = user_account::find_by_username(&mut self.conn, "demo.chef.jakobsberg")
+            .unwrap()
+            .unwrap();
+        alert::act(
+            &mut self.conn,
+            id,
+            AlertState::Acknowledged,
+            &chef.id,
+            note,
+            at,
+        )
+        .unwrap();
+        chef.id.to_string()
+    }
+
     fn store(&mut self, plans: &[planned_visit::NewPlan]) {
         let provider = self.provider.clone();
         planned_visit::store(&mut self.conn, &provider, plans, true, now()).unwrap();
@@ -148,18 +166,7 @@ fn an_acknowledged_alert_is_not_escalated_and_records_who_acknowledged() {
     f.store(&[plan]);
     f.run(instant(8, 45));
     let late = f.alerts()[0].clone();
-    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
-        .unwrap()
-        .unwrap();
-    alert::act(
-        &mut f.conn,
-        &late.id,
-        AlertState::Acknowledged,
-        &chef.id,
-        "Ringer brukaren.",
-        local(8, 50),
-    )
-    .unwrap();
+    let chef = f.acknowledge(&late.id, "Ringer brukaren.", local(8, 50));
     // Past the escalation time, past the window: missed, but the provider
     // knows, so the caseworker is not told.
     f.run(instant(9, 30));
@@ -175,7 +182,7 @@ fn an_acknowledged_alert_is_not_escalated_and_records_who_acknowledged() {
         .iter()
         .find(|h| h.action == AlertAction::Acknowledged)
         .unwrap();
-    assert_eq!(ack.by_user_id.as_deref(), Some(chef.id.as_str()));
+    assert_eq!(ack.by_user_id.as_deref(), Some(chef.as_str()));
     assert_eq!(ack.note, "Ringer brukaren.");
 }
 
@@ -198,18 +205,7 @@ fn an_escalation_is_resolved_when_the_provider_acknowledges() {
         .into_iter()
         .find(|a| a.kind == AlertKind::VisitMissed)
         .unwrap();
-    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
-        .unwrap()
-        .unwrap();
-    alert::act(
-        &mut f.conn,
-        &missed.id,
-        AlertState::Acknowledged,
-        &chef.id,
-        "",
-        local(9, 16),
-    )
-    .unwrap();
+    f.acknowledge(&missed.id, "", local(9, 16));
     f.run(instant(9, 17));
     let now = alert::get(&mut f.conn, &escalated.id).unwrap();
     assert_eq!(now.state, AlertState::Resolved);
@@ -296,18 +292,7 @@ fn settled_plans_are_not_matched_again_but_their_escalation_still_answers() {
     assert!(!again.evaluation.changed(), "{again:?}");
     // The provider acknowledges: the caseworker's alert is resolved.
     let missed = f.alerts()[1].clone();
-    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
-        .unwrap()
-        .unwrap();
-    alert::act(
-        &mut f.conn,
-        &missed.id,
-        AlertState::Acknowledged,
-        &chef.id,
-        "",
-        local(12, 33),
-    )
-    .unwrap();
+    f.acknowledge(&missed.id, "", local(12, 33));
     f.run(instant(12, 34));
     assert_eq!(f.alerts()[2].state, AlertState::Resolved);
     // Sent again with another window, a plan is looked at again.

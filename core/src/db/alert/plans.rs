@@ -8,16 +8,6 @@ use crate::model::{AlertAction, AlertKind, AlertState, ClientId, PlannedVisitId,
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// A provider's alerts about planned visits that are not resolved.
-pub fn open_of_plans(c: &mut DbConn, provider_id: &str) -> Result<Vec<Alert>, StoreError> {
-    Ok(alert::table
-        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
-        .filter(alert::state.ne(AlertState::Resolved))
-        .filter(alert::provider_id.eq(provider_id))
-        .select(Alert::as_select())
-        .load(c)?)
-}
-
 /// An alert about a planned visit that is not resolved, with where its
 /// plan stands (the plan's fields unset when the plan is gone).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -65,20 +55,6 @@ pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Alert>, StoreError> {
         out.extend(
             alert::table
                 .filter(alert::id.eq_any(chunk))
-                .select(Alert::as_select())
-                .load::<Alert>(c)?,
-        );
-    }
-    Ok(out)
-}
-
-/// Every alert of the planned visits `plans`, whatever its state.
-pub fn of_plans(c: &mut DbConn, plans: &[&str]) -> Result<Vec<Alert>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in plans.chunks(500) {
-        out.extend(
-            alert::table
-                .filter(alert::planned_visit_id.eq_any(chunk))
                 .select(Alert::as_select())
                 .load::<Alert>(c)?,
         );
@@ -143,21 +119,23 @@ pub fn resolve_as(
     Ok(Outcome::Resolved)
 }
 
-/// Which of `ids` a person has ever acknowledged.
-pub fn ever_acknowledged(
+/// Which of the planned visits `plans` have an alert a person has ever
+/// acknowledged (a late alert acknowledged, then resolved when the visit
+/// was missed, counts).
+pub fn acknowledged_plans(
     c: &mut DbConn,
-    ids: &[&str],
+    plans: &[&str],
 ) -> Result<std::collections::BTreeSet<String>, StoreError> {
     let mut out = std::collections::BTreeSet::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
-            alert_history::table
-                .filter(alert_history::alert_id.eq_any(chunk))
-                .filter(alert_history::action.eq(AlertAction::Acknowledged))
-                .select(alert_history::alert_id)
-                .distinct()
-                .load::<String>(c)?,
-        );
+    for chunk in plans.chunks(500) {
+        let rows: Vec<Option<String>> = alert_history::table
+            .inner_join(alert::table)
+            .filter(alert::planned_visit_id.eq_any(chunk))
+            .filter(alert_history::action.eq(AlertAction::Acknowledged))
+            .select(alert::planned_visit_id)
+            .distinct()
+            .load(c)?;
+        out.extend(rows.into_iter().flatten());
     }
     Ok(out)
 }
