@@ -189,6 +189,23 @@ pub(crate) enum Command {
         #[arg(long)]
         code: Option<String>,
     },
+    /// Store a provider's planned visits from a CSV file (the columns of
+    /// `POST /api/v1/providers/{id}/planned-visits`: planner_ref,
+    /// client_id, date, earliest_start, latest_start, expected_minutes,
+    /// and optionally services, staff, double_staffing, time_critical,
+    /// tolerance_minutes). All of the file or nothing: each fault is named
+    /// by its spreadsheet row, and the exit code is 1.
+    ImportPlan {
+        /// The CSV file, UTF-8, comma- or semicolon-separated.
+        file: PathBuf,
+        /// The provider the plans are for.
+        #[arg(long)]
+        provider: String,
+        /// Each day the file covers is sent whole: the provider's other
+        /// plans on those days are removed.
+        #[arg(long)]
+        whole_days: bool,
+    },
     /// Integration tokens for the municipality's case system.
     Token {
         #[command(subcommand)]

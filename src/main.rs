@@ -67,6 +67,14 @@ fn main() -> Result<()> {
                 &admin_username,
             )
         }
+        Command::ImportPlan {
+            file,
+            provider,
+            whole_days,
+        } => {
+            let (_, mut conn) = migrated(&config)?;
+            import_plan::run(&mut conn, &file, &provider, whole_days)
+        }
         Command::Token { command } => {
             let (_, mut conn) = migrated(&config)?;
             token(&mut conn, command)
@@ -392,6 +400,7 @@ mod backup;
 mod cli;
 mod copy;
 mod evaluator;
+mod import_plan;
 mod mqtt;
 mod retention;
 mod serve;

@@ -562,3 +562,88 @@ fn a_late_visit_is_told_on_mqtt_at_its_threshold_and_resolved_when_the_lock_open
         resolved_at.duration_since(arrived).as_millis()
     );
 }
+
+#[test]
+fn a_plan_file_is_imported_from_the_command_line_whole_or_not_at_all() {
+    use hemtid_core::db::{client, municipality, planned_visit, provider};
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    run_ok(hemtid(&db, &data.0).args(["seed", "--demo", "--bare"]));
+    let mut c = db.connect();
+    let m = municipality::find_by_code(&mut c, "9999").unwrap().unwrap();
+    let jakobsberg = provider::list(&mut c, &m.id)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.fields.name == "Hemtjänsten Jakobsberg")
+        .unwrap()
+        .id
+        .to_string();
+    let lisa = client::list(&mut c, &m.id)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.fields.given_name == "Lisa")
+        .unwrap()
+        .id;
+    let tomorrow =
+        hemtid_core::domain::local_date(chrono::Utc::now(), chrono_tz::Europe::Stockholm)
+            + chrono::Days::new(1);
+    let file = data.0.join("plan.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "planner_ref;client_id;date;earliest_start;latest_start;expected_minutes;time_critical\n\
+             TES-1;{lisa};{tomorrow};08:00;08:30;30;ja\n"
+        ),
+    )
+    .unwrap();
+    let import = |file: &std::path::Path, whole_days: bool| {
+        let mut cmd = hemtid(&db, &data.0);
+        cmd.args([
+            "import-plan",
+            file.to_str().unwrap(),
+            "--provider",
+            &jakobsberg,
+        ]);
+        if whole_days {
+            cmd.arg("--whole-days");
+        }
+        cmd.output().unwrap()
+    };
+    let out = import(&file, false);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("1 plans created, 0 updated, 0 unchanged"),
+        "{said}"
+    );
+    let out = import(&file, true);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("0 plans created, 0 updated, 1 unchanged"),
+        "{said}"
+    );
+    // A file with a fault: exit code 1, the row named, nothing stored.
+    let faulty = data.0.join("faulty.csv");
+    std::fs::write(
+        &faulty,
+        format!(
+            "planner_ref,client_id,date,earliest_start,latest_start,expected_minutes\n\
+             TES-2,{lisa},{tomorrow},09:00,09:30,30\n\
+             TES-3,{},{tomorrow},10:00,10:30,30\n",
+            uuid::Uuid::new_v4()
+        ),
+    )
+    .unwrap();
+    let out = import(&faulty, true);
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{told}");
+    assert!(told.contains("rows[3].client_id: unknown_client"), "{told}");
+    assert!(told.contains("nothing stored, 1 faults"), "{told}");
+    let plans = planned_visit::for_day(&mut c, &jakobsberg, tomorrow).unwrap();
+    let refs: Vec<&str> = plans.iter().map(|p| p.plan.planner_ref.as_str()).collect();
+    assert_eq!(refs, ["TES-1"]);
+}

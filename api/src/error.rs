@@ -406,6 +406,15 @@ impl From<RuleError> for ApiError {
     }
 }
 
+impl From<hemtid_core::planning::ImportError> for ApiError {
+    fn from(e: hemtid_core::planning::ImportError) -> ApiError {
+        match e {
+            hemtid_core::planning::ImportError::Invalid(v) => v.into(),
+            hemtid_core::planning::ImportError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> ApiError {
         match e {

@@ -21,6 +21,7 @@ pub mod measures;
 mod measures_tests;
 pub mod metrics;
 pub mod model;
+pub mod planning;
 pub mod record;
 pub mod report;
 pub mod retention;

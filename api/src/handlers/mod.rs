@@ -175,7 +175,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     res("/providers/{id}/planned-visits")
+                        .app_data(web::PayloadConfig::new(planned_visit::MAX_BODY_BYTES))
+                        .app_data(crate::extract::BodyLimit(planned_visit::MAX_BODY_BYTES))
                         .route(put().to(planned_visit::put_plans))
+                        .route(post().to(planned_visit::post_plans_csv))
                         .route(get().to(planned_visit::get_day)),
                 )
                 .service(res("/reports/monthly").route(get().to(report::monthly_report)))

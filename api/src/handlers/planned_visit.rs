@@ -4,27 +4,24 @@
 //! the visits performed.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use hemtid_core::db::planned_visit::{self, NewPlan};
-use hemtid_core::db::{DbConn, client, municipality, provider, service, user_account};
+use hemtid_core::db::planned_visit::Stored;
+use hemtid_core::db::{municipality, provider, service};
 use hemtid_core::domain::punctuality::MatchLimits;
 use hemtid_core::evaluate::punctuality;
-use hemtid_core::model::{PlanSource, Role, ServiceId, UserId};
-use hemtid_core::validate::ValidationErrors;
+use hemtid_core::model::Role;
+use hemtid_core::planning::{self, PlanInput};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// Plans in one request at most.
-const MAX_PLANS: usize = 20_000;
-/// How far back and ahead a plan may lie.
-const PAST_DAYS: i64 = 62;
-const FUTURE_DAYS: i64 = 400;
+/// Largest body of a batch: 20,000 plans of about 400 bytes of JSON each.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Body of `PUT /api/v1/providers/{id}/planned-visits`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -38,36 +35,6 @@ pub struct PlansInput {
     pub plans: Vec<PlanInput>,
 }
 
-/// One planned visit, as the planning system has it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanInput {
-    /// The planning system's own id of the visit: sent again, the plan
-    /// replaces its earlier version.
-    #[schema(min_length = 1, max_length = 100)]
-    pub planner_ref: String,
-    pub client_id: Uuid,
-    /// The window the visit should start in; its local day is the plan's.
-    pub earliest_start: DateTime<Utc>,
-    pub latest_start: DateTime<Utc>,
-    #[schema(minimum = 1, maximum = 1440)]
-    pub expected_minutes: i32,
-    /// Service codes of the municipality's catalogue.
-    #[serde(default)]
-    pub services: Vec<String>,
-    /// The care workers planned (the provider's staff), if known.
-    #[serde(default)]
-    pub staff: Vec<Uuid>,
-    #[serde(default)]
-    pub double_staffing: bool,
-    /// Medication, insulin, a CPAP mask: late sooner.
-    #[serde(default)]
-    pub time_critical: bool,
-    /// The plan's own tolerance in minutes after its latest start.
-    #[schema(minimum = 0, maximum = 720)]
-    pub tolerance_minutes: Option<i32>,
-}
-
 /// What storing the plans did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlansStored {
@@ -76,6 +43,17 @@ pub struct PlansStored {
     pub unchanged: usize,
     /// Plans of the days sent whole that the batch no longer held.
     pub removed: usize,
+}
+
+impl From<Stored> for PlansStored {
+    fn from(s: Stored) -> Self {
+        PlansStored {
+            created: s.created,
+            updated: s.updated,
+            unchanged: s.unchanged,
+            removed: s.removed,
+        }
+    }
 }
 
 /// Who may send or read a provider's plans: the municipality's admins
@@ -114,127 +92,113 @@ pub async fn put_plans(
 ) -> Result<HttpResponse, ApiError> {
     let provider_id = path.into_inner().to_string();
     may_plan(&p, &provider_id)?;
-    if input.plans.len() > MAX_PLANS {
-        return Err(ValidationErrors::single(
-            "plans",
-            "too_many",
-            format!("at most {MAX_PLANS} plans in one request"),
-        )
-        .into());
-    }
     let now = state.clock.now();
     let stored = state
         .db(move |c| {
-            let pr = provider::get(c, &p.municipality_id, &provider_id)?;
-            let plans = checked(c, &p.municipality_id, &pr.id, &input.plans, now)?;
-            Ok(planned_visit::store(
+            let item = |i: usize| format!("plans[{i}]");
+            Ok(planning::import(
                 c,
-                &pr.id,
-                &plans,
+                &p.municipality_id,
+                &provider_id,
+                &input.plans,
                 input.whole_days,
-                now.naive_utc(),
+                now,
+                &item,
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(PlansStored {
-        created: stored.created,
-        updated: stored.updated,
-        unchanged: stored.unchanged,
-        removed: stored.removed,
-    }))
+    Ok(HttpResponse::Ok().json(PlansStored::from(stored)))
 }
 
-/// The plans as stored, or every fault with its field path.
-fn checked(
-    c: &mut DbConn,
-    municipality_id: &str,
-    provider_id: &str,
-    input: &[PlanInput],
-    now: DateTime<Utc>,
-) -> Result<Vec<NewPlan>, ApiError> {
-    let m = municipality::get(c, municipality_id)?;
-    let tz = m.tz().unwrap_or(hemtid_core::domain::STOCKHOLM);
-    // Ids only: the clients' personal data is not needed to check them.
-    let clients = client::ids(c, municipality_id)?;
-    let staff = user_account::staff_of(c, provider_id)?;
-    let catalogue = service::catalogue(c, municipality_id)?;
-    let mut v = ValidationErrors::new();
-    let mut refs: HashSet<String> = HashSet::new();
-    let mut out = Vec::with_capacity(input.len());
-    for (i, p) in input.iter().enumerate() {
-        let f = |name: &str| format!("plans[{i}].{name}");
-        let planner_ref = v.text(&f("planner_ref"), &p.planner_ref, 100);
-        if !refs.insert(planner_ref.clone()) {
-            v.add(f("planner_ref"), "duplicate", "sent twice in this request");
-        }
-        let client_id = p.client_id.to_string();
-        if !clients.contains(client_id.as_str()) {
-            v.add(f("client_id"), "unknown_client", "no such client");
-        }
-        if p.latest_start < p.earliest_start {
-            v.add(
-                f("latest_start"),
-                "before_earliest",
-                "before the earliest start",
-            );
-        } else if p.latest_start - p.earliest_start > Duration::hours(24) {
-            v.add(
-                f("latest_start"),
-                "too_wide",
-                "at most 24 hours after the earliest start",
-            );
-        }
-        if p.earliest_start < now - Duration::days(PAST_DAYS)
-            || p.earliest_start > now + Duration::days(FUTURE_DAYS)
-        {
-            v.add(
-                f("earliest_start"),
-                "out_of_range",
-                format!("within {PAST_DAYS} days back and {FUTURE_DAYS} days ahead"),
-            );
-        }
-        if !(1..=1440).contains(&p.expected_minutes) {
-            v.add(f("expected_minutes"), "out_of_range", "1 to 1440 minutes");
-        }
-        if p.tolerance_minutes.is_some_and(|t| !(0..=720).contains(&t)) {
-            v.add(f("tolerance_minutes"), "out_of_range", "0 to 720 minutes");
-        }
-        let mut services = Vec::new();
-        for (j, code) in p.services.iter().enumerate() {
-            match catalogue.by_code(code) {
-                Some(e) => services.push(ServiceId::new(e.id.to_string())),
-                None => v.add(
-                    format!("plans[{i}].services[{j}]"),
-                    "unknown_service",
-                    "no such service code",
-                ),
-            }
-        }
-        for (j, s) in p.staff.iter().enumerate() {
-            if !staff.contains(s.to_string().as_str()) {
-                v.add(
-                    format!("plans[{i}].staff[{j}]"),
-                    "unknown_staff",
-                    "not a care worker of this provider",
-                );
-            }
-        }
-        out.push(NewPlan {
-            planner_ref,
-            client_id: client_id.into(),
-            local_date: hemtid_core::domain::local_date(p.earliest_start, tz),
-            earliest_start: p.earliest_start.naive_utc(),
-            latest_start: p.latest_start.naive_utc(),
-            expected_minutes: p.expected_minutes,
-            double_staffing: p.double_staffing,
-            time_critical: p.time_critical,
-            tolerance_minutes: p.tolerance_minutes,
-            source: PlanSource::Planner,
-            services,
-            staff: p.staff.iter().map(|s| UserId::new(s.to_string())).collect(),
-        });
+/// Query of `POST /api/v1/providers/{id}/planned-visits`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CsvQuery {
+    /// Each day the file covers is sent whole: the provider's other plans
+    /// on those days are removed.
+    #[serde(default)]
+    pub whole_days: bool,
+}
+
+/// `POST /api/v1/providers/{id}/planned-visits` with `text/csv`: the plans
+/// of a CSV file (a planning system's export or a spreadsheet), one per
+/// row, the window in local time. The columns: `planner_ref`, `client_id`,
+/// `date` (YYYY-MM-DD), `earliest_start` and `latest_start` (HH:MM; a
+/// latest start before the earliest is on the next day),
+/// `expected_minutes`, and optionally `services` (codes separated by
+/// `|`), `staff` (ids separated by `|`), `double_staffing`,
+/// `time_critical` (`ja`/`nej`, `true`/`false`, `1`/`0`) and
+/// `tolerance_minutes`. Comma or semicolon separated, UTF-8. The file is
+/// stored whole or not at all; faults are named by the spreadsheet's row
+/// (`rows[5].latest_start`, the header being row 1).
+#[utoipa::path(
+    post,
+    path = "/api/v1/providers/{id}/planned-visits",
+    tag = "provider",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The provider."), CsvQuery),
+    request_body(content = String, content_type = "text/csv",
+        example = "planner_ref;client_id;date;earliest_start;latest_start;expected_minutes;services;time_critical\nTES-88121;3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b;2026-12-07;08:00;08:30;30;O-Duschhjälp;ja\n"),
+    responses(
+        (status = 200, description = "Stored.", body = PlansStored),
+        problem::JsonBody,
+        problem::SignedIn,
+        problem::NotFound,
+        problem::Internal,
+    ),
+)]
+pub async fn post_plans_csv(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    q: web::Query<CsvQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let provider_id = path.into_inner().to_string();
+    may_plan(&p, &provider_id)?;
+    let is_csv = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
+    if !is_csv {
+        return Err(ApiError::with_detail(
+            ErrorCode::UnsupportedMediaType,
+            "send the plans as text/csv, or as JSON with PUT",
+        ));
     }
-    Ok(v.into_result(out)?)
+    let bytes = match body.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
+            return Err(ApiError::with_detail(
+                ErrorCode::ValidationFailed,
+                "the body could not be read",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::with_detail(
+                ErrorCode::PayloadTooLarge,
+                format!("at most {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+    };
+    let now = state.clock.now();
+    let whole_days = q.whole_days;
+    let stored = state
+        .db(move |c| {
+            Ok(planning::import_csv(
+                c,
+                &p.municipality_id,
+                &provider_id,
+                &bytes,
+                whole_days,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PlansStored::from(stored)))
 }
 
 /// Query of `GET /api/v1/providers/{id}/planned-visits`.
@@ -247,6 +211,7 @@ pub struct DayQuery {
 
 /// A planned visit and where it stands now.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PlannedVisit)]
 pub struct PlanView {
     pub id: String,
     pub planner_ref: String,

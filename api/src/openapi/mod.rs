@@ -122,6 +122,7 @@ pub const JSON: &str = "application/json";
         month_lock::unlock_month,
         month_lock::lock_log,
         planned_visit::put_plans,
+        planned_visit::post_plans_csv,
         planned_visit::get_day,
         care_plan::get_plan,
         care_plan::start_version,

@@ -365,3 +365,89 @@ fn the_alert_kind_filter_names_every_kind_and_the_asyncapi_document_too() {
         .collect();
     assert_eq!(listed, kinds);
 }
+
+/// The schema names the sources give (`ToSchema` types, or their `as =`
+/// names), each with where it is declared. Generic types and the names a
+/// macro makes are left out.
+fn declared_schemas() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    walk(&root.join("api/src"), &mut files);
+    walk(&root.join("core/src"), &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        // The attributes and doc comments above an item.
+        let mut above = String::new();
+        for (n, line) in text.lines().enumerate() {
+            let t = line.trim();
+            let item = [
+                "pub struct ",
+                "pub enum ",
+                "struct ",
+                "enum ",
+                "pub(crate) struct ",
+            ]
+            .iter()
+            .find_map(|k| t.strip_prefix(k));
+            if let Some(rest) = item {
+                if above.contains("ToSchema") {
+                    let ident: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let generic = rest[ident.len()..].starts_with('<');
+                    let name = above
+                        .split("as = ")
+                        .nth(1)
+                        .map(|s| {
+                            s.chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                                .collect::<String>()
+                        })
+                        .unwrap_or(ident);
+                    if !generic && !name.starts_with('$') {
+                        out.push((name, format!("{}:{}", f.display(), n + 1)));
+                    }
+                }
+                above.clear();
+            } else if t.starts_with("#[")
+                || t.starts_with("///")
+                || t.starts_with("//")
+                || !above.is_empty() && !t.ends_with(';') && !t.ends_with('}') && !t.is_empty()
+            {
+                above.push_str(t);
+                above.push('\n');
+            } else {
+                above.clear();
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_types_publish_the_same_schema_name() {
+    // utoipa keeps the last of two schemas of one name: the other's
+    // references then silently point at the wrong shape.
+    let declared = declared_schemas();
+    assert!(declared.len() > 100, "the scan found {}", declared.len());
+    let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+    let mut twice = Vec::new();
+    for (name, at) in &declared {
+        if let Some(first) = seen.insert(name, at) {
+            twice.push(format!("{name}: {first} and {at}"));
+        }
+    }
+    assert!(twice.is_empty(), "{}", twice.join("\n"));
+}

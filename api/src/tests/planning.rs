@@ -53,6 +53,88 @@ impl Planning {
     fn path(&self, provider: &str) -> String {
         format!("/api/v1/providers/{provider}/planned-visits")
     }
+
+    /// A spreadsheet's file of one plan for Lisa on 23 November, 08:00 to
+    /// 08:30 local time.
+    fn csv(&self, r: &str) -> String {
+        format!(
+            "planner_ref;client_id;date;earliest_start;latest_start;expected_minutes;services;staff;time_critical\n\
+             {r};{};2026-11-23;08:00;08:30;30;O-Duschhjälp;{};ja\n",
+            self.lisa, self.anna
+        )
+    }
+
+    async fn post_csv(&self, path: &str, token: Option<&str>, body: &str) -> Resp {
+        let mut req = TestRequest::post()
+            .uri(path)
+            .insert_header(("Content-Type", "text/csv; charset=utf-8"))
+            .set_payload(body.to_string());
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        self.ctx.raw(req).await
+    }
+}
+
+#[actix_web::test]
+async fn a_csv_file_is_stored_whole_or_not_at_all_and_a_large_batch_fits() {
+    let t = planning().await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let path = t.path(&t.jakobsberg);
+    let r = t.post_csv(&path, Some(&chef), &t.csv("TES-1")).await;
+    let stored = r.ok(StatusCode::OK);
+    assert_eq!(stored["created"], 1, "{stored}");
+    // 08:00 in Stockholm on 23 November is 07:00 UTC.
+    let day = format!("{path}?date=2026-11-23");
+    let d = t.ctx.call(Method::GET, &day, Some(&chef), None).await;
+    let item = &d.ok(StatusCode::OK)["items"][0];
+    assert_eq!(item["planner_ref"], "TES-1");
+    assert_eq!(item["earliest_start"], "2026-11-23T07:00:00Z");
+    assert_eq!(item["services"], json!(["O-Duschhjälp"]));
+    assert_eq!(item["time_critical"], true);
+    // A faulty file: the readable rows are checked too, every fault is
+    // named by its row, and nothing is stored.
+    let faulty = format!(
+        "{}TES-2;{};2026-11-24;08:00;08:30;30;;;\nTES-3;{};2026-11-24;8;08:30;30;;;\n",
+        t.csv("TES-1"),
+        uuid::Uuid::new_v4(),
+        t.lisa
+    );
+    let r = t
+        .post_csv(&format!("{path}?whole_days=true"), Some(&chef), &faulty)
+        .await;
+    r.problem(ErrorCode::ValidationFailed);
+    assert_eq!(
+        r.fields(),
+        [
+            ("rows[3].client_id", "unknown_client"),
+            ("rows[4].earliest_start", "invalid_time"),
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    let d = t.ctx.call(Method::GET, &day, Some(&chef), None).await;
+    assert_eq!(d.ok(StatusCode::OK)["items"].as_array().unwrap().len(), 1);
+    // JSON is PUT, not POSTed.
+    let r = t
+        .ctx
+        .call(Method::POST, &path, Some(&chef), Some(json!({"plans": []})))
+        .await;
+    r.problem(ErrorCode::UnsupportedMediaType);
+    // 1,500 plans of JSON are more than the API's other bodies may be
+    // (256 KiB); the plans' import takes them.
+    let plans: Vec<Value> = (0..1500)
+        .map(|i| t.plan(&format!("bulk-{i}"), "16:00", "16:30"))
+        .collect();
+    let body = json!({"plans": plans});
+    assert!(body.to_string().len() > crate::extract::MAX_BODY_BYTES);
+    let r = t
+        .ctx
+        .call(Method::PUT, &path, Some(&chef), Some(body))
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["created"], 1500);
 }
 
 #[actix_web::test]
@@ -129,6 +211,9 @@ async fn no_one_else_sends_or_reads_a_providers_plans() {
         .call(Method::PUT, &path, Some(&other), Some(body.clone()))
         .await;
     r.problem(ErrorCode::NotFound);
+    t.post_csv(&path, Some(&other), &t.csv("c1"))
+        .await
+        .problem(ErrorCode::NotFound);
     t.ctx
         .call(Method::GET, &day, Some(&other), None)
         .await
@@ -141,6 +226,9 @@ async fn no_one_else_sends_or_reads_a_providers_plans() {
             .call(Method::PUT, &path, Some(&token), Some(body.clone()))
             .await;
         r.problem(ErrorCode::Forbidden);
+        t.post_csv(&path, Some(&token), &t.csv("c1"))
+            .await
+            .problem(ErrorCode::Forbidden);
         t.ctx
             .call(Method::GET, &day, Some(&token), None)
             .await
@@ -149,6 +237,9 @@ async fn no_one_else_sends_or_reads_a_providers_plans() {
     // Without a token.
     t.ctx
         .call(Method::PUT, &path, None, Some(body))
+        .await
+        .problem(ErrorCode::Unauthorized);
+    t.post_csv(&path, None, &t.csv("c1"))
         .await
         .problem(ErrorCode::Unauthorized);
     // Nothing was stored.
