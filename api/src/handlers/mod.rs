@@ -186,6 +186,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(res("/reports/fees").route(get().to(report::fee_report)))
                 .service(res("/reports/payment-basis").route(get().to(report::payment_report)))
                 .service(res("/reports/measures").route(get().to(report::measures_report)))
+                .service(res("/reports/punctuality").route(get().to(report::punctuality_report)))
                 .service(res("/alerts").route(get().to(alert::list_alerts)))
                 .service(res("/alerts/stream").route(get().to(alert::alert_stream)))
                 .service(res("/alerts/{id}").route(get().to(alert::get_alert)))

@@ -325,6 +325,10 @@ pub async fn get_day(
     Ok(HttpResponse::Ok().json(PlannedDay {
         date,
         items,
-        unplanned_visit_ids: day.unplanned.iter().map(|v| v.to_string()).collect(),
+        unplanned_visit_ids: day
+            .unplanned
+            .iter()
+            .map(|v| v.visit_id.to_string())
+            .collect(),
     }))
 }

@@ -405,3 +405,56 @@ pub async fn measures_report(
     }
     Ok(HttpResponse::Ok().json(out))
 }
+
+/// `GET /api/v1/reports/punctuality?month=`: the month's planned visits
+/// per provider and authority unit (the clients' caseworkers'), and for
+/// the municipality: planned, performed in time or late beyond the
+/// tolerance, missed, still pending, the time-critical ones and the
+/// visits no plan was kept by. Each plan's state is as at now, so this
+/// month's may still change.
+///
+/// Never per care worker. Admins and fee administrators see all (and may
+/// filter); caseworkers their unit's clients, provider admins their
+/// provider's plans.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/punctuality",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(MonthlyQuery),
+    responses(
+        (status = 200, description = "The month's punctuality (JSON, or CSV with Accept: text/csv).",
+            content((hemtid_core::report::Punctuality = "application/json"), (String = "text/csv"))),
+        problem::BadRequest,
+        problem::SignedIn,
+        problem::Internal,
+    ),
+)]
+pub async fn punctuality_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    q: web::Query<MonthlyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let filter = reach(&p, q.provider_id, q.unit_id, q.caseworker_id)?;
+    let now = state.clock.now();
+    let month = q.month;
+    let out = state
+        .db(move |c| {
+            let m = municipality::get(c, &p.municipality_id)?;
+            Ok(report::punctuality(c, &m, month, now, &filter)?)
+        })
+        .await?;
+    if csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"hemtid-punktlighet-{month}.csv\""),
+            ))
+            .body(report::punctuality_csv(&out)));
+    }
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -119,6 +119,7 @@ pub const JSON: &str = "application/json";
         report::fee_report,
         report::payment_report,
         report::measures_report,
+        report::punctuality_report,
         month_lock::unlock_month,
         month_lock::lock_log,
         planned_visit::put_plans,

@@ -391,3 +391,128 @@ async fn late_and_missed_visits_alert_the_provider_and_reach_the_caseworker_unac
         .await;
     assert!(r.status.is_client_error(), "{}", r.body);
 }
+
+#[actix_web::test]
+async fn the_months_punctuality_counts_per_provider_and_unit_for_those_who_may_see_it() {
+    let t = planning().await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let anna = t.ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let mut missed = t.plan("missed", "04:00", "04:15");
+    missed["time_critical"] = json!(true);
+    let body = json!({"plans": [
+        missed,
+        t.plan("in-time", "07:00", "07:30"),
+        t.plan("late", "09:00", "09:30"),
+        t.plan("pending", "14:00", "14:30"),
+    ]});
+    t.ctx
+        .call(Method::PUT, &t.path(&t.jakobsberg), Some(&chef), Some(body))
+        .await
+        .ok(StatusCode::OK);
+    // Anna comes in time to one plan, 20 minutes late to another, and
+    // once more unplanned.
+    for (path, at) in [
+        ("check-in", "07:05"),
+        ("check-out", "07:35"),
+        ("check-in", "09:50"),
+        ("check-out", "10:20"),
+        ("check-in", "11:00"),
+        ("check-out", "11:20"),
+    ] {
+        let mut e = json!({"event_id": uuid::Uuid::new_v4(), "client_id": t.lisa,
+            "occurred_at": format!("2026-11-22T{at}:00Z"), "method": "nfc", "tag_uid": "04:A2:19:7C"});
+        if path == "check-out" {
+            e["services"] = json!([{"code": "O-Duschhjälp"}]);
+        }
+        let r = t
+            .ctx
+            .call(
+                Method::POST,
+                &format!("/api/v1/visits/{path}"),
+                Some(&anna),
+                Some(e),
+            )
+            .await;
+        r.ok(StatusCode::CREATED);
+    }
+    let report = "/api/v1/reports/punctuality?month=2026-11";
+    let r = t.ctx.get(report).await;
+    let body = r.ok(StatusCode::OK);
+    let providers = body["providers"].as_array().unwrap();
+    // Omsorgshuset plans nothing: it is not in the report.
+    assert_eq!(providers.len(), 1, "{body}");
+    let j = &providers[0];
+    assert_eq!(j["id"], t.jakobsberg.as_str());
+    let counts = |g: &Value| {
+        [
+            "planned",
+            "performed",
+            "in_time",
+            "late",
+            "missed",
+            "pending",
+            "time_critical",
+            "time_critical_missed",
+        ]
+        .map(|k| g[k].as_i64().unwrap())
+    };
+    assert_eq!(counts(j), [4, 2, 1, 1, 1, 1, 1, 1], "{j}");
+    // Settled: two performed and one missed, one of the three in time.
+    assert_eq!(j["in_time_basis_points"], 3333);
+    assert_eq!(j["unplanned"], 1, "{j}");
+    assert_eq!(counts(&body["municipality"]), counts(j));
+    assert_eq!(body["municipality"]["unplanned"], j["unplanned"]);
+    // Lisa's caseworker's unit.
+    let units = body["units"].as_array().unwrap();
+    assert_eq!(units.len(), 1, "{body}");
+    assert_eq!(units[0]["planned"], 4);
+    assert!(!units[0]["name"].as_str().unwrap().is_empty());
+    // Nothing names a care worker.
+    assert!(!body.to_string().contains("demo.anna"));
+    // As CSV, Swedish headings.
+    let req = TestRequest::get()
+        .uri(&format!("{report}&format=csv"))
+        .insert_header(("Authorization", format!("Bearer {}", t.ctx.admin)));
+    let app = test::init_service(crate::app(t.ctx.state.clone())).await;
+    let resp = test::call_service(&app, req.to_request()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        text.starts_with("\u{feff}Nivå;Namn;Planerade besök;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Utförare;Hemtjänsten Jakobsberg;4;2;1;1;1;1;1;1;1;33,3"),
+        "{text}"
+    );
+
+    // Jakobsberg's admin sees its own; Omsorgshuset's admin nothing of
+    // Jakobsberg's; the caseworker the unit's clients; a care worker no
+    // report.
+    let r = t.ctx.call(Method::GET, report, Some(&chef), None).await;
+    assert_eq!(counts(&r.ok(StatusCode::OK)["municipality"])[0], 4);
+    let other = t
+        .ctx
+        .login("demo.chef.omsorgshuset", seed::DEMO_PASSWORD)
+        .await;
+    let r = t.ctx.call(Method::GET, report, Some(&other), None).await;
+    let seen = r.ok(StatusCode::OK);
+    assert_eq!(seen["municipality"]["planned"], 0, "{seen}");
+    assert!(seen["providers"].as_array().unwrap().is_empty());
+    let asked = format!("{report}&provider_id={}", t.jakobsberg);
+    let r = t.ctx.call(Method::GET, &asked, Some(&other), None).await;
+    assert_eq!(r.ok(StatusCode::OK)["municipality"]["planned"], 0);
+    let caseworker = t.ctx.login("demo.handlaggare", seed::DEMO_PASSWORD).await;
+    let r = t
+        .ctx
+        .call(Method::GET, report, Some(&caseworker), None)
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["municipality"]["planned"], 4);
+    t.ctx
+        .call(Method::GET, report, Some(&anna), None)
+        .await
+        .problem(ErrorCode::Forbidden);
+}

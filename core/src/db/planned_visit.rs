@@ -407,10 +407,25 @@ pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, 
 
 /// A provider's plans of a local day, by latest start.
 pub fn for_day(c: &mut DbConn, provider_id: &str, day: NaiveDate) -> Result<Vec<Plan>, StoreError> {
+    for_days(c, provider_id, day, day)
+}
+
+/// A provider's plans of the local days `from..=to`, by day and latest
+/// start.
+pub fn for_days(
+    c: &mut DbConn,
+    provider_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Plan>, StoreError> {
     let rows: Vec<Row> = planned_visit::table
         .filter(planned_visit::provider_id.eq(provider_id))
-        .filter(planned_visit::local_date.eq(day))
-        .order((planned_visit::latest_start, planned_visit::planner_ref))
+        .filter(planned_visit::local_date.between(from, to))
+        .order((
+            planned_visit::local_date,
+            planned_visit::latest_start,
+            planned_visit::planner_ref,
+        ))
         .select(Row::as_select())
         .load(c)?;
     with_lists(c, rows)

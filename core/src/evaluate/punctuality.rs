@@ -16,7 +16,7 @@ use crate::db::{DbConn, StoreError};
 use crate::domain::punctuality::{
     MatchLimits, Performed, Planned, Standing, Tolerances, match_visits, state,
 };
-use crate::model::{Source, VisitId};
+use crate::model::{ClientId, Source, VisitId};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -35,7 +35,14 @@ pub struct PlanAt {
 pub struct Day {
     pub plans: Vec<PlanAt>,
     /// Visits of the day that kept no plan.
-    pub unplanned: Vec<VisitId>,
+    pub unplanned: Vec<Unplanned>,
+}
+
+/// A visit that kept no plan, and the client it was recorded on.
+#[derive(Debug, Clone)]
+pub struct Unplanned {
+    pub visit_id: VisitId,
+    pub client_id: ClientId,
 }
 
 /// The municipality's tolerances (a plan's own wins over them).
@@ -52,7 +59,7 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// The provider's plans of `day` and its visits of that day (and of the
 /// days either side, for windows near midnight), matched, each plan's
-/// state at `now`.
+/// state at `now`, with the offline caveat.
 pub fn day(
     c: &mut DbConn,
     provider_id: &str,
@@ -61,37 +68,75 @@ pub fn day(
     tolerances: &Tolerances,
     limits: MatchLimits,
 ) -> Result<Day, StoreError> {
-    let plans = planned_visit::for_day(c, provider_id, day)?;
+    let mut days = days(c, provider_id, day, day, now, tolerances, limits, true)?;
+    Ok(days.pop().map(|(_, d)| d).unwrap_or_default())
+}
+
+/// [`day`] for each local day of `from..=to`, read at once (a month's
+/// report). `caveat`: look up the planned care workers' phones.
+#[allow(clippy::too_many_arguments)]
+pub fn days(
+    c: &mut DbConn,
+    provider_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    tolerances: &Tolerances,
+    limits: MatchLimits,
+    caveat: bool,
+) -> Result<Vec<(NaiveDate, Day)>, StoreError> {
+    let plans = planned_visit::for_days(c, provider_id, from, to)?;
     let visits: Vec<Visit> = visit::table
         .filter(visit::provider_id.eq(provider_id))
-        .filter(visit::local_date.between(day - Duration::days(1), day + Duration::days(1)))
+        .filter(visit::local_date.between(from - Duration::days(1), to + Duration::days(1)))
         .filter(visit::voided.eq(false))
         .order((visit::started_at, visit::id))
         .select(Visit::as_select())
         .load(c)?;
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
     let attributed = attributions(c, &ids)?;
-    let performed: Vec<Performed> = visits.iter().map(|v| performed(v, &attributed)).collect();
-    let planned: Vec<Planned> = plans.iter().map(planned).collect();
-    let matching = match_visits(&planned, &performed, limits);
-    let last_sync = phones_last_seen(c, &plans, now)?;
-    let mut out = Day::default();
-    for ((plan, p), kept) in plans.into_iter().zip(&planned).zip(&matching.kept_by) {
-        let kept_visits: Vec<&Performed> = kept.iter().map(|i| &performed[*i]).collect();
-        out.plans.push(PlanAt {
-            standing: state(p, &kept_visits, now, tolerances, &last_sync),
-            visits: kept.iter().map(|i| visits[*i].id.clone()).collect(),
-            plan,
-        });
+    let all: Vec<Performed> = visits.iter().map(|v| performed(v, &attributed)).collect();
+    let last_sync = if caveat {
+        phones_last_seen(c, &plans, now)?
+    } else {
+        HashMap::new()
+    };
+    let mut by_day: HashMap<NaiveDate, Vec<Plan>> = HashMap::new();
+    for p in plans {
+        by_day.entry(p.plan.local_date).or_default().push(p);
     }
-    // Only the day's own visits are its unplanned ones.
-    out.unplanned = matching
-        .unplanned
-        .iter()
-        .map(|i| &visits[*i])
-        .filter(|v| v.fields.local_date == day)
-        .map(|v| v.id.clone())
-        .collect();
+    let mut out = Vec::new();
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let plans = by_day.remove(&day).unwrap_or_default();
+        // The day's visits and those of the days either side.
+        let near: Vec<usize> = (0..visits.len())
+            .filter(|i| (visits[*i].fields.local_date - day).num_days().abs() <= 1)
+            .collect();
+        let performed: Vec<Performed> = near.iter().map(|i| all[*i].clone()).collect();
+        let planned: Vec<Planned> = plans.iter().map(planned).collect();
+        let matching = match_visits(&planned, &performed, limits);
+        let mut d = Day::default();
+        for ((plan, p), kept) in plans.into_iter().zip(&planned).zip(&matching.kept_by) {
+            let kept_visits: Vec<&Performed> = kept.iter().map(|i| &performed[*i]).collect();
+            d.plans.push(PlanAt {
+                standing: state(p, &kept_visits, now, tolerances, &last_sync),
+                visits: kept.iter().map(|i| visits[near[*i]].id.clone()).collect(),
+                plan,
+            });
+        }
+        // Only the day's own visits are its unplanned ones.
+        d.unplanned = matching
+            .unplanned
+            .iter()
+            .map(|i| &visits[near[*i]])
+            .filter(|v| v.fields.local_date == day)
+            .map(|v| Unplanned {
+                visit_id: v.id.clone(),
+                client_id: v.fields.client_id.clone(),
+            })
+            .collect();
+        out.push((day, d));
+    }
     Ok(out)
 }
 

@@ -54,7 +54,7 @@ fn status_sv(s: Status) -> &'static str {
     }
 }
 
-fn percent(bp: Option<i64>) -> String {
+pub(super) fn percent(bp: Option<i64>) -> String {
     bp.map(|b| {
         let sign = if b < 0 { "-" } else { "" };
         format!("{sign}{}", variance::percent_sv(b))

@@ -19,10 +19,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod csv;
 mod ksi;
+mod punctuality;
 
 pub(crate) use csv::csv_field;
 pub use csv::{fees_csv, monthly_csv, payment_csv};
 pub use ksi::{KsiRow, ksi_csv, monthly_by_ksi};
+pub use punctuality::{Punctuality, PunctualityGroup, punctuality, punctuality_csv};
 
 /// Which clients a report covers.
 #[derive(Debug, Clone, Default)]
