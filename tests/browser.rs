@@ -553,3 +553,101 @@ fn a_caseworker_signs_in_with_e_identification_and_sees_her_inbox() {
     let violations = b.violations.borrow().clone();
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+#[test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+fn a_provider_admin_sees_a_late_planned_visit_arrive_live_and_acknowledges_it() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &["--demo", "--bare"]);
+    let server = s.url("");
+    let server = server.trim_end_matches('/');
+    let chef = login(&s, "demo.chef.jakobsberg", "hemtid-demo");
+    let (_, _, me) = request("GET", &s.url("/api/v1/me"), Some(&chef), None);
+    let provider = me["provider_id"]
+        .as_str()
+        .expect("the chef's provider")
+        .to_string();
+    let chef_id = me["id"].as_str().unwrap().to_string();
+    let (_, _, clients) = request("GET", &s.url("/api/v1/clients"), Some(&chef), None);
+    let lisa = clients["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["given_name"] == "Lisa")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A plan whose latest start was 20 minutes ago: 5 minutes past the
+    // municipality's 15-minute tolerance, nobody checked in.
+    let now = chrono::Utc::now();
+    let latest = now - chrono::Duration::minutes(20);
+    let earliest = latest - chrono::Duration::minutes(30);
+    let date = earliest
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+
+    let b = Browser::start();
+    b.sign_in(server, "demo.chef.jakobsberg");
+    b.go(&format!("{server}/#/provider?date={date}"));
+    b.wait("#live-dot.on", 15);
+    b.wait("#no-plans", 10);
+    b.wait("#no-visit-alerts", 10);
+    let (status, _, body) = request(
+        "PUT",
+        &s.url(&format!("/api/v1/providers/{provider}/planned-visits")),
+        Some(&chef),
+        Some(json!({"plans": [{
+            "planner_ref": "tes-1",
+            "client_id": lisa,
+            "earliest_start": earliest.to_rfc3339(),
+            "latest_start": latest.to_rfc3339(),
+            "expected_minutes": 45,
+            "time_critical": false,
+        }]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The alert reaches the open page without a reload, and the day's
+    // table shows the plan late.
+    let started = Instant::now();
+    b.wait("#visit-alerts li[data-kind='visit_late']", 90);
+    println!(
+        "visit_late reached the provider's page {} ms after the plan was sent",
+        started.elapsed().as_millis()
+    );
+    b.wait_for("#planned-table tr[data-state='late']", 10, |t| {
+        t.contains("Lisa") && t.contains("Sent")
+    });
+    b.screenshot("provider-planned-day");
+    let ack = b.wait("#visit-alerts li[data-kind='visit_late'] button.ack", 5);
+    b.click(&ack);
+    b.wait(
+        "#visit-alerts li[data-kind='visit_late'][data-state='acknowledged']",
+        10,
+    );
+    b.screenshot("provider-planned-day-acknowledged");
+    // Acknowledged by name.
+    let (_, _, list) = request(
+        "GET",
+        &s.url("/api/v1/alerts?kind=visit_late"),
+        Some(&chef),
+        None,
+    );
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, _, detail) = request(
+        "GET",
+        &s.url(&format!("/api/v1/alerts/{id}")),
+        Some(&chef),
+        None,
+    );
+    let acknowledged = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["action"] == "acknowledged")
+        .unwrap_or_else(|| panic!("no acknowledgement: {detail}"));
+    assert_eq!(acknowledged["by_user_id"], chef_id.as_str());
+    let violations = b.violations.borrow().clone();
+    assert!(violations.is_empty(), "{violations:#?}");
+}

@@ -21,7 +21,13 @@ const KIND_SV = {
   care_plan_follow_up_due: "Planen ska följas upp",
   individual_follow_up_due: "Individuell uppföljning",
   contact_person_missing: "Kontaktperson saknas",
+  visit_late: "Sent besök",
+  visit_missed: "Missat besök",
+  visit_not_acknowledged: "Missat besök utan kvittens",
 };
+const PLAN_STATE_SV = { waiting: "Väntar", in_progress: "Pågår", done: "Utfört", late: "Sent", missed: "Missat" };
+// The planned visits' alerts the provider's day shows and follows live.
+const VISIT_KINDS = ["visit_late", "visit_missed"];
 const STATE_SV = { open: "Ny", acknowledged: "Kvitterad", resolved: "Åtgärdad" };
 const STATUS_SV = { within_band: "Inom toleransen", under: "Under", over: "Över" };
 const ROLE_SV = {
@@ -345,7 +351,7 @@ function alertItem(a, fresh, heading = "h3") {
     "data-kind": a.kind, "data-state": a.state },
   el(heading, {}, `${KIND_SV[a.kind] || a.kind} – `, link, ` – ${monthSv(a.month)}`),
   el("p", {}, withoutRuleIds(a.message)),
-  el("p", { class: "meta" }, `${STATE_SV[a.state] || a.state} · regler ${a.rules} · uppdaterad ${when(a.updated_at)}`),
+  el("p", { class: "meta" }, `${STATE_SV[a.state] || a.state}${a.rules ? ` · regler ${a.rules}` : ""} · uppdaterad ${when(a.updated_at)}`),
   a.state === "resolved" ? null : el("div", { class: "actions" }, note,
     a.state === "open" ? el("button", { class: "secondary ack", onclick: () => act("acknowledge") }, "Kvittera") : null,
     el("button", { class: "resolve", onclick: () => act("resolve") }, "Åtgärdad")));
@@ -798,27 +804,105 @@ function passwordPage(main) {
 
 // ---------- provider admin ----------
 
-async function providerPage(main) {
-  main.replaceChildren(el("h1", {}, "Enhetens dag"));
-  const yesterday = new Date(Date.now() - 86400000).toLocaleDateString("sv-SE", { timeZone: "Europe/Stockholm" });
+function localDay(offsetDays = 0) {
+  return new Date(Date.now() + offsetDays * 86400000).toLocaleDateString("sv-SE", { timeZone: "Europe/Stockholm" });
+}
+
+function hhmm(iso) {
+  return new Date(iso).toLocaleTimeString("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+}
+
+// What the day's table says of a plan beside its state.
+function planNote(x) {
+  const parts = [];
+  if (x.started_late_minutes > 0) parts.push(`kom ${x.started_late_minutes} min efter senaste start`);
+  if (x.started_early_minutes > 0) parts.push(`kom ${x.started_early_minutes} min före tidigaste start`);
+  if (x.shorter_by_minutes > 0) parts.push(`${x.shorter_by_minutes} min kortare än planerat`);
+  if (x.phone_last_seen_at) {
+    parts.push(`en planerad telefon hördes senast ${when(x.phone_last_seen_at)}: en incheckning kan vänta offline`);
+  }
+  if (x.time_critical) parts.push("tidskritiskt");
+  if (x.double_staffing) parts.push("dubbelbemanning");
+  return parts.join("; ");
+}
+
+// The provider's planned visits of `date` with their states, and the
+// unresolved late and missed visits' alerts with acknowledge.
+async function plannedSection(box, date, names) {
+  const picker = el("input", { type: "date", id: "plan-date", value: date });
+  picker.addEventListener("change", () => {
+    if (picker.value) location.hash = `#/provider?date=${picker.value}`;
+  });
+  box.replaceChildren(
+    el("h2", {}, date === localDay() ? `Planerade besök i dag (${date})` : `Planerade besök ${date}`),
+    el("div", { class: "filters" }, el("div", {}, el("label", { for: "plan-date" }, "Dag"), picker)));
+  try {
+    const alerts = [];
+    for (const kind of VISIT_KINDS) {
+      alerts.push(...(await api("GET", `/api/v1/alerts?kind=${kind}&limit=200`)).items
+        .filter((a) => a.state !== "resolved"));
+    }
+    box.append(el("h3", {}, "Sena och missade besök"),
+      alerts.length
+        ? el("ul", { class: "alerts", id: "visit-alerts" }, alerts.map((a) => alertItem(a, false, "h4")))
+        : el("p", { class: "meta", id: "no-visit-alerts" }, "Inga olösta."));
+    const day = await api("GET", `/api/v1/providers/${S.me.provider_id}/planned-visits?date=${date}`);
+    box.append(el("h3", {}, "Dagens planering"));
+    if (!day.items.length) {
+      box.append(el("p", { class: "meta", id: "no-plans" }, "Inga planerade besök."));
+      return;
+    }
+    const rows = day.items.map((x) => el("tr", { id: `plan-${x.id}`, "data-state": x.state },
+      el("td", {}, `${hhmm(x.earliest_start)}–${hhmm(x.latest_start)}`),
+      el("td", {}, names.get(x.client_id) || "Brukare"),
+      el("td", {}, el("span", { class: `status plan-${x.state}` }, PLAN_STATE_SV[x.state] || x.state)),
+      el("td", {}, planNote(x))));
+    box.append(el("div", { class: "table-wrap" }, el("table", { id: "planned-table" },
+      el("caption", { class: "visually-hidden" }, `Planerade besök ${date}`),
+      el("thead", {}, el("tr", {}, ["Tid", "Brukare", "Läge", "Anmärkning"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows))),
+    el("p", { class: "meta" }, `${day.unplanned_visit_ids.length} utförda besök utan plan.`));
+  } catch (e) {
+    box.append(errorBox(e));
+  }
+}
+
+async function providerPage(main, params) {
+  main.replaceChildren(el("h1", {}, "Enhetens dag"),
+    el("p", { class: "meta" }, el("span", { class: "live-dot", id: "live-dot" }),
+      el("span", { id: "live-state" }, "Ansluter …"), " Sena och missade besök visas direkt."));
+  const yesterday = localDay(-1);
+  const date = (params && params.get("date")) || localDay();
   const sections = {
+    planned: el("section", { id: "planned" }),
     approval: el("section", { id: "awaiting" }, el("h2", {}, `Besök att attestera (${yesterday})`)),
     open: el("section", { id: "open" }, el("h2", {}, "Öppna besök")),
     explain: el("section", { id: "to-explain" }, el("h2", {}, `Förklaringar att skriva (${monthSv(thisMonth(-1))})`)),
     plans: el("section", { id: "plans" }, el("h2", {}, "Brukare utan fastställd genomförandeplan")),
   };
   main.append(...Object.values(sections));
+  let names = new Map();
+  try {
+    names = new Map((await api("GET", "/api/v1/clients")).items
+      .map((c) => [c.id, `${c.given_name} ${c.family_name}`]));
+  } catch (e) {
+    sections.planned.append(errorBox(e));
+  }
+  await plannedSection(sections.planned, date, names);
+  follow((a) => {
+    if (location.hash.split("?")[0] !== "#/provider" || !VISIT_KINDS.includes(a.kind)) return;
+    plannedSection(sections.planned, date, names);
+    say(`${KIND_SV[a.kind]}: ${a.client_name || "brukare"}`);
+  }, () => plannedSection(sections.planned, date, names));
   try {
     const v = (await api("GET", `/api/v1/provider/visits?date=${yesterday}`)).items;
-    const names = new Map((await api("GET", "/api/v1/clients")).items
-      .map((c) => [c.id, `${c.given_name} ${c.family_name}`]));
     const waiting = v.filter((x) => x.needs_approval);
     sections.approval.append(waiting.length
       ? el("p", {}, `${waiting.length} av ${v.length} besök väntar på attest. `,
         el("button", { id: "approve-day", onclick: async () => {
           await api("POST", `/api/v1/provider/days/${yesterday}/approval`, { comment: "" });
           say("Dagen är attesterad.");
-          providerPage(main);
+          providerPage(main, params);
         } }, "Attestera dagen"))
       : el("p", { class: "meta" }, "Inget väntar."));
     const open = v.filter((x) => x.status === "open");
@@ -918,10 +1002,10 @@ async function route() {
     return;
   }
   const parts = path.split("/").filter(Boolean);
-  if (S.stream && parts[0] !== "inbox") { S.stream.abort(); S.stream = null; }
+  if (S.stream && !["inbox", "provider"].includes(parts[0])) { S.stream.abort(); S.stream = null; }
   if (parts[0] === "client" && parts[1] && parts[2]) return clientPage(main, parts[1], parts[2]);
   if (parts[0] === "overview") return overviewPage(main, parts[1] || thisMonth(-1));
-  if (parts[0] === "provider") return providerPage(main);
+  if (parts[0] === "provider") return providerPage(main, params);
   if (parts[0] === "inbox") return inboxPage(main, params);
   if (parts[0] === "password") return passwordPage(main);
   location.hash = S.me.role === "provider_admin" ? "#/provider" : "#/inbox";
