@@ -62,7 +62,9 @@ pub(crate) enum Command {
     /// Run the alert rules once for every municipality, as at `--at`
     /// (default now): the current and the previous local month of every
     /// client, then the client-months changed since the last run, then
-    /// today's and yesterday's planned visits (late and missed). Exits with
+    /// derives today's and tomorrow's plans from the orders (where a
+    /// municipality asks for it), then today's and yesterday's planned
+    /// visits (late and missed). Exits with
     /// an error when the database was too busy for some clients.
     Evaluate {
         /// An RFC 3339 instant, e.g. 2026-11-20T08:00:00+01:00.

@@ -88,10 +88,17 @@ struct Punctuality {
     arrival: Option<chrono::NaiveDateTime>,
     /// The latest change of the plans, as read before the last run.
     plans: Option<chrono::NaiveDateTime>,
+    /// When plans were last derived from the orders, and the latest
+    /// change of the orders and settings read before it.
+    derived: Option<(chrono::DateTime<chrono::Utc>, Option<chrono::NaiveDateTime>)>,
+    /// When the orders' and settings' last change was last read (every
+    /// ten seconds, not at every tick).
+    inputs_read: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Punctuality {
     fn tick(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
+        self.derive(conn, now);
         // Read before the run: what arrives or changes while it runs is
         // newer than these, and brings the next run forward.
         let arrival = last_arrival(conn, now);
@@ -125,6 +132,49 @@ impl Punctuality {
             Err(e) => {
                 tracing::error!(error = %e, "evaluator: planned visits failed");
                 self.next = Some(now + every);
+            }
+        }
+    }
+}
+
+impl Punctuality {
+    /// Derives today's and tomorrow's plans from the orders (where a
+    /// municipality asks for it) every hour, and as soon as an order or a
+    /// setting changes.
+    fn derive(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
+        if self
+            .inputs_read
+            .is_some_and(|at| now - at < chrono::Duration::seconds(10))
+        {
+            return;
+        }
+        self.inputs_read = Some(now);
+        let inputs = hemtid_core::planning::inputs_changed_at(conn).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "evaluator: the orders' last change unread");
+            None
+        });
+        let due = self
+            .derived
+            .is_none_or(|(at, seen)| now - at >= chrono::Duration::hours(1) || inputs > seen);
+        if !due {
+            return;
+        }
+        match hemtid_core::planning::derive_all(conn, now) {
+            Ok(d) => {
+                if d.created + d.updated + d.removed > 0 {
+                    tracing::info!(
+                        created = d.created,
+                        updated = d.updated,
+                        removed = d.removed,
+                        "plans derived from the orders"
+                    );
+                }
+                self.derived = Some((now, inputs));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "evaluator: deriving plans failed");
+                // Try again in a minute, not at once.
+                self.derived = Some((now - chrono::Duration::minutes(59), inputs));
             }
         }
     }
@@ -211,5 +261,35 @@ mod tests {
             open.iter().map(|a| a.kind).collect::<Vec<_>>(),
             [AlertKind::VisitLate]
         );
+    }
+
+    /// Switching `plans_from_orders` on derives tomorrow's plans at the
+    /// next look at the settings, not an hour later.
+    #[test]
+    fn plans_are_derived_soon_after_the_setting_is_switched_on() {
+        let db = TestDb::new();
+        let mut c = db.connect();
+        let now = chrono::Utc::now();
+        let today = local_date(now, STOCKHOLM);
+        hemtid_core::seed::demo(&mut c, today).unwrap();
+        let anna = user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        let provider = anna.fields.provider_id.clone().unwrap();
+        let tomorrow = today + chrono::Days::new(1);
+        let mut live = Punctuality::default();
+        live.tick(&mut c, now);
+        assert!(
+            planned_visit::for_day(&mut c, &provider, tomorrow)
+                .unwrap()
+                .is_empty()
+        );
+        let mut m = municipality::list(&mut c).unwrap().remove(0);
+        m.settings.plans_from_orders = true;
+        municipality::update(&mut c, &m.id.clone(), &m.name.clone(), &m.settings).unwrap();
+        live.tick(&mut c, now + chrono::Duration::seconds(11));
+        let derived = planned_visit::for_day(&mut c, &provider, tomorrow).unwrap();
+        assert!(!derived.is_empty());
+        assert!(derived.iter().all(|p| p.plan.source == PlanSource::Order));
     }
 }

@@ -102,6 +102,14 @@ fn main() -> Result<()> {
                 e.reopened,
                 e.resolved
             );
+            let d = hemtid_core::planning::derive_all(&mut conn, at)?;
+            println!(
+                "plans derived from the orders as at {}: {} created, {} updated, {} removed",
+                at.to_rfc3339(),
+                d.created,
+                d.updated,
+                d.removed
+            );
             let live = hemtid_core::evaluate::visit_alerts::all(&mut conn, at)?.evaluation;
             println!(
                 "planned visits as at {}: {} alerts raised, {} updated, {} reopened, {} resolved",

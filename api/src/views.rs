@@ -35,6 +35,8 @@ pub struct MunicipalityView {
     pub visit_tolerance_minutes: i32,
     pub time_critical_tolerance_minutes: i32,
     pub visit_escalation_minutes: i32,
+    pub plans_from_orders: bool,
+    pub order_visit_windows: String,
 }
 
 impl From<Municipality> for MunicipalityView {
@@ -64,6 +66,8 @@ impl From<Municipality> for MunicipalityView {
             visit_tolerance_minutes: s.visit_tolerance_minutes,
             time_critical_tolerance_minutes: s.time_critical_tolerance_minutes,
             visit_escalation_minutes: s.visit_escalation_minutes,
+            plans_from_orders: s.plans_from_orders,
+            order_visit_windows: s.order_visit_windows.clone(),
         }
     }
 }

@@ -72,6 +72,20 @@ pub struct MunicipalityInput {
     #[serde(default = "default_visit_escalation")]
     #[schema(minimum = 1, maximum = 1440)]
     pub visit_escalation_minutes: i32,
+    /// Derive planned visits from the orders (each order's daily visits
+    /// spread over `order_visit_windows`) for clients whose provider sends
+    /// no plans of its own for the day; false when left out.
+    #[serde(default)]
+    pub plans_from_orders: bool,
+    /// The windows, local `HH:MM-HH:MM` separated by spaces, in the day's
+    /// order; the four usual rounds when left out.
+    #[serde(default = "default_order_visit_windows")]
+    #[schema(example = "07:00-09:00 11:00-13:00 16:00-18:00 19:30-21:30")]
+    pub order_visit_windows: String,
+}
+
+fn default_order_visit_windows() -> String {
+    MunicipalitySettings::default().order_visit_windows
 }
 
 fn default_visit_tolerance() -> i32 {
@@ -202,6 +216,14 @@ impl MunicipalityInput {
             1,
             1440,
         );
+        let windows = hemtid_core::planning::parse_windows(&self.order_visit_windows);
+        if windows.is_none() {
+            v.add(
+                "order_visit_windows",
+                "invalid_windows",
+                "1 to 8 windows HH:MM-HH:MM, separated by spaces, each ending after it starts, in the day's order",
+            );
+        }
         let settings = MunicipalitySettings {
             time_zone: self.time_zone.trim().to_string(),
             tolerance_basis_points: self.tolerance_basis_points,
@@ -223,6 +245,10 @@ impl MunicipalityInput {
             visit_tolerance_minutes: self.visit_tolerance_minutes,
             time_critical_tolerance_minutes: self.time_critical_tolerance_minutes,
             visit_escalation_minutes: self.visit_escalation_minutes,
+            plans_from_orders: self.plans_from_orders,
+            order_visit_windows: windows
+                .map(|w| hemtid_core::planning::format_windows(&w))
+                .unwrap_or_default(),
         };
         v.into_result((name, settings))
     }

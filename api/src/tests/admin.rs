@@ -380,13 +380,24 @@ async fn municipality_settings_round_trip() {
     for k in ["id", "code"] {
         m.as_object_mut().unwrap().remove(k);
     }
+    assert_eq!(m["plans_from_orders"], false);
+    assert_eq!(
+        m["order_visit_windows"],
+        "07:00-09:00 11:00-13:00 16:00-18:00 19:30-21:30"
+    );
     m["care_plan_deadline_days"] = json!(15); // Stockholm's rule (R10)
     m["month_convention"] = json!("calendar");
+    m["plans_from_orders"] = json!(true);
+    m["order_visit_windows"] = json!("07:30-09:00,  17:00-18:30");
     let r = ctx.put("/api/v1/municipality", m.clone()).await;
-    assert_eq!(r.ok(StatusCode::OK)["care_plan_deadline_days"], 15);
+    let saved = r.ok(StatusCode::OK);
+    assert_eq!(saved["care_plan_deadline_days"], 15);
+    assert_eq!(saved["plans_from_orders"], true);
+    assert_eq!(saved["order_visit_windows"], "07:30-09:00 17:00-18:30");
     m["time_zone"] = json!("Mars/Olympus");
     m["frame_window_start"] = json!("23:00");
     m["review_from_day"] = json!(31);
+    m["order_visit_windows"] = json!("09:00-07:00");
     let r = ctx.put("/api/v1/municipality", m).await;
     assert_eq!(
         r.problem(ErrorCode::ValidationFailed).fields(),
@@ -394,6 +405,7 @@ async fn municipality_settings_round_trip() {
             ("time_zone".into(), "unknown_time_zone".into()),
             ("frame_window_end".into(), "invalid_window".into()),
             ("review_from_day".into(), "out_of_range".into()),
+            ("order_visit_windows".into(), "invalid_windows".into()),
         ]
     );
 }

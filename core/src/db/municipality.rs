@@ -76,6 +76,12 @@ pub struct MunicipalitySettings {
     /// Minutes a late or missed visit's alert may stay unacknowledged by
     /// the provider before the client's caseworker is told.
     pub visit_escalation_minutes: i32,
+    /// Derive planned visits from the orders for clients whose provider
+    /// sends no plans of its own for the day.
+    pub plans_from_orders: bool,
+    /// The windows an order's daily visits are spread over, local
+    /// `HH:MM-HH:MM`, separated by spaces, in the day's order.
+    pub order_visit_windows: String,
 }
 
 impl Default for MunicipalitySettings {
@@ -101,6 +107,8 @@ impl Default for MunicipalitySettings {
             visit_tolerance_minutes: 15,
             time_critical_tolerance_minutes: 5,
             visit_escalation_minutes: 30,
+            plans_from_orders: false,
+            order_visit_windows: "07:00-09:00 11:00-13:00 16:00-18:00 19:30-21:30".into(),
         }
     }
 }

@@ -405,6 +405,35 @@ pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, 
     Ok(n)
 }
 
+/// Deletes the provider's plans derived from the orders on `days` whose
+/// reference is not in `keep`; with `after`, only those whose latest
+/// start is later (a past plan is the day's history). Returns how many.
+pub fn remove_derived(
+    c: &mut DbConn,
+    provider_id: &str,
+    days: &[NaiveDate],
+    keep: &std::collections::HashSet<&str>,
+    after: Option<NaiveDateTime>,
+) -> Result<usize, StoreError> {
+    let mut q = planned_visit::table
+        .filter(planned_visit::provider_id.eq(provider_id))
+        .filter(planned_visit::local_date.eq_any(days))
+        .filter(planned_visit::source.eq(PlanSource::Order))
+        .select((planned_visit::id, planned_visit::planner_ref))
+        .into_boxed();
+    if let Some(t) = after {
+        q = q.filter(planned_visit::latest_start.gt(t));
+    }
+    let found: Vec<(PlannedVisitId, String)> = q.load(c)?;
+    let mut n = 0;
+    for (id, r) in found {
+        if !keep.contains(r.as_str()) {
+            n += diesel::delete(planned_visit::table.find(&id)).execute(c)?;
+        }
+    }
+    Ok(n)
+}
+
 /// A provider's plans of a local day, by latest start.
 pub fn for_day(c: &mut DbConn, provider_id: &str, day: NaiveDate) -> Result<Vec<Plan>, StoreError> {
     for_days(c, provider_id, day, day)

@@ -27,6 +27,8 @@ diesel::table! {
         visit_tolerance_minutes -> Integer,
         time_critical_tolerance_minutes -> Integer,
         visit_escalation_minutes -> Integer,
+        plans_from_orders -> Bool,
+        order_visit_windows -> Text,
     }
 }
 

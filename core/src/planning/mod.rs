@@ -4,11 +4,15 @@
 //! its field (`plans[3].client_id`, `rows[5].latest_start`), then stored
 //! by the planner's own references ([`crate::db::planned_visit::store`]).
 
+mod derive;
+#[cfg(test)]
+mod derive_tests;
 mod file;
 mod input;
 #[cfg(test)]
 mod tests;
 
+pub use derive::{Derived, derive, format_windows, inputs_changed_at, parse_windows, spread};
 pub use file::{COLUMNS, from_csv};
 pub use input::{FUTURE_DAYS, MAX_PLANS, PAST_DAYS, PlanInput};
 
@@ -42,13 +46,43 @@ pub fn import(
 ) -> Result<Stored, ImportError> {
     let pr = provider::get(c, municipality_id, provider_id)?;
     let plans = checked(c, municipality_id, &pr.id, input, now, item)?;
-    Ok(planned_visit::store(
-        c,
-        &pr.id,
-        &plans,
-        whole_days,
-        now.naive_utc(),
-    )?)
+    Ok(store_planned(c, &pr.id, &plans, whole_days, now)?)
+}
+
+/// Stores a provider's own plans; the plans derived from the orders on
+/// the days they cover give way to them (`derive`).
+fn store_planned(
+    c: &mut DbConn,
+    provider_id: &str,
+    plans: &[NewPlan],
+    whole_days: bool,
+    now: DateTime<Utc>,
+) -> Result<Stored, StoreError> {
+    crate::db::transaction(c, |c| {
+        let mut out = planned_visit::store(c, provider_id, plans, whole_days, now.naive_utc())?;
+        let mut days: Vec<chrono::NaiveDate> = plans.iter().map(|p| p.local_date).collect();
+        days.sort_unstable();
+        days.dedup();
+        out.removed += planned_visit::remove_derived(c, provider_id, &days, &HashSet::new(), None)?;
+        Ok(out)
+    })
+}
+
+/// Derives the plans of today and tomorrow (local) from the orders for
+/// every municipality, as at `now` ([`derive`]).
+pub fn derive_all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Derived, StoreError> {
+    let mut out = Derived::default();
+    for m in municipality::list(c)? {
+        let today = crate::domain::local_date(now, m.tz().unwrap_or(crate::domain::STOCKHOLM));
+        for day in [today, today + chrono::Days::new(1)] {
+            let d = derive(c, &m, day, now)?;
+            out.created += d.created;
+            out.updated += d.updated;
+            out.unchanged += d.unchanged;
+            out.removed += d.removed;
+        }
+    }
+    Ok(out)
 }
 
 /// Reads a CSV file of plans ([`from_csv`]) for the provider and stores
@@ -70,13 +104,7 @@ pub fn import_csv(
     let (lines, input): (Vec<usize>, Vec<PlanInput>) = rows.into_iter().unzip();
     let item = |i: usize| format!("rows[{}]", lines.get(i).copied().unwrap_or_default());
     match checked(c, municipality_id, &pr.id, &input, now, &item) {
-        Ok(plans) if faults.is_empty() => Ok(planned_visit::store(
-            c,
-            &pr.id,
-            &plans,
-            whole_days,
-            now.naive_utc(),
-        )?),
+        Ok(plans) if faults.is_empty() => Ok(store_planned(c, &pr.id, &plans, whole_days, now)?),
         Ok(_) => Err(faults.into()),
         Err(ImportError::Invalid(more)) => {
             faults.0.extend(more.0);

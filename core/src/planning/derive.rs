@@ -1,0 +1,265 @@
+//! Planned visits derived from the orders (issue 25), so that late and
+//! missed visits are noticed from day one in a municipality whose
+//! providers have no planning system: each order's daily visits
+//! (`daily_visits`, R8) spread over the municipality's visit windows,
+//! with the services of the order's daily lines for that weekday.
+//!
+//! Only where asked (`plans_from_orders`), only for providers that sent
+//! no plans of their own for the day, never for a day the client is
+//! away (an absence), and never in the past: a window whose latest start
+//! has passed is not created, and a derived plan already past is kept
+//! as it stands (it is the day's history).
+
+use crate::db::municipality::Municipality;
+use crate::db::planned_visit::{self, NewPlan, Stored};
+use crate::db::schema::{absence, care_order, client, order_line, planned_visit as pv, provider};
+use crate::db::{DbConn, StoreError};
+use crate::domain::ordered_time::{Period, Weekdays};
+use crate::model::{PlanSource, ServiceId};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+
+/// At most this many windows.
+const MAX_WINDOWS: usize = 8;
+
+/// The windows of `text` (`07:00-09:00 11:00-13:00`) as minutes after
+/// local midnight, or `None` if one is malformed, ends before it starts,
+/// or starts before the previous one ends.
+pub fn parse_windows(text: &str) -> Option<Vec<(u32, u32)>> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for w in text.split([' ', ',']).filter(|w| !w.is_empty()) {
+        let (a, b) = w.split_once('-')?;
+        let (a, b) = (
+            crate::domain::parse_time_of_day(a)?,
+            crate::domain::parse_time_of_day(b)?,
+        );
+        let (a, b) = (u32::try_from(a).ok()?, u32::try_from(b).ok()?);
+        if b <= a || out.last().is_some_and(|(_, end)| a < *end) {
+            return None;
+        }
+        out.push((a, b));
+    }
+    (1..=MAX_WINDOWS).contains(&out.len()).then_some(out)
+}
+
+/// The windows as the setting stores them.
+pub fn format_windows(w: &[(u32, u32)]) -> String {
+    let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    w.iter()
+        .map(|(a, b)| format!("{}-{}", hm(*a), hm(*b)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Which of `k` windows `n` daily visits take: spread evenly from the
+/// first to the last (one visit: the first; two: the first and the last);
+/// more visits than windows take every window once.
+pub fn spread(n: usize, k: usize) -> Vec<usize> {
+    match (n, k) {
+        (0, _) | (_, 0) => Vec::new(),
+        (1, _) => vec![0],
+        (n, k) if n >= k => (0..k).collect(),
+        (n, k) => (0..n)
+            .map(|i| (i * (k - 1) * 2 + (n - 1)) / ((n - 1) * 2))
+            .collect(),
+    }
+}
+
+/// What a derivation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Derived {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
+impl Derived {
+    fn add(&mut self, s: Stored) {
+        self.created += s.created;
+        self.updated += s.updated;
+        self.unchanged += s.unchanged;
+        self.removed += s.removed;
+    }
+}
+
+/// An order as the derivation reads it: id, client, provider, daily
+/// visits.
+type OrderRow = (String, String, String, Option<i32>);
+
+/// Derives the municipality's plans of local `day` as at `now`: creates
+/// and updates the future ones, and removes future derived plans the
+/// orders no longer give (an order ended, fewer visits, the provider
+/// plans the day itself, the setting switched off).
+pub fn derive(
+    c: &mut DbConn,
+    m: &Municipality,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Derived, StoreError> {
+    let tz = m.tz().unwrap_or(crate::domain::STOCKHOLM);
+    let windows = parse_windows(&m.settings.order_visit_windows).unwrap_or_default();
+    let providers: Vec<String> = provider::table
+        .filter(provider::municipality_id.eq(&m.id))
+        .select(provider::id)
+        .load(c)?;
+    let mut by_provider: BTreeMap<String, Vec<NewPlan>> = BTreeMap::new();
+    if m.settings.plans_from_orders && !windows.is_empty() {
+        // Providers that plan the day themselves.
+        let planning: HashSet<String> = pv::table
+            .filter(pv::provider_id.eq_any(&providers))
+            .filter(pv::local_date.eq(day))
+            .filter(pv::source.eq(PlanSource::Planner))
+            .select(pv::provider_id)
+            .distinct()
+            .load::<String>(c)?
+            .into_iter()
+            .collect();
+        let away: HashSet<String> = absence::table
+            .filter(
+                absence::client_id.eq_any(
+                    client::table
+                        .filter(client::municipality_id.eq(&m.id))
+                        .select(client::id),
+                ),
+            )
+            .filter(absence::cancelled_at.is_null())
+            .filter(absence::starts_on.le(day))
+            .filter(absence::ends_on.is_null().or(absence::ends_on.ge(day)))
+            .select(absence::client_id)
+            .load::<String>(c)?
+            .into_iter()
+            .collect();
+        let orders: Vec<OrderRow> = care_order::table
+            .inner_join(client::table)
+            .filter(client::municipality_id.eq(&m.id))
+            .filter(client::purged_at.is_null())
+            .filter(care_order::valid_from.le(day))
+            .filter(
+                care_order::valid_to
+                    .is_null()
+                    .or(care_order::valid_to.ge(day)),
+            )
+            .filter(care_order::daily_visits.gt(0))
+            .select((
+                care_order::id,
+                care_order::client_id,
+                care_order::provider_id,
+                care_order::daily_visits,
+            ))
+            .load(c)?;
+        for (order_id, client_id, provider_id, daily) in orders {
+            if planning.contains(&provider_id) || away.contains(&client_id) {
+                continue;
+            }
+            let n = usize::try_from(daily.unwrap_or(0)).unwrap_or(0);
+            let (minutes, services) = daily_lines(c, &order_id, day)?;
+            let chosen = spread(n, windows.len());
+            let per_visit = i32::try_from(minutes / chosen.len().max(1) as i64)
+                .unwrap_or(30)
+                .clamp(10, 240);
+            for (i, w) in chosen.into_iter().enumerate() {
+                let (from, to) = windows[w];
+                let (Some(earliest), Some(latest)) = (at(day, from, tz), at(day, to, tz)) else {
+                    continue;
+                };
+                if latest <= now {
+                    continue;
+                }
+                by_provider
+                    .entry(provider_id.clone())
+                    .or_default()
+                    .push(NewPlan {
+                        planner_ref: format!("order:{order_id}:{day}:{i}"),
+                        client_id: client_id.clone().into(),
+                        local_date: day,
+                        earliest_start: earliest.naive_utc(),
+                        latest_start: latest.naive_utc(),
+                        expected_minutes: per_visit,
+                        double_staffing: false,
+                        time_critical: false,
+                        tolerance_minutes: None,
+                        source: PlanSource::Order,
+                        services: services.clone(),
+                        staff: Vec::new(),
+                    });
+            }
+        }
+    }
+    let mut out = Derived::default();
+    for provider_id in &providers {
+        let plans = by_provider.remove(provider_id).unwrap_or_default();
+        let keep: HashSet<&str> = plans.iter().map(|p| p.planner_ref.as_str()).collect();
+        out.removed +=
+            planned_visit::remove_derived(c, provider_id, &[day], &keep, Some(now.naive_utc()))?;
+        if !plans.is_empty() {
+            out.add(planned_visit::store(
+                c,
+                provider_id,
+                &plans,
+                false,
+                now.naive_utc(),
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// The latest change of what derived plans follow: the orders and the
+/// municipalities' settings.
+pub fn inputs_changed_at(c: &mut DbConn) -> Result<Option<chrono::NaiveDateTime>, StoreError> {
+    use crate::db::schema::municipality;
+    let orders: Option<chrono::NaiveDateTime> = care_order::table
+        .select(diesel::dsl::max(care_order::updated_at))
+        .first(c)?;
+    let settings: Option<chrono::NaiveDateTime> = municipality::table
+        .select(diesel::dsl::max(municipality::updated_at))
+        .first(c)?;
+    Ok(orders.max(settings))
+}
+
+/// The instant of a local time of day (a time the clocks skip: none; one
+/// they pass twice: the first).
+fn at(day: NaiveDate, minute: u32, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    let t = if minute >= 24 * 60 {
+        day.succ_opt()?.and_hms_opt(0, 0, 0)?
+    } else {
+        day.and_hms_opt(minute / 60, minute % 60, 0)?
+    };
+    match tz.from_local_datetime(&t) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// The minutes and services of an order's daily lines that fall on
+/// `day`'s weekday.
+fn daily_lines(
+    c: &mut DbConn,
+    order_id: &str,
+    day: NaiveDate,
+) -> Result<(i64, Vec<ServiceId>), StoreError> {
+    let lines: Vec<(String, i32, i32, String, i32)> = order_line::table
+        .filter(order_line::care_order_id.eq(order_id))
+        .select((
+            order_line::service_id,
+            order_line::minutes_per_occurrence,
+            order_line::times,
+            order_line::period,
+            order_line::weekdays,
+        ))
+        .load(c)?;
+    let mut minutes = 0i64;
+    let mut services: Vec<ServiceId> = Vec::new();
+    for (service, per, times, period, weekdays) in lines {
+        let daily = Period::parse(&period) == Some(Period::Day);
+        let today = Weekdays::from_bits(weekdays).is_some_and(|w| w.contains(day.weekday()));
+        if daily && today {
+            minutes += i64::from(per) * i64::from(times);
+            services.push(ServiceId::new(service));
+        }
+    }
+    services.dedup();
+    Ok((minutes, services))
+}

@@ -1,0 +1,2 @@
+ALTER TABLE municipality DROP COLUMN order_visit_windows;
+ALTER TABLE municipality DROP COLUMN plans_from_orders;
