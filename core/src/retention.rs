@@ -27,8 +27,8 @@ use crate::db::schema::{
     absence, access_log, alert, alert_event, alert_history, care_order, care_plan_follow_up,
     care_plan_list, care_plan_version, client, consent, contact_person, decision, device_message,
     explanation, explanation_history, figure_day, figure_dirty, figure_month, figure_staff_day,
-    individual_follow_up, journal_note, material_request, order_month, retention_run, user_account,
-    visit, visit_change, visit_event, visit_share,
+    individual_follow_up, journal_note, material_request, order_month, planned_visit,
+    retention_run, user_account, visit, visit_change, visit_event, visit_share,
 };
 use crate::db::{DbConn, StoreError, new_id};
 use crate::domain::local_date;
@@ -441,6 +441,11 @@ fn purge_client(
     o.add(
         "figure_dirty",
         diesel::delete(figure_dirty::table.filter(figure_dirty::client_id.eq(id))).execute(c)?,
+    );
+    // Planned visits (their services and care workers go with them).
+    o.add(
+        "planned_visit",
+        diesel::delete(planned_visit::table.filter(planned_visit::client_id.eq(id))).execute(c)?,
     );
     // Journal notes: a correction refers to the note it corrects.
     diesel::update(journal_note::table.filter(journal_note::client_id.eq(id)))

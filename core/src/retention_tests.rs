@@ -213,6 +213,37 @@ fn a_clients_records_are_deleted_five_years_after_the_last_order_and_the_chains_
             .unwrap()
     };
     assert!(lists(&mut f.c).iter().any(|l| l.contains(&lisa)));
+    // A planned visit of Lisa's, with its service and care worker.
+    let anna = crate::db::user_account::find_by_username(&mut f.c, "demo.anna")
+        .unwrap()
+        .unwrap();
+    let provider = anna.fields.provider_id.clone().unwrap();
+    let shower = crate::db::service::find_by_code(&mut f.c, &m.id, "O-Duschhjälp")
+        .unwrap()
+        .unwrap();
+    let plan = crate::db::planned_visit::NewPlan {
+        planner_ref: "TES-2019".into(),
+        client_id: lisa.clone().into(),
+        local_date: day(2019, 6, 20),
+        earliest_start: at(2019, 6, 20).naive_utc(),
+        latest_start: at(2019, 6, 20).naive_utc(),
+        expected_minutes: 30,
+        double_staffing: false,
+        time_critical: false,
+        tolerance_minutes: None,
+        source: crate::model::PlanSource::Planner,
+        services: vec![shower.id.clone()],
+        staff: vec![anna.id.clone()],
+    };
+    crate::db::planned_visit::store(
+        &mut f.c,
+        &provider,
+        &[plan],
+        false,
+        at(2019, 6, 15).naive_utc(),
+    )
+    .unwrap();
+    assert_eq!(f.count("planned_visit", &lisa), 1);
     let maj_visits = f.count("visit", &maj);
     let maj_figures = f.count("figure_day", &maj);
     assert!(f.count("visit", &lisa) > 10 && maj_visits > 10);
