@@ -214,6 +214,9 @@ impl FromRequest for Principal {
                     "the sign-in has ended: sign in again",
                 ));
             }
+            if role == Role::Staff {
+                crate::phones::seen(&state, &claims.sub);
+            }
             Ok(Principal {
                 subject: claims.sub,
                 role,

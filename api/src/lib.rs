@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 pub mod openapi;
+mod phones;
 pub mod sessions;
 mod texts;
 mod views;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// What the phone's items look up that seldom changes, kept across
     /// requests while the database's directory version stays the same.
     pub directory: std::sync::Arc<hemtid_core::intake::Directory>,
+    /// When each care worker's phone last reached hemtid, as written.
+    pub phone_seen: phones::PhoneSeen,
     /// SQLite: the single writer the phone's writes are committed by
     /// together; started at the first write.
     writer: std::sync::OnceLock<Option<hemtid_core::writer::Writer>>,
@@ -95,6 +98,7 @@ impl AppState {
             metrics_elsewhere: Default::default(),
             identity: Default::default(),
             directory: Default::default(),
+            phone_seen: Default::default(),
             writer: Default::default(),
         })
     }

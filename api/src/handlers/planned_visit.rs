@@ -234,8 +234,9 @@ pub struct PlanView {
     pub started_late_minutes: Option<i64>,
     pub started_early_minutes: Option<i64>,
     pub shorter_by_minutes: Option<i64>,
-    /// Late or missed while a planned care worker's phone had last
-    /// delivered before then: a check-in may be waiting on it offline.
+    /// Late or missed while a planned care worker's phone had last reached
+    /// hemtid (an event, or any signed-in request) before then: a check-in
+    /// may be waiting on it offline.
     pub phone_last_seen_at: Option<DateTime<Utc>>,
     /// The visits that kept the plan.
     pub visit_ids: Vec<String>,

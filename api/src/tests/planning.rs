@@ -516,3 +516,47 @@ async fn the_months_punctuality_counts_per_provider_and_unit_for_those_who_may_s
         .await
         .problem(ErrorCode::Forbidden);
 }
+
+#[actix_web::test]
+async fn a_care_workers_signed_in_request_is_her_phones_contact_and_no_one_elses_is() {
+    let t = planning().await;
+    let contact = |who: String| {
+        let pool = t.ctx.state.pool.clone();
+        async move {
+            hemtid_core::db::phone_contact::last_seen(&mut pool.get().unwrap(), &[who.as_str()])
+                .unwrap()
+                .remove(&who)
+        }
+    };
+    assert_eq!(contact(t.anna.clone()).await, None);
+    let anna = t.ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let chef_id = t
+        .ctx
+        .find("/api/v1/users", "username", "demo.chef.jakobsberg")
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for token in [&anna, &chef] {
+        t.ctx
+            .call(Method::GET, "/api/v1/me", Some(token), None)
+            .await
+            .ok(StatusCode::OK);
+    }
+    // Written after the answer: looked for until a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let seen = loop {
+        if let Some(at) = contact(t.anna.clone()).await {
+            break at;
+        }
+        assert!(std::time::Instant::now() < deadline, "no contact written");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    // The tests' clock: 2026-11-22 12:00 UTC.
+    assert_eq!(seen.and_utc().to_rfc3339(), "2026-11-22T12:00:00+00:00");
+    assert_eq!(contact(chef_id).await, None);
+}

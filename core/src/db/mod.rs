@@ -85,6 +85,7 @@ pub mod material_request;
 pub mod month_lock;
 pub mod municipality;
 pub mod oidc_login;
+pub mod phone_contact;
 pub mod planned_visit;
 pub mod provider;
 pub mod provider_notice;

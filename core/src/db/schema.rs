@@ -821,6 +821,13 @@ diesel::allow_tables_to_appear_in_same_query!(access_log, client);
 diesel::allow_tables_to_appear_in_same_query!(access_log, user_account);
 
 diesel::table! {
+    phone_contact (staff_id) {
+        staff_id -> Text,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     planned_visit (id) {
         id -> Text,
         provider_id -> Text,
@@ -857,6 +864,7 @@ diesel::table! {
 diesel::joinable!(planned_visit_service -> planned_visit (planned_visit_id));
 diesel::joinable!(planned_visit_staff -> planned_visit (planned_visit_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    phone_contact,
     planned_visit,
     planned_visit_service,
     planned_visit_staff

@@ -265,8 +265,8 @@ pub(crate) fn planned(p: &Plan) -> Planned {
     }
 }
 
-/// The last time each planned care worker's phone delivered an event, as
-/// known at `now`.
+/// The last time each planned care worker's phone reached hemtid (an
+/// event delivered, or any signed-in request), as known at `now`.
 fn phones_last_seen(
     c: &mut DbConn,
     plans: &[Plan],
@@ -294,6 +294,15 @@ fn phones_last_seen(
             if let Some(at) = at {
                 out.insert(s, utc(at));
             }
+        }
+    }
+    // Any signed-in request of the phone, with or without an event; only
+    // the latest is kept, so one later than `now` is not known at `now`.
+    for (s, at) in crate::db::phone_contact::last_seen(c, &staff)? {
+        let at = utc(at);
+        if at <= now {
+            let known = out.entry(s).or_insert(at);
+            *known = (*known).max(at);
         }
     }
     Ok(out)

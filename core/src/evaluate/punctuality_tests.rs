@@ -202,3 +202,32 @@ fn a_providers_day_shows_each_plan_waiting_late_done_or_missed() {
     assert_eq!(d.plans[1].standing.offline_since, Some(instant(9, 5)));
     assert_eq!(d.plans[2].standing.state, State::Waiting);
 }
+
+#[test]
+fn a_phone_that_reached_hemtid_without_an_event_is_known_online() {
+    let mut f = fixture();
+    let maj = f.maj.clone();
+    let provider = f.provider.clone();
+    let anna = f.anna.clone();
+    // Maj's time-critical plan, 09:00–09:30, late at 09:35; Anna planned.
+    let plans = [f.plan("maj-9", &maj, 9, true)];
+    planned_visit::store(&mut f.conn, &provider, &plans, true, now()).unwrap();
+    // No event and no contact: nothing is known of Anna's phone.
+    let d = f.at(instant(9, 40));
+    assert_eq!(d.plans[0].standing.state, State::Late);
+    assert_eq!(d.plans[0].standing.offline_since, None);
+    // Her phone synchronised at 09:20 (no event): a check-in may be held
+    // on it since then.
+    crate::db::phone_contact::touch(&mut f.conn, &anna, instant(9, 20).naive_utc()).unwrap();
+    let d = f.at(instant(9, 40));
+    assert_eq!(d.plans[0].standing.offline_since, Some(instant(9, 20)));
+    // It reached hemtid again at 09:38, after the plan became late: the
+    // phone is online and holds nothing, so no caveat.
+    crate::db::phone_contact::touch(&mut f.conn, &anna, instant(9, 38).naive_utc()).unwrap();
+    let d = f.at(instant(9, 40));
+    assert_eq!(d.plans[0].standing.offline_since, None);
+    // Seen as at 09:37, the 09:38 contact is not known yet (only the
+    // latest is kept: the earlier one is no longer either).
+    let d = f.at(instant(9, 37));
+    assert_eq!(d.plans[0].standing.offline_since, None);
+}
