@@ -120,6 +120,12 @@ pub struct CsvQuery {
     pub whole_days: bool,
 }
 
+/// A CSV file of plans, as bytes (UTF-8 text; a client uploads it as a
+/// file).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PlansCsv(#[allow(dead_code)] Vec<u8>);
+
 /// `POST /api/v1/providers/{id}/planned-visits` with `text/csv`: the plans
 /// of a CSV file (a planning system's export or a spreadsheet), one per
 /// row, the window in local time. The columns: `planner_ref`, `client_id`,
@@ -137,7 +143,7 @@ pub struct CsvQuery {
     tag = "provider",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The provider."), CsvQuery),
-    request_body(content = String, content_type = "text/csv",
+    request_body(content = PlansCsv, content_type = "text/csv",
         example = "planner_ref;client_id;date;earliest_start;latest_start;expected_minutes;services;time_critical\nTES-88121;3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b;2026-12-07;08:00;08:30;30;O-Duschhjälp;ja\n"),
     responses(
         (status = 200, description = "Stored.", body = PlansStored),
