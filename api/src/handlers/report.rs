@@ -73,6 +73,17 @@ fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> 
         .is_some_and(|a| a.contains("text/csv")))
 }
 
+/// A report as a CSV file to save as `name`.
+fn csv_file(name: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
 /// What a report answer needs besides its rows.
 struct Parts<T> {
     /// For the CSV file's name.
@@ -106,13 +117,10 @@ where
         })
         .await?;
     if parts.csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"hemtid-{}-{month}.csv\"", parts.name),
-            ))
-            .body((parts.to_csv)(&items)));
+        return Ok(csv_file(
+            &format!("hemtid-{}-{month}.csv", parts.name),
+            (parts.to_csv)(&items),
+        ));
     }
     Ok(HttpResponse::Ok().json(Report { month, items }))
 }
@@ -392,16 +400,10 @@ pub async fn measures_report(
         })
         .await?;
     if csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"hemtid-matt-{}-{}.csv\"",
-                    out.from, out.to
-                ),
-            ))
-            .body(hemtid_core::measures::clients_csv(&out)));
+        return Ok(csv_file(
+            &format!("hemtid-matt-{}-{}.csv", out.from, out.to),
+            hemtid_core::measures::clients_csv(&out),
+        ));
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -448,13 +450,10 @@ pub async fn punctuality_report(
         })
         .await?;
     if csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"hemtid-punktlighet-{month}.csv\""),
-            ))
-            .body(report::punctuality_csv(&out)));
+        return Ok(csv_file(
+            &format!("hemtid-punktlighet-{month}.csv"),
+            report::punctuality_csv(&out),
+        ));
     }
     Ok(HttpResponse::Ok().json(out))
 }

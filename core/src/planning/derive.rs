@@ -18,7 +18,7 @@ use crate::domain::ordered_time::{Period, Weekdays};
 use crate::model::{PlanSource, ServiceId};
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// At most this many windows.
 const MAX_WINDOWS: usize = 8;
@@ -75,12 +75,23 @@ pub struct Derived {
     pub removed: usize,
 }
 
-impl Derived {
-    fn add(&mut self, s: Stored) {
-        self.created += s.created;
-        self.updated += s.updated;
-        self.unchanged += s.unchanged;
-        self.removed += s.removed;
+impl std::ops::AddAssign for Derived {
+    fn add_assign(&mut self, d: Derived) {
+        self.created += d.created;
+        self.updated += d.updated;
+        self.unchanged += d.unchanged;
+        self.removed += d.removed;
+    }
+}
+
+impl From<Stored> for Derived {
+    fn from(s: Stored) -> Derived {
+        Derived {
+            created: s.created,
+            updated: s.updated,
+            unchanged: s.unchanged,
+            removed: s.removed,
+        }
     }
 }
 
@@ -149,12 +160,17 @@ pub fn derive(
                 care_order::daily_visits,
             ))
             .load(c)?;
-        for (order_id, client_id, provider_id, daily) in orders {
-            if planning.contains(&provider_id) || away.contains(&client_id) {
-                continue;
-            }
+        let orders: Vec<OrderRow> = orders
+            .into_iter()
+            .filter(|(_, client_id, provider_id, _)| {
+                !planning.contains(provider_id) && !away.contains(client_id)
+            })
+            .collect();
+        let ids: Vec<&str> = orders.iter().map(|o| o.0.as_str()).collect();
+        let mut lines = daily_lines(c, &ids, day)?;
+        for (order_id, client_id, provider_id, daily) in &orders {
             let n = usize::try_from(daily.unwrap_or(0)).unwrap_or(0);
-            let (minutes, services) = daily_lines(c, &order_id, day)?;
+            let (minutes, services) = lines.remove(order_id.as_str()).unwrap_or_default();
             let chosen = spread(n, windows.len());
             let per_visit = i32::try_from(minutes / chosen.len().max(1) as i64)
                 .unwrap_or(30)
@@ -194,13 +210,7 @@ pub fn derive(
         out.removed +=
             planned_visit::remove_derived(c, provider_id, &[day], &keep, Some(now.naive_utc()))?;
         if !plans.is_empty() {
-            out.add(planned_visit::store(
-                c,
-                provider_id,
-                &plans,
-                false,
-                now.naive_utc(),
-            )?);
+            out += planned_visit::store(c, provider_id, &plans, false, now.naive_utc())?.into();
         }
     }
     Ok(out)
@@ -233,33 +243,39 @@ fn at(day: NaiveDate, minute: u32, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     }
 }
 
-/// The minutes and services of an order's daily lines that fall on
-/// `day`'s weekday.
+/// Per order of `orders`, the minutes and services of its daily lines
+/// that fall on `day`'s weekday (read 5,000 orders per statement).
 fn daily_lines(
     c: &mut DbConn,
-    order_id: &str,
+    orders: &[&str],
     day: NaiveDate,
-) -> Result<(i64, Vec<ServiceId>), StoreError> {
-    let lines: Vec<(String, i32, i32, String, i32)> = order_line::table
-        .filter(order_line::care_order_id.eq(order_id))
-        .select((
-            order_line::service_id,
-            order_line::minutes_per_occurrence,
-            order_line::times,
-            order_line::period,
-            order_line::weekdays,
-        ))
-        .load(c)?;
-    let mut minutes = 0i64;
-    let mut services: Vec<ServiceId> = Vec::new();
-    for (service, per, times, period, weekdays) in lines {
-        let daily = Period::parse(&period) == Some(Period::Day);
-        let today = Weekdays::from_bits(weekdays).is_some_and(|w| w.contains(day.weekday()));
-        if daily && today {
-            minutes += i64::from(per) * i64::from(times);
-            services.push(ServiceId::new(service));
+) -> Result<HashMap<String, (i64, Vec<ServiceId>)>, StoreError> {
+    let mut out: HashMap<String, (i64, Vec<ServiceId>)> = HashMap::new();
+    for chunk in orders.chunks(5000) {
+        let lines: Vec<(String, String, i32, i32, String, i32)> = order_line::table
+            .filter(order_line::care_order_id.eq_any(chunk))
+            .order((order_line::care_order_id, order_line::position))
+            .select((
+                order_line::care_order_id,
+                order_line::service_id,
+                order_line::minutes_per_occurrence,
+                order_line::times,
+                order_line::period,
+                order_line::weekdays,
+            ))
+            .load(c)?;
+        for (order, service, per, times, period, weekdays) in lines {
+            let daily = Period::parse(&period) == Some(Period::Day);
+            let today = Weekdays::from_bits(weekdays).is_some_and(|w| w.contains(day.weekday()));
+            if daily && today {
+                let (minutes, services) = out.entry(order).or_default();
+                *minutes += i64::from(per) * i64::from(times);
+                let service = ServiceId::new(service);
+                if !services.contains(&service) {
+                    services.push(service);
+                }
+            }
         }
     }
-    services.dedup();
-    Ok((minutes, services))
+    Ok(out)
 }

@@ -75,11 +75,7 @@ pub fn derive_all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Derived, StoreEr
     for m in municipality::list(c)? {
         let today = crate::domain::local_date(now, m.tz().unwrap_or(crate::domain::STOCKHOLM));
         for day in [today, today + chrono::Days::new(1)] {
-            let d = derive(c, &m, day, now)?;
-            out.created += d.created;
-            out.updated += d.updated;
-            out.unchanged += d.unchanged;
-            out.removed += d.removed;
+            out += derive(c, &m, day, now)?;
         }
     }
     Ok(out)
