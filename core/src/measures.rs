@@ -13,7 +13,7 @@
 //! for it). Keep it so.
 
 use crate::db::municipality::Municipality;
-use crate::db::schema::{absence, authority_unit, client, provider, user_account};
+use crate::db::schema::{absence, authority_unit, client, provider};
 use crate::db::{DbConn, StoreError};
 use crate::domain::PersonalNumber;
 use crate::domain::continuity::{self, ContactShare, NATIONAL, National};
@@ -131,12 +131,7 @@ pub fn measures(
             client::provider_id,
         ))
         .load(c)?;
-    let units_of: HashMap<String, Option<String>> = user_account::table
-        .filter(user_account::municipality_id.eq(&m.id))
-        .select((user_account::id, user_account::authority_unit_id))
-        .load::<(String, Option<String>)>(c)?
-        .into_iter()
-        .collect();
+    let units_of = crate::report::units_of_users(c, &m.id)?;
     let unit_names: HashMap<String, String> = authority_unit::table
         .filter(authority_unit::municipality_id.eq(&m.id))
         .select((authority_unit::id, authority_unit::name))
@@ -164,10 +159,7 @@ pub fn measures(
             .provider_id
             .as_ref()
             .is_none_or(|p| Some(p.as_str()) == provider_id.as_deref())
-            && f.caseworker_id
-                .as_ref()
-                .is_none_or(|cw| Some(cw.as_str()) == caseworker.as_deref())
-            && f.unit_id.as_ref().is_none_or(|u| Some(u) == unit.as_ref());
+            && f.covers_caseworker(caseworker.as_deref(), unit.as_deref());
         if covered {
             who.insert(
                 id,

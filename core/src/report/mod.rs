@@ -36,6 +36,31 @@ pub struct Filter {
     pub caseworker_id: Option<UserId>,
 }
 
+impl Filter {
+    /// Whether a client with `caseworker` (in `unit`) is within the
+    /// filter's caseworker and unit.
+    pub fn covers_caseworker(&self, caseworker: Option<&str>, unit: Option<&str>) -> bool {
+        self.caseworker_id
+            .as_ref()
+            .is_none_or(|cw| Some(cw.as_str()) == caseworker)
+            && self.unit_id.as_deref().is_none_or(|u| Some(u) == unit)
+    }
+}
+
+/// Each user's authority unit, for the municipality's users: what a
+/// client's caseworker gives the client's unit in the reports.
+pub(crate) fn units_of_users(
+    c: &mut DbConn,
+    municipality_id: &str,
+) -> Result<HashMap<String, Option<String>>, StoreError> {
+    Ok(user_account::table
+        .filter(user_account::municipality_id.eq(municipality_id))
+        .select((user_account::id, user_account::authority_unit_id))
+        .load::<(String, Option<String>)>(c)?
+        .into_iter()
+        .collect())
+}
+
 /// One client's month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -6,7 +6,7 @@
 
 use super::Filter;
 use crate::db::municipality::Municipality;
-use crate::db::schema::{authority_unit, client, provider, user_account};
+use crate::db::schema::{authority_unit, client, provider};
 use crate::db::{DbConn, StoreError};
 use crate::domain::YearMonth;
 use crate::domain::punctuality::{MatchLimits, State};
@@ -117,12 +117,7 @@ pub fn punctuality(
     now: DateTime<Utc>,
     f: &Filter,
 ) -> Result<Punctuality, StoreError> {
-    let unit_of_caseworker: HashMap<String, Option<String>> = user_account::table
-        .filter(user_account::municipality_id.eq(&m.id))
-        .select((user_account::id, user_account::authority_unit_id))
-        .load::<(String, Option<String>)>(c)?
-        .into_iter()
-        .collect();
+    let unit_of_caseworker = super::units_of_users(c, &m.id)?;
     // Each client's caseworker and unit; a client outside the filter is
     // left out.
     let mut unit_of: HashMap<String, Option<String>> = HashMap::new();
@@ -134,12 +129,7 @@ pub fn punctuality(
         let unit = caseworker
             .as_ref()
             .and_then(|cw| unit_of_caseworker.get(cw).cloned().flatten());
-        let covered = f
-            .caseworker_id
-            .as_ref()
-            .is_none_or(|cw| Some(cw.as_str()) == caseworker.as_deref())
-            && f.unit_id.as_ref().is_none_or(|u| Some(u) == unit.as_ref());
-        if covered {
+        if f.covers_caseworker(caseworker.as_deref(), unit.as_deref()) {
             unit_of.insert(id, unit);
         }
     }
