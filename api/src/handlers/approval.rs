@@ -1,7 +1,7 @@
 //! The provider admin's desk (R6): a day's visits, approval day by day,
 //! corrections and voids with a reason, each visit's history, month locks.
 
-use super::visit::{VisitView, views};
+use super::visit::{VisitPlan, VisitView, views};
 use super::{Items, list};
 use crate::AppState;
 use crate::error::ApiError;
@@ -115,11 +115,34 @@ pub async fn day_visits(
 ) -> Result<HttpResponse, ApiError> {
     let provider = provider_admin(&p)?;
     let q = q.into_inner();
+    let now = state.clock.now();
     let items = state
         .db(move |c| {
             let staff = q.staff_id.map(|s| s.to_string());
             let visits = approval::day_visits(c, &provider, q.date, staff.as_deref())?;
-            views(c, visits)
+            let mut items = views(c, visits)?;
+            // Each visit with the plan it kept, when the day was planned.
+            let m = hemtid_core::db::municipality::get(c, &p.municipality_id)?;
+            let day = hemtid_core::evaluate::punctuality::day(
+                c,
+                &provider,
+                q.date,
+                now,
+                &hemtid_core::evaluate::punctuality::tolerances(&m.settings),
+                hemtid_core::domain::punctuality::MatchLimits::default(),
+            )?;
+            if !day.plans.is_empty() {
+                for item in &mut items {
+                    let id = item.visit.id.as_str();
+                    item.plan = Some(
+                        day.plans
+                            .iter()
+                            .find(|x| x.visits.iter().any(|v| v.as_str() == id))
+                            .map_or_else(VisitPlan::unplanned, VisitPlan::kept),
+                    );
+                }
+            }
+            Ok(items)
         })
         .await?;
     Ok(list(items))

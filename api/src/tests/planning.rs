@@ -560,3 +560,81 @@ async fn a_care_workers_signed_in_request_is_her_phones_contact_and_no_one_elses
     assert_eq!(seen.and_utc().to_rfc3339(), "2026-11-22T12:00:00+00:00");
     assert_eq!(contact(chef_id).await, None);
 }
+
+#[actix_web::test]
+async fn the_providers_day_of_visits_names_the_plan_each_kept_or_says_unplanned() {
+    let t = planning().await;
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    let anna = t.ctx.login("demo.anna", seed::DEMO_PASSWORD).await;
+    let body = json!({"whole_days": true, "plans": [t.plan("morning", "07:00", "07:30")]});
+    t.ctx
+        .call(Method::PUT, &t.path(&t.jakobsberg), Some(&chef), Some(body))
+        .await
+        .ok(StatusCode::OK);
+    // Anna comes 10 minutes after the latest start and stays 25 of the 30
+    // minutes; later she makes a visit nobody planned. The day before was
+    // not planned at all.
+    for (kind, at) in [
+        ("check-in", "2026-11-22T07:40:00Z"),
+        ("check-out", "2026-11-22T08:05:00Z"),
+        ("check-in", "2026-11-22T10:00:00Z"),
+        ("check-out", "2026-11-22T10:20:00Z"),
+        ("check-in", "2026-11-21T10:00:00Z"),
+        ("check-out", "2026-11-21T10:20:00Z"),
+    ] {
+        let mut body = json!({"event_id": uuid::Uuid::new_v4(), "client_id": t.lisa, "occurred_at": at,
+                              "method": "nfc", "tag_uid": "t"});
+        if kind == "check-out" {
+            body["services"] = json!([{"code": "O-Tillsyn"}]);
+        }
+        t.ctx
+            .call(
+                Method::POST,
+                &format!("/api/v1/visits/{kind}"),
+                Some(&anna),
+                Some(body),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+    }
+    let day = |d: &str| format!("/api/v1/provider/visits?date={d}");
+    let r = t
+        .ctx
+        .call(Method::GET, &day("2026-11-22"), Some(&chef), None)
+        .await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    let kept = &items[0]["plan"];
+    assert_eq!(kept["result"], "kept");
+    assert_eq!(kept["planner_ref"], "morning");
+    assert_eq!(kept["plan_state"], "done");
+    assert_eq!(kept["started_late_minutes"], 10);
+    assert_eq!(kept["shorter_by_minutes"], 5);
+    assert_eq!(items[1]["plan"]["result"], "unplanned");
+    assert!(items[1]["plan"]["planned_visit_id"].is_null());
+    // The plan's side names the same visit.
+    let r = t
+        .ctx
+        .call(
+            Method::GET,
+            &format!("{}?date=2026-11-22", t.path(&t.jakobsberg)),
+            Some(&chef),
+            None,
+        )
+        .await;
+    let d = r.ok(StatusCode::OK);
+    assert_eq!(d["items"][0]["visit_ids"], json!([items[0]["id"]]));
+    assert_eq!(d["unplanned_visit_ids"], json!([items[1]["id"]]));
+    assert_eq!(kept["planned_visit_id"], d["items"][0]["id"]);
+    // A day without plans says nothing of them.
+    let r = t
+        .ctx
+        .call(Method::GET, &day("2026-11-21"), Some(&chef), None)
+        .await;
+    let items = r.ok(StatusCode::OK)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert!(items[0].get("plan").is_none(), "{}", items[0]);
+}

@@ -14,7 +14,7 @@ pub(crate) use context::Ctx;
 pub use input::{CheckInInput, CheckOutInput, DeclinedInput, EntryInput};
 pub(crate) use record::{check_in, check_out, declined, entry};
 use view::respond;
-pub use view::{RecordedView, VisitView};
+pub use view::{RecordedView, VisitPlan, VisitView};
 pub(crate) use view::{recorded_view, views};
 
 use crate::AppState;

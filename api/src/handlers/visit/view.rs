@@ -24,6 +24,70 @@ pub struct VisitView {
     /// Whose time it is: one client with 100, or co-habiting clients.
     pub shares: Vec<ShareView>,
     pub services: Vec<ServiceView>,
+    /// How the visit answers its provider's plan of the day: given in the
+    /// provider's list of a day's visits when the provider planned that
+    /// day; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<VisitPlan>,
+}
+
+/// Whether a visit kept a plan of its planned day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitPlanResult {
+    /// It kept the planned visit named.
+    Kept,
+    /// Its provider planned the day and it kept no plan.
+    Unplanned,
+}
+
+/// How a visit answers its provider's plan of the day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitPlan {
+    pub result: VisitPlanResult,
+    pub planned_visit_id: Option<String>,
+    /// The planning system's own id of the plan kept.
+    pub planner_ref: Option<String>,
+    /// The kept plan's state now: `in_progress`, `done`, or `late` while
+    /// a double-staffed plan waits for its second care worker.
+    #[schema(example = "done")]
+    pub plan_state: Option<String>,
+    /// Minutes after the plan's latest start the first check-in came
+    /// (negative: in the window).
+    pub started_late_minutes: Option<i64>,
+    /// Minutes before the plan's earliest start the first check-in came.
+    pub started_early_minutes: Option<i64>,
+    /// Minutes shorter than the plan's expected length.
+    pub shorter_by_minutes: Option<i64>,
+}
+
+impl VisitPlan {
+    /// The plan `x` kept by the visit.
+    pub fn kept(x: &hemtid_core::evaluate::punctuality::PlanAt) -> Self {
+        let minutes = |d: chrono::Duration| d.num_minutes();
+        VisitPlan {
+            result: VisitPlanResult::Kept,
+            planned_visit_id: Some(x.plan.id.to_string()),
+            planner_ref: Some(x.plan.plan.planner_ref.clone()),
+            plan_state: Some(x.standing.state.as_str().to_string()),
+            started_late_minutes: x.standing.started_late.map(minutes),
+            started_early_minutes: x.standing.started_early.map(minutes),
+            shorter_by_minutes: x.standing.shorter_by.map(minutes),
+        }
+    }
+
+    /// A visit that kept no plan of a planned day.
+    pub fn unplanned() -> Self {
+        VisitPlan {
+            result: VisitPlanResult::Unplanned,
+            planned_visit_id: None,
+            planner_ref: None,
+            plan_state: None,
+            started_late_minutes: None,
+            started_early_minutes: None,
+            shorter_by_minutes: None,
+        }
+    }
 }
 
 /// A client's share of a visit.
@@ -107,6 +171,7 @@ fn views_of(
                     minutes: hemtid_core::domain::performed::minutes(i64::from(s.seconds)),
                 })
                 .collect(),
+            plan: None,
         })
         .collect())
 }
