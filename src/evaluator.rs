@@ -5,11 +5,12 @@
 //! a schedule and whenever the local date changes, for what time alone
 //! changes (a month closing, a visit left open, the pace).
 //!
-//! Planned visits are evaluated every minute, at the instant the next plan
-//! becomes late, missed or due for escalation, as soon as plans are sent
-//! or changed, and as soon as an event arrives for a client with an open
-//! late or missed alert (so the alert resolves within a tick of the
-//! check-in).
+//! Planned visits are evaluated every minute, and within a tick of the
+//! instant any plan is due to be judged (`planned_visit.due_at`): when it
+//! becomes late, missed or due for escalation, and at once when a visit of
+//! its client is recorded, corrected or voided, an alert of it is
+//! acknowledged, or it is sent again (so an alert resolves within a tick
+//! of the check-in). A plan removed resolves its alerts as it goes.
 
 use crate::background::Background;
 use hemtid_core::db::Pool;
@@ -83,11 +84,6 @@ fn run(pool: &Pool, interval: Duration, stop: &AtomicBool) {
 struct Punctuality {
     /// The next run; `None` before the first.
     next: Option<chrono::DateTime<chrono::Utc>>,
-    /// The latest arrival of an event for a client with an open alert,
-    /// as read before the last run.
-    arrival: Option<chrono::NaiveDateTime>,
-    /// The latest change of the plans, as read before the last run.
-    plans: Option<chrono::NaiveDateTime>,
     /// When plans were last derived from the orders, and the latest
     /// change of the orders and settings read before it.
     derived: Option<(chrono::DateTime<chrono::Utc>, Option<chrono::NaiveDateTime>)>,
@@ -99,20 +95,16 @@ struct Punctuality {
 impl Punctuality {
     fn tick(&mut self, conn: &mut hemtid_core::db::DbConn, now: chrono::DateTime<chrono::Utc>) {
         self.derive(conn, now);
-        // Read before the run: what arrives or changes while it runs is
-        // newer than these, and brings the next run forward.
-        let arrival = last_arrival(conn, now);
-        let plans = hemtid_core::db::planned_visit::last_change(conn).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "evaluator: the plans' last change unread");
+        let next_due = hemtid_core::db::planned_visit::next_due(conn).unwrap_or_else(|e| {
+            // The minute's run still comes; only the cue is lost.
+            tracing::warn!(error = %e, "evaluator: the plans' next instant unread");
             None
         });
         let due =
-            self.next.is_none_or(|n| now >= n) || arrival > self.arrival || plans > self.plans;
+            self.next.is_none_or(|n| now >= n) || next_due.is_some_and(|d| d <= now.naive_utc());
         if !due {
             return;
         }
-        self.arrival = self.arrival.max(arrival);
-        self.plans = self.plans.max(plans);
         let every = chrono::Duration::from_std(PUNCTUALITY).unwrap_or_default();
         match evaluate::visit_alerts::all(conn, now) {
             Ok(live) => {
@@ -180,30 +172,6 @@ impl Punctuality {
     }
 }
 
-/// The latest arrival of an event for a client with an open late or
-/// missed alert (`None` when there are none).
-fn last_arrival(
-    conn: &mut hemtid_core::db::DbConn,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<chrono::NaiveDateTime> {
-    let read = |conn: &mut hemtid_core::db::DbConn| {
-        let open = hemtid_core::db::alert::open_of_plans_everywhere(conn)?;
-        if open.is_empty() {
-            return Ok(None);
-        }
-        let clients: Vec<&str> = open.iter().map(|(_, c)| c.as_str()).collect();
-        // A check-in keeping a plan of today or yesterday happened within
-        // the last two days.
-        let since = (now - chrono::Duration::days(2)).naive_utc();
-        hemtid_core::db::visit_event::last_arrival(conn, &clients, since)
-    };
-    read(conn).unwrap_or_else(|e: hemtid_core::db::StoreError| {
-        // The minute's run still comes; only the cue is lost.
-        tracing::warn!(error = %e, "evaluator: the arrivals for open alerts unread");
-        None
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,14 +221,23 @@ mod tests {
             staff: Vec::new(),
         };
         planned_visit::store(&mut c, &provider, &[plan], false, now.naive_utc()).unwrap();
+        let day = local_date(latest - chrono::Duration::minutes(30), STOCKHOLM);
+        let plan_id = planned_visit::for_day(&mut c, &provider, day)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.plan.planner_ref == "late")
+            .unwrap()
+            .id;
         let tick = now + chrono::Duration::milliseconds(150);
         assert!(tick < first);
         live.tick(&mut c, tick);
-        let open = alert::open_of_plans_index(&mut c, &m.id).unwrap();
+        let ids = [plan_id.as_str()];
+        let open = alert::open_of_plans(&mut c, &ids).unwrap();
         assert_eq!(
             open.iter().map(|a| a.kind).collect::<Vec<_>>(),
             [AlertKind::VisitLate]
         );
+        assert_eq!(open[0].municipality_id, m.id);
     }
 
     /// Switching `plans_from_orders` on derives tomorrow's plans at the

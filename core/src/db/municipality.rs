@@ -202,5 +202,7 @@ pub fn update(
         ))
         .execute(conn)?;
     one_row(n)?;
+    // The plans' thresholds may have moved.
+    super::planned_visit::mark_municipality_due(conn, id)?;
     get(conn, id)
 }

@@ -76,7 +76,7 @@ struct Row {
 }
 
 /// What storing a batch of plans did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     pub created: usize,
     pub updated: usize,
@@ -84,6 +84,8 @@ pub struct Stored {
     /// Plans of the batch's days that the batch no longer holds (only
     /// when the days are replaced whole).
     pub removed: usize,
+    /// Their ids (their open alerts are to be resolved).
+    pub removed_ids: Vec<PlannedVisitId>,
 }
 
 /// Stores a provider's plans by their planner references: a new reference
@@ -129,6 +131,7 @@ pub fn store(
                             planned_visit::expected_minutes.eq(new.expected_minutes),
                             planned_visit::double_staffing.eq(new.double_staffing),
                             planned_visit::settled_at.eq(None::<NaiveDateTime>),
+                            planned_visit::due_at.eq(Some(AT_ONCE)),
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
@@ -154,6 +157,7 @@ pub fn store(
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
+                            planned_visit::due_at.eq(Some(new.latest_start)),
                             planned_visit::created_at.eq(at),
                             planned_visit::updated_at.eq(at),
                         ))
@@ -175,6 +179,7 @@ pub fn store(
                     if !sent.contains(r.as_str()) {
                         diesel::delete(planned_visit::table.find(&id)).execute(c)?;
                         out.removed += 1;
+                        out.removed_ids.push(id);
                     }
                 }
             }
@@ -299,63 +304,188 @@ fn with_lists_of(
         .collect())
 }
 
-/// The latest time any plan was stored or changed (the evaluator's cue
-/// to look at the plans again before the minute is up).
-pub fn last_change(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(planned_visit::table
-        .select(diesel::dsl::max(planned_visit::updated_at))
-        .first(c)?)
-}
+/// The `due_at` of a plan that is to be judged at once, whatever the
+/// clock says: 1970-01-01 00:00.
+pub const AT_ONCE: NaiveDateTime = chrono::DateTime::UNIX_EPOCH.naive_utc();
 
-/// A plan not yet settled, as the minute's evaluation first sees it.
+/// A plan whose instant to be judged has come, as the minute's
+/// evaluation first sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct Unsettled {
+pub struct Due {
     pub id: PlannedVisitId,
     pub client_id: ClientId,
     pub local_date: NaiveDate,
     pub settled_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
 }
 
-/// The plans of a municipality on `days` not yet settled whose latest
-/// start is at or before `until`.
-pub fn unsettled(
+/// The plans of a municipality on `days` whose instant to be judged is at
+/// or before `at` (read by the partial index on `due_at`).
+pub fn due(
     c: &mut DbConn,
     municipality_id: &str,
     days: &[NaiveDate],
-    until: NaiveDateTime,
-) -> Result<Vec<Unsettled>, StoreError> {
+    at: NaiveDateTime,
+) -> Result<Vec<Due>, StoreError> {
     use super::schema::provider;
     Ok(planned_visit::table
         .inner_join(provider::table)
         .filter(provider::municipality_id.eq(municipality_id))
+        .filter(planned_visit::due_at.le(at))
         .filter(planned_visit::local_date.eq_any(days))
-        .filter(planned_visit::settled_at.is_null())
-        .filter(planned_visit::latest_start.le(until))
         .select((
             planned_visit::id,
             planned_visit::client_id,
             planned_visit::local_date,
             planned_visit::settled_at,
+            planned_visit::due_at,
         ))
         .load(c)?)
 }
 
-/// The earliest latest start after `after` of a plan on `days` not yet
-/// settled: no plan becomes late before it.
-pub fn next_latest_start(
+/// Sets each plan's next instant to be judged, `(id, read, next)`: only
+/// where it still holds what the run read, so a visit or an
+/// acknowledgement that asked for the plan meanwhile is not overwritten.
+/// Grouped by the pair of instants (a municipality's plans share few).
+pub fn set_due(
+    c: &mut DbConn,
+    plans: &[(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)],
+) -> Result<usize, StoreError> {
+    type Pair = (Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let mut by: HashMap<Pair, Vec<&str>> = HashMap::new();
+    for (id, read, next) in plans {
+        if read != next {
+            by.entry((*read, *next)).or_default().push(id);
+        }
+    }
+    let mut n = 0;
+    for ((read, next), ids) in by {
+        for chunk in ids.chunks(CHUNK) {
+            let q = planned_visit::table.filter(planned_visit::id.eq_any(chunk));
+            n += match read {
+                Some(r) => diesel::update(q.filter(planned_visit::due_at.eq(r)))
+                    .set(planned_visit::due_at.eq(next))
+                    .execute(c)?,
+                None => diesel::update(q.filter(planned_visit::due_at.is_null()))
+                    .set(planned_visit::due_at.eq(next))
+                    .execute(c)?,
+            };
+        }
+    }
+    Ok(n)
+}
+
+/// Asks for the plans `ids` to be judged at once.
+pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
+            .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+            .execute(c)?;
+    }
+    Ok(n)
+}
+
+/// Asks for every plan of `clients` on the local days `from..=to` to be
+/// judged at once: a visit of theirs was recorded, corrected or voided.
+/// One statement per 5,000 clients, by the index on client and day.
+pub fn mark_clients_due(
+    c: &mut DbConn,
+    clients: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in clients.chunks(CHUNK) {
+        n += diesel::update(
+            planned_visit::table
+                .filter(planned_visit::client_id.eq_any(chunk))
+                .filter(planned_visit::local_date.between(from, to))
+                .filter(
+                    planned_visit::due_at
+                        .is_null()
+                        .or(planned_visit::due_at.ne(AT_ONCE)),
+                ),
+        )
+        .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+        .execute(c)?;
+    }
+    Ok(n)
+}
+
+/// Asks for every plan of a municipality that may still change to be
+/// judged at once: its tolerances or escalation time changed.
+pub fn mark_municipality_due(c: &mut DbConn, municipality_id: &str) -> Result<usize, StoreError> {
+    use super::schema::provider;
+    let providers = provider::table
+        .filter(provider::municipality_id.eq(municipality_id))
+        .select(provider::id);
+    Ok(diesel::update(
+        planned_visit::table
+            .filter(planned_visit::provider_id.eq_any(providers))
+            .filter(
+                planned_visit::settled_at
+                    .is_null()
+                    .or(planned_visit::due_at.is_not_null()),
+            ),
+    )
+    .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+    .execute(c)?)
+}
+
+/// Of a municipality's plans whose instant has come but whose day the
+/// run does not judge: those before `first` are no longer judged (their
+/// instant is cleared), those after `last` wait for their latest start.
+pub fn put_off_other_days(
     c: &mut DbConn,
     municipality_id: &str,
-    days: &[NaiveDate],
+    first: NaiveDate,
+    last: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    use super::schema::provider;
+    let providers = || {
+        provider::table
+            .filter(provider::municipality_id.eq(municipality_id))
+            .select(provider::id)
+    };
+    let before = diesel::update(
+        planned_visit::table
+            .filter(planned_visit::due_at.le(at))
+            .filter(planned_visit::local_date.lt(first))
+            .filter(planned_visit::provider_id.eq_any(providers())),
+    )
+    .set(planned_visit::due_at.eq(None::<NaiveDateTime>))
+    .execute(c)?;
+    let after = diesel::update(
+        planned_visit::table
+            .filter(planned_visit::due_at.le(at))
+            .filter(planned_visit::local_date.gt(last))
+            .filter(planned_visit::provider_id.eq_any(providers())),
+    )
+    .set(planned_visit::due_at.eq(planned_visit::latest_start.nullable()))
+    .execute(c)?;
+    Ok(before + after)
+}
+
+/// The earliest instant after `after` any plan is to be judged (the first
+/// entry of the partial index past it).
+pub fn next_due_after(
+    c: &mut DbConn,
     after: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, StoreError> {
-    use super::schema::provider;
     Ok(planned_visit::table
-        .inner_join(provider::table)
-        .filter(provider::municipality_id.eq(municipality_id))
-        .filter(planned_visit::local_date.eq_any(days))
-        .filter(planned_visit::settled_at.is_null())
-        .filter(planned_visit::latest_start.gt(after))
-        .select(diesel::dsl::min(planned_visit::latest_start))
+        .filter(planned_visit::due_at.gt(after))
+        .select(diesel::dsl::min(planned_visit::due_at))
+        .first(c)?)
+}
+
+/// The earliest instant any plan is to be judged (the evaluator's cue:
+/// one read of the partial index).
+pub fn next_due(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(planned_visit::table
+        .filter(planned_visit::due_at.is_not_null())
+        .select(diesel::dsl::min(planned_visit::due_at))
         .first(c)?)
 }
 
@@ -407,14 +537,14 @@ pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, 
 
 /// Deletes the provider's plans derived from the orders on `days` whose
 /// reference is not in `keep`; with `after`, only those whose latest
-/// start is later (a past plan is the day's history). Returns how many.
+/// start is later (a past plan is the day's history). Returns their ids.
 pub fn remove_derived(
     c: &mut DbConn,
     provider_id: &str,
     days: &[NaiveDate],
     keep: &std::collections::HashSet<&str>,
     after: Option<NaiveDateTime>,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<PlannedVisitId>, StoreError> {
     let mut q = planned_visit::table
         .filter(planned_visit::provider_id.eq(provider_id))
         .filter(planned_visit::local_date.eq_any(days))
@@ -425,13 +555,15 @@ pub fn remove_derived(
         q = q.filter(planned_visit::latest_start.gt(t));
     }
     let found: Vec<(PlannedVisitId, String)> = q.load(c)?;
-    let mut n = 0;
+    let mut gone = Vec::new();
     for (id, r) in found {
-        if !keep.contains(r.as_str()) {
-            n += diesel::delete(planned_visit::table.find(&id)).execute(c)?;
+        if !keep.contains(r.as_str())
+            && diesel::delete(planned_visit::table.find(&id)).execute(c)? > 0
+        {
+            gone.push(id);
         }
     }
-    Ok(n)
+    Ok(gone)
 }
 
 /// A provider's plans of a local day, by latest start.

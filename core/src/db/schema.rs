@@ -844,6 +844,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         settled_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
     }
 }
 

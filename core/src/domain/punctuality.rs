@@ -247,6 +247,11 @@ pub struct Standing {
     /// was before the plan became late: a check-in may be waiting offline
     /// on it (shown with the alert).
     pub offline_since: Option<DateTime<Utc>>,
+    /// The earliest instant after `now` at which time alone may change
+    /// this standing: the plan's thresholds while too few have come, and
+    /// a kept visit's start or end coming within the accepted clock skew.
+    /// `None`: only a visit recorded or changed can.
+    pub next_change: Option<DateTime<Utc>>,
 }
 
 /// Where plan `p`, kept by `kept` (from [`match_visits`]), stands at `now`.
@@ -312,12 +317,23 @@ pub fn state(
             .copied(),
         _ => None,
     };
+    let skew = Duration::seconds(super::MAX_SKEW_SECONDS);
+    let mut times: Vec<DateTime<Utc>> = kept
+        .iter()
+        .flat_map(|v| [v.begun(), v.ended_at])
+        .flatten()
+        .map(|t| t - skew)
+        .collect();
+    if !enough {
+        times.extend([tolerances.late_at(p), tolerances.missed_at(p)]);
+    }
     Standing {
         state,
         started_late,
         started_early,
         shorter_by,
         offline_since,
+        next_change: times.into_iter().filter(|t| *t > now).min(),
     }
 }
 
@@ -370,6 +386,40 @@ mod tests {
         assert_eq!(standing(&p, &[], t(8, 45)).state, State::Late);
         assert_eq!(standing(&p, &[], t(9, 14)).state, State::Late);
         assert_eq!(standing(&p, &[], t(9, 15)).state, State::Missed);
+    }
+
+    #[test]
+    fn the_next_change_is_the_next_threshold_or_a_visit_coming_within_the_skew() {
+        // Late from 08:45, missed from 09:15.
+        let p = plan("lisa", (8, 0), (8, 30), 45);
+        let next = |kept: &[&Performed], now| standing(&p, kept, now).next_change;
+        assert_eq!(next(&[], t(8, 40)), Some(t(8, 45)));
+        assert_eq!(next(&[], t(8, 45)), Some(t(9, 15)));
+        assert_eq!(next(&[], t(9, 15)), None, "missed: only a visit changes it");
+        // Checked in, not out: only the check-out changes it.
+        let open = visit(&["lisa"], "anna", (8, 10), None);
+        assert_eq!(next(&[&open], t(8, 40)), None);
+        // A check-out stamped by a fast clock 5 minutes ahead: done when it
+        // is within the skew, now already.
+        let ahead = visit(&["lisa"], "anna", (8, 10), Some((8, 55)));
+        assert_eq!(standing(&p, &[&ahead], t(8, 50)).state, State::Done);
+        // A check-in stamped 15 minutes ahead arrives in 5 minutes.
+        let later = visit(&["lisa"], "anna", (9, 5), None);
+        assert_eq!(next(&[&later], t(8, 50)), Some(t(8, 55)));
+        // Double staffing with one of two come: still the thresholds.
+        let mut two = plan("lisa", (8, 0), (8, 30), 45);
+        two.double_staffing = true;
+        assert_eq!(
+            state(
+                &two,
+                &[&open],
+                t(8, 40),
+                &Tolerances::default(),
+                &HashMap::new()
+            )
+            .next_change,
+            Some(t(8, 45))
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::punctuality::{self, PlanAt, planned, tolerances};
 use crate::db::alert::{self, Alert, Finding};
 use crate::db::municipality::{self, Municipality};
 use crate::db::{DbConn, StoreError, client, planned_visit};
-use crate::domain::punctuality::{MatchLimits, Planned, Standing, State, Tolerances};
+use crate::domain::punctuality::{MatchLimits, Planned, State, Tolerances};
 use crate::domain::{YearMonth, local_date};
 use crate::model::AlertKind;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -59,13 +59,14 @@ pub fn all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Live, StoreError> {
 }
 
 /// A municipality's planned visits of today and yesterday (local) at
-/// `now`, in one transaction. Only the plans whose state may still change
-/// are matched against the visits: those not yet settled whose latest
-/// start has come, and the unsettled ones with an alert that is not
-/// resolved; each with every plan of its client on its day, so a visit
-/// keeps the plan it keeps on the whole day. A settled plan with an open
-/// alert is only looked at when its escalation is due or has been
-/// answered by an acknowledgement.
+/// `now`, in one transaction. Only the plans whose instant to be judged
+/// has come are read (`planned_visit.due_at`): the instant one becomes
+/// late, missed or due for escalation, or at once when a visit of its
+/// client was recorded, corrected or voided, one of its alerts was
+/// acknowledged, the plan was sent again or the tolerances changed. Each
+/// is matched with every plan of its client on its day, so a visit keeps
+/// the plan it keeps on the whole day; each gets its next instant, or
+/// none when only such a change can alter its alerts.
 pub fn of_municipality(
     c: &mut DbConn,
     m: &Municipality,
@@ -81,139 +82,111 @@ pub fn of_municipality(
         let at = now.naive_utc();
         let tol = tolerances(&m.settings);
         let limits = MatchLimits::default();
-        let due = planned_visit::unsettled(c, &m.id, &days, at)?;
-        let index = alert::open_of_plans_index(c, &m.id)?;
-        let mut looked: BTreeSet<String> = due.iter().map(|u| u.id.to_string()).collect();
-        let mut clients: BTreeSet<String> = due.iter().map(|u| u.client_id.to_string()).collect();
-        let mut on: BTreeSet<chrono::NaiveDate> = due.iter().map(|u| u.local_date).collect();
-        // Per plan with open alerts: whether one stands acknowledged, and
-        // whether the caseworker has been told.
-        let mut by_plan: HashMap<&str, (bool, bool)> = HashMap::new();
-        for a in &index {
-            let Some(plan) = a.plan.as_ref() else {
-                continue;
-            };
-            let e = by_plan.entry(plan.as_str()).or_default();
-            e.0 |= a.state == crate::model::AlertState::Acknowledged;
-            e.1 |= a.kind == AlertKind::VisitNotAcknowledged;
-        }
-        // The open alerts read whole: those of unsettled plans (matched
-        // again), of settled ones whose escalation is due or answered, and
-        // of plans that are gone.
-        let mut settled_due: BTreeSet<&str> = BTreeSet::new();
-        let mut whole: Vec<&str> = Vec::new();
-        for a in &index {
-            let Some(plan) = a.plan.as_ref() else {
-                continue;
-            };
-            match (a.local_date, a.settled_at) {
-                (Some(day), None) => {
-                    looked.insert(plan.to_string());
-                    if let Some(cl) = &a.client_id {
-                        clients.insert(cl.to_string());
-                    }
-                    on.insert(day);
-                    whole.push(a.id.as_str());
-                }
-                (Some(_), Some(_)) => {
-                    let (acked, told) = by_plan.get(plan.as_str()).copied().unwrap_or_default();
-                    if acked == told {
-                        settled_due.insert(plan.as_str());
-                        whole.push(a.id.as_str());
-                    }
-                }
-                (None, _) => whole.push(a.id.as_str()),
+        planned_visit::put_off_other_days(c, &m.id, days[0], days[1], at)?;
+        let due = planned_visit::due(c, &m.id, &days, at)?;
+        if !due.is_empty() {
+            let ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
+            let mut open: HashMap<(String, AlertKind), Alert> = alert::open_of_plans(c, &ids)?
+                .into_iter()
+                .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
+                .collect();
+            // Acknowledged ever (a late alert acknowledged, then resolved
+            // when the visit was missed, counts).
+            let acked = alert::acknowledged_plans(c, &ids)?;
+            let clients: BTreeSet<&str> = due.iter().map(|d| d.client_id.as_str()).collect();
+            let clients: Vec<&str> = clients.into_iter().collect();
+            let on: BTreeSet<chrono::NaiveDate> = due.iter().map(|d| d.local_date).collect();
+            let on: Vec<chrono::NaiveDate> = on.into_iter().collect();
+            let read: HashMap<&str, &planned_visit::Due> =
+                due.iter().map(|d| (d.id.as_str(), d)).collect();
+            let plans = planned_visit::of_clients(c, &clients, &on)?;
+            let mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
+                .into_iter()
+                .filter(|x| read.contains_key(x.plan.id.as_str()))
+                .collect();
+            let settled: BTreeSet<&str> = due
+                .iter()
+                .filter(|d| d.settled_at.is_some())
+                .map(|d| d.id.as_str())
+                .collect();
+            let (live, next) = judge(c, m, tz, &mine, &mut open, &acked, &settled, now)?;
+            out.add(live);
+            // Settled: done, or past every threshold and the last start a
+            // visit may keep it by (the provider's day shows it so).
+            let settle: Vec<&str> = mine
+                .iter()
+                .filter(|x| !settled.contains(x.plan.id.as_str()))
+                .filter(|x| {
+                    let p = planned(&x.plan);
+                    x.standing.state == State::Done
+                        || (now >= tol.missed_at(&p) && now > p.latest_start + limits.late)
+                })
+                .map(|x| x.plan.id.as_str())
+                .collect();
+            planned_visit::settle(c, &settle, at)?;
+            let dues: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mine
+                .iter()
+                .zip(&next)
+                .map(|(x, n)| {
+                    let id = x.plan.id.as_str();
+                    let was = read.get(id).and_then(|d| d.due_at);
+                    (id, was, n.map(|t| t.naive_utc()))
+                })
+                .collect();
+            planned_visit::set_due(c, &dues)?;
+            // A due plan the standings did not return (none: each is its
+            // client's on its day) is not asked for again.
+            let judged: BTreeSet<&str> = mine.iter().map(|x| x.plan.id.as_str()).collect();
+            let lost: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = due
+                .iter()
+                .filter(|d| !judged.contains(d.id.as_str()))
+                .map(|d| (d.id.as_str(), d.due_at, None))
+                .collect();
+            planned_visit::set_due(c, &lost)?;
+            for n in next.into_iter().flatten() {
+                out.next_at(n, now);
             }
         }
-        let mut open: HashMap<(String, AlertKind), Alert> = alert::by_ids(c, &whole)?
-            .into_iter()
-            .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
-            .collect();
-        // Acknowledged ever (a late alert acknowledged, then resolved when
-        // the visit was missed, counts): read for the unsettled plans.
-        let unsettled_open: Vec<&str> = index
-            .iter()
-            .filter(|a| a.local_date.is_some() && a.settled_at.is_none())
-            .filter_map(|a| a.plan.as_ref().map(|p| p.as_str()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut acked = alert::acknowledged_plans(c, &unsettled_open)?;
-        for (plan, (ack, _)) in &by_plan {
-            if *ack {
-                acked.insert(plan.to_string());
-            }
-        }
-        let settled_due: Vec<&str> = settled_due.into_iter().collect();
-        let clients: Vec<&str> = clients.iter().map(String::as_str).collect();
-        let on: Vec<chrono::NaiveDate> = on.into_iter().collect();
-        let plans = planned_visit::of_clients(c, &clients, &on)?;
-        let mut mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
-            .into_iter()
-            .filter(|x| looked.contains(x.plan.id.as_str()))
-            .collect();
-        let settled = mine.len();
-        // A settled plan with an open alert was missed (a done one's were
-        // resolved when it was done): its standing is not read again.
-        for plan in planned_visit::by_ids(c, &settled_due)? {
-            looked.insert(plan.id.to_string());
-            mine.push(PlanAt {
-                plan,
-                standing: Standing {
-                    state: State::Missed,
-                    started_late: None,
-                    started_early: None,
-                    shorter_by: None,
-                    offline_since: None,
-                },
-                visits: Vec::new(),
-            });
-        }
-        let (fresh, old) = mine.split_at(settled);
-        out.add(judge(c, m, tz, fresh, &mut open, &acked, false, now)?);
-        out.add(judge(c, m, tz, old, &mut open, &acked, true, now)?);
-        // Settled: done, or past every threshold and the last start a
-        // visit may keep it by.
-        let settle: Vec<&str> = fresh
-            .iter()
-            .filter(|x| {
-                let p = planned(&x.plan);
-                x.standing.state == State::Done
-                    || (now >= tol.missed_at(&p) && now > p.latest_start + limits.late)
-            })
-            .map(|x| x.plan.id.as_str())
-            .collect();
-        planned_visit::settle(c, &settle, at)?;
-        // Alerts whose plans are gone (replaced or removed by the planning
-        // system) are resolved.
-        let gone: BTreeSet<&str> = index
-            .iter()
-            .filter(|a| a.local_date.is_none())
-            .filter_map(|a| a.plan.as_ref().map(|p| p.as_str()))
-            .collect();
-        for ((plan, _), a) in &open {
-            if gone.contains(plan.as_str()) {
-                out.evaluation.count(alert::resolve_as(
-                    c,
-                    a,
-                    "Det planerade besöket har tagits bort ur planeringen.",
-                    &json!({ "planned_visit_id": plan }),
-                    "",
-                    at,
-                )?);
-            }
-        }
-        if let Some(next) = planned_visit::next_latest_start(c, &m.id, &days, at)? {
+        if let Some(next) = planned_visit::next_due_after(c, at)? {
             out.next_at(next.and_utc(), now);
         }
         Ok(out)
     })
 }
 
+/// Resolves the open alerts of the plans `ids`, removed by the planning
+/// system or by the derivation from the orders (in the transaction that
+/// removes them).
+pub fn resolve_removed(
+    c: &mut DbConn,
+    ids: &[crate::model::PlannedVisitId],
+    now: DateTime<Utc>,
+) -> Result<Evaluation, StoreError> {
+    let mut out = Evaluation::default();
+    let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+    for a in alert::open_of_plans(c, &ids)? {
+        let plan = a.planned_visit_id.clone();
+        out.count(alert::resolve_as(
+            c,
+            &a,
+            "Det planerade besöket har tagits bort ur planeringen.",
+            &json!({ "planned_visit_id": plan }),
+            "",
+            now.naive_utc(),
+        )?);
+    }
+    Ok(out)
+}
+
+/// A plan's next instant to be judged, if time alone may change it.
+type Next = Option<DateTime<Utc>>;
+
 /// The alerts of the plans `plans` at `now`: raised, resolved or
-/// escalated. `open` holds the alerts not resolved, by plan and kind;
+/// escalated; and each plan's next instant to be judged (`None`: only a
+/// visit, an acknowledgement or a change of the plan can alter its
+/// alerts). `open` holds the alerts not resolved, by plan and kind;
 /// those of these plans are taken out of it. `acked` holds the plans with
-/// an alert a person has acknowledged. `settled`: the plans' missed
+/// an alert a person has acknowledged. `settled`: the plans whose missed
 /// alerts stand as they are.
 #[allow(clippy::too_many_arguments)]
 fn judge(
@@ -223,12 +196,13 @@ fn judge(
     plans: &[PlanAt],
     open: &mut HashMap<(String, AlertKind), Alert>,
     acked: &BTreeSet<String>,
-    settled: bool,
+    settled: &BTreeSet<&str>,
     now: DateTime<Utc>,
-) -> Result<Live, StoreError> {
+) -> Result<(Live, Vec<Next>), StoreError> {
     let tol = tolerances(&m.settings);
     let escalation = Duration::minutes(i64::from(m.settings.visit_escalation_minutes));
     let mut out = Live::default();
+    let mut nexts = Vec::with_capacity(plans.len());
     let clients: Vec<&str> = plans
         .iter()
         .map(|p| p.plan.plan.client_id.as_str())
@@ -242,6 +216,14 @@ fn judge(
         let late = open.remove(&(id.clone(), AlertKind::VisitLate));
         let missed = open.remove(&(id.clone(), AlertKind::VisitMissed));
         let escalated = open.remove(&(id.clone(), AlertKind::VisitNotAcknowledged));
+        // Time alone changes the standing next at `next_change`; the
+        // escalation is added below.
+        let mut next: Option<DateTime<Utc>> = x.standing.next_change;
+        let mut next_at = |t: DateTime<Utc>| {
+            if t > now {
+                next = Some(next.map_or(t, |n: DateTime<Utc>| n.min(t)));
+            }
+        };
         let finding = |kind: AlertKind, message: String| Finding {
             municipality_id: m.id.clone(),
             client_id: x.plan.plan.client_id.clone(),
@@ -264,10 +246,9 @@ fn judge(
         match x.standing.state {
             State::Late => {
                 raise(c, &late, finding(AlertKind::VisitLate, says.late()))?;
-                out.next_at(tol.missed_at(&p), now);
             }
             State::Missed => {
-                if !(settled && missed.is_some()) {
+                if !(settled.contains(id.as_str()) && missed.is_some()) {
                     raise(c, &missed, finding(AlertKind::VisitMissed, says.missed()))?;
                 }
                 if let Some(a) = &late {
@@ -297,9 +278,7 @@ fn judge(
                         at,
                     )?);
                 }
-                if x.standing.state == State::Waiting {
-                    out.next_at(tol.late_at(&p), now);
-                }
+                nexts.push(next);
                 continue;
             }
         }
@@ -329,10 +308,11 @@ fn judge(
                 )?);
             }
         } else {
-            out.next_at(escalate_at, now);
+            next_at(escalate_at);
         }
+        nexts.push(next);
     }
-    Ok(out)
+    Ok((out, nexts))
 }
 
 /// What an alert of a plan says, in Swedish for the provider and the

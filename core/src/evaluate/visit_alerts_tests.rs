@@ -51,7 +51,8 @@ impl Fixture {
 
     fn store(&mut self, plans: &[planned_visit::NewPlan]) {
         let provider = self.provider.clone();
-        planned_visit::store(&mut self.conn, &provider, plans, true, now()).unwrap();
+        crate::planning::store_planned(&mut self.conn, &provider, plans, true, now().and_utc())
+            .unwrap();
     }
 }
 
@@ -301,4 +302,91 @@ fn settled_plans_are_not_matched_again_but_their_escalation_still_answers() {
     moved.latest_start = local(9, 30);
     f.store(&[moved, plans[1].clone()]);
     assert!(!settled(&mut f, "lisa-8"));
+}
+
+/// Each plan's next instant to be judged, by planner reference.
+fn due_at(f: &mut Fixture, r: &str) -> Option<chrono::NaiveDateTime> {
+    use crate::db::schema::planned_visit as pv;
+    pv::table
+        .filter(pv::planner_ref.eq(r))
+        .select(pv::due_at)
+        .first(&mut f.conn)
+        .unwrap()
+}
+
+#[test]
+fn each_plan_is_judged_only_at_its_next_instant_or_when_its_client_is_visited() {
+    let mut f = fixture();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let plans = [
+        f.plan("lisa-8", &lisa, 8, false),
+        f.plan("maj-12", &maj, 12, false),
+    ];
+    f.store(&plans);
+    // Stored: each waits for its latest start.
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(local(8, 30)));
+    assert_eq!(due_at(&mut f, "maj-12"), Some(local(12, 30)));
+    // Judged at 08:40, still waiting: next at its threshold, 08:45.
+    f.run(instant(8, 40));
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(local(8, 45)));
+    f.run(instant(8, 45));
+    // Late: next when it is missed (09:00) or escalated (09:15).
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(local(9, 0)));
+    // Lisa's check-in asks for her plans at once; Maj's stays as it was.
+    f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(planned_visit::AT_ONCE));
+    assert_eq!(due_at(&mut f, "maj-12"), Some(local(12, 30)));
+    assert_eq!(
+        planned_visit::next_due(&mut f.conn).unwrap(),
+        Some(planned_visit::AT_ONCE)
+    );
+    let arrived = f.run(instant(8, 51));
+    assert_eq!(arrived.evaluation.resolved, 1);
+    // In progress: only another visit or change can alter its alerts.
+    assert_eq!(due_at(&mut f, "lisa-8"), None);
+    assert_eq!(arrived.next, Some(instant(12, 30)));
+    // Nothing is due until then: a run reads nothing and changes nothing.
+    let quiet = f.run(instant(9, 30));
+    assert!(!quiet.evaluation.changed(), "{quiet:?}");
+    assert_eq!(due_at(&mut f, "maj-12"), Some(local(12, 30)));
+}
+
+#[test]
+fn voiding_the_visit_that_kept_a_done_plan_raises_its_alert() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    f.event("in", EventKind::CheckIn, &lisa, local(8, 10));
+    f.event("out", EventKind::CheckOut, &lisa, local(8, 40));
+    f.run(instant(9, 5));
+    assert!(f.alerts().is_empty());
+    assert_eq!(due_at(&mut f, "lisa-8"), None, "done: nothing is due");
+    // The visit was registered by mistake and is voided: the plan was
+    // never kept, and past its window it is missed.
+    let visit: String = {
+        use crate::db::schema::visit;
+        visit::table
+            .filter(visit::client_id.eq(&lisa))
+            .select(visit::id)
+            .first(&mut f.conn)
+            .unwrap()
+    };
+    let chef = user_account::find_by_username(&mut f.conn, "demo.chef.jakobsberg")
+        .unwrap()
+        .unwrap();
+    crate::record::void(
+        &mut f.conn,
+        &visit,
+        crate::db::visit_change::Change {
+            by: &chef.id,
+            at: local(9, 10),
+            reason_code: None,
+            comment: "fel brukare",
+        },
+    )
+    .unwrap();
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(planned_visit::AT_ONCE));
+    f.run(instant(9, 11));
+    assert_eq!(f.kinds(), [(AlertKind::VisitMissed, AlertState::Open)]);
 }

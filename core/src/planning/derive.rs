@@ -207,8 +207,10 @@ pub fn derive(
     for provider_id in &providers {
         let plans = by_provider.remove(provider_id).unwrap_or_default();
         let keep: HashSet<&str> = plans.iter().map(|p| p.planner_ref.as_str()).collect();
-        out.removed +=
+        let gone =
             planned_visit::remove_derived(c, provider_id, &[day], &keep, Some(now.naive_utc()))?;
+        out.removed += gone.len();
+        crate::evaluate::visit_alerts::resolve_removed(c, &gone, now)?;
         if !plans.is_empty() {
             out += planned_visit::store(c, provider_id, &plans, false, now.naive_utc())?.into();
         }

@@ -50,8 +50,9 @@ pub fn import(
 }
 
 /// Stores a provider's own plans; the plans derived from the orders on
-/// the days they cover give way to them (`derive`).
-fn store_planned(
+/// the days they cover give way to them (`derive`); the alerts of the
+/// plans removed are resolved.
+pub(crate) fn store_planned(
     c: &mut DbConn,
     provider_id: &str,
     plans: &[NewPlan],
@@ -63,7 +64,11 @@ fn store_planned(
         let mut days: Vec<chrono::NaiveDate> = plans.iter().map(|p| p.local_date).collect();
         days.sort_unstable();
         days.dedup();
-        out.removed += planned_visit::remove_derived(c, provider_id, &days, &HashSet::new(), None)?;
+        let derived = planned_visit::remove_derived(c, provider_id, &days, &HashSet::new(), None)?;
+        out.removed += derived.len();
+        out.removed_ids.extend(derived);
+        // The alerts of the plans removed are resolved with them.
+        crate::evaluate::visit_alerts::resolve_removed(c, &out.removed_ids, now)?;
         Ok(out)
     })
 }

@@ -212,13 +212,39 @@ fn track<T>(
     f: impl FnOnce(&mut DbConn) -> Result<T, ChangeError>,
 ) -> Result<T, ChangeError> {
     let before = db::figure::inputs(c, ids)?;
+    let mut visited = client_days(c, ids)?;
     let out = f(c)?;
     let after = db::figure::inputs(c, ids)?;
     db::figure::apply(
         c,
         &db::figure::delta(&before, &after, rules.tz, rules.window),
     )?;
+    // A visit corrected or voided may no longer keep its planned visit, or
+    // keep another: the clients' plans are judged again (issue 25).
+    visited.extend(client_days(c, ids)?);
+    super::pending::mark_plans(c, &visited)?;
     Ok(out)
+}
+
+/// The clients and local days of the visits `ids`: those they are
+/// recorded on and those they are shared with (a couple's).
+fn client_days(
+    c: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::BTreeSet<(String, NaiveDate)>, StoreError> {
+    use crate::db::schema::visit_share;
+    let mut rows: Vec<(String, NaiveDate)> = visit::table
+        .filter(visit::id.eq_any(ids))
+        .select((visit::client_id, visit::local_date))
+        .load(c)?;
+    rows.extend(
+        visit_share::table
+            .inner_join(visit::table)
+            .filter(visit::id.eq_any(ids))
+            .select((visit_share::client_id, visit::local_date))
+            .load::<(String, NaiveDate)>(c)?,
+    );
+    Ok(rows.into_iter().collect())
 }
 
 /// The rules of the municipality a visit's client belongs to.

@@ -212,6 +212,7 @@ fn record_events(
         }
     }
     let mut cells = crate::domain::figures::Figures::default();
+    let mut visited = std::collections::BTreeSet::new();
     let recorded = db::change(conn, |c| {
         // Each event stored, or the one stored before it.
         let all: Vec<&NewVisitEvent> = groups.iter().flat_map(|g| g.events).collect();
@@ -234,6 +235,7 @@ fn record_events(
                 if let Some(n) = note {
                     journal_note::insert(c, n)?;
                 }
+                visited.insert((new.client_id.to_string(), new.local_date));
                 // Declined visits are counted for the month's comparison (R21).
                 if new.kind == EventKind::Declined {
                     crate::domain::figures::add_declined(
@@ -279,6 +281,12 @@ fn record_events(
                 .collect();
             let visits = repair(c, &items, &mut cells, pending)?;
             for ((run, _), v) in items.iter().zip(visits) {
+                for (visit, a) in &v {
+                    visited.insert((visit.fields.client_id.to_string(), visit.fields.local_date));
+                    for share in &a.shares {
+                        visited.insert((share.client_id.to_string(), visit.fields.local_date));
+                    }
+                }
                 for e in *run {
                     visits_of.insert(e.id.clone(), v.clone());
                 }
@@ -309,6 +317,7 @@ fn record_events(
     })?;
     // Only what the savepoint kept counts.
     pending.figures.merge(cells);
+    pending.visited.extend(visited);
     Ok(recorded)
 }
 

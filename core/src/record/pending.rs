@@ -14,6 +14,9 @@ pub struct Pending {
     /// change no figure, so nothing else would have the alert rules look
     /// at them before the next full run.
     pub stale_open: std::collections::BTreeSet<(String, String)>,
+    /// The clients and local days of the visits recorded: their planned
+    /// visits are judged again at once (issue 25).
+    pub visited: std::collections::BTreeSet<(String, chrono::NaiveDate)>,
     locks: HashMap<(String, crate::domain::YearMonth), bool>,
     /// PostgreSQL: staff members whose events this transaction holds.
     pub(super) staff: std::collections::HashSet<String>,
@@ -21,15 +24,18 @@ pub struct Pending {
 
 impl Pending {
     /// Adds the figures and marks their client-months, and those of
-    /// [`Pending::stale_open`], for the alert rules.
+    /// [`Pending::stale_open`], for the alert rules; asks for the planned
+    /// visits of the clients visited to be judged.
     pub fn apply(&self, c: &mut DbConn) -> Result<(), StoreError> {
-        db::figure::apply_marking(c, &self.figures, &self.stale_open)
+        db::figure::apply_marking(c, &self.figures, &self.stale_open)?;
+        mark_plans(c, &self.visited)
     }
 
     /// Adds what another transaction part deferred (one that was kept).
     pub fn merge(&mut self, other: Pending) {
         self.figures.merge(other.figures);
         self.stale_open.extend(other.stale_open);
+        self.visited.extend(other.visited);
         self.locks.extend(other.locks);
         self.staff.extend(other.staff);
     }
@@ -51,4 +57,29 @@ impl Pending {
         self.locks.insert(key, l);
         Ok(l)
     }
+}
+
+/// Asks for the planned visits of `visited` (clients and local days) to be
+/// judged at once: those of the day before and after too, as a visit near
+/// midnight may keep a plan of either. One statement, however many.
+pub(crate) fn mark_plans(
+    c: &mut DbConn,
+    visited: &std::collections::BTreeSet<(String, chrono::NaiveDate)>,
+) -> Result<(), StoreError> {
+    let (Some(lo), Some(hi)) = (
+        visited.iter().map(|(_, d)| *d).min(),
+        visited.iter().map(|(_, d)| *d).max(),
+    ) else {
+        return Ok(());
+    };
+    let clients: std::collections::BTreeSet<&str> =
+        visited.iter().map(|(c, _)| c.as_str()).collect();
+    let clients: Vec<&str> = clients.into_iter().collect();
+    db::planned_visit::mark_clients_due(
+        c,
+        &clients,
+        lo.pred_opt().unwrap_or(lo),
+        hi.succ_opt().unwrap_or(hi),
+    )?;
+    Ok(())
 }

@@ -296,6 +296,11 @@ fn set_state(
             alert::resolved_at.eq(resolved_at),
         ))
         .execute(c)?;
+    // A person's answer to a planned visit's alert changes its escalation:
+    // the plan is judged again at once.
+    if let Some(plan) = &a.planned_visit_id {
+        crate::db::planned_visit::mark_due(c, &[plan.as_str()])?;
+    }
     let action = match state {
         AlertState::Resolved => AlertAction::Resolved,
         AlertState::Acknowledged => AlertAction::Acknowledged,

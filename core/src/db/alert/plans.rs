@@ -4,48 +4,23 @@
 use super::{Alert, Finding, Outcome, record, same_json};
 use crate::db::schema::{alert, alert_history};
 use crate::db::{DbConn, StoreError};
-use crate::model::{AlertAction, AlertKind, AlertState, ClientId, PlannedVisitId, ProviderId};
+use crate::model::{AlertAction, AlertState};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// An alert about a planned visit that is not resolved, with where its
-/// plan stands (the plan's fields unset when the plan is gone).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct OpenOfPlan {
-    pub id: String,
-    pub plan: Option<PlannedVisitId>,
-    pub kind: AlertKind,
-    pub state: AlertState,
-    pub client_id: Option<ClientId>,
-    pub local_date: Option<chrono::NaiveDate>,
-    pub settled_at: Option<NaiveDateTime>,
-}
-
-/// A municipality's alerts about planned visits that are not resolved,
-/// without their texts, each with its plan's client, day and settlement:
-/// one read, however many there are.
-pub fn open_of_plans_index(
-    c: &mut DbConn,
-    municipality_id: &str,
-) -> Result<Vec<OpenOfPlan>, StoreError> {
-    use crate::db::schema::planned_visit;
-    Ok(alert::table
-        .left_join(
-            planned_visit::table.on(planned_visit::id.nullable().eq(alert::planned_visit_id)),
-        )
-        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
-        .filter(alert::state.ne(AlertState::Resolved))
-        .filter(alert::municipality_id.eq(municipality_id))
-        .select((
-            alert::id,
-            alert::planned_visit_id,
-            alert::kind,
-            alert::state,
-            planned_visit::client_id.nullable(),
-            planned_visit::local_date.nullable(),
-            planned_visit::settled_at.nullable(),
-        ))
-        .load(c)?)
+/// The alerts of the planned visits `plans` that are not resolved.
+pub fn open_of_plans(c: &mut DbConn, plans: &[&str]) -> Result<Vec<Alert>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in plans.chunks(500) {
+        out.extend(
+            alert::table
+                .filter(alert::planned_visit_id.eq_any(chunk))
+                .filter(alert::state.ne(AlertState::Resolved))
+                .select(Alert::as_select())
+                .load::<Alert>(c)?,
+        );
+    }
+    Ok(out)
 }
 
 /// The alerts `ids`.
@@ -65,21 +40,6 @@ pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Alert>, StoreError> {
 /// Whether `a`, not resolved, already says what `f` says.
 pub fn says_the_same(a: &Alert, f: &Finding) -> bool {
     a.state != AlertState::Resolved && a.message == f.message && same_json(&a.figures, &f.figures)
-}
-
-/// The providers with alerts about planned visits that are not resolved,
-/// and the clients those are about.
-pub fn open_of_plans_everywhere(c: &mut DbConn) -> Result<Vec<(ProviderId, ClientId)>, StoreError> {
-    let rows: Vec<(Option<ProviderId>, ClientId)> = alert::table
-        .filter(alert::kind.eq_any(AlertKind::PLANNED_VISIT))
-        .filter(alert::state.ne(AlertState::Resolved))
-        .select((alert::provider_id, alert::client_id))
-        .distinct()
-        .load(c)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(p, cl)| Some((p?, cl)))
-        .collect())
 }
 
 /// Resolves `a` (when it is not resolved already) with a message and

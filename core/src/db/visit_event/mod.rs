@@ -286,25 +286,6 @@ pub fn find(
         .optional()?)
 }
 
-/// The last time any event of `clients` that happened since `since`
-/// arrived: the evaluator's cue that a late visit's check-in came.
-pub fn last_arrival(
-    conn: &mut DbConn,
-    clients: &[&str],
-    since: NaiveDateTime,
-) -> Result<Option<NaiveDateTime>, StoreError> {
-    let mut last = None;
-    for chunk in clients.chunks(500) {
-        let at: Option<NaiveDateTime> = visit_event::table
-            .filter(visit_event::client_id.eq_any(chunk))
-            .filter(visit_event::occurred_at.ge(since))
-            .select(diesel::dsl::max(visit_event::received_at))
-            .first(conn)?;
-        last = last.max(at);
-    }
-    Ok(last)
-}
-
 pub fn get(conn: &mut DbConn, id: &str) -> Result<VisitEvent, StoreError> {
     Ok(visit_event::table
         .find(id)
