@@ -131,7 +131,7 @@ pub fn store(
                             planned_visit::expected_minutes.eq(new.expected_minutes),
                             planned_visit::double_staffing.eq(new.double_staffing),
                             planned_visit::settled_at.eq(None::<NaiveDateTime>),
-                            planned_visit::due_at.eq(Some(AT_ONCE)),
+                            planned_visit::due_at.eq(Some(at_once())),
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
@@ -304,9 +304,25 @@ fn with_lists_of(
         .collect())
 }
 
-/// The `due_at` of a plan that is to be judged at once, whatever the
-/// clock says: 1970-01-01 00:00.
+/// The earliest `due_at` of a plan that is to be judged at once,
+/// whatever the clock says: 1970-01-01 00:00.
 pub const AT_ONCE: NaiveDateTime = chrono::DateTime::UNIX_EPOCH.naive_utc();
+
+/// A `due_at` asking for a plan at once, another each call: [`AT_ONCE`]
+/// plus the clock's microseconds modulo 300 days. A run writes a plan's
+/// next instant only where it still holds what the run read: a plan asked
+/// for again meanwhile holds another value and stays asked for.
+pub fn at_once() -> NaiveDateTime {
+    let micros = chrono::Utc::now()
+        .timestamp_micros()
+        .rem_euclid(300 * 86_400 * 1_000_000);
+    AT_ONCE + chrono::Duration::microseconds(micros)
+}
+
+/// Whether `due_at` asks for the plan at once (it is in 1970).
+pub fn is_at_once(due_at: NaiveDateTime) -> bool {
+    chrono::Datelike::year(&due_at) < 1971
+}
 
 /// A plan whose instant to be judged has come, as the minute's
 /// evaluation first sees it.
@@ -380,7 +396,7 @@ pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
         n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
-            .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+            .set(planned_visit::due_at.eq(Some(at_once())))
             .execute(c)?;
     }
     Ok(n)
@@ -400,14 +416,9 @@ pub fn mark_clients_due(
         n += diesel::update(
             planned_visit::table
                 .filter(planned_visit::client_id.eq_any(chunk))
-                .filter(planned_visit::local_date.between(from, to))
-                .filter(
-                    planned_visit::due_at
-                        .is_null()
-                        .or(planned_visit::due_at.ne(AT_ONCE)),
-                ),
+                .filter(planned_visit::local_date.between(from, to)),
         )
-        .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+        .set(planned_visit::due_at.eq(Some(at_once())))
         .execute(c)?;
     }
     Ok(n)
@@ -429,7 +440,7 @@ pub fn mark_municipality_due(c: &mut DbConn, municipality_id: &str) -> Result<us
                     .or(planned_visit::due_at.is_not_null()),
             ),
     )
-    .set(planned_visit::due_at.eq(Some(AT_ONCE)))
+    .set(planned_visit::due_at.eq(Some(at_once())))
     .execute(c)?)
 }
 
@@ -480,13 +491,9 @@ pub fn next_due_after(
         .first(c)?)
 }
 
-/// The earliest instant any plan is to be judged (the evaluator's cue:
-/// one read of the partial index).
+/// The earliest instant any plan is to be judged (the evaluator's cue).
 pub fn next_due(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(planned_visit::table
-        .filter(planned_visit::due_at.is_not_null())
-        .select(diesel::dsl::min(planned_visit::due_at))
-        .first(c)?)
+    next_due_after(c, AT_ONCE - chrono::Duration::seconds(1))
 }
 
 /// Every plan of `clients` on `days`, with its staff (not its services:

@@ -334,12 +334,10 @@ fn each_plan_is_judged_only_at_its_next_instant_or_when_its_client_is_visited() 
     assert_eq!(due_at(&mut f, "lisa-8"), Some(local(9, 0)));
     // Lisa's check-in asks for her plans at once; Maj's stays as it was.
     f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
-    assert_eq!(due_at(&mut f, "lisa-8"), Some(planned_visit::AT_ONCE));
+    let asked = due_at(&mut f, "lisa-8").unwrap();
+    assert!(planned_visit::is_at_once(asked), "{asked}");
     assert_eq!(due_at(&mut f, "maj-12"), Some(local(12, 30)));
-    assert_eq!(
-        planned_visit::next_due(&mut f.conn).unwrap(),
-        Some(planned_visit::AT_ONCE)
-    );
+    assert_eq!(planned_visit::next_due(&mut f.conn).unwrap(), Some(asked));
     let arrived = f.run(instant(8, 51));
     assert_eq!(arrived.evaluation.resolved, 1);
     // In progress: only another visit or change can alter its alerts.
@@ -386,7 +384,33 @@ fn voiding_the_visit_that_kept_a_done_plan_raises_its_alert() {
         },
     )
     .unwrap();
-    assert_eq!(due_at(&mut f, "lisa-8"), Some(planned_visit::AT_ONCE));
+    assert!(due_at(&mut f, "lisa-8").is_some_and(planned_visit::is_at_once));
     f.run(instant(9, 11));
     assert_eq!(f.kinds(), [(AlertKind::VisitMissed, AlertState::Open)]);
+}
+
+#[test]
+fn a_plan_asked_for_again_while_a_run_judged_it_stays_asked_for() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(&[plan]);
+    f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
+    let read = due_at(&mut f, "lisa-8").unwrap();
+    // A check-out is recorded after the run read the plan, before it
+    // writes the plan's next instant: the run's write does not apply.
+    f.event("out", EventKind::CheckOut, &lisa, local(9, 20));
+    let again = due_at(&mut f, "lisa-8").unwrap();
+    assert_ne!(read, again, "each ask is another value");
+    let id: String = {
+        use crate::db::schema::planned_visit as pv;
+        pv::table
+            .filter(pv::planner_ref.eq("lisa-8"))
+            .select(pv::id)
+            .first(&mut f.conn)
+            .unwrap()
+    };
+    let n = planned_visit::set_due(&mut f.conn, &[(id.as_str(), Some(read), None)]).unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(again));
 }

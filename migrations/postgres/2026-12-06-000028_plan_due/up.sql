@@ -1,5 +1,5 @@
 -- When each planned visit is next to be judged (issue 25): the instant it
--- becomes late, missed or due for escalation, or at once (1970-01-01)
+-- becomes late, missed or due for escalation, or at once (an instant in 1970)
 -- when a visit of its client, one of its alerts' acknowledgements, the
 -- plan itself or the municipality's tolerances changed. NULL: nothing but
 -- such a change can alter its alerts. The minute's evaluation reads only
