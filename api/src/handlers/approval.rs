@@ -121,7 +121,8 @@ pub async fn day_visits(
             let staff = q.staff_id.map(|s| s.to_string());
             let visits = approval::day_visits(c, &provider, q.date, staff.as_deref())?;
             let mut items = views(c, visits)?;
-            // Each visit with the plan it kept, when the day was planned.
+            // Each visit with the plan it kept, when the day was planned: the
+            // provider's follow-up of deviations from its plan (R6).
             let m = hemtid_core::db::municipality::get(c, &p.municipality_id)?;
             let day = hemtid_core::evaluate::punctuality::day(
                 c,

@@ -55,6 +55,10 @@ pub fn all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Live, StoreError> {
     for m in municipality::list(c)? {
         out.add(of_municipality(c, &m, now)?);
     }
+    // The instants just written included: one read of the index.
+    if let Some(next) = planned_visit::next_due_after(c, now.naive_utc())? {
+        out.next_at(next.and_utc(), now);
+    }
     Ok(out)
 }
 
@@ -143,12 +147,6 @@ pub fn of_municipality(
                 .map(|d| (d.id.as_str(), d.due_at, None))
                 .collect();
             planned_visit::set_due(c, &lost)?;
-            for n in next.into_iter().flatten() {
-                out.next_at(n, now);
-            }
-        }
-        if let Some(next) = planned_visit::next_due_after(c, at)? {
-            out.next_at(next.and_utc(), now);
         }
         Ok(out)
     })
