@@ -269,7 +269,9 @@ pub async fn acknowledge_alert(
 }
 
 /// `POST /api/v1/alerts/{id}/resolve`: handled. The rules reopen it if its
-/// condition still holds when they next change it.
+/// condition still holds when they next change it; a planned visit's
+/// alert stays resolved until the planning system sends the plan again
+/// changed.
 #[utoipa::path(
     post,
     path = "/api/v1/alerts/{id}/resolve",

@@ -19,7 +19,7 @@ use crate::db::municipality::{self, Municipality};
 use crate::db::{DbConn, StoreError, client, planned_visit};
 use crate::domain::punctuality::{MatchLimits, Planned, State, Tolerances};
 use crate::domain::{YearMonth, local_date};
-use crate::model::AlertKind;
+use crate::model::{AlertKind, AlertState};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
@@ -90,20 +90,18 @@ pub fn of_municipality(
         let due = planned_visit::due(c, &m.id, &days, at)?;
         if !due.is_empty() {
             let ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
-            let mut open: HashMap<(String, AlertKind), Alert> = alert::open_of_plans(c, &ids)?
+            let mut held: HashMap<(String, AlertKind), Alert> = alert::of_plans(c, &ids)?
                 .into_iter()
                 .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
                 .collect();
-            // Acknowledged ever (a late alert acknowledged, then resolved
-            // when the visit was missed, counts).
-            let acked = alert::acknowledged_plans(c, &ids)?;
+            let answers = alert::answers(c, &ids)?;
             let clients: BTreeSet<&str> = due.iter().map(|d| d.client_id.as_str()).collect();
             let clients: Vec<&str> = clients.into_iter().collect();
             let on: BTreeSet<chrono::NaiveDate> = due.iter().map(|d| d.local_date).collect();
             let on: Vec<chrono::NaiveDate> = on.into_iter().collect();
             let read: HashMap<&str, &planned_visit::Due> =
                 due.iter().map(|d| (d.id.as_str(), d)).collect();
-            let plans = planned_visit::of_clients(c, &clients, &on)?;
+            let plans = planned_visit::of_clients(c, &clients, &on, &ids)?;
             let mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
                 .into_iter()
                 .filter(|x| read.contains_key(x.plan.id.as_str()))
@@ -113,7 +111,19 @@ pub fn of_municipality(
                 .filter(|d| d.settled_at.is_some())
                 .map(|d| d.id.as_str())
                 .collect();
-            let (live, next) = judge(c, m, tz, &mine, &mut open, &acked, &settled, now)?;
+            let mut changes = alert::Changes::default();
+            let (live, next) = judge(
+                c,
+                m,
+                tz,
+                &mine,
+                &mut held,
+                &answers,
+                &settled,
+                &mut changes,
+                now,
+            )?;
+            changes.write(c, at)?;
             out.add(live);
             // Settled: done, or past every threshold and the last start a
             // visit may keep it by (the provider's day shows it so).
@@ -162,17 +172,17 @@ pub fn resolve_removed(
 ) -> Result<Evaluation, StoreError> {
     let mut out = Evaluation::default();
     let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+    let mut changes = alert::Changes::default();
     for a in alert::open_of_plans(c, &ids)? {
         let plan = a.planned_visit_id.clone();
-        out.count(alert::resolve_as(
-            c,
+        out.count(changes.resolve(
             &a,
             "Det planerade besöket har tagits bort ur planeringen.",
             &json!({ "planned_visit_id": plan }),
             "",
-            now.naive_utc(),
-        )?);
+        ));
     }
+    changes.write(c, now.naive_utc())?;
     Ok(out)
 }
 
@@ -180,21 +190,24 @@ pub fn resolve_removed(
 type Next = Option<DateTime<Utc>>;
 
 /// The alerts of the plans `plans` at `now`: raised, resolved or
-/// escalated; and each plan's next instant to be judged (`None`: only a
-/// visit, an acknowledgement or a change of the plan can alter its
-/// alerts). `open` holds the alerts not resolved, by plan and kind;
-/// those of these plans are taken out of it. `acked` holds the plans with
-/// an alert a person has acknowledged. `settled`: the plans whose missed
-/// alerts stand as they are.
+/// escalated, gathered in `changes`; and each plan's next instant to be
+/// judged (`None`: only a visit, an acknowledgement or a change of the
+/// plan can alter its alerts). `held` holds the plans' alerts in any
+/// state, by plan and kind; those of these plans are taken out of it.
+/// `answers`: what people did with them. A person's acknowledgement or
+/// resolution keeps the caseworker out of it, and an alert a person
+/// resolved stays resolved until the plan is sent again changed.
+/// `settled`: the plans whose missed alerts stand as they are.
 #[allow(clippy::too_many_arguments)]
 fn judge(
     c: &mut DbConn,
     m: &Municipality,
     tz: Tz,
     plans: &[PlanAt],
-    open: &mut HashMap<(String, AlertKind), Alert>,
-    acked: &BTreeSet<String>,
+    held: &mut HashMap<(String, AlertKind), Alert>,
+    answers: &alert::Answers,
     settled: &BTreeSet<&str>,
+    changes: &mut alert::Changes,
     now: DateTime<Utc>,
 ) -> Result<(Live, Vec<Next>), StoreError> {
     let tol = tolerances(&m.settings);
@@ -206,14 +219,29 @@ fn judge(
         .map(|p| p.plan.plan.client_id.as_str())
         .collect();
     let caseworkers = client::caseworkers(c, &clients)?;
-    let at = now.naive_utc();
     for x in plans {
         let id = x.plan.id.to_string();
         let p = planned(&x.plan);
         let says = Says::new(x, &p, &tol, tz);
-        let late = open.remove(&(id.clone(), AlertKind::VisitLate));
-        let missed = open.remove(&(id.clone(), AlertKind::VisitMissed));
-        let escalated = open.remove(&(id.clone(), AlertKind::VisitNotAcknowledged));
+        // An alert a person resolved after the plan's last change is as
+        // good as none to the rules: not raised again, not resolved again.
+        let mut take = |kind: AlertKind| {
+            let a = held.remove(&(id.clone(), kind))?;
+            let closed = answers
+                .resolved
+                .get(&a.id)
+                .is_some_and(|t| a.state == AlertState::Resolved && *t >= x.plan.updated_at);
+            Some((a, closed))
+        };
+        let late = take(AlertKind::VisitLate);
+        let missed = take(AlertKind::VisitMissed);
+        let escalated = take(AlertKind::VisitNotAcknowledged);
+        let closed = |a: &Option<(Alert, bool)>| a.as_ref().is_some_and(|(_, closed)| *closed);
+        let (late_closed, missed_closed, escalated_closed) =
+            (closed(&late), closed(&missed), closed(&escalated));
+        let late = late.map(|(a, _)| a);
+        let missed = missed.map(|(a, _)| a);
+        let escalated = escalated.map(|(a, _)| a);
         // Time alone changes the standing next at `next_change`; the
         // escalation is added below.
         let mut next: Option<DateTime<Utc>> = x.standing.next_change;
@@ -233,31 +261,39 @@ fn judge(
             figures: says.figures(),
             planned_visit_id: Some(x.plan.id.clone()),
         };
-        // Raised, or updated when it says something new.
-        let mut raise = |c: &mut DbConn, held: &Option<Alert>, f: Finding| {
-            if held.as_ref().is_some_and(|a| alert::says_the_same(a, &f)) {
-                return Ok(());
+        // Raised, reopened, or updated when it says something new; not
+        // when a person closed it.
+        let mut raise = |held: &Option<Alert>, closed: bool, f: Finding| {
+            if !closed {
+                out.evaluation.count(changes.raise(held.as_ref(), &f));
             }
-            out.evaluation.count(alert::raise(c, &f, at)?);
-            Ok::<_, StoreError>(())
         };
         match x.standing.state {
             State::Late => {
-                raise(c, &late, finding(AlertKind::VisitLate, says.late()))?;
+                raise(
+                    &late,
+                    late_closed,
+                    finding(AlertKind::VisitLate, says.late()),
+                );
             }
             State::Missed => {
-                if !(settled.contains(id.as_str()) && missed.is_some()) {
-                    raise(c, &missed, finding(AlertKind::VisitMissed, says.missed()))?;
+                let open = missed
+                    .as_ref()
+                    .is_some_and(|a| a.state != AlertState::Resolved);
+                if !(settled.contains(id.as_str()) && open) {
+                    raise(
+                        &missed,
+                        missed_closed,
+                        finding(AlertKind::VisitMissed, says.missed()),
+                    );
                 }
                 if let Some(a) = &late {
-                    out.evaluation.count(alert::resolve_as(
-                        c,
+                    out.evaluation.count(changes.resolve(
                         a,
                         &says.turned_missed(),
                         &says.figures(),
                         "",
-                        at,
-                    )?);
+                    ));
                 }
             }
             State::Waiting | State::InProgress | State::Done => {
@@ -267,14 +303,8 @@ fn judge(
                     says.no_longer_late()
                 };
                 for a in [&late, &missed, &escalated].into_iter().flatten() {
-                    out.evaluation.count(alert::resolve_as(
-                        c,
-                        a,
-                        &message,
-                        &says.figures(),
-                        "",
-                        at,
-                    )?);
+                    out.evaluation
+                        .count(changes.resolve(a, &message, &says.figures(), ""));
                 }
                 nexts.push(next);
                 continue;
@@ -283,27 +313,23 @@ fn judge(
         // Late or missed: the caseworker is told when no alert of the plan
         // was acknowledged within the escalation time after it became late.
         let escalate_at = tol.late_at(&p) + escalation;
-        if acked.contains(&id) {
+        if answers.plans.contains(&id) {
             if let Some(a) = &escalated {
-                out.evaluation.count(alert::resolve_as(
-                    c,
-                    a,
-                    &says.acknowledged(),
-                    &says.figures(),
-                    "",
-                    at,
-                )?);
+                out.evaluation
+                    .count(changes.resolve(a, &says.acknowledged(), &says.figures(), ""));
             }
         } else if now >= escalate_at {
-            if escalated.is_none() {
-                out.evaluation.count(alert::raise(
-                    c,
+            if escalated
+                .as_ref()
+                .is_none_or(|a| a.state == AlertState::Resolved && !escalated_closed)
+            {
+                out.evaluation.count(changes.raise(
+                    escalated.as_ref(),
                     &finding(
                         AlertKind::VisitNotAcknowledged,
                         says.not_acknowledged(m.settings.visit_escalation_minutes),
                     ),
-                    at,
-                )?);
+                ));
             }
         } else {
             next_at(escalate_at);

@@ -34,25 +34,33 @@ impl Fixture {
     /// The provider's chef acknowledges alert `id` at `at`, with `note`;
     /// the chef's user id.
     fn acknowledge(&mut self, id: &str, note: &str, at: chrono::NaiveDateTime) -> String {
+        self.act(id, AlertState::Acknowledged, note, at)
+    }
+
+    /// The provider's chef sets alert `id` to `state` at `at`, with
+    /// `note`; the chef's user id.
+    fn act(
+        &mut self,
+        id: &str,
+        state: AlertState,
+        note: &str,
+        at: chrono::NaiveDateTime,
+    ) -> String {
         let chef = user_account::find_by_username(&mut self.conn, "demo.chef.jakobsberg")
             .unwrap()
             .unwrap();
-        alert::act(
-            &mut self.conn,
-            id,
-            AlertState::Acknowledged,
-            &chef.id,
-            note,
-            at,
-        )
-        .unwrap();
+        alert::act(&mut self.conn, id, state, &chef.id, note, at).unwrap();
         chef.id.to_string()
     }
 
+    /// The planner sends `plans` at 06:00 on the plans' day.
     fn store(&mut self, plans: &[planned_visit::NewPlan]) {
+        self.store_at(plans, instant(6, 0));
+    }
+
+    fn store_at(&mut self, plans: &[planned_visit::NewPlan], at: DateTime<Utc>) {
         let provider = self.provider.clone();
-        crate::planning::store_planned(&mut self.conn, &provider, plans, true, now().and_utc())
-            .unwrap();
+        crate::planning::store_planned(&mut self.conn, &provider, plans, true, at).unwrap();
     }
 }
 
@@ -185,6 +193,64 @@ fn an_acknowledged_alert_is_not_escalated_and_records_who_acknowledged() {
         .unwrap();
     assert_eq!(ack.by_user_id.as_deref(), Some(chef.as_str()));
     assert_eq!(ack.note, "Ringer brukaren.");
+}
+
+#[test]
+fn an_alert_a_person_resolved_stays_resolved_and_counts_as_an_answer() {
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let plan = f.plan("lisa-8", &lisa, 8, false);
+    f.store(std::slice::from_ref(&plan));
+    f.run(instant(8, 45));
+    let late = f.alerts()[0].clone();
+    f.act(
+        &late.id,
+        AlertState::Resolved,
+        "Besöket flyttat till 14:00 i samråd med brukaren.",
+        local(8, 47),
+    );
+    // Resolving marks the plan to be judged again at once: the rules do
+    // not reopen what a person closed.
+    let after = f.run(instant(8, 48));
+    assert!(!after.evaluation.changed(), "{after:?}");
+    assert_eq!(f.kinds(), [(AlertKind::VisitLate, AlertState::Resolved)]);
+    // Missed at 09:00 is a finding of its own; the person's answer keeps
+    // the caseworker out of it (no escalation at 09:15).
+    f.run(instant(9, 0));
+    let missed = f.alerts()[1].clone();
+    assert_eq!(
+        (missed.kind, missed.state),
+        (AlertKind::VisitMissed, AlertState::Open)
+    );
+    f.act(&missed.id, AlertState::Resolved, "", local(9, 5));
+    for t in [instant(9, 6), instant(9, 16), instant(12, 0)] {
+        f.run(t);
+    }
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Resolved),
+        ]
+    );
+    let history = alert::history(&mut f.conn, &missed.id).unwrap();
+    let actions: Vec<AlertAction> = history.iter().map(|h| h.action).collect();
+    assert_eq!(actions, [AlertAction::Raised, AlertAction::Resolved]);
+    // Sent again at 12:00, moved to 14:00–14:30: a new question, so late
+    // at 14:45 reopens the late alert.
+    let mut moved = plan.clone();
+    moved.earliest_start = local(14, 0);
+    moved.latest_start = local(14, 30);
+    f.store_at(&[moved], instant(12, 0));
+    let late_again = f.run(instant(14, 45));
+    assert_eq!(late_again.evaluation.reopened, 1, "{late_again:?}");
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Open),
+            (AlertKind::VisitMissed, AlertState::Resolved),
+        ]
+    );
 }
 
 #[test]

@@ -14,12 +14,14 @@ use crate::model::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+mod batch;
 mod plans;
+pub use batch::Changes;
 pub use plans::*;
 
 /// A stored alert (what the contracts show of it is
 /// [`crate::contract::AlertBody`]).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = alert)]
 pub struct Alert {
     pub id: String,

@@ -5,11 +5,15 @@
 //! sending the same plans twice changes nothing.
 
 use super::schema::{planned_visit, planned_visit_service, planned_visit_staff};
+use super::unnest::{Column, Query, by_key_sql};
 use super::{DbConn, StoreError};
 use crate::model::{ClientId, PlanSource, PlannedVisitId, ProviderId, ServiceId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
+
+mod due;
+pub use due::*;
 
 /// A plan as a planning system sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +60,7 @@ pub struct Plan {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = planned_visit)]
 struct Row {
     id: PlannedVisitId,
@@ -226,25 +230,62 @@ fn write_lists(
     Ok(())
 }
 
-/// Rows with their services and staff.
 /// Ids per statement: SQLite (3.32 and later) takes 32,766 bound values;
 /// PostgreSQL binds the list as one array.
-const CHUNK: usize = 5000;
+pub(super) const CHUNK: usize = 5000;
 
-fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
-    with_lists_of(c, rows, true)
+/// A planned care worker.
+#[derive(Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = planned_visit_staff)]
+struct Staff {
+    planned_visit_id: String,
+    staff_id: UserId,
 }
 
-/// `rows` with their staff, and their services when `with_services`
-/// (the punctuality rules need no services).
+/// Rows with their services and staff.
+fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
+    with_lists_of(c, rows, true, None)
+}
+
+/// The planned care workers of the plans `ids`, by plan.
+fn staff_of(c: &mut DbConn, ids: &[&str]) -> Result<HashMap<String, Vec<UserId>>, StoreError> {
+    let mut staff: HashMap<String, Vec<UserId>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let w: Vec<Staff> = match c {
+            // By the primary key, one plan at a time (`by_key_sql`).
+            DbConn::Pg(pg) => Query::new(&by_key_sql("planned_visit_staff", "planned_visit_id"))
+                .bind(Column::Text(chunk.to_vec()))
+                .load(pg)?,
+            DbConn::Sqlite(_) => planned_visit_staff::table
+                .filter(planned_visit_staff::planned_visit_id.eq_any(chunk))
+                .select(Staff::as_select())
+                .load(c)?,
+        };
+        for s in w {
+            staff
+                .entry(s.planned_visit_id)
+                .or_default()
+                .push(s.staff_id);
+        }
+    }
+    for s in staff.values_mut() {
+        s.sort_unstable();
+    }
+    Ok(staff)
+}
+
+/// `rows` with their services when `with_services` (the punctuality rules
+/// need none), and their staff: all of them, or those of `staff_for`
+/// only.
 fn with_lists_of(
     c: &mut DbConn,
     rows: Vec<Row>,
     with_services: bool,
+    staff_for: Option<&[&str]>,
 ) -> Result<Vec<Plan>, StoreError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut services: HashMap<String, Vec<ServiceId>> = HashMap::new();
-    let mut staff: HashMap<String, Vec<UserId>> = HashMap::new();
+    let mut staff = staff_of(c, staff_for.unwrap_or(&ids))?;
     for chunk in ids.chunks(CHUNK) {
         let s: Vec<(String, ServiceId)> = if !with_services {
             Vec::new()
@@ -263,20 +304,6 @@ fn with_lists_of(
         };
         for (id, sid) in s {
             services.entry(id).or_default().push(sid);
-        }
-        let w: Vec<(String, UserId)> = planned_visit_staff::table
-            .filter(planned_visit_staff::planned_visit_id.eq_any(chunk))
-            .select((
-                planned_visit_staff::planned_visit_id,
-                planned_visit_staff::staff_id,
-            ))
-            .order((
-                planned_visit_staff::planned_visit_id,
-                planned_visit_staff::staff_id,
-            ))
-            .load(c)?;
-        for (id, uid) in w {
-            staff.entry(id).or_default().push(uid);
         }
     }
     Ok(rows
@@ -304,217 +331,41 @@ fn with_lists_of(
         .collect())
 }
 
-/// The earliest `due_at` of a plan that is to be judged at once,
-/// whatever the clock says: 1970-01-01 00:00.
-pub const AT_ONCE: NaiveDateTime = chrono::DateTime::UNIX_EPOCH.naive_utc();
-
-/// A `due_at` asking for a plan at once, another each call: [`AT_ONCE`]
-/// plus the clock's microseconds modulo 300 days. A run writes a plan's
-/// next instant only where it still holds what the run read: a plan asked
-/// for again meanwhile holds another value and stays asked for.
-pub fn at_once() -> NaiveDateTime {
-    let micros = chrono::Utc::now()
-        .timestamp_micros()
-        .rem_euclid(300 * 86_400 * 1_000_000);
-    AT_ONCE + chrono::Duration::microseconds(micros)
-}
-
-/// Whether `due_at` asks for the plan at once (it is in 1970).
-pub fn is_at_once(due_at: NaiveDateTime) -> bool {
-    chrono::Datelike::year(&due_at) < 1971
-}
-
-/// A plan whose instant to be judged has come, as the minute's
-/// evaluation first sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct Due {
-    pub id: PlannedVisitId,
-    pub client_id: ClientId,
-    pub local_date: NaiveDate,
-    pub settled_at: Option<NaiveDateTime>,
-    pub due_at: Option<NaiveDateTime>,
-}
-
-/// The plans of a municipality on `days` whose instant to be judged is at
-/// or before `at` (read by the partial index on `due_at`).
-pub fn due(
-    c: &mut DbConn,
-    municipality_id: &str,
-    days: &[NaiveDate],
-    at: NaiveDateTime,
-) -> Result<Vec<Due>, StoreError> {
-    use super::schema::provider;
-    Ok(planned_visit::table
-        .inner_join(provider::table)
-        .filter(provider::municipality_id.eq(municipality_id))
-        .filter(planned_visit::due_at.le(at))
-        .filter(planned_visit::local_date.eq_any(days))
-        .select((
-            planned_visit::id,
-            planned_visit::client_id,
-            planned_visit::local_date,
-            planned_visit::settled_at,
-            planned_visit::due_at,
-        ))
-        .load(c)?)
-}
-
-/// Sets each plan's next instant to be judged, `(id, read, next)`: only
-/// where it still holds what the run read, so a visit or an
-/// acknowledgement that asked for the plan meanwhile is not overwritten.
-/// Grouped by the pair of instants (a municipality's plans share few).
-pub fn set_due(
-    c: &mut DbConn,
-    plans: &[(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)],
-) -> Result<usize, StoreError> {
-    type Pair = (Option<NaiveDateTime>, Option<NaiveDateTime>);
-    let mut by: HashMap<Pair, Vec<&str>> = HashMap::new();
-    for (id, read, next) in plans {
-        if read != next {
-            by.entry((*read, *next)).or_default().push(id);
-        }
-    }
-    let mut n = 0;
-    for ((read, next), ids) in by {
-        for chunk in ids.chunks(CHUNK) {
-            let q = planned_visit::table.filter(planned_visit::id.eq_any(chunk));
-            n += match read {
-                Some(r) => diesel::update(q.filter(planned_visit::due_at.eq(r)))
-                    .set(planned_visit::due_at.eq(next))
-                    .execute(c)?,
-                None => diesel::update(q.filter(planned_visit::due_at.is_null()))
-                    .set(planned_visit::due_at.eq(next))
-                    .execute(c)?,
-            };
-        }
-    }
-    Ok(n)
-}
-
-/// Asks for the plans `ids` to be judged at once.
-pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for chunk in ids.chunks(CHUNK) {
-        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
-            .set(planned_visit::due_at.eq(Some(at_once())))
-            .execute(c)?;
-    }
-    Ok(n)
-}
-
-/// Asks for every plan of `clients` on the local days `from..=to` to be
-/// judged at once: a visit of theirs was recorded, corrected or voided.
-/// One statement per 5,000 clients, by the index on client and day.
-pub fn mark_clients_due(
-    c: &mut DbConn,
-    clients: &[&str],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for chunk in clients.chunks(CHUNK) {
-        n += diesel::update(
-            planned_visit::table
-                .filter(planned_visit::client_id.eq_any(chunk))
-                .filter(planned_visit::local_date.between(from, to)),
-        )
-        .set(planned_visit::due_at.eq(Some(at_once())))
-        .execute(c)?;
-    }
-    Ok(n)
-}
-
-/// Asks for every plan of a municipality that may still change to be
-/// judged at once: its tolerances or escalation time changed.
-pub fn mark_municipality_due(c: &mut DbConn, municipality_id: &str) -> Result<usize, StoreError> {
-    use super::schema::provider;
-    let providers = provider::table
-        .filter(provider::municipality_id.eq(municipality_id))
-        .select(provider::id);
-    Ok(diesel::update(
-        planned_visit::table
-            .filter(planned_visit::provider_id.eq_any(providers))
-            .filter(
-                planned_visit::settled_at
-                    .is_null()
-                    .or(planned_visit::due_at.is_not_null()),
-            ),
-    )
-    .set(planned_visit::due_at.eq(Some(at_once())))
-    .execute(c)?)
-}
-
-/// Of a municipality's plans whose instant has come but whose day the
-/// run does not judge: those before `first` are no longer judged (their
-/// instant is cleared), those after `last` wait for their latest start.
-pub fn put_off_other_days(
-    c: &mut DbConn,
-    municipality_id: &str,
-    first: NaiveDate,
-    last: NaiveDate,
-    at: NaiveDateTime,
-) -> Result<usize, StoreError> {
-    use super::schema::provider;
-    let providers = || {
-        provider::table
-            .filter(provider::municipality_id.eq(municipality_id))
-            .select(provider::id)
-    };
-    let before = diesel::update(
-        planned_visit::table
-            .filter(planned_visit::due_at.le(at))
-            .filter(planned_visit::local_date.lt(first))
-            .filter(planned_visit::provider_id.eq_any(providers())),
-    )
-    .set(planned_visit::due_at.eq(None::<NaiveDateTime>))
-    .execute(c)?;
-    let after = diesel::update(
-        planned_visit::table
-            .filter(planned_visit::due_at.le(at))
-            .filter(planned_visit::local_date.gt(last))
-            .filter(planned_visit::provider_id.eq_any(providers())),
-    )
-    .set(planned_visit::due_at.eq(planned_visit::latest_start.nullable()))
-    .execute(c)?;
-    Ok(before + after)
-}
-
-/// The earliest instant after `after` any plan is to be judged (the first
-/// entry of the partial index past it).
-pub fn next_due_after(
-    c: &mut DbConn,
-    after: NaiveDateTime,
-) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(planned_visit::table
-        .filter(planned_visit::due_at.gt(after))
-        .select(diesel::dsl::min(planned_visit::due_at))
-        .first(c)?)
-}
-
-/// The earliest instant any plan is to be judged (the evaluator's cue).
-pub fn next_due(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
-    next_due_after(c, AT_ONCE - chrono::Duration::seconds(1))
-}
-
-/// Every plan of `clients` on `days`, with its staff (not its services:
-/// the punctuality rules' read).
+/// Every plan of `clients` on `days`, without services, with the staff
+/// of the plans `staff_for` only (the punctuality rules' read: the staff
+/// of the plans judged, for the offline caveat).
 pub fn of_clients(
     c: &mut DbConn,
     clients: &[&str],
     days: &[NaiveDate],
+    staff_for: &[&str],
 ) -> Result<Vec<Plan>, StoreError> {
     let mut rows: Vec<Row> = Vec::new();
     for chunk in clients.chunks(CHUNK) {
-        rows.extend(
-            planned_visit::table
-                .filter(planned_visit::client_id.eq_any(chunk))
-                .filter(planned_visit::local_date.eq_any(days))
-                .order((planned_visit::latest_start, planned_visit::planner_ref))
-                .select(Row::as_select())
-                .load::<Row>(c)?,
-        );
+        match c {
+            // By the index on client and day, one client at a time (a
+            // generic plan of `= ANY` read the whole table).
+            DbConn::Pg(pg) => rows.extend(
+                Query::new(
+                    "SELECT r.* FROM (SELECT DISTINCT unnest(?::text[]) AS id) e \
+                     CROSS JOIN LATERAL (SELECT * FROM planned_visit \
+                     WHERE client_id = e.id AND local_date = ANY(?::date[]) OFFSET 0) r",
+                )
+                .bind(Column::Text(chunk.to_vec()))
+                .bind(Column::Date(days.to_vec()))
+                .load::<Row>(pg)?,
+            ),
+            DbConn::Sqlite(_) => rows.extend(
+                planned_visit::table
+                    .filter(planned_visit::client_id.eq_any(chunk))
+                    .filter(planned_visit::local_date.eq_any(days))
+                    .select(Row::as_select())
+                    .load::<Row>(c)?,
+            ),
+        }
     }
-    with_lists_of(c, rows, false)
+    rows.sort_by(|a, b| (a.latest_start, &a.planner_ref).cmp(&(b.latest_start, &b.planner_ref)));
+    with_lists_of(c, rows, false, Some(staff_for))
 }
 
 /// The stored ones of `ids`, with their staff (not their services).
@@ -528,18 +379,7 @@ pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Plan>, StoreError> {
                 .load::<Row>(c)?,
         );
     }
-    with_lists_of(c, rows, false)
-}
-
-/// Marks `ids` settled: their state can no longer change.
-pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for chunk in ids.chunks(500) {
-        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
-            .set(planned_visit::settled_at.eq(Some(at)))
-            .execute(c)?;
-    }
-    Ok(n)
+    with_lists_of(c, rows, false, None)
 }
 
 /// Deletes the provider's plans derived from the orders on `days` whose

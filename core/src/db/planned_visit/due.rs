@@ -1,0 +1,245 @@
+//! When each plan is next to be judged (`planned_visit.due_at`) and
+//! whether it is settled: what the minute's evaluation of planned visits
+//! reads first and writes last.
+
+use super::CHUNK;
+use crate::db::schema::planned_visit;
+use crate::db::unnest::{Column, Query};
+use crate::db::{DbConn, StoreError};
+use crate::model::{ClientId, PlannedVisitId};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// The earliest `due_at` of a plan that is to be judged at once,
+/// whatever the clock says: 1970-01-01 00:00.
+pub const AT_ONCE: NaiveDateTime = chrono::DateTime::UNIX_EPOCH.naive_utc();
+
+/// A `due_at` asking for a plan at once, another each call: [`AT_ONCE`]
+/// plus the clock's microseconds modulo 300 days. A run writes a plan's
+/// next instant only where it still holds what the run read: a plan asked
+/// for again meanwhile holds another value and stays asked for.
+pub fn at_once() -> NaiveDateTime {
+    let micros = chrono::Utc::now()
+        .timestamp_micros()
+        .rem_euclid(300 * 86_400 * 1_000_000);
+    AT_ONCE + chrono::Duration::microseconds(micros)
+}
+
+/// Whether `due_at` asks for the plan at once (it is in 1970).
+pub fn is_at_once(due_at: NaiveDateTime) -> bool {
+    chrono::Datelike::year(&due_at) < 1971
+}
+
+/// A plan whose instant to be judged has come, as the minute's
+/// evaluation first sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Due {
+    pub id: PlannedVisitId,
+    pub client_id: ClientId,
+    pub local_date: NaiveDate,
+    pub settled_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+}
+
+/// The plans of a municipality on `days` whose instant to be judged is at
+/// or before `at` (read by the partial index on `due_at`).
+pub fn due(
+    c: &mut DbConn,
+    municipality_id: &str,
+    days: &[NaiveDate],
+    at: NaiveDateTime,
+) -> Result<Vec<Due>, StoreError> {
+    use crate::db::schema::provider;
+    Ok(planned_visit::table
+        .inner_join(provider::table)
+        .filter(provider::municipality_id.eq(municipality_id))
+        .filter(planned_visit::due_at.le(at))
+        .filter(planned_visit::local_date.eq_any(days))
+        .select((
+            planned_visit::id,
+            planned_visit::client_id,
+            planned_visit::local_date,
+            planned_visit::settled_at,
+            planned_visit::due_at,
+        ))
+        .load(c)?)
+}
+
+/// Sets each plan's next instant to be judged, `(id, read, next)`: only
+/// where it still holds what the run read, so a visit or an
+/// acknowledgement that asked for the plan meanwhile is not overwritten.
+/// On PostgreSQL one statement, kept prepared, per 5,000 plans; on SQLite
+/// one per pair of instants (a municipality's plans share few).
+pub fn set_due(
+    c: &mut DbConn,
+    plans: &[(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)],
+) -> Result<usize, StoreError> {
+    let changed: Vec<&(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = plans
+        .iter()
+        .filter(|(_, read, next)| read != next)
+        .collect();
+    let mut n = 0;
+    if let DbConn::Pg(pg) = c {
+        for chunk in changed.chunks(CHUNK) {
+            n += Query::new(SET_DUE_SQL)
+                .bind(Column::Text(chunk.iter().map(|p| p.0).collect()))
+                .bind(Column::OptTimestamp(chunk.iter().map(|p| p.1).collect()))
+                .bind(Column::OptTimestamp(chunk.iter().map(|p| p.2).collect()))
+                .execute(pg)?;
+        }
+        return Ok(n);
+    }
+    type Pair = (Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let mut by: HashMap<Pair, Vec<&str>> = HashMap::new();
+    for (id, read, next) in changed {
+        by.entry((*read, *next)).or_default().push(id);
+    }
+    for ((read, next), ids) in by {
+        for chunk in ids.chunks(CHUNK) {
+            let q = planned_visit::table.filter(planned_visit::id.eq_any(chunk));
+            n += match read {
+                Some(r) => diesel::update(q.filter(planned_visit::due_at.eq(r)))
+                    .set(planned_visit::due_at.eq(next))
+                    .execute(c)?,
+                None => diesel::update(q.filter(planned_visit::due_at.is_null()))
+                    .set(planned_visit::due_at.eq(next))
+                    .execute(c)?,
+            };
+        }
+    }
+    Ok(n)
+}
+
+/// [`set_due`] on PostgreSQL: each plan by its primary key.
+const SET_DUE_SQL: &str = "UPDATE planned_visit p SET due_at = u.next \
+    FROM unnest(?::text[], ?::timestamp[], ?::timestamp[]) AS u(id, read, next) \
+    WHERE p.id = u.id AND p.due_at IS NOT DISTINCT FROM u.read";
+
+/// Asks for the plans `ids` to be judged at once.
+pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
+            .set(planned_visit::due_at.eq(Some(at_once())))
+            .execute(c)?;
+    }
+    Ok(n)
+}
+
+/// Asks for every plan of `clients` on the local days `from..=to` to be
+/// judged at once: a visit of theirs was recorded, corrected or voided.
+/// One statement per 5,000 clients, by the index on client and day.
+pub fn mark_clients_due(
+    c: &mut DbConn,
+    clients: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in clients.chunks(CHUNK) {
+        n += diesel::update(
+            planned_visit::table
+                .filter(planned_visit::client_id.eq_any(chunk))
+                .filter(planned_visit::local_date.between(from, to)),
+        )
+        .set(planned_visit::due_at.eq(Some(at_once())))
+        .execute(c)?;
+    }
+    Ok(n)
+}
+
+/// Asks for every plan of a municipality that may still change to be
+/// judged at once: its tolerances or escalation time changed.
+pub fn mark_municipality_due(c: &mut DbConn, municipality_id: &str) -> Result<usize, StoreError> {
+    use crate::db::schema::provider;
+    let providers = provider::table
+        .filter(provider::municipality_id.eq(municipality_id))
+        .select(provider::id);
+    Ok(diesel::update(
+        planned_visit::table
+            .filter(planned_visit::provider_id.eq_any(providers))
+            .filter(
+                planned_visit::settled_at
+                    .is_null()
+                    .or(planned_visit::due_at.is_not_null()),
+            ),
+    )
+    .set(planned_visit::due_at.eq(Some(at_once())))
+    .execute(c)?)
+}
+
+/// Of a municipality's plans whose instant has come but whose day the
+/// run does not judge: those before `first` are no longer judged (their
+/// instant is cleared), those after `last` wait for their latest start.
+pub fn put_off_other_days(
+    c: &mut DbConn,
+    municipality_id: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    use crate::db::schema::provider;
+    let providers = || {
+        provider::table
+            .filter(provider::municipality_id.eq(municipality_id))
+            .select(provider::id)
+    };
+    let before = diesel::update(
+        planned_visit::table
+            .filter(planned_visit::due_at.le(at))
+            .filter(planned_visit::local_date.lt(first))
+            .filter(planned_visit::provider_id.eq_any(providers())),
+    )
+    .set(planned_visit::due_at.eq(None::<NaiveDateTime>))
+    .execute(c)?;
+    let after = diesel::update(
+        planned_visit::table
+            .filter(planned_visit::due_at.le(at))
+            .filter(planned_visit::local_date.gt(last))
+            .filter(planned_visit::provider_id.eq_any(providers())),
+    )
+    .set(planned_visit::due_at.eq(planned_visit::latest_start.nullable()))
+    .execute(c)?;
+    Ok(before + after)
+}
+
+/// The earliest instant after `after` any plan is to be judged (the first
+/// entry of the partial index past it).
+pub fn next_due_after(
+    c: &mut DbConn,
+    after: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(planned_visit::table
+        .filter(planned_visit::due_at.gt(after))
+        .select(diesel::dsl::min(planned_visit::due_at))
+        .first(c)?)
+}
+
+/// The earliest instant any plan is to be judged (the evaluator's cue).
+pub fn next_due(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    next_due_after(c, AT_ONCE - chrono::Duration::seconds(1))
+}
+
+/// Marks `ids` settled: their state can no longer change. On PostgreSQL
+/// one statement, kept prepared, per 5,000 plans.
+pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        n += match c {
+            DbConn::Pg(pg) => Query::new(
+                "UPDATE planned_visit p SET settled_at = u.at \
+                 FROM unnest(?::text[], ?::timestamp[]) AS u(id, at) WHERE p.id = u.id",
+            )
+            .bind(Column::Text(chunk.to_vec()))
+            .bind(Column::Timestamp(vec![at; chunk.len()]))
+            .execute(pg)?,
+            DbConn::Sqlite(_) => {
+                diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
+                    .set(planned_visit::settled_at.eq(Some(at)))
+                    .execute(c)?
+            }
+        };
+    }
+    Ok(n)
+}
