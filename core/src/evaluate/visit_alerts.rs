@@ -225,23 +225,16 @@ fn judge(
         let says = Says::new(x, &p, &tol, tz);
         // An alert a person resolved after the plan's last change is as
         // good as none to the rules: not raised again, not resolved again.
-        let mut take = |kind: AlertKind| {
-            let a = held.remove(&(id.clone(), kind))?;
-            let closed = answers
-                .resolved
-                .get(&a.id)
-                .is_some_and(|t| a.state == AlertState::Resolved && *t >= x.plan.updated_at);
-            Some((a, closed))
+        let closed = |a: &Alert| {
+            a.state == AlertState::Resolved
+                && answers
+                    .resolved
+                    .get(&a.id)
+                    .is_some_and(|t| *t >= x.plan.updated_at)
         };
-        let late = take(AlertKind::VisitLate);
-        let missed = take(AlertKind::VisitMissed);
-        let escalated = take(AlertKind::VisitNotAcknowledged);
-        let closed = |a: &Option<(Alert, bool)>| a.as_ref().is_some_and(|(_, closed)| *closed);
-        let (late_closed, missed_closed, escalated_closed) =
-            (closed(&late), closed(&missed), closed(&escalated));
-        let late = late.map(|(a, _)| a);
-        let missed = missed.map(|(a, _)| a);
-        let escalated = escalated.map(|(a, _)| a);
+        let late = held.remove(&(id.clone(), AlertKind::VisitLate));
+        let missed = held.remove(&(id.clone(), AlertKind::VisitMissed));
+        let escalated = held.remove(&(id.clone(), AlertKind::VisitNotAcknowledged));
         // Time alone changes the standing next at `next_change`; the
         // escalation is added below.
         let mut next: Option<DateTime<Utc>> = x.standing.next_change;
@@ -263,29 +256,21 @@ fn judge(
         };
         // Raised, reopened, or updated when it says something new; not
         // when a person closed it.
-        let mut raise = |held: &Option<Alert>, closed: bool, f: Finding| {
-            if !closed {
+        let mut raise = |held: &Option<Alert>, f: Finding| {
+            if !held.as_ref().is_some_and(closed) {
                 out.evaluation.count(changes.raise(held.as_ref(), &f));
             }
         };
         match x.standing.state {
             State::Late => {
-                raise(
-                    &late,
-                    late_closed,
-                    finding(AlertKind::VisitLate, says.late()),
-                );
+                raise(&late, finding(AlertKind::VisitLate, says.late()));
             }
             State::Missed => {
                 let open = missed
                     .as_ref()
                     .is_some_and(|a| a.state != AlertState::Resolved);
                 if !(settled.contains(id.as_str()) && open) {
-                    raise(
-                        &missed,
-                        missed_closed,
-                        finding(AlertKind::VisitMissed, says.missed()),
-                    );
+                    raise(&missed, finding(AlertKind::VisitMissed, says.missed()));
                 }
                 if let Some(a) = &late {
                     out.evaluation.count(changes.resolve(
@@ -321,7 +306,7 @@ fn judge(
         } else if now >= escalate_at {
             if escalated
                 .as_ref()
-                .is_none_or(|a| a.state == AlertState::Resolved && !escalated_closed)
+                .is_none_or(|a| a.state == AlertState::Resolved && !closed(a))
             {
                 out.evaluation.count(changes.raise(
                     escalated.as_ref(),

@@ -14,6 +14,20 @@ use crate::model::{AlertAction, AlertState, ProviderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+/// The condition holds: raise the alert, update it when its figures or
+/// message changed, or reopen it if it had been resolved (one alert,
+/// written as a run's many are: [`Changes`]).
+pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
+    let found = match &f.planned_visit_id {
+        Some(plan) => super::of_plan(c, plan, f.kind)?,
+        None => super::find(c, &f.client_id, &f.month, f.kind)?,
+    };
+    let mut changes = Changes::default();
+    let outcome = changes.raise(found.as_ref(), f);
+    changes.write(c, at)?;
+    Ok(outcome)
+}
+
 /// Rows per multi-row statement: 15 values each stays far below SQLite's
 /// 32,766 and PostgreSQL's 65,535 bound values.
 const ROWS: usize = 500;
@@ -55,9 +69,8 @@ pub struct Changes {
 
 impl Changes {
     /// The condition of `f` holds; `held` is the alert of its kind and
-    /// plan (or client and month) if there is one, in any state. As
-    /// [`super::raise`]: raised, reopened, updated when it says something
-    /// new, or unchanged.
+    /// plan (or client and month) if there is one, in any state: raised,
+    /// reopened, updated when it says something new, or unchanged.
     pub fn raise(&mut self, held: Option<&Alert>, f: &Finding) -> Outcome {
         let figures = f.figures.to_string();
         let (id, action, state) = match held {
@@ -144,11 +157,6 @@ impl Changes {
             message: f.message.clone(),
             figures: figures.to_string(),
         });
-    }
-
-    /// Whether nothing is to be written.
-    pub fn is_empty(&self) -> bool {
-        self.log.is_empty()
     }
 
     /// Writes it all at `at`: the new alerts, the changed ones, then

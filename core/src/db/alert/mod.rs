@@ -6,7 +6,7 @@
 //! [`plans`].
 
 use super::schema::{alert, alert_event, alert_history, outbox_cursor};
-use super::{DbConn, StoreError, new_id};
+use super::{DbConn, StoreError};
 use crate::model::{
     AlertAction, AlertKind, AlertState, Audience, ClientId, MunicipalityId, PlannedVisitId,
     ProviderId, UserId,
@@ -16,7 +16,7 @@ use diesel::prelude::*;
 
 mod batch;
 mod plans;
-pub use batch::Changes;
+pub use batch::{Changes, raise};
 pub use plans::*;
 
 /// A stored alert (what the contracts show of it is
@@ -118,89 +118,6 @@ pub fn of_plan(c: &mut DbConn, plan: &str, kind: AlertKind) -> Result<Option<Ale
         .select(Alert::as_select())
         .first(c)
         .optional()?)
-}
-
-/// The condition holds: raise the alert, update it when its figures or
-/// message changed, or reopen it if it had been resolved.
-pub fn raise(c: &mut DbConn, f: &Finding, at: NaiveDateTime) -> Result<Outcome, StoreError> {
-    let figures = f.figures.to_string();
-    let found = match &f.planned_visit_id {
-        Some(plan) => of_plan(c, plan, f.kind)?,
-        None => find(c, &f.client_id, &f.month, f.kind)?,
-    };
-    match found {
-        None => {
-            let id = new_id();
-            diesel::insert_into(alert::table)
-                .values((
-                    alert::id.eq(&id),
-                    alert::municipality_id.eq(&f.municipality_id),
-                    alert::client_id.eq(&f.client_id),
-                    alert::month.eq(&f.month),
-                    alert::kind.eq(f.kind),
-                    alert::rules.eq(f.kind.rules()),
-                    alert::audience.eq(f.kind.audience()),
-                    alert::caseworker_id.eq(&f.caseworker_id),
-                    alert::provider_id.eq(&f.provider_id),
-                    alert::state.eq(AlertState::Open),
-                    alert::message.eq(&f.message),
-                    alert::figures.eq(&figures),
-                    alert::raised_at.eq(at),
-                    alert::updated_at.eq(at),
-                    alert::planned_visit_id.eq(&f.planned_visit_id),
-                ))
-                .execute(c)?;
-            by_rules(
-                c,
-                &id,
-                at,
-                AlertAction::Raised,
-                AlertState::Open,
-                f,
-                &figures,
-            )?;
-            Ok(Outcome::Raised)
-        }
-        Some(a) if a.state == AlertState::Resolved => {
-            diesel::update(alert::table.find(&a.id))
-                .set((
-                    alert::state.eq(AlertState::Open),
-                    alert::message.eq(&f.message),
-                    alert::figures.eq(&figures),
-                    alert::caseworker_id.eq(&f.caseworker_id),
-                    alert::provider_id.eq(&f.provider_id),
-                    alert::updated_at.eq(at),
-                    alert::resolved_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)?;
-            by_rules(
-                c,
-                &a.id,
-                at,
-                AlertAction::Reopened,
-                AlertState::Open,
-                f,
-                &figures,
-            )?;
-            Ok(Outcome::Reopened)
-        }
-        Some(a) if a.message == f.message && same_json(&a.figures, &f.figures) => {
-            Ok(Outcome::Unchanged)
-        }
-        Some(a) => {
-            diesel::update(alert::table.find(&a.id))
-                .set((
-                    alert::message.eq(&f.message),
-                    alert::figures.eq(&figures),
-                    alert::caseworker_id.eq(&f.caseworker_id),
-                    alert::provider_id.eq(&f.provider_id),
-                    alert::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            by_rules(c, &a.id, at, AlertAction::Updated, a.state, f, &figures)?;
-            Ok(Outcome::Updated)
-        }
-    }
 }
 
 pub(super) fn same_json(stored: &str, v: &serde_json::Value) -> bool {
@@ -310,21 +227,6 @@ fn set_state(
     };
     record(
         c, &a.id, at, action, state, by, note, &a.message, &a.figures,
-    )
-}
-
-/// A change the rules made, with the finding's message.
-fn by_rules(
-    c: &mut DbConn,
-    alert_id: &str,
-    at: NaiveDateTime,
-    action: AlertAction,
-    state: AlertState,
-    f: &Finding,
-    figures: &str,
-) -> Result<(), StoreError> {
-    record(
-        c, alert_id, at, action, state, None, "", &f.message, figures,
     )
 }
 
