@@ -1384,6 +1384,15 @@ fn punctuality() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let mut c = pool.get()?;
+    // The server's buffer cache: the runs read plans, visits and alerts
+    // scattered over the tables, from it or from the kernel's cache.
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        shared_buffers: String,
+    }
+    let buffers = diesel::sql_query("SHOW shared_buffers").get_result::<Setting>(&mut c)?;
+    println!("PostgreSQL shared_buffers: {}", buffers.shared_buffers);
     // 10:40 local today: the 10:00 windows' time-critical plans are late
     // already; the next twenty minutes hold the others' late threshold
     // (10:45), the late check-ins (10:55) and the missed threshold
@@ -1468,11 +1477,13 @@ fn punctuality() -> Result<()> {
                'closed', 'lock', false, '', now(), now(), false FROM vis WHERE started > '{from}' AND started <= '{to}'"
         ))
         .execute(c)?;
-        // As the write path does: the plans of the clients visited are
-        // judged at the next run.
+        // As the write path does: each client's day visited is asked for,
+        // and its plans judged at the next run.
         diesel::sql_query(format!(
-            "UPDATE planned_visit SET due_at = '1970-01-01' WHERE client_id IN \
-               (SELECT client_id FROM vis WHERE started > '{from}' AND started <= '{to}')"
+            "INSERT INTO visited_day (client_id, local_date, asked_at) \
+             SELECT client_id, day, clock_timestamp() FROM (SELECT DISTINCT client_id, day FROM vis \
+             WHERE started > '{from}' AND started <= '{to}') v \
+             ON CONFLICT (client_id, local_date) DO UPDATE SET asked_at = excluded.asked_at"
         ))
         .execute(c)?;
         Ok(())
@@ -1514,8 +1525,8 @@ fn punctuality() -> Result<()> {
     // `hemtid serve` runs them.
     let mut ms = Vec::new();
     let mut prev = at;
-    println!("| minute (local) | check-ins | plans due | raised | resolved | run |");
-    println!("|---|---|---|---|---|---|");
+    println!("| minute (local) | check-ins | plans due | days asked | raised | resolved | run |");
+    println!("|---|---|---|---|---|---|---|");
     for i in 1..=20 {
         let at = now + chrono::Duration::minutes(i);
         let arrived = count(
@@ -1534,12 +1545,13 @@ fn punctuality() -> Result<()> {
                 at.naive_utc()
             ),
         )?;
+        let asked = count(&mut c, "SELECT COUNT(*) AS n FROM visited_day")?;
         let s = Instant::now();
         let live = hemtid_core::evaluate::visit_alerts::all(&mut c, at)?;
         let took = s.elapsed();
         ms.push(took.as_micros() as u64);
         println!(
-            "| {} | {arrived} | {due} | {} | {} | {:.1} ms |",
+            "| {} | {arrived} | {due} | {asked} | {} | {} | {:.1} ms |",
             at.with_timezone(&hemtid_core::domain::STOCKHOLM)
                 .format("%H:%M"),
             live.evaluation.raised,

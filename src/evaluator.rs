@@ -7,10 +7,11 @@
 //!
 //! Planned visits are evaluated every minute, and within a tick of the
 //! instant any plan is due to be judged (`planned_visit.due_at`): when it
-//! becomes late, missed or due for escalation, and at once when a visit of
-//! its client is recorded, corrected or voided, an alert of it is
-//! acknowledged, or it is sent again (so an alert resolves within a tick
-//! of the check-in). A plan removed resolves its alerts as it goes.
+//! becomes late, missed or due for escalation, or at once when an alert
+//! of it is acknowledged or it is sent again; and within a tick of a
+//! visit of its client being recorded, corrected or voided (the client's
+//! day asked for in `visited_day`), so an alert resolves within a tick of
+//! the check-in. A plan removed resolves its alerts as it goes.
 
 use crate::background::Background;
 use hemtid_core::db::Pool;

@@ -28,7 +28,7 @@ use crate::db::schema::{
     care_plan_list, care_plan_version, client, consent, contact_person, decision, device_message,
     explanation, explanation_history, figure_day, figure_dirty, figure_month, figure_staff_day,
     individual_follow_up, journal_note, material_request, order_month, planned_visit,
-    retention_run, user_account, visit, visit_change, visit_event, visit_share,
+    retention_run, user_account, visit, visit_change, visit_event, visit_share, visited_day,
 };
 use crate::db::{DbConn, StoreError, new_id};
 use crate::domain::local_date;
@@ -446,6 +446,10 @@ fn purge_client(
     o.add(
         "planned_visit",
         diesel::delete(planned_visit::table.filter(planned_visit::client_id.eq(id))).execute(c)?,
+    );
+    o.add(
+        "visited_day",
+        diesel::delete(visited_day::table.filter(visited_day::client_id.eq(id))).execute(c)?,
     );
     // Journal notes: a correction refers to the note it corrects.
     diesel::update(journal_note::table.filter(journal_note::client_id.eq(id)))

@@ -105,6 +105,7 @@ pub mod visit_event;
 pub mod visit_service;
 pub mod visit_share;
 pub mod visit_write;
+pub mod visited_day;
 
 #[cfg(test)]
 mod figure_tests;

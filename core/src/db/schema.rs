@@ -871,6 +871,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     planned_visit_staff
 );
 
+diesel::table! {
+    visited_day (client_id, local_date) {
+        client_id -> Text,
+        local_date -> Date,
+        asked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(visited_day -> client (client_id));
+diesel::allow_tables_to_appear_in_same_query!(visited_day, client);
+
 diesel::joinable!(planned_visit -> provider (provider_id));
 diesel::allow_tables_to_appear_in_same_query!(planned_visit, provider);
 diesel::joinable!(visit_share -> visit (visit_id));

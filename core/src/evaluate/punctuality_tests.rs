@@ -93,6 +93,18 @@ impl Fixture {
     }
 
     pub(super) fn event(&mut self, id: &str, kind: EventKind, client: &str, at: NaiveDateTime) {
+        self.event_on(id, kind, client, at, day());
+    }
+
+    /// [`Fixture::event`] at `at` on the local day `on`.
+    pub(super) fn event_on(
+        &mut self,
+        id: &str,
+        kind: EventKind,
+        client: &str,
+        at: NaiveDateTime,
+        on: NaiveDate,
+    ) {
         let e = NewVisitEvent {
             id: new_id().into(),
             source: Source::Phone,
@@ -104,7 +116,7 @@ impl Fixture {
             provider_id: self.provider.clone().into(),
             occurred_at: at,
             received_at: at,
-            local_date: day(),
+            local_date: on,
             method: Some(crate::model::Method::Nfc),
             method_ref: Some("tag-1".into()),
             reason: None,

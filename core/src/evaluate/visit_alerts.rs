@@ -16,11 +16,12 @@ use super::Evaluation;
 use super::punctuality::{self, PlanAt, planned, tolerances};
 use crate::db::alert::{self, Alert, Finding};
 use crate::db::municipality::{self, Municipality};
-use crate::db::{DbConn, StoreError, client, planned_visit};
+use crate::db::{DbConn, StoreError, client, planned_visit, visited_day};
 use crate::domain::punctuality::{MatchLimits, Planned, State, Tolerances};
+use crate::domain::split::local_midnight;
 use crate::domain::{YearMonth, local_date};
 use crate::model::{AlertKind, AlertState};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -63,14 +64,16 @@ pub fn all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Live, StoreError> {
 }
 
 /// A municipality's planned visits of today and yesterday (local) at
-/// `now`, in one transaction. Only the plans whose instant to be judged
-/// has come are read (`planned_visit.due_at`): the instant one becomes
-/// late, missed or due for escalation, or at once when a visit of its
-/// client was recorded, corrected or voided, one of its alerts was
-/// acknowledged, the plan was sent again or the tolerances changed. Each
-/// is matched with every plan of its client on its day, so a visit keeps
-/// the plan it keeps on the whole day; each gets its next instant, or
-/// none when only such a change can alter its alerts.
+/// `now`, in one transaction. Only these plans are judged: those whose
+/// instant to be judged has come (`planned_visit.due_at`: the instant one
+/// becomes late, missed or due for escalation, or at once when one of its
+/// alerts was acknowledged, the plan was sent again or the tolerances
+/// changed), and those of each client's day asked for (`visited_day`: a
+/// visit of the client was recorded, corrected or voided that day or the
+/// day either side). Each is matched with every plan of its client on
+/// its day, so a visit keeps the plan it keeps on the whole day; each
+/// gets its next instant, written only where it changes, or none when
+/// only such a change can alter its alerts.
 pub fn of_municipality(
     c: &mut DbConn,
     m: &Municipality,
@@ -88,28 +91,73 @@ pub fn of_municipality(
         let limits = MatchLimits::default();
         planned_visit::put_off_other_days(c, &m.id, days[0], days[1], at)?;
         let due = planned_visit::due(c, &m.id, &days, at)?;
-        if !due.is_empty() {
-            let ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
+        let asked = visited_day::of_municipality(c, &m.id)?;
+        // Each client's day asked for, and the days either side within
+        // the judged ones: a visit near midnight may keep a plan of either.
+        let asked_days: BTreeSet<(&str, NaiveDate)> = asked
+            .iter()
+            .flat_map(|a| {
+                let d = a.local_date;
+                [d.pred_opt(), Some(d), d.succ_opt()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| days.contains(d))
+                    .map(|d| (a.client_id.as_str(), d))
+            })
+            .collect();
+        let asked_on: BTreeSet<(&str, NaiveDate)> = asked
+            .iter()
+            .map(|a| (a.client_id.as_str(), a.local_date))
+            .collect();
+        let due_ids: BTreeSet<&str> = due.iter().map(|d| d.id.as_str()).collect();
+        // The plans judged: those due, those of a day asked for, and those
+        // of the days either side that a visit of that day could keep
+        // (its start within the matching limits of their window).
+        let judged = |p: &planned_visit::Plan| {
+            let (client, day) = (p.plan.client_id.as_str(), p.plan.local_date);
+            let asked = |d: Option<NaiveDate>| d.is_some_and(|d| asked_on.contains(&(client, d)));
+            let (next, prev) = (day.succ_opt(), day.pred_opt());
+            due_ids.contains(p.id.as_str())
+                || asked(Some(day))
+                || (asked(next)
+                    && next.is_some_and(|n| {
+                        let last = p.plan.latest_start.checked_add_signed(limits.late);
+                        last.is_none_or(|t| t >= local_midnight(n, tz))
+                    }))
+                || (asked(prev) && {
+                    let first = p.plan.earliest_start.checked_sub_signed(limits.early);
+                    first.is_none_or(|t| t < local_midnight(day, tz))
+                })
+        };
+        if !due.is_empty() || !asked_days.is_empty() {
+            let clients: BTreeSet<&str> = due
+                .iter()
+                .map(|d| d.client_id.as_str())
+                .chain(asked_days.iter().map(|(c, _)| *c))
+                .collect();
+            let clients: Vec<&str> = clients.into_iter().collect();
+            let on: BTreeSet<NaiveDate> = due
+                .iter()
+                .map(|d| d.local_date)
+                .chain(asked_days.iter().map(|(_, d)| *d))
+                .collect();
+            let on: Vec<NaiveDate> = on.into_iter().collect();
+            let mut plans = planned_visit::of_clients(c, &clients, &on)?;
+            planned_visit::add_staff(c, &mut plans, judged)?;
+            let mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
+                .into_iter()
+                .filter(|x| judged(&x.plan))
+                .collect();
+            let ids: Vec<&str> = mine.iter().map(|x| x.plan.id.as_str()).collect();
             let mut held: HashMap<(String, AlertKind), Alert> = alert::of_plans(c, &ids)?
                 .into_iter()
                 .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
                 .collect();
             let answers = alert::answers(c, &ids)?;
-            let clients: BTreeSet<&str> = due.iter().map(|d| d.client_id.as_str()).collect();
-            let clients: Vec<&str> = clients.into_iter().collect();
-            let on: BTreeSet<chrono::NaiveDate> = due.iter().map(|d| d.local_date).collect();
-            let on: Vec<chrono::NaiveDate> = on.into_iter().collect();
-            let read: HashMap<&str, &planned_visit::Due> =
-                due.iter().map(|d| (d.id.as_str(), d)).collect();
-            let plans = planned_visit::of_clients(c, &clients, &on, &ids)?;
-            let mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
-                .into_iter()
-                .filter(|x| read.contains_key(x.plan.id.as_str()))
-                .collect();
-            let settled: BTreeSet<&str> = due
+            let settled: BTreeSet<&str> = mine
                 .iter()
-                .filter(|d| d.settled_at.is_some())
-                .map(|d| d.id.as_str())
+                .filter(|x| x.plan.settled_at.is_some())
+                .map(|x| x.plan.id.as_str())
                 .collect();
             let mut changes = alert::Changes::default();
             let (live, next) = judge(
@@ -138,19 +186,18 @@ pub fn of_municipality(
                 .map(|x| x.plan.id.as_str())
                 .collect();
             planned_visit::settle(c, &settle, at)?;
+            // Each plan's next instant, written where it changes and only
+            // if it still holds what was read (a plan sent again or
+            // acknowledged meanwhile stays asked for).
             let dues: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mine
                 .iter()
                 .zip(&next)
-                .map(|(x, n)| {
-                    let id = x.plan.id.as_str();
-                    let was = read.get(id).and_then(|d| d.due_at);
-                    (id, was, n.map(|t| t.naive_utc()))
-                })
+                .map(|(x, n)| (x.plan.id.as_str(), x.plan.due_at, n.map(|t| t.naive_utc())))
                 .collect();
             planned_visit::set_due(c, &dues)?;
             // A due plan the standings did not return (none: each is its
             // client's on its day) is not asked for again.
-            let judged: BTreeSet<&str> = mine.iter().map(|x| x.plan.id.as_str()).collect();
+            let judged: BTreeSet<&str> = ids.iter().copied().collect();
             let lost: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = due
                 .iter()
                 .filter(|d| !judged.contains(d.id.as_str()))
@@ -158,6 +205,9 @@ pub fn of_municipality(
                 .collect();
             planned_visit::set_due(c, &lost)?;
         }
+        // The days asked for are answered, those of days no longer or
+        // not yet judged with them; one asked for again meanwhile stays.
+        visited_day::answered(c, &asked)?;
         Ok(out)
     })
 }

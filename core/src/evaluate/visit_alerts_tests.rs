@@ -398,13 +398,19 @@ fn each_plan_is_judged_only_at_its_next_instant_or_when_its_client_is_visited() 
     f.run(instant(8, 45));
     // Late: next when it is missed (09:00) or escalated (09:15).
     assert_eq!(due_at(&mut f, "lisa-8"), Some(local(9, 0)));
-    // Lisa's check-in asks for her plans at once; Maj's stays as it was.
+    // Lisa's check-in asks for her day once, not for each plan; Maj's
+    // is not asked for, and no plan's instant is written.
     f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
-    let asked = due_at(&mut f, "lisa-8").unwrap();
-    assert!(planned_visit::is_at_once(asked), "{asked}");
+    assert_eq!(asked_days(&mut f), [(lisa.clone(), local(8, 50).date())]);
+    assert_eq!(due_at(&mut f, "lisa-8"), Some(local(9, 0)));
     assert_eq!(due_at(&mut f, "maj-12"), Some(local(12, 30)));
-    assert_eq!(planned_visit::next_due(&mut f.conn).unwrap(), Some(asked));
+    assert_eq!(
+        planned_visit::next_due(&mut f.conn).unwrap(),
+        Some(planned_visit::AT_ONCE),
+        "the evaluator's cue sees the day asked for"
+    );
     let arrived = f.run(instant(8, 51));
+    assert!(asked_days(&mut f).is_empty(), "the run answered the day");
     assert_eq!(arrived.evaluation.resolved, 1);
     // In progress: only another visit or change can alter its alerts.
     assert_eq!(due_at(&mut f, "lisa-8"), None);
@@ -450,33 +456,94 @@ fn voiding_the_visit_that_kept_a_done_plan_raises_its_alert() {
         },
     )
     .unwrap();
-    assert!(due_at(&mut f, "lisa-8").is_some_and(planned_visit::is_at_once));
+    assert_eq!(asked_days(&mut f), [(lisa.clone(), local(8, 10).date())]);
     f.run(instant(9, 11));
     assert_eq!(f.kinds(), [(AlertKind::VisitMissed, AlertState::Open)]);
 }
 
+/// The clients' days asked for, by client and day.
+fn asked_days(f: &mut Fixture) -> Vec<(String, chrono::NaiveDate)> {
+    use crate::db::schema::visited_day as vd;
+    vd::table
+        .select((vd::client_id, vd::local_date))
+        .order((vd::client_id, vd::local_date))
+        .load(&mut f.conn)
+        .unwrap()
+}
+
 #[test]
-fn a_plan_asked_for_again_while_a_run_judged_it_stays_asked_for() {
+fn a_day_asked_for_again_while_a_run_judged_it_stays_asked_for() {
     let mut f = fixture();
     let lisa = f.lisa.clone();
     let plan = f.plan("lisa-8", &lisa, 8, false);
     f.store(&[plan]);
     f.event("in", EventKind::CheckIn, &lisa, local(8, 50));
-    let read = due_at(&mut f, "lisa-8").unwrap();
-    // A check-out is recorded after the run read the plan, before it
-    // writes the plan's next instant: the run's write does not apply.
+    let municipality = client::get_any(&mut f.conn, &lisa).unwrap().municipality_id;
+    let read = visited_day::of_municipality(&mut f.conn, &municipality).unwrap();
+    assert_eq!(read.len(), 1);
+    // A check-out is recorded after the run read the day, before it
+    // answers it: the day stays asked for.
     f.event("out", EventKind::CheckOut, &lisa, local(9, 20));
-    let again = due_at(&mut f, "lisa-8").unwrap();
-    assert_ne!(read, again, "each ask is another value");
-    let id: String = {
-        use crate::db::schema::planned_visit as pv;
-        pv::table
-            .filter(pv::planner_ref.eq("lisa-8"))
-            .select(pv::id)
-            .first(&mut f.conn)
+    let again = visited_day::of_municipality(&mut f.conn, &municipality).unwrap();
+    assert_ne!(read, again, "each ask is another instant");
+    assert_eq!(visited_day::answered(&mut f.conn, &read).unwrap(), 0);
+    assert_eq!(asked_days(&mut f), [(lisa.clone(), local(8, 50).date())]);
+    // What the run read, it answers.
+    assert_eq!(visited_day::answered(&mut f.conn, &again).unwrap(), 1);
+    assert!(asked_days(&mut f).is_empty());
+}
+
+#[test]
+fn a_check_in_after_midnight_keeps_the_evening_plan_of_the_day_before() {
+    use chrono::TimeZone;
+    let mut f = fixture();
+    let lisa = f.lisa.clone();
+    let next_day = super::punctuality_tests::day().succ_opt().unwrap();
+    let after_midnight = |h, m| {
+        chrono_tz::Europe::Stockholm
+            .from_local_datetime(&next_day.and_hms_opt(h, m, 0).unwrap())
             .unwrap()
+            .naive_utc()
     };
-    let n = planned_visit::set_due(&mut f.conn, &[(id.as_str(), Some(read), None)]).unwrap();
-    assert_eq!(n, 0);
-    assert_eq!(due_at(&mut f, "lisa-8"), Some(again));
+    // 23:00-23:30, 30 minutes: late at 23:45, missed at 00:00.
+    let evening = f.plan("lisa-23", &lisa, 23, false);
+    f.store(&[evening]);
+    f.run(instant(23, 45));
+    let late = f.alerts()[0].clone();
+    assert_eq!(late.kind, AlertKind::VisitLate);
+    // Acknowledged: nobody else is to be told, so after it is missed
+    // nothing but a visit can change its alerts.
+    f.acknowledge(&late.id, "", local(23, 50));
+    f.run(after_midnight(0, 5).and_utc());
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Open)
+        ]
+    );
+    let due = due_at(&mut f, "lisa-23");
+    assert!(
+        due.is_none_or(|d| d > after_midnight(0, 21)),
+        "not due by itself before the next run: {due:?}"
+    );
+    // The care worker comes at 00:20, a visit of the next day that keeps
+    // yesterday's plan: asking for Lisa's next day has it judged too.
+    f.event_on(
+        "in",
+        EventKind::CheckIn,
+        &lisa,
+        after_midnight(0, 20),
+        next_day,
+    );
+    assert_eq!(asked_days(&mut f), [(lisa.clone(), next_day)]);
+    let arrived = f.run(after_midnight(0, 21).and_utc());
+    assert_eq!(arrived.evaluation.resolved, 1, "{arrived:?}");
+    assert_eq!(
+        f.kinds(),
+        [
+            (AlertKind::VisitLate, AlertState::Resolved),
+            (AlertKind::VisitMissed, AlertState::Resolved)
+        ]
+    );
 }

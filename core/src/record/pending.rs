@@ -60,26 +60,16 @@ impl Pending {
 }
 
 /// Asks for the planned visits of `visited` (clients and local days) to be
-/// judged at once: those of the day before and after too, as a visit near
-/// midnight may keep a plan of either. One statement, however many.
+/// judged at the next run, with those of the days either side (a visit
+/// near midnight may keep a plan of either): one row per client and day,
+/// whatever number of plans they hold.
 pub(crate) fn mark_plans(
     c: &mut DbConn,
     visited: &std::collections::BTreeSet<(String, chrono::NaiveDate)>,
 ) -> Result<(), StoreError> {
-    let (Some(lo), Some(hi)) = (
-        visited.iter().map(|(_, d)| *d).min(),
-        visited.iter().map(|(_, d)| *d).max(),
-    ) else {
+    if visited.is_empty() {
         return Ok(());
-    };
-    let clients: std::collections::BTreeSet<&str> =
-        visited.iter().map(|(c, _)| c.as_str()).collect();
-    let clients: Vec<&str> = clients.into_iter().collect();
-    db::planned_visit::mark_clients_due(
-        c,
-        &clients,
-        lo.pred_opt().unwrap_or(lo),
-        hi.succ_opt().unwrap_or(hi),
-    )?;
+    }
+    db::visited_day::ask(c, visited, chrono::Utc::now().naive_utc())?;
     Ok(())
 }

@@ -38,7 +38,6 @@ pub struct Due {
     pub id: PlannedVisitId,
     pub client_id: ClientId,
     pub local_date: NaiveDate,
-    pub settled_at: Option<NaiveDateTime>,
     pub due_at: Option<NaiveDateTime>,
 }
 
@@ -60,7 +59,6 @@ pub fn due(
             planned_visit::id,
             planned_visit::client_id,
             planned_visit::local_date,
-            planned_visit::settled_at,
             planned_visit::due_at,
         ))
         .load(c)?)
@@ -123,28 +121,6 @@ pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
         n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
             .set(planned_visit::due_at.eq(Some(at_once())))
             .execute(c)?;
-    }
-    Ok(n)
-}
-
-/// Asks for every plan of `clients` on the local days `from..=to` to be
-/// judged at once: a visit of theirs was recorded, corrected or voided.
-/// One statement per 5,000 clients, by the index on client and day.
-pub fn mark_clients_due(
-    c: &mut DbConn,
-    clients: &[&str],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for chunk in clients.chunks(CHUNK) {
-        n += diesel::update(
-            planned_visit::table
-                .filter(planned_visit::client_id.eq_any(chunk))
-                .filter(planned_visit::local_date.between(from, to)),
-        )
-        .set(planned_visit::due_at.eq(Some(at_once())))
-        .execute(c)?;
     }
     Ok(n)
 }
@@ -216,8 +192,12 @@ pub fn next_due_after(
         .first(c)?)
 }
 
-/// The earliest instant any plan is to be judged (the evaluator's cue).
+/// The earliest instant any plan is to be judged (the evaluator's cue):
+/// [`AT_ONCE`] while a client's day is asked for (`visited_day`).
 pub fn next_due(c: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    if crate::db::visited_day::any(c)? {
+        return Ok(Some(AT_ONCE));
+    }
     next_due_after(c, AT_ONCE - chrono::Duration::seconds(1))
 }
 

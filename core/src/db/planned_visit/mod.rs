@@ -58,6 +58,10 @@ pub struct Plan {
     pub plan: NewPlan,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When its state could no longer change (see [`settle`]).
+    pub settled_at: Option<NaiveDateTime>,
+    /// Its next instant to be judged (see [`set_due`]).
+    pub due_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, QueryableByName, Selectable)]
@@ -77,6 +81,8 @@ struct Row {
     source: PlanSource,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    settled_at: Option<NaiveDateTime>,
+    due_at: Option<NaiveDateTime>,
 }
 
 /// What storing a batch of plans did.
@@ -244,7 +250,7 @@ struct Staff {
 
 /// Rows with their services and staff.
 fn with_lists(c: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Plan>, StoreError> {
-    with_lists_of(c, rows, true, None)
+    with_lists_of(c, rows, true, true)
 }
 
 /// The planned care workers of the plans `ids`, by plan.
@@ -274,18 +280,43 @@ fn staff_of(c: &mut DbConn, ids: &[&str]) -> Result<HashMap<String, Vec<UserId>>
     Ok(staff)
 }
 
+/// Fills in the planned care workers of the plans `which` returns true
+/// for (the punctuality rules need them only for the offline caveat of
+/// the plans they judge).
+pub fn add_staff(
+    c: &mut DbConn,
+    plans: &mut [Plan],
+    which: impl Fn(&Plan) -> bool,
+) -> Result<(), StoreError> {
+    let ids: Vec<&str> = plans
+        .iter()
+        .filter(|p| which(p))
+        .map(|p| p.id.as_str())
+        .collect();
+    let mut staff = staff_of(c, &ids)?;
+    for p in plans.iter_mut() {
+        if let Some(s) = staff.remove(p.id.as_str()) {
+            p.plan.staff = s;
+        }
+    }
+    Ok(())
+}
+
 /// `rows` with their services when `with_services` (the punctuality rules
-/// need none), and their staff: all of them, or those of `staff_for`
-/// only.
+/// need none), and their staff when `with_staff`.
 fn with_lists_of(
     c: &mut DbConn,
     rows: Vec<Row>,
     with_services: bool,
-    staff_for: Option<&[&str]>,
+    with_staff: bool,
 ) -> Result<Vec<Plan>, StoreError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut services: HashMap<String, Vec<ServiceId>> = HashMap::new();
-    let mut staff = staff_of(c, staff_for.unwrap_or(&ids))?;
+    let mut staff = if with_staff {
+        staff_of(c, &ids)?
+    } else {
+        HashMap::new()
+    };
     for chunk in ids.chunks(CHUNK) {
         let s: Vec<(String, ServiceId)> = if !with_services {
             Vec::new()
@@ -327,18 +358,18 @@ fn with_lists_of(
             provider_id: r.provider_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            settled_at: r.settled_at,
+            due_at: r.due_at,
         })
         .collect())
 }
 
-/// Every plan of `clients` on `days`, without services, with the staff
-/// of the plans `staff_for` only (the punctuality rules' read: the staff
-/// of the plans judged, for the offline caveat).
+/// Every plan of `clients` on `days`, without services or staff (the
+/// punctuality rules' read; [`add_staff`] adds the staff of those judged).
 pub fn of_clients(
     c: &mut DbConn,
     clients: &[&str],
     days: &[NaiveDate],
-    staff_for: &[&str],
 ) -> Result<Vec<Plan>, StoreError> {
     let mut rows: Vec<Row> = Vec::new();
     for chunk in clients.chunks(CHUNK) {
@@ -365,7 +396,7 @@ pub fn of_clients(
         }
     }
     rows.sort_by(|a, b| (a.latest_start, &a.planner_ref).cmp(&(b.latest_start, &b.planner_ref)));
-    with_lists_of(c, rows, false, Some(staff_for))
+    with_lists_of(c, rows, false, false)
 }
 
 /// The stored ones of `ids`, with their staff (not their services).
@@ -379,7 +410,7 @@ pub fn by_ids(c: &mut DbConn, ids: &[&str]) -> Result<Vec<Plan>, StoreError> {
                 .load::<Row>(c)?,
         );
     }
-    with_lists_of(c, rows, false, None)
+    with_lists_of(c, rows, false, true)
 }
 
 /// Deletes the provider's plans derived from the orders on `days` whose

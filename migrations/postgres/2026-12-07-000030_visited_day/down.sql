@@ -1,0 +1,1 @@
+DROP TABLE visited_day;
