@@ -85,6 +85,17 @@ pub struct MatchLimits {
     pub late: Duration,
 }
 
+impl MatchLimits {
+    /// Whether a visit starting at some instant of `from..=to` could keep
+    /// `p`: within `early` before its earliest start and `late` after its
+    /// latest start.
+    pub fn reaches(&self, p: &Planned, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        let first = p.earliest_start.checked_sub_signed(self.early);
+        let last = p.latest_start.checked_add_signed(self.late);
+        first.is_none_or(|f| to >= f) && last.is_none_or(|l| from <= l)
+    }
+}
+
 impl Default for MatchLimits {
     fn default() -> Self {
         MatchLimits {
@@ -171,9 +182,7 @@ pub fn match_visits(plans: &[Planned], visits: &[Performed], limits: MatchLimits
         for &vi in of_client.get(p.client_id.as_str()).into_iter().flatten() {
             let v = &visits[vi];
             let Some(at) = v.begun() else { continue };
-            let inside =
-                at >= p.earliest_start - limits.early && at <= p.latest_start + limits.late;
-            if inside {
+            if limits.reaches(p, at, at) {
                 candidates.push((distance(p, at), pi, vi));
             }
         }

@@ -115,19 +115,21 @@ pub fn of_municipality(
         // (its start within the matching limits of their window).
         let judged = |p: &planned_visit::Plan| {
             let (client, day) = (p.plan.client_id.as_str(), p.plan.local_date);
-            let asked = |d: Option<NaiveDate>| d.is_some_and(|d| asked_on.contains(&(client, d)));
-            let (next, prev) = (day.succ_opt(), day.pred_opt());
-            due_ids.contains(p.id.as_str())
-                || asked(Some(day))
-                || (asked(next)
-                    && next.is_some_and(|n| {
-                        let last = p.plan.latest_start.checked_add_signed(limits.late);
-                        last.is_none_or(|t| t >= local_midnight(n, tz))
-                    }))
-                || (asked(prev) && {
-                    let first = p.plan.earliest_start.checked_sub_signed(limits.early);
-                    first.is_none_or(|t| t < local_midnight(day, tz))
+            // A visit of the asked day `d` could keep `p`.
+            let reached = |d: Option<NaiveDate>| {
+                d.is_some_and(|d| {
+                    asked_on.contains(&(client, d))
+                        && d.succ_opt().is_some_and(|e| {
+                            let from = local_midnight(d, tz).and_utc();
+                            let to = local_midnight(e, tz).and_utc();
+                            limits.reaches(&planned(p), from, to)
+                        })
                 })
+            };
+            due_ids.contains(p.id.as_str())
+                || asked_on.contains(&(client, day))
+                || reached(day.succ_opt())
+                || reached(day.pred_opt())
         };
         if !due.is_empty() || !asked_days.is_empty() {
             let clients: BTreeSet<&str> = due
