@@ -1444,9 +1444,13 @@ fn punctuality() -> Result<()> {
     diesel::sql_query(
         "INSERT INTO planned_visit (id, provider_id, planner_ref, client_id, local_date, earliest_start, \
            latest_start, expected_minutes, double_staffing, time_critical, tolerance_minutes, source, \
-           created_at, updated_at, due_at) \
+           created_at, updated_at) \
          SELECT id, provider_id, id, client_id, day, earliest, latest, 30, false, critical, NULL, \
-           'planner', now(), now(), latest FROM gen",
+           'planner', now(), now() FROM gen",
+    )
+    .execute(&mut *c)?;
+    diesel::sql_query(
+        "INSERT INTO planned_visit_due (planned_visit_id, due_at) SELECT id, latest FROM gen",
     )
     .execute(&mut *c)?;
     diesel::sql_query(
@@ -1541,7 +1545,7 @@ fn punctuality() -> Result<()> {
         let due = count(
             &mut c,
             &format!(
-                "SELECT COUNT(*) AS n FROM planned_visit WHERE due_at <= '{}'",
+                "SELECT COUNT(*) AS n FROM planned_visit_due WHERE due_at <= '{}'",
                 at.naive_utc()
             ),
         )?;

@@ -6,7 +6,7 @@
 //! changes (a month closing, a visit left open, the pace).
 //!
 //! Planned visits are evaluated every minute, and within a tick of the
-//! instant any plan is due to be judged (`planned_visit.due_at`): when it
+//! instant any plan is due to be judged (`planned_visit_due.due_at`): when it
 //! becomes late, missed or due for escalation, or at once when an alert
 //! of it is acknowledged or it is sent again; and within a tick of a
 //! visit of its client being recorded, corrected or voided (the client's

@@ -442,7 +442,8 @@ fn purge_client(
         "figure_dirty",
         diesel::delete(figure_dirty::table.filter(figure_dirty::client_id.eq(id))).execute(c)?,
     );
-    // Planned visits (their services and care workers go with them).
+    // Planned visits (their services, care workers and instants to be
+    // judged go with them).
     o.add(
         "planned_visit",
         diesel::delete(planned_visit::table.filter(planned_visit::client_id.eq(id))).execute(c)?,

@@ -843,8 +843,14 @@ diesel::table! {
         source -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    planned_visit_due (planned_visit_id) {
+        planned_visit_id -> Text,
         due_at -> Nullable<Timestamp>,
+        settled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -864,9 +870,11 @@ diesel::table! {
 
 diesel::joinable!(planned_visit_service -> planned_visit (planned_visit_id));
 diesel::joinable!(planned_visit_staff -> planned_visit (planned_visit_id));
+diesel::joinable!(planned_visit_due -> planned_visit (planned_visit_id));
 diesel::allow_tables_to_appear_in_same_query!(
     phone_contact,
     planned_visit,
+    planned_visit_due,
     planned_visit_service,
     planned_visit_staff
 );
@@ -884,6 +892,7 @@ diesel::allow_tables_to_appear_in_same_query!(visited_day, client);
 
 diesel::joinable!(planned_visit -> provider (provider_id));
 diesel::allow_tables_to_appear_in_same_query!(planned_visit, provider);
+diesel::allow_tables_to_appear_in_same_query!(planned_visit_due, provider);
 diesel::joinable!(visit_share -> visit (visit_id));
 diesel::allow_tables_to_appear_in_same_query!(alert, planned_visit);
 diesel::joinable!(alert_history -> alert (alert_id));

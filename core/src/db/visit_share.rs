@@ -46,3 +46,36 @@ pub(crate) fn replace(
     }
     super::replace_of_visits!(c, visit_share, of, rows)
 }
+
+/// The shares of the visits `ids`, by visit (what the punctuality rules
+/// need of a visit's attribution: whose it is; its services are not
+/// read). Chunks of 500, each one statement kept prepared.
+pub fn of_visits(
+    c: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<crate::model::VisitId, Vec<VisitShare>>, StoreError> {
+    let mut out: std::collections::HashMap<crate::model::VisitId, Vec<VisitShare>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<VisitShare> = match c {
+            DbConn::Sqlite(s) => visit_share::table
+                .filter(super::sql::in_list(
+                    "visit_id",
+                    &super::sql::json_list(chunk)?,
+                ))
+                .order((visit_share::visit_id, visit_share::client_id))
+                .select(VisitShare::as_select())
+                .load(s)?,
+            DbConn::Pg(pg) => super::unnest::Query::new(&format!(
+                "{} ORDER BY visit_id, client_id",
+                super::unnest::by_key_sql("visit_share", "visit_id")
+            ))
+            .bind(super::unnest::Column::Text(chunk.to_vec()))
+            .load(pg)?,
+        };
+        for s in rows {
+            out.entry(s.visit_id.clone()).or_default().push(s);
+        }
+    }
+    Ok(out)
+}

@@ -263,6 +263,22 @@ pub struct Standing {
     pub next_change: Option<DateTime<Utc>>,
 }
 
+/// The offline caveat of a late or missed plan `p`: the earliest last
+/// synchronisation of a planned care worker's phone (`last_sync`) before
+/// the plan became late, if any.
+pub fn offline_since(
+    p: &Planned,
+    tolerances: &Tolerances,
+    last_sync: &HashMap<String, DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    p.staff
+        .iter()
+        .filter_map(|s| last_sync.get(s))
+        .filter(|at| **at < tolerances.late_at(p))
+        .min()
+        .copied()
+}
+
 /// Where plan `p`, kept by `kept` (from [`match_visits`]), stands at `now`.
 /// Visits that have not begun by `now` (give or take the clock skew an
 /// event is accepted with) are not counted: the clock is a parameter, and
@@ -317,13 +333,7 @@ pub fn state(
         _ => None,
     };
     let offline_since = match state {
-        State::Late | State::Missed => p
-            .staff
-            .iter()
-            .filter_map(|s| last_sync.get(s))
-            .filter(|at| **at < tolerances.late_at(p))
-            .min()
-            .copied(),
+        State::Late | State::Missed => offline_since(p, tolerances, last_sync),
         _ => None,
     };
     let skew = Duration::seconds(super::MAX_SKEW_SECONDS);

@@ -11,12 +11,12 @@
 use crate::db::municipality::MunicipalitySettings;
 use crate::db::planned_visit::{self, Plan};
 use crate::db::schema::{visit, visit_event, visit_share};
-use crate::db::visit::{Attribution, Visit, attributions};
+use crate::db::visit_share::{VisitShare, of_visits as shares_of};
 use crate::db::{DbConn, StoreError};
 use crate::domain::punctuality::{
     MatchLimits, Performed, Planned, Standing, Tolerances, match_visits, state,
 };
-use crate::model::{ClientId, Source, VisitId};
+use crate::model::{ClientId, ProviderId, Source, UserId, VisitId};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -57,6 +57,33 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
+/// What the rules read of a recorded visit: whose, by whom, when (as
+/// corrected). Not the whole row: a threshold minute reads thousands.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = visit)]
+struct Seen {
+    id: VisitId,
+    provider_id: ProviderId,
+    client_id: ClientId,
+    staff_id: UserId,
+    local_date: NaiveDate,
+    started_at: Option<NaiveDateTime>,
+    ended_at: Option<NaiveDateTime>,
+    corrected_started_at: Option<NaiveDateTime>,
+    corrected_ended_at: Option<NaiveDateTime>,
+}
+
+impl Seen {
+    /// The start, corrected or as checked in ([`crate::db::visit::Visit::start`]).
+    fn start(&self) -> Option<NaiveDateTime> {
+        self.corrected_started_at.or(self.started_at)
+    }
+
+    fn end(&self) -> Option<NaiveDateTime> {
+        self.corrected_ended_at.or(self.ended_at)
+    }
+}
+
 /// The provider's plans of `day` and its visits of that day (and of the
 /// days either side, for windows near midnight), matched, each plan's
 /// state at `now`, with the offline caveat.
@@ -86,15 +113,15 @@ pub fn days(
     caveat: bool,
 ) -> Result<Vec<(NaiveDate, Day)>, StoreError> {
     let plans = planned_visit::for_days(c, provider_id, from, to)?;
-    let visits: Vec<Visit> = visit::table
+    let visits: Vec<Seen> = visit::table
         .filter(visit::provider_id.eq(provider_id))
         .filter(visit::local_date.between(from - Duration::days(1), to + Duration::days(1)))
         .filter(visit::voided.eq(false))
         .order((visit::started_at, visit::id))
-        .select(Visit::as_select())
+        .select(Seen::as_select())
         .load(c)?;
     let ids: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
-    let attributed = attributions(c, &ids)?;
+    let attributed = shares_of(c, &ids)?;
     let all: Vec<Performed> = visits.iter().map(|v| performed(v, &attributed)).collect();
     let last_sync = if caveat {
         phones_last_seen(c, &plans, now)?
@@ -110,7 +137,7 @@ pub fn days(
         let plans = by_day.remove(&day).unwrap_or_default();
         // The day's visits and those of the days either side.
         let near: Vec<usize> = (0..visits.len())
-            .filter(|i| (visits[*i].fields.local_date - day).num_days().abs() <= 1)
+            .filter(|i| (visits[*i].local_date - day).num_days().abs() <= 1)
             .collect();
         let performed: Vec<Performed> = near.iter().map(|i| all[*i].clone()).collect();
         let planned: Vec<Planned> = plans.iter().map(planned).collect();
@@ -129,10 +156,10 @@ pub fn days(
             .unplanned
             .iter()
             .map(|i| &visits[near[*i]])
-            .filter(|v| v.fields.local_date == day)
+            .filter(|v| v.local_date == day)
             .map(|v| Unplanned {
                 visit_id: v.id.clone(),
-                client_id: v.fields.client_id.clone(),
+                client_id: v.client_id.clone(),
             })
             .collect();
         out.push((day, d));
@@ -142,8 +169,9 @@ pub fn days(
 
 /// `plans` (every plan of their clients on their days, so that each
 /// visit keeps the plan it keeps on the whole day) each at `now`, in the
-/// order given: what the minute's evaluation reads for the plans it looks
-/// at, instead of the providers' whole days.
+/// order given, without the offline caveat ([`add_caveats`] adds it):
+/// what the minute's evaluation reads for the plans it looks at, instead
+/// of the providers' whole days.
 pub fn standings(
     c: &mut DbConn,
     plans: Vec<Plan>,
@@ -164,7 +192,7 @@ pub fn standings(
     // The visits to these clients: recorded on them, or shared with them
     // (a couple's visit recorded on the partner). Chunks of 5,000: SQLite
     // binds up to 32,766 values, PostgreSQL the list as one array.
-    let mut visits: Vec<Visit> = Vec::new();
+    let mut visits: Vec<Seen> = Vec::new();
     let mut shared: Vec<String> = Vec::new();
     for chunk in clients.chunks(5000) {
         visits.extend(
@@ -172,8 +200,8 @@ pub fn standings(
                 .filter(visit::client_id.eq_any(chunk))
                 .filter(visit::local_date.between(from, to))
                 .filter(visit::voided.eq(false))
-                .select(Visit::as_select())
-                .load::<Visit>(c)?,
+                .select(Seen::as_select())
+                .load::<Seen>(c)?,
         );
         shared.extend(
             visit_share::table
@@ -192,14 +220,16 @@ pub fn standings(
         visits.extend(
             visit::table
                 .filter(visit::id.eq_any(chunk))
-                .select(Visit::as_select())
-                .load::<Visit>(c)?,
+                .select(Seen::as_select())
+                .load::<Seen>(c)?,
         );
     }
     visits.sort_by(|a, b| (a.start(), &a.id).cmp(&(b.start(), &b.id)));
     let refs: Vec<&str> = visits.iter().map(|v| v.id.as_str()).collect();
-    let attributed = attributions(c, &refs)?;
-    let last_sync = phones_last_seen(c, &plans, now)?;
+    let attributed = shares_of(c, &refs)?;
+    // The offline caveat comes after ([`add_caveats`]), for the plans
+    // late or missed.
+    let last_sync = HashMap::new();
     // Matched per provider: another provider's visit keeps none of these
     // plans.
     let mut by_provider: HashMap<String, Vec<usize>> = HashMap::new();
@@ -211,9 +241,9 @@ pub fn standings(
     }
     let mut out: Vec<Option<PlanAt>> = vec![None; plans.len()];
     for (provider, idx) in by_provider {
-        let theirs: Vec<&Visit> = visits
+        let theirs: Vec<&Seen> = visits
             .iter()
-            .filter(|v| v.fields.provider_id.as_str() == provider)
+            .filter(|v| v.provider_id.as_str() == provider)
             .collect();
         let performed: Vec<Performed> = theirs.iter().map(|v| performed(v, &attributed)).collect();
         let planned_: Vec<Planned> = idx.iter().map(|i| planned(&plans[*i])).collect();
@@ -230,19 +260,50 @@ pub fn standings(
     Ok(out.into_iter().flatten().collect())
 }
 
+/// Adds the offline caveat to the plans of `plans` late or missed at
+/// `now`: their planned care workers and those phones' last contact.
+pub fn add_caveats(
+    c: &mut DbConn,
+    plans: &mut [PlanAt],
+    now: DateTime<Utc>,
+    tolerances: &Tolerances,
+) -> Result<(), StoreError> {
+    use crate::domain::punctuality::{State, offline_since};
+    let late = |x: &PlanAt| matches!(x.standing.state, State::Late | State::Missed);
+    let mut which: Vec<Plan> = plans
+        .iter()
+        .filter(|x| late(x))
+        .map(|x| x.plan.clone())
+        .collect();
+    if which.is_empty() {
+        return Ok(());
+    }
+    planned_visit::add_staff(c, &mut which, |_| true)?;
+    let last_sync = phones_last_seen(c, &which, now)?;
+    let mut staffed: HashMap<&str, Plan> =
+        which.iter().map(|p| (p.id.as_str(), p.clone())).collect();
+    for x in plans.iter_mut().filter(|x| late(x)) {
+        if let Some(p) = staffed.remove(x.plan.id.as_str()) {
+            x.plan = p;
+            x.standing.offline_since = offline_since(&planned(&x.plan), tolerances, &last_sync);
+        }
+    }
+    Ok(())
+}
+
 /// The rules' view of a recorded visit: the clients it is for (a couple's
 /// shared visit is each partner's).
-fn performed(v: &Visit, attributed: &HashMap<VisitId, Attribution>) -> Performed {
-    let mut client_ids: Vec<String> = attributed
+fn performed(v: &Seen, shares: &HashMap<VisitId, Vec<VisitShare>>) -> Performed {
+    let mut client_ids: Vec<String> = shares
         .get(&v.id)
-        .map(|a| a.shares.iter().map(|s| s.client_id.to_string()).collect())
+        .map(|a| a.iter().map(|s| s.client_id.to_string()).collect())
         .unwrap_or_default();
     if client_ids.is_empty() {
-        client_ids.push(v.fields.client_id.to_string());
+        client_ids.push(v.client_id.to_string());
     }
     Performed {
         client_ids,
-        staff_id: v.fields.staff_id.to_string(),
+        staff_id: v.staff_id.to_string(),
         started_at: v.start().map(utc),
         ended_at: v.end().map(utc),
     }

@@ -65,7 +65,7 @@ pub fn all(c: &mut DbConn, now: DateTime<Utc>) -> Result<Live, StoreError> {
 
 /// A municipality's planned visits of today and yesterday (local) at
 /// `now`, in one transaction. Only these plans are judged: those whose
-/// instant to be judged has come (`planned_visit.due_at`: the instant one
+/// instant to be judged has come (`planned_visit_due.due_at`: the instant one
 /// becomes late, missed or due for escalation, or at once when one of its
 /// alerts was acknowledged, the plan was sent again or the tolerances
 /// changed), and those of each client's day asked for (`visited_day`: a
@@ -89,8 +89,20 @@ pub fn of_municipality(
         let at = now.naive_utc();
         let tol = tolerances(&m.settings);
         let limits = MatchLimits::default();
-        planned_visit::put_off_other_days(c, &m.id, days[0], days[1], at)?;
-        let due = planned_visit::due(c, &m.id, &days, at)?;
+        // The plans whose instant has come. Of other days than those
+        // judged: those before are no longer judged (their instant is
+        // cleared), those after wait for their latest start.
+        let (due, other): (Vec<_>, Vec<_>) = planned_visit::due(c, &m.id, at)?
+            .into_iter()
+            .partition(|d| days.contains(&d.local_date));
+        let put_off: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = other
+            .iter()
+            .map(|d| {
+                let next = (d.local_date > days[1]).then_some(d.latest_start);
+                (d.id.as_str(), d.due_at, next)
+            })
+            .collect();
+        planned_visit::set_due(c, &put_off)?;
         let asked = visited_day::of_municipality(c, &m.id)?;
         // Each client's day asked for, and the days either side within
         // the judged ones: a visit near midnight may keep a plan of either.
@@ -144,13 +156,14 @@ pub fn of_municipality(
                 .chain(asked_days.iter().map(|(_, d)| *d))
                 .collect();
             let on: Vec<NaiveDate> = on.into_iter().collect();
-            let mut plans = planned_visit::of_clients(c, &clients, &on)?;
-            planned_visit::add_staff(c, &mut plans, judged)?;
-            let mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
+            let plans = planned_visit::of_clients(c, &clients, &on)?;
+            let mut mine: Vec<PlanAt> = punctuality::standings(c, plans, now, &tol, limits)?
                 .into_iter()
                 .filter(|x| judged(&x.plan))
                 .collect();
+            punctuality::add_caveats(c, &mut mine, now, &tol)?;
             let ids: Vec<&str> = mine.iter().map(|x| x.plan.id.as_str()).collect();
+            let judging = planned_visit::judging_of(c, &ids)?;
             let mut held: HashMap<(String, AlertKind), Alert> = alert::of_plans(c, &ids)?
                 .into_iter()
                 .filter_map(|a| Some(((a.planned_visit_id.clone()?.to_string(), a.kind), a)))
@@ -158,7 +171,11 @@ pub fn of_municipality(
             let answers = alert::answers(c, &ids)?;
             let settled: BTreeSet<&str> = mine
                 .iter()
-                .filter(|x| x.plan.settled_at.is_some())
+                .filter(|x| {
+                    judging
+                        .get(x.plan.id.as_str())
+                        .is_some_and(|j| j.settled_at.is_some())
+                })
                 .map(|x| x.plan.id.as_str())
                 .collect();
             let mut changes = alert::Changes::default();
@@ -194,7 +211,10 @@ pub fn of_municipality(
             let dues: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mine
                 .iter()
                 .zip(&next)
-                .map(|(x, n)| (x.plan.id.as_str(), x.plan.due_at, n.map(|t| t.naive_utc())))
+                .map(|(x, n)| {
+                    let read = judging.get(x.plan.id.as_str()).and_then(|j| j.due_at);
+                    (x.plan.id.as_str(), read, n.map(|t| t.naive_utc()))
+                })
                 .collect();
             planned_visit::set_due(c, &dues)?;
             // A due plan the standings did not return (none: each is its

@@ -329,9 +329,11 @@ fn settled_plans_are_not_matched_again_but_their_escalation_still_answers() {
     ];
     f.store(&plans);
     let settled = |f: &mut Fixture, r: &str| -> bool {
-        pv::table
+        use crate::db::schema::planned_visit_due as d;
+        d::table
+            .inner_join(pv::table)
             .filter(pv::planner_ref.eq(r))
-            .select(pv::settled_at)
+            .select(d::settled_at)
             .first::<Option<chrono::NaiveDateTime>>(&mut f.conn)
             .unwrap()
             .is_some()
@@ -372,10 +374,11 @@ fn settled_plans_are_not_matched_again_but_their_escalation_still_answers() {
 
 /// Each plan's next instant to be judged, by planner reference.
 fn due_at(f: &mut Fixture, r: &str) -> Option<chrono::NaiveDateTime> {
-    use crate::db::schema::planned_visit as pv;
-    pv::table
+    use crate::db::schema::{planned_visit as pv, planned_visit_due as d};
+    d::table
+        .inner_join(pv::table)
         .filter(pv::planner_ref.eq(r))
-        .select(pv::due_at)
+        .select(d::due_at)
         .first(&mut f.conn)
         .unwrap()
 }

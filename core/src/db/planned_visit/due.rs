@@ -1,9 +1,10 @@
-//! When each plan is next to be judged (`planned_visit.due_at`) and
+//! When each plan is next to be judged (`planned_visit_due.due_at`) and
 //! whether it is settled: what the minute's evaluation of planned visits
-//! reads first and writes last.
+//! reads first and writes last. A table beside `planned_visit`, so that
+//! these writes leave the plans' rows and indexes as they are.
 
 use super::CHUNK;
-use crate::db::schema::planned_visit;
+use crate::db::schema::{planned_visit, planned_visit_due};
 use crate::db::unnest::{Column, Query};
 use crate::db::{DbConn, StoreError};
 use crate::model::{ClientId, PlannedVisitId};
@@ -38,30 +39,70 @@ pub struct Due {
     pub id: PlannedVisitId,
     pub client_id: ClientId,
     pub local_date: NaiveDate,
+    pub latest_start: NaiveDateTime,
     pub due_at: Option<NaiveDateTime>,
 }
 
-/// The plans of a municipality on `days` whose instant to be judged is at
-/// or before `at` (read by the partial index on `due_at`).
+/// The plans of a municipality, of any day, whose instant to be judged
+/// is at or before `at` (read by the partial index on `due_at`).
 pub fn due(
     c: &mut DbConn,
     municipality_id: &str,
-    days: &[NaiveDate],
     at: NaiveDateTime,
 ) -> Result<Vec<Due>, StoreError> {
     use crate::db::schema::provider;
-    Ok(planned_visit::table
-        .inner_join(provider::table)
+    Ok(planned_visit_due::table
+        .inner_join(planned_visit::table.inner_join(provider::table))
         .filter(provider::municipality_id.eq(municipality_id))
-        .filter(planned_visit::due_at.le(at))
-        .filter(planned_visit::local_date.eq_any(days))
+        .filter(planned_visit_due::due_at.le(at))
         .select((
             planned_visit::id,
             planned_visit::client_id,
             planned_visit::local_date,
-            planned_visit::due_at,
+            planned_visit::latest_start,
+            planned_visit_due::due_at,
         ))
         .load(c)?)
+}
+
+/// Where the minute's evaluation stands with a plan
+/// (`planned_visit_due`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = planned_visit_due)]
+pub struct Judging {
+    /// Its next instant to be judged (see [`set_due`]).
+    pub due_at: Option<NaiveDateTime>,
+    /// When its state could no longer change (see [`settle`]).
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+/// Where the evaluation stands with each of the plans `ids`, by plan (on
+/// PostgreSQL by the primary key, one plan at a time).
+pub fn judging_of(c: &mut DbConn, ids: &[&str]) -> Result<HashMap<String, Judging>, StoreError> {
+    #[derive(Queryable, QueryableByName, Selectable)]
+    #[diesel(table_name = planned_visit_due)]
+    struct Row {
+        planned_visit_id: String,
+        #[diesel(embed)]
+        judging: Judging,
+    }
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<Row> = match c {
+            DbConn::Pg(pg) => Query::new(&crate::db::unnest::by_key_sql(
+                "planned_visit_due",
+                "planned_visit_id",
+            ))
+            .bind(Column::Text(chunk.to_vec()))
+            .load(pg)?,
+            DbConn::Sqlite(_) => planned_visit_due::table
+                .filter(planned_visit_due::planned_visit_id.eq_any(chunk))
+                .select(Row::as_select())
+                .load(c)?,
+        };
+        out.extend(rows.into_iter().map(|r| (r.planned_visit_id, r.judging)));
+    }
+    Ok(out)
 }
 
 /// Sets each plan's next instant to be judged, `(id, read, next)`: only
@@ -95,13 +136,14 @@ pub fn set_due(
     }
     for ((read, next), ids) in by {
         for chunk in ids.chunks(CHUNK) {
-            let q = planned_visit::table.filter(planned_visit::id.eq_any(chunk));
+            let q =
+                planned_visit_due::table.filter(planned_visit_due::planned_visit_id.eq_any(chunk));
             n += match read {
-                Some(r) => diesel::update(q.filter(planned_visit::due_at.eq(r)))
-                    .set(planned_visit::due_at.eq(next))
+                Some(r) => diesel::update(q.filter(planned_visit_due::due_at.eq(r)))
+                    .set(planned_visit_due::due_at.eq(next))
                     .execute(c)?,
-                None => diesel::update(q.filter(planned_visit::due_at.is_null()))
-                    .set(planned_visit::due_at.eq(next))
+                None => diesel::update(q.filter(planned_visit_due::due_at.is_null()))
+                    .set(planned_visit_due::due_at.eq(next))
                     .execute(c)?,
             };
         }
@@ -110,17 +152,19 @@ pub fn set_due(
 }
 
 /// [`set_due`] on PostgreSQL: each plan by its primary key.
-const SET_DUE_SQL: &str = "UPDATE planned_visit p SET due_at = u.next \
+const SET_DUE_SQL: &str = "UPDATE planned_visit_due p SET due_at = u.next \
     FROM unnest(?::text[], ?::timestamp[], ?::timestamp[]) AS u(id, read, next) \
-    WHERE p.id = u.id AND p.due_at IS NOT DISTINCT FROM u.read";
+    WHERE p.planned_visit_id = u.id AND p.due_at IS NOT DISTINCT FROM u.read";
 
 /// Asks for the plans `ids` to be judged at once.
 pub fn mark_due(c: &mut DbConn, ids: &[&str]) -> Result<usize, StoreError> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        n += diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
-            .set(planned_visit::due_at.eq(Some(at_once())))
-            .execute(c)?;
+        n += diesel::update(
+            planned_visit_due::table.filter(planned_visit_due::planned_visit_id.eq_any(chunk)),
+        )
+        .set(planned_visit_due::due_at.eq(Some(at_once())))
+        .execute(c)?;
     }
     Ok(n)
 }
@@ -132,52 +176,20 @@ pub fn mark_municipality_due(c: &mut DbConn, municipality_id: &str) -> Result<us
     let providers = provider::table
         .filter(provider::municipality_id.eq(municipality_id))
         .select(provider::id);
+    let plans = planned_visit::table
+        .filter(planned_visit::provider_id.eq_any(providers))
+        .select(planned_visit::id);
     Ok(diesel::update(
-        planned_visit::table
-            .filter(planned_visit::provider_id.eq_any(providers))
+        planned_visit_due::table
+            .filter(planned_visit_due::planned_visit_id.eq_any(plans))
             .filter(
-                planned_visit::settled_at
+                planned_visit_due::settled_at
                     .is_null()
-                    .or(planned_visit::due_at.is_not_null()),
+                    .or(planned_visit_due::due_at.is_not_null()),
             ),
     )
-    .set(planned_visit::due_at.eq(Some(at_once())))
+    .set(planned_visit_due::due_at.eq(Some(at_once())))
     .execute(c)?)
-}
-
-/// Of a municipality's plans whose instant has come but whose day the
-/// run does not judge: those before `first` are no longer judged (their
-/// instant is cleared), those after `last` wait for their latest start.
-pub fn put_off_other_days(
-    c: &mut DbConn,
-    municipality_id: &str,
-    first: NaiveDate,
-    last: NaiveDate,
-    at: NaiveDateTime,
-) -> Result<usize, StoreError> {
-    use crate::db::schema::provider;
-    let providers = || {
-        provider::table
-            .filter(provider::municipality_id.eq(municipality_id))
-            .select(provider::id)
-    };
-    let before = diesel::update(
-        planned_visit::table
-            .filter(planned_visit::due_at.le(at))
-            .filter(planned_visit::local_date.lt(first))
-            .filter(planned_visit::provider_id.eq_any(providers())),
-    )
-    .set(planned_visit::due_at.eq(None::<NaiveDateTime>))
-    .execute(c)?;
-    let after = diesel::update(
-        planned_visit::table
-            .filter(planned_visit::due_at.le(at))
-            .filter(planned_visit::local_date.gt(last))
-            .filter(planned_visit::provider_id.eq_any(providers())),
-    )
-    .set(planned_visit::due_at.eq(planned_visit::latest_start.nullable()))
-    .execute(c)?;
-    Ok(before + after)
 }
 
 /// The earliest instant after `after` any plan is to be judged (the first
@@ -186,9 +198,9 @@ pub fn next_due_after(
     c: &mut DbConn,
     after: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(planned_visit::table
-        .filter(planned_visit::due_at.gt(after))
-        .select(diesel::dsl::min(planned_visit::due_at))
+    Ok(planned_visit_due::table
+        .filter(planned_visit_due::due_at.gt(after))
+        .select(diesel::dsl::min(planned_visit_due::due_at))
         .first(c)?)
 }
 
@@ -208,16 +220,19 @@ pub fn settle(c: &mut DbConn, ids: &[&str], at: NaiveDateTime) -> Result<usize, 
     for chunk in ids.chunks(CHUNK) {
         n += match c {
             DbConn::Pg(pg) => Query::new(
-                "UPDATE planned_visit p SET settled_at = u.at \
-                 FROM unnest(?::text[], ?::timestamp[]) AS u(id, at) WHERE p.id = u.id",
+                "UPDATE planned_visit_due p SET settled_at = u.at \
+                 FROM unnest(?::text[], ?::timestamp[]) AS u(id, at) WHERE p.planned_visit_id = u.id",
             )
             .bind(Column::Text(chunk.to_vec()))
             .bind(Column::Timestamp(vec![at; chunk.len()]))
             .execute(pg)?,
             DbConn::Sqlite(_) => {
-                diesel::update(planned_visit::table.filter(planned_visit::id.eq_any(chunk)))
-                    .set(planned_visit::settled_at.eq(Some(at)))
-                    .execute(c)?
+                diesel::update(
+                    planned_visit_due::table
+                        .filter(planned_visit_due::planned_visit_id.eq_any(chunk)),
+                )
+                .set(planned_visit_due::settled_at.eq(Some(at)))
+                .execute(c)?
             }
         };
     }

@@ -1,10 +1,11 @@
-//! The tables `planned_visit`, `planned_visit_service` and
-//! `planned_visit_staff`: what a provider's planning system says is to
-//! happen per client and day (issue 25). Plans are kept by the planner's
+//! The tables `planned_visit`, `planned_visit_service`,
+//! `planned_visit_staff` and `planned_visit_due`: what a provider's
+//! planning system says is to happen per client and day (issue 25), and
+//! when the minute's evaluation is next to judge it. Plans are kept by the planner's
 //! own reference per provider, so sending a plan again replaces it, and
 //! sending the same plans twice changes nothing.
 
-use super::schema::{planned_visit, planned_visit_service, planned_visit_staff};
+use super::schema::{planned_visit, planned_visit_due, planned_visit_service, planned_visit_staff};
 use super::unnest::{Column, Query, by_key_sql};
 use super::{DbConn, StoreError};
 use crate::model::{ClientId, PlanSource, PlannedVisitId, ProviderId, ServiceId, UserId};
@@ -58,10 +59,6 @@ pub struct Plan {
     pub plan: NewPlan,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// When its state could no longer change (see [`settle`]).
-    pub settled_at: Option<NaiveDateTime>,
-    /// Its next instant to be judged (see [`set_due`]).
-    pub due_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, QueryableByName, Selectable)]
@@ -81,8 +78,6 @@ struct Row {
     source: PlanSource,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
-    settled_at: Option<NaiveDateTime>,
-    due_at: Option<NaiveDateTime>,
 }
 
 /// What storing a batch of plans did.
@@ -140,12 +135,16 @@ pub fn store(
                             planned_visit::latest_start.eq(new.latest_start),
                             planned_visit::expected_minutes.eq(new.expected_minutes),
                             planned_visit::double_staffing.eq(new.double_staffing),
-                            planned_visit::settled_at.eq(None::<NaiveDateTime>),
-                            planned_visit::due_at.eq(Some(at_once())),
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
                             planned_visit::updated_at.eq(at),
+                        ))
+                        .execute(c)?;
+                    diesel::update(planned_visit_due::table.find(&id))
+                        .set((
+                            planned_visit_due::due_at.eq(Some(at_once())),
+                            planned_visit_due::settled_at.eq(None::<NaiveDateTime>),
                         ))
                         .execute(c)?;
                     write_lists(c, &id, &new, true)?;
@@ -167,9 +166,15 @@ pub fn store(
                             planned_visit::time_critical.eq(new.time_critical),
                             planned_visit::tolerance_minutes.eq(new.tolerance_minutes),
                             planned_visit::source.eq(new.source),
-                            planned_visit::due_at.eq(Some(new.latest_start)),
                             planned_visit::created_at.eq(at),
                             planned_visit::updated_at.eq(at),
+                        ))
+                        .execute(c)?;
+                    // First judged at its latest start.
+                    diesel::insert_into(planned_visit_due::table)
+                        .values((
+                            planned_visit_due::planned_visit_id.eq(&id),
+                            planned_visit_due::due_at.eq(Some(new.latest_start)),
                         ))
                         .execute(c)?;
                     write_lists(c, &id, &new, false)?;
@@ -358,8 +363,6 @@ fn with_lists_of(
             provider_id: r.provider_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            settled_at: r.settled_at,
-            due_at: r.due_at,
         })
         .collect())
 }
