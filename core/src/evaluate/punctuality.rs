@@ -269,24 +269,19 @@ pub fn add_caveats(
     tolerances: &Tolerances,
 ) -> Result<(), StoreError> {
     use crate::domain::punctuality::{State, offline_since};
-    let late = |x: &PlanAt| matches!(x.standing.state, State::Late | State::Missed);
-    let mut which: Vec<Plan> = plans
-        .iter()
-        .filter(|x| late(x))
-        .map(|x| x.plan.clone())
+    let late: Vec<usize> = (0..plans.len())
+        .filter(|i| matches!(plans[*i].standing.state, State::Late | State::Missed))
         .collect();
-    if which.is_empty() {
+    if late.is_empty() {
         return Ok(());
     }
-    planned_visit::add_staff(c, &mut which, |_| true)?;
-    let last_sync = phones_last_seen(c, &which, now)?;
-    let mut staffed: HashMap<&str, Plan> =
-        which.iter().map(|p| (p.id.as_str(), p.clone())).collect();
-    for x in plans.iter_mut().filter(|x| late(x)) {
-        if let Some(p) = staffed.remove(x.plan.id.as_str()) {
-            x.plan = p;
-            x.standing.offline_since = offline_since(&planned(&x.plan), tolerances, &last_sync);
-        }
+    let mut staffed: Vec<Plan> = late.iter().map(|i| plans[*i].plan.clone()).collect();
+    planned_visit::add_staff(c, &mut staffed, |_| true)?;
+    let last_sync = phones_last_seen(c, &staffed, now)?;
+    for (i, p) in late.into_iter().zip(staffed) {
+        let x = &mut plans[i];
+        x.plan = p;
+        x.standing.offline_since = offline_since(&planned(&x.plan), tolerances, &last_sync);
     }
     Ok(())
 }
