@@ -1440,10 +1440,8 @@ fn punctuality() -> Result<()> {
     }
     let buffers = diesel::sql_query("SHOW shared_buffers").get_result::<Setting>(&mut c)?;
     println!("PostgreSQL shared_buffers: {}", buffers.shared_buffers);
-    diesel::sql_query(
-        "CREATE TEMP TABLE bench_client (client_id TEXT, staff_id TEXT, provider_id TEXT)",
-    )
-    .execute(&mut *c)?;
+    diesel::sql_query("CREATE TEMP TABLE bench_client (client_id TEXT, staff_id TEXT)")
+        .execute(&mut *c)?;
     for chunk in p.world.clients.chunks(1000) {
         let rows: Vec<String> = chunk
             .iter()
@@ -1535,11 +1533,10 @@ fn punctuality_day(c: &mut db::DbConn, layout: &Layout) -> Result<(i64, Vec<u64>
     // 2 % never visited (fate < 5), 2 % 25 minutes after the latest start
     // (fate < 10), the rest in their window.
     diesel::sql_query(format!(
-        "CREATE TEMP TABLE vis AS SELECT id, client_id, staff_id, provider_id, day, \
-           CASE WHEN fate < 10 THEN latest + interval '25 minutes' ELSE {begins} END AS started, \
-           CASE WHEN fate < 10 THEN latest + interval '25 minutes' ELSE {begins} END \
-             + {minutes} * interval '1 minute' AS ended \
-         FROM gen g WHERE fate >= 5",
+        "CREATE TEMP TABLE vis AS SELECT *, started + {minutes} * interval '1 minute' AS ended FROM ( \
+           SELECT id, client_id, staff_id, provider_id, day, \
+             CASE WHEN fate < 10 THEN latest + interval '25 minutes' ELSE {begins} END AS started \
+           FROM gen g WHERE fate >= 5) x",
         begins = layout.begins,
         minutes = layout.minutes
     ))
@@ -1644,7 +1641,7 @@ fn punctuality_day(c: &mut db::DbConn, layout: &Layout) -> Result<(i64, Vec<u64>
             c,
             &format!("SELECT COUNT(*) AS n FROM vis WHERE ended > '{from}' AND ended <= '{to}'"),
         )?;
-        insert_visits(c, &prev.to_string(), &at.naive_utc().to_string())?;
+        insert_visits(c, &from, &to)?;
         prev = at.naive_utc();
         let due = count(
             c,
