@@ -193,3 +193,128 @@ fn references_are_the_providers_own_and_a_bad_batch_keeps_nothing() {
     assert!(planned_visit::store(&mut f.conn, &provider, &[good, bad], false, now()).is_err());
     assert_eq!(f.refs(23), ["p1"]);
 }
+
+/// The minute's first read: the plans whose instant has come, of the
+/// municipality asked for only. On PostgreSQL the due instants are read
+/// by their index and each plan by its primary key, as a generic plan and
+/// as a plan made for the values, after statistics taken while the
+/// instants were still ahead: as a join the planner hashed the few plans
+/// due against a scan of all of them (docs/BENCHMARKS.md, figure 5).
+#[test]
+fn the_due_plans_are_read_by_index_whatever_the_statistics() {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    let mut f = fixture();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let plans = vec![
+        f.plan("p1", &lisa, 23, 8),
+        f.plan("p2", &maj, 23, 10),
+        f.plan("p3", &lisa, 23, 14),
+    ];
+    f.store(&plans, true);
+    let provider = f.provider.clone();
+    let stored = planned_visit::for_day(&mut f.conn, &provider, day(23)).unwrap();
+    let id = |r: &str| {
+        stored
+            .iter()
+            .find(|p| p.plan.planner_ref == r)
+            .unwrap()
+            .id
+            .to_string()
+    };
+    let (p1, p2, p3) = (id("p1"), id("p2"), id("p3"));
+    let m = municipality::list(&mut f.conn)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id.to_string())
+        .find(|m| {
+            provider::list(&mut f.conn, m)
+                .unwrap()
+                .iter()
+                .any(|p| p.id.as_str() == provider)
+        })
+        .unwrap();
+    let read: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = [&p1, &p2, &p3]
+        .iter()
+        .map(|p| {
+            let j = planned_visit::judging_of(&mut f.conn, &[p.as_str()]).unwrap();
+            (p.as_str(), j[p.as_str()].due_at, None)
+        })
+        .collect();
+    planned_visit::set_due(&mut f.conn, &read).unwrap();
+    let set = vec![
+        (p1.as_str(), None, Some(at(23, 8, 40))),
+        (p2.as_str(), None, Some(at(23, 10, 40))),
+    ];
+    planned_visit::set_due(&mut f.conn, &set).unwrap();
+    let due = planned_visit::due(&mut f.conn, &m, at(23, 9, 0)).unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].id.as_str(), p1);
+    assert_eq!(due[0].client_id.as_str(), lisa);
+    assert_eq!(due[0].local_date, day(23));
+    assert_eq!(due[0].latest_start, at(23, 8, 30));
+    assert_eq!(due[0].due_at, Some(at(23, 8, 40)));
+    let later = planned_visit::due(&mut f.conn, &m, at(23, 23, 0)).unwrap();
+    let mut ids: Vec<&str> = later.iter().map(|d| d.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut both = vec![p1.as_str(), p2.as_str()];
+    both.sort_unstable();
+    assert_eq!(ids, both, "a plan without an instant is never due");
+    assert!(
+        planned_visit::due(&mut f.conn, "another municipality", at(23, 23, 0))
+            .unwrap()
+            .is_empty()
+    );
+    let DbConn::Pg(pg) = &mut f.conn else {
+        // SQLite reads the join as written: the plans of a municipality
+        // are few beside PostgreSQL's, and its planner has no statistics
+        // to go wrong with.
+        return;
+    };
+    // A day of 5,000 plans (every 10 s from 06:00), statistics taken
+    // while all their instants were still ahead, then the day passes and
+    // each is judged and put off to the next day: the planner believes
+    // nearly all of them due at 20:00, and none is.
+    pg.batch_execute(&format!(
+        "INSERT INTO planned_visit (id, provider_id, planner_ref, client_id, local_date, \
+           earliest_start, latest_start, expected_minutes, double_staffing, time_critical, \
+           tolerance_minutes, source, created_at, updated_at) \
+         SELECT 'bulk-' || i, '{provider}', 'bulk-' || i, '{lisa}', date '2026-11-23', \
+           timestamp '2026-11-23 06:00' + i * interval '10 seconds', \
+           timestamp '2026-11-23 06:30' + i * interval '10 seconds', 45, false, false, NULL, \
+           'planner', now(), now() FROM generate_series(1, 5000) i; \
+         INSERT INTO planned_visit_due (planned_visit_id, due_at) \
+           SELECT id, latest_start FROM planned_visit WHERE id LIKE 'bulk-%'; \
+         ANALYZE planned_visit, planned_visit_due, provider; \
+         UPDATE planned_visit_due SET due_at = due_at + interval '1 day' \
+           WHERE planned_visit_id LIKE 'bulk-%';"
+    ))
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        pg.batch_execute(&format!(
+            "SET plan_cache_mode = {mode}; PREPARE p AS {}",
+            crate::db::unnest::numbered(planned_visit::DUE_SQL)
+        ))
+        .unwrap();
+        let lines: Vec<PlanLine> =
+            diesel::sql_query(format!("EXPLAIN EXECUTE p('2026-11-23 20:00', '{m}')"))
+                .load(pg)
+                .unwrap();
+        pg.batch_execute("DEALLOCATE p; RESET plan_cache_mode")
+            .unwrap();
+        let plan: String = lines.into_iter().map(|l| l.line + "\n").collect();
+        assert!(
+            plan.contains("Nested Loop") && plan.contains("planned_visit_pkey"),
+            "{mode}: {plan}"
+        );
+        assert!(
+            !plan.contains("Seq Scan on planned_visit "),
+            "{mode}: {plan}"
+        );
+    }
+}

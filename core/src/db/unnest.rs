@@ -34,6 +34,8 @@ pub(crate) enum Column<'a> {
     One(i64),
     /// One text, not a column.
     OneText(&'a str),
+    /// One instant, not a column.
+    OneTimestamp(NaiveDateTime),
 }
 
 /// A PostgreSQL statement: its text with a `?` for each value (the text
@@ -90,6 +92,7 @@ impl QueryFragment<Pg> for Query<'_> {
                 }
                 Some(Column::One(n)) => out.push_bind_param::<BigInt, _>(n)?,
                 Some(Column::OneText(t)) => out.push_bind_param::<Text, _>(*t)?,
+                Some(Column::OneTimestamp(t)) => out.push_bind_param::<Timestamp, _>(t)?,
                 None => return Err(mismatch()),
             }
             out.push_sql(part);
