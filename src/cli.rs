@@ -208,7 +208,7 @@ pub(crate) enum Command {
         #[arg(long)]
         whole_days: bool,
     },
-    /// Integration tokens for the municipality's case system.
+    /// Integration tokens: the case system's, or a provider's planning system's.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
@@ -223,6 +223,11 @@ pub(crate) enum TokenCommand {
         municipality_code: String,
         #[arg(long)]
         name: String,
+        /// A provider's planning system's token: that provider's plans
+        /// and clients over HTTP, nothing else, never on the broker.
+        /// Without it, the case system's (an admin's reach).
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// List a municipality's tokens.
     List {

@@ -485,10 +485,34 @@ fn token(conn: &mut DbConn, command: TokenCommand) -> Result<()> {
         TokenCommand::Create {
             municipality_code,
             name,
+            provider,
         } => {
             let m = find_municipality(conn, &municipality_code)?;
+            if let Some(p) = &provider {
+                db::provider::get(conn, &m.id, p)
+                    .with_context(|| format!("no provider {p} in {}", m.name))?;
+            }
             let (token, hash) = auth::new_integration_token()?;
-            let t = api_token::create(conn, &m.id, &db::new_id(), name.trim(), &hash)?;
+            let t = api_token::create(
+                conn,
+                &m.id,
+                &db::new_id(),
+                name.trim(),
+                &hash,
+                provider.as_deref(),
+            )?;
+            if let Some(p) = &provider {
+                println!(
+                    "token {} for provider {p}'s planning system in {}:",
+                    t.id, m.name
+                );
+                println!("{token}");
+                println!(
+                    "(shown once; send it as Authorization: Bearer <token>; it reaches the \
+                     provider's planned visits and clients over HTTP only)"
+                );
+                return Ok(());
+            }
             api_token::set_broker_hash(conn, &t.id, &auth::broker_password_hash(&token)?)?;
             println!("token {} for {}:", t.id, m.name);
             println!("{token}");
@@ -507,7 +531,11 @@ fn token(conn: &mut DbConn, command: TokenCommand) -> Result<()> {
                 } else {
                     "active"
                 };
-                println!("{}  {:<8} {}", t.id, state, t.name);
+                let whose = t
+                    .provider_id
+                    .map(|p| format!("  (provider {p}'s planning system)"))
+                    .unwrap_or_default();
+                println!("{}  {:<8} {}{whose}", t.id, state, t.name);
             }
         }
         TokenCommand::Revoke {

@@ -272,10 +272,55 @@ fn migrate_bootstrap_and_integration_tokens() {
     let token_id = stdout.split_whitespace().nth(1).unwrap().to_string();
 
     let s = Server::start(&db, &data.0, &[]);
-    login(&s, "admin", &password);
+    let admin = login(&s, "admin", &password);
     let (status, _, services) = request("GET", &s.url("/api/v1/services"), Some(&token), None);
     assert_eq!(status, 200);
     assert_eq!(services["items"].as_array().unwrap().len(), 34);
+    // A provider's planning system's token: only for a provider of the
+    // municipality, and it reaches the provider's plans, not the rest.
+    let (status, _, provider) = request(
+        "POST",
+        &s.url("/api/v1/providers"),
+        Some(&admin),
+        Some(json!({"name": "Hemtjänsten Viksjö", "regi": "municipal"})),
+    );
+    assert_eq!(status, 201, "{provider}");
+    let provider = provider["id"].as_str().unwrap().to_string();
+    let planning = |provider: &str| {
+        hemtid(&db, &data.0)
+            .args([
+                "token",
+                "create",
+                "--municipality-code",
+                "0123",
+                "--name",
+                "TES",
+                "--provider",
+                provider,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert!(!planning(&uuid::Uuid::new_v4().to_string()).status.success());
+    let out = planning(&provider);
+    assert!(out.status.success());
+    let plans_token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("hit_"))
+        .unwrap()
+        .to_string();
+    let (status, _, me) = request("GET", &s.url("/api/v1/me"), Some(&plans_token), None);
+    assert_eq!(
+        (status, me["provider_id"].as_str()),
+        (200, Some(provider.as_str()))
+    );
+    let plans = s.url(&format!(
+        "/api/v1/providers/{provider}/planned-visits?date=2026-12-07"
+    ));
+    let (status, _, _) = request("GET", &plans, Some(&plans_token), None);
+    assert_eq!(status, 200);
+    let (status, _, _) = request("GET", &s.url("/api/v1/services"), Some(&plans_token), None);
+    assert_eq!(status, 403);
     let out = hemtid(&db, &data.0)
         .args([
             "token",

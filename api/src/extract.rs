@@ -175,6 +175,7 @@ impl FromRequest for Principal {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim().to_string());
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let planning_may = planning_system_may(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
             let token = token.ok_or_else(|| {
@@ -191,6 +192,25 @@ impl FromRequest for Principal {
                 let t = found.ok_or_else(|| {
                     ApiError::with_detail(ErrorCode::Unauthorized, "unknown or revoked token")
                 })?;
+                if let Some(provider) = t.provider_id {
+                    // A provider's planning system: its provider's admin,
+                    // on the few resources a planning system needs.
+                    if !planning_may {
+                        return Err(ApiError::with_detail(
+                            ErrorCode::Forbidden,
+                            "a provider's planning-system token reaches only the provider's \
+                             planned visits, its clients and /me",
+                        ));
+                    }
+                    return Ok(Principal {
+                        subject: format!("integration:{}", t.id),
+                        role: Role::ProviderAdmin,
+                        municipality_id: t.municipality_id.to_string(),
+                        provider_id: Some(provider.to_string()),
+                        unit_id: None,
+                        sid: None,
+                    });
+                }
                 return Ok(Principal {
                     subject: format!("integration:{}", t.id),
                     role: Role::Admin,
@@ -227,6 +247,34 @@ impl FromRequest for Principal {
             })
         })
     }
+}
+
+/// The resources a provider's planning-system token reaches, by route
+/// and method (HEAD as GET): the provider's plans (sent as JSON or CSV,
+/// read by day), the provider's clients (to know their ids) and itself.
+/// Everything else its provider's admin may do (staff, phones, devices,
+/// door keys, journals, alerts) it may not: allowed by name, refused by
+/// default.
+const PLANNING_SYSTEM_MAY: &[(&str, &[&str])] = &[
+    (
+        "/api/v1/providers/{id}/planned-visits",
+        &["GET", "PUT", "POST"],
+    ),
+    ("/api/v1/clients", &["GET"]),
+    ("/api/v1/me", &["GET"]),
+];
+
+/// Whether a provider's planning-system token may make this request.
+fn planning_system_may(req: &HttpRequest) -> bool {
+    let method = match req.method().as_str() {
+        "HEAD" => "GET",
+        m => m,
+    };
+    req.match_pattern().is_some_and(|pattern| {
+        PLANNING_SYSTEM_MAY
+            .iter()
+            .any(|(p, methods)| *p == pattern && methods.contains(&method))
+    })
 }
 
 impl Principal {

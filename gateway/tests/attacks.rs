@@ -155,6 +155,20 @@ async fn a_retired_lock_or_a_rotated_secret_ends_the_connection_at_once() {
     )
     .unwrap();
     assert!(cs.closed_within(Duration::from_secs(3)).await);
+    // A provider's planning-system token is for HTTP only: as the case
+    // system's user it does not sign in, so it reads no alerts.
+    let planning = format!("hit_{}", uuid::Uuid::new_v4().simple());
+    hemtid_core::db::api_token::create(
+        &mut t.pool.get().unwrap(),
+        &t.municipality,
+        &uuid::Uuid::new_v4().to_string(),
+        "planning system",
+        &hemtid_core::auth::hash_token(&planning),
+        Some(&t.provider_a),
+    )
+    .unwrap();
+    let r = Conn::connect(&t, "planning-test", broker::INTEGRATION_USER, &planning).await;
+    assert_eq!(r.err(), Some(ConnectReturnCode::BadUserNamePassword));
     t.stop().await;
 }
 

@@ -107,6 +107,24 @@ async fn on_mosquitto() -> (Attackable, Mosquitto, GatewayAccount) {
         hemtid_core::db::api_token::set_broker_hash(&mut c, &t.integration_token_id, &hash)
             .unwrap();
     }
+    // A provider's planning-system token, even with a broker hash, gets
+    // no user in the files: it is for HTTP only.
+    let planning_id = uuid::Uuid::new_v4().to_string();
+    {
+        let mut c = t.pool.get().unwrap();
+        let planning = format!("hit_{}", uuid::Uuid::new_v4().simple());
+        hemtid_core::db::api_token::create(
+            &mut c,
+            &t.municipality,
+            &planning_id,
+            "planning system",
+            &hemtid_core::auth::hash_token(&planning),
+            Some(&t.provider_a),
+        )
+        .unwrap();
+        let hash = hemtid_core::auth::broker_password_hash(&planning).unwrap();
+        hemtid_core::db::api_token::set_broker_hash(&mut c, &planning_id, &hash).unwrap();
+    }
     t.integration_user = mosquitto::integration_username(&t.integration_token_id);
     let client_id = format!(
         "hemtid-gateway-{}",
@@ -121,6 +139,10 @@ async fn on_mosquitto() -> (Attackable, Mosquitto, GatewayAccount) {
     std::fs::create_dir_all(&dir).unwrap();
     let r = write_files(&t, &dir, &account);
     assert_eq!((r.devices, r.case_systems), (2, 1), "{r:?}");
+    assert!(
+        !r.password_file
+            .contains(&mosquitto::integration_username(&planning_id))
+    );
     let m = Mosquitto::start(dir);
     t.host = "127.0.0.1".into();
     t.port = m.port;

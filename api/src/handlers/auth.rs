@@ -222,13 +222,19 @@ pub enum Me {
     Integration(IntegrationMe),
 }
 
-/// The case-system integration signed in with an integration token.
+/// An integration signed in with an integration token: the case system
+/// (role `admin`), or a provider's planning system (role
+/// `provider_admin` with its `provider_id`, reaching only the provider's
+/// planned visits, its clients and this).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationMe {
     /// `integration:<token id>`.
     pub subject: String,
     pub role: Role,
     pub municipality_id: String,
+    /// A planning system's provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
 }
 
 /// `GET /api/v1/me`: the signed-in account.
@@ -250,6 +256,7 @@ pub async fn me(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse
             subject: p.subject,
             role: p.role,
             municipality_id: p.municipality_id,
+            provider_id: p.provider_id,
         })));
     }
     let user = state

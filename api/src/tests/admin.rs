@@ -105,6 +105,7 @@ async fn integration_tokens_act_as_admin_until_revoked() {
         &hemtid_core::db::new_id(),
         "case system",
         &hash,
+        None,
     )
     .unwrap();
     let r = ctx

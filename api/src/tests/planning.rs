@@ -638,3 +638,101 @@ async fn the_providers_day_of_visits_names_the_plan_each_kept_or_says_unplanned(
     assert_eq!(items.len(), 1);
     assert!(items[0].get("plan").is_none(), "{}", items[0]);
 }
+
+#[actix_web::test]
+async fn a_providers_planning_system_token_reaches_its_plans_and_clients_and_nothing_else() {
+    let t = planning().await;
+    let (token, hash) = hemtid_core::auth::new_integration_token().unwrap();
+    let mut conn = t.ctx.state.pool.get().unwrap();
+    let m = municipality::find_by_code(&mut conn, seed::DEMO_MUNICIPALITY_CODE)
+        .unwrap()
+        .unwrap();
+    let id = hemtid_core::db::new_id();
+    api_token::create(&mut conn, &m.id, &id, "TES", &hash, Some(&t.jakobsberg)).unwrap();
+    let chef = t
+        .ctx
+        .login("demo.chef.jakobsberg", seed::DEMO_PASSWORD)
+        .await;
+    // Its provider's plans: sent as JSON and as CSV, and read by day.
+    let path = t.path(&t.jakobsberg);
+    let body = json!({"plans": [t.plan("p1", "07:00", "07:30")]});
+    let r = t
+        .ctx
+        .call(Method::PUT, &path, Some(&token), Some(body.clone()))
+        .await;
+    assert_eq!(r.ok(StatusCode::OK)["created"], 1);
+    let r = t.post_csv(&path, Some(&token), &t.csv("c1")).await;
+    assert_eq!(r.ok(StatusCode::OK)["created"], 1);
+    let day = format!("{path}?date=2026-11-22");
+    let r = t.ctx.call(Method::GET, &day, Some(&token), None).await;
+    assert_eq!(r.ok(StatusCode::OK)["items"][0]["planner_ref"], "p1");
+    // Itself, and the provider's clients as its admin sees them.
+    let me = t
+        .ctx
+        .call(Method::GET, "/api/v1/me", Some(&token), None)
+        .await;
+    let me = me.ok(StatusCode::OK);
+    assert_eq!(me["subject"], format!("integration:{id}"));
+    assert_eq!(me["role"], "provider_admin");
+    assert_eq!(me["provider_id"], t.jakobsberg);
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mine = t
+        .ctx
+        .call(Method::GET, "/api/v1/clients", Some(&token), None)
+        .await;
+    let theirs = t
+        .ctx
+        .call(Method::GET, "/api/v1/clients", Some(&chef), None)
+        .await;
+    let all = t.ctx.get("/api/v1/clients").await;
+    let mine = ids(mine.ok(StatusCode::OK));
+    assert!(mine.contains(&t.lisa), "{mine:?}");
+    assert_eq!(mine, ids(theirs.ok(StatusCode::OK)));
+    assert!(mine.len() < ids(all.ok(StatusCode::OK)).len());
+    // Another provider's plans: as if there were no such provider.
+    let other = t.path(&t.omsorgshuset);
+    t.ctx
+        .call(Method::PUT, &other, Some(&token), Some(body))
+        .await
+        .problem(ErrorCode::NotFound);
+    // What the provider's admin may do and a planning system may not:
+    // the admin gets each, the token none.
+    for path in [
+        "/api/v1/devices".to_string(),
+        "/api/v1/alerts".to_string(),
+        "/api/v1/staff-credentials".to_string(),
+        "/api/v1/provider/months".to_string(),
+        format!("/api/v1/clients/{}", t.lisa),
+        format!("/api/v1/clients/{}/journal", t.lisa),
+        "/api/v1/provider/visits?date=2026-11-22".to_string(),
+    ] {
+        t.ctx
+            .call(Method::GET, &path, Some(&chef), None)
+            .await
+            .ok(StatusCode::OK);
+        t.ctx
+            .call(Method::GET, &path, Some(&token), None)
+            .await
+            .problem(ErrorCode::Forbidden);
+    }
+    // Nor may it create a client or a user.
+    let staff = json!({"username": "tes.kim", "display_name": "Kim", "role": "staff",
+        "provider_id": t.jakobsberg, "password": "a long enough password"});
+    t.ctx
+        .call(Method::POST, "/api/v1/users", Some(&token), Some(staff))
+        .await
+        .problem(ErrorCode::Forbidden);
+    // Revoked, it reaches nothing.
+    api_token::revoke(&mut conn, &m.id, &id).unwrap();
+    t.ctx
+        .call(Method::GET, &day, Some(&token), None)
+        .await
+        .problem(ErrorCode::Unauthorized);
+}

@@ -189,6 +189,7 @@ async fn an_integration_token_has_no_password_to_change() {
         &hemtid_core::db::new_id(),
         "case system",
         &hash,
+        None,
     )
     .unwrap();
     let body = json!({"current_password": "x", "new_password": "ett-nytt-langt-losenord"});

@@ -1,9 +1,11 @@
-//! Integration tokens for the municipality's case system: long-lived,
-//! stored as SHA-256 hashes, revocable.
+//! Integration tokens: long-lived, stored as SHA-256 hashes, revocable.
+//! A token is the municipality's case system's (it acts as an admin, on
+//! HTTP and on the broker), or one provider's planning system's
+//! (`provider_id`: that provider's plans and clients on HTTP only).
 
 use super::schema::api_token;
 use super::{DbConn, StoreError, now, one_row};
-use crate::model::MunicipalityId;
+use crate::model::{MunicipalityId, ProviderId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -21,14 +23,21 @@ pub struct ApiToken {
     pub created_at: NaiveDateTime,
     #[serde(with = "super::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
+    /// The provider whose planning system holds it; `None`: the
+    /// municipality's case system.
+    pub provider_id: Option<ProviderId>,
 }
 
+/// Stores a token: the case system's, or with `provider_id` that
+/// provider's planning system's (the caller checks the provider is the
+/// municipality's).
 pub fn create(
     conn: &mut DbConn,
     municipality_id: &str,
     id: &str,
     name: &str,
     token_hash: &str,
+    provider_id: Option<&str>,
 ) -> Result<ApiToken, StoreError> {
     diesel::insert_into(api_token::table)
         .values((
@@ -37,6 +46,7 @@ pub fn create(
             api_token::name.eq(name),
             api_token::token_hash.eq(token_hash),
             api_token::created_at.eq(now()),
+            api_token::provider_id.eq(provider_id),
         ))
         .execute(conn)?;
     Ok(api_token::table
@@ -75,7 +85,8 @@ pub fn revoke(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<(), 
     one_row(n)
 }
 
-/// Of the listed tokens, those not revoked: (id, hash).
+/// Of the listed case-system tokens, those not revoked: (id, hash). A
+/// provider's token is never one (it does not sign in on the broker).
 pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
@@ -83,6 +94,7 @@ pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, Strin
             api_token::table
                 .filter(api_token::id.eq_any(chunk))
                 .filter(api_token::revoked_at.is_null())
+                .filter(api_token::provider_id.is_null())
                 .select((api_token::id, api_token::token_hash))
                 .load::<(String, String)>(conn)?,
         );
@@ -98,12 +110,14 @@ pub fn set_broker_hash(conn: &mut DbConn, id: &str, broker_hash: &str) -> Result
     one_row(n)
 }
 
-/// Every unrevoked token: (id, municipality, broker password hash if any).
+/// Every unrevoked case-system token: (id, municipality, broker password
+/// hash if any). Providers' tokens are HTTP only.
 pub fn active_for_broker(
     conn: &mut DbConn,
 ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
     Ok(api_token::table
         .filter(api_token::revoked_at.is_null())
+        .filter(api_token::provider_id.is_null())
         .order(api_token::id)
         .select((
             api_token::id,

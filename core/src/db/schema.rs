@@ -82,6 +82,7 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         broker_hash -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
     }
 }
 

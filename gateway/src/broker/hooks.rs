@@ -106,8 +106,10 @@ impl Authority {
         let looked_up = tokio::task::spawn_blocking(move || -> Result<Option<Identity>, String> {
             let mut c = pool.get().map_err(|e| e.to_string())?;
             if user == INTEGRATION_USER {
+                // A provider's planning-system token is HTTP only.
                 return Ok(api_token::find_active(&mut c, &hash)
                     .map_err(|e| e.to_string())?
+                    .filter(|t| t.provider_id.is_none())
                     .map(|t| Identity::Integration {
                         token_id: t.id,
                         municipality_id: t.municipality_id.to_string(),

@@ -119,6 +119,7 @@ impl Attackable {
             &integration_token_id,
             "case system",
             &hemtid_core::auth::hash_token(&integration_token),
+            None,
         )
         .unwrap();
         let lock_keys = hemtid_core::auth::lock_keys::LockKeys::from_seed(&[6u8; 32]).unwrap();

@@ -1,0 +1,1 @@
+ALTER TABLE api_token DROP COLUMN provider_id;
