@@ -73,7 +73,8 @@ pub struct MunicipalityInput {
     #[schema(minimum = 1, maximum = 1440)]
     pub visit_escalation_minutes: i32,
     /// Derive planned visits from the orders (each order's daily visits
-    /// spread over `order_visit_windows`) for clients whose provider sends
+    /// spread over `order_visit_windows`, its weekly personal care on set
+    /// weekdays in the day's first visit) for clients whose provider sends
     /// no plans of its own for the day; false when left out.
     #[serde(default)]
     pub plans_from_orders: bool,

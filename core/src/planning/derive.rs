@@ -2,7 +2,10 @@
 //! missed visits are noticed from day one in a municipality whose
 //! providers have no planning system: each order's daily visits
 //! (`daily_visits`, R8) spread over the municipality's visit windows,
-//! with the services of the order's daily lines for that weekday.
+//! with the services of the order's daily lines for that weekday; and
+//! its weekly personal care (a shower twice a week, R8's fixed
+//! frequency) on set weekdays, in the day's first visit (one of its own
+//! in the first window when the order has no daily visits).
 //!
 //! Only where asked (`plans_from_orders`), only for providers that sent
 //! no plans of their own for the day, never for a day the client is
@@ -96,8 +99,8 @@ impl From<Stored> for Derived {
 }
 
 /// An order as the derivation reads it: id, client, provider, daily
-/// visits.
-type OrderRow = (String, String, String, Option<i32>);
+/// visits, first valid day.
+type OrderRow = (String, String, String, Option<i32>, NaiveDate);
 
 /// Derives the municipality's plans of local `day` as at `now`: creates
 /// and updates the future ones, and removes future derived plans the
@@ -152,27 +155,33 @@ pub fn derive(
                     .is_null()
                     .or(care_order::valid_to.ge(day)),
             )
-            .filter(care_order::daily_visits.gt(0))
             .select((
                 care_order::id,
                 care_order::client_id,
                 care_order::provider_id,
                 care_order::daily_visits,
+                care_order::valid_from,
             ))
             .load(c)?;
         let orders: Vec<OrderRow> = orders
             .into_iter()
-            .filter(|(_, client_id, provider_id, _)| {
+            .filter(|(_, client_id, provider_id, _, _)| {
                 !planning.contains(provider_id) && !away.contains(client_id)
             })
             .collect();
-        let ids: Vec<&str> = orders.iter().map(|o| o.0.as_str()).collect();
-        let mut lines = daily_lines(c, &ids, day)?;
-        for (order_id, client_id, provider_id, daily) in &orders {
+        let ids: Vec<(&str, NaiveDate)> = orders.iter().map(|o| (o.0.as_str(), o.4)).collect();
+        let mut lines = lines_of_day(c, &ids, day)?;
+        for (order_id, client_id, provider_id, daily, _) in &orders {
             let n = usize::try_from(daily.unwrap_or(0)).unwrap_or(0);
-            let (minutes, services) = lines.remove(order_id.as_str()).unwrap_or_default();
+            let of_day = lines.remove(order_id.as_str()).unwrap_or_default();
+            // The weekly care of the day needs a visit: the first.
+            let n = if of_day.weekly_minutes > 0 {
+                n.max(1)
+            } else {
+                n
+            };
             let chosen = spread(n, windows.len());
-            let per_visit = i32::try_from(minutes / chosen.len().max(1) as i64)
+            let per_visit = i32::try_from(of_day.daily_minutes / chosen.len().max(1) as i64)
                 .unwrap_or(30)
                 .clamp(10, 240);
             for (i, w) in chosen.into_iter().enumerate() {
@@ -183,6 +192,26 @@ pub fn derive(
                 if latest <= now {
                     continue;
                 }
+                let (expected, services) = if i == 0 && of_day.weekly_minutes > 0 {
+                    let daily = if of_day.daily_minutes > 0 {
+                        per_visit
+                    } else {
+                        0
+                    };
+                    let minutes = i64::from(daily) + of_day.weekly_minutes;
+                    let mut services = of_day.daily_services.clone();
+                    for s in &of_day.weekly_services {
+                        if !services.contains(s) {
+                            services.push(s.clone());
+                        }
+                    }
+                    (
+                        i32::try_from(minutes).unwrap_or(240).clamp(10, 240),
+                        services,
+                    )
+                } else {
+                    (per_visit, of_day.daily_services.clone())
+                };
                 by_provider
                     .entry(provider_id.clone())
                     .or_default()
@@ -192,12 +221,12 @@ pub fn derive(
                         local_date: day,
                         earliest_start: earliest.naive_utc(),
                         latest_start: latest.naive_utc(),
-                        expected_minutes: per_visit,
+                        expected_minutes: expected,
                         double_staffing: false,
                         time_critical: false,
                         tolerance_minutes: None,
                         source: PlanSource::Order,
-                        services: services.clone(),
+                        services,
                         staff: Vec::new(),
                     });
             }
@@ -245,16 +274,70 @@ fn at(day: NaiveDate, minute: u32, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Per order of `orders`, the minutes and services of its daily lines
-/// that fall on `day`'s weekday (read 5,000 orders per statement).
-fn daily_lines(
-    c: &mut DbConn,
-    orders: &[&str],
+/// What an order's lines give one day.
+#[derive(Debug, Default)]
+struct OfDay {
+    /// The daily lines of the day's weekday.
+    daily_minutes: i64,
+    daily_services: Vec<ServiceId>,
+    /// The weekly personal-care lines that fall on the day
+    /// ([`weekly_on`]).
+    weekly_minutes: i64,
+    weekly_services: Vec<ServiceId>,
+}
+
+/// Whether a weekly line of `times` a week, every `every` weeks, on
+/// `weekdays`, falls on `day`, and how many times: its occurrences
+/// spread evenly over its weekdays from the first (once a week: the
+/// first; twice, of all seven: Monday and Thursday), in the weeks counted
+/// from the order's first valid day's (every other week: the first,
+/// the third, …).
+pub fn weekly_on(
+    times: u32,
+    every: u32,
+    weekdays: Weekdays,
+    valid_from: NaiveDate,
     day: NaiveDate,
-) -> Result<HashMap<String, (i64, Vec<ServiceId>)>, StoreError> {
-    let mut out: HashMap<String, (i64, Vec<ServiceId>)> = HashMap::new();
-    for chunk in orders.chunks(5000) {
-        let lines: Vec<(String, String, i32, i32, String, i32)> = order_line::table
+) -> u32 {
+    let monday =
+        |d: NaiveDate| d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    let weeks = (monday(day) - monday(valid_from)).num_days() / 7;
+    if every == 0 || weeks < 0 || weeks % i64::from(every) != 0 {
+        return 0;
+    }
+    let days: Vec<chrono::Weekday> = (0..7u8)
+        .filter_map(|i| chrono::Weekday::try_from(i).ok())
+        .filter(|d| weekdays.contains(*d))
+        .collect();
+    let Some(at) = days.iter().position(|d| *d == day.weekday()) else {
+        return 0;
+    };
+    let k = days.len() as u32;
+    (0..times)
+        .filter(|i| (i * k / times) as usize == at)
+        .count() as u32
+}
+
+/// Per order of `orders` (with its first valid day), what its lines give
+/// `day`: the daily lines of its weekday, and the weekly personal-care
+/// lines that fall on it (read 5,000 orders per statement). Service
+/// lines (S-: cleaning, shopping, often without the client at home) and
+/// monthly lines are not placed: a missed visit there is not a visit
+/// nobody came to.
+fn lines_of_day(
+    c: &mut DbConn,
+    orders: &[(&str, NaiveDate)],
+    day: NaiveDate,
+) -> Result<HashMap<String, OfDay>, StoreError> {
+    use crate::db::schema::service;
+    use crate::model::ServiceGroup;
+    let valid_from: HashMap<&str, NaiveDate> = orders.iter().copied().collect();
+    let ids: Vec<&str> = orders.iter().map(|o| o.0).collect();
+    let mut out: HashMap<String, OfDay> = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        #[allow(clippy::type_complexity)]
+        let lines: Vec<(String, String, i32, i32, String, i32, i32, String)> = order_line::table
+            .inner_join(service::table)
             .filter(order_line::care_order_id.eq_any(chunk))
             .order((order_line::care_order_id, order_line::position))
             .select((
@@ -264,18 +347,45 @@ fn daily_lines(
                 order_line::times,
                 order_line::period,
                 order_line::weekdays,
+                order_line::every,
+                service::service_group,
             ))
             .load(c)?;
-        for (order, service, per, times, period, weekdays) in lines {
-            let daily = Period::parse(&period) == Some(Period::Day);
-            let today = Weekdays::from_bits(weekdays).is_some_and(|w| w.contains(day.weekday()));
-            if daily && today {
-                let (minutes, services) = out.entry(order).or_default();
-                *minutes += i64::from(per) * i64::from(times);
-                let service = ServiceId::new(service);
+        for (order, service, per, times, period, weekdays, every, group) in lines {
+            let Some(days) = Weekdays::from_bits(weekdays) else {
+                continue;
+            };
+            let add = |minutes: &mut i64, services: &mut Vec<ServiceId>, n: i64| {
+                *minutes += i64::from(per) * n;
+                let service = ServiceId::new(service.clone());
                 if !services.contains(&service) {
                     services.push(service);
                 }
+            };
+            match Period::parse(&period) {
+                Some(Period::Day) if days.contains(day.weekday()) => {
+                    let o = out.entry(order).or_default();
+                    add(
+                        &mut o.daily_minutes,
+                        &mut o.daily_services,
+                        i64::from(times),
+                    );
+                }
+                Some(Period::Week) if group == ServiceGroup::PersonalCare.as_str() => {
+                    let from = valid_from.get(order.as_str()).copied().unwrap_or(day);
+                    let n = weekly_on(
+                        u32::try_from(times).unwrap_or(0),
+                        u32::try_from(every).unwrap_or(0),
+                        days,
+                        from,
+                        day,
+                    );
+                    if n > 0 {
+                        let o = out.entry(order).or_default();
+                        add(&mut o.weekly_minutes, &mut o.weekly_services, i64::from(n));
+                    }
+                }
+                _ => {}
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::db::testing::TestDb;
 use crate::db::{municipality, planned_visit};
 use crate::seed;
 use chrono::{NaiveDate, TimeZone};
+use std::collections::HashMap;
 
 #[test]
 fn windows_are_read_strictly_and_visits_spread_from_first_to_last() {
@@ -115,12 +116,14 @@ fn tomorrows_plans_follow_the_orders_and_give_way_to_the_providers_own() {
     let omsorgshuset = t.omsorgshuset.clone();
     let d = derive(&mut t.c, &t.m.clone(), day(23), noon()).unwrap();
     assert!(d.created > 0 && d.removed == 0, "{d:?}");
-    // Olof's two visits a day: the first window and the last.
+    // Olof's two visits a day: the first window and the last; Sven's
+    // weekly personal care on a Monday (the 23rd is one): the first.
     assert_eq!(
         plans(&mut t, &omsorgshuset, 23),
         [
             ("Olof".to_string(), "07:00-09:00".to_string()),
             ("Olof".to_string(), "19:30-21:30".to_string()),
+            ("Sven".to_string(), "07:00-09:00".to_string()),
         ]
     );
     // Lisa's six visits a day take all four windows once.
@@ -171,14 +174,14 @@ fn tomorrows_plans_follow_the_orders_and_give_way_to_the_providers_own() {
     assert_eq!(plans(&mut t, &jakobsberg, 23).len(), 1);
     derive(&mut t.c, &t.m.clone(), day(23), noon()).unwrap();
     assert_eq!(plans(&mut t, &jakobsberg, 23).len(), 1);
-    assert_eq!(plans(&mut t, &omsorgshuset, 23).len(), 2);
+    assert_eq!(plans(&mut t, &omsorgshuset, 23).len(), 3);
 
     // Switched off: the future derived plans go, the provider's own stay.
     let mut m = t.m.clone();
     m.settings.plans_from_orders = false;
     let m = municipality::update(&mut t.c, &m.id.clone(), &m.name.clone(), &m.settings).unwrap();
     let off = derive(&mut t.c, &m, day(23), noon()).unwrap();
-    assert_eq!(off.removed, 2, "{off:?}");
+    assert_eq!(off.removed, 3, "{off:?}");
     assert!(plans(&mut t, &omsorgshuset, 23).is_empty());
     assert_eq!(plans(&mut t, &jakobsberg, 23).len(), 1);
 }
@@ -201,4 +204,98 @@ fn todays_plans_are_derived_only_for_windows_still_ahead() {
         .map(|(_, w)| w)
         .collect();
     assert_eq!(lisa, ["16:00-18:00", "19:30-21:30"]);
+}
+
+#[test]
+fn a_weekly_line_falls_on_set_weekdays_in_its_weeks() {
+    use crate::domain::ordered_time::Weekdays;
+    let all = Weekdays::ALL;
+    let weekdays = Weekdays::from_names(&["mon", "tue", "wed", "thu", "fri"]).unwrap();
+    // 23 November 2026 is a Monday; the order began on Wednesday the 18th.
+    let from = day(18);
+    let week = |times: u32, every: u32, days: Weekdays| -> Vec<u32> {
+        (23..=29)
+            .map(|d| weekly_on(times, every, days, from, day(d)))
+            .collect()
+    };
+    assert_eq!(week(1, 1, all), [1, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(week(2, 1, all), [1, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(week(3, 1, weekdays), [1, 1, 0, 1, 0, 0, 0]);
+    assert_eq!(week(10, 1, all), [2, 1, 2, 1, 2, 1, 1]);
+    assert_eq!(week(0, 1, all), [0; 7]);
+    // Every other week, counted from the order's first week: not the
+    // week of the 23rd (the second), the week of the 30th (the third).
+    assert_eq!(week(1, 2, all), [0; 7]);
+    assert_eq!(weekly_on(1, 2, all, from, day(30)), 1);
+    assert_eq!(weekly_on(1, 2, all, from, day(16)), 1);
+    // Not before the order's first week.
+    assert_eq!(weekly_on(1, 1, all, from, day(9)), 0);
+}
+
+#[test]
+fn weekly_personal_care_joins_the_days_first_visit_or_has_one_of_its_own() {
+    let mut t = demo();
+    let jakobsberg = t.jakobsberg.clone();
+    let m_id = t.m.id.to_string();
+    let svc = |c: &mut DbConn, code: &str| {
+        crate::db::service::find_by_code(c, &m_id, code)
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (shower, walk) = (svc(&mut t.c, "O-Duschhjälp"), svc(&mut t.c, "O-Promenad"));
+    let ids: HashMap<String, String> = client::list(&mut t.c, &t.m.id)
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.fields.given_name, x.id.to_string()))
+        .collect();
+    // (window start, expected minutes, services) of a client's plans.
+    let of = |t: &mut Demo, name: &str, d: u32| {
+        let m = t.m.clone();
+        derive(&mut t.c, &m, day(d), noon()).unwrap();
+        let mut out: Vec<(String, i32, Vec<crate::model::ServiceId>)> =
+            planned_visit::for_day(&mut t.c, &jakobsberg, day(d))
+                .unwrap()
+                .into_iter()
+                .filter(|p| p.plan.client_id.as_str() == ids[name])
+                .map(|p| {
+                    let at = p
+                        .plan
+                        .earliest_start
+                        .and_utc()
+                        .with_timezone(&crate::domain::STOCKHOLM)
+                        .format("%H:%M")
+                        .to_string();
+                    let mut s = p.plan.services.clone();
+                    s.sort();
+                    (at, p.plan.expected_minutes, s)
+                })
+                .collect();
+        out.sort();
+        out
+    };
+    // Monday the 23rd: Lisa's weekly walk and shower (an hour each) join
+    // her first visit (12 minutes of daily care, 51 a day over four).
+    let lisa = of(&mut t, "Lisa", 23);
+    assert_eq!(lisa.len(), 4, "{lisa:?}");
+    assert_eq!(lisa[0].0, "07:00");
+    assert_eq!(lisa[0].1, 12 + 60 + 60);
+    assert!(lisa[0].2.contains(&shower) && lisa[0].2.contains(&walk));
+    assert!(
+        lisa[1..]
+            .iter()
+            .all(|p| p.1 == 12 && !p.2.contains(&shower))
+    );
+    // Tuesday: her daily visits only.
+    assert!(of(&mut t, "Lisa", 24).iter().all(|p| p.1 == 12));
+    // Maj has no daily visits: her shower twice a week is a visit of its
+    // own in the first window on Monday and Thursday; her cleaning and
+    // shopping (service, not personal care) are not planned.
+    let only_shower = |v: Vec<(String, i32, Vec<crate::model::ServiceId>)>| {
+        assert_eq!(v, [("07:00".to_string(), 30, vec![shower.clone()])]);
+    };
+    only_shower(of(&mut t, "Maj", 23));
+    assert!(of(&mut t, "Maj", 24).is_empty());
+    only_shower(of(&mut t, "Maj", 26));
+    assert!(of(&mut t, "Maj", 27).is_empty());
 }

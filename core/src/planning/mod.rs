@@ -12,7 +12,9 @@ mod input;
 #[cfg(test)]
 mod tests;
 
-pub use derive::{Derived, derive, format_windows, inputs_changed_at, parse_windows, spread};
+pub use derive::{
+    Derived, derive, format_windows, inputs_changed_at, parse_windows, spread, weekly_on,
+};
 pub use file::{COLUMNS, from_csv};
 pub use input::{FUTURE_DAYS, MAX_PLANS, PAST_DAYS, PlanInput};
 
