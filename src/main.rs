@@ -501,27 +501,27 @@ fn token(conn: &mut DbConn, command: TokenCommand) -> Result<()> {
                 &hash,
                 provider.as_deref(),
             )?;
-            if let Some(p) = &provider {
-                println!(
-                    "token {} for provider {p}'s planning system in {}:",
-                    t.id, m.name
-                );
-                println!("{token}");
-                println!(
-                    "(shown once; send it as Authorization: Bearer <token>; it reaches the \
-                     provider's planned visits and clients over HTTP only)"
-                );
-                return Ok(());
+            // A provider's planning-system token is for HTTP only.
+            if provider.is_none() {
+                api_token::set_broker_hash(conn, &t.id, &auth::broker_password_hash(&token)?)?;
             }
-            api_token::set_broker_hash(conn, &t.id, &auth::broker_password_hash(&token)?)?;
-            println!("token {} for {}:", t.id, m.name);
+            let whose = provider
+                .as_deref()
+                .map(|p| format!("provider {p}'s planning system in "))
+                .unwrap_or_default();
+            println!("token {} for {whose}{}:", t.id, m.name);
             println!("{token}");
-            println!(
-                "(shown once; send it as Authorization: Bearer <token>; on MQTT sign in as {} \
-                 on the embedded broker, as {} on a Mosquitto with hemtid mqtt-acl's files)",
-                hemtid_gateway::broker::INTEGRATION_USER,
-                hemtid_gateway::mosquitto::integration_username(&t.id)
-            );
+            let reach = if provider.is_some() {
+                "it reaches the provider's planned visits and clients over HTTP only".to_string()
+            } else {
+                format!(
+                    "on MQTT sign in as {} on the embedded broker, as {} on a Mosquitto with \
+                     hemtid mqtt-acl's files",
+                    hemtid_gateway::broker::INTEGRATION_USER,
+                    hemtid_gateway::mosquitto::integration_username(&t.id)
+                )
+            };
+            println!("(shown once; send it as Authorization: Bearer <token>; {reach})");
         }
         TokenCommand::List { municipality_code } => {
             let m = find_municipality(conn, &municipality_code)?;

@@ -251,24 +251,24 @@ fn migrate_bootstrap_and_integration_tokens() {
         "a second admin with the same name is refused"
     );
 
-    let out = hemtid(&db, &data.0)
-        .args([
-            "token",
-            "create",
-            "--municipality-code",
-            "0123",
-            "--name",
-            "Lifecare",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let token = stdout
-        .lines()
-        .find(|l| l.starts_with("hit_"))
-        .unwrap()
-        .to_string();
+    // `hemtid token create` with these arguments besides the
+    // municipality's: its output, and the token it printed if it did.
+    let create_token = |args: &[&str]| {
+        let out = hemtid(&db, &data.0)
+            .args(["token", "create", "--municipality-code", "0123"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let token = stdout
+            .lines()
+            .find(|l| l.starts_with("hit_"))
+            .map(str::to_string);
+        (out.status.success(), stdout, token)
+    };
+    let (ok, stdout, token) = create_token(&["--name", "Lifecare"]);
+    assert!(ok);
+    let token = token.unwrap();
     let token_id = stdout.split_whitespace().nth(1).unwrap().to_string();
 
     let s = Server::start(&db, &data.0, &[]);
@@ -286,29 +286,12 @@ fn migrate_bootstrap_and_integration_tokens() {
     );
     assert_eq!(status, 201, "{provider}");
     let provider = provider["id"].as_str().unwrap().to_string();
-    let planning = |provider: &str| {
-        hemtid(&db, &data.0)
-            .args([
-                "token",
-                "create",
-                "--municipality-code",
-                "0123",
-                "--name",
-                "TES",
-                "--provider",
-                provider,
-            ])
-            .output()
-            .unwrap()
-    };
-    assert!(!planning(&uuid::Uuid::new_v4().to_string()).status.success());
-    let out = planning(&provider);
-    assert!(out.status.success());
-    let plans_token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with("hit_"))
-        .unwrap()
-        .to_string();
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (ok, _, _) = create_token(&["--name", "TES", "--provider", &unknown]);
+    assert!(!ok, "a provider not of the municipality");
+    let (ok, _, plans_token) = create_token(&["--name", "TES", "--provider", &provider]);
+    assert!(ok);
+    let plans_token = plans_token.unwrap();
     let (status, _, me) = request("GET", &s.url("/api/v1/me"), Some(&plans_token), None);
     assert_eq!(
         (status, me["provider_id"].as_str()),

@@ -175,7 +175,11 @@ impl FromRequest for Principal {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim().to_string());
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let planning_may = planning_system_may(req);
+        // Only an integration token asks: phones and pages pay nothing.
+        let planning_may = token
+            .as_deref()
+            .is_some_and(|t| t.starts_with(INTEGRATION_TOKEN_PREFIX))
+            && planning_system_may(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
             let token = token.ok_or_else(|| {
@@ -192,30 +196,25 @@ impl FromRequest for Principal {
                 let t = found.ok_or_else(|| {
                     ApiError::with_detail(ErrorCode::Unauthorized, "unknown or revoked token")
                 })?;
-                if let Some(provider) = t.provider_id {
-                    // A provider's planning system: its provider's admin,
-                    // on the few resources a planning system needs.
-                    if !planning_may {
+                // A provider's planning system is its provider's admin on
+                // the few resources a planning system needs; the case
+                // system is the municipality's admin.
+                let role = match &t.provider_id {
+                    Some(_) if !planning_may => {
                         return Err(ApiError::with_detail(
                             ErrorCode::Forbidden,
                             "a provider's planning-system token reaches only the provider's \
                              planned visits, its clients and /me",
                         ));
                     }
-                    return Ok(Principal {
-                        subject: format!("integration:{}", t.id),
-                        role: Role::ProviderAdmin,
-                        municipality_id: t.municipality_id.to_string(),
-                        provider_id: Some(provider.to_string()),
-                        unit_id: None,
-                        sid: None,
-                    });
-                }
+                    Some(_) => Role::ProviderAdmin,
+                    None => Role::Admin,
+                };
                 return Ok(Principal {
                     subject: format!("integration:{}", t.id),
-                    role: Role::Admin,
+                    role,
                     municipality_id: t.municipality_id.to_string(),
-                    provider_id: None,
+                    provider_id: t.provider_id.map(|p| p.to_string()),
                     unit_id: None,
                     sid: None,
                 });

@@ -85,8 +85,7 @@ pub fn revoke(conn: &mut DbConn, municipality_id: &str, id: &str) -> Result<(), 
     one_row(n)
 }
 
-/// Of the listed case-system tokens, those not revoked: (id, hash). A
-/// provider's token is never one (it does not sign in on the broker).
+/// Of the listed tokens, those not revoked: (id, hash).
 pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
@@ -94,7 +93,6 @@ pub fn active_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, Strin
             api_token::table
                 .filter(api_token::id.eq_any(chunk))
                 .filter(api_token::revoked_at.is_null())
-                .filter(api_token::provider_id.is_null())
                 .select((api_token::id, api_token::token_hash))
                 .load::<(String, String)>(conn)?,
         );

@@ -202,7 +202,6 @@ fn references_are_the_providers_own_and_a_bad_batch_keeps_nothing() {
 /// due against a scan of all of them (docs/BENCHMARKS.md, figure 5).
 #[test]
 fn the_due_plans_are_read_by_index_whatever_the_statistics() {
-    use diesel::RunQueryDsl;
     use diesel::connection::SimpleConnection;
     let mut f = fixture();
     let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
@@ -234,18 +233,16 @@ fn the_due_plans_are_read_by_index_whatever_the_statistics() {
                 .any(|p| p.id.as_str() == provider)
         })
         .unwrap();
-    let read: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = [&p1, &p2, &p3]
-        .iter()
-        .map(|p| {
-            let j = planned_visit::judging_of(&mut f.conn, &[p.as_str()]).unwrap();
-            (p.as_str(), j[p.as_str()].due_at, None)
-        })
-        .collect();
-    planned_visit::set_due(&mut f.conn, &read).unwrap();
-    let set = vec![
-        (p1.as_str(), None, Some(at(23, 8, 40))),
-        (p2.as_str(), None, Some(at(23, 10, 40))),
-    ];
+    // p1 due at 08:40, p2 at 10:40, p3 never.
+    let read = planned_visit::judging_of(&mut f.conn, &[&p1, &p2, &p3]).unwrap();
+    let set: Vec<(&str, Option<NaiveDateTime>, Option<NaiveDateTime>)> = [
+        (&p1, Some(at(23, 8, 40))),
+        (&p2, Some(at(23, 10, 40))),
+        (&p3, None),
+    ]
+    .into_iter()
+    .map(|(p, next)| (p.as_str(), read[p.as_str()].due_at, next))
+    .collect();
     planned_visit::set_due(&mut f.conn, &set).unwrap();
     let due = planned_visit::due(&mut f.conn, &m, at(23, 9, 0)).unwrap();
     assert_eq!(due.len(), 1, "{due:?}");
@@ -290,24 +287,13 @@ fn the_due_plans_are_read_by_index_whatever_the_statistics() {
            WHERE planned_visit_id LIKE 'bulk-%';"
     ))
     .unwrap();
-    #[derive(diesel::QueryableByName)]
-    struct PlanLine {
-        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
     for mode in ["force_generic_plan", "force_custom_plan"] {
-        pg.batch_execute(&format!(
-            "SET plan_cache_mode = {mode}; PREPARE p AS {}",
-            crate::db::unnest::numbered(planned_visit::DUE_SQL)
-        ))
-        .unwrap();
-        let lines: Vec<PlanLine> =
-            diesel::sql_query(format!("EXPLAIN EXECUTE p('2026-11-23 20:00', '{m}')"))
-                .load(pg)
-                .unwrap();
-        pg.batch_execute("DEALLOCATE p; RESET plan_cache_mode")
-            .unwrap();
-        let plan: String = lines.into_iter().map(|l| l.line + "\n").collect();
+        let plan = super::storage_tests::explain_prepared(
+            pg,
+            mode,
+            planned_visit::DUE_SQL,
+            &format!("'2026-11-23 20:00', '{m}'"),
+        );
         assert!(
             plan.contains("Nested Loop") && plan.contains("planned_visit_pkey"),
             "{mode}: {plan}"

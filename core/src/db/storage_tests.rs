@@ -421,6 +421,30 @@ struct PlanLine {
     line: String,
 }
 
+/// The plan PostgreSQL makes for `sql` (`?` for its values) prepared and
+/// executed with `args` (SQL literals) under `plan_cache_mode = mode`
+/// (`force_generic_plan`: the plan a kept statement may end up with;
+/// `force_custom_plan`: one made for the values), each line cut short.
+pub(super) fn explain_prepared(
+    pg: &mut diesel::PgConnection,
+    mode: &str,
+    sql: &str,
+    args: &str,
+) -> String {
+    use diesel::connection::SimpleConnection;
+    pg.batch_execute(&format!(
+        "SET plan_cache_mode = {mode}; PREPARE p AS {}",
+        unnest::numbered(sql)
+    ))
+    .unwrap();
+    let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN EXECUTE p({args})"))
+        .load(pg)
+        .unwrap();
+    pg.batch_execute("DEALLOCATE p; RESET plan_cache_mode")
+        .unwrap();
+    lines.into_iter().map(|l| short(&l.line)).collect()
+}
+
 /// A plan line cut short of its constants (a bound list of 600 ids), and
 /// its line end.
 fn short(line: &str) -> String {
@@ -473,20 +497,7 @@ fn ingest_reads_go_by_index_whatever_the_statistics() {
             let staff = format!("'{{{}}}'::text[]", ids[..90].join(","));
             let times = format!("array_fill('{t}'::timestamp, ARRAY[90])");
             for mode in ["force_generic_plan", "force_custom_plan"] {
-                let mut plan = |sql: &str, args: &str| -> String {
-                    pg.batch_execute(&format!(
-                        "SET plan_cache_mode = {mode}; PREPARE p AS {}",
-                        unnest::numbered(sql)
-                    ))
-                    .unwrap();
-                    let lines: Vec<PlanLine> =
-                        diesel::sql_query(format!("EXPLAIN EXECUTE p({args})"))
-                            .load(pg)
-                            .unwrap();
-                    pg.batch_execute("DEALLOCATE p; RESET plan_cache_mode")
-                        .unwrap();
-                    lines.into_iter().map(|l| short(&l.line)).collect()
-                };
+                let mut plan = |sql: &str, args: &str| explain_prepared(pg, mode, sql, args);
                 let holding = plan(visit::HOLDING_SQL, &list);
                 for must in [
                     "Nested Loop",

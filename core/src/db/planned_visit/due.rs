@@ -34,12 +34,17 @@ pub fn is_at_once(due_at: NaiveDateTime) -> bool {
 
 /// A plan whose instant to be judged has come, as the minute's
 /// evaluation first sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName)]
 pub struct Due {
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub id: PlannedVisitId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub client_id: ClientId,
+    #[diesel(sql_type = diesel::sql_types::Date)]
     pub local_date: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
     pub latest_start: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
     pub due_at: Option<NaiveDateTime>,
 }
 
@@ -53,33 +58,10 @@ pub fn due(
 ) -> Result<Vec<Due>, StoreError> {
     use crate::db::schema::provider;
     if let DbConn::Pg(pg) = c {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            id: PlannedVisitId,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            client_id: ClientId,
-            #[diesel(sql_type = diesel::sql_types::Date)]
-            local_date: NaiveDate,
-            #[diesel(sql_type = diesel::sql_types::Timestamp)]
-            latest_start: NaiveDateTime,
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-            due_at: Option<NaiveDateTime>,
-        }
-        let rows: Vec<Row> = Query::new(DUE_SQL)
+        return Ok(Query::new(DUE_SQL)
             .bind(Column::OneTimestamp(at))
             .bind(Column::OneText(municipality_id))
-            .load(pg)?;
-        return Ok(rows
-            .into_iter()
-            .map(|r| Due {
-                id: r.id,
-                client_id: r.client_id,
-                local_date: r.local_date,
-                latest_start: r.latest_start,
-                due_at: r.due_at,
-            })
-            .collect());
+            .load(pg)?);
     }
     Ok(planned_visit_due::table
         .inner_join(planned_visit::table.inner_join(provider::table))
