@@ -780,9 +780,18 @@ fn phone(backend: &Backend) -> Result<()> {
         let mut c = pool.get()?;
         diesel::sql_query("ANALYZE").execute(&mut *c)?;
     }
+    let before = hemtid_core::metrics::global().writer_totals();
     let (hemtid_max, _, _) = load(&api, secs, None, 0, 0)?;
+    let after = hemtid_core::metrics::global().writer_totals();
     let (noop_max, _, _) = load(&noop, secs, None, 1, 0)?;
     println!("max: hemtid {hemtid_max:.0} pairs/s, no-op {noop_max:.0} pairs/s");
+    let commits = (after.0 - before.0).max(1) as f64;
+    println!(
+        "writer, flat out: {:.0} commits/s, {:.1} writes per commit, {:.2} ms per commit",
+        commits / secs as f64,
+        (after.1 - before.1) / commits,
+        (after.2 - before.2) * 1000.0 / commits
+    );
     let (h_rate, h_lat, _) = load(&api, 10, Some(1000), 2, 0)?;
     let (n_rate, n_lat, _) = load(&noop, 10, Some(1000), 3, 0)?;
     let q = |v: &[u64], x: f64| drive::percentile(v, x) / 1000.0;

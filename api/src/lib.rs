@@ -65,9 +65,10 @@ pub struct AppState {
     pub directory: std::sync::Arc<hemtid_core::intake::Directory>,
     /// When each care worker's phone last reached hemtid, as written.
     pub phone_seen: phones::PhoneSeen,
-    /// SQLite: the single writer the phone's writes are committed by
-    /// together; started at the first write.
-    writer: std::sync::OnceLock<Option<hemtid_core::writer::Writer>>,
+    /// The writer the phone's items are recorded by together (on SQLite
+    /// the single writer of every phone write), with the database's
+    /// backend; started at the first write.
+    writer: std::sync::OnceLock<Option<(hemtid_core::db::Backend, hemtid_core::writer::Writer)>>,
 }
 
 impl AppState {
@@ -140,36 +141,20 @@ impl AppState {
         F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let writer = match self.writer.get() {
-            Some(w) => w,
-            None => {
-                let pool = self.pool.clone();
-                let backend = web::block(move || hemtid_core::db::backend_of(&pool))
-                    .await
-                    .map_err(ApiError::internal)??;
-                self.writer.get_or_init(|| match backend {
-                    hemtid_core::db::Backend::Sqlite => {
-                        hemtid_core::writer::Writer::start(self.pool.clone())
-                            .inspect_err(
-                                |e| tracing::error!(error = %e, "the writer thread did not start"),
-                            )
-                            .ok()
-                    }
-                    hemtid_core::db::Backend::Postgres => None,
-                })
-            }
-        };
-        let Some(writer) = writer else {
-            return self
-                .db(move |c| {
-                    hemtid_core::db::transaction_for(c, |c| {
-                        let mut pending = Pending::default();
-                        let r = f(c, &mut pending)?;
-                        pending.apply(c)?;
-                        Ok(r)
+        let writer = match self.writer().await? {
+            Some((hemtid_core::db::Backend::Sqlite, w)) => w,
+            _ => {
+                return self
+                    .db(move |c| {
+                        hemtid_core::db::transaction_for(c, |c| {
+                            let mut pending = Pending::default();
+                            let r = f(c, &mut pending)?;
+                            pending.apply(c)?;
+                            Ok(r)
+                        })
                     })
-                })
-                .await;
+                    .await;
+            }
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         writer.submit(f, move |r| {
@@ -177,7 +162,73 @@ impl AppState {
         });
         rx.await.map_err(ApiError::internal)?
     }
+
+    /// Records a phone's item through the writer, together with the items
+    /// waiting then (`hemtid_core::record::record_items`, one set of
+    /// statements and one commit for all of them), and answers once it is
+    /// committed.
+    pub async fn record(
+        &self,
+        item: hemtid_core::record::Item,
+    ) -> Result<hemtid_core::record::Recorded, ApiError> {
+        let Some((_, writer)) = self.writer().await? else {
+            return self
+                .db(move |c| {
+                    hemtid_core::db::transaction_for(c, |c| {
+                        let mut pending = Pending::default();
+                        let r = hemtid_core::record::record_items(
+                            c,
+                            std::slice::from_ref(&item),
+                            &mut pending,
+                        )?
+                        .pop()
+                        .ok_or_else(|| ApiError::internal("no result for the item"))??;
+                        pending.apply(c)?;
+                        Ok(r)
+                    })
+                })
+                .await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer.record(item, move |r| {
+            let _ = tx.send(r);
+        });
+        Ok(rx.await.map_err(ApiError::internal)??)
+    }
+
+    /// The writer, started at the first call: one thread on SQLite (the
+    /// only writer of the phone's writes), [`PG_WRITERS`] on PostgreSQL
+    /// (for the phone's items only). None if its thread did not start.
+    async fn writer(
+        &self,
+    ) -> Result<Option<&(hemtid_core::db::Backend, hemtid_core::writer::Writer)>, ApiError> {
+        if let Some(w) = self.writer.get() {
+            return Ok(w.as_ref());
+        }
+        let pool = self.pool.clone();
+        let backend = web::block(move || hemtid_core::db::backend_of(&pool))
+            .await
+            .map_err(ApiError::internal)??;
+        let threads = match backend {
+            hemtid_core::db::Backend::Sqlite => 1,
+            hemtid_core::db::Backend::Postgres => PG_WRITERS,
+        };
+        Ok(self
+            .writer
+            .get_or_init(|| {
+                hemtid_core::writer::Writer::start_many(self.pool.clone(), threads)
+                    .inspect_err(|e| tracing::error!(error = %e, "the writer thread did not start"))
+                    .ok()
+                    .map(|w| (backend, w))
+            })
+            .as_ref())
+    }
 }
+
+/// PostgreSQL: the writer's threads, each a connection recording the
+/// phone's items waiting when it is free. Measured on two cores (phone
+/// bench, docs/BENCHMARKS.md): one thread gave 342 pairs/s, two 434.
+const PG_WRITERS: usize = 2;
 
 /// The whole application: routes, extractor settings and fallbacks.
 pub fn app(

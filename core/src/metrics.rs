@@ -74,6 +74,10 @@ pub struct Metrics {
     not_kept: Mutex<BTreeMap<String, u64>>,
     batch_size: Mutex<Histogram>,
     batch_seconds: Mutex<Histogram>,
+    /// The writer's transactions (`crate::writer`): writes per commit, and
+    /// how long each took from its first statement to its commit.
+    writer_size: Mutex<Histogram>,
+    writer_seconds: Mutex<Histogram>,
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
     /// Messages received per gateway (its client id) and subscriber
     /// connection.
@@ -110,6 +114,20 @@ impl Metrics {
         }
         lock(&self.batch_size).observe(SIZES, size as f64);
         lock(&self.batch_seconds).observe(SECONDS, seconds);
+    }
+
+    /// One transaction of the writer: the writes it held and how long it
+    /// took to run and commit them.
+    pub fn writer(&self, size: usize, seconds: f64) {
+        lock(&self.writer_size).observe(SIZES, size as f64);
+        lock(&self.writer_seconds).observe(SECONDS, seconds);
+    }
+
+    /// The writer's transactions so far, the writes they held and the
+    /// seconds they took, in all.
+    pub fn writer_totals(&self) -> (u64, f64, f64) {
+        let size = lock(&self.writer_size);
+        (size.count, size.sum, lock(&self.writer_seconds).sum)
     }
 
     /// A rejected message counted, not kept as a dead letter.
@@ -206,6 +224,14 @@ impl Metrics {
         );
         out.push_str("# TYPE hemtid_gateway_commit_seconds histogram\n");
         lock(&self.batch_seconds).render(&mut out, "hemtid_gateway_commit_seconds", "", SECONDS);
+        out.push_str(
+            "# HELP hemtid_writer_batch_size Phone writes per transaction of the API's writer.\n",
+        );
+        out.push_str("# TYPE hemtid_writer_batch_size histogram\n");
+        lock(&self.writer_size).render(&mut out, "hemtid_writer_batch_size", "", SIZES);
+        out.push_str("# HELP hemtid_writer_commit_seconds Time to run and commit a transaction of the API's writer.\n");
+        out.push_str("# TYPE hemtid_writer_commit_seconds histogram\n");
+        lock(&self.writer_seconds).render(&mut out, "hemtid_writer_commit_seconds", "", SECONDS);
         out.push_str("# HELP hemtid_http_request_duration_seconds HTTP requests by method, route and status class.\n");
         out.push_str("# TYPE hemtid_http_request_duration_seconds histogram\n");
         for ((method, route, class), h) in lock(&self.http).iter() {

@@ -12,21 +12,46 @@
 //! only if its savepoint was kept. A write is answered after the commit that keeps it, never
 //! before; if the commit fails, each is answered with that failure.
 //!
-//! PostgreSQL needs none of this: its writers wait for row locks, not for
-//! the whole database, and it groups concurrent commits itself.
+//!
+//! The visit engine's items ([`Writer::record`]: the phone's check-ins,
+//! check-outs, declined visits and entries) are recorded together, as a
+//! gateway batch's events are: one set of statements for the batch
+//! (`record::record_items`), where each item on its own costs a set. That
+//! is what the writer buys on PostgreSQL too, which needs no single
+//! writer (its writers wait for row locks, not for the whole database):
+//! there it runs a few threads, each with a connection of its own, and
+//! takes only items; other writes run in transactions of their own.
 
-use crate::db::{DbConn, Pool, StoreError};
-use crate::record::Pending;
+use crate::db::{ChangeError, DbConn, Pool, StoreError};
+use crate::record::{Item, Pending, Recorded};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Writes taken into one transaction at most.
 const MAX_BATCH: usize = 64;
 
-/// A handle to the writer thread; cheap to clone.
+/// A handle to the writer's threads; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Box<dyn Work>>,
+    tx: mpsc::Sender<Job>,
+}
+
+/// What the writer is given: a write of any kind, or an item of the visit
+/// engine, recorded with the other items of its transaction at once.
+enum Job {
+    Run(Box<dyn Work>),
+    Record(Box<Item>, Reply),
+}
+
+type Reply = Box<dyn FnOnce(Result<Recorded, ChangeError>) + Send>;
+
+impl Job {
+    fn refuse(self, e: StoreError) {
+        match self {
+            Job::Run(w) => w.refuse(e),
+            Job::Record(_, reply) => reply(Err(e.into())),
+        }
+    }
 }
 
 /// One write, type-erased: run it in the writer's transaction, or refuse it.
@@ -135,11 +160,34 @@ impl Writer {
     /// transaction, so a broken one is replaced). The thread ends when the
     /// last handle is dropped.
     pub fn start(pool: Pool) -> std::io::Result<Writer> {
-        let (tx, rx) = mpsc::channel::<Box<dyn Work>>();
-        std::thread::Builder::new()
-            .name("hemtid-writer".into())
-            .spawn(move || run(&pool, &rx))?;
+        Writer::start_many(pool, 1)
+    }
+
+    /// [`Writer::start`] with `threads` threads, each taking the writes
+    /// waiting when it is free (PostgreSQL; SQLite has one writer).
+    pub fn start_many(pool: Pool, threads: usize) -> std::io::Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("hemtid-writer-{i}"))
+                .spawn(move || run(&pool, &rx))?;
+        }
         Ok(Writer { tx })
+    }
+
+    /// Records `item` in the writer's next transaction, together with the
+    /// other items waiting then (`record::record_items`), and calls `reply`
+    /// with its result once that transaction is committed (or has failed).
+    /// What it changes in the figures is written once for the transaction.
+    pub fn record<R>(&self, item: Item, reply: R)
+    where
+        R: FnOnce(Result<Recorded, ChangeError>) + Send + 'static,
+    {
+        if let Err(mpsc::SendError(job)) = self.tx.send(Job::Record(Box::new(item), Box::new(reply))) {
+            job.refuse(failure("the writer has stopped", true));
+        }
     }
 
     /// Runs `f` in the writer's next transaction and calls `reply` with its
@@ -154,21 +202,27 @@ impl Writer {
         F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, E> + Send + 'static,
         R: FnOnce(Result<T, E>) + Send + 'static,
     {
-        if let Err(mpsc::SendError(work)) = self.tx.send(Box::new(Task { f, reply })) {
-            work.refuse(failure("the writer has stopped", true));
+        if let Err(mpsc::SendError(job)) = self.tx.send(Job::Run(Box::new(Task { f, reply }))) {
+            job.refuse(failure("the writer has stopped", true));
         }
     }
 }
 
-fn run(pool: &Pool, rx: &mpsc::Receiver<Box<dyn Work>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
-                Err(_) => break,
+fn run(pool: &Pool, rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // The jobs waiting, taken by one thread at a time.
+        let batch = {
+            let Ok(rx) = rx.lock() else { return };
+            let Ok(first) = rx.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(w) => batch.push(w),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         let mut conn = match pool.get() {
             Ok(c) => c,
             Err(e) => {
@@ -183,12 +237,39 @@ fn run(pool: &Pool, rx: &mpsc::Receiver<Box<dyn Work>>) {
     }
 }
 
-/// Runs a batch in one transaction and answers each write after the commit.
-fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
-    let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(batch.len());
-    let mut pending = batch.into_iter();
+/// Runs a batch in one transaction and answers each write after the commit:
+/// the items first, together, then the other writes one after another.
+fn commit_batch(conn: &mut DbConn, batch: Vec<Job>) {
+    let mut items = Vec::new();
+    let mut replies = Vec::new();
+    let mut works = Vec::new();
+    for job in batch {
+        match job {
+            Job::Record(item, reply) => {
+                items.push(*item);
+                replies.push(reply);
+            }
+            Job::Run(w) => works.push(w),
+        }
+    }
+    let size = items.len() + works.len();
+    let started = std::time::Instant::now();
+    let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(size);
+    let mut replies = replies.into_iter();
+    let mut pending = works.into_iter();
     let outcome: Result<(), StoreError> = crate::db::transaction_polling(conn, |c| {
         let mut deferred = Pending::default();
+        if !items.is_empty() {
+            let recorded = catch_unwind(AssertUnwindSafe(|| {
+                crate::record::record_items(c, &items, &mut deferred)
+            }));
+            let Ok(recorded) = recorded else {
+                return Err(failure("recording items panicked", false));
+            };
+            for (result, reply) in recorded?.into_iter().zip(replies.by_ref()) {
+                settles.push(Box::new(Done { result, reply }));
+            }
+        }
         for w in pending.by_ref() {
             let ran = w.run(c, &mut deferred);
             settles.push(ran.settle);
@@ -199,6 +280,7 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
         }
         deferred.apply(c)
     });
+    crate::metrics::global().writer(size, started.elapsed().as_secs_f64());
     if let Err(e) = &outcome {
         tracing::warn!(error = %e, writes = settles.len(), "a batch of writes was not committed");
     }
@@ -207,6 +289,9 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Work>>) {
     }
     // Those a failed transaction did not reach (a committed one ran all).
     if let Err(e) = &outcome {
+        for reply in replies {
+            reply(Err(failed_commit(e).into()));
+        }
         for w in pending {
             w.refuse(failed_commit(e));
         }
@@ -405,6 +490,101 @@ mod tests {
         let mut kept = vec![clients[0].clone(), clients[2].clone()];
         kept.sort();
         assert_eq!(marked, kept);
+    }
+
+    /// The visit engine's items waiting are recorded together, each
+    /// answered with its own result after the commit; one a rule refuses
+    /// is refused alone.
+    #[test]
+    fn items_waiting_are_recorded_together_and_each_answered() {
+        use crate::db::visit_event::NewVisitEvent;
+        let (db, _pool, writer) = setup();
+        let mut c = db.connect();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let demo = crate::seed::demo(&mut c, day).unwrap();
+        let m = demo.municipality;
+        let rules = m.rules().unwrap();
+        let anna = crate::db::user_account::find_by_username(&mut c, "demo.anna")
+            .unwrap()
+            .unwrap();
+        let provider = anna.fields.provider_id.clone().unwrap();
+        let clients = crate::db::client::list(&mut c, &m.id).unwrap();
+        let june =
+            crate::domain::YearMonth::of(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap());
+        crate::db::month_lock::lock_month(
+            &mut c,
+            &provider,
+            june,
+            &anna.id,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
+        let event = |i: usize, at: chrono::DateTime<chrono::Utc>| NewVisitEvent {
+            id: crate::db::new_id().into(),
+            source: crate::model::Source::Phone,
+            source_key: anna.id.to_string(),
+            event_id: format!("e{i}"),
+            kind: crate::model::EventKind::CheckIn,
+            staff_id: anna.id.clone(),
+            client_id: clients[i].id.clone(),
+            provider_id: provider.clone(),
+            occurred_at: at.naive_utc(),
+            received_at: chrono::Utc::now().naive_utc(),
+            local_date: crate::domain::local_date(at, rules.tz),
+            method: Some(crate::model::Method::Manual),
+            method_ref: None,
+            reason: Some("test".into()),
+            payload: "{}".into(),
+        };
+        let at = |m: u32, d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, m, d)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap()
+                .and_utc()
+        };
+        let (go, held) = hold(&writer);
+        let mut rx = Vec::new();
+        for (i, when) in [at(11, 2), at(6, 20), at(11, 3)].into_iter().enumerate() {
+            let (tx, r) = channel();
+            let item = crate::record::Item {
+                events: vec![event(i, when)],
+                note: None,
+                rules,
+            };
+            writer.record(item, move |r| tx.send(r).unwrap());
+            rx.push(r);
+        }
+        go.send(()).unwrap();
+        assert!(answer(&held).is_ok());
+        let got: Vec<_> = rx.iter().map(answer).collect();
+        assert!(
+            matches!(got[0], Ok(Recorded::Applied { .. })),
+            "{:?}",
+            got[0]
+        );
+        assert!(
+            matches!(got[1], Err(ChangeError::Rule(RuleError::MonthLocked(m))) if m == june),
+            "{:?}",
+            got[1]
+        );
+        assert!(
+            matches!(got[2], Ok(Recorded::Applied { .. })),
+            "{:?}",
+            got[2]
+        );
+        // Both kept items are stored, as another connection sees them (the
+        // second check-in has since closed the first visit as an exception).
+        let mut other = db.connect();
+        for r in [&got[0], &got[2]] {
+            let Ok(Recorded::Applied { event, visits, .. }) = r else {
+                panic!("{r:?}");
+            };
+            // Its own visit first (the second's answer also holds the
+            // first visit, which it changed).
+            let stored = crate::db::visit::get(&mut other, &visits[0].id).unwrap();
+            assert_eq!(stored.fields.check_in_event_id.as_ref(), Some(&event.id));
+        }
     }
 
     #[test]

@@ -109,13 +109,16 @@ impl Item {
         ctx: &Ctx,
         pending: &mut Pending,
     ) -> Result<&'static str, ApiError> {
-        let recorded = match self {
-            Item::CheckIn(i) => visit::check_in(c, ctx, i, pending)?,
-            Item::CheckOut(i) => visit::check_out(c, ctx, i, pending)?,
-            Item::Declined(i) => visit::declined(c, ctx, i, pending)?,
-            Item::Entry(i) => visit::entry(c, ctx, i, pending)?,
+        let item = match self {
+            Item::CheckIn(i) => visit::check_in(c, ctx, i)?,
+            Item::CheckOut(i) => visit::check_out(c, ctx, i)?,
+            Item::Declined(i) => visit::declined(c, ctx, i)?,
+            Item::Entry(i) => visit::entry(c, ctx, i)?,
             Item::Note(n) => return Ok(journal::add(c, ctx, &n.client_id, &n.note())?.result),
         };
+        let recorded = hemtid_core::record::record_items(c, std::slice::from_ref(&item), pending)?
+            .pop()
+            .ok_or_else(|| ApiError::internal("no result for the item"))??;
         Ok(match recorded {
             Recorded::Applied { .. } => "applied",
             Recorded::Duplicate { .. } => "duplicate",

@@ -8,6 +8,10 @@ use crate::domain::split::{ServiceShare, proportional, split_services};
 use crate::model::VisitId;
 use std::collections::HashMap;
 
+/// Services' standard minutes, whether personal care and whether a care
+/// bundle, by id: read once per transaction (`Pending::weights`).
+pub(crate) type Weights = HashMap<String, (i32, bool, bool)>;
+
 /// Recomputes a visit's services after its times were corrected.
 pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
     let payload = match &v.fields.check_out_event_id {
@@ -20,6 +24,7 @@ pub(crate) fn reshare(c: &mut DbConn, v: &Visit) -> Result<(), StoreError> {
         &v.fields.client_id,
         &payload,
         v.elapsed_seconds().unwrap_or(0),
+        &mut Weights::new(),
     )?;
     write_attribution(c, &v.id, &attr, None)
 }
@@ -35,6 +40,7 @@ pub(super) fn attribute(
     client_id: &str,
     p: &Payload,
     seconds: i64,
+    catalogue: &mut Weights,
 ) -> Result<Attribution, StoreError> {
     let mut shares: Vec<VisitShare> = p
         .shares
@@ -53,9 +59,20 @@ pub(super) fn attribute(
         });
     }
     shares.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    let ids: Vec<&str> = p.services.iter().map(|s| s.service_id.as_str()).collect();
-    // Lock events carry no services: nothing to look up.
-    let catalogue: HashMap<String, (i32, bool, bool)> = service::weights(c, &ids)?;
+    // Those not read yet in this transaction (lock events carry none: no
+    // statement).
+    let mut missing: Vec<&str> = p
+        .services
+        .iter()
+        .map(|s| s.service_id.as_str())
+        .filter(|id| !catalogue.contains_key(*id))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        catalogue.extend(service::weights(c, &missing)?);
+    }
+    let catalogue = &*catalogue;
     let performed: Vec<crate::domain::bundle::Performed<'_>> = p
         .services
         .iter()

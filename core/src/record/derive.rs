@@ -107,7 +107,14 @@ pub(super) fn plan(
         (Some(s), Some(e)) if e > s => (e - s).num_seconds(),
         _ => 0,
     };
-    let attr = attribute(c, &d.anchor.visit_id(), &d.client_id, &out_payload, shared)?;
+    let attr = attribute(
+        c,
+        &d.anchor.visit_id(),
+        &d.client_id,
+        &out_payload,
+        shared,
+        &mut pending.weights,
+    )?;
     let unchanged = existing
         .as_ref()
         .is_some_and(|old| old.fields == fields && old_attr == attr);

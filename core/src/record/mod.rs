@@ -15,11 +15,13 @@
 mod approval;
 mod attribute;
 mod derive;
+mod items;
 mod pair;
 mod pending;
 mod write;
 
 use crate::db::{ChangeError, RuleError};
+pub use items::{Item, record_items};
 use pair::repair;
 pub use pending::Pending;
 
@@ -178,39 +180,7 @@ fn record_events(
             RuleError::WrongState("two groups of events of the same staff member".into()).into(),
         );
     }
-    // PostgreSQL: one staff member's events are paired one transaction at
-    // a time; the lock is the caller's transaction's (not the savepoint's
-    // below), held to its end, and taken once; a batch's locks in one
-    // order (by staff id), so two gateways wait for each other instead of
-    // deadlocking. SQLite: the insert below is the transaction's first
-    // statement, so it takes the write lock before anything is read.
-    if let DbConn::Pg(pg) = conn {
-        let keys: Vec<String> = staff
-            .iter()
-            .filter(|s| !pending.staff.contains(**s))
-            .map(|s| format!("staff:{s}"))
-            .collect();
-        if !keys.is_empty() {
-            // The engine's reads by lists of ids keep one generic plan for
-            // the rest of the transaction: left to choose, PostgreSQL
-            // planned them anew on every run (a list of two ids looks
-            // cheaper than the ten a generic plan assumes), and planning
-            // was a third of its statement time in the phone bench
-            // (docs/BENCHMARKS.md). Their generic plans go by index
-            // whatever the statistics (`storage_tests`).
-            db::unnest::Query::new(
-                "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)",
-            )
-            .execute(pg)?;
-            // Volatile functions of a SELECT list run after its ORDER BY.
-            db::unnest::Query::new(
-                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k ORDER BY k",
-            )
-            .bind(db::unnest::texts(&keys, String::as_str))
-            .execute(pg)?;
-            pending.staff.extend(staff.iter().map(|s| s.to_string()));
-        }
-    }
+    lock_staff(conn, &staff, pending)?;
     let mut cells = crate::domain::figures::Figures::default();
     let mut visited = std::collections::BTreeSet::new();
     let recorded = db::change(conn, |c| {
@@ -319,6 +289,49 @@ fn record_events(
     pending.figures.merge(cells);
     pending.visited.extend(visited);
     Ok(recorded)
+}
+
+/// PostgreSQL: one staff member's events are paired one transaction at a
+/// time. The lock is the transaction's (taken at the caller's level: a
+/// savepoint it is taken in releases it when undone), held to its end, and
+/// taken once; a call's locks in one order (by staff id), so two writers
+/// wait for each other instead of deadlocking. SQLite: nothing (the
+/// engine's first statement, an insert, takes the write lock before
+/// anything is read).
+pub(crate) fn lock_staff(
+    conn: &mut DbConn,
+    staff: &[&str],
+    pending: &mut Pending,
+) -> Result<(), StoreError> {
+    let DbConn::Pg(pg) = conn else {
+        return Ok(());
+    };
+    let mut keys: Vec<String> = staff
+        .iter()
+        .filter(|s| !pending.staff.contains(**s))
+        .map(|s| format!("staff:{s}"))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // The engine's reads by lists of ids keep one generic plan for the
+    // rest of the transaction: left to choose, PostgreSQL planned them
+    // anew on every run (a list of two ids looks cheaper than the ten a
+    // generic plan assumes), and planning was a third of its statement
+    // time in the phone bench (docs/BENCHMARKS.md). Their generic plans go
+    // by index whatever the statistics (`storage_tests`).
+    db::unnest::Query::new("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+        .execute(pg)?;
+    // Volatile functions of a SELECT list run after its ORDER BY.
+    db::unnest::Query::new(
+        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k ORDER BY k",
+    )
+    .bind(db::unnest::texts(&keys, String::as_str))
+    .execute(pg)?;
+    pending.staff.extend(staff.iter().map(|s| s.to_string()));
+    Ok(())
 }
 
 /// Re-derives every visit of a staff member from the events (repair tool

@@ -18,6 +18,9 @@ pub struct Pending {
     /// visits are judged again at once (issue 25).
     pub visited: std::collections::BTreeSet<(String, chrono::NaiveDate)>,
     locks: HashMap<(String, crate::domain::YearMonth), bool>,
+    /// The services' weights read so far (a visit's services are shared
+    /// by them): a batch's visits mostly name the same few.
+    pub(super) weights: super::attribute::Weights,
     /// PostgreSQL: staff members whose events this transaction holds.
     pub(super) staff: std::collections::HashSet<String>,
 }
@@ -38,6 +41,25 @@ impl Pending {
         self.visited.extend(other.visited);
         self.locks.extend(other.locks);
         self.staff.extend(other.staff);
+        self.weights.extend(other.weights);
+    }
+
+    /// An empty part of this transaction that knows what it has read and
+    /// locked: for a savepoint whose changes count only if it is kept.
+    pub(super) fn sharing(&self) -> Pending {
+        Pending {
+            locks: self.locks.clone(),
+            staff: self.staff.clone(),
+            weights: self.weights.clone(),
+            ..Pending::default()
+        }
+    }
+
+    /// What an undone part read (month locks, services' weights), without
+    /// its changes.
+    pub(super) fn keep_reads(&mut self, other: Pending) {
+        self.locks.extend(other.locks);
+        self.weights.extend(other.weights);
     }
 
     /// Whether the provider's month is locked for billing (R6), read once per

@@ -543,6 +543,15 @@ fn two_care_workers_stored_together_end_as_their_full_derivations() {
     shuffled_streams(Mode::Together);
 }
 
+/// The same two streams as the phone's items waiting for the writer are
+/// stored (`record_items`: each event an item, several care workers' in
+/// one call, some re-sent in the same call): each ends as its own full
+/// derivation.
+#[test]
+fn two_care_workers_items_recorded_together_end_as_their_full_derivations() {
+    shuffled_streams(Mode::Items);
+}
+
 /// Runs of confirmations longer than the first window read (a dozen
 /// devices seeing the same check-out): the window must widen past them.
 #[test]
@@ -555,6 +564,7 @@ enum Mode {
     OneByOne,
     Grouped,
     Together,
+    Items,
     LongRuns,
 }
 
@@ -594,7 +604,7 @@ fn shuffled_streams(mode: Mode) {
             .unwrap()
             .unwrap()
             .id;
-        if mode == Mode::Together {
+        if matches!(mode, Mode::Together | Mode::Items) {
             let theirs: Vec<NewVisitEvent> = events
                 .iter()
                 .map(|e| {
@@ -654,6 +664,31 @@ fn shuffled_streams(mode: Mode) {
                         None => by_staff.push(vec![e.clone()]),
                     }
                 }
+                if mode == Mode::Items {
+                    let items: Vec<record::Item> = batch
+                        .iter()
+                        .map(|e| record::Item {
+                            events: vec![e.clone()],
+                            note: None,
+                            rules: RULES,
+                        })
+                        .collect();
+                    let recorded = crate::db::change(&mut f.conn, |c| {
+                        let mut pending = record::Pending::default();
+                        let r = record::record_items(c, &items, &mut pending)?;
+                        pending.apply(c)?;
+                        Ok::<_, ChangeError>(r)
+                    })
+                    .unwrap_or_else(|err| panic!("round {round}: a batch failed: {err}"));
+                    // One result per item, in order; none refused.
+                    let ids: Vec<&str> = recorded
+                        .iter()
+                        .map(|r| r.as_ref().expect("kept").event().event_id.as_str())
+                        .collect();
+                    let want: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
+                    assert_eq!(ids, want, "round {round}");
+                    continue;
+                }
                 let recorded = crate::db::change(&mut f.conn, |c| {
                     let mut pending = record::Pending::default();
                     let r = if mode == Mode::Together {
@@ -696,7 +731,7 @@ fn shuffled_streams(mode: Mode) {
                 }
             }
         }
-        let staff = if mode == Mode::Together {
+        let staff = if matches!(mode, Mode::Together | Mode::Items) {
             vec![f.staff.clone(), bertil.to_string()]
         } else {
             vec![f.staff.clone()]
@@ -732,4 +767,124 @@ fn shuffled_streams(mode: Mode) {
             assert!(full.len() >= 30, "round {round}: {}", full.len());
         }
     }
+}
+
+/// Items recorded together (`record_items`): an item a rule refuses (a
+/// month locked for billing) is refused alone and the others are kept; an
+/// item of two events (an entry) is one visit; a note is kept only with a
+/// new event, not with a re-sent one.
+#[test]
+fn an_item_refused_in_a_batch_is_refused_alone() {
+    use crate::db::schema::journal_note;
+    let mut f = fixture();
+    let july = crate::domain::YearMonth::of(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap());
+    let staff = f.staff.clone();
+    month_lock::lock_month(&mut f.conn, &f.provider, july, &staff, now()).unwrap();
+    let (lisa, maj) = (f.lisa.clone(), f.maj.clone());
+    let note = |e: &NewVisitEvent, body: &str| crate::db::journal_note::JournalNote {
+        id: new_id(),
+        source_key: e.source_key.clone(),
+        event_id: format!("note-{}", e.event_id),
+        client_id: e.client_id.clone(),
+        provider_id: e.provider_id.clone(),
+        author_id: e.staff_id.clone(),
+        visit_event_id: Some(e.id.to_string()),
+        corrects_note_id: None,
+        written_at: e.occurred_at,
+        received_at: e.received_at,
+        body: body.into(),
+    };
+    let open = f.event(
+        "in-1",
+        "check_in",
+        &lisa,
+        local(2026, 11, 3, 8, 0),
+        Payload::default(),
+    );
+    let locked = f.event(
+        "in-2",
+        "check_in",
+        &maj,
+        local(2026, 7, 20, 8, 0),
+        Payload::default(),
+    );
+    let entry_in = f.event(
+        "en/in",
+        "check_in",
+        &lisa,
+        local(2026, 11, 4, 9, 0),
+        Payload::default(),
+    );
+    let entry_out = f.event(
+        "en/out",
+        "check_out",
+        &lisa,
+        local(2026, 11, 4, 9, 30),
+        Payload::default(),
+    );
+    let again = open.resent();
+    let item = |events: Vec<NewVisitEvent>, note| record::Item {
+        events,
+        note,
+        rules: RULES,
+    };
+    let items = vec![
+        item(vec![open.clone()], None),
+        item(vec![locked], None),
+        item(
+            vec![entry_in.clone(), entry_out.clone()],
+            Some(note(&entry_out, "Glömde checka in")),
+        ),
+        item(vec![again.clone()], Some(note(&again, "Skickad igen"))),
+    ];
+    let results = crate::db::change(&mut f.conn, |c| {
+        let mut pending = record::Pending::default();
+        let r = record::record_items(c, &items, &mut pending)?;
+        pending.apply(c)?;
+        Ok::<_, ChangeError>(r)
+    })
+    .unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        matches!(&results[0], Ok(Recorded::Applied { .. })),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(&results[1], Err(ChangeError::Rule(RuleError::MonthLocked(m))) if *m == july),
+        "{:?}",
+        results[1]
+    );
+    // The entry's answer is its own visit, made of both its events.
+    let Ok(Recorded::Applied { visits, .. }) = &results[2] else {
+        panic!("{:?}", results[2]);
+    };
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    assert_eq!(
+        (
+            visits[0].fields.check_in_event_id.as_ref(),
+            visits[0].fields.check_out_event_id.as_ref()
+        ),
+        (Some(&entry_in.id), Some(&entry_out.id))
+    );
+    assert!(
+        matches!(&results[3], Ok(Recorded::Duplicate { event }) if event.id == open.id),
+        "{:?}",
+        results[3]
+    );
+    // Stored: the open visit and the entry's; nothing in the locked month;
+    // the entry's note alone.
+    let stored = f.visits();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|v| chrono::Datelike::month(&v.fields.local_date) == 11)
+    );
+    let notes: Vec<String> = journal_note::table
+        .select(journal_note::body)
+        .filter(journal_note::author_id.eq(&staff))
+        .load(&mut f.conn)
+        .unwrap();
+    assert_eq!(notes, ["Glömde checka in"]);
 }

@@ -15,13 +15,43 @@ pub use input::{CheckInInput, CheckOutInput, DeclinedInput, EntryInput};
 pub(crate) use record::{check_in, check_out, declined, entry};
 use view::respond;
 pub use view::{RecordedView, VisitPlan, VisitView};
-pub(crate) use view::{recorded_view, views};
+pub(crate) use view::{needs_lookup, recorded_view, views};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
+use hemtid_core::db::DbConn;
+use hemtid_core::record::Item;
+
+/// A phone item: checked on a pooled connection (what it looks up is
+/// mostly kept in the directory), recorded by the writer together with
+/// the items waiting then, and answered from what the write computed.
+async fn submit(
+    state: web::Data<AppState>,
+    p: Principal,
+    prepare: impl FnOnce(&mut DbConn, &Ctx) -> Result<Item, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let directory = state.directory.clone();
+    let (item, catalogue) = state
+        .db(move |c| {
+            let ctx = Ctx::load(c, &p, now, &directory)?;
+            let item = prepare(c, &ctx)?;
+            Ok((item, ctx.catalogue(c)?))
+        })
+        .await?;
+    let r = state.record(item).await?;
+    let view = if needs_lookup(&catalogue, &r) {
+        state
+            .db(move |c| recorded_view(Some(c), &catalogue, r))
+            .await?
+    } else {
+        recorded_view(None, &catalogue, r)?
+    };
+    Ok(respond(view))
+}
 
 /// `POST /api/v1/visits/check-in`: a care worker arrives at a client.
 #[utoipa::path(
@@ -54,16 +84,7 @@ pub async fn post_check_in(
     p: Principal,
     Json(input): Json<CheckInInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let directory = state.directory.clone();
-    let view = state
-        .write(move |c, pending| {
-            let ctx = Ctx::load(c, &p, now, &directory)?;
-            let r = check_in(c, &ctx, &input, pending)?;
-            recorded_view(c, &ctx, r)
-        })
-        .await?;
-    Ok(respond(view))
+    submit(state, p, move |c, ctx| check_in(c, ctx, &input)).await
 }
 
 /// `POST /api/v1/visits/check-out`: the care worker leaves; the services
@@ -98,16 +119,7 @@ pub async fn post_check_out(
     p: Principal,
     Json(input): Json<CheckOutInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let directory = state.directory.clone();
-    let view = state
-        .write(move |c, pending| {
-            let ctx = Ctx::load(c, &p, now, &directory)?;
-            let r = check_out(c, &ctx, &input, pending)?;
-            recorded_view(c, &ctx, r)
-        })
-        .await?;
-    Ok(respond(view))
+    submit(state, p, move |c, ctx| check_out(c, ctx, &input)).await
 }
 
 /// `POST /api/v1/visits/entries`: a whole visit registered afterwards; it
@@ -142,16 +154,7 @@ pub async fn post_entry(
     p: Principal,
     Json(input): Json<EntryInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let directory = state.directory.clone();
-    let view = state
-        .write(move |c, pending| {
-            let ctx = Ctx::load(c, &p, now, &directory)?;
-            let r = entry(c, &ctx, &input, pending)?;
-            recorded_view(c, &ctx, r)
-        })
-        .await?;
-    Ok(respond(view))
+    submit(state, p, move |c, ctx| entry(c, ctx, &input)).await
 }
 
 /// `POST /api/v1/visits/declined`: the client said no to a visit (R21).
@@ -181,14 +184,5 @@ pub async fn post_declined(
     p: Principal,
     Json(input): Json<DeclinedInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let directory = state.directory.clone();
-    let view = state
-        .write(move |c, pending| {
-            let ctx = Ctx::load(c, &p, now, &directory)?;
-            let r = declined(c, &ctx, &input, pending)?;
-            recorded_view(c, &ctx, r)
-        })
-        .await?;
-    Ok(respond(view))
+    submit(state, p, move |c, ctx| declined(c, ctx, &input)).await
 }

@@ -1,5 +1,7 @@
-//! A phone item checked and recorded through the visit engine: the same
-//! checks for items one by one and in an offline batch (`/sync`).
+//! A phone item checked and made into the visit engine's item (its events
+//! and note): the same checks for items one by one and in an offline batch
+//! (`/sync`). The items are recorded by `hemtid_core::record::record_items`,
+//! those waiting together.
 
 use super::context::Ctx;
 use super::input::{CheckInInput, CheckOutInput, DeclinedInput, EntryInput, Method};
@@ -11,7 +13,7 @@ use hemtid_core::db::visit_event::{NewVisitEvent, Payload};
 use hemtid_core::db::{DbConn, StoreError, new_id};
 use hemtid_core::domain::{EventKind, MAX_AGE_DAYS, Method as DomainMethod, Source, local_date};
 use hemtid_core::intake::{self, Item, Timing};
-use hemtid_core::record::{self, Pending, Recorded};
+use hemtid_core::record;
 use hemtid_core::validate::ValidationErrors;
 use uuid::Uuid;
 
@@ -139,8 +141,7 @@ pub(crate) fn check_in(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &CheckInInput,
-    pending: &mut Pending,
-) -> Result<Recorded, ApiError> {
+) -> Result<record::Item, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
     let method_ref = check_method(
@@ -174,7 +175,11 @@ pub(crate) fn check_in(
         input.reason.clone(),
         payload,
     )?;
-    Ok(record::record_deferred(c, &e, None, ctx.rules, pending)?)
+    Ok(record::Item {
+        events: vec![e],
+        note: None,
+        rules: ctx.rules,
+    })
 }
 
 /// The journal note written with a check-out, under the same event id.
@@ -203,8 +208,7 @@ pub(crate) fn check_out(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &CheckOutInput,
-    pending: &mut Pending,
-) -> Result<Recorded, ApiError> {
+) -> Result<record::Item, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
     let method_ref = check_method(
@@ -240,21 +244,18 @@ pub(crate) fn check_out(
         payload,
     )?;
     let note = note_with(ctx, &e, &input.event_id, note);
-    Ok(record::record_deferred(
-        c,
-        &e,
-        note.as_ref(),
-        ctx.rules,
-        pending,
-    )?)
+    Ok(record::Item {
+        events: vec![e],
+        note,
+        rules: ctx.rules,
+    })
 }
 
 pub(crate) fn entry(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &EntryInput,
-    pending: &mut Pending,
-) -> Result<Recorded, ApiError> {
+) -> Result<record::Item, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.started_at);
     if v.is_empty() {
@@ -302,29 +303,19 @@ pub(crate) fn entry(
     let check_in = event(EventKind::CheckIn, "in", &input.started_at, in_payload)?;
     let check_out = event(EventKind::CheckOut, "out", &input.ended_at, out_payload)?;
     let note = note_with(ctx, &check_out, &input.event_id, note);
-    // Both halves or neither, and what they defer only if both are kept.
-    let rules = ctx.rules;
-    let mut both = Pending::default();
-    let result = hemtid_core::db::change(c, |c| {
-        let first = record::record_deferred(c, &check_in, None, rules, &mut both)?;
-        let second = record::record_deferred(c, &check_out, note.as_ref(), rules, &mut both)?;
-        Ok(match (first, second) {
-            (Recorded::Duplicate { .. }, Recorded::Duplicate { event }) => {
-                Recorded::Duplicate { event }
-            }
-            (_, second) => second,
-        })
-    })?;
-    pending.merge(both);
-    Ok(result)
+    // Both halves or neither: one item.
+    Ok(record::Item {
+        events: vec![check_in, check_out],
+        note,
+        rules: ctx.rules,
+    })
 }
 
 pub(crate) fn declined(
     c: &mut DbConn,
     ctx: &Ctx,
     input: &DeclinedInput,
-    pending: &mut Pending,
-) -> Result<Recorded, ApiError> {
+) -> Result<record::Item, ApiError> {
     let mut v = ValidationErrors::new();
     check_time(&mut v, ctx, &input.occurred_at);
     let reason = v.text("reason", &input.reason, 500);
@@ -350,5 +341,9 @@ pub(crate) fn declined(
         Some(reason),
         payload,
     )?;
-    Ok(record::record_deferred(c, &e, None, ctx.rules, pending)?)
+    Ok(record::Item {
+        events: vec![e],
+        note: None,
+        rules: ctx.rules,
+    })
 }

@@ -1,6 +1,5 @@
 //! Visits as the API shows them, with shares and services by code.
 
-use super::context::Ctx;
 use crate::error::ApiError;
 use actix_web::HttpResponse;
 use hemtid_core::contract::{EventBody, VisitBody};
@@ -120,13 +119,15 @@ pub(crate) fn views(c: &mut DbConn, visits: Vec<Visit>) -> Result<Vec<VisitView>
             (v, a)
         })
         .collect();
-    views_of(c, attributed, None)
+    views_of(Some(c), attributed, None)
 }
 
 /// [`views`] of visits whose shares and services are known; their codes
 /// taken from `catalogue` where it has them.
+/// Without a connection (`c`), a code the catalogue lacks is left empty:
+/// see [`needs_lookup`].
 fn views_of(
-    c: &mut DbConn,
+    c: Option<&mut DbConn>,
     attributed: Vec<(Visit, visit::Attribution)>,
     catalogue: Option<&Catalogue>,
 ) -> Result<Vec<VisitView>, ApiError> {
@@ -140,7 +141,7 @@ fn views_of(
             None => unknown.push(s.service_id.to_string()),
         }
     }
-    if !unknown.is_empty() {
+    if let (false, Some(c)) = (unknown.is_empty(), c) {
         codes.extend(service::codes(c, &unknown)?);
     }
     Ok(attributed
@@ -189,9 +190,23 @@ pub struct RecordedView {
 
 /// The answer to a recorded item, the services' codes from the
 /// municipality's catalogue.
+/// Whether the answer to `r` names a service `catalogue` lacks (one
+/// removed from the catalogue since it was kept): its code is read then.
+pub(crate) fn needs_lookup(catalogue: &Catalogue, r: &Recorded) -> bool {
+    match r {
+        Recorded::Applied { attributions, .. } => attributions
+            .iter()
+            .flat_map(|a| &a.services)
+            .any(|s| catalogue.code(&s.service_id).is_none()),
+        Recorded::Duplicate { .. } => false,
+    }
+}
+
+/// The answer to a recorded item, built from what the write computed; a
+/// connection is needed only if [`needs_lookup`].
 pub(crate) fn recorded_view(
-    c: &mut DbConn,
-    ctx: &Ctx,
+    c: Option<&mut DbConn>,
+    catalogue: &Catalogue,
     r: Recorded,
 ) -> Result<RecordedView, ApiError> {
     Ok(match r {
@@ -199,18 +214,15 @@ pub(crate) fn recorded_view(
             event,
             visits,
             attributions,
-        } => {
-            let catalogue = ctx.catalogue(c)?;
-            RecordedView {
-                result: "applied",
-                event: EventBody::from(&event),
-                visits: views_of(
-                    c,
-                    visits.into_iter().zip(attributions).collect(),
-                    Some(&catalogue),
-                )?,
-            }
-        }
+        } => RecordedView {
+            result: "applied",
+            event: EventBody::from(&event),
+            visits: views_of(
+                c,
+                visits.into_iter().zip(attributions).collect(),
+                Some(catalogue),
+            )?,
+        },
         Recorded::Duplicate { event } => RecordedView {
             result: "duplicate",
             event: EventBody::from(&event),
