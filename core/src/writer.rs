@@ -1,4 +1,4 @@
-//! SQLite's single writer: the writes that wait are committed together.
+//! The phone's writer: the writes that wait are committed together.
 //!
 //! SQLite lets one connection write at a time. Requests that each begin
 //! their own transaction queue in SQLite's busy handler, which sleeps in
@@ -9,9 +9,9 @@
 //! does not disturb the others), commits once, and only then answers each
 //! of them. What the writes change in the figures is gathered
 //! ([`Pending`]) and written once, before the commit: each write's share
-//! only if its savepoint was kept. A write is answered after the commit that keeps it, never
-//! before; if the commit fails, each is answered with that failure.
-//!
+//! only if its savepoint was kept. A write is answered after the commit
+//! that keeps it, never before; if the commit fails, each is answered with
+//! that failure.
 //!
 //! The visit engine's items ([`Writer::record`]: the phone's check-ins,
 //! check-outs, declined visits and entries) are recorded together, as a
@@ -185,7 +185,9 @@ impl Writer {
     where
         R: FnOnce(Result<Recorded, ChangeError>) + Send + 'static,
     {
-        if let Err(mpsc::SendError(job)) = self.tx.send(Job::Record(Box::new(item), Box::new(reply))) {
+        if let Err(mpsc::SendError(job)) =
+            self.tx.send(Job::Record(Box::new(item), Box::new(reply)))
+        {
             job.refuse(failure("the writer has stopped", true));
         }
     }
