@@ -12,8 +12,7 @@ use crate::extract::{Json, Principal};
 use crate::openapi::problem;
 use actix_web::{HttpResponse, web};
 use hemtid_core::db::DbConn;
-use hemtid_core::record::Pending;
-use hemtid_core::record::Recorded;
+use hemtid_core::record::{self, Pending, Recorded};
 use hemtid_core::validate::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,27 +102,68 @@ impl Item {
         t.with_timezone(&chrono::Utc)
     }
 
-    fn apply(
-        &self,
-        c: &mut DbConn,
-        ctx: &Ctx,
-        pending: &mut Pending,
-    ) -> Result<&'static str, ApiError> {
-        let item = match self {
-            Item::CheckIn(i) => visit::check_in(c, ctx, i)?,
-            Item::CheckOut(i) => visit::check_out(c, ctx, i)?,
-            Item::Declined(i) => visit::declined(c, ctx, i)?,
-            Item::Entry(i) => visit::entry(c, ctx, i)?,
-            Item::Note(n) => return Ok(journal::add(c, ctx, &n.client_id, &n.note())?.result),
-        };
-        let recorded = hemtid_core::record::record_items(c, std::slice::from_ref(&item), pending)?
-            .pop()
-            .ok_or_else(|| ApiError::internal("no result for the item"))??;
-        Ok(match recorded {
-            Recorded::Applied { .. } => "applied",
-            Recorded::Duplicate { .. } => "duplicate",
+    /// The engine's item of an event, or `None` for a journal note.
+    fn prepare(&self, c: &mut DbConn, ctx: &Ctx) -> Option<Result<record::Item, ApiError>> {
+        Some(match self {
+            Item::CheckIn(i) => visit::check_in(c, ctx, i),
+            Item::CheckOut(i) => visit::check_out(c, ctx, i),
+            Item::Declined(i) => visit::declined(c, ctx, i),
+            Item::Entry(i) => visit::entry(c, ctx, i),
+            Item::Note(_) => return None,
         })
     }
+}
+
+/// Each item's outcome, in order: the events between two journal notes
+/// recorded together (`record::record_items`: one set of statements for
+/// all of them, each refused alone), a note after the events before it
+/// (it may correct the note of a check-out there).
+fn apply_all(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    items: &[Item],
+    pending: &mut Pending,
+) -> Result<Vec<Result<&'static str, ApiError>>, ApiError> {
+    let mut out: Vec<Option<Result<&'static str, ApiError>>> = Vec::with_capacity(items.len());
+    let mut waiting: Vec<(usize, record::Item)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        out.push(None);
+        match (item.prepare(c, ctx), item) {
+            (Some(Ok(it)), _) => waiting.push((i, it)),
+            (Some(Err(e)), _) => out[i] = Some(Err(e)),
+            (None, Item::Note(n)) => {
+                record_waiting(c, &mut waiting, &mut out, pending)?;
+                out[i] = Some(journal::add(c, ctx, &n.client_id, &n.note()).map(|r| r.result));
+            }
+            (None, _) => return Err(ApiError::internal("an event without the engine's item")),
+        }
+    }
+    record_waiting(c, &mut waiting, &mut out, pending)?;
+    out.into_iter()
+        .map(|o| o.ok_or_else(|| ApiError::internal("an item without an outcome")))
+        .collect()
+}
+
+fn record_waiting(
+    c: &mut DbConn,
+    waiting: &mut Vec<(usize, record::Item)>,
+    out: &mut [Option<Result<&'static str, ApiError>>],
+    pending: &mut Pending,
+) -> Result<(), ApiError> {
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let (places, items): (Vec<usize>, Vec<record::Item>) =
+        std::mem::take(waiting).into_iter().unzip();
+    let recorded = record::record_items(c, &items, pending)?;
+    for (i, r) in places.into_iter().zip(recorded) {
+        out[i] = Some(match r {
+            Ok(Recorded::Applied { .. }) => Ok("applied"),
+            Ok(Recorded::Duplicate { .. }) => Ok("duplicate"),
+            Err(e) => Err(e.into()),
+        });
+    }
+    Ok(())
 }
 
 /// What an item's outcome answers. An item refused for what it is
@@ -197,9 +237,11 @@ pub async fn post_sync(
             // does not depend on it.
             let mut items = input.items;
             items.sort_by_key(|i| (i.at(), i.event_id()));
+            let outcomes = apply_all(c, &ctx, &items, pending)?;
             items
                 .iter()
-                .map(|item| result_of(item.event_id().to_string(), item.apply(c, &ctx, pending)))
+                .zip(outcomes)
+                .map(|(item, outcome)| result_of(item.event_id().to_string(), outcome))
                 .collect::<Result<Vec<_>, ApiError>>()
         })
         .await?;

@@ -394,10 +394,16 @@ async fn a_locked_month_refuses_late_registrations_and_changes() {
         .problem(ErrorCode::MonthLocked);
     let mut item = late;
     item["type"] = json!("check_in");
+    // In a batch the refusal is the item's alone: the item of November
+    // recorded with it is kept.
+    let open = json!({"type": "check_in", "event_id": uuid(), "client_id": d.lisa,
+                      "occurred_at": "2026-11-01T08:00:00+01:00", "method": "nfc", "tag_uid": "t"});
     let r = d
-        .post(&d.anna, "/api/v1/sync", json!({"items": [item]}))
+        .post(&d.anna, "/api/v1/sync", json!({"items": [open, item]}))
         .await;
-    assert_eq!(r.ok(StatusCode::OK)["items"][0]["code"], "month_locked");
+    let r = r.ok(StatusCode::OK);
+    assert_eq!(r["items"][0]["code"], "month_locked", "{r}");
+    assert_eq!(r["items"][1]["result"], "applied", "{r}");
     // … and so are changes.
     let void = json!({"reason_code": "other", "comment": "x"});
     d.post(&d.chef, &format!("/api/v1/visits/{first}/void"), void)
