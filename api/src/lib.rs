@@ -143,18 +143,7 @@ impl AppState {
     {
         let writer = match self.writer().await? {
             Some((hemtid_core::db::Backend::Sqlite, w)) => w,
-            _ => {
-                return self
-                    .db(move |c| {
-                        hemtid_core::db::transaction_for(c, |c| {
-                            let mut pending = Pending::default();
-                            let r = f(c, &mut pending)?;
-                            pending.apply(c)?;
-                            Ok(r)
-                        })
-                    })
-                    .await;
-            }
+            _ => return self.in_own_transaction(f).await,
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         writer.submit(f, move |r| {
@@ -172,20 +161,13 @@ impl AppState {
         item: hemtid_core::record::Item,
     ) -> Result<hemtid_core::record::Recorded, ApiError> {
         let Some((_, writer)) = self.writer().await? else {
+            // No writer thread: the item alone, in a transaction of its own.
             return self
-                .db(move |c| {
-                    hemtid_core::db::transaction_for(c, |c| {
-                        let mut pending = Pending::default();
-                        let r = hemtid_core::record::record_items(
-                            c,
-                            std::slice::from_ref(&item),
-                            &mut pending,
-                        )?
+                .in_own_transaction(move |c, pending| {
+                    hemtid_core::record::record_items(c, std::slice::from_ref(&item), pending)?
                         .pop()
-                        .ok_or_else(|| ApiError::internal("no result for the item"))??;
-                        pending.apply(c)?;
-                        Ok(r)
-                    })
+                        .ok_or_else(|| ApiError::internal("no result for the item"))?
+                        .map_err(ApiError::from)
                 })
                 .await;
         };
@@ -194,6 +176,24 @@ impl AppState {
             let _ = tx.send(r);
         });
         Ok(rx.await.map_err(ApiError::internal)??)
+    }
+
+    /// Runs `f` in a transaction of its own on a pooled connection and
+    /// writes what it defers to the figures before the commit.
+    async fn in_own_transaction<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, &mut Pending) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db(move |c| {
+            hemtid_core::db::transaction_for(c, |c| {
+                let mut pending = Pending::default();
+                let r = f(c, &mut pending)?;
+                pending.apply(c)?;
+                Ok(r)
+            })
+        })
+        .await
     }
 
     /// The writer, started at the first call: one thread on SQLite (the
