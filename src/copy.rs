@@ -14,7 +14,7 @@
 use crate::backup::{Count, Name, Progress, count_pg, last_migration};
 use anyhow::{Context, Result, bail};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 use hemtid_core::db::{self, DatabaseUrl, DbConn};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,8 +43,6 @@ struct Column {
 
 #[derive(QueryableByName)]
 struct Row {
-    #[diesel(sql_type = BigInt)]
-    r: i64,
     #[diesel(sql_type = Text)]
     row: String,
 }
@@ -142,18 +140,25 @@ pub fn copy(from: &str, to: &str) -> Result<()> {
             let per_page = PAGE.min(60_000 / columns.len().max(1)).max(1);
             let total: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {}", quote(table)))
                 .get_result(sq)?;
-            let mut after = i64::MIN;
+            // Read in one pass, page by page (a table of SQLite's kept by
+            // its key, WITHOUT ROWID, has no row number to page by).
+            let mut source = diesel::sql_query(format!(
+                "SELECT json_array({}) AS row FROM {}",
+                reads.join(", "),
+                quote(table)
+            ))
+            .load_iter::<Row, diesel::connection::DefaultLoadingMode>(sq)?
+            // Asked again after its end, SQLite would run the statement anew.
+            .fuse();
             let mut done = 0i64;
             loop {
-                let rows: Vec<Row> = diesel::sql_query(format!(
-                    "SELECT rowid AS r, json_array({}) AS row FROM {} WHERE rowid > ? ORDER BY rowid LIMIT {per_page}",
-                    reads.join(", "),
-                    quote(table)
-                ))
-                .bind::<BigInt, _>(after)
-                .load(sq)?;
-                let Some(last) = rows.last() else { break };
-                after = last.r;
+                let rows = source
+                    .by_ref()
+                    .take(per_page)
+                    .collect::<Result<Vec<Row>, _>>()?;
+                if rows.is_empty() {
+                    break;
+                }
                 let mut values = Vec::with_capacity(rows.len());
                 let mut binds: Vec<Option<String>> = Vec::with_capacity(rows.len() * columns.len());
                 for (k, row) in rows.iter().enumerate() {

@@ -39,6 +39,79 @@ fn migrations_run_up_down_and_up_again() {
     );
 }
 
+/// On SQLite the tables the write path upserts by a key of several columns
+/// are one tree ordered by that key (WITHOUT ROWID): a row written changes
+/// one page of it, not a page of the table and one of the key's index
+/// (docs/BENCHMARKS.md, the phone API). Down and up again they are so too.
+#[test]
+fn tables_upserted_by_key_are_one_tree_on_sqlite() {
+    #[derive(QueryableByName, Debug)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    // The tables kept by key (none on PostgreSQL, which keeps a table and
+    // its key's index apart whatever it is told).
+    let keyed = |conn: &mut DbConn| -> Vec<String> {
+        let DbConn::Sqlite(sq) = conn else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> =
+            diesel::sql_query("SELECT name FROM pragma_table_list WHERE wr = 1")
+                .load::<Table>(sq)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+        names.sort();
+        names
+    };
+    let rows = |conn: &mut DbConn| -> (i64, i64, i64) {
+        use super::schema::{figure_dirty, figure_month, visited_day};
+        (
+            figure_month::table.count().get_result(conn).unwrap(),
+            figure_dirty::table.count().get_result(conn).unwrap(),
+            visited_day::table.count().get_result(conn).unwrap(),
+        )
+    };
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let expected: Vec<&str> = match conn {
+        DbConn::Sqlite(_) => vec![
+            "figure_day",
+            "figure_dirty",
+            "figure_month",
+            "figure_staff_day",
+            "visit_service",
+            "visit_share",
+            "visited_day",
+        ],
+        DbConn::Pg(_) => vec![],
+    };
+    assert_eq!(keyed(&mut conn), expected);
+    seed::demo(&mut conn, d(2026, 11, 22)).unwrap();
+    conn.batch_execute(
+        "INSERT INTO figure_month (client_id, provider_id, month, service_id, seconds, \
+                                   frame_seconds, visits, declined) \
+             SELECT c.id, p.id, '2026-11', 'any', 60, 60, 1, 0 FROM client c, provider p; \
+         INSERT INTO figure_dirty (client_id, month, marked_at) \
+             SELECT id, '2026-11', '2026-11-22 10:00:00' FROM client; \
+         INSERT INTO visited_day (client_id, local_date, asked_at) \
+             SELECT id, '2026-11-22', '2026-11-22 10:00:00' FROM client;",
+    )
+    .unwrap();
+    let before = rows(&mut conn);
+    assert!(before.0 > 0 && before.1 > 0 && before.2 > 0, "{before:?}");
+    // Down and up again, the rows kept each way.
+    let reverted = revert_last_migration(&mut conn).unwrap();
+    assert!(reverted.contains("000033"), "{reverted}");
+    assert!(keyed(&mut conn).is_empty());
+    assert_eq!(rows(&mut conn), before);
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(keyed(&mut conn), expected);
+    assert_eq!(rows(&mut conn), before);
+}
+
 #[test]
 fn demo_seed_is_idempotent_and_complete() {
     let db = TestDb::new();
