@@ -101,23 +101,14 @@ impl Item {
         };
         t.with_timezone(&chrono::Utc)
     }
-
-    /// The engine's item of an event, or `None` for a journal note.
-    fn prepare(&self, c: &mut DbConn, ctx: &Ctx) -> Option<Result<record::Item, ApiError>> {
-        Some(match self {
-            Item::CheckIn(i) => visit::check_in(c, ctx, i),
-            Item::CheckOut(i) => visit::check_out(c, ctx, i),
-            Item::Declined(i) => visit::declined(c, ctx, i),
-            Item::Entry(i) => visit::entry(c, ctx, i),
-            Item::Note(_) => return None,
-        })
-    }
 }
 
-/// Each item's outcome, in order: the events between two journal notes
-/// recorded together (`record::record_items`: one set of statements for
-/// all of them, each refused alone), a note after the events before it
-/// (it may correct the note of a check-out there).
+/// Each item's outcome, in order. The journal notes are written as they
+/// come, and the events all go to the engine in one call
+/// (`record::record_items`: one set of statements for all of them, each
+/// refused alone). A note reads none of the events (a correction names a
+/// note the server answered before), so the order between them changes
+/// nothing.
 fn apply_all(
     c: &mut DbConn,
     ctx: &Ctx,
@@ -125,37 +116,30 @@ fn apply_all(
     pending: &mut Pending,
 ) -> Result<Vec<Result<&'static str, ApiError>>, ApiError> {
     let mut out: Vec<Option<Result<&'static str, ApiError>>> = Vec::with_capacity(items.len());
-    let mut waiting: Vec<(usize, record::Item)> = Vec::new();
+    let (mut places, mut events) = (Vec::new(), Vec::new());
     for (i, item) in items.iter().enumerate() {
-        out.push(None);
-        match (item.prepare(c, ctx), item) {
-            (Some(Ok(it)), _) => waiting.push((i, it)),
-            (Some(Err(e)), _) => out[i] = Some(Err(e)),
-            (None, Item::Note(n)) => {
-                record_waiting(c, &mut waiting, &mut out, pending)?;
-                out[i] = Some(journal::add(c, ctx, &n.client_id, &n.note()).map(|r| r.result));
+        let prepared = match item {
+            Item::CheckIn(x) => visit::check_in(c, ctx, x),
+            Item::CheckOut(x) => visit::check_out(c, ctx, x),
+            Item::Declined(x) => visit::declined(c, ctx, x),
+            Item::Entry(x) => visit::entry(c, ctx, x),
+            Item::Note(n) => {
+                out.push(Some(
+                    journal::add(c, ctx, &n.client_id, &n.note()).map(|r| r.result),
+                ));
+                continue;
             }
-            (None, _) => return Err(ApiError::internal("an event without the engine's item")),
+        };
+        match prepared {
+            Ok(event) => {
+                places.push(i);
+                events.push(event);
+                out.push(None);
+            }
+            Err(e) => out.push(Some(Err(e))),
         }
     }
-    record_waiting(c, &mut waiting, &mut out, pending)?;
-    out.into_iter()
-        .map(|o| o.ok_or_else(|| ApiError::internal("an item without an outcome")))
-        .collect()
-}
-
-fn record_waiting(
-    c: &mut DbConn,
-    waiting: &mut Vec<(usize, record::Item)>,
-    out: &mut [Option<Result<&'static str, ApiError>>],
-    pending: &mut Pending,
-) -> Result<(), ApiError> {
-    if waiting.is_empty() {
-        return Ok(());
-    }
-    let (places, items): (Vec<usize>, Vec<record::Item>) =
-        std::mem::take(waiting).into_iter().unzip();
-    let recorded = record::record_items(c, &items, pending)?;
+    let recorded = record::record_items(c, &events, pending)?;
     for (i, r) in places.into_iter().zip(recorded) {
         out[i] = Some(match r {
             Ok(Recorded::Applied { .. }) => Ok("applied"),
@@ -163,7 +147,9 @@ fn record_waiting(
             Err(e) => Err(e.into()),
         });
     }
-    Ok(())
+    out.into_iter()
+        .map(|o| o.ok_or_else(|| ApiError::internal("an item without an outcome")))
+        .collect()
 }
 
 /// What an item's outcome answers. An item refused for what it is
