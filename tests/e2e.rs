@@ -528,18 +528,26 @@ fn raw(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    use std::io::{Read, Write};
     let addr = s.base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).unwrap();
+    raw_bytes(s, req.as_bytes())
+}
+
+/// Sends `request` as it is over a plain socket and reads the answer until
+/// the server closes the connection: its status, headers (names
+/// lower-cased) and body.
+fn raw_bytes(s: &Server, request: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(request).unwrap();
     let mut all = Vec::new();
     stream.read_to_end(&mut all).unwrap();
     let split = all
@@ -697,6 +705,92 @@ fn http_behaves_as_clients_expect() {
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(!metrics.contains("MADEUP"), "{metrics}");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
+}
+
+/// Requests the HTTP layer cannot parse are refused before any route
+/// runs, by actix-http's dispatcher; hemtid's patch of it
+/// (vendor/actix-http/PATCH.md) makes those answers problem+json with a
+/// stable code and the usual safe headers, like every other error.
+#[test]
+fn a_request_that_is_not_valid_http_gets_problem_json() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start(&db, &data.0, &[]);
+    let long_query = format!("/healthz?q={}", "a".repeat(100_000));
+    // A head that has not ended after 128 KiB (actix-http's limit): sent
+    // at exactly that size, so that the server has read all of it when it
+    // answers (bytes it never reads would make the close a reset, losing
+    // the answer on the way).
+    let mut big_head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big_head.resize(128 * 1024, b'b');
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "negative Content-Length",
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "20-digit Content-Length",
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n"
+                .to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "a raw 0xff byte in the path",
+            b"GET /api/v1/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "a 100 KB query string",
+            format!("GET {long_query} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "a head over 128 KiB",
+            big_head,
+            431,
+            "request_head_too_large",
+        ),
+        (
+            // The head never ends: answered when the server's wait for it
+            // (actix-web's client request timeout, 5 s) is over.
+            "an unfinished head",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec(),
+            408,
+            "request_timeout",
+        ),
+    ];
+    for (what, request, status, code) in cases {
+        let (got, headers, body) = raw_bytes(&s, &request);
+        assert_eq!(got, status, "{what}");
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/problem+json"),
+            "{what}: {headers:?}"
+        );
+        assert_eq!(
+            header(&headers, "content-length"),
+            Some(body.len().to_string().as_str()),
+            "{what}"
+        );
+        assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
+        assert_eq!(header(&headers, "cache-control"), Some("no-store"));
+        let problem: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&body)));
+        assert_eq!(problem["code"], code, "{what}");
+        assert_eq!(problem["status"], status, "{what}");
+        assert_eq!(
+            problem["type"],
+            format!("https://hemtid.se/problems/{code}"),
+            "{what}"
+        );
+    }
+    // The server goes on answering well-formed requests.
+    assert_eq!(raw(&s, "GET", "/healthz", &[]).0, 200);
 }
 
 /// `hemtid verify-logs`: 0 for intact chains, 3 for a broken one (naming

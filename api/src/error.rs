@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    MalformedRequest,
+    RequestHeadTooLarge,
+    RequestTimeout,
     AlreadyExists,
     AlreadyRenewed,
     MonthLocked,
@@ -70,6 +73,9 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::MalformedRequest,
+        ErrorCode::RequestHeadTooLarge,
+        ErrorCode::RequestTimeout,
         ErrorCode::AlreadyExists,
         ErrorCode::AlreadyRenewed,
         ErrorCode::MonthLocked,
@@ -114,6 +120,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::MalformedRequest => "malformed_request",
+            ErrorCode::RequestHeadTooLarge => "request_head_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::AlreadyRenewed => "already_renewed",
             ErrorCode::MonthLocked => "month_locked",
@@ -159,6 +168,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MalformedRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::RequestHeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::AlreadyExists
             | ErrorCode::AlreadyRenewed
             | ErrorCode::MonthLocked
@@ -205,6 +217,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => "Your role may not do this",
             ErrorCode::NotFound => "Not found",
             ErrorCode::MethodNotAllowed => "Method not allowed here",
+            ErrorCode::MalformedRequest => "The request is not valid HTTP",
+            ErrorCode::RequestHeadTooLarge => "The URL and headers are too large",
+            ErrorCode::RequestTimeout => "The request did not arrive in time",
             ErrorCode::AlreadyExists => "It exists already",
             ErrorCode::AlreadyRenewed => "The order has been renewed already",
             ErrorCode::MonthLocked => "The month is locked for billing",
@@ -331,6 +346,24 @@ impl ApiError {
         self.code
     }
 
+    /// The answer's body.
+    fn problem(&self) -> Problem<'_> {
+        Problem {
+            kind: format!("https://hemtid.se/problems/{}", self.code.as_str()),
+            title: self.code.title(),
+            status: self.code.status().as_u16(),
+            code: self.code.as_str(),
+            detail: self.detail.as_deref(),
+            errors: &self.errors,
+        }
+    }
+
+    /// The answer's body as JSON, for answers built outside actix-web.
+    pub fn problem_json(&self) -> Vec<u8> {
+        // A struct of strings and numbers always serialises.
+        serde_json::to_vec(&self.problem()).unwrap_or_default()
+    }
+
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }
@@ -352,14 +385,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let problem = Problem {
-            kind: format!("https://hemtid.se/problems/{}", self.code.as_str()),
-            title: self.code.title(),
-            status: self.code.status().as_u16(),
-            code: self.code.as_str(),
-            detail: self.detail.as_deref(),
-            errors: &self.errors,
-        };
+        let problem = self.problem();
         let mut resp = HttpResponse::build(self.status_code());
         if let Some(secs) = self.retry_after {
             resp.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));

@@ -230,6 +230,53 @@ impl AppState {
 /// bench, docs/BENCHMARKS.md): one thread gave 342 pairs/s, two 434.
 const PG_WRITERS: usize = 2;
 
+/// Set on every answer unless it sets its own: no answer is sniffed into
+/// another type than it says, sends a referrer, or may be framed; API
+/// answers load nothing (the pages set their own policy); and, as answers
+/// carry personal data, no cache keeps them (the pages and the document
+/// say what they allow). Names in lower case, as `HeaderName::from_static`
+/// wants them.
+const SAFE_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
+/// The answers actix-http's HTTP/1 dispatcher gives before any route runs
+/// (a malformed request head, one too large or too slow, its internal
+/// errors), as problem+json with the safe headers: hemtid's patch of the
+/// crate (vendor/actix-http/PATCH.md) asks this for their bodies. Those
+/// requests reach neither the access log nor the metrics.
+fn framework_problem(
+    status: actix_web::http::StatusCode,
+) -> Option<(actix_web::http::header::HeaderMap, web::Bytes)> {
+    use actix_web::http::StatusCode;
+    use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+    let code = match status {
+        StatusCode::BAD_REQUEST => ErrorCode::MalformedRequest,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::RequestHeadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+        StatusCode::INTERNAL_SERVER_ERROR => ErrorCode::InternalError,
+        _ => return None,
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(openapi::problem::PROBLEM_JSON),
+    );
+    for (name, value) in SAFE_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Some((headers, ApiError::new(code).problem_json().into()))
+}
+
 /// The whole application: routes, extractor settings and fallbacks.
 pub fn app(
     state: web::Data<AppState>,
@@ -242,6 +289,8 @@ pub fn app(
         InitError = (),
     >,
 > {
+    // Once per process; later calls change nothing.
+    actix_http::error_body::set(framework_problem);
     App::new()
         // Registered first, so it runs last before the routes: a HEAD is
         // answered as the GET it stands for (the server sends the headers
@@ -254,20 +303,13 @@ pub fn app(
         // ... which it learns from `Content-Encoding: identity`, a value
         // HTTP says never to send: taken off again outside it.
         .wrap_fn(no_identity_encoding)
-        // No answer is sniffed into another type than it says, sends a
-        // referrer, or may be framed; API answers load nothing (the pages
-        // set their own policy).
+        // The safe headers on every answer that sets none of its own.
         .wrap(
-            actix_web::middleware::DefaultHeaders::new()
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "no-referrer"))
-                // Answers carry personal data: no cache keeps them (the
-                // pages and the document say what they allow).
-                .add(("Cache-Control", "no-store"))
-                .add((
-                    "Content-Security-Policy",
-                    "default-src 'none'; frame-ancestors 'none'",
-                )),
+            SAFE_HEADERS
+                .iter()
+                .fold(actix_web::middleware::DefaultHeaders::new(), |d, h| {
+                    d.add(*h)
+                }),
         )
         .app_data(state)
         .app_data(web::PayloadConfig::new(extract::MAX_BODY_BYTES))
@@ -291,6 +333,7 @@ pub fn ops_app(
         InitError = (),
     >,
 > {
+    actix_http::error_body::set(framework_problem);
     App::new()
         .app_data(state)
         .route("/healthz", web::get().to(handlers::health::healthz))

@@ -38,7 +38,11 @@ pub const JSON: &str = "application/json";
             system. JSON in and out; lists answer `{\"items\": [...]}`. Times are RFC 3339: \
             requests carry an offset, answers are UTC with `Z`. Errors are \
             `application/problem+json` with a stable `code` (below); a method a path does not \
-            have answers 405 `method_not_allowed`, an unknown path 404 `not_found`."
+            have answers 405 `method_not_allowed`, an unknown path 404 `not_found`. Any \
+            operation may answer a request that is not valid HTTP with 400 \
+            `malformed_request`, one whose URL and headers pass 128 KiB with 431 \
+            `request_head_too_large`, and one whose head takes over 5 s to arrive with 408 \
+            `request_timeout`."
     ),
     paths(
         health::healthz,
