@@ -212,6 +212,8 @@ pub async fn post_plans_csv(
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// The local day, `YYYY-MM-DD`.
+    #[serde(deserialize_with = "crate::dates::day")]
+    #[param(value_type = crate::dates::Day)]
     pub date: NaiveDate,
 }
 

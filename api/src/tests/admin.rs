@@ -607,6 +607,19 @@ async fn decisions_orders_ordered_time_and_renewal() {
         .to_string();
     assert_eq!(decision.body["legal_basis"], "SoL 4 kap. 1 §");
 
+    // Dates outside 1900-2200 are typos or attacks, never an order's.
+    for (date, code) in [
+        ("0000-01-01", "out_of_range"),
+        ("9999-12-31", "out_of_range"),
+        ("+262142-12-31", "invalid_value"),
+    ] {
+        let r = ctx.post("/api/v1/orders", bilaga4(&did, pid, date)).await;
+        assert_eq!(
+            r.problem(ErrorCode::ValidationFailed).fields(),
+            vec![("valid_from".into(), code.into())],
+            "{date}"
+        );
+    }
     let order = ctx
         .post("/api/v1/orders", bilaga4(&did, pid, "2022-03-11"))
         .await;

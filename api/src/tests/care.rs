@@ -460,6 +460,22 @@ async fn the_contact_person_must_be_a_care_worker_of_the_provider() {
 async fn a_request_for_material_is_answered_with_a_journal_compilation() {
     let t = care().await;
     t.note("Ville inte duscha i dag.").await;
+    // A period of 0001-9999 is a typo: refused with the field named.
+    let r = t
+        .call(
+            Method::POST,
+            &t.cw,
+            &format!("/api/v1/clients/{}/material-requests", t.lisa),
+            Some(
+                json!({"plan": true, "journal_from": "0001-01-01", "journal_to": "9999-12-31",
+                        "due_on": "2026-12-01"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("journal_from".into(), "out_of_range".into())]
+    );
     let r = t
         .call(
             Method::POST,

@@ -292,6 +292,11 @@ async fn a_batch_with_faults_names_each_and_stores_nothing() {
     let day = format!("{}?date=2026-11-22", t.path(&t.jakobsberg));
     let r = t.ctx.get(&day).await;
     assert!(r.ok(StatusCode::OK)["items"].as_array().unwrap().is_empty());
+    // A day outside 1900-2200 is a typo, not a day to read.
+    for date in ["0000-01-01", "9999-12-31", "%2B262142-12-31"] {
+        let day = format!("{}?date={date}", t.path(&t.jakobsberg));
+        t.ctx.get(&day).await.problem(ErrorCode::InvalidQuery);
+    }
 }
 
 #[actix_web::test]
