@@ -541,8 +541,12 @@ fn raw(
 /// the server closes the connection: its status, headers (names
 /// lower-cased) and body.
 fn raw_bytes(s: &Server, request: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    raw_bytes_at(s.base.trim_start_matches("http://"), request)
+}
+
+/// [`raw_bytes`] to any address (`host:port`).
+fn raw_bytes_at(addr: &str, request: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
     use std::io::{Read, Write};
-    let addr = s.base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
@@ -1015,4 +1019,92 @@ fn metrics_can_have_a_listener_of_their_own() {
         "{text}"
     );
     assert!(text.contains("process_resident_memory_bytes "), "{text}");
+    // The operations listener behaves as the API's address does.
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_string();
+    operations_listener_behaves(&addr);
+}
+
+/// HEAD as GET, `Allow` on 405 and the safe headers on a listener of the
+/// operations endpoints alone (`metrics_addr`, `hemtid gateway`).
+fn operations_listener_behaves(addr: &str) {
+    let get = |method: &str, path: &str| {
+        raw_bytes_at(
+            addr,
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+    };
+    for path in ["/healthz", "/metrics"] {
+        let (status, headers, body) = get("HEAD", path);
+        assert_eq!((status, body.len()), (200, 0), "HEAD {path} on {addr}");
+        assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
+        assert_eq!(
+            header(&headers, "content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
+    }
+    let (status, headers, body) = get("DELETE", "/readyz");
+    assert_eq!(status, 405, "DELETE /readyz on {addr}");
+    assert_eq!(header(&headers, "allow"), Some("GET, HEAD"));
+    let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problem["code"], "method_not_allowed");
+}
+
+/// `hemtid gateway` alone says it is not ready while its broker cannot
+/// be reached (devices' events would reach no one), and is alive all the
+/// same; its operations listener behaves as the API's address does.
+#[test]
+fn gateway_alone_is_not_ready_while_its_broker_is_down() {
+    use std::io::BufRead;
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = hemtid(&db, &data.0)
+        .arg("gateway")
+        .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
+        .env("HEMTID_MQTT_URL", format!("mqtt://127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let base = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("hemtid gateway printed no address");
+        if let Some(rest) = line.split_once(" on http://").map(|(_, a)| a) {
+            break rest.trim().to_string();
+        }
+    };
+    let (status, _, _) = request("GET", &format!("http://{base}/healthz"), None, None);
+    let (ready, _, body) = request("GET", &format!("http://{base}/readyz"), None, None);
+    operations_listener_behaves(&base);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+    assert_eq!(ready, 503, "{body}");
+    assert_eq!(body["code"], "not_ready", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gateway"),
+        "{body}"
+    );
 }

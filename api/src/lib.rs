@@ -227,7 +227,7 @@ impl AppState {
 
 /// PostgreSQL: the writer's threads, each a connection recording the
 /// phone's items waiting when it is free. Measured on two cores (phone
-/// bench, docs/BENCHMARKS.md): one thread gave 342 pairs/s, two 434.
+/// bench, docs/BENCHMARKS.md): one thread gave 342 pairs/s, two 454.
 const PG_WRITERS: usize = 2;
 
 /// Set on every answer unless it sets its own: no answer is sniffed into
@@ -245,6 +245,15 @@ const SAFE_HEADERS: [(&str, &str); 4] = [
         "default-src 'none'; frame-ancestors 'none'",
     ),
 ];
+
+/// [`SAFE_HEADERS`] as a middleware.
+fn safe_headers() -> actix_web::middleware::DefaultHeaders {
+    SAFE_HEADERS
+        .iter()
+        .fold(actix_web::middleware::DefaultHeaders::new(), |d, h| {
+            d.add(*h)
+        })
+}
 
 /// The answers actix-http's HTTP/1 dispatcher gives before any route runs
 /// (a malformed request head, one too large or too slow, its internal
@@ -304,13 +313,7 @@ pub fn app(
         // HTTP says never to send: taken off again outside it.
         .wrap_fn(no_identity_encoding)
         // The safe headers on every answer that sets none of its own.
-        .wrap(
-            SAFE_HEADERS
-                .iter()
-                .fold(actix_web::middleware::DefaultHeaders::new(), |d, h| {
-                    d.add(*h)
-                }),
-        )
+        .wrap(safe_headers())
         .app_data(state)
         .app_data(web::PayloadConfig::new(extract::MAX_BODY_BYTES))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
@@ -334,11 +337,15 @@ pub fn ops_app(
     >,
 > {
     actix_http::error_body::set(framework_problem);
+    use handlers::{health, res};
+    // HEAD, `Allow` on 405 and the safe headers as on the API's address.
     App::new()
+        .wrap_fn(head_as_get)
+        .wrap(safe_headers())
         .app_data(state)
-        .route("/healthz", web::get().to(handlers::health::healthz))
-        .route("/readyz", web::get().to(handlers::health::readyz))
-        .route("/metrics", web::get().to(handlers::health::metrics))
+        .service(res("/healthz").route(web::get().to(health::healthz)))
+        .service(res("/readyz").route(web::get().to(health::readyz)))
+        .service(res("/metrics").route(web::get().to(health::metrics)))
         .default_service(web::to(not_found))
 }
 
