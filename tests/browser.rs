@@ -269,6 +269,15 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     b.sign_in(server, "demo.handlaggare");
     b.wait("#live-dot.on", 15);
     b.screenshot("inbox");
+    // The month filter is a list of months in Swedish, never an empty
+    // month input's placeholder ("--------- ----").
+    assert_eq!(
+        b.script("return document.getElementById('f-month').tagName"),
+        json!("SELECT")
+    );
+    let filter = b.text(&b.wait("#f-month", 5));
+    assert!(filter.contains("Alla månader"), "{filter}");
+    assert!(!filter.contains("--"), "{filter}");
     // Maj's door lock reports Anna's key fob: unlocked at 01:00 and locked
     // at 06:00 in the night to the 3rd of last month (no demo visit of
     // Anna's overlaps it). The device check-out takes her month over the
@@ -360,6 +369,21 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
         "{}",
         b.text(&item)
     );
+    // The rule ids stay in the API's text ("(R2)") and out of the
+    // caseworker's, which names them as a small reference instead.
+    let (_, _, alerts) = request(
+        "GET",
+        &s.url(&format!(
+            "/api/v1/alerts?client_id={maj}&month={lm}&kind=outside_band"
+        )),
+        Some(&login(&s, "demo.handlaggare", "hemtid-demo")),
+        None,
+    );
+    let message = alerts["items"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("(R2)"), "{alerts}");
+    let shown = b.text(&item);
+    assert!(!shown.contains("(R"), "{shown}");
+    assert!(shown.contains("regler"), "{shown}");
     // The provider explains the month.
     let (status, _, body) = request(
         "PUT",
