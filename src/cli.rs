@@ -22,8 +22,9 @@ pub(crate) enum Command {
     /// Start hemtid: migrations, the MQTT broker (embedded unless
     /// HEMTID_MQTT_URL names one), the gateway and the HTTP API.
     Serve {
-        /// Load the demo municipality first, with a month of visits, and
-        /// print its logins.
+        /// Load the demo municipality first, with its visits (every day
+        /// from the first of the month three months back), and print its
+        /// logins.
         #[arg(long)]
         demo: bool,
         /// With --demo: the demo without its visits (tests start from it).
@@ -37,7 +38,8 @@ pub(crate) enum Command {
     Migrate,
     /// Load data into the database.
     Seed {
-        /// The demo municipality with a month of visits (idempotent).
+        /// The demo municipality with its visits, every day from the first
+        /// of the month three months back (idempotent).
         #[arg(long, required = true)]
         demo: bool,
         /// The demo without its visits.
