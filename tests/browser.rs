@@ -369,16 +369,15 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
         "{}",
         b.text(&item)
     );
+    // Maj's band alerts of the month, as the caseworker reads them.
+    let maj_alerts = || {
+        let url = format!("/api/v1/alerts?client_id={maj}&month={lm}&kind=outside_band");
+        let token = login(&s, "demo.handlaggare", "hemtid-demo");
+        request("GET", &s.url(&url), Some(&token), None).2
+    };
     // The rule ids stay in the API's text ("(R2)") and out of the
     // caseworker's, which names them as a small reference instead.
-    let (_, _, alerts) = request(
-        "GET",
-        &s.url(&format!(
-            "/api/v1/alerts?client_id={maj}&month={lm}&kind=outside_band"
-        )),
-        Some(&login(&s, "demo.handlaggare", "hemtid-demo")),
-        None,
-    );
+    let alerts = maj_alerts();
     let message = alerts["items"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("(R2)"), "{alerts}");
     let shown = b.text(&item);
@@ -409,14 +408,7 @@ fn a_caseworker_sees_an_alert_arrive_live_approves_the_explanation_and_it_is_res
     // The alert is resolved.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, _, a) = request(
-            "GET",
-            &s.url(&format!(
-                "/api/v1/alerts?client_id={maj}&month={lm}&kind=outside_band"
-            )),
-            Some(&login(&s, "demo.handlaggare", "hemtid-demo")),
-            None,
-        );
+        let a = maj_alerts();
         if a["items"][0]["state"] == "resolved" {
             break;
         }

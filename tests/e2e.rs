@@ -18,11 +18,7 @@ fn serve_is_not_ready_while_its_gateway_has_no_broker() {
     let db = TestDb::empty();
     let data = DataDir::new();
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::idp::free_port();
     let url = format!("mqtt://127.0.0.1:{port}");
     let s = Server::start_with(
         &db,
@@ -33,8 +29,17 @@ fn serve_is_not_ready_while_its_gateway_has_no_broker() {
     let (status, _, _) = request("GET", &s.url("/healthz"), None, None);
     assert_eq!(status, 200);
     let (status, headers, body) = request("GET", &s.url("/readyz"), None, None);
+    assert_not_ready_for_the_gateway(status, &headers, &body);
+}
+
+/// `/readyz`'s answer while the gateway has no broker: 503 `not_ready`
+/// as problem+json, naming the gateway.
+fn assert_not_ready_for_the_gateway(status: u16, content_type: &str, body: &serde_json::Value) {
     assert_eq!(status, 503, "{body}");
-    assert!(headers.contains("application/problem+json"), "{headers}");
+    assert!(
+        content_type.contains("application/problem+json"),
+        "{content_type}"
+    );
     assert_eq!(body["code"], "not_ready", "{body}");
     assert!(
         body["detail"]
@@ -1061,11 +1066,8 @@ fn gateway_alone_is_not_ready_while_its_broker_is_down() {
     use std::io::BufRead;
     let db = TestDb::empty();
     let data = DataDir::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nothing listens on.
+    let port = common::idp::free_port();
     let mut child = hemtid(&db, &data.0)
         .arg("gateway")
         .env("HEMTID_HTTP_ADDR", "127.0.0.1:0")
@@ -1093,18 +1095,10 @@ fn gateway_alone_is_not_ready_while_its_broker_is_down() {
         }
     };
     let (status, _, _) = request("GET", &format!("http://{base}/healthz"), None, None);
-    let (ready, _, body) = request("GET", &format!("http://{base}/readyz"), None, None);
+    let (ready, content_type, body) = request("GET", &format!("http://{base}/readyz"), None, None);
     operations_listener_behaves(&base);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 200);
-    assert_eq!(ready, 503, "{body}");
-    assert_eq!(body["code"], "not_ready", "{body}");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("gateway"),
-        "{body}"
-    );
+    assert_not_ready_for_the_gateway(ready, &content_type, &body);
 }
