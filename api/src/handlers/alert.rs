@@ -413,11 +413,22 @@ pub struct AlertStreamEvent {
     /// `alert`: the change's sequence number (send it back as
     /// `Last-Event-ID`).
     pub id: Option<String>,
-    /// `alert`: the alert as JSON (`AlertView`); `reset`: JSON with
-    /// `reason` and `from`.
+    /// `alert`: the alert as JSON (`AlertView`); `reset`: JSON
+    /// (`AlertStreamReset`).
     #[schema(content_media_type = "application/json")]
     pub data: String,
     pub retry: Option<i64>,
+}
+
+/// The `data` of an `event: reset` on `GET /api/v1/alerts/stream`: more
+/// changes were missed than are replayed (or the `Last-Event-ID` is not
+/// one of this server's); reload the list with `GET /api/v1/alerts`. The
+/// stream goes on after change `from`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertStreamReset {
+    #[schema(pattern = "^replay_limited$")]
+    pub reason: &'static str,
+    pub from: i64,
 }
 
 /// `GET /api/v1/alerts/stream`: new and changed alerts as Server-Sent
@@ -466,11 +477,13 @@ pub async fn alert_stream(
         {
             return;
         }
-        if reset
+        let reset = reset.then_some(AlertStreamReset {
+            reason: "replay_limited",
+            from: sent,
+        });
+        if let Some(data) = reset.and_then(|r| serde_json::to_string(&r).ok())
             && tx
-                .send(Bytes::from(format!(
-                    "event: reset\ndata: {{\"reason\":\"replay_limited\",\"from\":{sent}}}\n\n"
-                )))
+                .send(Bytes::from(format!("event: reset\ndata: {data}\n\n")))
                 .await
                 .is_err()
         {

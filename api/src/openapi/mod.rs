@@ -152,7 +152,7 @@ pub const JSON: &str = "application/json";
         material::plan_lists,
         month_figures::month_figures,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, alert::AlertStreamReset)),
     modifiers(&Contract),
     tags(
         (name = "auth", description = "Sign-in, token refresh and the signed-in account."),
