@@ -1032,6 +1032,47 @@ fn metrics_can_have_a_listener_of_their_own() {
     operations_listener_behaves(&addr);
 }
 
+/// Without `metrics_addr`, /metrics on the API's address answers only a
+/// client on this machine: behind a trusted proxy, the client the proxy
+/// names; a client elsewhere gets 404, as if there were no metrics.
+#[test]
+fn metrics_on_the_api_address_answer_only_this_machine() {
+    let db = TestDb::empty();
+    let data = DataDir::new();
+    let s = Server::start_with(
+        &db,
+        &data.0,
+        &["--demo", "--bare"],
+        &[("HEMTID_TRUSTED_PROXIES", "127.0.0.1, ::1")],
+    );
+    let metrics = |headers: &[(&str, &str)]| {
+        let (status, headers, body) = raw(&s, "GET", "/metrics", headers);
+        (
+            status,
+            header(&headers, "content-type").map(str::to_string),
+            body,
+        )
+    };
+    let (status, ct, body) = metrics(&[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(ct.unwrap().starts_with("text/plain; version=0.0.4"));
+    // The proxy on this machine passes on a request from elsewhere.
+    for forwarded in [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("Forwarded", "for=\"[2001:db8::7]:4711\""),
+        ("X-Forwarded-For", "127.0.0.1, 198.51.100.2"),
+    ] {
+        let (status, ct, body) = metrics(&[forwarded]);
+        assert_eq!(status, 404, "{forwarded:?}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "not_found");
+    }
+    // A proxy on this machine asking for itself.
+    let (status, _, _) = metrics(&[("X-Forwarded-For", "::1")]);
+    assert_eq!(status, 200);
+}
+
 /// HEAD as GET, `Allow` on 405 and the safe headers on a listener of the
 /// operations endpoints alone (`metrics_addr`, `hemtid gateway`).
 fn operations_listener_behaves(addr: &str) {

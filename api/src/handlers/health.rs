@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::openapi::problem;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -81,10 +81,20 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }))
 }
 
-/// `/metrics` on the API's address: 404 when it has a listener of its
-/// own (`metrics_addr`), so the numbers are not public where the API is.
-pub async fn metrics_here(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if state.metrics_elsewhere.get().is_some() {
+/// `/metrics` on the API's address: answered only to a client on this
+/// machine (a loopback address, after `trusted_proxies`: a proxy's
+/// `X-Forwarded-For` names the real client), and to no one when the
+/// metrics have a listener of their own (`metrics_addr`). Everyone else
+/// gets 404, so the numbers are not public where the API is; a scraper
+/// on another machine uses `metrics_addr` on a private network.
+pub async fn metrics_here(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let local = crate::client_address(&req, &state.trusted_proxies())
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback());
+    if state.metrics_elsewhere.get().is_some() || !local {
         return Err(ApiError::new(ErrorCode::NotFound));
     }
     Ok(metrics(state).await)
