@@ -95,6 +95,21 @@ fn idle_connections_and_failed_sign_ins_neither_stop_the_api_nor_fill_the_log() 
         refused.load(std::sync::atomic::Ordering::Relaxed) > 500,
         "{refused:?}"
     );
+    // Bytes that are not MQTT, a CONNECT of an unknown protocol level, a
+    // PUBLISH before any CONNECT, and connections dropped half-way.
+    for bytes in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"\x10\xff\xff\xff\xff\x7f",
+        b"\x10\x0c\x00\x04MQTT\x09\x02\x00\x3c\x00\x00",
+        b"\x30\x05\x00\x01xab",
+        b"\x10\x20\x00\x04MQ",
+    ] {
+        if let Ok(mut c) = std::net::TcpStream::connect((host.as_str(), port)) {
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = c.write_all(bytes);
+            let _ = std::io::Read::read(&mut c, &mut [0u8; 16]);
+        }
+    }
     let (status, _, _) = request("GET", &s.url("/healthz"), None, None);
     assert_eq!(status, 200);
     // The broker logs one line per ten seconds with the counts: a few
@@ -116,6 +131,15 @@ fn idle_connections_and_failed_sign_ins_neither_stop_the_api_nor_fill_the_log() 
         "{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    // None of it is an error of hemtid's or its broker's: nothing an
+    // operator's alert on ERROR lines would wake someone for (issue 27).
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let errors: Vec<_> = text
+        .lines()
+        .filter(|l| l.contains(" ERROR ") || l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(errors.is_empty(), "ERROR lines:\n{}", errors.join("\n"));
+    assert!(text.contains(" WARN "), "the counts are warnings:\n{text}");
     let (lines, bytes) = log_size(&log);
     assert!(
         lines - lines_before < 20 && bytes < 20_000,
