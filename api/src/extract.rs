@@ -100,7 +100,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    let mut result: Result<T, _> = serde_path_to_error::deserialize(de);
+    // JSON Schema (and so the OpenAPI document) counts `5.0` as an
+    // integer; serde does not. Only when that was the refusal, read the
+    // body again with such numbers written as integers.
+    if let Err(e) = &result
+        && e.inner()
+            .to_string()
+            .starts_with("invalid type: floating point")
+        && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+    {
+        integral_floats_as_integers(&mut value);
+        result = serde_path_to_error::deserialize(value);
+    }
     result.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -113,6 +125,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::with_detail(ErrorCode::InvalidJson, strip_position(&inner.to_string())),
         }
     })
+}
+
+/// Rewrites every number with no fraction (`5.0`, `1e3`) that fits an
+/// `i64` or `u64` as that integer, in place.
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                // 2^63 and 2^64 are exact as f64; below them, `as` is exact.
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    *n = (f as i64).into();
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    *n = (f as u64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -425,6 +458,42 @@ mod tests {
             field_of(r#"{"name":"x","lines":[{}]}"#),
             ("lines[0].times".into(), "missing_field".into())
         );
+    }
+
+    #[test]
+    fn integral_floats_are_integers_as_in_json_schema() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Counts {
+            minutes: u32,
+            shares: Vec<i64>,
+            ratio: f64,
+        }
+        let c: Counts =
+            parse_json(br#"{"minutes": 2687.0, "shares": [1e3, -4.0], "ratio": 2.0}"#).unwrap();
+        assert_eq!((c.minutes, c.shares, c.ratio), (2687, vec![1000, -4], 2.0));
+        // A fraction is still refused, and so is an integer out of range.
+        for (body, code) in [
+            (
+                r#"{"minutes": 2.5, "shares": [], "ratio": 1}"#,
+                "invalid_type",
+            ),
+            (
+                r#"{"minutes": 1e10, "shares": [], "ratio": 1}"#,
+                "invalid_value",
+            ),
+            (
+                r#"{"minutes": 1, "shares": [1e19], "ratio": 1}"#,
+                "invalid_value",
+            ),
+            (
+                r#"{"minutes": 1, "shares": [1e30], "ratio": 1}"#,
+                "invalid_type",
+            ),
+        ] {
+            let e = parse_json::<Counts>(body.as_bytes()).unwrap_err();
+            let v: serde_json::Value = serde_json::from_slice(&e.problem_json()).unwrap();
+            assert_eq!(v["errors"][0]["code"], code, "{body}: {v}");
+        }
     }
 
     #[test]

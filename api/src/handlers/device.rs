@@ -22,7 +22,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
-    /// The id it publishes under (A–Z, a–z, 0–9, `-`, `_`, `.`; at most 128).
+    /// The id it publishes under (A–Z, a–z, 0–9, `-`, `_`, `.`; at most
+    /// 128; not beginning with `hemtid-`, which is reserved).
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,128}$")]
     pub id: String,
     /// `door_lock`, `nfc_reader` or `nfc_tag`.
     #[schema(pattern = "^(door_lock|nfc_reader|nfc_tag)$")]

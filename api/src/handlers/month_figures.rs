@@ -97,7 +97,7 @@ pub struct MonthFigures {
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The client."),
-        ("month" = String, Path, description = "`YYYY-MM`, local."),
+        ("month" = YearMonth, Path, description = "The local month, `YYYY-MM`."),
     ),
     responses(
         (status = 200, description = "The month.", body = MonthFigures),

@@ -23,35 +23,52 @@ use utoipa::ToSchema;
 pub struct MunicipalityInput {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// An IANA time zone, such as `Europe/Stockholm`.
+    #[schema(min_length = 1, max_length = 64, example = "Europe/Stockholm")]
     pub time_zone: String,
     /// R1, in basis points: 500 = ±5 %.
+    #[schema(minimum = 0, maximum = 10000)]
     pub tolerance_basis_points: i32,
-    /// R9, `HH:MM` local time.
+    /// R9, `HH:MM` local time, 00:00–24:00; the window ends after it
+    /// starts.
+    #[schema(pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub frame_window_start: String,
+    #[schema(pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub frame_window_end: String,
+    #[schema(minimum = 1, maximum = 365)]
     pub care_plan_deadline_days: i32,
+    #[schema(minimum = 1, maximum = 60)]
     pub plan_follow_up_months: i32,
+    #[schema(minimum = 1, maximum = 60)]
     pub individual_follow_up_months: i32,
+    #[schema(minimum = 1, maximum = 365)]
     pub contact_person_days: i32,
+    #[schema(minimum = 1, maximum = 28)]
     pub review_from_day: i32,
     pub month_convention: MonthConvention,
     /// A check-in and check-out further apart than this is an exception.
+    #[schema(minimum = 15, maximum = 1440)]
     pub max_visit_minutes: i32,
     /// R10: days after the care-plan deadline before the caseworker is told too.
+    #[schema(minimum = 0, maximum = 365)]
     pub care_plan_escalation_days: i32,
     /// R10: the day of each month the list of clients without a plan is sent.
+    #[schema(minimum = 1, maximum = 28)]
     pub plan_list_day: i32,
     /// The ISO week (1–53) personalkontinuitet's two national measurement
     /// weeks start with, as the year's national instructions set it; the
     /// measures report's default window. Unset: the two whole weeks before
     /// the current one.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 53)]
     pub continuity_week: Option<i32>,
     /// Retention: years the access log is kept, at least 5 (HSLF-FS
     /// 2016:40 4 kap. 9 §).
+    #[schema(minimum = 5, maximum = 100)]
     pub access_log_retention_years: i32,
     /// Retention: years a client's records are kept after the client's
     /// last order ended (the document management plan).
+    #[schema(minimum = 1, maximum = 100)]
     pub client_retention_years: i32,
     /// Retention: keep clients born on the 5th, 15th or 25th (the research
     /// sample) instead of deleting their records.

@@ -207,7 +207,8 @@ pub struct OidcTokenRequest {
     pub state: String,
     /// `code` of the redirect back from the provider.
     pub code: String,
-    /// The verifier whose challenge was sent to `authorize`.
+    /// The verifier whose challenge was sent to `authorize` (RFC 7636).
+    #[schema(pattern = "^[A-Za-z0-9._~-]{43,128}$")]
     pub code_verifier: String,
 }
 

@@ -24,6 +24,7 @@ pub struct ServiceInput {
     /// `S` (service) or `O` (personal care).
     pub group: ServiceGroup,
     /// Schablontid, minutes per occurrence.
+    #[schema(minimum = 0, maximum = 1440)]
     pub standard_minutes: i32,
     #[serde(default = "super::yes")]
     pub active: bool,
@@ -44,6 +45,7 @@ pub struct ServiceInput {
     /// of agerande and two of metod, e.g. `SNH RB ZZ` (also written
     /// without spaces or with dots; stored as `SNH RB ZZ`).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z]{3}([ .-]+[A-Za-z]{2}[ .-]+[A-Za-z]{2}|[A-Za-z]{4})$")]
     pub ksi_code: Option<String>,
 }
 

@@ -22,6 +22,9 @@ use uuid::Uuid;
 pub struct UserInput {
     #[serde(default)]
     pub id: Option<Uuid>,
+    /// 2–64 characters: letters a–z, digits, `.`, `_` or `-` (stored in
+    /// lower case).
+    #[schema(pattern = "^[A-Za-z0-9._-]{2,64}$")]
     pub username: String,
     #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
@@ -34,6 +37,7 @@ pub struct UserInput {
     pub active: bool,
     /// Only on create; change it later with `PUT /users/{id}/password`.
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
     /// Who the person is at the municipality's identity provider: the
     /// value of the claim it is configured to match (`sub`, HSA-id,
@@ -46,6 +50,7 @@ pub struct UserInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
@@ -194,6 +199,7 @@ impl Crud for UserAccount {
 #[serde(deny_unknown_fields)]
 pub struct OwnPasswordInput {
     pub current_password: String,
+    #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 

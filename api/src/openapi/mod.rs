@@ -42,7 +42,11 @@ pub const JSON: &str = "application/json";
             operation may answer a request that is not valid HTTP with 400 \
             `malformed_request`, one whose URL and headers pass 128 KiB with 431 \
             `request_head_too_large`, and one whose head takes over 5 s to arrive with 408 \
-            `request_timeout`."
+            `request_timeout`. No text may hold U+0000 (400 `invalid_json`). Rules a schema \
+            cannot state answer 422 `validation_failed` with a code per field: an id must name \
+            something that exists (`unknown_reference`), a body's `id` must equal the URL's \
+            (`id_mismatch`), a personal identity number's date and check digit \
+            (`invalid_date`, `invalid_check_digit`), a window must end after it starts."
     ),
     paths(
         health::healthz,

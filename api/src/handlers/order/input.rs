@@ -74,10 +74,12 @@ pub struct LineInput {
     pub unit: AmountUnit,
     /// Occurrences per period.
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 100)]
     pub times: i32,
     pub per: Period,
     /// Every N periods: 2 = "varannan vecka".
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 52)]
     pub every: i32,
     /// `mon` … `sun`; all days when absent.
     #[serde(default)]
