@@ -781,6 +781,19 @@ async fn a_visit_to_a_couple_is_split_by_share() {
             ("services[1].client_id".into(), "not_sharing".into())
         ]
     );
+    // Percents that would overflow a multiplication or a sum are refused
+    // like any wrong total (schemathesis found a 500 here).
+    out["shares"] = json!([
+        {"client_id": p.maj, "percent": 611981159.0},
+        {"client_id": nils, "percent": u32::MAX},
+    ]);
+    let r = p
+        .send(&p.anna, "/api/v1/visits/check-out", out.clone())
+        .await;
+    assert_eq!(
+        r.problem(ErrorCode::ValidationFailed).fields(),
+        vec![("shares".into(), "invalid_total".into())]
+    );
     out["shares"] =
         json!([{"client_id": p.maj, "percent": 60}, {"client_id": nils, "percent": 40}]);
     let r = p.send(&p.anna, "/api/v1/visits/check-out", out).await;

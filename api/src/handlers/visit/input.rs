@@ -74,6 +74,8 @@ pub struct ServiceDone {
 #[serde(deny_unknown_fields)]
 pub struct ShareInput {
     pub client_id: Uuid,
+    /// Whole percent, 1–100; the visit's shares add up to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub percent: u32,
 }
 

@@ -152,7 +152,8 @@ fn check_shares(
     if done.shares.is_empty() {
         return Ok(Vec::new());
     }
-    let total: u32 = done.shares.iter().map(|s| s.percent).sum();
+    // In u64: four shares of four billion percent add up without wrapping.
+    let total: u64 = done.shares.iter().map(|s| u64::from(s.percent)).sum();
     if total != 100 || done.shares.iter().any(|s| s.percent == 0) {
         v.add(
             "shares",
@@ -207,7 +208,8 @@ fn check_shares(
         .iter()
         .map(|s| ClientShare {
             client_id: s.client_id.to_string().into(),
-            basis_points: s.percent * 100,
+            // Refused above when over 100; never an overflow on the way.
+            basis_points: s.percent.saturating_mul(100),
         })
         .collect())
 }
