@@ -10,6 +10,7 @@
 set -euo pipefail
 BIN=$1
 EXAMPLES=${HEMTID_SCHEMATHESIS_EXAMPLES:-5}
+SEED=${HEMTID_SCHEMATHESIS_SEED:-20261204}
 DIR=$(mktemp -d)
 python3 -m venv "$DIR/venv"
 "$DIR/venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
@@ -37,7 +38,7 @@ for user in demo.admin demo.handlaggare demo.chef.jakobsberg demo.anna; do
     "$DIR/venv/bin/st" run mobile-contract/openapi.json \
     --url "http://127.0.0.1:$PORT" \
     -H "Authorization: Bearer $(token "$user")" \
-    --max-examples "$EXAMPLES" --seed 20261204 \
+    --max-examples "$EXAMPLES" --seed "$SEED" \
     --phases examples,fuzzing \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance \
     --exclude-path-regex 'auth/logout|sessions/end' \

@@ -44,10 +44,13 @@ BEYOND_THE_SCHEMA = {
     "before_start": "compares two fields",
     "before_earliest": "compares two fields",
     "invalid_period": "compares two fields",
+    "invalid_windows": "compares windows (each ends after it starts, in order)",
+    "ambiguous": "one of two fields, not both",
     # Relative to today: a due date not passed, an event not older than
     # 62 days, a plan within 62 days back and 400 ahead.
     "in_past": "relative to today",
     "in_future": "relative to now (the phone's clock)",
+    "date_in_future": "relative to today (a birth date)",
     "too_old": "relative to today",
     # The CSV file's header (the body is a file in the document).
     "missing_column": "inside a CSV file",
@@ -58,7 +61,7 @@ BEYOND_THE_SCHEMA = {
 # Fields whose `out_of_range` is relative to today (a plan's start within
 # 62 days back and 400 ahead) or to another field (an order line's amount
 # at most 24 hours in its unit).
-DEPENDENT_RANGE_FIELDS = ("earliest_start", "latest_start", "date", "amount")
+DEPENDENT_RANGE_FIELDS = ("earliest_start", "latest_start", "date", "amount", "monthly_total")
 
 
 def _beyond(problem):

@@ -25,7 +25,7 @@ pub struct ClientInput {
     #[serde(default)]
     pub id: Option<Uuid>,
     /// Personnummer or samordningsnummer, e.g. `19121212-1212`.
-    #[schema(pattern = "^([0-9]{6}|[0-9]{8})[-+]?[0-9]{4}$")]
+    #[schema(pattern = "^([0-9]{8}-?[0-9]{4}|[0-9]{6}[-+]?[0-9]{4})$")]
     pub personal_number: String,
     #[schema(min_length = 1, max_length = 100)]
     pub given_name: String,
@@ -54,7 +54,7 @@ pub struct ClientInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupInput {
-    #[schema(pattern = "^([0-9]{6}|[0-9]{8})[-+]?[0-9]{4}$")]
+    #[schema(pattern = "^([0-9]{8}-?[0-9]{4}|[0-9]{6}[-+]?[0-9]{4})$")]
     pub personal_number: String,
 }
 

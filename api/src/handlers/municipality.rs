@@ -98,7 +98,10 @@ pub struct MunicipalityInput {
     /// The windows, local `HH:MM-HH:MM` separated by spaces, in the day's
     /// order; the four usual rounds when left out.
     #[serde(default = "default_order_visit_windows")]
-    #[schema(example = "07:00-09:00 11:00-13:00 16:00-18:00 19:30-21:30")]
+    #[schema(
+        example = "07:00-09:00 11:00-13:00 16:00-18:00 19:30-21:30",
+        pattern = "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]( [0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]){0,7}$"
+    )]
     pub order_visit_windows: String,
 }
 

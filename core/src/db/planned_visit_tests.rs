@@ -199,7 +199,7 @@ fn references_are_the_providers_own_and_a_bad_batch_keeps_nothing() {
 /// by their index and each plan by its primary key, as a generic plan and
 /// as a plan made for the values, after statistics taken while the
 /// instants were still ahead: as a join the planner hashed the few plans
-/// due against a scan of all of them (docs/BENCHMARKS.md, figure 5).
+/// due against a scan of all of them (docs/BENCHMARKS.md, section 5).
 #[test]
 fn the_due_plans_are_read_by_index_whatever_the_statistics() {
     use diesel::connection::SimpleConnection;

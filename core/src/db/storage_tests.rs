@@ -544,7 +544,7 @@ struct PlanStep {
 /// plan made on empty tables and as a plan made for its values. On
 /// PostgreSQL `visit_id = ANY(ids)` was planned as a whole-table scan and
 /// the window read all of a care worker's events and sorted them
-/// (docs/BENCHMARKS.md, the fourth session of 2026-12-01).
+/// (a profile of the ingest bench on 2026-12-01; see this test's commit).
 #[test]
 fn ingest_reads_go_by_index_whatever_the_statistics() {
     use diesel::sql_types::{Text, Timestamp};

@@ -38,19 +38,25 @@ pub struct OrderInput {
     pub valid_to: Option<NaiveDate>,
     /// Visits per day (R8).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
     pub daily_visits: Option<i32>,
-    /// Minutes per month with two staff (R20).
+    /// Minutes per month with two staff (R20), at most a 31-day month.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 44640)]
     pub double_staffing_minutes: i32,
     /// "Beställd kvantitet" as minutes per month …
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 89280)]
     pub monthly_total_minutes: Option<i32>,
-    /// … or as the case system prints it, `51:36` (R18).
+    /// … or as the case system prints it, `51:36` (R18); one of the two,
+    /// at most 1488:00.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{1,4}:[0-5][0-9]$")]
     pub monthly_total: Option<String>,
     #[serde(default, deserialize_with = "crate::texts::up_to::<4000, _>")]
     #[schema(max_length = 4000)]
     pub free_text: String,
+    #[schema(max_items = 100)]
     pub lines: Vec<LineInput>,
 }
 

@@ -4,7 +4,7 @@
 //! their outbox entries in one each, per 500 rows. A minute in which
 //! hundreds of planned visits cross their threshold at once wrote about
 //! four statements per alert, each a round trip (docs/BENCHMARKS.md,
-//! figure 5).
+//! section 5).
 
 use super::{Alert, Finding, Outcome, same_json};
 use crate::db::schema::{alert, alert_event, alert_history};

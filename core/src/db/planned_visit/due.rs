@@ -83,7 +83,7 @@ pub fn due(
 /// that more and more of them seemed due as the morning went on, and it
 /// hashed the few due against a scan of every plan: 25 to 60 ms a minute
 /// on the bench's 200,000 plans against 1 ms this way
-/// (docs/BENCHMARKS.md, figure 5).
+/// (docs/BENCHMARKS.md, section 5).
 pub(crate) const DUE_SQL: &str = "SELECT p.id, p.client_id, p.local_date, p.latest_start, d.due_at \
     FROM (SELECT planned_visit_id, due_at FROM planned_visit_due \
           WHERE due_at IS NOT NULL AND due_at <= ? OFFSET 0) d \
