@@ -46,6 +46,9 @@ BEYOND_THE_SCHEMA = {
     "invalid_period": "compares two fields",
     "invalid_windows": "compares windows (each ends after it starts, in order)",
     "ambiguous": "one of two fields, not both",
+    # Shares add up to 100, each client once.
+    "invalid_total": "a sum over items",
+    "duplicate": "unique by one field of the items",
     # Relative to today: a due date not passed, an event not older than
     # 62 days, a plan within 62 days back and 400 ahead.
     "in_past": "relative to today",

@@ -9,7 +9,7 @@ use hemtid_core::db::{DbConn, decision, provider, service};
 use hemtid_core::domain::{Period, Weekdays, parse_decimal_minutes, parse_hm};
 use hemtid_core::model::{AmountUnit, ClientId};
 use hemtid_core::validate::ValidationErrors;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -69,6 +69,21 @@ pub enum Amount {
     Number(serde_json::Number),
 }
 
+/// A day of the week in an order line's `weekdays` (documents the names
+/// the line takes; they are read as text).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum WeekdayName {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
 /// One order line, e.g. `{"service_code": "O-Tillsyn", "amount": "0.2",
 /// "unit": "hours", "per": "day"}` for "0.2 timmar/dag, alla dagar".
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,6 +104,7 @@ pub struct LineInput {
     pub every: i32,
     /// `mon` … `sun`; all days when absent.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<WeekdayName>>, min_items = 1)]
     pub weekdays: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::texts::up_to::<2000, _>")]
     #[schema(max_length = 2000)]

@@ -66,6 +66,7 @@ pub struct ServiceDone {
     /// beside a care bundle (omvårdnadspaket) are its contents and share
     /// its time; a bundle needs at least three of them (R19).
     #[serde(default)]
+    #[schema(maximum = 720)]
     pub minutes: Option<u32>,
 }
 
