@@ -49,6 +49,8 @@ BEYOND_THE_SCHEMA = {
     # Shares add up to 100, each client once.
     "invalid_total": "a sum over items",
     "duplicate": "unique by one field of the items",
+    # A service's client must be one of the visit's.
+    "not_sharing": "compares two fields",
     # Relative to today: a due date not passed, an event not older than
     # 62 days, a plan within 62 days back and 400 ahead.
     "in_past": "relative to today",
