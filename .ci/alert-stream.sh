@@ -10,20 +10,10 @@
 set -euo pipefail
 BIN=$1
 DIR=$(mktemp -d)
-python3 -m venv "$DIR/venv"
-"$DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
-  'httpx==0.28.1' 'httpx-sse==0.4.3' 'jsonschema==4.26.0'
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HEMTID_DATA_DIR="$DIR/data" HEMTID_HTTP_ADDR="127.0.0.1:$PORT" HEMTID_MQTT_LISTEN="127.0.0.1:0" \
-  "$BIN" serve --demo >"$DIR/serve.out" 2>"$DIR/serve.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 600); do
-  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null
-BASE="http://127.0.0.1:$PORT" "$DIR/venv/bin/python" - mobile-contract/openapi.json <<'PY'
+. "$(dirname "$0")/serve-demo.sh"
+python_venv 'httpx==0.28.1' 'httpx-sse==0.4.3' 'jsonschema==4.26.0'
+serve_demo
+BASE="$BASE" "$DIR/venv/bin/python" - mobile-contract/openapi.json <<'PY'
 import json, os, sys, time
 
 import httpx

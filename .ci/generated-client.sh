@@ -7,8 +7,8 @@
 set -euo pipefail
 BIN=$1
 DIR=$(mktemp -d)
-python3 -m venv "$DIR/venv"
-"$DIR/venv/bin/pip" install --quiet --disable-pip-version-check 'openapi-python-client==0.29.1'
+. "$(dirname "$0")/serve-demo.sh"
+python_venv 'openapi-python-client==0.29.1'
 # Every operation must come through: the generator warns of each it skips.
 # No post hooks: they format the code with ruff, which is not needed here.
 # The generator takes request bodies only of the content types it knows;
@@ -24,17 +24,9 @@ if grep -Eiq 'warning|error|unable|skipp' "$DIR/generate.log"; then
   echo "openapi-python-client did not take the whole document" >&2
   exit 1
 fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HEMTID_DATA_DIR="$DIR/data" HEMTID_HTTP_ADDR="127.0.0.1:$PORT" HEMTID_MQTT_LISTEN="127.0.0.1:0" \
-  "$BIN" serve --demo --bare >"$DIR/serve.out" 2>"$DIR/serve.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 300); do
-  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+serve_demo --bare
 cd "$DIR/gen"
-BASE="http://127.0.0.1:$PORT" "$DIR/venv/bin/python" - <<'PY'
+BASE="$BASE" "$DIR/venv/bin/python" - <<'PY'
 import os
 from hemtid_client import AuthenticatedClient, Client
 from hemtid_client.api.auth import login

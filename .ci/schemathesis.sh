@@ -12,20 +12,11 @@ BIN=$1
 EXAMPLES=${HEMTID_SCHEMATHESIS_EXAMPLES:-5}
 SEED=${HEMTID_SCHEMATHESIS_SEED:-20261204}
 DIR=$(mktemp -d)
-python3 -m venv "$DIR/venv"
-"$DIR/venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HEMTID_DATA_DIR="$DIR/data" HEMTID_HTTP_ADDR="127.0.0.1:$PORT" HEMTID_MQTT_LISTEN="127.0.0.1:0" \
-  "$BIN" serve --demo >"$DIR/serve.out" 2>"$DIR/serve.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 600); do
-  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null
+. "$(dirname "$0")/serve-demo.sh"
+python_venv 'schemathesis==4.32.5'
+serve_demo
 token() {
-  curl -fsS -X POST "http://127.0.0.1:$PORT/api/v1/auth/login" \
+  curl -fsS -X POST "$BASE/api/v1/auth/login" \
     -H 'content-type: application/json' \
     -d "{\"username\":\"$1\",\"password\":\"hemtid-demo\"}" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
@@ -36,7 +27,7 @@ for user in demo.admin demo.handlaggare demo.chef.jakobsberg demo.anna; do
   # Signing out and ending sessions would end the run's own sign-in.
   if ! SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/.ci" \
     "$DIR/venv/bin/st" run mobile-contract/openapi.json \
-    --url "http://127.0.0.1:$PORT" \
+    --url "$BASE" \
     -H "Authorization: Bearer $(token "$user")" \
     --max-examples "$EXAMPLES" --seed "$SEED" \
     --phases examples,fuzzing \
